@@ -1,0 +1,328 @@
+/**
+ * Event contract v1: what upstream shops publish, one JSON object per Kinesis record.
+ *
+ * The zod schema below is the single definition: the ingest function validates with it, the producer
+ * validates with it before sending, and `event-contract.v1.schema.json` is generated from it for the
+ * people on the producing side (see `npm run contract:schema`).
+ */
+import { z } from 'zod';
+
+/** The only contract version this build accepts; a higher one is quarantined, never guessed at. */
+export const CONTRACT_SCHEMA_VERSION = 1 as const;
+/** Largest accepted record, in bytes of UTF-8 JSON. */
+export const MAX_EVENT_BYTES = 16 * 1024;
+/** How far ahead of processing time `occurredAt` may be (clock skew allowance). */
+export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
+/** Earliest accepted `occurredAt`: 2000-01-01T00:00:00Z. */
+export const MIN_OCCURRED_AT_MS = Date.UTC(2000, 0, 1);
+
+/** Every behaviour the contract knows. */
+export const EVENT_TYPES = [
+  'page_view',
+  'product_view',
+  'search',
+  'add_to_cart',
+  'remove_from_cart',
+  'add_to_wishlist',
+  'begin_checkout',
+  'purchase',
+  'login',
+  'identify',
+] as const;
+/** One of {@link EVENT_TYPES}. */
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Device classes in `context.device`. */
+export const DEVICE_TYPES = ['mobile', 'desktop', 'tablet', 'other'] as const;
+
+/** Context fields that are personal data: accepted on input, dropped before anything is stored or logged. */
+export const PERSONAL_CONTEXT_FIELDS = ['ip', 'userAgent', 'email'] as const;
+
+/** Types that must name a product. */
+const NEEDS_PRODUCT: ReadonlySet<EventType> = new Set([
+  'product_view',
+  'add_to_cart',
+  'remove_from_cart',
+  'add_to_wishlist',
+]);
+
+const ISO_4217 = new Set(Intl.supportedValuesOf('currency'));
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+const id = (max = 128) => z.string().min(1).max(max);
+const money = z.number().finite().min(0);
+
+const contextSchema = z.object({
+  device: z.enum(DEVICE_TYPES).optional(),
+  channel: z.string().min(1).max(64).optional(),
+  ip: z.string().max(64).optional(),
+  userAgent: z.string().max(1024).optional(),
+  email: z.string().max(320).optional(),
+});
+
+const occurredAtSchema = z.union([
+  z
+    .string()
+    .regex(RFC3339, 'must be an RFC 3339 timestamp with an offset')
+    .refine((s) => !Number.isNaN(Date.parse(s)), 'must be a valid calendar date'),
+  z.number().int('epoch milliseconds must be an integer').min(0),
+]);
+
+/** The wire shape a producer sends (before normalisation). Exported for JSON Schema generation. */
+export const eventInputSchema = z
+  .object({
+    schemaVersion: z.literal(CONTRACT_SCHEMA_VERSION),
+    eventId: id(),
+    type: z.enum(EVENT_TYPES),
+    userId: id().optional(),
+    anonymousId: id().optional(),
+    sessionId: id().optional(),
+    occurredAt: occurredAtSchema,
+    productId: id().optional(),
+    categoryId: id().optional(),
+    categoryPath: z
+      .string()
+      .max(256)
+      .regex(/^[^.\s]+(\.[^.\s]+)*$/, 'must be dot-separated segments without spaces')
+      .optional(),
+    brand: z.string().min(1).max(128).optional(),
+    price: money.optional(),
+    currency: z
+      .string()
+      .refine((c) => ISO_4217.has(c), 'must be an ISO 4217 currency code')
+      .optional(),
+    quantity: z.number().int().min(1).max(10_000).optional(),
+    orderId: id().optional(),
+    revenue: money.optional(),
+    query: z.string().min(1).max(256).optional(),
+    context: contextSchema.optional(),
+  })
+  .superRefine((e, ctx) => {
+    if (e.userId === undefined && e.anonymousId === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['userId'], message: 'userId or anonymousId is required' });
+    }
+    if (e.type === 'identify' && (e.userId === undefined || e.anonymousId === undefined)) {
+      const path = e.userId === undefined ? 'userId' : 'anonymousId';
+      ctx.addIssue({ code: 'custom', path: [path], message: 'identify needs both userId and anonymousId' });
+    }
+    if (NEEDS_PRODUCT.has(e.type) && e.productId === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['productId'], message: `${e.type} needs productId` });
+    }
+    if (e.type === 'search' && e.query === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['query'], message: 'search needs query' });
+    }
+    if (e.type === 'purchase') {
+      if (e.orderId === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['orderId'], message: 'purchase needs orderId' });
+      }
+      if (e.revenue === undefined && e.price === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['revenue'], message: 'purchase needs revenue or price' });
+      }
+    }
+  });
+
+/** What a producer may send: the input shape of the contract. */
+export type EventInput = z.input<typeof eventInputSchema>;
+
+/**
+ * A validated, normalised event: `occurredAt` in epoch milliseconds, personal context fields and
+ * unknown fields removed. This is the only event shape the domain ever sees.
+ */
+export interface ContractEvent {
+  schemaVersion: typeof CONTRACT_SCHEMA_VERSION;
+  eventId: string;
+  type: EventType;
+  userId?: string;
+  anonymousId?: string;
+  sessionId?: string;
+  /** Epoch milliseconds (UTC). */
+  occurredAt: number;
+  productId?: string;
+  categoryId?: string;
+  categoryPath?: string;
+  brand?: string;
+  price?: number;
+  currency?: string;
+  quantity?: number;
+  orderId?: string;
+  revenue?: number;
+  query?: string;
+  context?: { device?: (typeof DEVICE_TYPES)[number]; channel?: string };
+}
+
+/** Why a record was refused; the quarantine groups by this. */
+export const VIOLATION_KINDS = [
+  'oversize',
+  'not_utf8',
+  'invalid_json',
+  'not_an_object',
+  'unsupported_schema_version',
+  'schema',
+  'future_timestamp',
+  'too_old',
+] as const;
+/** One of {@link VIOLATION_KINDS}. */
+export type ViolationKind = (typeof VIOLATION_KINDS)[number];
+
+/** A record that breaks the contract: names the field, the rule and a redacted value. */
+export class ContractViolation extends Error {
+  override readonly name = 'ContractViolation';
+  constructor(
+    readonly kind: ViolationKind,
+    /** Dotted path of the offending field, or `(record)` for the record as a whole. */
+    readonly field: string,
+    /** The rule that was broken, in words. */
+    readonly rule: string,
+    /** A description of the value that never contains personal data. */
+    readonly redactedValue: string,
+  ) {
+    super(`${field}: ${rule} (got ${redactedValue})`);
+  }
+}
+
+/** Result of {@link decodeEvent}: a normalised event plus the names of fields that were dropped. */
+export interface DecodedEvent {
+  event: ContractEvent;
+  /** Unknown field paths that were dropped (names only, never values). */
+  unknownFields: string[];
+}
+
+const KNOWN_TOP = new Set(Object.keys(eventInputSchema.shape));
+const KNOWN_CONTEXT = new Set(Object.keys(contextSchema.shape));
+
+/** Describe a value without revealing it: type and size only, numbers and booleans in full. */
+export function redact(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `a string of ${value.length} chars`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+  if (Array.isArray(value)) return `an array of ${value.length} items`;
+  return `a ${typeof value}`;
+}
+
+function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = obj;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[key];
+  }
+  return cur;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Validate and normalise one record's bytes against contract v1.
+ *
+ * @param bytes - the raw Kinesis record data
+ * @param nowMs - processing time, for the future-timestamp rule
+ * @throws {ContractViolation} naming the field and rule the record breaks
+ */
+export function decodeEvent(bytes: Uint8Array, nowMs: number): DecodedEvent {
+  if (bytes.byteLength > MAX_EVENT_BYTES) {
+    throw new ContractViolation(
+      'oversize',
+      '(record)',
+      `must be at most ${MAX_EVENT_BYTES} bytes`,
+      `${bytes.byteLength} bytes`,
+    );
+  }
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new ContractViolation('not_utf8', '(record)', 'must be UTF-8', `${bytes.byteLength} bytes`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ContractViolation(
+      'invalid_json',
+      '(record)',
+      'must be one JSON object',
+      `${text.length} chars`,
+    );
+  }
+  return validateEvent(raw, nowMs);
+}
+
+/**
+ * Validate and normalise an already-parsed value against contract v1.
+ *
+ * @throws {ContractViolation} naming the field and rule the value breaks
+ */
+export function validateEvent(raw: unknown, nowMs: number): DecodedEvent {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ContractViolation('not_an_object', '(record)', 'must be a JSON object', redact(raw));
+  }
+  const record = raw as Record<string, unknown>;
+  const version = record.schemaVersion;
+  if (typeof version === 'number' && Number.isInteger(version) && version > CONTRACT_SCHEMA_VERSION) {
+    throw new ContractViolation(
+      'unsupported_schema_version',
+      'schemaVersion',
+      `unsupported schemaVersion: this build reads ${CONTRACT_SCHEMA_VERSION}`,
+      redact(version),
+    );
+  }
+  const parsed = eventInputSchema.safeParse(record);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '(record)';
+    const personal = PERSONAL_CONTEXT_FIELDS.some((f) => field === `context.${f}`);
+    throw new ContractViolation(
+      'schema',
+      field,
+      issue.message,
+      personal ? 'redacted personal data' : redact(valueAt(record, issue.path)),
+    );
+  }
+  const input = parsed.data;
+  const occurredAt = typeof input.occurredAt === 'number' ? input.occurredAt : Date.parse(input.occurredAt);
+  if (occurredAt > nowMs + MAX_FUTURE_SKEW_MS) {
+    throw new ContractViolation(
+      'future_timestamp',
+      'occurredAt',
+      'must not be more than 5 minutes ahead of processing time',
+      `${Math.round((occurredAt - nowMs) / 1000)} s ahead`,
+    );
+  }
+  if (occurredAt < MIN_OCCURRED_AT_MS) {
+    throw new ContractViolation(
+      'too_old',
+      'occurredAt',
+      'must not be before 2000-01-01',
+      redact(input.occurredAt),
+    );
+  }
+  const unknownFields = Object.keys(record).filter((k) => !KNOWN_TOP.has(k));
+  const rawContext = record.context;
+  if (rawContext !== null && typeof rawContext === 'object') {
+    for (const k of Object.keys(rawContext)) if (!KNOWN_CONTEXT.has(k)) unknownFields.push(`context.${k}`);
+  }
+  const { context, occurredAt: _ignored, ...rest } = input;
+  const event: ContractEvent = { ...rest, occurredAt };
+  if (context !== undefined) {
+    const kept: NonNullable<ContractEvent['context']> = {};
+    if (context.device !== undefined) kept.device = context.device;
+    if (context.channel !== undefined) kept.channel = context.channel;
+    if (Object.keys(kept).length > 0) event.context = kept;
+  }
+  return { event, unknownFields };
+}
+
+/** The profile an event belongs to: the user id, else `anon:<anonymousId>`. */
+export function profileIdOf(event: Pick<ContractEvent, 'userId' | 'anonymousId'>): string {
+  if (event.userId !== undefined) return event.userId;
+  return `anon:${event.anonymousId!}`;
+}
+
+/** The Kinesis partition key for an event: `userId`, else `anonymousId`, so a user's events stay ordered. */
+export function partitionKeyOf(event: Pick<EventInput, 'userId' | 'anonymousId'>): string {
+  const key = event.userId ?? event.anonymousId;
+  if (key === undefined) {
+    throw new ContractViolation('schema', 'userId', 'userId or anonymousId is required', 'nothing');
+  }
+  return key;
+}
