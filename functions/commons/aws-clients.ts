@@ -1,0 +1,35 @@
+/**
+ * SDK clients, created once per container and reused across invocations.
+ *
+ * Endpoints come from the SDK's own `AWS_ENDPOINT_URL_<SERVICE>` variables, so the same code reaches
+ * AWS in the cloud and the embedded emulators locally.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+let dynamodb: DynamoDBClient | undefined;
+let s3: S3Client | undefined;
+let kinesis: KinesisClient | undefined;
+
+/** The container's DynamoDB client. */
+export function dynamoDbClient(): DynamoDBClient {
+  dynamodb ??= new DynamoDBClient({});
+  return dynamodb;
+}
+
+/** The container's S3 client; path-style when an endpoint override (an emulator) is configured. */
+export function s3Client(): S3Client {
+  s3 ??= new S3Client({ forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined });
+  return s3;
+}
+
+/**
+ * The container's Kinesis client. HTTP/1.1 on purpose: the SDK's default HTTP/2 handler is only needed
+ * for SubscribeToShard, which this project does not use, and the emulators speak HTTP/1.1 only.
+ */
+export function kinesisClient(): KinesisClient {
+  kinesis ??= new KinesisClient({ requestHandler: new NodeHttpHandler() });
+  return kinesis;
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+/** Raised at start-up when the environment does not describe a usable configuration. */
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+  constructor(
+    readonly variable: string,
+    readonly rule: string,
+  ) {
+    super(`environment variable ${variable}: ${rule}`);
+  }
+}
+
+/**
+ * Validate a function's environment once, at module load, and fail fast naming the variable.
+ *
+ * @param schema - zod object whose keys are environment variable names
+ */
+export function readConfig<T extends z.ZodRawShape>(
+  schema: z.ZodObject<T>,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<z.ZodObject<T>> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigurationError(String(issue.path[0] ?? '(environment)'), issue.message);
+  }
+  return parsed.data;
+}
+
+const name = z.string().min(1, 'is required');
+
+/** What the ingest function reads from its environment. */
+export const INGEST_CONFIG = z.object({
+  PROFILES_TABLE: name,
+  QUARANTINE_BUCKET: name,
+  MODELS_BUCKET: name,
+  /** How often, at most, the scorer looks for a newly promoted model. @default 60 */
+  MODEL_POLL_SECONDS: z.coerce.number().int().min(0).default(60),
+});
+
+/** What the archive function reads from its environment. */
+export const ARCHIVE_CONFIG = z.object({ ARCHIVE_BUCKET: name, QUARANTINE_BUCKET: name });
+
+/** What the training function reads from its environment. */
+export const TRAIN_CONFIG = z.object({
+  ARCHIVE_BUCKET: name,
+  MODELS_BUCKET: name,
+  /** Label horizon H: a cutoff is positive when the user purchases within (t, t + H]. @default 24 */
+  LABEL_HORIZON_HOURS: z.coerce.number().positive().default(24),
+});

@@ -1,0 +1,87 @@
+import {
+  BatchGetItemCommand,
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { ProfileStore, StoredProfileItem, WriteOutcome } from '../../shared/ingest/ingest-ports';
+
+/** BatchGetItem's limit on keys per call. */
+const BATCH_GET_LIMIT = 100;
+/** How often unprocessed keys are retried before the batch fails (and Lambda retries it). */
+const MAX_UNPROCESSED_ROUNDS = 8;
+
+/** Raised when BatchGetItem keeps returning unprocessed keys (sustained throttling). */
+export class UnprocessedKeysError extends Error {
+  override readonly name = 'UnprocessedKeysError';
+  constructor(readonly remaining: number) {
+    super(`BatchGetItem left ${remaining} keys unprocessed after ${MAX_UNPROCESSED_ROUNDS} rounds`);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Profiles in DynamoDB, one item per profile keyed by `profileId`, written whole with a condition on
+ * `version` (optimistic locking). A whole-item put under 1 KB costs one write unit, the same as an update,
+ * and is idempotent where `ADD` is not.
+ */
+export class DynamoDbProfileStore implements ProfileStore {
+  constructor(
+    private readonly dynamodb: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async getMany(profileIds: readonly string[]): Promise<Map<string, StoredProfileItem>> {
+    const found = new Map<string, StoredProfileItem>();
+    for (let i = 0; i < profileIds.length; i += BATCH_GET_LIMIT) {
+      let keys = profileIds.slice(i, i + BATCH_GET_LIMIT).map((profileId) => marshall({ profileId }));
+      for (let round = 0; keys.length > 0; round++) {
+        if (round === MAX_UNPROCESSED_ROUNDS) throw new UnprocessedKeysError(keys.length);
+        if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round) * Math.random());
+        const out = await this.dynamodb.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
+          }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          const profile = unmarshall(item) as StoredProfileItem;
+          found.set(profile.profileId, profile);
+        }
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return found;
+  }
+
+  async get(profileId: string): Promise<StoredProfileItem | undefined> {
+    const out = await this.dynamodb.send(
+      new GetItemCommand({ TableName: this.tableName, Key: marshall({ profileId }), ConsistentRead: true }),
+    );
+    return out.Item === undefined ? undefined : (unmarshall(out.Item) as StoredProfileItem);
+  }
+
+  async putIfVersion(item: StoredProfileItem, expectedVersion: number | undefined): Promise<WriteOutcome> {
+    try {
+      await this.dynamodb.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall(item, { removeUndefinedValues: true }),
+          ...(expectedVersion === undefined
+            ? { ConditionExpression: 'attribute_not_exists(profileId)' }
+            : {
+                ConditionExpression: '#version = :expected',
+                ExpressionAttributeNames: { '#version': 'version' },
+                ExpressionAttributeValues: marshall({ ':expected': expectedVersion }),
+              }),
+        }),
+      );
+      return 'written';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'conflict';
+      throw error;
+    }
+  }
+}

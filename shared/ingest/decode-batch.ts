@@ -1,0 +1,65 @@
+import { ContractViolation, decodeEvent, type ContractEvent } from '../contract/event-contract';
+import type { IngestRecord, QuarantinedRecord } from './ingest-ports';
+
+/** A valid event together with where it came from on the stream. */
+export interface SequencedEvent {
+  event: ContractEvent;
+  shardId: string;
+  sequenceNumber: string;
+}
+
+/** A batch split into what the domain can apply and what goes to quarantine. */
+export interface DecodedBatch {
+  valid: SequencedEvent[];
+  quarantined: QuarantinedRecord[];
+  /** How many unknown fields were dropped, by field path (names only). */
+  unknownFields: Map<string, number>;
+}
+
+/**
+ * Decode and validate every record of a batch. Never throws for bad data: a record that breaks the
+ * contract is returned in `quarantined` with its reason, so one poison record cannot block a shard.
+ *
+ * @param nowMs - processing time, for the contract's future-timestamp rule
+ */
+export function decodeBatch(records: readonly IngestRecord[], nowMs: number): DecodedBatch {
+  const valid: SequencedEvent[] = [];
+  const quarantined: QuarantinedRecord[] = [];
+  const unknownFields = new Map<string, number>();
+  for (const record of records) {
+    try {
+      const decoded = decodeEvent(record.data, nowMs);
+      valid.push({ event: decoded.event, shardId: record.shardId, sequenceNumber: record.sequenceNumber });
+      for (const field of decoded.unknownFields)
+        unknownFields.set(field, (unknownFields.get(field) ?? 0) + 1);
+    } catch (error) {
+      if (!(error instanceof ContractViolation)) throw error;
+      quarantined.push({
+        shardId: record.shardId,
+        sequenceNumber: record.sequenceNumber,
+        partitionKey: record.partitionKey,
+        kind: error.kind,
+        field: error.field,
+        rule: error.rule,
+        redactedValue: error.redactedValue,
+        dataBase64: Buffer.from(record.data).toString('base64'),
+      });
+    }
+  }
+  return { valid, quarantined, unknownFields };
+}
+
+/** Compare two Kinesis sequence numbers (up to 56 digits: beyond a double, so BigInt). */
+export function compareSequenceNumbers(a: string, b: string): number {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** The lowest of some sequence numbers (the checkpoint Lambda uses for a partial batch failure). */
+export function lowestSequenceNumber(sequenceNumbers: Iterable<string>): string | undefined {
+  let lowest: string | undefined;
+  for (const s of sequenceNumbers)
+    if (lowest === undefined || compareSequenceNumbers(s, lowest) < 0) lowest = s;
+  return lowest;
+}

@@ -1,0 +1,77 @@
+/**
+ * Ports of the ingest use case: the narrow interfaces through which the domain reaches storage and the
+ * model. Adapters in `functions/commons/` implement them against AWS (or the local emulators); tests
+ * implement them in memory.
+ */
+import type { ViolationKind } from '../contract/event-contract';
+
+/** One stream record as the ingest use case sees it (already un-base64'd). */
+export interface IngestRecord {
+  shardId: string;
+  /** Kinesis sequence number: up to 56 digits, kept as a string. */
+  sequenceNumber: string;
+  partitionKey: string;
+  data: Uint8Array;
+  /** Epoch ms at which Kinesis accepted the record. */
+  approximateArrivalMs: number;
+}
+
+/** A record refused by the contract, kept with its reason so nothing is lost. */
+export interface QuarantinedRecord {
+  shardId: string;
+  sequenceNumber: string;
+  partitionKey: string;
+  kind: ViolationKind;
+  field: string;
+  rule: string;
+  redactedValue: string;
+  /** The record's bytes, base64, so it can be fixed and replayed. */
+  dataBase64: string;
+}
+
+/** Where refused records go: one object per batch, never per record. */
+export interface QuarantineSink {
+  /** Persist the batch's refused records; must throw if they are not durably stored. */
+  putBatch(records: readonly QuarantinedRecord[], batchId: string): Promise<void>;
+}
+
+/** A stored profile item: its encoded attributes plus the optimistic-locking version. */
+export interface StoredProfileItem {
+  profileId: string;
+  version: number;
+  [attribute: string]: unknown;
+}
+
+/** Outcome of a conditional profile write. */
+export const WRITE_OUTCOMES = { written: 'written', conflict: 'conflict' } as const;
+/** One of {@link WRITE_OUTCOMES}. */
+export type WriteOutcome = (typeof WRITE_OUTCOMES)[keyof typeof WRITE_OUTCOMES];
+
+/** Profile persistence with optimistic locking. */
+export interface ProfileStore {
+  /** Read many profiles at once (BatchGetItem, unprocessed keys retried); absent ids are simply missing. */
+  getMany(profileIds: readonly string[]): Promise<Map<string, StoredProfileItem>>;
+  /** Read one profile, strongly consistent (used to resolve a write conflict). */
+  get(profileId: string): Promise<StoredProfileItem | undefined>;
+  /**
+   * Write an item only if the stored version is still `expectedVersion` (`undefined`: the item must not
+   * exist yet). Resolves `conflict` when the condition fails; rejects on any other error.
+   */
+  putIfVersion(item: StoredProfileItem, expectedVersion: number | undefined): Promise<WriteOutcome>;
+}
+
+/** Result of one batched inference. */
+export interface ScoreResult {
+  /** One purchase probability per row, in row order. */
+  probabilities: Float32Array;
+  modelVersion: string;
+}
+
+/** The current model, as far as the ingest path is concerned. */
+export interface ProfileScorer {
+  /**
+   * Score `rows` feature vectors of width `width` laid out row-major in `features`, in ONE inference.
+   * Resolves `undefined` when no model is published yet (profiles are then written unscored).
+   */
+  score(features: Float32Array, rows: number, width: number): Promise<ScoreResult | undefined>;
+}

@@ -1,0 +1,75 @@
+import fc from 'fast-check';
+import {
+  compareSequenceNumbers,
+  decodeBatch,
+  lowestSequenceNumber,
+} from '../../../shared/ingest/decode-batch';
+import type { IngestRecord } from '../../../shared/ingest/ingest-ports';
+
+const NOW = Date.UTC(2026, 10, 27);
+let seq = 49_000_000_000_000_000_000_000_000_000_000_000_000_000_000n;
+const record = (data: string | Uint8Array): IngestRecord => ({
+  shardId: 'shardId-000000000000',
+  sequenceNumber: String(seq++),
+  partitionKey: 'u-1',
+  data: typeof data === 'string' ? new TextEncoder().encode(data) : data,
+  approximateArrivalMs: NOW,
+});
+const good = (eventId: string, extra: Record<string, unknown> = {}) =>
+  record(
+    JSON.stringify({ schemaVersion: 1, eventId, type: 'login', userId: 'u-1', occurredAt: NOW, ...extra }),
+  );
+
+describe('decodeBatch', () => {
+  it('splits a batch into valid events and quarantined records, losing none', () => {
+    // Prepare
+    const records = [
+      good('a', { color: 'red' }),
+      record('not json'),
+      good('b'),
+      record('{"schemaVersion":9}'),
+    ];
+    // Act
+    const batch = decodeBatch(records, NOW);
+    // Assess
+    expect(batch.valid.map((v) => v.event.eventId)).toEqual(['a', 'b']);
+    expect(batch.valid[0]!.sequenceNumber).toBe(records[0]!.sequenceNumber);
+    expect(batch.quarantined.map((q) => [q.sequenceNumber, q.kind])).toEqual([
+      [records[1]!.sequenceNumber, 'invalid_json'],
+      [records[3]!.sequenceNumber, 'unsupported_schema_version'],
+    ]);
+    expect(Buffer.from(batch.quarantined[0]!.dataBase64, 'base64').toString()).toBe('not json');
+    expect(batch.unknownFields).toEqual(new Map([['color', 1]]));
+  });
+
+  it('accounts for every record whatever the bytes (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.uint8Array({ maxLength: 64 }),
+            fc.json().map((j) => j),
+          ),
+          { maxLength: 30 },
+        ),
+        (items) => {
+          const records = items.map((i) => record(i));
+          const batch = decodeBatch(records, NOW);
+          expect(batch.valid.length + batch.quarantined.length).toBe(records.length);
+        },
+      ),
+    );
+  });
+});
+
+describe('sequence numbers', () => {
+  it('compares 56-digit sequence numbers exactly, beyond double precision', () => {
+    const a = '49680627989251927086162660463692608958889597004119277586';
+    const b = '49680627989251927086162660463692608958889597004119277587';
+    expect(Number(a)).toBe(Number(b));
+    expect(compareSequenceNumbers(a, b)).toBe(-1);
+    expect(compareSequenceNumbers(b, a)).toBe(1);
+    expect(lowestSequenceNumber([b, a, b])).toBe(a);
+    expect(lowestSequenceNumber([])).toBeUndefined();
+  });
+});
