@@ -40,7 +40,7 @@ export const INGEST_CONFIG = z.object({
 });
 
 /** What the archive function reads from its environment. */
-export const ARCHIVE_CONFIG = z.object({ ARCHIVE_BUCKET: name, QUARANTINE_BUCKET: name });
+export const ARCHIVE_CONFIG = z.object({ ARCHIVE_BUCKET: name });
 
 /** What the training function reads from its environment. */
 export const TRAIN_CONFIG = z.object({

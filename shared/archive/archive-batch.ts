@@ -1,0 +1,49 @@
+/**
+ * The archive use case, pure part: which objects one batch becomes.
+ *
+ * Valid events only (personal fields are already gone after contract decoding), grouped by the UTC
+ * date and hour of their event time, one NDJSON object per group. The key derives from the shard and
+ * the batch's first and last sequence numbers, so a redelivered batch overwrites its objects instead of
+ * adding copies; training still de-duplicates by `eventId` (a redelivery may start elsewhere).
+ */
+import type { ContractEvent } from '../contract/event-contract';
+import { decodeBatch } from '../ingest/decode-batch';
+import type { IngestRecord } from '../ingest/ingest-ports';
+
+/** Prefix of every archive object. */
+export const ARCHIVE_PREFIX = 'events';
+
+/** One archive object to write. */
+export interface ArchiveObject {
+  /** `events/dt=YYYY-MM-DD/hour=HH/<shardId>-<firstSeq>-<lastSeq>.ndjson.gz` */
+  key: string;
+  events: ContractEvent[];
+}
+
+/** Plan the archive objects of one batch (records of one shard, in order). */
+export function planArchiveObjects(records: readonly IngestRecord[], nowMs: number): ArchiveObject[] {
+  const first = records[0];
+  const last = records[records.length - 1];
+  if (first === undefined || last === undefined) return [];
+  const { valid } = decodeBatch(records, nowMs);
+  const byHour = new Map<string, ContractEvent[]>();
+  for (const { event } of valid) {
+    const iso = new Date(event.occurredAt).toISOString();
+    const partition = `dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}`;
+    const list = byHour.get(partition);
+    if (list === undefined) byHour.set(partition, [event]);
+    else list.push(event);
+  }
+  const suffix = `${first.shardId}-${first.sequenceNumber}-${last.sequenceNumber}.ndjson.gz`;
+  return [...byHour].map(([partition, events]) => ({
+    key: `${ARCHIVE_PREFIX}/${partition}/${suffix}`,
+    events,
+  }));
+}
+
+/** Serialise archive events as NDJSON (one event per line, trailing newline). */
+export function toNdjson(events: readonly ContractEvent[]): string {
+  let out = '';
+  for (const event of events) out += JSON.stringify(event) + '\n';
+  return out;
+}

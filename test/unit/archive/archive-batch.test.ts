@@ -1,0 +1,51 @@
+import { planArchiveObjects, toNdjson } from '../../../shared/archive/archive-batch';
+import type { IngestRecord } from '../../../shared/ingest/ingest-ports';
+
+const T0 = Date.UTC(2026, 10, 27, 9, 59, 0);
+const record = (seq: number, body: unknown): IngestRecord => ({
+  shardId: 'shardId-000000000001',
+  sequenceNumber: String(49_000_000_000_000_000_000_000n + BigInt(seq)),
+  partitionKey: 'u',
+  data: new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body)),
+  approximateArrivalMs: T0,
+});
+const event = (id: string, occurredAt: number) => ({
+  schemaVersion: 1,
+  eventId: id,
+  type: 'login',
+  userId: 'u',
+  occurredAt,
+  context: { device: 'mobile', email: 'someone@example.test', ip: '192.0.2.1' },
+});
+
+describe('planArchiveObjects', () => {
+  it('groups valid events by event hour under keys derived from shard and sequence range', () => {
+    // Prepare
+    const records = [record(1, event('a', T0)), record(2, 'garbage'), record(3, event('b', T0 + 120_000))];
+    // Act
+    const objects = planArchiveObjects(records, T0 + 1e6);
+    // Assess
+    expect(objects.map((o) => [o.key, o.events.map((e) => e.eventId)])).toEqual([
+      [
+        `events/dt=2026-11-27/hour=09/shardId-000000000001-${records[0]!.sequenceNumber}-${records[2]!.sequenceNumber}.ndjson.gz`,
+        ['a'],
+      ],
+      [
+        `events/dt=2026-11-27/hour=10/shardId-000000000001-${records[0]!.sequenceNumber}-${records[2]!.sequenceNumber}.ndjson.gz`,
+        ['b'],
+      ],
+    ]);
+  });
+
+  it('is deterministic, so a redelivered batch overwrites the same objects', () => {
+    const records = [record(1, event('a', T0)), record(2, event('b', T0))];
+    expect(planArchiveObjects(records, T0)).toEqual(planArchiveObjects(records, T0));
+  });
+
+  it('never archives personal data', () => {
+    const [object] = planArchiveObjects([record(1, event('a', T0))], T0);
+    const text = toNdjson(object!.events);
+    expect(text).not.toMatch(/example\.test|192\.0\.2\.1/);
+    expect(JSON.parse(text.trim())).toMatchObject({ eventId: 'a', context: { device: 'mobile' } });
+  });
+});
