@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { PutRecordCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { startLocalCloud, type LocalCloud } from '../../../infra/local/emulators';
 import {
+  CatchUpTimeout,
   EventSourceMappingEmulator,
   LAMBDA_KINESIS_ESM_DEFAULTS,
+  MAX_INVOCATION_PAYLOAD_BYTES,
   type EventSourceMappingEmulatorOptions,
   type KinesisEventSourceMappingConfig,
   type OnFailureInvocationRecord,
@@ -205,6 +207,34 @@ describe('EventSourceMappingEmulator', () => {
     expect(maxInFlight).toBeGreaterThan(1);
   });
 
+  it('caps a batch at the 6 MB invocation payload', async () => {
+    // Prepare
+    const stream = await newStream();
+    const recordBytes = 900 * 1024; // about 1.2 MB once base64-encoded in the event
+    for (const index of range(8, '')) {
+      await cloud.clients.kinesis.send(
+        new PutRecordCommand({
+          StreamName: stream.name,
+          PartitionKey: 'key',
+          Data: Buffer.alloc(recordBytes, index),
+        }),
+      );
+    }
+    const sizes: number[] = [];
+    const esm = mapping(stream, { batchSize: 100 }, async (event) => {
+      sizes.push(Buffer.byteLength(JSON.stringify(event)));
+    });
+
+    // Act
+    await esm.start();
+    await esm.waitUntilCaughtUp();
+
+    // Assess
+    expect(sizes).toHaveLength(2);
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(MAX_INVOCATION_PAYLOAD_BYTES);
+    expect(esm.stats.recordsCheckpointed).toBe(8);
+  });
+
   it('sends the event shape Lambda sends', async () => {
     // Prepare
     const stream = await newStream();
@@ -344,7 +374,7 @@ describe('EventSourceMappingEmulator', () => {
     });
     const esm = mapping(
       stream,
-      { bisectBatchOnFunctionError: true, maximumRetryAttempts: 0, onFailure: { bucket: ON_FAILURE_BUCKET } },
+      { bisectBatchOnFunctionError: true, maximumRetryAttempts: 1, onFailure: { bucket: ON_FAILURE_BUCKET } },
       fn.invoke,
     );
 
@@ -355,12 +385,14 @@ describe('EventSourceMappingEmulator', () => {
     // Assess
     const succeeded = fn.batches.filter((batch) => !batch.includes('poison')).flat();
     expect(succeeded).toEqual(data.filter((item) => item !== 'poison'));
+    // 8 -> 4 + 4 -> 2 + 2 -> 1 + 1: the three splits leave the single retry for the poison record itself.
+    expect(fn.batches.filter((batch) => batch.join() === 'poison')).toHaveLength(2);
     const failures = await onFailureRecords(esm);
     expect(failures.map(({ record }) => payloadData(record))).toEqual([['poison']]);
-    expect(failures[0]?.record.requestContext.condition).toBe('RetryAttemptsExhausted');
+    expect(failures[0]?.record.requestContext).toMatchObject({ condition: 'RetryAttemptsExhausted' });
     expect(esm.stats).toMatchObject({
       bisections: 3,
-      retries: 0,
+      retries: 1,
       recordsCheckpointed: 7,
       recordsDiscarded: 1,
     });
@@ -476,6 +508,24 @@ describe('EventSourceMappingEmulator', () => {
       recordsSentToOnFailure: 3,
       recordsCheckpointed: 1,
     });
+  });
+
+  it('reports the lagging shard when it cannot catch up in time', async () => {
+    // Prepare
+    const stream = await newStream();
+    await put(stream, [{ data: 'blocks the shard' }]);
+    const esm = mapping(stream, { maximumRetryAttempts: -1 }, async () => {
+      throw new Error('always failing');
+    });
+    await esm.start();
+
+    // Act
+    const caughtUp = esm.waitUntilCaughtUp({ timeoutMs: 300 });
+
+    // Assess
+    await expect(caughtUp).rejects.toBeInstanceOf(CatchUpTimeout);
+    await expect(caughtUp).rejects.toMatchObject({ laggingShards: ['shardId-000000000000'] });
+    expect(esm.stats.retries).toBeGreaterThan(0);
   });
 
   it('stops cleanly: waits for the batch in flight, invokes nothing more, and resumes after its checkpoint', async () => {
