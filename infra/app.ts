@@ -1,0 +1,82 @@
+import * as path from 'node:path';
+import { App, Validations, type AppProps } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { resolveStackParameters, type StackParameters } from './stack-parameters';
+import { StatefulStack } from './stateful-stack';
+import { StatelessStack } from './stateless-stack';
+
+/** The repository root: function entries, the lockfile and node_modules live here. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+/** Stack names; stable so deployments update in place. */
+export const STACK_NAMES = {
+  stateful: 'ProfileStreamStateful',
+  stateless: 'ProfileStreamStateless',
+} as const;
+
+/**
+ * Feature flags set in code (not only in cdk.json) so tests, the local runner and the CLI build the
+ * same template.
+ */
+const FEATURE_FLAGS = {
+  '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+  // Strong exports: the stateful stack cannot drop a resource the stateless stack still uses.
+  '@aws-cdk/core:defaultCrossStackReferences': 'strong',
+} as const;
+
+/** Options of {@link buildApp}. */
+export interface BuildAppOptions extends Partial<StackParameters> {
+  /**
+   * Context for the app, e.g. `{ 'aws:cdk:bundling-stacks': [] }` to skip bundling.
+   * @default {} (plus whatever the CDK CLI passes in)
+   */
+  readonly context?: AppProps['context'];
+  /**
+   * Where the cloud assembly is written.
+   * @default - the CLI's outdir, or a fresh temporary directory
+   */
+  readonly outdir?: string;
+  /**
+   * Whether to apply the cdk-nag AwsSolutions checks.
+   * @default true
+   */
+  readonly nag?: boolean;
+}
+
+/** What {@link buildApp} returns. */
+export interface ProfileStreamApp {
+  readonly app: App;
+  readonly stateful: StatefulStack;
+  readonly stateless: StatelessStack;
+  readonly parameters: StackParameters;
+}
+
+/**
+ * Builds the whole deployment: the stateful stack (stream, table, buckets) and the stateless stack
+ * (functions, triggers, alarms) wired to it. Stacks are environment-agnostic so synth needs no
+ * credentials and does no lookups.
+ */
+export function buildApp(options: BuildAppOptions = {}): ProfileStreamApp {
+  const { context, outdir, nag = true, ...overrides } = options;
+  const app = new App({ context: { ...FEATURE_FLAGS, ...context }, ...(outdir ? { outdir } : {}) });
+  const parameters = resolveStackParameters(app, overrides);
+
+  const stateful = new StatefulStack(app, STACK_NAMES.stateful, {
+    description: 'profile-stream: events stream, profiles table, buckets (retained on delete)',
+    shardCount: parameters.shardCount,
+  });
+  const stateless = new StatelessStack(app, STACK_NAMES.stateless, {
+    description: 'profile-stream: ingest, archive and train functions, schedule, alarms, dashboard',
+    resources: stateful.resources,
+    projectRoot: PROJECT_ROOT,
+    trainingRateHours: parameters.trainingRateHours,
+    labelHorizonHours: parameters.labelHorizonHours,
+  });
+  // A policy validation plugin: synth fails while any finding is neither fixed nor acknowledged.
+  if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  return { app, stateful, stateless, parameters };
+}
+
+if (require.main === module) {
+  buildApp().app.synth();
+}

@@ -1,0 +1,176 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { FAILURES_METRICS_FILTER_ID } from '../stateful-stack';
+import { METRICS_NAMESPACE } from './profile-function';
+
+/** Properties of {@link PipelineMonitoring}. */
+export interface PipelineMonitoringProps {
+  readonly ingest: lambda.IFunction;
+  readonly archive: lambda.IFunction;
+  readonly train: lambda.IFunction;
+  /** The event source mappings' on-failure destination. */
+  readonly failuresBucket: s3.IBucket;
+  /**
+   * IteratorAge (maximum) above which a consumer counts as falling behind.
+   * @default Duration.minutes(5)
+   */
+  readonly iteratorAgeThreshold?: Duration;
+}
+
+/** Custom metrics the ingest function publishes through Powertools (dimension `service`). */
+export const INGEST_METRICS = {
+  counts: ['RecordsIn', 'Applied', 'Duplicates', 'Quarantined', 'ProfilesWritten', 'WriteConflicts'],
+  latencies: ['InferenceMs', 'BatchMs', 'EventAgeMs'],
+} as const;
+
+const ONE_MINUTE = Duration.minutes(1);
+const FIVE_MINUTES = Duration.minutes(5);
+
+/**
+ * Alarms on what needs a human: consumers falling behind (IteratorAge), function errors and
+ * throttles, batches discarded to the failures bucket, and on-failure deliveries that failed
+ * (Lambda's DestinationDeliveryFailures, i.e. records lost for good). Plus one dashboard.
+ */
+export class PipelineMonitoring extends Construct {
+  /** Alarm notifications; subscribe people or chat integrations to it. */
+  readonly alarmTopic: sns.Topic;
+  /** Every alarm, for tests and for wiring more actions. */
+  readonly alarms: cloudwatch.Alarm[] = [];
+  /** The operations dashboard. */
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: PipelineMonitoringProps) {
+    super(scope, id);
+    const iteratorAgeThreshold = props.iteratorAgeThreshold ?? Duration.minutes(5);
+
+    const topicKey = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'Encrypts profile-stream alarm notifications',
+      enableKeyRotation: true,
+    });
+    // CloudWatch must be able to publish to the encrypted topic.
+    topicKey.grant(
+      new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
+      'kms:Decrypt',
+      'kms:GenerateDataKey*',
+    );
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { masterKey: topicKey, enforceSSL: true });
+
+    const functions = { ingest: props.ingest, archive: props.archive, train: props.train };
+    for (const [name, fn] of Object.entries(functions)) {
+      // The daily trainer reports over an hour so one failed run is one alarm, not sixty.
+      const period = name === 'train' ? Duration.hours(1) : FIVE_MINUTES;
+      this.addAlarm(`${name}Errors`, fn.metricErrors({ period }), 'function errors (whole batches failed)');
+      this.addAlarm(`${name}Throttles`, fn.metricThrottles({ period }), 'throttled invocations');
+    }
+    for (const [name, fn] of Object.entries({ ingest: props.ingest, archive: props.archive })) {
+      this.addAlarm(
+        `${name}IteratorAge`,
+        iteratorAge(fn),
+        `consumer behind the stream by more than ${iteratorAgeThreshold.toHumanString()}`,
+        { threshold: iteratorAgeThreshold.toMilliseconds(), evaluationPeriods: 5 },
+      );
+      this.addAlarm(
+        `${name}DestinationDeliveryFailures`,
+        fn.metric('DestinationDeliveryFailures', { statistic: 'Sum', period: FIVE_MINUTES }),
+        'discarded batches could not be written to the failures bucket: records are lost',
+      );
+    }
+    // S3 request metrics (enabled on the bucket by the stateful stack): any PUT means the event
+    // source mappings gave up on a batch after retries, bisecting or the maximum record age.
+    const failuresWritten = new cloudwatch.Metric({
+      namespace: 'AWS/S3',
+      metricName: 'PutRequests',
+      dimensionsMap: { BucketName: props.failuresBucket.bucketName, FilterId: FAILURES_METRICS_FILTER_ID },
+      statistic: 'Sum',
+      period: FIVE_MINUTES,
+    });
+    this.addAlarm('FailedBatchesDiscarded', failuresWritten, 'batches discarded to the failures bucket');
+
+    this.dashboard = this.createDashboard(props, failuresWritten);
+  }
+
+  private addAlarm(
+    id: string,
+    metric: cloudwatch.IMetric,
+    description: string,
+    options: { threshold?: number; evaluationPeriods?: number } = {},
+  ): void {
+    const alarm = new cloudwatch.Alarm(this, `${id}Alarm`, {
+      metric,
+      alarmDescription: `profile-stream: ${description}`,
+      threshold: options.threshold ?? 1,
+      evaluationPeriods: options.evaluationPeriods ?? 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // No invocations means nothing went wrong; an idle stream is not an incident.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new actions.SnsAction(this.alarmTopic));
+    alarm.addOkAction(new actions.SnsAction(this.alarmTopic));
+    this.alarms.push(alarm);
+  }
+
+  private createDashboard(
+    props: PipelineMonitoringProps,
+    failuresWritten: cloudwatch.IMetric,
+  ): cloudwatch.Dashboard {
+    const consumers = [props.ingest, props.archive];
+    const ingestMetric = (metricName: string, statistic: string): cloudwatch.Metric =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: 'ingest' },
+        statistic,
+        period: ONE_MINUTE,
+      });
+    const graph = (title: string, left: cloudwatch.IMetric[]): cloudwatch.GraphWidget =>
+      new cloudwatch.GraphWidget({ title, left, width: 8 });
+
+    return new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${Stack.of(this).stackName}-pipeline`,
+      defaultInterval: Duration.hours(3),
+      widgets: [
+        [
+          graph('Iterator age (max, ms)', consumers.map(iteratorAge)),
+          graph(
+            'Errors and throttles',
+            [props.ingest, props.archive, props.train].flatMap((fn) => [
+              fn.metricErrors({ period: ONE_MINUTE }),
+              fn.metricThrottles({ period: ONE_MINUTE }),
+            ]),
+          ),
+          graph(
+            'Duration (p99, ms)',
+            consumers.map((fn) => fn.metricDuration({ statistic: 'p99', period: ONE_MINUTE })),
+          ),
+        ],
+        [
+          graph(
+            'Ingest records',
+            INGEST_METRICS.counts.map((name) => ingestMetric(name, 'Sum')),
+          ),
+          graph(
+            'Ingest latency (p99, ms)',
+            INGEST_METRICS.latencies.map((name) => ingestMetric(name, 'p99')),
+          ),
+          graph('Discarded batches', [
+            failuresWritten,
+            ...consumers.map((fn) =>
+              fn.metric('DestinationDeliveryFailures', { statistic: 'Sum', period: ONE_MINUTE }),
+            ),
+          ]),
+        ],
+      ],
+    });
+  }
+}
+
+function iteratorAge(fn: lambda.IFunction): cloudwatch.Metric {
+  return fn.metric('IteratorAge', { statistic: 'Maximum', period: ONE_MINUTE });
+}

@@ -1,0 +1,247 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
+import { Construct } from 'constructs';
+import { ONNX_RUNTIME_MODULE } from './onnx-runtime-layer';
+
+/** The functions of the pipeline; each lives in `functions/<name>/handler.ts`. */
+export const PROFILE_FUNCTION_NAMES = ['ingest', 'archive', 'train'] as const;
+
+/** One of {@link PROFILE_FUNCTION_NAMES}. */
+export type ProfileFunctionName = (typeof PROFILE_FUNCTION_NAMES)[number];
+
+/** Template metadata keys on each CfnFunction; the local runner finds the real handler with them. */
+export const FUNCTION_METADATA = {
+  name: 'profile-stream:function',
+  entry: 'profile-stream:entry',
+} as const;
+
+/** The Powertools metrics namespace every function publishes into (fixed by the wiring contract). */
+export const METRICS_NAMESPACE = 'ProfileStream';
+
+/** Wildcard actions in CDK's `grantRead` for buckets. */
+const S3_READ_WILDCARDS = ['s3:GetObject*', 's3:GetBucket*', 's3:List*'] as const;
+
+/** What a function may do with a table. */
+export type TableAccess = 'read' | 'readWrite';
+
+/**
+ * What a function may do with a bucket. Nothing here deletes objects (lifecycle rules do), so
+ * `write` is put-only and `readWrite` is read plus put.
+ */
+export type BucketAccess = 'read' | 'write' | 'readWrite';
+
+/** Properties of {@link ProfileFunction}. */
+export interface ProfileFunctionProps {
+  /** Which function this is; decides the entry `functions/<name>/handler.ts` and the service name. */
+  readonly name: ProfileFunctionName;
+  /** The repository root: entries, the lockfile and node_modules are resolved from it. */
+  readonly projectRoot: string;
+  /** Memory in MB; CPU share grows with it. */
+  readonly memorySize: number;
+  /** Upper bound of one invocation. */
+  readonly timeout: Duration;
+  /**
+   * A layer providing onnxruntime-node; when set, the module is left out of the bundle.
+   * @default - onnxruntime-node is not available to the function
+   */
+  readonly onnxRuntimeLayer?: lambda.ILayerVersion;
+  /**
+   * Repo-relative files copied next to the bundled `index.js` (e.g. `.wasm` files that a library
+   * loads from its own directory at run time and esbuild therefore cannot inline).
+   * @default []
+   */
+  readonly assetFiles?: readonly string[];
+  /**
+   * Powertools log level.
+   * @default 'INFO'
+   */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /**
+   * How long the function's logs are kept.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Extra environment variables (names fixed by the shared wiring contract).
+   * @default {}
+   */
+  readonly environment?: Record<string, string>;
+}
+
+/** Options of {@link ProfileFunction.bindTable}. */
+export interface BindTableOptions {
+  readonly table: dynamodb.ITable;
+  readonly access: TableAccess;
+  /** The environment variable that receives the table name. */
+  readonly envVar: string;
+}
+
+/** Options of {@link ProfileFunction.consumeStream}. */
+export interface ConsumeStreamOptions extends Omit<sources.KinesisEventSourceProps, 'onFailure'> {
+  readonly stream: kinesis.IStream;
+  /** Receives the full invocation record of every batch the mapping gives up on. */
+  readonly failuresBucket: s3.IBucket;
+}
+
+/** Options of {@link ProfileFunction.bindBucket}. */
+export interface BindBucketOptions {
+  readonly bucket: s3.IBucket;
+  readonly access: BucketAccess;
+  /** The environment variable that receives the bucket name. */
+  readonly envVar: string;
+}
+
+/**
+ * The one way this project defines a Lambda function: Node.js 22 on x86_64 (onnxruntime-node has
+ * crashed at import on arm64 Lambda), active tracing, a log group with retention, source maps and
+ * the Powertools environment. Bindings set the environment variable and grant the matching
+ * permissions in one call, so configuration and IAM cannot drift apart.
+ */
+export class ProfileFunction extends Construct {
+  /** The underlying function. */
+  readonly function: nodejs.NodejsFunction;
+  /** Which pipeline function this is. */
+  readonly functionName: ProfileFunctionName;
+
+  constructor(scope: Construct, id: string, props: ProfileFunctionProps) {
+    super(scope, id);
+    const entry = path.posix.join('functions', props.name, 'handler.ts');
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      // Logs are diagnostics, not data: they go with the function.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const copyAssetFiles = (inputDir: string, outputDir: string): string[] =>
+      (props.assetFiles ?? []).map((file) => `cp "${path.join(inputDir, file)}" "${outputDir}/"`);
+
+    this.functionName = props.name;
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: path.join(props.projectRoot, entry),
+      handler: 'handler',
+      projectRoot: props.projectRoot,
+      depsLockFilePath: path.join(props.projectRoot, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.X86_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      layers: props.onnxRuntimeLayer ? [props.onnxRuntimeLayer] : [],
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.name,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        LOG_LEVEL: props.logLevel ?? 'INFO',
+        ...props.environment,
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        // Stack traces map back to files; the sources themselves need not ship.
+        sourcesContent: false,
+        target: 'node22',
+        format: nodejs.OutputFormat.CJS,
+        // We bundle our own, pinned AWS SDK v3 instead of the runtime's: the code runs against the
+        // exact versions the local emulator tests ran, and tree-shaking keeps the bundle small.
+        bundleAwsSDK: true,
+        externalModules: props.onnxRuntimeLayer ? [ONNX_RUNTIME_MODULE] : [],
+        forceDockerBundling: false,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: copyAssetFiles,
+        },
+      },
+    });
+    const cfn = this.function.node.defaultChild as lambda.CfnFunction;
+    cfn.addMetadata(FUNCTION_METADATA.name, props.name);
+    cfn.addMetadata(FUNCTION_METADATA.entry, entry);
+
+    this.acknowledge(
+      'L1',
+      'Pinned to nodejs22.x: the onnxruntime-node layer is built and tested for Node 22.',
+    );
+    this.acknowledge(
+      'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'AWSLambdaBasicExecutionRole only allows writing this function’s own CloudWatch logs.',
+    );
+    this.acknowledge(
+      'IAM5[Resource::*]',
+      'X-Ray PutTraceSegments/PutTelemetryRecords only support Resource "*".',
+    );
+    // Object ARNs of cross-stack buckets only become known once CDK has created the exports,
+    // which happens after construction but before the cdk-nag plugin runs.
+    this.node.addValidation({ validate: () => this.acknowledgeBucketObjectWildcards() });
+  }
+
+  private readonly grantedBuckets: { bucket: s3.IBucket; why: string }[] = [];
+
+  /** Puts the table's name into `envVar` and grants `access` to it. */
+  bindTable({ table, access, envVar }: BindTableOptions): this {
+    this.function.addEnvironment(envVar, table.tableName);
+    if (access === 'read') table.grantReadData(this.function);
+    else table.grantReadWriteData(this.function);
+    return this;
+  }
+
+  /** Puts the bucket's name into `envVar` and grants `access` to it. */
+  bindBucket({ bucket, access, envVar }: BindBucketOptions): this {
+    this.function.addEnvironment(envVar, bucket.bucketName);
+    if (access !== 'write') {
+      bucket.grantRead(this.function);
+      this.acknowledgeActions(S3_READ_WILDCARDS, 'Read actions CDK grants on bound buckets only.');
+    }
+    if (access !== 'read') {
+      bucket.grantPut(this.function);
+      this.acknowledgeActions(['s3:Abort*'], 'Aborting own multipart uploads to bound buckets only.');
+    }
+    this.grantedBuckets.push({ bucket, why: `${envVar} (${access})` });
+    return this;
+  }
+
+  /**
+   * Subscribes the function to a Kinesis stream (shared throughput) with batches the mapping
+   * gives up on written to `failuresBucket`.
+   */
+  consumeStream({ stream, failuresBucket, ...settings }: ConsumeStreamOptions): this {
+    this.function.addEventSource(
+      new sources.KinesisEventSource(stream, {
+        ...settings,
+        onFailure: new sources.S3OnFailureDestination(failuresBucket),
+      }),
+    );
+    this.acknowledgeActions(
+      [...S3_READ_WILDCARDS, 's3:Abort*', 's3:DeleteObject*'],
+      'S3OnFailureDestination grants read/write on the failures bucket (and only there).',
+    );
+    this.grantedBuckets.push({ bucket: failuresBucket, why: 'the on-failure destination' });
+    return this;
+  }
+
+  private acknowledge(finding: string, reason: string): void {
+    Validations.of(this).acknowledge({ id: `AwsSolutions-${finding}`, reason });
+  }
+
+  private acknowledgeActions(actions: readonly string[], reason: string): void {
+    for (const action of actions) this.acknowledge(`IAM5[Action::${action}]`, reason);
+  }
+
+  private acknowledgeBucketObjectWildcards(): string[] {
+    for (const { bucket, why } of this.grantedBuckets) {
+      const objects = flattenCfnReference(Stack.of(this).resolve(bucket.arnForObjects('*')));
+      this.acknowledge(
+        `IAM5[Resource::${objects}]`,
+        `Objects of the bucket bound as ${why}; no other bucket.`,
+      );
+    }
+    return [];
+  }
+}

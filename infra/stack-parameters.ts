@@ -1,0 +1,62 @@
+import type { App } from 'aws-cdk-lib';
+
+/** The deployment's tunables. Each can come from code (tests, local runner) or `cdk -c name=value`. */
+export interface StackParameters {
+  /** Provisioned shards of the events stream; 0 means on-demand capacity. */
+  readonly shardCount: number;
+  /** Hours between training runs. */
+  readonly trainingRateHours: number;
+  /** How far after an event the trainer looks for a purchase (the label). */
+  readonly labelHorizonHours: number;
+}
+
+/**
+ * Defaults. Two provisioned shards (2 MB/s, 2,000 records/s in) cost less than on-demand's
+ * per-stream fee at this volume and make the local stream the same shape as the cloud one.
+ */
+export const DEFAULT_STACK_PARAMETERS: StackParameters = {
+  shardCount: 2,
+  trainingRateHours: 24,
+  labelHorizonHours: 24,
+};
+
+/** Bounds from the services: provisioned streams start at 500 shards max; rate() needs ≥ 1. */
+const RULES: Record<keyof StackParameters, { min: number; max: number }> = {
+  shardCount: { min: 0, max: 500 },
+  trainingRateHours: { min: 1, max: 24 * 7 },
+  labelHorizonHours: { min: 1, max: 24 * 30 },
+};
+
+/** A stack parameter is missing its mark; names the parameter, the rule and the offending value. */
+export class InvalidStackParameter extends Error {
+  override readonly name = 'InvalidStackParameter';
+
+  constructor(
+    readonly field: keyof StackParameters,
+    readonly rule: string,
+    readonly value: unknown,
+  ) {
+    super(`Stack parameter ${field} ${rule}, got ${JSON.stringify(value)}`);
+  }
+}
+
+/**
+ * Resolves each parameter from `overrides`, else the app context (CLI `-c` values arrive as
+ * strings), else {@link DEFAULT_STACK_PARAMETERS}, and validates it once, at synth start.
+ */
+export function resolveStackParameters(app: App, overrides: Partial<StackParameters> = {}): StackParameters {
+  const resolve = (field: keyof StackParameters): number => {
+    const raw: unknown = overrides[field] ?? app.node.tryGetContext(field) ?? DEFAULT_STACK_PARAMETERS[field];
+    const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+    const { min, max } = RULES[field];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new InvalidStackParameter(field, `must be an integer in [${min}, ${max}]`, raw);
+    }
+    return value;
+  };
+  return {
+    shardCount: resolve('shardCount'),
+    trainingRateHours: resolve('trainingRateHours'),
+    labelHorizonHours: resolve('labelHorizonHours'),
+  };
+}

@@ -1,0 +1,157 @@
+import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+
+/** Template metadata key naming what a bucket is for; {@link synthesizeTopology} reads it. */
+export const BUCKET_ROLE_METADATA = 'profile-stream:role';
+
+/** What each bucket holds. `other` covers infrastructure buckets such as the access log target. */
+export const BUCKET_ROLES = ['models', 'archive', 'quarantine', 'failures', 'other'] as const;
+
+/** One of {@link BUCKET_ROLES}. */
+export type BucketRole = (typeof BUCKET_ROLES)[number];
+
+/** The name of the profiles table's partition key (fixed by the shared wiring contract). */
+export const PROFILE_PARTITION_KEY = 'profileId';
+
+/** The profiles table's TTL attribute (epoch seconds; fixed by the shared wiring contract). */
+export const PROFILE_TTL_ATTRIBUTE = 'expiresAt';
+
+/** S3 request-metrics filter id on the failures bucket; alarms read `AWS/S3` metrics with it. */
+export const FAILURES_METRICS_FILTER_ID = 'AllObjects';
+
+/**
+ * How long objects live, in days. Quarantined events may still carry personal data (they failed
+ * validation before redaction), so they go soonest; discarded batches in the failures bucket are
+ * kept a little longer so a replay can still happen after an incident that spans a holiday.
+ */
+const RETENTION_DAYS = {
+  archiveToInfrequentAccess: 30,
+  archive: 400,
+  quarantine: 30,
+  failures: 60,
+  noncurrentModelVersions: 90,
+  accessLogs: 90,
+} as const;
+
+/** Properties of {@link StatefulStack}. */
+export interface StatefulStackProps extends StackProps {
+  /**
+   * Provisioned shard count of the events stream; 0 selects on-demand capacity.
+   * @default 2
+   */
+  readonly shardCount?: number;
+}
+
+/** The stateful resources the stateless stack is wired to. */
+export interface StatefulResources {
+  readonly stream: kinesis.IStream;
+  readonly table: dynamodb.ITable;
+  readonly modelsBucket: s3.IBucket;
+  readonly archiveBucket: s3.IBucket;
+  readonly quarantineBucket: s3.IBucket;
+  /** Receives the full invocation record of batches the event source mappings discard. */
+  readonly failuresBucket: s3.IBucket;
+}
+
+/**
+ * Everything that holds data: the events stream, the profiles table and the buckets. Every data
+ * resource is retained on stack deletion, so the stateless stack can be torn down and redeployed
+ * freely.
+ */
+export class StatefulStack extends Stack {
+  /** The resources handed to {@link StatelessStack}. */
+  readonly resources: StatefulResources;
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps = {}) {
+    super(scope, id, props);
+    const shardCount = props.shardCount ?? 2;
+
+    const stream = new kinesis.Stream(this, 'EventsStream', {
+      // The AWS managed key (aws/kinesis): encrypted at rest without a customer managed key's
+      // per-producer/consumer KMS costs and key-policy plumbing across the two stacks.
+      encryption: kinesis.StreamEncryption.MANAGED,
+      // 24 h is the free retention; iterator-age alarms fire long before records expire.
+      retentionPeriod: Duration.hours(24),
+      ...(shardCount === 0 ? { streamMode: kinesis.StreamMode.ON_DEMAND } : { shardCount }),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const table = new dynamodb.Table(this, 'ProfilesTable', {
+      partitionKey: { name: PROFILE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      timeToLiveAttribute: PROFILE_TTL_ATTRIBUTE,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const accessLogsBucket = this.createBucket('AccessLogsBucket', 'other', {
+      // S3 log delivery only supports SSE-S3 targets and writes via the bucket policy CDK adds.
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(RETENTION_DAYS.accessLogs) }],
+    });
+    Validations.of(accessLogsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the server access log target; logging it into itself would loop.',
+    });
+    const logged = (prefix: string): s3.BucketProps => ({
+      serverAccessLogsBucket: accessLogsBucket,
+      serverAccessLogsPrefix: `${prefix}/`,
+    });
+
+    const modelsBucket = this.createBucket('ModelsBucket', 'models', {
+      ...logged('models'),
+      // The model pointer is overwritten on every training run; versions allow a rollback.
+      versioned: true,
+      lifecycleRules: [
+        { noncurrentVersionExpiration: Duration.days(RETENTION_DAYS.noncurrentModelVersions) },
+      ],
+    });
+    const archiveBucket = this.createBucket('ArchiveBucket', 'archive', {
+      ...logged('archive'),
+      lifecycleRules: [
+        {
+          transitions: [
+            {
+              storageClass: s3.StorageClass.INFREQUENT_ACCESS,
+              transitionAfter: Duration.days(RETENTION_DAYS.archiveToInfrequentAccess),
+            },
+          ],
+          expiration: Duration.days(RETENTION_DAYS.archive),
+        },
+      ],
+    });
+    const quarantineBucket = this.createBucket('QuarantineBucket', 'quarantine', {
+      ...logged('quarantine'),
+      lifecycleRules: [{ expiration: Duration.days(RETENTION_DAYS.quarantine) }],
+    });
+    // A bucket of its own (not a quarantine prefix): the on-failure destination cannot take a
+    // prefix, and its object count is the "records were discarded" signal the alarms watch.
+    const failuresBucket = this.createBucket('FailuresBucket', 'failures', {
+      ...logged('failures'),
+      lifecycleRules: [{ expiration: Duration.days(RETENTION_DAYS.failures) }],
+      metrics: [{ id: FAILURES_METRICS_FILTER_ID }],
+    });
+
+    this.resources = { stream, table, modelsBucket, archiveBucket, quarantineBucket, failuresBucket };
+  }
+
+  private createBucket(id: string, role: BucketRole, props: s3.BucketProps): s3.Bucket {
+    const bucket = new s3.Bucket(this, id, {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      ...props,
+      lifecycleRules: [
+        ...(props.lifecycleRules ?? []),
+        { abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+    });
+    (bucket.node.defaultChild as s3.CfnBucket).addMetadata(BUCKET_ROLE_METADATA, role);
+    return bucket;
+  }
+}

@@ -1,0 +1,274 @@
+import { createHash } from 'node:crypto';
+import { buildApp, STACK_NAMES, type BuildAppOptions } from './app';
+import {
+  FUNCTION_METADATA,
+  PROFILE_FUNCTION_NAMES,
+  type ProfileFunctionName,
+} from './constructs/profile-function';
+import { BUCKET_ROLE_METADATA, BUCKET_ROLES, type BucketRole } from './stateful-stack';
+
+/**
+ * Shards a local stream gets when the cloud stream is on-demand: AWS starts on-demand streams
+ * with 4 MB/s of write capacity, i.e. four shards.
+ */
+export const ON_DEMAND_LOCAL_SHARDS = 4;
+
+/** A reference to a stateful resource, by its logical id in the stateful template. */
+export interface ResourceRef {
+  readonly ref: string;
+}
+
+/** A DynamoDB key element, as in the template. */
+export interface KeySchemaElement {
+  readonly AttributeName: string;
+  readonly KeyType: 'HASH' | 'RANGE';
+}
+
+/** A DynamoDB attribute definition, as in the template. */
+export interface AttributeDefinition {
+  readonly AttributeName: string;
+  readonly AttributeType: 'S' | 'N' | 'B';
+}
+
+/** A function, as the local runner needs it. */
+export interface TopologyFunction {
+  readonly logicalId: string;
+  readonly name: ProfileFunctionName;
+  /** Repo-relative handler module, exporting `handler`. */
+  readonly entry: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  /** Literal values, or references to stateful resources (cross-stack imports resolved). */
+  readonly environment: Record<string, string | ResourceRef>;
+}
+
+/** An event source mapping, with every setting the local emulator must honour. */
+export interface TopologyEventSourceMapping {
+  readonly functionName: 'ingest' | 'archive';
+  readonly batchSize: number;
+  readonly maximumBatchingWindowInSeconds: number;
+  readonly bisectBatchOnFunctionError: boolean;
+  readonly maximumRetryAttempts: number;
+  readonly maximumRecordAgeInSeconds: number;
+  readonly reportBatchItemFailures: boolean;
+  readonly parallelizationFactor: number;
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  readonly onFailureBucketLogicalId?: string;
+}
+
+/** The wiring the local runner builds, read from the synthesized templates. */
+export interface LocalTopology {
+  /** `shardCount` is the provisioned count, or {@link ON_DEMAND_LOCAL_SHARDS} for on-demand. */
+  readonly stream: { readonly logicalId: string; readonly shardCount: number; readonly onDemand: boolean };
+  readonly table: {
+    readonly logicalId: string;
+    readonly keySchema: KeySchemaElement[];
+    readonly attributeDefinitions: AttributeDefinition[];
+    readonly globalSecondaryIndexes: unknown[];
+    readonly ttlAttribute?: string;
+  };
+  readonly buckets: { readonly logicalId: string; readonly role: BucketRole }[];
+  readonly functions: TopologyFunction[];
+  readonly eventSourceMappings: TopologyEventSourceMapping[];
+  /** `rate` is the rule's ScheduleExpression (e.g. `rate(24 hours)`); `rateSeconds` its period. */
+  readonly schedule?: { readonly functionName: 'train'; readonly rate: string; readonly rateSeconds: number };
+}
+
+/** The template does not have the shape this module expects; names the path, the rule and the value. */
+export class TopologyError extends Error {
+  override readonly name = 'TopologyError';
+
+  constructor(
+    readonly field: string,
+    readonly rule: string,
+    readonly value: unknown,
+  ) {
+    super(`${field} ${rule}, got ${JSON.stringify(value)}`);
+  }
+}
+
+interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+  readonly Metadata?: Record<string, unknown>;
+}
+
+interface CfnTemplate {
+  readonly Resources?: Record<string, CfnResource>;
+  readonly Outputs?: Record<string, { Value?: unknown; Export?: { Name?: unknown } }>;
+}
+
+/**
+ * Synthesizes the app in-process with bundling skipped (fast; no assets are built) and derives the
+ * local wiring from the templates, so the local runner and the cloud cannot drift apart.
+ */
+export function synthesizeTopology(options: BuildAppOptions = {}): LocalTopology {
+  const { app } = buildApp({
+    nag: false,
+    ...options,
+    context: { ...options.context, 'aws:cdk:bundling-stacks': [] },
+  });
+  const assembly = app.synth();
+  return topologyFromTemplates(
+    assembly.getStackByName(STACK_NAMES.stateful).template as CfnTemplate,
+    assembly.getStackByName(STACK_NAMES.stateless).template as CfnTemplate,
+  );
+}
+
+/** Derives the local wiring from the stateful and stateless templates. */
+export function topologyFromTemplates(stateful: CfnTemplate, stateless: CfnTemplate): LocalTopology {
+  const statefulResources = Object.entries(stateful.Resources ?? {});
+  const statelessResources = Object.entries(stateless.Resources ?? {});
+  const exportsByName = new Map<unknown, unknown>(
+    Object.values(stateful.Outputs ?? {}).map((output) => [output.Export?.Name, output.Value]),
+  );
+  const refOf = (value: unknown): string | undefined => {
+    if (!isObject(value)) return undefined;
+    if (typeof value.Ref === 'string') return value.Ref;
+    const getAtt = value['Fn::GetAtt'];
+    if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return getAtt[0];
+    if ('Fn::ImportValue' in value) return refOf(exportsByName.get(value['Fn::ImportValue']));
+    return undefined;
+  };
+
+  const [streamId, stream] = single(statefulResources, 'AWS::Kinesis::Stream');
+  const streamProps = stream.Properties ?? {};
+  const onDemand =
+    isObject(streamProps.StreamModeDetails) && streamProps.StreamModeDetails.StreamMode === 'ON_DEMAND';
+  const shardCount = onDemand ? ON_DEMAND_LOCAL_SHARDS : streamProps.ShardCount;
+  if (typeof shardCount !== 'number')
+    throw new TopologyError(`${streamId}.ShardCount`, 'must be a number', shardCount);
+
+  const [tableId, table] = single(statefulResources, 'AWS::DynamoDB::Table');
+  const tableProps = table.Properties ?? {};
+  const ttl = tableProps.TimeToLiveSpecification;
+  const ttlAttribute = isObject(ttl) && ttl.Enabled === true ? String(ttl.AttributeName) : undefined;
+
+  const buckets = statefulResources
+    .filter(([, resource]) => resource.Type === 'AWS::S3::Bucket')
+    .map(([logicalId, resource]) => {
+      const role = resource.Metadata?.[BUCKET_ROLE_METADATA];
+      return { logicalId, role: BUCKET_ROLES.find((known) => known === role) ?? 'other' };
+    });
+
+  const functionNameByLogicalId = new Map<string, ProfileFunctionName>();
+  const functions = statelessResources
+    .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')
+    .flatMap(([logicalId, resource]): TopologyFunction[] => {
+      const name = PROFILE_FUNCTION_NAMES.find(
+        (known) => known === resource.Metadata?.[FUNCTION_METADATA.name],
+      );
+      if (!name) return []; // CDK helper functions are not part of the pipeline.
+      functionNameByLogicalId.set(logicalId, name);
+      const props = resource.Properties ?? {};
+      const variables = isObject(props.Environment) ? props.Environment.Variables : undefined;
+      const environment: Record<string, string | ResourceRef> = {};
+      for (const [key, value] of Object.entries(isObject(variables) ? variables : {})) {
+        const ref = refOf(value);
+        if (typeof value === 'string') environment[key] = value;
+        else if (ref) environment[key] = { ref };
+        else
+          throw new TopologyError(
+            `${logicalId}.Environment.${key}`,
+            'must be a string or a reference',
+            value,
+          );
+      }
+      return [
+        {
+          logicalId,
+          name,
+          entry: String(resource.Metadata?.[FUNCTION_METADATA.entry]),
+          timeoutSeconds: Number(props.Timeout ?? 3),
+          memoryMb: Number(props.MemorySize ?? 128),
+          environment,
+        },
+      ];
+    });
+
+  const eventSourceMappings = statelessResources
+    .filter(([, resource]) => resource.Type === 'AWS::Lambda::EventSourceMapping')
+    .map(([logicalId, resource]): TopologyEventSourceMapping => {
+      const props = resource.Properties ?? {};
+      const functionName = functionNameByLogicalId.get(refOf(props.FunctionName) ?? '');
+      if (functionName !== 'ingest' && functionName !== 'archive') {
+        throw new TopologyError(`${logicalId}.FunctionName`, 'must be ingest or archive', props.FunctionName);
+      }
+      const destination = isObject(props.DestinationConfig) ? props.DestinationConfig.OnFailure : undefined;
+      const onFailureBucketLogicalId = isObject(destination) ? refOf(destination.Destination) : undefined;
+      const responseTypes = Array.isArray(props.FunctionResponseTypes) ? props.FunctionResponseTypes : [];
+      return {
+        functionName,
+        // Defaults are Lambda's own for Kinesis when the template leaves a setting out.
+        batchSize: Number(props.BatchSize ?? 100),
+        maximumBatchingWindowInSeconds: Number(props.MaximumBatchingWindowInSeconds ?? 0),
+        bisectBatchOnFunctionError: props.BisectBatchOnFunctionError === true,
+        maximumRetryAttempts: Number(props.MaximumRetryAttempts ?? -1),
+        maximumRecordAgeInSeconds: Number(props.MaximumRecordAgeInSeconds ?? -1),
+        reportBatchItemFailures: responseTypes.includes('ReportBatchItemFailures'),
+        parallelizationFactor: Number(props.ParallelizationFactor ?? 1),
+        startingPosition: props.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
+        ...(onFailureBucketLogicalId ? { onFailureBucketLogicalId } : {}),
+      };
+    });
+
+  const schedule = statelessResources
+    .filter(([, resource]) => resource.Type === 'AWS::Events::Rule')
+    .flatMap(([, resource]) => {
+      const props = resource.Properties ?? {};
+      const targets = Array.isArray(props.Targets) ? props.Targets : [];
+      const targetsTrain = targets.some(
+        (target) => isObject(target) && functionNameByLogicalId.get(refOf(target.Arn) ?? '') === 'train',
+      );
+      const rate = String(props.ScheduleExpression);
+      return targetsTrain ? [{ functionName: 'train' as const, rate, rateSeconds: rateToSeconds(rate) }] : [];
+    })[0];
+
+  return {
+    stream: { logicalId: streamId, shardCount, onDemand },
+    table: {
+      logicalId: tableId,
+      keySchema: tableProps.KeySchema as KeySchemaElement[],
+      attributeDefinitions: tableProps.AttributeDefinitions as AttributeDefinition[],
+      globalSecondaryIndexes: (tableProps.GlobalSecondaryIndexes as unknown[] | undefined) ?? [],
+      ...(ttlAttribute ? { ttlAttribute } : {}),
+    },
+    buckets,
+    functions,
+    eventSourceMappings,
+    ...(schedule ? { schedule } : {}),
+  };
+}
+
+/**
+ * A deterministic local physical name for a logical id, valid as a bucket name (3–63 lowercase
+ * letters, digits and hyphens, starting and ending alphanumeric) and as a DynamoDB table name.
+ */
+export function localNameFor(logicalId: string): string {
+  const base = `ps-${logicalId.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`.replace(/-+$/, '');
+  if (base.length <= 63) return base;
+  const hash = createHash('sha256').update(logicalId).digest('hex').slice(0, 8);
+  return `${base.slice(0, 54).replace(/-+$/, '')}-${hash}`;
+}
+
+const RATE_UNIT_SECONDS: Record<string, number> = { minute: 60, hour: 3600, day: 86400 };
+
+function rateToSeconds(expression: string): number {
+  const match = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(expression);
+  const unit = match?.[2] ? RATE_UNIT_SECONDS[match[2]] : undefined;
+  if (!match || unit === undefined)
+    throw new TopologyError('ScheduleExpression', 'must be rate(n unit)', expression);
+  return Number(match[1]) * unit;
+}
+
+function single(resources: [string, CfnResource][], type: string): [string, CfnResource] {
+  const matches = resources.filter(([, resource]) => resource.Type === type);
+  const [first] = matches;
+  if (matches.length !== 1 || !first)
+    throw new TopologyError(type, 'must occur exactly once', matches.length);
+  return first;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
