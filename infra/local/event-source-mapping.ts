@@ -19,7 +19,7 @@
  *
  * Local differences, on purpose: idle shards are polled every `pollIntervalMs` (Lambda: about once a
  * second) and retries wait `pollIntervalMs` instead of Lambda's backoff, so local runs stay fast.
- * Not emulated: ParallelizationFactor > 1, tumbling windows, filters, resharding order (parent shards
+ * Not emulated: ParallelizationFactor > 1 (accepted, run as 1), tumbling windows, filters, resharding order (parent shards
  * before children), enhanced fan-out, throttling.
  */
 import { randomUUID } from 'node:crypto';
@@ -71,6 +71,12 @@ export interface KinesisEventSourceMappingConfig {
   reportBatchItemFailures: boolean;
   /** Where a shard is read from when nothing is checkpointed yet. */
   startingPosition: StartingPosition;
+  /**
+   * Concurrent batches per shard, 1–10. Validated but processed as 1 locally: one batch in flight per
+   * shard keeps the per-key order Lambda guarantees, only with less throughput.
+   * @default 1
+   */
+  parallelizationFactor?: number;
   /** S3 on-failure destination; without it discarded records are dropped. @default undefined */
   onFailure?: { bucket: string };
 }
@@ -796,6 +802,7 @@ function validateConfig(config: KinesisEventSourceMappingConfig): KinesisEventSo
   requireInteger('maximumBatchingWindowInSeconds', 0, 300, false);
   requireInteger('maximumRetryAttempts', 0, 10_000, true);
   requireInteger('maximumRecordAgeInSeconds', 60, 604_800, true);
+  if (config.parallelizationFactor !== undefined) requireInteger('parallelizationFactor', 1, 10, false);
   if (!STARTING_POSITIONS.includes(config.startingPosition)) {
     throw new InvalidEventSourceMappingConfig(
       'startingPosition',

@@ -7,6 +7,7 @@ import { startLocalCloud, type LocalCloud } from '../../../infra/local/emulators
 import {
   CatchUpTimeout,
   EventSourceMappingEmulator,
+  InvalidEventSourceMappingConfig,
   LAMBDA_KINESIS_ESM_DEFAULTS,
   MAX_INVOCATION_PAYLOAD_BYTES,
   type EventSourceMappingEmulatorOptions,
@@ -566,6 +567,27 @@ describe('EventSourceMappingEmulator', () => {
     expect(batchesWhileStopped).toBe(1);
     expect(fn.batches).toEqual([range(3), range(6).slice(3)]);
     expect(esm.stats.recordsCheckpointed).toBe(6);
+  });
+  it.each([
+    ['batchSize', 0],
+    ['maximumBatchingWindowInSeconds', 301],
+    ['maximumRetryAttempts', -2],
+    ['maximumRecordAgeInSeconds', 30],
+    ['parallelizationFactor', 11],
+  ] as const)('rejects %s = %d as Lambda does', async (field, value) => {
+    // Prepare
+    const stream = {
+      name: 'never-created',
+      arn: 'arn:aws:kinesis:us-east-1:000000000000:stream/never-created',
+    };
+
+    // Act
+    const create = (): EventSourceMappingEmulator =>
+      mapping(stream, { [field]: value }, async () => undefined);
+
+    // Assess
+    expect(create).toThrow(InvalidEventSourceMappingConfig);
+    expect(create).toThrow(expect.objectContaining({ field, value }));
   });
 });
 
