@@ -1,0 +1,169 @@
+/**
+ * A self-contained HTML page comparing scorers on the test split: a metrics table, a ROC plot and a
+ * reliability (calibration) plot, drawn as inline SVG so the page opens from S3 or disk with no assets.
+ */
+import type { EvaluationReport } from './metrics';
+
+/** One scorer's results under a display name. */
+export interface ScorerEvaluation {
+  name: string;
+  report: EvaluationReport;
+}
+
+/** Content of the page. */
+export interface EvaluationReportPage {
+  title: string;
+  modelVersion: string;
+  /** ISO timestamp shown in the header. */
+  createdAt: string;
+  /** First one is the candidate model; the rest are baselines. */
+  scorers: readonly ScorerEvaluation[];
+  /** Extra label/value rows (training window, example counts, epochs…). */
+  facts?: readonly (readonly [string, string])[];
+}
+
+const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'] as const;
+const PLOT_SIZE = 320;
+const MARGIN = 40;
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function format(value: number, digits = 4): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : '–';
+}
+
+const colourOf = (index: number) => COLOURS[index % COLOURS.length] as string;
+const x = (v: number) => (MARGIN + v * PLOT_SIZE).toFixed(1);
+const y = (v: number) => (MARGIN + (1 - v) * PLOT_SIZE).toFixed(1);
+
+/** Unit-square plot frame: axes with ticks every 0.2, the diagonal, axis labels and a legend. */
+function plotFrame(xLabel: string, yLabel: string, names: readonly string[], body: string): string {
+  const total = PLOT_SIZE + 2 * MARGIN;
+  const ticks = [0, 0.2, 0.4, 0.6, 0.8, 1]
+    .map(
+      (t) =>
+        `<line x1="${x(t)}" y1="${y(0)}" x2="${x(t)}" y2="${y(1)}" stroke="#eee"/>` +
+        `<line x1="${x(0)}" y1="${y(t)}" x2="${x(1)}" y2="${y(t)}" stroke="#eee"/>` +
+        `<text x="${x(t)}" y="${Number(y(0)) + 14}" font-size="10" text-anchor="middle">${t.toFixed(1)}</text>` +
+        `<text x="${Number(x(0)) - 6}" y="${Number(y(t)) + 3}" font-size="10" text-anchor="end">${t.toFixed(1)}</text>`,
+    )
+    .join('');
+  const legend = names
+    .map(
+      (name, i) =>
+        `<rect x="${Number(x(0)) + 170}" y="${Number(y(0)) - 16 * (names.length - i) - 4}" width="10" height="10" fill="${colourOf(i)}"/>` +
+        `<text x="${Number(x(0)) + 185}" y="${Number(y(0)) - 16 * (names.length - i) + 5}" font-size="11">${escapeHtml(name)}</text>`,
+    )
+    .join('');
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${total}" height="${total + 10}" viewBox="0 0 ${total} ${total + 10}" role="img">` +
+    ticks +
+    `<rect x="${x(0)}" y="${y(1)}" width="${PLOT_SIZE}" height="${PLOT_SIZE}" fill="none" stroke="#333"/>` +
+    `<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#999" stroke-dasharray="4 4"/>` +
+    body +
+    legend +
+    `<text x="${x(0.5)}" y="${total + 2}" font-size="12" text-anchor="middle">${escapeHtml(xLabel)}</text>` +
+    `<text x="12" y="${y(0.5)}" font-size="12" text-anchor="middle" transform="rotate(-90 12 ${y(0.5)})">${escapeHtml(yLabel)}</text>` +
+    `</svg>`
+  );
+}
+
+function rocPlot(scorers: readonly ScorerEvaluation[]): string {
+  const lines = scorers
+    .map(({ report }, i) => {
+      const points = report.rocCurve
+        .map((p) => `${x(p.falsePositiveRate)},${y(p.truePositiveRate)}`)
+        .join(' ');
+      return `<polyline points="${points}" fill="none" stroke="${colourOf(i)}" stroke-width="2"/>`;
+    })
+    .join('');
+  return plotFrame(
+    'False positive rate',
+    'True positive rate',
+    scorers.map((s) => s.name),
+    lines,
+  );
+}
+
+function calibrationPlot(scorers: readonly ScorerEvaluation[]): string {
+  const series = scorers
+    .map(({ report }, i) => {
+      const bins = report.calibrationBins.filter((b) => b.count > 0);
+      const points = bins.map((b) => `${x(b.meanPredicted)},${y(b.observedRate)}`).join(' ');
+      const dots = bins
+        .map(
+          (b) =>
+            `<circle cx="${x(b.meanPredicted)}" cy="${y(b.observedRate)}" r="3" fill="${colourOf(i)}">` +
+            `<title>${escapeHtml(`${b.lower.toFixed(1)}–${b.upper.toFixed(1)}: n=${b.count}`)}</title></circle>`,
+        )
+        .join('');
+      return `<polyline points="${points}" fill="none" stroke="${colourOf(i)}" stroke-width="1.5"/>${dots}`;
+    })
+    .join('');
+  return plotFrame(
+    'Mean predicted probability',
+    'Observed purchase rate',
+    scorers.map((s) => s.name),
+    series,
+  );
+}
+
+function metricsTable(scorers: readonly ScorerEvaluation[]): string {
+  const header = ['Scorer', 'ROC-AUC', '95% CI', 'PR-AUC', 'Log loss', 'Brier', 'ECE (10 bins)']
+    .map((h) => `<th>${h}</th>`)
+    .join('');
+  const rows = scorers
+    .map(({ name, report: r }) => {
+      const cells = [
+        format(r.rocAuc),
+        `${format(r.rocAucCi95.lower)} – ${format(r.rocAucCi95.upper)}`,
+        format(r.prAuc),
+        format(r.logLoss),
+        format(r.brierScore),
+        format(r.expectedCalibrationError),
+      ];
+      return `<tr><th>${escapeHtml(name)}</th>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
+    })
+    .join('');
+  return `<table><thead><tr>${header}</tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** Render the page; every interpolated string is HTML-escaped. */
+export function renderEvaluationReportHtml(page: EvaluationReportPage): string {
+  const first = page.scorers[0]?.report;
+  const facts = [
+    ['Model version', page.modelVersion],
+    ['Created', page.createdAt],
+    ...(first ? [['Test rows (positives)', `${first.count} (${first.positives})`] as const] : []),
+    ...(page.facts ?? []),
+  ]
+    .map(([label, value]) => `<tr><th>${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`)
+    .join('');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeHtml(page.title)}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: right; }
+th:first-child { text-align: left; }
+figure { display: inline-block; margin: 0 1.5rem 1rem 0; }
+</style>
+</head>
+<body>
+<h1>${escapeHtml(page.title)}</h1>
+<table>${facts}</table>
+<h2>Test-set metrics</h2>
+${metricsTable(page.scorers)}
+<p>ROC-AUC interval: percentile bootstrap over test rows. Log loss clips probabilities to [1e-7, 1 − 1e-7].
+Heuristic scores are scaled feature values, not probabilities, so their calibration metrics are indicative only.</p>
+<figure>${rocPlot(page.scorers)}<figcaption>ROC curve (test split)</figcaption></figure>
+<figure>${calibrationPlot(page.scorers)}<figcaption>Reliability diagram (10 equal-width bins)</figcaption></figure>
+</body>
+</html>
+`;
+}

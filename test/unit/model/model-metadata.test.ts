@@ -1,0 +1,119 @@
+import {
+  createModelPointer,
+  CURRENT_POINTER_KEY,
+  type ModelMetadata,
+  ModelMetadataViolation,
+  modelObjectKeys,
+  parseModelMetadata,
+  parseModelPointer,
+} from '../../../shared/model/model-metadata';
+
+const metrics = {
+  rocAuc: 0.8,
+  rocAucCi95: { lower: 0.78, upper: 0.82 },
+  prAuc: 0.3,
+  logLoss: 0.2,
+  brierScore: 0.05,
+  expectedCalibrationError: 0.01,
+};
+
+/** A valid metadata document; tests override one field at a time. */
+function metadataFactory(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    modelVersion: '20261127T120000Z-abc123',
+    featureSchemaVersion: 1,
+    featureNames: ['cart_adds_decayed', 'views_24h'],
+    inputName: 'features',
+    outputName: 'purchase_probability',
+    trainingWindow: { fromMs: 1000, toMs: 2000 },
+    exampleCounts: { train: 70, validation: 15, test: 15, positives: 9 },
+    metrics: { model: metrics, heuristic: metrics, logisticRegression: metrics },
+    training: {
+      seed: 42,
+      backend: 'wasm',
+      hiddenUnits: [32, 16],
+      epochsRun: 12,
+      bestEpoch: 7,
+      maxEpochs: 60,
+      stoppedEarly: true,
+      classWeights: [0.55, 5.2],
+      calibrated: true,
+      heuristicFeature: 'cart_adds_decayed',
+    },
+    createdAt: '2026-11-27T12:00:00.000Z',
+    sizeBytes: 6500,
+    sha256: 'a'.repeat(64),
+    ...overrides,
+  };
+}
+
+function violationOf(parse: () => unknown): ModelMetadataViolation {
+  try {
+    parse();
+  } catch (error) {
+    if (error instanceof ModelMetadataViolation) return error;
+    throw error;
+  }
+  throw new Error('expected a ModelMetadataViolation');
+}
+
+describe('parseModelMetadata', () => {
+  it('accepts a complete document and survives a JSON round trip', () => {
+    // Prepare
+    const raw = metadataFactory();
+    // Act
+    const parsed: ModelMetadata = parseModelMetadata(JSON.parse(JSON.stringify(raw)));
+    // Assess
+    expect(parsed).toEqual(raw);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a non-hex checksum', { sha256: 'xyz' }, 'sha256'],
+    ['a version with a slash', { modelVersion: 'a/b' }, 'modelVersion'],
+    ['duplicate feature names', { featureNames: ['a', 'a'] }, 'featureNames'],
+    ['a window ending before it starts', { trainingWindow: { fromMs: 5, toMs: 1 } }, 'trainingWindow.fromMs'],
+    [
+      'an AUC above 1',
+      { metrics: { model: { ...metrics, rocAuc: 1.2 }, heuristic: metrics, logisticRegression: metrics } },
+      'metrics.model.rocAuc',
+    ],
+    ['an unknown field', { extra: true }, '(root)'],
+    ['a non-ISO creation time', { createdAt: 'yesterday' }, 'createdAt'],
+  ])('rejects %s with the field named', (_, overrides, field) => {
+    // Act
+    const violation = violationOf(() => parseModelMetadata(metadataFactory(overrides)));
+    // Assess
+    expect(violation.document).toBe('metadata');
+    expect(violation.field).toBe(field);
+    expect(violation.message).toContain(field);
+  });
+});
+
+describe('model pointer', () => {
+  it('creates a pointer with the conventional keys and the previous version', () => {
+    // Act
+    const pointer = createModelPointer('v2', Date.UTC(2026, 0, 2), 'v1');
+    // Assess
+    expect(CURRENT_POINTER_KEY).toBe('models/current.json');
+    expect(pointer).toEqual({
+      modelVersion: 'v2',
+      onnxKey: 'models/v2/model.onnx',
+      metadataKey: 'models/v2/metadata.json',
+      promotedAt: '2026-01-02T00:00:00.000Z',
+      previous: 'v1',
+    });
+    expect(parseModelPointer(JSON.parse(JSON.stringify(pointer)))).toEqual(pointer);
+    expect(modelObjectKeys('v2').reportKey).toBe('models/v2/report.html');
+  });
+
+  it('rejects a pointer without an onnx key and a version that is not key-safe', () => {
+    // Act
+    const missing = violationOf(() =>
+      parseModelPointer({ modelVersion: 'v', metadataKey: 'm', promotedAt: '2026-01-01T00:00:00Z' }),
+    );
+    const unsafe = violationOf(() => modelObjectKeys('../etc'));
+    // Assess
+    expect(missing).toMatchObject({ document: 'pointer', field: 'onnxKey' });
+    expect(unsafe.rule).toMatch(/letters, digits/);
+  });
+});
