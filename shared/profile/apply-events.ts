@@ -1,0 +1,325 @@
+/**
+ * The profile update rules: fold a batch of sequenced events into one profile.
+ *
+ * Deduplication, in this order:
+ * 1. Redelivery (Lambda retry, bisect, partial-batch checkpoint): the record's sequence number is at
+ *    or below the profile's high-water mark for its shard. Exact, always: a profile's events all use
+ *    one partition key, so they sit on one shard in sequence order; after a reshard the child shard
+ *    gets its own mark (at most `PROFILE_LIMITS.shards`, the lowest mark evicted first).
+ * 2. Producer duplicate (a retried PutRecord stored twice, new sequence number): the FNV-1a hash of
+ *    `eventId` is in the dedupe window = the 16 most recent distinct event ids, by event time, of the
+ *    last 255 minutes before the latest event. Exact within that horizon; beyond it a duplicate is
+ *    applied again. A false positive needs a 32-bit hash collision with one of ≤ 16 entries:
+ *    probability ≤ 16 / 2^32 ≈ 3.7e-9 per event.
+ *
+ * Order independence (property-tested): for a set of distinct events whose per-half-life span keeps
+ * the decays exact (all within 9 hours of the latest one) and that holds at most
+ * `PROFILE_LIMITS.dedupeWindow` events, every arrival order and every batching gives a deep-equal
+ * state, duplicates included (sequence numbers assigned in arrival order, as Kinesis does). The
+ * parts that are order independent for ANY event set: identity times, lifetime counts, recent
+ * products/searches/aliases, the dedupe window itself and the cart log. Parts that are not, and why:
+ * - decays beyond the exact span: bounded error, see `fixed-point-decay`;
+ * - categories beyond K distinct: the mass of an evicted category is lost, so which K survive
+ *   depends on the order; with ≤ K distinct categories it is exact;
+ * - order count and revenue beyond the dedupe horizon: a re-sent event/order counts again;
+ * - sessions: exact when late events stay within the session they belong to; an event older than
+ *   the current session is counted but not attributed to a past session (never a new session);
+ * - cart: the last `cartEvents` cart events after the last purchase; older ones are forgotten.
+ */
+import { EVENT_TYPES, profileIdOf, type ContractEvent, type EventType } from '../contract/event-contract';
+import { decayAnchor, decayContribution, rescaleDecay } from './fixed-point-decay';
+import { fnv1a32 } from './hashing';
+import {
+  AFFINITY_HALF_LIFE_MS,
+  CATEGORY_WEIGHTS,
+  cloneProfile,
+  DECAYED_EVENT_TYPES,
+  emptyProfile,
+  HALF_LIVES_MS,
+  PROFILE_LIMITS,
+  SESSION_GAP_SECONDS,
+  UNKNOWN_CATEGORY,
+  type CartEvent,
+  type ProfileState,
+  type ShardMark,
+} from './profile-state';
+import { indexOfRecent, pruneRecent, touchRecent } from './recent-set';
+import { canonicalSequenceNumber, compareSequenceNumbers } from './sequence-number';
+
+/** A validated event with where it came from in the stream. */
+export interface SequencedEvent {
+  event: ContractEvent;
+  shardId: string;
+  /** Kinesis sequence number (decimal string, up to 56 digits). */
+  sequenceNumber: string;
+}
+
+/** Result of {@link applyEventsToProfile}. */
+export interface ApplyResult {
+  state: ProfileState;
+  /** Events that changed the profile. */
+  applied: number;
+  /** Redeliveries plus producer duplicates that were dropped. */
+  duplicates: number;
+  /** Whether anything but shard marks changed (when false, the write can be skipped). */
+  changed: boolean;
+}
+
+/** An event handed to the wrong profile: a caller bug, never data to fold in. */
+export class ProfileMismatchError extends Error {
+  override readonly name = 'ProfileMismatchError';
+  constructor(
+    readonly field: 'profileId',
+    readonly rule: string,
+    readonly expected: string,
+  ) {
+    super(`${field}: ${rule} (expected ${expected})`);
+  }
+}
+
+const TYPE_INDEX = new Map<EventType, number>(EVENT_TYPES.map((t, i) => [t, i]));
+const DECAY_INDEX = new Map<EventType, number>(DECAYED_EVENT_TYPES.map((t, i) => [t, i]));
+const PRODUCT_EVENTS: ReadonlySet<EventType> = new Set([
+  'product_view',
+  'add_to_cart',
+  'add_to_wishlist',
+  'purchase',
+]);
+const HALF_LIFE_COUNT = HALF_LIVES_MS.length;
+
+/** Normalise a search term: trimmed, lower case, single spaces, bounded length. */
+export function normaliseSearchTerm(query: string): string {
+  return query.trim().toLowerCase().replace(/\s+/g, ' ').slice(0, PROFILE_LIMITS.searchTermLength).trimEnd();
+}
+
+/** The affinity bucket of an event, or undefined when the event says nothing about categories. */
+export function categoryKeyOf(event: ContractEvent): string | undefined {
+  const key = event.categoryId ?? event.categoryPath;
+  if (key !== undefined) return key.slice(0, PROFILE_LIMITS.categoryKeyLength);
+  return PRODUCT_EVENTS.has(event.type) && (event.productId !== undefined || event.type !== 'purchase')
+    ? UNKNOWN_CATEGORY
+    : undefined;
+}
+
+/** Cents, rounded once per event so that sums are exact integers. */
+function toCents(amount: number): number {
+  return Math.round(amount * 100);
+}
+
+/** Canonical order of cart events: whether `a` sorts before (is newer than) `b`. */
+export function cartEventIsNewer(a: CartEvent, b: CartEvent): boolean {
+  if (a.at !== b.at) return a.at > b.at;
+  if (a.productId !== b.productId) return a.productId > b.productId;
+  // Within one second a remove sorts after an add of the same product, so it is replayed last.
+  if (a.quantity !== b.quantity) return a.quantity < b.quantity;
+  return a.priceCents > b.priceCents;
+}
+
+function addCartEvent(cart: CartEvent[], entry: CartEvent): void {
+  const limit = PROFILE_LIMITS.cartEvents;
+  if (cart.length >= limit && !cartEventIsNewer(entry, cart[cart.length - 1]!)) return;
+  let index = 0;
+  while (index < cart.length && !cartEventIsNewer(entry, cart[index]!)) index++;
+  cart.splice(index, 0, entry);
+  if (cart.length > limit) cart.pop();
+}
+
+function pruneCart(cart: CartEvent[], lastPurchaseAt: number): void {
+  while (cart.length > 0 && cart[cart.length - 1]!.at <= lastPurchaseAt) cart.pop();
+}
+
+/** Move every decay anchor to a later `lastEventAt` (exact integer rescaling). */
+function advanceTo(state: ProfileState, atMs: number): void {
+  const previous = state.lastEventAt;
+  for (let h = 0; h < HALF_LIFE_COUNT; h++) {
+    const halfLife = HALF_LIVES_MS[h]!;
+    const periods = decayAnchor(atMs, halfLife) - decayAnchor(previous, halfLife);
+    if (periods === 0) continue;
+    for (let i = h; i < state.decays.length; i += HALF_LIFE_COUNT) {
+      state.decays[i] = rescaleDecay(state.decays[i]!, periods);
+    }
+  }
+  const affinityPeriods =
+    decayAnchor(atMs, AFFINITY_HALF_LIFE_MS) - decayAnchor(previous, AFFINITY_HALF_LIFE_MS);
+  if (affinityPeriods > 0) {
+    for (const c of state.categories) c.score = rescaleDecay(c.score, affinityPeriods);
+    state.categories.sort(byScore);
+  }
+  state.lastEventAt = atMs;
+  pruneRecent(state.dedupe, Math.floor(atMs / 60_000) - PROFILE_LIMITS.dedupeMaxAgeMinutes);
+}
+
+/** Canonical order of categories: score desc, then key asc. */
+export function byScore(a: { key: string; score: number }, b: { key: string; score: number }): number {
+  return b.score - a.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
+function addAffinity(state: ProfileState, key: string, atMs: number, weight: number): void {
+  const anchor = decayAnchor(state.lastEventAt, AFFINITY_HALF_LIFE_MS);
+  const contribution = decayContribution(atMs, AFFINITY_HALF_LIFE_MS, anchor, weight);
+  const categories = state.categories;
+  const found = categories.findIndex((c) => c.key === key);
+  if (found >= 0) categories[found]!.score += contribution;
+  else categories.push({ key, score: contribution });
+  categories.sort(byScore);
+  // Deterministic eviction: the lowest (score, then greatest key) of the K + 1 goes.
+  if (categories.length > PROFILE_LIMITS.categories) categories.pop();
+}
+
+function updateSession(state: ProfileState, atSec: number, sessionId: string | undefined): void {
+  const key = sessionId === undefined ? 0 : fnv1a32(sessionId) || 1;
+  const sameSession =
+    state.sessionCount > 0 &&
+    (key !== 0
+      ? key === state.sessionKey
+      : atSec >= state.sessionStart - SESSION_GAP_SECONDS && atSec <= state.sessionEnd + SESSION_GAP_SECONDS);
+  if (sameSession) {
+    state.sessionStart = Math.min(state.sessionStart, atSec);
+    state.sessionEnd = Math.max(state.sessionEnd, atSec);
+    state.sessionEvents++;
+  } else if (state.sessionCount === 0 || atSec > state.sessionEnd) {
+    state.sessionCount++;
+    state.sessionKey = key;
+    state.sessionStart = atSec;
+    state.sessionEnd = atSec;
+    state.sessionEvents = 1;
+  }
+  // Otherwise the event belongs to an earlier session that was already counted.
+}
+
+/** Returns whether the record is a redelivery; otherwise records its sequence number. */
+function isRedelivery(state: ProfileState, shardId: string, rawSequenceNumber: string): boolean {
+  const sequenceNumber = canonicalSequenceNumber(rawSequenceNumber);
+  const marks = state.shardMarks;
+  for (const mark of marks) {
+    if (mark.shardId !== shardId) continue;
+    if (compareSequenceNumbers(sequenceNumber, mark.sequenceNumber) <= 0) return true;
+    mark.sequenceNumber = sequenceNumber;
+    return false;
+  }
+  marks.push({ shardId, sequenceNumber });
+  if (marks.length > PROFILE_LIMITS.shards) {
+    // After a reshard the parent's mark has the lowest number and is the one no longer written to.
+    let lowest = 0;
+    for (let i = 1; i < marks.length; i++) {
+      if (compareSequenceNumbers(marks[i]!.sequenceNumber, marks[lowest]!.sequenceNumber) < 0) lowest = i;
+    }
+    marks.splice(lowest, 1);
+  }
+  marks.sort(byShardId);
+  return false;
+}
+
+/** Canonical order of shard marks. */
+export function byShardId(a: ShardMark, b: ShardMark): number {
+  return a.shardId < b.shardId ? -1 : a.shardId > b.shardId ? 1 : 0;
+}
+
+/** Remember an event or order hash in the dedupe window, unless it is older than the window's age limit. */
+function rememberId(state: ProfileState, hash: number, atMs: number): void {
+  const minute = Math.floor(atMs / 60_000);
+  const oldest = Math.floor(state.lastEventAt / 60_000) - PROFILE_LIMITS.dedupeMaxAgeMinutes;
+  if (minute >= oldest) touchRecent(state.dedupe, hash, minute, PROFILE_LIMITS.dedupeWindow);
+}
+
+function applyOne(state: ProfileState, event: ContractEvent): void {
+  const atMs = event.occurredAt;
+  const atSec = Math.floor(atMs / 1000);
+  if (state.firstSeenAt === 0 || atMs < state.firstSeenAt) state.firstSeenAt = atMs;
+  if (atMs > state.lastEventAt) advanceTo(state, atMs);
+
+  const type = event.type;
+  state.counts[TYPE_INDEX.get(type)!]!++;
+  const decayIndex = DECAY_INDEX.get(type);
+  if (decayIndex !== undefined) {
+    for (let h = 0; h < HALF_LIFE_COUNT; h++) {
+      const halfLife = HALF_LIVES_MS[h]!;
+      const anchor = decayAnchor(state.lastEventAt, halfLife);
+      state.decays[decayIndex * HALF_LIFE_COUNT + h]! += decayContribution(atMs, halfLife, anchor);
+    }
+  }
+  const weight = CATEGORY_WEIGHTS[type];
+  if (weight > 0) {
+    const category = categoryKeyOf(event);
+    if (category !== undefined) addAffinity(state, category, atMs, weight);
+  }
+  updateSession(state, atSec, event.sessionId);
+  if (event.userId !== undefined && event.anonymousId !== undefined) {
+    touchRecent(state.aliases, event.anonymousId, atSec, PROFILE_LIMITS.aliases);
+  }
+
+  switch (type) {
+    case 'product_view':
+      touchRecent(state.recentProducts, event.productId!, atSec, PROFILE_LIMITS.recentProducts);
+      break;
+    case 'search': {
+      const term = normaliseSearchTerm(event.query!);
+      if (term.length > 0) touchRecent(state.recentSearches, term, atSec, PROFILE_LIMITS.recentSearches);
+      break;
+    }
+    case 'add_to_cart':
+    case 'remove_from_cart':
+      if (atSec > state.lastPurchaseAt) {
+        const quantity = event.quantity ?? 1;
+        addCartEvent(state.cart, {
+          at: atSec,
+          productId: event.productId!,
+          quantity: type === 'add_to_cart' ? quantity : -quantity,
+          priceCents: event.price === undefined ? -1 : toCents(event.price),
+        });
+      }
+      break;
+    case 'purchase':
+      applyPurchase(state, event, atSec);
+      break;
+    default:
+      break;
+  }
+}
+
+function applyPurchase(state: ProfileState, event: ContractEvent, atSec: number): void {
+  const orderHash = fnv1a32(`order:${event.orderId!}`);
+  if (indexOfRecent(state.dedupe, orderHash) < 0) state.orderCount++;
+  rememberId(state, orderHash, event.occurredAt);
+  if (event.revenue !== undefined) state.revenueCents += toCents(event.revenue);
+  else if (event.price !== undefined) state.revenueCents += toCents(event.price) * (event.quantity ?? 1);
+  if (atSec > state.lastPurchaseAt) {
+    state.lastPurchaseAt = atSec;
+    pruneCart(state.cart, atSec);
+  }
+}
+
+/**
+ * Fold `events` (in arrival order) into the profile `profileId`. Pure: `state` is not mutated.
+ *
+ * @param state - the stored profile, or undefined for a new one
+ * @param events - this profile's records from one batch, in stream order
+ * @throws {ProfileMismatchError} when an event belongs to another profile
+ */
+export function applyEventsToProfile(
+  state: ProfileState | undefined,
+  events: readonly SequencedEvent[],
+  profileId: string,
+): ApplyResult {
+  const next = state === undefined ? emptyProfile(profileId) : cloneProfile(state);
+  let applied = 0;
+  let duplicates = 0;
+  for (const { event, shardId, sequenceNumber } of events) {
+    if (profileIdOf(event) !== profileId) {
+      throw new ProfileMismatchError('profileId', 'every event must belong to the profile', profileId);
+    }
+    if (isRedelivery(next, shardId, sequenceNumber)) {
+      duplicates++;
+      continue;
+    }
+    const eventHash = fnv1a32(event.eventId);
+    if (indexOfRecent(next.dedupe, eventHash) >= 0) {
+      duplicates++;
+      continue;
+    }
+    applyOne(next, event);
+    rememberId(next, eventHash, event.occurredAt);
+    applied++;
+  }
+  return { state: next, applied, duplicates, changed: applied > 0 };
+}

@@ -1,0 +1,60 @@
+/**
+ * DynamoDB item size, per the documented rules ("DynamoDB item sizes and formats", developer guide):
+ * - string: UTF-8 bytes; binary: raw bytes; null/boolean: 1 byte;
+ * - number: 1 byte per two significant digits (leading and trailing zeros trimmed) + 1 byte;
+ * - list/map: 3 bytes + 1 byte per element + the elements (map keys count as attribute names);
+ * - every attribute name at any level: its UTF-8 bytes.
+ * Writes cost one unit per started KB, so ≤ 1024 bytes is one write unit.
+ */
+
+const encoder = new TextEncoder();
+
+function utf8Bytes(text: string): number {
+  // ASCII fast path: one byte per char.
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return encoder.encode(text).length;
+  return text.length;
+}
+
+function numberBytes(value: number): number {
+  // marshall sends String(value): the shortest round-trip decimal form.
+  const significant = String(Math.abs(value))
+    .replace(/e.*$/, '')
+    .replace('.', '')
+    .replace(/^0+/, '')
+    .replace(/0+$/, '');
+  return Math.ceil(Math.max(1, significant.length) / 2) + 1;
+}
+
+function valueBytes(value: unknown): number {
+  if (value === null || typeof value === 'boolean') return 1;
+  if (typeof value === 'string') return utf8Bytes(value);
+  if (typeof value === 'number') return numberBytes(value);
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (Array.isArray(value)) {
+    let size = 3;
+    for (const element of value) size += 1 + valueBytes(element);
+    return size;
+  }
+  if (typeof value === 'object') {
+    let size = 3;
+    for (const [name, element] of Object.entries(value as Record<string, unknown>)) {
+      if (element === undefined) continue;
+      size += 1 + utf8Bytes(name) + valueBytes(element);
+    }
+    return size;
+  }
+  return 0;
+}
+
+/**
+ * Size in bytes that DynamoDB charges for `item` (a plain JS object as given to `marshall`;
+ * undefined attributes are skipped, as `removeUndefinedValues` would).
+ */
+export function estimateItemBytes(item: Readonly<Record<string, unknown>>): number {
+  let size = 0;
+  for (const [name, value] of Object.entries(item)) {
+    if (value === undefined) continue;
+    size += utf8Bytes(name) + valueBytes(value);
+  }
+  return size;
+}

@@ -1,0 +1,68 @@
+/**
+ * Exactly order-independent time-decayed sums.
+ *
+ * A decayed sum is `Σ 2^{-(ref - tᵢ)/h}`. Folding it in floating point is not associative, so two
+ * arrival orders of the same events would give states that differ in the last bits. Here the sum is
+ * kept as a safe INTEGER in units of 2^-{@link DECAY_FRACTION_BITS}, relative to an anchor that is the
+ * start of the half-life period holding the profile's latest event (`floor(lastEventAt / h)`), so
+ * the anchor needs no storage and is itself order independent (a max).
+ *
+ * Each event's contribution is made canonical before it is added: `2^{frac}` (frac = position of the
+ * event inside its half-life period) is rounded to a {@link DECAY_MANTISSA_BITS}-bit mantissa and
+ * scaled by a power of two. Integer addition is exact and commutative, and moving the anchor forward
+ * by k periods divides by 2^k, which is exact as long as every contribution is still a multiple of
+ * 2^k units. That holds for every event at most {@link DECAY_EXACT_PERIODS} periods older than the
+ * anchor. Hence:
+ *
+ * - EXACT: the stored integer is a pure function of the event set (any order, any batching) when,
+ *   per half-life h, every event lies within `DECAY_EXACT_PERIODS × h` of the latest one (for the
+ *   1-hour half-life: 9 hours; 1 day: 9 days; 30 days: 270 days). Events arriving in time order are
+ *   always exact too (no anchor move ever truncates a contribution that a different order keeps).
+ * - BOUNDED beyond that: each anchor move floors at most one unit, then decays with the rest, so two
+ *   orders differ by less than 2 units = 2 × 2^-16 ≈ 3e-5 of one event's weight.
+ * - PRECISION: rounding a contribution to an 8-bit mantissa costs at most 0.5/128 = 2^-8 ≈ 0.4 % of it.
+ * - RANGE: one contribution is at most 2^17 units, so 2^36 events fit below 2^53.
+ */
+
+/** Fractional bits of the fixed-point decayed values (one event at the anchor ≈ 2^16 units). */
+export const DECAY_FRACTION_BITS = 16;
+/** Bits kept of each event's contribution (relative rounding error ≤ 2^-8). */
+export const DECAY_MANTISSA_BITS = 8;
+/** Half-life periods behind the anchor within which contributions stay exact integers. */
+export const DECAY_EXACT_PERIODS = DECAY_FRACTION_BITS - DECAY_MANTISSA_BITS + 1;
+
+const UNIT = 2 ** DECAY_FRACTION_BITS;
+const MANTISSA_SCALE = 2 ** (DECAY_MANTISSA_BITS - 1);
+const POW2 = Array.from({ length: 64 }, (_, i) => 2 ** i);
+
+/** The anchor period index for a half-life: the period holding `lastEventAt`. */
+export function decayAnchor(lastEventAt: number, halfLifeMs: number): number {
+  return Math.floor(lastEventAt / halfLifeMs);
+}
+
+/**
+ * The canonical fixed-point contribution of one event of weight `weight` at `atMs`, relative to
+ * `anchor` (which must be ≥ the event's own period).
+ */
+export function decayContribution(atMs: number, halfLifeMs: number, anchor: number, weight = 1): number {
+  const period = Math.floor(atMs / halfLifeMs);
+  const frac = (atMs - period * halfLifeMs) / halfLifeMs;
+  const mantissa = Math.round(MANTISSA_SCALE * 2 ** frac) * weight;
+  const shift = DECAY_EXACT_PERIODS + period - anchor;
+  if (shift >= 0) return mantissa * POW2[shift]!;
+  return -shift >= 53 ? 0 : Math.floor(mantissa / POW2[-shift]!);
+}
+
+/** Move a fixed-point value forward by `periods` whole half-lives (exact when no bits are lost). */
+export function rescaleDecay(value: number, periods: number): number {
+  if (periods <= 0 || value === 0) return value;
+  return periods >= 53 ? 0 : Math.floor(value / POW2[periods]!);
+}
+
+/**
+ * The real-valued decayed sum at `asOfMs` (in "events"), from a fixed-point value held at `anchor`.
+ */
+export function decayValueAt(value: number, halfLifeMs: number, anchor: number, asOfMs: number): number {
+  if (value === 0) return 0;
+  return (value / UNIT) * 2 ** (-(asOfMs - anchor * halfLifeMs) / halfLifeMs);
+}

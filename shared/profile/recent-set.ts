@@ -1,0 +1,56 @@
+/**
+ * "The N most recent distinct keys", kept as a list sorted by (at, key) descending, each key with the
+ * latest time it was seen.
+ *
+ * This summary is a pure function of the set of (key, at) pairs folded into it, whatever the order:
+ * a key evicted for being older than N others can only come back with a later time than all of
+ * them, which is exactly when the full-history answer would include it. Pruning by a rising lower
+ * bound (`pruneRecent`) keeps that property, because everything evicted earlier is older than what
+ * the bound removes.
+ */
+
+/** One key of a recent set with the latest time (seconds or minutes, caller's unit) it was seen. */
+export interface RecentEntry<K extends string | number = string> {
+  key: K;
+  at: number;
+}
+
+function isNewer<K extends string | number>(at: number, key: K, than: RecentEntry<K>): boolean {
+  return at > than.at || (at === than.at && key > than.key);
+}
+
+/** Index of `key` in `list`, or -1 (lists are short: a scan beats a map). */
+export function indexOfRecent<K extends string | number>(list: readonly RecentEntry<K>[], key: K): number {
+  for (let i = 0; i < list.length; i++) if (list[i]!.key === key) return i;
+  return -1;
+}
+
+/**
+ * Fold one sighting of `key` at `at` into `list` (mutated), keeping at most `limit` entries.
+ *
+ * @returns whether the list changed
+ */
+export function touchRecent<K extends string | number>(
+  list: RecentEntry<K>[],
+  key: K,
+  at: number,
+  limit: number,
+): boolean {
+  const found = indexOfRecent(list, key);
+  if (found >= 0) {
+    if (list[found]!.at >= at) return false;
+    list.splice(found, 1);
+  } else if (list.length >= limit && !isNewer(at, key, list[list.length - 1]!)) {
+    return false;
+  }
+  let index = 0;
+  while (index < list.length && !isNewer(at, key, list[index]!)) index++;
+  list.splice(index, 0, { key, at });
+  if (list.length > limit) list.pop();
+  return true;
+}
+
+/** Drop entries older than `minAt` (mutates `list`). */
+export function pruneRecent<K extends string | number>(list: RecentEntry<K>[], minAt: number): void {
+  while (list.length > 0 && list[list.length - 1]!.at < minAt) list.pop();
+}
