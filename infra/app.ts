@@ -41,6 +41,12 @@ export interface BuildAppOptions extends Partial<StackParameters> {
    * @default true
    */
   readonly nag?: boolean;
+  /**
+   * Whether CDK validates the templates against the CloudFormation schemas after synthesis
+   * (thorough, but several seconds: the topology synthesis for the local runner skips it).
+   * @default true
+   */
+  readonly templateValidation?: boolean;
 }
 
 /** What {@link buildApp} returns. */
@@ -57,8 +63,12 @@ export interface ProfileStreamApp {
  * credentials and does no lookups.
  */
 export function buildApp(options: BuildAppOptions = {}): ProfileStreamApp {
-  const { context, outdir, nag = true, ...overrides } = options;
-  const app = new App({ context: { ...FEATURE_FLAGS, ...context }, ...(outdir ? { outdir } : {}) });
+  const { context, outdir, nag = true, templateValidation = true, ...overrides } = options;
+  const app = new App({
+    context: { ...FEATURE_FLAGS, ...context },
+    builtinCloudFormationValidation: templateValidation,
+    ...(outdir ? { outdir } : {}),
+  });
   const parameters = resolveStackParameters(app, overrides);
 
   const stateful = new StatefulStack(app, STACK_NAMES.stateful, {

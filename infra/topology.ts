@@ -99,12 +99,14 @@ interface CfnTemplate {
 }
 
 /**
- * Synthesizes the app in-process with bundling skipped (fast; no assets are built) and derives the
+ * Synthesizes the app in-process with bundling, cdk-nag and schema validation skipped (fast; the
+ * wiring does not depend on them) and derives the
  * local wiring from the templates, so the local runner and the cloud cannot drift apart.
  */
 export function synthesizeTopology(options: BuildAppOptions = {}): LocalTopology {
   const { app } = buildApp({
     nag: false,
+    templateValidation: false,
     ...options,
     context: { ...options.context, 'aws:cdk:bundling-stacks': [] },
   });

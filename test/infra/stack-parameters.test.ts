@@ -1,0 +1,44 @@
+import { App } from 'aws-cdk-lib';
+import {
+  DEFAULT_STACK_PARAMETERS,
+  InvalidStackParameter,
+  resolveStackParameters,
+} from '../../infra/stack-parameters';
+
+describe('resolveStackParameters', () => {
+  it('falls back to the defaults', () => {
+    // Act
+    const parameters = resolveStackParameters(new App());
+
+    // Assess
+    expect(parameters).toEqual(DEFAULT_STACK_PARAMETERS);
+  });
+
+  it('prefers explicit overrides over context strings', () => {
+    // Prepare
+    const app = new App({ context: { shardCount: '4', trainingRateHours: '12' } });
+
+    // Act
+    const parameters = resolveStackParameters(app, { shardCount: 0 });
+
+    // Assess
+    expect(parameters).toEqual({ shardCount: 0, trainingRateHours: 12, labelHorizonHours: 24 });
+  });
+
+  it.each([
+    ['shardCount', '-1'],
+    ['shardCount', '1.5'],
+    ['trainingRateHours', '0'],
+    ['labelHorizonHours', 'soon'],
+  ])('rejects %s = %s, naming the parameter', (field, value) => {
+    // Prepare
+    const app = new App({ context: { [field]: value } });
+
+    // Act
+    const resolve = (): unknown => resolveStackParameters(app);
+
+    // Assess
+    expect(resolve).toThrow(InvalidStackParameter);
+    expect(resolve).toThrow(expect.objectContaining({ field, value }));
+  });
+});

@@ -1,0 +1,351 @@
+import { Annotations, Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { buildApp } from '../../infra/app';
+import { INGEST_METRICS } from '../../infra/constructs/pipeline-monitoring';
+
+// Bundling is skipped: these tests assert on templates, and the handlers are other work in progress.
+const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
+describe('profile-stream stacks', () => {
+  const built = buildApp({ context: SKIP_BUNDLING });
+  const stateful = Template.fromStack(built.stateful);
+  const stateless = Template.fromStack(built.stateless);
+
+  describe('stateful stack', () => {
+    it('encrypts the events stream with 2 provisioned shards by default', () => {
+      // Assess
+      stateful.resourceCountIs('AWS::Kinesis::Stream', 1);
+      stateful.hasResourceProperties('AWS::Kinesis::Stream', {
+        ShardCount: 2,
+        StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
+      });
+    });
+
+    it('keeps the profiles table safe: key schema, on-demand, PITR, deletion protection, TTL', () => {
+      // Assess
+      stateful.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        Properties: {
+          KeySchema: [{ AttributeName: 'profileId', KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: 'profileId', AttributeType: 'S' }],
+          BillingMode: 'PAY_PER_REQUEST',
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          DeletionProtectionEnabled: true,
+          TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        },
+      });
+    });
+
+    it('encrypts, blocks public access and retains every bucket', () => {
+      // Assess
+      const buckets = stateful.findResources('AWS::S3::Bucket');
+      expect(Object.keys(buckets)).toHaveLength(5);
+      for (const bucket of Object.values(buckets)) {
+        expect(bucket).toMatchObject({
+          DeletionPolicy: 'Retain',
+          Properties: {
+            BucketEncryption: {
+              ServerSideEncryptionConfiguration: [
+                { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+              ],
+            },
+            PublicAccessBlockConfiguration: {
+              BlockPublicAcls: true,
+              BlockPublicPolicy: true,
+              IgnorePublicAcls: true,
+              RestrictPublicBuckets: true,
+            },
+          },
+        });
+      }
+    });
+
+    it('denies non-TLS access on every bucket', () => {
+      // Assess
+      const policies = stateful.findResources('AWS::S3::BucketPolicy', {
+        Properties: {
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({
+                Effect: 'Deny',
+                Action: 's3:*',
+                Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+              }),
+            ]),
+          },
+        },
+      });
+      expect(Object.keys(policies)).toHaveLength(5);
+    });
+
+    it('versions the models bucket and ages out archive, quarantine and failures', () => {
+      // Assess
+      stateful.hasResourceProperties('AWS::S3::Bucket', {
+        VersioningConfiguration: { Status: 'Enabled' },
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 90 } })]),
+        },
+      });
+      stateful.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([
+            Match.objectLike({
+              ExpirationInDays: 400,
+              Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }],
+            }),
+          ]),
+        },
+      });
+      stateful.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 30 })]) },
+        LoggingConfiguration: { LogFilePrefix: 'quarantine/' },
+      });
+      stateful.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 60 })]) },
+        MetricsConfigurations: [{ Id: 'AllObjects' }],
+      });
+    });
+
+    it('switches the stream to on-demand when shardCount is 0', () => {
+      // Prepare
+      const onDemand = buildApp({
+        context: SKIP_BUNDLING,
+        shardCount: 0,
+        nag: false,
+        templateValidation: false,
+      });
+
+      // Act
+      const template = Template.fromStack(onDemand.stateful);
+
+      // Assess
+      template.hasResourceProperties('AWS::Kinesis::Stream', {
+        StreamModeDetails: { StreamMode: 'ON_DEMAND' },
+        ShardCount: Match.absent(),
+      });
+    });
+  });
+
+  describe('stateless stack', () => {
+    it('pins nodejs22.x on x86_64 with tracing, source maps and Powertools settings for every function', () => {
+      // Assess
+      const functions = stateless.findResources('AWS::Lambda::Function');
+      expect(Object.keys(functions)).toHaveLength(3);
+      for (const fn of Object.values(functions)) {
+        expect(fn).toMatchObject({
+          Properties: {
+            Runtime: 'nodejs22.x',
+            Architectures: ['x86_64'],
+            TracingConfig: { Mode: 'Active' },
+            Environment: {
+              Variables: expect.objectContaining({
+                NODE_OPTIONS: '--enable-source-maps',
+                POWERTOOLS_METRICS_NAMESPACE: 'ProfileStream',
+                LOG_LEVEL: 'INFO',
+              }),
+            },
+          },
+        });
+      }
+    });
+
+    it('gives each function a log group with retention', () => {
+      // Assess
+      const logGroups = stateless.findResources('AWS::Logs::LogGroup', {
+        Properties: { RetentionInDays: 30 },
+      });
+      expect(Object.keys(logGroups)).toHaveLength(3);
+    });
+
+    it('wires the environment variable names of the shared contract', () => {
+      // Assess
+      const variables = (entry: string): string[] => {
+        const [fn] = Object.values(
+          stateless.findResources('AWS::Lambda::Function', { Metadata: { 'profile-stream:entry': entry } }),
+        );
+        return Object.keys(fn?.Properties.Environment.Variables ?? {}).sort();
+      };
+      const common = ['LOG_LEVEL', 'NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'];
+      expect(variables('functions/ingest/handler.ts')).toEqual(
+        [...common, 'MODELS_BUCKET', 'MODEL_POLL_SECONDS', 'PROFILES_TABLE', 'QUARANTINE_BUCKET'].sort(),
+      );
+      expect(variables('functions/archive/handler.ts')).toEqual(
+        [...common, 'ARCHIVE_BUCKET', 'QUARANTINE_BUCKET'].sort(),
+      );
+      expect(variables('functions/train/handler.ts')).toEqual(
+        [...common, 'ARCHIVE_BUCKET', 'LABEL_HORIZON_HOURS', 'MODELS_BUCKET'].sort(),
+      );
+    });
+
+    it('attaches the onnxruntime layer to ingest and train only', () => {
+      // Prepare
+      const layer = new Capture();
+
+      // Act
+      stateless.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1024, Layers: [layer] });
+      const withLayers = stateless.findResources('AWS::Lambda::Function', {
+        Properties: { Layers: Match.anyValue() },
+      });
+
+      // Assess
+      stateless.hasResourceProperties('AWS::Lambda::LayerVersion', {
+        CompatibleRuntimes: ['nodejs22.x'],
+        CompatibleArchitectures: ['x86_64'],
+      });
+      expect(layer.asObject()).toEqual({ Ref: expect.stringMatching(/^OnnxRuntimeLayer/) });
+      expect(Object.values(withLayers).map((fn) => fn.Metadata['profile-stream:function'])).toEqual([
+        'ingest',
+        'train',
+      ]);
+    });
+
+    it.each([
+      ['ingest', 100, 1],
+      ['archive', 1000, 30],
+    ])('bounds failures of the %s Kinesis consumer', (name, batchSize, window) => {
+      // Prepare
+      const functionRef = new Capture();
+      const destination = new Capture();
+
+      // Act
+      const mappings = stateless.findResources('AWS::Lambda::EventSourceMapping', {
+        Properties: { BatchSize: batchSize },
+      });
+
+      // Assess
+      expect(Object.keys(mappings)).toHaveLength(1);
+      stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: functionRef,
+        BatchSize: batchSize,
+        MaximumBatchingWindowInSeconds: window,
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: 5,
+        MaximumRecordAgeInSeconds: 6 * 3600,
+        ParallelizationFactor: 1,
+        StartingPosition: 'TRIM_HORIZON',
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        DestinationConfig: { OnFailure: { Destination: destination } },
+      });
+      const fn = stateless.toJSON().Resources[functionRef.asObject().Ref];
+      expect(fn.Metadata['profile-stream:function']).toBe(name);
+      expect(JSON.stringify(destination.asObject())).toMatch(/FailuresBucket/);
+    });
+
+    it('trains on a schedule with a 15-minute, 3008 MB function', () => {
+      // Assess
+      stateless.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 day)',
+        Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 0 } })],
+      });
+      stateless.hasResourceProperties('AWS::Lambda::Function', {
+        Timeout: 900,
+        MemorySize: 3008,
+        Environment: { Variables: Match.objectLike({ LABEL_HORIZON_HOURS: '24' }) },
+      });
+    });
+
+    it('takes the training rate and label horizon from context strings', () => {
+      // Prepare
+      const custom = buildApp({
+        context: { ...SKIP_BUNDLING, trainingRateHours: '6', labelHorizonHours: '48' },
+        nag: false,
+        templateValidation: false,
+      });
+
+      // Act
+      const template = Template.fromStack(custom.stateless);
+
+      // Assess
+      template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(6 hours)' });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ LABEL_HORIZON_HOURS: '48' }) },
+      });
+    });
+
+    it.each([
+      ['ingest', 'IteratorAge'],
+      ['ingest', 'Errors'],
+      ['ingest', 'Throttles'],
+      ['ingest', 'DestinationDeliveryFailures'],
+      ['archive', 'IteratorAge'],
+      ['archive', 'Errors'],
+      ['archive', 'DestinationDeliveryFailures'],
+      ['train', 'Errors'],
+    ])('alarms on %s %s', (name, metricName) => {
+      // Prepare
+      const [functionId] = Object.keys(
+        stateless.findResources('AWS::Lambda::Function', { Metadata: { 'profile-stream:function': name } }),
+      );
+
+      // Assess
+      stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: metricName,
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId } }],
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+      });
+    });
+
+    it('alarms on the maximum iterator age above five minutes', () => {
+      // Assess
+      const alarms = stateless.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { MetricName: 'IteratorAge', Statistic: 'Maximum', Threshold: 300_000 },
+      });
+      expect(Object.keys(alarms)).toHaveLength(2);
+    });
+
+    it('alarms when a batch is discarded to the failures bucket', () => {
+      // Assess
+      stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/S3',
+        MetricName: 'PutRequests',
+        Dimensions: Match.arrayWith([{ Name: 'FilterId', Value: 'AllObjects' }]),
+        Threshold: 1,
+      });
+    });
+
+    it('graphs the Powertools metrics on the dashboard', () => {
+      // Prepare
+      const body = new Capture();
+
+      // Act
+      stateless.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardBody: body });
+
+      // Assess
+      const text = JSON.stringify(body.asObject());
+      for (const name of [...INGEST_METRICS.counts, ...INGEST_METRICS.latencies, 'IteratorAge']) {
+        expect(text).toContain(`\\"${name}\\"`);
+      }
+    });
+
+    it('encrypts the alarm topic and lets CloudWatch use its key', () => {
+      // Assess
+      stateless.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+      stateless.hasResourceProperties('AWS::KMS::Key', {
+        EnableKeyRotation: true,
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' } }),
+          ]),
+        },
+      });
+    });
+  });
+
+  describe('checks', () => {
+    it('leaves no unacknowledged cdk-nag AwsSolutions finding', () => {
+      // Act
+      const report = new AwsSolutionsChecks().validateScope(built.app);
+
+      // Assess
+      expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
+    });
+
+    it('reports no errors from CDK itself', () => {
+      // Assess
+      for (const stack of [built.stateful, built.stateless]) {
+        expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+      }
+    });
+  });
+});
