@@ -1,9 +1,8 @@
 /**
- * A small seeded pseudo-random generator, so a workload is reproducible from one number.
- *
- * mulberry32: 32-bit state, passes the statistical tests that matter for simulation, and is a few
- * lines of integer arithmetic. Not for anything cryptographic.
+ * Seeded randomness for the workload, so a workload is reproducible from one number: the model
+ * code's mulberry32 generator plus the draws a simulation needs.
  */
+import { createRandom } from '../model/seeded-random';
 
 /** A deterministic source of randomness with the helpers the workload needs. */
 export interface SeededRandom {
@@ -23,21 +22,9 @@ export interface SeededRandom {
   poisson(mean: number): number;
 }
 
-/** The raw mulberry32 step function: each call returns the next uniform number in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Build a {@link SeededRandom} from a 32-bit seed; the same seed always yields the same sequence. */
 export function createSeededRandom(seed: number): SeededRandom {
-  const next = mulberry32(seed);
+  const next = createRandom(seed);
   const random: SeededRandom = {
     next,
     int: (min, max) => min + Math.floor(next() * (max - min + 1)),
