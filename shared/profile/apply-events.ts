@@ -7,24 +7,27 @@
  *    one partition key, so they sit on one shard in sequence order; after a reshard the child shard
  *    gets its own mark (at most `PROFILE_LIMITS.shards`, the lowest mark evicted first).
  * 2. Producer duplicate (a retried PutRecord stored twice, new sequence number): the FNV-1a hash of
- *    `eventId` is in the dedupe window = the 16 most recent distinct event ids, by event time, of the
- *    last 255 minutes before the latest event. Exact within that horizon; beyond it a duplicate is
- *    applied again. A false positive needs a 32-bit hash collision with one of ≤ 16 entries:
- *    probability ≤ 16 / 2^32 ≈ 3.7e-9 per event.
+ *    `eventId` is in the dedupe window = the 16 most recent distinct ids by event minute (ties by
+ *    hash) within 255 minutes of the latest event. Purchases also store `order:<orderId>` there, so
+ *    "distinct orders" is exact within the same horizon. Beyond it a duplicate is applied again. A
+ *    false positive needs a 32-bit collision with one of ≤ 16 entries: ≤ 16 / 2^32 ≈ 3.7e-9 per event.
  *
- * Order independence (property-tested): for a set of distinct events whose per-half-life span keeps
- * the decays exact (all within 9 hours of the latest one) and that holds at most
- * `PROFILE_LIMITS.dedupeWindow` events, every arrival order and every batching gives a deep-equal
- * state, duplicates included (sequence numbers assigned in arrival order, as Kinesis does). The
- * parts that are order independent for ANY event set: identity times, lifetime counts, recent
- * products/searches/aliases, the dedupe window itself and the cart log. Parts that are not, and why:
- * - decays beyond the exact span: bounded error, see `fixed-point-decay`;
- * - categories beyond K distinct: the mass of an evicted category is lost, so which K survive
- *   depends on the order; with ≤ K distinct categories it is exact;
- * - order count and revenue beyond the dedupe horizon: a re-sent event/order counts again;
- * - sessions: exact when late events stay within the session they belong to; an event older than
- *   the current session is counted but not attributed to a past session (never a new session);
- * - cart: the last `cartEvents` cart events after the last purchase; older ones are forgotten.
+ * Order independence (property-tested). Guaranteed deep-equal state for every arrival order and
+ * every batching (sequence numbers assigned in arrival order, as Kinesis does), duplicates included,
+ * for any set of distinct events that (a) spans at most 255 minutes, (b) fills at most 16 window
+ * entries (events + distinct orders), (c) forms one session (one sessionId, or none and a span of at
+ * most 30 minutes) and (d) names at most 8 categories.
+ * Order independent for ANY event set: identity times, lifetime counts, the recent products /
+ * searches / aliases, the dedupe window itself and the cart log (all "top-N by time" summaries).
+ * Not, and why:
+ * - decays: exact while all events lie within 9 half-lives of the latest; beyond, the two orders
+ *   differ by < 2 units of 2^-16 (see `fixed-point-decay`);
+ * - categories beyond K distinct: an evicted category's mass is lost, so which K survive depends on
+ *   the order;
+ * - order count and revenue beyond the dedupe horizon: a re-sent event or order counts again;
+ * - sessions: an event older than the current session is counted but never opens a session, so a
+ *   late event that would have split or bridged past sessions is not reflected;
+ * - cart: derived from the last 4 cart events after the last purchase; older ones are forgotten.
  */
 import { EVENT_TYPES, profileIdOf, type ContractEvent, type EventType } from '../contract/event-contract';
 import { decayAnchor, decayContribution, rescaleDecay } from './fixed-point-decay';

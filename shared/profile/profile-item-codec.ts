@@ -63,7 +63,7 @@ export const profileItemSchema = z
       'event time of the latest event, epoch ms; ages below count back from it',
     ),
     act: z
-      .record(
+      .partialRecord(
         z.enum(Object.values(EVENT_TYPE_CODES)),
         z.union([nonNegativeInt, z.array(nonNegativeInt).length(4)]),
       )
@@ -101,7 +101,11 @@ export const profileItemSchema = z
       .refine((b) => b.byteLength % DEDUPE_ENTRY_BYTES === 0, 'must hold whole 5-byte entries')
       .describe('recent event/order id hashes: 5 bytes each (uint32 FNV-1a BE, uint8 age in minutes)'),
   })
-  .strict();
+  .strict()
+  .meta({
+    title: `ProfileItem v${ITEM_SCHEMA_VERSION}`,
+    description: 'One profile in the profiles table (DynamoDB item, shown as unmarshalled JSON).',
+  });
 
 /** The stored item, as passed to / returned from `marshall` / `unmarshall`. */
 export type ProfileItem = z.infer<typeof profileItemSchema>;
@@ -361,7 +365,10 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
   return decoded;
 }
 
-/** The JSON Schema (draft 2020-12) of the item, as committed in `profile-item.v1.schema.json`. */
+/**
+ * The JSON Schema (draft 2020-12) of the item, as committed in `profile-item.v1.schema.json`.
+ * Binary attributes appear as base64 strings, as in DynamoDB JSON.
+ */
 export function profileItemJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(profileItemSchema, {
     unrepresentable: 'any',

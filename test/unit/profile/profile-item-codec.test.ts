@@ -1,0 +1,122 @@
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { applyEventsToProfile } from '../../../shared/profile/apply-events';
+import { estimateItemBytes } from '../../../shared/profile/dynamodb-item-size';
+import {
+  decodeProfileItem,
+  encodeProfileItem,
+  ITEM_SCHEMA_VERSION,
+  PROFILE_TTL_SECONDS,
+  ProfileItemViolation,
+  profileItemJsonSchema,
+} from '../../../shared/profile/profile-item-codec';
+import { emptyProfile } from '../../../shared/profile/profile-state';
+import { envelopedEvents, heavyEvents, sequenced, T0 } from './profile-fixtures';
+
+const SCHEMA_FILE = path.resolve(__dirname, '../../../shared/profile/profile-item.v1.schema.json');
+const SCORE = { propensity: 0.123456, modelVersion: 'm-20261127-0930', scoredAt: T0 + 5000 };
+
+/** States from arbitrary events spread over up to 60 days (beyond every exactness envelope). */
+const anyState = fc.tuple(envelopedEvents, fc.integer({ min: 1, max: 360 })).map(([events, stretch]) => {
+  const stretched = events.map((e) => ({ ...e, occurredAt: T0 + (e.occurredAt - T0) * stretch }));
+  return applyEventsToProfile(undefined, sequenced(stretched), 'u-1').state;
+});
+
+describe('profile item codec', () => {
+  it('round-trips every state exactly', () => {
+    fc.assert(
+      fc.property(anyState, fc.nat(), fc.boolean(), (state, version, scored) => {
+        // Prepare
+        const meta = scored ? { version, score: SCORE } : { version };
+        // Act
+        const decoded = decodeProfileItem(encodeProfileItem(state, meta));
+        // Assess
+        expect(decoded.state).toEqual(state);
+        expect(decoded.version).toBe(version);
+        expect(decoded.scoreStatus).toBe(scored ? 'scored' : 'unscored');
+      }),
+    );
+  });
+
+  it('survives marshall / unmarshall (the adapter path)', () => {
+    // Prepare
+    const state = applyEventsToProfile(undefined, heavyEvents(), 'u-1').state;
+    const item = encodeProfileItem(state, { version: 3, score: SCORE });
+    // Act
+    const stored = unmarshall(marshall(item, { removeUndefinedValues: true }));
+    // Assess
+    expect(decodeProfileItem(stored).state).toEqual(state);
+  });
+
+  it('writes the bookkeeping attributes: version, schema version, TTL in seconds, score', () => {
+    // Prepare
+    const state = applyEventsToProfile(undefined, heavyEvents(), 'u-1').state;
+    // Act
+    const item = encodeProfileItem(state, { version: 7, score: SCORE });
+    // Assess
+    expect(item).toMatchObject({
+      profileId: 'u-1',
+      version: 7,
+      itemSchemaVersion: ITEM_SCHEMA_VERSION,
+      expiresAt: Math.floor(state.lastEventAt / 1000) + PROFILE_TTL_SECONDS,
+      scoreStatus: 'scored',
+      propensity: 0.1235,
+      modelVersion: SCORE.modelVersion,
+      scoredAt: SCORE.scoredAt,
+    });
+    expect(decodeProfileItem(item).score).toEqual({ ...SCORE, propensity: 0.1235 });
+  });
+
+  it('keeps a heavy profile (every list full, 4 shard marks, scored) within one write unit', () => {
+    // Prepare
+    const state = applyEventsToProfile(undefined, heavyEvents('u-10086421'), 'u-10086421').state;
+    // Act
+    const bytes = estimateItemBytes(encodeProfileItem(state, { version: 123_456, score: SCORE }));
+    // Assess
+    expect(state.shardMarks).toHaveLength(4);
+    expect(state.dedupe).toHaveLength(16);
+    expect(state.categories).toHaveLength(8);
+    expect(bytes).toBeLessThanOrEqual(1024);
+  });
+
+  it('refuses items that do not match the schema, naming the field', () => {
+    // Prepare
+    const item = encodeProfileItem(emptyProfile('u-1'), { version: 1 });
+    // Act
+    const decode = () => decodeProfileItem({ ...item, version: -1 });
+    // Assess
+    expect(decode).toThrow(ProfileItemViolation);
+    expect(decode).toThrow(/^version:/);
+  });
+
+  it('matches the committed JSON Schema file', () => {
+    // Prepare
+    const generated = profileItemJsonSchema();
+    // Act
+    const committed: unknown = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8'));
+    // Assess: on a difference, regenerate with
+    //   JSON.stringify(profileItemJsonSchema(), null, 2) > shared/profile/profile-item.v1.schema.json
+    // then `prettier --write` it (the lead wires this as `npm run schemas`)
+    expect(committed).toEqual(generated);
+  });
+});
+
+describe('estimateItemBytes', () => {
+  it.each<[string, Record<string, unknown>, number]>([
+    ['a string: name + UTF-8 bytes', { ab: 'héllo' }, 2 + 6],
+    ['a number: 1 byte per 2 significant digits + 1', { n: 123_000 }, 1 + 3],
+    ['a decimal number', { n: 0.1235 }, 1 + 3],
+    ['binary: raw bytes', { b: new Uint8Array(5) }, 1 + 5],
+    ['boolean and null: 1 byte', { t: true, z: null }, 2 + 2],
+    ['a list: 3 + 1 per element', { l: [1, 'ab'] }, 1 + 3 + (1 + 2) + (1 + 2)],
+    ['a map: 3 + per element 1 + key + value', { m: { k: 'v' } }, 1 + 3 + 1 + 1 + 1],
+    ['undefined attributes are skipped', { gone: undefined }, 0],
+  ])('%s', (_label, item, expected) => {
+    // Prepare, Act
+    const bytes = estimateItemBytes(item);
+    // Assess
+    expect(bytes).toBe(expected);
+  });
+});
