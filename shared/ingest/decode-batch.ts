@@ -1,12 +1,7 @@
-import { ContractViolation, decodeEvent, type ContractEvent } from '../contract/event-contract';
+import { ContractViolation, decodeEvent } from '../contract/event-contract';
+import type { SequencedEvent } from '../profile/apply-events';
+import { compareSequenceNumbers } from '../profile/sequence-number';
 import type { IngestRecord, QuarantinedRecord } from './ingest-ports';
-
-/** A valid event together with where it came from on the stream. */
-export interface SequencedEvent {
-  event: ContractEvent;
-  shardId: string;
-  sequenceNumber: string;
-}
 
 /** A batch split into what the domain can apply and what goes to quarantine. */
 export interface DecodedBatch {
@@ -47,13 +42,6 @@ export function decodeBatch(records: readonly IngestRecord[], nowMs: number): De
     }
   }
   return { valid, quarantined, unknownFields };
-}
-
-/** Compare two Kinesis sequence numbers (up to 56 digits: beyond a double, so BigInt). */
-export function compareSequenceNumbers(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** The lowest of some sequence numbers (the checkpoint Lambda uses for a partial batch failure). */

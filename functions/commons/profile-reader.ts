@@ -1,0 +1,33 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { decodeProfileItem, type DecodedProfileItem } from '../../shared/profile/profile-item-codec';
+import { DynamoDbProfileStore } from './dynamodb-profile-store';
+
+/** A profile as a downstream service reads it. */
+export interface ProfileView extends DecodedProfileItem {
+  /** How old the newest event folded into this profile is, at read time (ms). */
+  stalenessMs: number;
+}
+
+/**
+ * The read side for downstream services (recommendations, audiences, CRM, fraud): one strongly
+ * consistent GetItem, decoded and validated against the item schema.
+ */
+export class ProfileReader {
+  private readonly store: DynamoDbProfileStore;
+
+  constructor(
+    dynamodb: DynamoDBClient,
+    tableName: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.store = new DynamoDbProfileStore(dynamodb, tableName);
+  }
+
+  /** The profile of `profileId` (a userId, or `anon:<anonymousId>`), or undefined when none exists. */
+  async getProfile(profileId: string): Promise<ProfileView | undefined> {
+    const item = await this.store.get(profileId);
+    if (item === undefined) return undefined;
+    const decoded = decodeProfileItem(item);
+    return { ...decoded, stalenessMs: this.now() - decoded.state.lastEventAt };
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The whole pipeline on one machine: the emulators, the resources and event source mappings of the
+ * synthesized CDK template, and the real Lambda handlers.
+ *
+ * Nothing here is wired by hand: stream, table, buckets, function environments and event source
+ * settings all come from {@link synthesizeTopology}, so local and cloud cannot drift apart.
+ */
+import type { KinesisStreamEvent } from 'aws-lambda';
+import path from 'node:path';
+import { localNameFor, synthesizeTopology, type LocalTopology } from '../topology';
+import { startLocalCloud, type LocalCloud } from './emulators';
+import { EventSourceMappingEmulator, type EventSourceMappingProgress } from './event-source-mapping';
+
+/** Options of {@link startLocalPipeline}. */
+export interface LocalPipelineOptions {
+  /** Keep emulator data here between runs. @default undefined (in memory / temporary) */
+  dataDir?: string;
+  /** Idle poll interval of the emulated event source mappings. @default 200 */
+  pollIntervalMs?: number;
+  /** Extra environment for the handlers (e.g. `MODEL_POLL_SECONDS`). @default {} */
+  environment?: Record<string, string>;
+  /** Progress of every event source mapping. @default undefined */
+  onProgress?: (functionName: string, progress: EventSourceMappingProgress) => void;
+  /** Start the archive consumer too. @default true */
+  withArchive?: boolean;
+}
+
+/** A running local pipeline. */
+export interface LocalPipeline {
+  cloud: LocalCloud;
+  topology: LocalTopology;
+  streamName: string;
+  streamArn: string;
+  tableName: string;
+  /** Local bucket names by role (`models`, `archive`, `quarantine`, `failures`). */
+  buckets: Record<string, string>;
+  /** The emulated event source mappings by function name. */
+  mappings: Map<string, EventSourceMappingEmulator>;
+  /** Resolves once every mapping has processed everything currently in the stream. */
+  drain(timeoutMs?: number): Promise<void>;
+  /** Stop the mappings (finishing in-flight batches), then the emulators. */
+  stop(): Promise<void>;
+}
+
+type Handler = (event: KinesisStreamEvent, context?: unknown) => Promise<unknown>;
+
+/** Start the emulators, create the template's resources and run its consumers with the real handlers. */
+export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
+  const topology = synthesizeTopology();
+  const cloud = await startLocalCloud({ dataDir: options.dataDir });
+  const mappings = new Map<string, EventSourceMappingEmulator>();
+  try {
+    const streamName = localNameFor(topology.stream.logicalId);
+    const streamArn = await cloud.createStream(streamName, topology.stream.shardCount);
+    const tableName = localNameFor(topology.table.logicalId);
+    await cloud.createTable({
+      TableName: tableName,
+      KeySchema: topology.table.keySchema,
+      AttributeDefinitions: topology.table.attributeDefinitions,
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+    const buckets: Record<string, string> = {};
+    for (const bucket of topology.buckets) {
+      const name = localNameFor(bucket.logicalId);
+      await cloud.createBucket(name);
+      buckets[bucket.role] = name;
+    }
+
+    const handlers = new Map<string, Handler>();
+    for (const fn of topology.functions) {
+      if (fn.name === 'archive' && options.withArchive === false) continue;
+      // Handlers read their configuration at module load, as in Lambda: set it before importing.
+      Object.assign(process.env, cloud.env, resolveEnvironment(fn.environment), options.environment ?? {});
+      const module = (await import(path.resolve(__dirname, '../..', fn.entry))) as { handler: Handler };
+      handlers.set(fn.name, module.handler);
+    }
+
+    for (const esm of topology.eventSourceMappings) {
+      const handler = handlers.get(esm.functionName);
+      if (handler === undefined) continue;
+      const onFailureBucket =
+        esm.onFailureBucketLogicalId === undefined ? undefined : localNameFor(esm.onFailureBucketLogicalId);
+      const mapping = new EventSourceMappingEmulator({
+        config: {
+          ...esm,
+          onFailure: onFailureBucket === undefined ? undefined : { bucket: onFailureBucket },
+        },
+        kinesis: cloud.clients.kinesis,
+        s3: cloud.clients.s3,
+        streamName,
+        streamArn,
+        functionName: esm.functionName,
+        invoke: (event) => handler(event, { awsRequestId: `local-${Date.now()}` }),
+        pollIntervalMs: options.pollIntervalMs,
+      });
+      if (options.onProgress !== undefined) {
+        const onProgress = options.onProgress;
+        mapping.subscribe((p) => onProgress(esm.functionName, p));
+      }
+      mappings.set(esm.functionName, mapping);
+      await mapping.start();
+    }
+
+    return {
+      cloud,
+      topology,
+      streamName,
+      streamArn,
+      tableName,
+      buckets,
+      mappings,
+      drain: async (timeoutMs) => {
+        await Promise.all([...mappings.values()].map((m) => m.waitUntilCaughtUp({ timeoutMs })));
+      },
+      stop: async () => {
+        await Promise.all([...mappings.values()].map((m) => m.stop()));
+        await cloud.stop();
+      },
+    };
+  } catch (error) {
+    await Promise.all([...mappings.values()].map((m) => m.stop()));
+    await cloud.stop();
+    throw error;
+  }
+}
+
+/** Turn the template's environment (literal values and references to resources) into local values. */
+function resolveEnvironment(
+  environment: LocalTopology['functions'][number]['environment'],
+): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(environment).map(([key, value]) => [
+      key,
+      typeof value === 'string' ? value : localNameFor(value.ref),
+    ]),
+  );
+}

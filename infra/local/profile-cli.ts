@@ -1,0 +1,38 @@
+/**
+ * `npm run profile -- get <id>`: read one profile, locally (`--endpoint`, e.g. from `npm start -- --serve`)
+ * or in AWS (default credential chain; `--table` from the stack output).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Command } from 'commander';
+import { ProfileReader } from '../../functions/commons/profile-reader';
+
+const program = new Command()
+  .name('npm run profile --')
+  .description('Read profiles from the profiles table.');
+
+program
+  .command('get')
+  .argument('<profileId>', 'a userId, or anon:<anonymousId>')
+  .requiredOption('--table <name>', 'profiles table name')
+  .option('--endpoint <url>', 'DynamoDB endpoint (the local cloud); default: AWS')
+  .option('--region <region>', 'AWS region', process.env.AWS_REGION ?? 'us-east-1')
+  .action(async (profileId: string, opts: { table: string; endpoint?: string; region: string }) => {
+    const dynamodb = new DynamoDBClient({
+      region: opts.region,
+      ...(opts.endpoint === undefined
+        ? {}
+        : { endpoint: opts.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+    });
+    const profile = await new ProfileReader(dynamodb, opts.table).getProfile(profileId);
+    if (profile === undefined) {
+      console.error(`no profile ${profileId} in ${opts.table}`);
+      process.exitCode = 2;
+      return;
+    }
+    console.log(JSON.stringify(profile, null, 2));
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  console.error(error instanceof Error ? `${error.name}: ${error.message}` : error);
+  process.exit(1);
+});

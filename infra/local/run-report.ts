@@ -1,0 +1,135 @@
+/**
+ * End-of-run figures for the local pipeline, read back from the emulators rather than from counters
+ * kept on the side, so the accounting proves what was actually stored.
+ */
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { decodeProfileItem, type DecodedProfileItem } from '../../shared/profile/profile-item-codec';
+import type { LocalPipeline } from './local-pipeline';
+
+/** Where every produced record ended up. */
+export interface RunAccounting {
+  produced: number;
+  /** Kinesis refused them even after retries. */
+  failedToSend: number;
+  /** Records the ingest consumer checkpointed past (applied, duplicate or quarantined). */
+  checkpointed: number;
+  /** Distinct records found in the quarantine bucket. */
+  quarantined: number;
+  /** Events folded into a profile (sum of the profiles' lifetime counts). */
+  applied: number;
+  /** Checkpointed, valid, but not applied: recognised duplicates. */
+  duplicates: number;
+  /** Records the event source gave up on (written to the on-failure destination). */
+  onFailure: number;
+  profiles: number;
+  /** What the workload's fault manifest says should have happened, when known. */
+  expected?: { applied: number; quarantined: number };
+  /**
+   * produced = applied + duplicates + quarantined + onFailure + failedToSend, and, when expectations
+   * are known, exactly the expected events were applied (each once) and quarantined.
+   */
+  balanced: boolean;
+}
+
+/** Read every profile item of the local table. */
+export async function scanProfiles(pipeline: LocalPipeline): Promise<DecodedProfileItem[]> {
+  const profiles: DecodedProfileItem[] = [];
+  let startKey: Record<string, never> | undefined;
+  do {
+    const page = await pipeline.cloud.clients.dynamodb.send(
+      new ScanCommand({ TableName: pipeline.tableName, ExclusiveStartKey: startKey }),
+    );
+    for (const item of page.Items ?? []) profiles.push(decodeProfileItem(unmarshall(item)));
+    startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
+  } while (startKey !== undefined);
+  return profiles;
+}
+
+/** Read every quarantined record (one NDJSON object per batch) of the local quarantine bucket. */
+export async function readQuarantine(
+  pipeline: LocalPipeline,
+): Promise<{ shardId: string; sequenceNumber: string; kind: string }[]> {
+  const s3 = pipeline.cloud.clients.s3;
+  const bucket = pipeline.buckets.quarantine!;
+  const records: { shardId: string; sequenceNumber: string; kind: string }[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'quarantine/', ContinuationToken: token }),
+    );
+    for (const object of page.Contents ?? []) {
+      const body = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key! }));
+      const text = await body.Body!.transformToString();
+      for (const line of text.split('\n')) if (line.trim() !== '') records.push(JSON.parse(line));
+    }
+    token = page.NextContinuationToken;
+  } while (token !== undefined);
+  return records;
+}
+
+/** Account for every produced record from what the emulators hold. */
+export async function collectAccounting(
+  pipeline: LocalPipeline,
+  sent: { produced: number; failedToSend: number },
+  expected?: { applied: number; quarantined: number },
+): Promise<RunAccounting> {
+  const ingest = pipeline.mappings.get('ingest');
+  if (ingest === undefined) throw new Error('the template has no ingest event source mapping');
+  const profiles = await scanProfiles(pipeline);
+  const quarantineRecords = await readQuarantine(pipeline);
+  // A redelivered range may be quarantined twice; the record is the same.
+  const quarantined = new Set(quarantineRecords.map((r) => `${r.shardId}:${r.sequenceNumber}`)).size;
+  const applied = profiles.reduce((sum, p) => sum + p.state.counts.reduce((a, b) => a + b, 0), 0);
+  const checkpointed = ingest.stats.recordsCheckpointed;
+  const onFailure = ingest.stats.recordsDiscarded;
+  const duplicates = checkpointed - quarantined - applied;
+  return {
+    ...sent,
+    checkpointed,
+    quarantined,
+    applied,
+    duplicates,
+    onFailure,
+    profiles: profiles.length,
+    expected,
+    balanced:
+      duplicates >= 0 &&
+      sent.produced === applied + duplicates + quarantined + onFailure + sent.failedToSend &&
+      (expected === undefined || (expected.applied === applied && expected.quarantined === quarantined)),
+  };
+}
+
+/** One line that accounts for every produced record. */
+export function formatAccounting(a: RunAccounting): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  return (
+    `accounting: produced ${n(a.produced)} = acknowledged ${n(a.applied + a.duplicates)} ` +
+    `(applied ${n(a.applied)} + duplicates ${n(a.duplicates)}) + quarantined ${n(a.quarantined)} + ` +
+    `on-failure ${n(a.onFailure)} + failed-to-send ${n(a.failedToSend)} → ${a.balanced ? 'balanced ✓' : 'UNBALANCED ✗'}` +
+    ` · ${n(a.profiles)} profiles` +
+    (a.expected === undefined
+      ? ''
+      : ` · expected applied ${n(a.expected.applied)}, quarantined ${n(a.expected.quarantined)}`)
+  );
+}
+
+/** A few profiles with the most events, as readable JSON. */
+export async function sampleProfiles(pipeline: LocalPipeline, count: number): Promise<unknown[]> {
+  const profiles = await scanProfiles(pipeline);
+  const total = (p: DecodedProfileItem) => p.state.counts.reduce((a, b) => a + b, 0);
+  return profiles
+    .sort((a, b) => total(b) - total(a) || a.state.profileId.localeCompare(b.state.profileId))
+    .slice(0, count)
+    .map((p) => ({
+      profileId: p.state.profileId,
+      events: total(p),
+      orders: p.state.orderCount,
+      revenue: p.state.revenueCents / 100,
+      topCategories: p.state.categories.slice(0, 3).map((c) => c.key),
+      sessions: p.state.sessionCount,
+      score: p.scoreStatus === 'scored' ? p.score : 'unscored',
+      version: p.version,
+    }));
+}

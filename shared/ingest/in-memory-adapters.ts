@@ -1,0 +1,51 @@
+/**
+ * In-memory implementations of the ingest ports, with the same semantics as the AWS adapters
+ * (conditional writes on `version`). They serve the benchmarks' compute-only runs and the domain's
+ * unit tests; integration tests use the real adapters against the emulators.
+ */
+import type {
+  ProfileStore,
+  QuarantinedRecord,
+  QuarantineSink,
+  StoredProfileItem,
+  WriteOutcome,
+} from './ingest-ports';
+
+/** A profile store in a Map, with optimistic locking like the DynamoDB one. */
+export class InMemoryProfileStore implements ProfileStore {
+  readonly items = new Map<string, StoredProfileItem>();
+  /** Requests made, by kind: the benchmark reports them per event. */
+  readonly requests = { batchGet: 0, get: 0, put: 0 };
+
+  async getMany(profileIds: readonly string[]): Promise<Map<string, StoredProfileItem>> {
+    this.requests.batchGet += Math.ceil(profileIds.length / 100);
+    const found = new Map<string, StoredProfileItem>();
+    for (const id of profileIds) {
+      const item = this.items.get(id);
+      if (item !== undefined) found.set(id, structuredClone(item));
+    }
+    return found;
+  }
+
+  async get(profileId: string): Promise<StoredProfileItem | undefined> {
+    this.requests.get++;
+    const item = this.items.get(profileId);
+    return item === undefined ? undefined : structuredClone(item);
+  }
+
+  async putIfVersion(item: StoredProfileItem, expectedVersion: number | undefined): Promise<WriteOutcome> {
+    this.requests.put++;
+    const current = this.items.get(item.profileId);
+    if (current?.version !== expectedVersion) return 'conflict';
+    this.items.set(item.profileId, structuredClone(item));
+    return 'written';
+  }
+}
+
+/** A quarantine that keeps refused records in an array. */
+export class InMemoryQuarantine implements QuarantineSink {
+  readonly records: QuarantinedRecord[] = [];
+  async putBatch(records: readonly QuarantinedRecord[]): Promise<void> {
+    this.records.push(...records);
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The ingest use case: one Kinesis batch in, profiles updated once in effect, refused records kept.
+ *
+ * Flow: decode + validate every record → quarantine the refused ones (one object) → group valid events
+ * by profile → read those profiles at once → fold the events in (duplicates dropped by the profile's
+ * own bookkeeping) → featurize every changed profile → ONE inference → write each changed profile once
+ * under an optimistic lock → report profiles whose write kept failing by their lowest sequence number.
+ */
+import { profileIdOf, VIOLATION_KINDS, type ViolationKind } from '../contract/event-contract';
+import { FEATURE_COUNT, featurizeMany } from '../features/feature-vector';
+import { applyEventsToProfile, type SequencedEvent } from '../profile/apply-events';
+import type { ProfileState } from '../profile/profile-state';
+import { decodeProfileItem, encodeProfileItem, type ProfileScore } from '../profile/profile-item-codec';
+import { decodeBatch, lowestSequenceNumber } from './decode-batch';
+import type {
+  IngestRecord,
+  ProfileScorer,
+  ProfileStore,
+  QuarantineSink,
+  StoredProfileItem,
+} from './ingest-ports';
+
+/** What the use case needs from the outside world. */
+export interface IngestDependencies {
+  profiles: ProfileStore;
+  quarantine: QuarantineSink;
+  scorer: ProfileScorer;
+  /** Processing time (epoch ms). */
+  now: () => number;
+  /** Times an inference, for the metrics. @default performance.now */
+  monotonicMs?: () => number;
+  /**
+   * How often a profile whose conditional write conflicts is re-read and re-applied before it is
+   * reported as failed. @default 3
+   */
+  maxConflictRetries?: number;
+}
+
+/** Counters of one batch, published as metrics by the handler. */
+export interface IngestStats {
+  recordsIn: number;
+  applied: number;
+  duplicates: number;
+  quarantined: Record<ViolationKind, number>;
+  unknownFieldsDropped: number;
+  profilesWritten: number;
+  profilesUnchanged: number;
+  profilesFailed: number;
+  writeConflicts: number;
+  scoredProfiles: number;
+  inferenceMs: number;
+  modelVersion: string | undefined;
+  /** Age of the oldest event of the batch at processing time (event time → now). */
+  maxEventAgeMs: number;
+}
+
+/** The use case's answer: which sequence numbers to report as failed, and what happened. */
+export interface IngestBatchResult {
+  /** At most one per failed profile: its lowest sequence number (Lambda redelivers from the lowest). */
+  failedSequenceNumbers: string[];
+  stats: IngestStats;
+}
+
+interface PendingProfile {
+  profileId: string;
+  events: SequencedEvent[];
+  stored: StoredProfileItem | undefined;
+  state: ProfileState;
+  version: number;
+}
+
+/**
+ * Process one batch of stream records.
+ *
+ * @throws when the quarantine cannot be written or a store fails unexpectedly: the event source then
+ *   retries (or bisects) the batch, and the profiles' bookkeeping makes the retry apply nothing twice.
+ */
+export async function ingestBatch(
+  records: readonly IngestRecord[],
+  deps: IngestDependencies,
+): Promise<IngestBatchResult> {
+  const nowMs = deps.now();
+  const stats = emptyStats(records.length);
+
+  const decoded = decodeBatch(records, nowMs);
+  for (const q of decoded.quarantined) stats.quarantined[q.kind]++;
+  for (const count of decoded.unknownFields.values()) stats.unknownFieldsDropped += count;
+  if (decoded.quarantined.length > 0) await deps.quarantine.putBatch(decoded.quarantined, batchIdOf(records));
+
+  const byProfile = new Map<string, SequencedEvent[]>();
+  for (const sequenced of decoded.valid) {
+    const id = profileIdOf(sequenced.event);
+    const list = byProfile.get(id);
+    if (list === undefined) byProfile.set(id, [sequenced]);
+    else list.push(sequenced);
+    stats.maxEventAgeMs = Math.max(stats.maxEventAgeMs, nowMs - sequenced.event.occurredAt);
+  }
+  if (byProfile.size === 0) return { failedSequenceNumbers: [], stats };
+
+  const stored = await deps.profiles.getMany([...byProfile.keys()]);
+  const changed: PendingProfile[] = [];
+  for (const [profileId, events] of byProfile) {
+    const pending = foldInto(profileId, events, stored.get(profileId), stats);
+    if (pending !== undefined) changed.push(pending);
+    else stats.profilesUnchanged++;
+  }
+
+  const scores = await scoreProfiles(
+    changed.map((p) => p.state),
+    deps,
+    stats,
+  );
+  const failed: string[] = [];
+  const maxRetries = deps.maxConflictRetries ?? 3;
+  await Promise.all(
+    changed.map(async (pending, i) => {
+      const ok = await writeWithRetries(pending, scores[i], deps, maxRetries, stats);
+      if (ok) stats.profilesWritten++;
+      else {
+        stats.profilesFailed++;
+        failed.push(lowestSequenceNumber(pending.events.map((e) => e.sequenceNumber))!);
+      }
+    }),
+  );
+  return { failedSequenceNumbers: failed, stats };
+}
+
+/** Fold events into a stored profile; `undefined` when nothing changed (all duplicates). */
+function foldInto(
+  profileId: string,
+  events: SequencedEvent[],
+  stored: StoredProfileItem | undefined,
+  stats: IngestStats,
+): PendingProfile | undefined {
+  const current = stored === undefined ? undefined : decodeProfileItem(stored);
+  const result = applyEventsToProfile(current?.state, events, profileId);
+  stats.applied += result.applied;
+  stats.duplicates += result.duplicates;
+  if (!result.changed) return undefined;
+  return { profileId, events, stored, state: result.state, version: current?.version ?? 0 };
+}
+
+async function scoreProfiles(
+  states: readonly ProfileState[],
+  deps: IngestDependencies,
+  stats: IngestStats,
+): Promise<(ProfileScore | undefined)[]> {
+  if (states.length === 0) return [];
+  // "As of" each profile's latest event, not the wall clock: a replay scores exactly as live did.
+  const matrix = featurizeMany(
+    states,
+    states.map((s) => s.lastEventAt),
+  );
+  const clock = deps.monotonicMs ?? (() => performance.now());
+  const started = clock();
+  const result = await deps.scorer.score(matrix, states.length, FEATURE_COUNT);
+  stats.inferenceMs += clock() - started;
+  if (result === undefined) return states.map(() => undefined);
+  stats.modelVersion = result.modelVersion;
+  stats.scoredProfiles += states.length;
+  const scoredAt = deps.now();
+  return states.map((_state, row) => ({
+    propensity: result.probabilities[row]!,
+    modelVersion: result.modelVersion,
+    scoredAt,
+  }));
+}
+
+/**
+ * Write one profile under its version; on a conflict (another writer got there first) re-read it,
+ * re-apply this batch's events to the fresh state (its bookkeeping drops what the other writer already
+ * applied), re-score it and try again. Returns false when the retries are used up.
+ */
+async function writeWithRetries(
+  pending: PendingProfile,
+  score: ProfileScore | undefined,
+  deps: IngestDependencies,
+  maxRetries: number,
+  stats: IngestStats,
+): Promise<boolean> {
+  let current: PendingProfile | undefined = pending;
+  let currentScore = score;
+  for (let attempt = 0; ; attempt++) {
+    const item = encodeProfileItem(current.state, { version: current.version + 1, score: currentScore });
+    const outcome = await deps.profiles.putIfVersion(
+      item,
+      current.stored === undefined ? undefined : current.version,
+    );
+    if (outcome === 'written') return true;
+    stats.writeConflicts++;
+    if (attempt >= maxRetries) return false;
+    const fresh = await deps.profiles.get(pending.profileId);
+    const before = { applied: stats.applied, duplicates: stats.duplicates };
+    current = foldInto(pending.profileId, pending.events, fresh, stats);
+    // The first fold already counted these events; a re-fold only decides what is still to write.
+    stats.applied = before.applied;
+    stats.duplicates = before.duplicates;
+    if (current === undefined) return true; // the other writer already applied every event
+    [currentScore] = await scoreProfiles([current.state], deps, stats);
+  }
+}
+
+function emptyStats(recordsIn: number): IngestStats {
+  return {
+    recordsIn,
+    applied: 0,
+    duplicates: 0,
+    quarantined: Object.fromEntries(VIOLATION_KINDS.map((k) => [k, 0])) as Record<ViolationKind, number>,
+    unknownFieldsDropped: 0,
+    profilesWritten: 0,
+    profilesUnchanged: 0,
+    profilesFailed: 0,
+    writeConflicts: 0,
+    scoredProfiles: 0,
+    inferenceMs: 0,
+    modelVersion: undefined,
+    maxEventAgeMs: 0,
+  };
+}
+
+/** A stable id for a batch: its shard and first sequence number. */
+function batchIdOf(records: readonly IngestRecord[]): string {
+  const first = records[0];
+  return first === undefined ? 'empty' : `${first.shardId}:${first.sequenceNumber}`;
+}
