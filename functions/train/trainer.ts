@@ -54,7 +54,8 @@ let activeBackend: Promise<TrainingBackend> | undefined;
 /**
  * Select the TF.js backend once per process. WebAssembly trains about 2.5–4× faster than the pure-JS
  * CPU kernels here; if its binaries cannot be loaded (e.g. a bundle that left out the `.wasm` files)
- * training still works on `cpu`, only slower.
+ * training still works on `cpu`, only slower. TF.js backends are process-global, so the first call
+ * decides and later calls return the same promise whatever they ask for.
  *
  * @param preferred @default 'wasm'
  * @param wasmDirectory folder holding `tfjs-backend-wasm*.wasm`, with a trailing slash.

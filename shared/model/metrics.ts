@@ -105,7 +105,33 @@ function ascendingOrder(scores: ArrayLike<number>): Uint32Array {
 }
 
 /**
- * ROC-AUC with per-row multiplicities, walking rows in ascending score order. Within a group of tied
+ * Walk rows in the given order, one call per run of equal scores, with the (multiplicity-weighted)
+ * counts of positives and negatives in the run. Every ranking metric here treats ties as one group.
+ */
+function forEachTieGroup(
+  order: Uint32Array,
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  visit: (score: number, positives: number, negatives: number) => void,
+  weights?: Uint32Array,
+): void {
+  let i = 0;
+  while (i < order.length) {
+    const score = scores[order[i] as number] as number;
+    let positives = 0;
+    let negatives = 0;
+    for (; i < order.length && scores[order[i] as number] === score; i++) {
+      const row = order[i] as number;
+      const w = weights ? (weights[row] as number) : 1;
+      if (labels[row] === 1) positives += w;
+      else negatives += w;
+    }
+    visit(score, positives, negatives);
+  }
+}
+
+/**
+ * ROC-AUC with per-row multiplicities, over rows in ascending score order. Within a group of tied
  * scores a positive beats the negatives below the group and half-beats those inside it, which equals
  * the Mann–Whitney statistic with average ranks. Returns NaN if the weighted sample lacks a class.
  */
@@ -118,21 +144,17 @@ function weightedAuc(
   let negativesBelow = 0;
   let positivesTotal = 0;
   let wins = 0;
-  let i = 0;
-  while (i < order.length) {
-    const groupScore = scores[order[i] as number] as number;
-    let groupPositives = 0;
-    let groupNegatives = 0;
-    for (; i < order.length && scores[order[i] as number] === groupScore; i++) {
-      const row = order[i] as number;
-      const w = weights ? (weights[row] as number) : 1;
-      if (labels[row] === 1) groupPositives += w;
-      else groupNegatives += w;
-    }
-    wins += groupPositives * (negativesBelow + groupNegatives / 2);
-    negativesBelow += groupNegatives;
-    positivesTotal += groupPositives;
-  }
+  forEachTieGroup(
+    order,
+    labels,
+    scores,
+    (_, positives, negatives) => {
+      wins += positives * (negativesBelow + negatives / 2);
+      negativesBelow += negatives;
+      positivesTotal += positives;
+    },
+    weights,
+  );
   return positivesTotal === 0 || negativesBelow === 0 ? Number.NaN : wins / (positivesTotal * negativesBelow);
 }
 
@@ -204,19 +226,15 @@ export function rocCurve(
   ];
   let truePositives = 0;
   let falsePositives = 0;
-  let i = 0;
-  while (i < order.length) {
-    const threshold = scores[order[i] as number] as number;
-    for (; i < order.length && scores[order[i] as number] === threshold; i++) {
-      if (labels[order[i] as number] === 1) truePositives++;
-      else falsePositives++;
-    }
+  forEachTieGroup(order, labels, scores, (threshold, groupPositives, groupNegatives) => {
+    truePositives += groupPositives;
+    falsePositives += groupNegatives;
     points.push({
       falsePositiveRate: falsePositives / negatives,
       truePositiveRate: truePositives / positives,
       threshold,
     });
-  }
+  });
   if (points.length <= maxPoints) return points;
   const step = (points.length - 1) / (maxPoints - 1);
   return Array.from({ length: maxPoints }, (_, k) => points[Math.round(k * step)] as RocPoint);
@@ -234,16 +252,11 @@ export function averagePrecision(labels: ArrayLike<number>, scores: ArrayLike<nu
   let truePositives = 0;
   let seen = 0;
   let area = 0;
-  let i = 0;
-  while (i < order.length) {
-    const threshold = scores[order[i] as number] as number;
-    let groupPositives = 0;
-    for (; i < order.length && scores[order[i] as number] === threshold; i++, seen++) {
-      groupPositives += labels[order[i] as number] as number;
-    }
+  forEachTieGroup(order, labels, scores, (_, groupPositives, groupNegatives) => {
     truePositives += groupPositives;
+    seen += groupPositives + groupNegatives;
     area += (groupPositives / positives) * (truePositives / seen);
-  }
+  });
   return area;
 }
 
