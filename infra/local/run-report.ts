@@ -5,6 +5,7 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { appliedEvents } from '../../shared/ingest/reference-fold';
 import { decodeProfileItem, type DecodedProfileItem } from '../../shared/profile/profile-item-codec';
 import type { LocalPipeline } from './local-pipeline';
 
@@ -81,7 +82,7 @@ export async function collectAccounting(
   const quarantineRecords = await readQuarantine(pipeline);
   // A redelivered range may be quarantined twice; the record is the same.
   const quarantined = new Set(quarantineRecords.map((r) => `${r.shardId}:${r.sequenceNumber}`)).size;
-  const applied = profiles.reduce((sum, p) => sum + p.state.counts.reduce((a, b) => a + b, 0), 0);
+  const applied = profiles.reduce((sum, p) => sum + appliedEvents(p.state), 0);
   const checkpointed = ingest.stats.recordsCheckpointed;
   const onFailure = ingest.stats.recordsDiscarded;
   const duplicates = checkpointed - quarantined - applied;
@@ -118,7 +119,7 @@ export function formatAccounting(a: RunAccounting): string {
 /** A few profiles with the most events, as readable JSON. */
 export async function sampleProfiles(pipeline: LocalPipeline, count: number): Promise<unknown[]> {
   const profiles = await scanProfiles(pipeline);
-  const total = (p: DecodedProfileItem) => p.state.counts.reduce((a, b) => a + b, 0);
+  const total = (p: DecodedProfileItem) => appliedEvents(p.state);
   return profiles
     .sort((a, b) => total(b) - total(a) || a.state.profileId.localeCompare(b.state.profileId))
     .slice(0, count)

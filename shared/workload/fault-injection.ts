@@ -44,6 +44,12 @@ export const EXPECTED_VIOLATION: Readonly<Record<MalformedFault, { kind: Violati
 /** How far past `nowMs` a future timestamp is put: far enough that any run soon after still refuses it. */
 const FUTURE_OFFSET_MS = 365 * 24 * 60 * 60 * 1000;
 
+/** Largest event-time distance between an event and the record its duplicate follows. */
+export const DUPLICATE_MAX_EVENT_TIME_GAP_MS = 60 * 60 * 1000;
+
+const eventTimeMs = (event: EventInput): number =>
+  typeof event.occurredAt === 'number' ? event.occurredAt : Date.parse(event.occurredAt);
+
 /** Options of {@link injectFaults}. */
 export interface FaultInjectionOptions {
   /** Processing time the expectations hold for (future timestamps are a year past it). */
@@ -52,7 +58,12 @@ export interface FaultInjectionOptions {
   seed?: number;
   /** Share of events sent a second time. @default 0.02 */
   duplicateRate?: number;
-  /** How many records later, at most, a duplicate arrives. @default 50 */
+  /**
+   * How many of the same partition key's records later, at most, a duplicate arrives. A producer's
+   * retry lands seconds after the original, so the duplicate also stays within
+   * {@link DUPLICATE_MAX_EVENT_TIME_GAP_MS} of event time; both keep it inside the profiles' documented
+   * dedupe horizon (16 ids, 255 minutes). @default 8
+   */
   maxDuplicateDelay?: number;
   /** Chance that two neighbouring records of one partition key swap places. @default 0.02 */
   reorderRate?: number;
@@ -102,7 +113,7 @@ export function injectFaults(
 ): { records: RawRecord[]; manifest: FaultManifest } {
   const random = createSeededRandom(deriveSeed(options.seed ?? 7, 'faults'));
   const duplicateRate = options.duplicateRate ?? 0.02;
-  const maxDelay = options.maxDuplicateDelay ?? 50;
+  const maxDelay = options.maxDuplicateDelay ?? 8;
   const reorderRate = options.reorderRate ?? 0.02;
   const malformedRate = options.malformedRate ?? 0.01;
 
@@ -127,6 +138,17 @@ export function injectFaults(
     }
   }
 
+  // Delivery positions of each partition key, so a duplicate can land a few of its own key's records later.
+  const deliveryByKey = new Map<string, number[]>();
+  order.forEach((eventIndex, position) => {
+    const key = partitionKeyOf(events[eventIndex]!);
+    const list = deliveryByKey.get(key) ?? [];
+    list.push(position);
+    deliveryByKey.set(key, list);
+  });
+  const keyRank = new Map<number, number>();
+  for (const list of deliveryByKey.values()) list.forEach((position, rank) => keyRank.set(position, rank));
+
   const placed: Placed[] = [];
   const duplicatedEventIds: string[] = [];
   order.forEach((eventIndex, position) => {
@@ -135,7 +157,19 @@ export function injectFaults(
     placed.push({ record, position });
     if (random.chance(duplicateRate)) {
       duplicatedEventIds.push(event.eventId);
-      placed.push({ record, position: position + random.int(1, maxDelay) + 0.5 });
+      const sameKey = deliveryByKey.get(record.partitionKey)!;
+      const rank = keyRank.get(position)!;
+      let after = position;
+      for (let k = random.int(1, maxDelay); k > 0; k--) {
+        const candidate = sameKey[rank + k];
+        if (candidate === undefined) continue;
+        const gap = Math.abs(eventTimeMs(events[order[candidate]!]!) - eventTimeMs(event));
+        if (gap <= DUPLICATE_MAX_EVENT_TIME_GAP_MS) {
+          after = candidate;
+          break;
+        }
+      }
+      placed.push({ record, position: after + 0.5 });
     }
   });
 

@@ -1,0 +1,42 @@
+/**
+ * The reference the pipeline is checked against: the same records folded in memory, one at a time,
+ * in delivery order, with the same contract and profile rules and no storage, batching, retries or
+ * model in between. The pipeline is correct when its stored profiles equal these.
+ */
+import { profileIdOf } from '../contract/event-contract';
+import { applyEventsToProfile } from '../profile/apply-events';
+import type { ProfileState } from '../profile/profile-state';
+import { decodeBatch } from './decode-batch';
+
+/** Records as a producer sent them, in delivery order. */
+export interface DeliveredRecord {
+  data: Uint8Array;
+  partitionKey: string;
+}
+
+/** Fold delivered records into profiles in memory (sequence numbers are made up, increasing). */
+export function foldInMemory(records: readonly DeliveredRecord[], nowMs: number): Map<string, ProfileState> {
+  const decoded = decodeBatch(
+    records.map((r, i) => ({
+      shardId: 'reference',
+      sequenceNumber: String(i + 1),
+      partitionKey: r.partitionKey,
+      data: r.data,
+      approximateArrivalMs: nowMs,
+    })),
+    nowMs,
+  );
+  const states = new Map<string, ProfileState>();
+  for (const sequenced of decoded.valid) {
+    const id = profileIdOf(sequenced.event);
+    states.set(id, applyEventsToProfile(states.get(id), [sequenced], id).state);
+  }
+  return states;
+}
+
+/** Events folded into a profile (its lifetime counts added up). */
+export function appliedEvents(state: Pick<ProfileState, 'counts'>): number {
+  let total = 0;
+  for (const count of state.counts) total += count;
+  return total;
+}
