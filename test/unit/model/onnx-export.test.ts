@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/unit/model/native-typed-arrays-environment.ts
- */
 import * as ort from 'onnxruntime-node';
 import { fitLogisticRegressionModel } from '../../../shared/model/logistic-regression';
 import { computeNormalisation, type MlpWeights, predictMlp } from '../../../shared/model/mlp-weights';

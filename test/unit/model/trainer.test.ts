@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/unit/model/native-typed-arrays-environment.ts
- */
 import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import {

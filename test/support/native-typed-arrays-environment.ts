@@ -3,7 +3,7 @@
  * while onnxruntime-node's native binding creates output arrays in the main realm. onnxruntime-common
  * then rejects them ("A float32 tensor's data must be type of function Float32Array()"). Sharing the
  * main realm's typed-array constructors with the test realm makes both sides agree.
- * Opt in per file with the docblock `@jest-environment ./test/unit/model/native-typed-arrays-environment.ts`.
+ * It is the test environment of every test file (package.json `jest.testEnvironment`).
  */
 import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
 import { TestEnvironment } from 'jest-environment-node';
