@@ -21,6 +21,13 @@ export class UnprocessedKeysError extends Error {
   }
 }
 
+/** Errors that mean "too much traffic right now", left after the SDK's own retries. */
+const THROTTLING_ERRORS = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+]);
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -81,6 +88,7 @@ export class DynamoDbProfileStore implements ProfileStore {
       return 'written';
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return 'conflict';
+      if (error instanceof Error && THROTTLING_ERRORS.has(error.name)) return 'throttled';
       throw error;
     }
   }

@@ -169,7 +169,7 @@ async function scoreProfiles(
 /**
  * Write one profile under its version; on a conflict (another writer got there first) re-read it,
  * re-apply this batch's events to the fresh state (its bookkeeping drops what the other writer already
- * applied), re-score it and try again. Returns false when the retries are used up.
+ * applied), re-score it and try again. Returns false when the retries are used up or the table throttles.
  */
 async function writeWithRetries(
   pending: PendingProfile,
@@ -187,6 +187,8 @@ async function writeWithRetries(
       current.stored === undefined ? undefined : current.version,
     );
     if (outcome === 'written') return true;
+    // Throttled after the SDK's retries: report the profile so Lambda redelivers it later.
+    if (outcome === 'throttled') return false;
     stats.writeConflicts++;
     if (attempt >= maxRetries) return false;
     const fresh = await deps.profiles.get(pending.profileId);

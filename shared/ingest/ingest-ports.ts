@@ -43,7 +43,7 @@ export interface StoredProfileItem {
 }
 
 /** Outcome of a conditional profile write. */
-export const WRITE_OUTCOMES = { written: 'written', conflict: 'conflict' } as const;
+export const WRITE_OUTCOMES = { written: 'written', conflict: 'conflict', throttled: 'throttled' } as const;
 /** One of {@link WRITE_OUTCOMES}. */
 export type WriteOutcome = (typeof WRITE_OUTCOMES)[keyof typeof WRITE_OUTCOMES];
 
@@ -55,7 +55,8 @@ export interface ProfileStore {
   get(profileId: string): Promise<StoredProfileItem | undefined>;
   /**
    * Write an item only if the stored version is still `expectedVersion` (`undefined`: the item must not
-   * exist yet). Resolves `conflict` when the condition fails; rejects on any other error.
+   * exist yet). Resolves `conflict` when the condition fails, `throttled` when the table still refuses
+   * after the SDK's own retries; rejects on any other error.
    */
   putIfVersion(item: StoredProfileItem, expectedVersion: number | undefined): Promise<WriteOutcome>;
 }

@@ -116,6 +116,18 @@ describe('ingestBatch', () => {
     expect(profiles.items.has('u2')).toBe(false);
   });
 
+  it('reports a throttled profile without retrying it, and writes the others', async () => {
+    const { profiles, all } = deps();
+    const originalPut = profiles.putIfVersion.bind(profiles);
+    profiles.putIfVersion = async (item, expected) =>
+      item.profileId === 'u1' ? 'throttled' : originalPut(item, expected);
+    const records = [record(view('a', 'u2')), record(view('b', 'u1')), record(view('c', 'u2'))];
+    const result = await ingestBatch(records, all);
+    expect(result.failedSequenceNumbers).toEqual([records[1]!.sequenceNumber]);
+    expect(result.stats.writeConflicts).toBe(0);
+    expect(totalEvents(profiles.items.get('u2'))).toBe(2);
+  });
+
   it('scores every changed profile in one inference and stores the model version', async () => {
     const calls: number[] = [];
     const scorer: ProfileScorer = {

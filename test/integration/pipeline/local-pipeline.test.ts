@@ -1,0 +1,82 @@
+/**
+ * The whole pipeline against the real emulators: template-derived resources, the real ingest handler
+ * behind the event source mapping emulator, a faulty workload. The stored profiles must equal, field
+ * by field, the same records folded in memory.
+ */
+import { EventProducer } from '../../../functions/commons/event-producer';
+import { foldInMemory } from '../../../shared/ingest/reference-fold';
+import { injectFaults } from '../../../shared/workload/fault-injection';
+import { generateWorkload } from '../../../shared/workload/synthetic-workload';
+import { collectAccounting, readQuarantine, scanProfiles } from '../../../infra/local/run-report';
+import { startLocalPipeline, type LocalPipeline } from '../../../infra/local/local-pipeline';
+import type { ProfileState } from '../../../shared/profile/profile-state';
+
+/** Everything but the sequence-number marks, which differ by construction (real vs made-up numbers). */
+const comparable = ({ shardMarks: _marks, ...rest }: ProfileState) => rest;
+
+describe('local pipeline (template → emulators → real ingest handler)', () => {
+  let pipeline: LocalPipeline;
+  const nowMs = Date.now();
+  // No bots: their bursts (> 16 events a minute) pass the dedupe horizon, which this test keeps exact.
+  const workload = generateWorkload({ seed: 7, users: 150, days: 2, botShare: 0 });
+  const { records, manifest } = injectFaults(workload.events, {
+    nowMs,
+    seed: 7,
+    duplicateRate: 0.05,
+    reorderRate: 0.05,
+    malformedRate: 0.02,
+  });
+
+  beforeAll(async () => {
+    pipeline = await startLocalPipeline({
+      pollIntervalMs: 50,
+      withArchive: false,
+      environment: { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
+    });
+    const producer = new EventProducer({
+      kinesis: pipeline.cloud.clients.kinesis,
+      streamName: pipeline.streamName,
+    });
+    const sent = await producer.sendRaw(records);
+    expect(sent.failed).toEqual([]);
+    await pipeline.drain(60_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await pipeline?.stop();
+  });
+
+  it('creates what the template declares, with its event source settings', () => {
+    const ingest = pipeline.topology.eventSourceMappings.find((m) => m.functionName === 'ingest');
+    expect(ingest).toMatchObject({ reportBatchItemFailures: true, bisectBatchOnFunctionError: true });
+    expect(pipeline.mappings.has('ingest')).toBe(true);
+    expect(pipeline.topology.table.keySchema).toEqual([{ AttributeName: 'profileId', KeyType: 'HASH' }]);
+  });
+
+  it('stores exactly the profiles an in-memory fold of the same records gives, field by field', async () => {
+    // Prepare
+    const reference = foldInMemory(records, nowMs);
+    // Act
+    const stored = await scanProfiles(pipeline);
+    // Assess
+    expect(stored.map((p) => p.state.profileId).sort()).toEqual([...reference.keys()].sort());
+    for (const profile of stored) {
+      expect(comparable(profile.state)).toEqual(comparable(reference.get(profile.state.profileId)!));
+    }
+    expect(manifest.duplicatedEventIds.length).toBeGreaterThan(0);
+    expect(manifest.reorderedEventIds.length).toBeGreaterThan(0);
+  });
+
+  it('quarantines every malformed record with its reason and accounts for every record', async () => {
+    const quarantined = await readQuarantine(pipeline);
+    const expectedKinds = manifest.malformed.map((m) => m.kind).sort();
+    expect(quarantined.map((q) => q.kind).sort()).toEqual(expectedKinds);
+    const accounting = await collectAccounting(
+      pipeline,
+      { produced: records.length, failedToSend: 0 },
+      { applied: manifest.validEvents, quarantined: manifest.malformed.length },
+    );
+    expect(accounting).toMatchObject({ balanced: true, onFailure: 0, applied: manifest.validEvents });
+    expect(accounting.duplicates).toBe(manifest.duplicatedEventIds.length);
+  });
+});
