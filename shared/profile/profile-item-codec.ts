@@ -169,34 +169,58 @@ function encodeAges(list: readonly RecentEntry[], now: number): Record<string, n
   return out;
 }
 
-function decodeAges(ages: Readonly<Record<string, number>> | undefined, now: number): RecentEntry[] {
-  const list: RecentEntry[] = [];
-  for (const [key, age] of Object.entries(ages ?? {})) list.push({ key, at: now - age });
-  return list.sort((a, b) => b.at - a.at || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
-}
+const CHUNK_DIGITS = 6;
+const CHUNK = 10 ** CHUNK_DIGITS;
+const POW10 = Array.from({ length: CHUNK_DIGITS + 1 }, (_, i) => 10 ** i);
 
-/** A decimal sequence number (< 10^56 < 2^192) as 24 big-endian bytes. */
+/**
+ * A decimal sequence number (< 10^57 < 2^192) as 24 big-endian bytes. Schoolbook base conversion
+ * on small numbers: several times faster than BigInt shifts, and this runs on every write.
+ */
 function sequenceToBytes(sequenceNumber: string): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(SEQUENCE_BYTES);
-  let value = BigInt(sequenceNumber);
-  for (let i = SEQUENCE_BYTES - 1; i >= 0; i--) {
-    bytes[i] = Number(value & 0xffn);
-    value >>= 8n;
-  }
-  if (value > 0n) {
-    throw new ProfileItemViolation(
-      'seq',
-      'a sequence number must fit in 24 bytes (57 digits)',
-      `${sequenceNumber.length} digits`,
-    );
+  const head = sequenceNumber.length % CHUNK_DIGITS || CHUNK_DIGITS;
+  for (let start = 0, end = head; start < sequenceNumber.length; start = end, end += CHUNK_DIGITS) {
+    // bytes = bytes × 10^(chunk length) + chunk
+    let carry = Number(sequenceNumber.slice(start, end));
+    const scale = POW10[end - start]!;
+    for (let i = SEQUENCE_BYTES - 1; i >= 0; i--) {
+      // < 256 × 10^6 + carry < 2^31: integer bit operations are exact (and avoid a slow fmod)
+      const v = bytes[i]! * scale + carry;
+      bytes[i] = v & 0xff;
+      carry = v >>> 8;
+    }
+    if (carry > 0) {
+      throw new ProfileItemViolation(
+        'seq',
+        'a sequence number must fit in 24 bytes',
+        `${sequenceNumber.length} digits`,
+      );
+    }
   }
   return bytes;
 }
 
 function sequenceFromBytes(bytes: Uint8Array): string {
-  let value = 0n;
-  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
-  return value.toString();
+  // Quotients stay below 256 (remainder < 10^6, so remainder × 256 + byte < 2.56e8): bytes suffice.
+  const work = bytes.slice();
+  let first = 0;
+  let chunks = '';
+  while (first < work.length && work[first] === 0) first++;
+  while (first < work.length) {
+    // work = work / 10^6; the remainder is the next (less significant) chunk
+    let remainder = 0;
+    for (let i = first; i < work.length; i++) {
+      const v = remainder * 256 + work[i]!;
+      const quotient = Math.floor(v / CHUNK);
+      work[i] = quotient;
+      remainder = v - quotient * CHUNK;
+    }
+    while (first < work.length && work[first] === 0) first++;
+    const digits = String(remainder);
+    chunks = (first < work.length ? '000000'.slice(digits.length) + digits : digits) + chunks;
+  }
+  return chunks.length === 0 ? '0' : chunks;
 }
 
 function roundTo(value: number, decimals: number): number {
@@ -232,11 +256,14 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
   const seq: Record<string, Uint8Array<ArrayBuffer>> = {};
   for (const m of state.shardMarks) seq[encodeShardId(m.shardId)] = sequenceToBytes(m.sequenceNumber);
   const dedup = new Uint8Array(state.dedupe.length * DEDUPE_ENTRY_BYTES);
-  const view = new DataView(dedup.buffer);
-  state.dedupe.forEach((e, i) => {
-    view.setUint32(i * DEDUPE_ENTRY_BYTES, e.key);
-    view.setUint8(i * DEDUPE_ENTRY_BYTES + 4, nowMin - e.at);
-  });
+  for (let i = 0, o = 0; i < state.dedupe.length; i++, o += DEDUPE_ENTRY_BYTES) {
+    const { key, at } = state.dedupe[i]!;
+    dedup[o] = key >>> 24;
+    dedup[o + 1] = (key >>> 16) & 0xff;
+    dedup[o + 2] = (key >>> 8) & 0xff;
+    dedup[o + 3] = key & 0xff;
+    dedup[o + 4] = nowMin - at;
+  }
 
   const item: ProfileItem = {
     profileId: state.profileId,
@@ -279,6 +306,51 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
   return item;
 }
 
+// Hand-written checks: the decoder runs once per profile per batch, and zod's generic parse cost
+// more than the rest of the decode; `profileItemSchema` stays the documented contract, and a
+// property test asserts that every encoded item satisfies it.
+// Field paths are `field` or `field.key`, built only on failure (this runs per attribute per decode).
+type Key = string | number | undefined;
+function fail(field: string, rule: string, value: unknown, key?: Key): never {
+  const shape = Array.isArray(value) ? `an array of ${value.length}` : value === null ? 'null' : typeof value;
+  throw new ProfileItemViolation(key === undefined ? field : `${field}.${key}`, rule, shape);
+}
+function int(value: unknown, field: string, key?: Key, min = 0): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    fail(field, `must be an integer ≥ ${min}`, value, key);
+  }
+  return value;
+}
+function text(value: unknown, field: string, key?: Key): string {
+  if (typeof value !== 'string' || value.length === 0) fail(field, 'must be a non-empty string', value, key);
+  return value;
+}
+function bytes(value: unknown, field: string, multipleOf: number, key?: Key): Uint8Array {
+  if (!(value instanceof Uint8Array) || value.byteLength % multipleOf !== 0) {
+    fail(field, `must be binary, a multiple of ${multipleOf} bytes`, value, key);
+  }
+  return value;
+}
+function map(value: unknown, field: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
+    fail(field, 'must be a map', value);
+  }
+  return value as Record<string, unknown>;
+}
+function list(value: unknown, field: string, length?: number, key?: Key): unknown[] {
+  if (!Array.isArray(value) || (length !== undefined && value.length !== length)) {
+    fail(field, length === undefined ? 'must be a list' : `must be a list of ${length}`, value, key);
+  }
+  return value;
+}
+function ages(value: unknown, field: string, now: number): RecentEntry[] {
+  const entries: RecentEntry[] = [];
+  if (value === undefined) return entries;
+  for (const [key, age] of Object.entries(map(value, field)))
+    entries.push({ key, at: now - int(age, field, key) });
+  return entries.sort((a, b) => b.at - a.at || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
+}
+
 /**
  * Decode a stored item (as returned by `unmarshall`). Exact inverse of {@link encodeProfileItem}
  * for the state; `propensity` comes back rounded to 4 decimals.
@@ -286,81 +358,95 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
  * @throws {ProfileItemViolation} when the item does not match schema v1
  */
 export function decodeProfileItem(raw: unknown): DecodedProfileItem {
-  const parsed = profileItemSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '(item)';
-    throw new ProfileItemViolation(field, issue.message, issue.code);
+  const item = map(raw, '(item)');
+  if (item.itemSchemaVersion !== ITEM_SCHEMA_VERSION) {
+    fail('itemSchemaVersion', `must be ${ITEM_SCHEMA_VERSION}`, item.itemSchemaVersion);
   }
-  const item = parsed.data;
-  const nowSec = Math.floor(item.lastEventAt / 1000);
-  const nowMin = Math.floor(item.lastEventAt / 60_000);
-  const state = emptyProfile(item.profileId);
-  state.firstSeenAt = item.firstSeenAt;
-  state.lastEventAt = item.lastEventAt;
-  for (const [code, entry] of Object.entries(item.act)) {
-    const type = TYPE_BY_CODE.get(code)!;
+  const lastEventAt = int(item.lastEventAt, 'lastEventAt');
+  const nowSec = Math.floor(lastEventAt / 1000);
+  const nowMin = Math.floor(lastEventAt / 60_000);
+  const state = emptyProfile(text(item.profileId, 'profileId'));
+  state.firstSeenAt = int(item.firstSeenAt, 'firstSeenAt');
+  state.lastEventAt = lastEventAt;
+  for (const [code, entry] of Object.entries(map(item.act, 'act'))) {
+    const type = TYPE_BY_CODE.get(code);
+    if (type === undefined) fail('act', 'must be a known event type code', code, code);
     const slot = DECAY_SLOT.get(type);
-    if (typeof entry === 'number' || slot === undefined) {
-      // A count stored for a type this build decays (or vice versa) is a layout error, not data.
-      if ((typeof entry === 'number') !== (slot === undefined)) {
-        throw new ProfileItemViolation(
-          `act.${code}`,
-          'must be [count, d1h, d1d, d30d] exactly for decayed types',
-          typeof entry,
-        );
-      }
-      state.counts[EVENT_TYPES.indexOf(type)] = entry as number;
+    const typeIndex = EVENT_TYPES.indexOf(type);
+    if (slot === undefined) {
+      state.counts[typeIndex] = int(entry, 'act', code);
       continue;
     }
-    state.counts[EVENT_TYPES.indexOf(type)] = entry[0]!;
-    for (let h = 0; h < HALF_LIFE_COUNT; h++) state.decays[slot * HALF_LIFE_COUNT + h] = entry[h + 1]!;
+    const values = list(entry, 'act', 1 + HALF_LIFE_COUNT, code);
+    state.counts[typeIndex] = int(values[0], 'act', code);
+    for (let h = 0; h < HALF_LIFE_COUNT; h++) {
+      state.decays[slot * HALF_LIFE_COUNT + h] = int(values[h + 1], 'act', code);
+    }
   }
-  state.categories = Object.entries(item.cat)
-    .map(([key, score]) => ({ key, score }))
+  state.categories = Object.entries(map(item.cat, 'cat'))
+    .map(([key, score]) => ({ key, score: int(score, 'cat', key) }))
     .sort(byScore);
-  state.recentProducts = decodeAges(item.views, nowSec);
-  state.recentSearches = decodeAges(item.searches, nowSec);
-  state.aliases = decodeAges(item.aliases, nowSec);
+  state.recentProducts = ages(item.views, 'views', nowSec);
+  state.recentSearches = ages(item.searches, 'searches', nowSec);
+  state.aliases = ages(item.aliases, 'aliases', nowSec);
   if (item.orders !== undefined) {
-    const [count, revenueCents, age] = item.orders;
-    state.orderCount = count;
-    state.revenueCents = revenueCents;
-    state.lastPurchaseAt = count === 0 && revenueCents === 0 && age === 0 ? 0 : nowSec - age;
+    const [count, revenueCents, age] = list(item.orders, 'orders', 3);
+    state.orderCount = int(count, 'orders.0');
+    state.revenueCents = int(revenueCents, 'orders.1');
+    state.lastPurchaseAt =
+      state.orderCount === 0 && state.revenueCents === 0 && age === 0 ? 0 : nowSec - int(age, 'orders.2');
   }
-  state.cart = item.cart
-    .map(([productId, quantity, priceCents, age]): CartEvent => ({
-      at: nowSec - age,
-      productId,
-      quantity,
-      priceCents,
-    }))
+  state.cart = list(item.cart, 'cart')
+    .map((entry, i): CartEvent => {
+      const [productId, quantity, priceCents, age] = list(entry, 'cart', 4, i);
+      return {
+        at: nowSec - int(age, 'cart', i),
+        productId: text(productId, 'cart', i),
+        quantity: int(quantity, 'cart', i, -Number.MAX_SAFE_INTEGER),
+        priceCents: int(priceCents, 'cart', i, -1),
+      };
+    })
     .sort((a, b) => (cartEventIsNewer(a, b) ? -1 : cartEventIsNewer(b, a) ? 1 : 0));
   if (item.session !== undefined) {
-    const [count, events, key, startAge, endAge] = item.session;
-    state.sessionCount = count;
-    state.sessionEvents = events;
-    state.sessionKey = key;
-    state.sessionStart = nowSec - startAge;
-    state.sessionEnd = nowSec - endAge;
+    const [count, events, key, startAge, endAge] = list(item.session, 'session', 5);
+    state.sessionCount = int(count, 'session.0');
+    state.sessionEvents = int(events, 'session.1');
+    state.sessionKey = int(key, 'session.2');
+    state.sessionStart = nowSec - int(startAge, 'session.3');
+    state.sessionEnd = nowSec - int(endAge, 'session.4');
   }
-  state.shardMarks = Object.entries(item.seq)
-    .map(([key, bytes]) => ({ shardId: decodeShardId(key), sequenceNumber: sequenceFromBytes(bytes) }))
+  state.shardMarks = Object.entries(map(item.seq, 'seq'))
+    .map(([key, value]) => ({
+      shardId: decodeShardId(key),
+      sequenceNumber: sequenceFromBytes(bytes(value, 'seq', SEQUENCE_BYTES, key)),
+    }))
     .sort(byShardId);
-  const view = new DataView(item.dedup.buffer, item.dedup.byteOffset, item.dedup.byteLength);
-  for (let offset = 0; offset < item.dedup.byteLength; offset += DEDUPE_ENTRY_BYTES) {
-    state.dedupe.push({ key: view.getUint32(offset), at: nowMin - view.getUint8(offset + 4) });
+  const dedup = bytes(item.dedup, 'dedup', DEDUPE_ENTRY_BYTES);
+  for (let o = 0; o < dedup.byteLength; o += DEDUPE_ENTRY_BYTES) {
+    const key = ((dedup[o]! << 24) | (dedup[o + 1]! << 16) | (dedup[o + 2]! << 8) | dedup[o + 3]!) >>> 0;
+    state.dedupe.push({ key, at: nowMin - dedup[o + 4]! });
   }
   state.dedupe.sort((a, b) => b.at - a.at || b.key - a.key);
 
+  const scoreStatus = item.scoreStatus;
+  if (scoreStatus !== 'scored' && scoreStatus !== 'unscored')
+    fail('scoreStatus', "must be 'scored' or 'unscored'", scoreStatus);
   const decoded: DecodedProfileItem = {
     state,
-    version: item.version,
-    itemSchemaVersion: item.itemSchemaVersion,
-    scoreStatus: item.scoreStatus,
+    version: int(item.version, 'version'),
+    itemSchemaVersion: ITEM_SCHEMA_VERSION,
+    scoreStatus,
   };
-  if (item.propensity !== undefined && item.modelVersion !== undefined && item.scoredAt !== undefined) {
-    decoded.score = { propensity: item.propensity, modelVersion: item.modelVersion, scoredAt: item.scoredAt };
+  if (scoreStatus === 'scored') {
+    const propensity = item.propensity;
+    if (typeof propensity !== 'number' || !(propensity >= 0 && propensity <= 1)) {
+      fail('propensity', 'must be a number in [0, 1]', propensity);
+    }
+    decoded.score = {
+      propensity,
+      modelVersion: text(item.modelVersion, 'modelVersion'),
+      scoredAt: int(item.scoredAt, 'scoredAt'),
+    };
   }
   return decoded;
 }

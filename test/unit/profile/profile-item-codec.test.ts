@@ -11,6 +11,7 @@ import {
   PROFILE_TTL_SECONDS,
   ProfileItemViolation,
   profileItemJsonSchema,
+  profileItemSchema,
 } from '../../../shared/profile/profile-item-codec';
 import { emptyProfile } from '../../../shared/profile/profile-state';
 import { envelopedEvents, heavyEvents, sequenced, T0 } from './profile-fixtures';
@@ -37,6 +38,37 @@ describe('profile item codec', () => {
         expect(decoded.version).toBe(version);
         expect(decoded.scoreStatus).toBe(scored ? 'scored' : 'unscored');
       }),
+    );
+  });
+
+  it('always writes items that satisfy the published schema', () => {
+    fc.assert(
+      fc.property(anyState, (state) => {
+        // Prepare, Act
+        const parsed = profileItemSchema.safeParse(encodeProfileItem(state, { version: 1, score: SCORE }));
+        // Assess
+        expect(parsed.error).toBeUndefined();
+      }),
+    );
+  });
+
+  it('stores any sequence number of up to 57 digits exactly', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.bigInt({ min: 0n, max: 10n ** 57n - 1n }), { minLength: 1, maxLength: 4 }),
+        (numbers) => {
+          // Prepare
+          const state = emptyProfile('u-1');
+          state.shardMarks = numbers.map((n, i) => ({
+            shardId: `shardId-00000000000${i}`,
+            sequenceNumber: n.toString(),
+          }));
+          // Act
+          const decoded = decodeProfileItem(encodeProfileItem(state, { version: 1 }));
+          // Assess
+          expect(decoded.state.shardMarks).toEqual(state.shardMarks);
+        },
+      ),
     );
   });
 
@@ -85,10 +117,15 @@ describe('profile item codec', () => {
     // Prepare
     const item = encodeProfileItem(emptyProfile('u-1'), { version: 1 });
     // Act
-    const decode = () => decodeProfileItem({ ...item, version: -1 });
+    const decode = (patch: Record<string, unknown>) => () => decodeProfileItem({ ...item, ...patch });
     // Assess
-    expect(decode).toThrow(ProfileItemViolation);
-    expect(decode).toThrow(/^version:/);
+    expect(decode({ version: -1 })).toThrow(ProfileItemViolation);
+    expect(decode({ version: -1 })).toThrow(/^version:/);
+    expect(decode({ itemSchemaVersion: 2 })).toThrow(/^itemSchemaVersion:/);
+    expect(decode({ act: { xx: 1 } })).toThrow(/^act\.xx:/);
+    expect(decode({ act: { vw: 3 } })).toThrow(/^act\.vw:/);
+    expect(decode({ dedup: new Uint8Array(3) })).toThrow(/^dedup:/);
+    expect(decode({ scoreStatus: 'scored' })).toThrow(/^propensity:/);
   });
 
   it('matches the committed JSON Schema file', () => {
