@@ -15,7 +15,6 @@ import {
   DECAYED_EVENT_TYPES,
   emptyProfile,
   HALF_LIVES_MS,
-  PROFILE_LIMITS,
   type CartEvent,
   type ProfileState,
 } from './profile-state';
@@ -466,6 +465,3 @@ export function profileItemJsonSchema(): Record<string, unknown> {
     },
   }) as Record<string, unknown>;
 }
-
-/** Bound check used by tests and the bench: the dedupe window never exceeds its documented size. */
-export const MAX_DEDUPE_BYTES = PROFILE_LIMITS.dedupeWindow * DEDUPE_ENTRY_BYTES;
