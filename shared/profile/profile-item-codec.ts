@@ -41,7 +41,8 @@ export const EVENT_TYPE_CODES = {
 
 const DEDUPE_ENTRY_BYTES = 5;
 const KINESIS_SHARD_ID = /^shardId-(\d{12})$/;
-const SEQUENCE_BYTES = 24;
+/** A canonical decimal Kinesis sequence number (no leading zeros). */
+const SEQUENCE_NUMBER = /^(0|[1-9][0-9]{0,56})$/;
 const nonNegativeInt = z.number().int().min(0);
 const binary = z.instanceof(Uint8Array);
 const ageMap = z.record(z.string().min(1), nonNegativeInt);
@@ -88,13 +89,10 @@ export const profileItemSchema = z
       .optional()
       .describe('[session count, events in current, sessionId hash or 0, start age s, end age s]'),
     seq: z
-      .record(
-        z.string().min(1),
-        binary.refine((b) => b.byteLength === SEQUENCE_BYTES, 'must be 24 bytes'),
-      )
+      .record(z.string().min(1), z.string().regex(SEQUENCE_NUMBER, 'must be a decimal sequence number'))
       .describe(
-        'shard → last applied sequence number as a 24-byte big-endian unsigned integer (a 56-digit ' +
-          'string would take 56 bytes); Kinesis shard ids shortened to their number, others prefixed with "="',
+        'shard → last applied Kinesis sequence number, a decimal string (up to 56 digits: more than a ' +
+          'DynamoDB Number holds); Kinesis shard ids shortened to their number, others prefixed with "="',
       ),
     dedup: binary
       .refine((b) => b.byteLength % DEDUPE_ENTRY_BYTES === 0, 'must hold whole 5-byte entries')
@@ -168,60 +166,6 @@ function encodeAges(list: readonly RecentEntry[], now: number): Record<string, n
   return out;
 }
 
-const CHUNK_DIGITS = 6;
-const CHUNK = 10 ** CHUNK_DIGITS;
-const POW10 = Array.from({ length: CHUNK_DIGITS + 1 }, (_, i) => 10 ** i);
-
-/**
- * A decimal sequence number (< 10^57 < 2^192) as 24 big-endian bytes. Schoolbook base conversion
- * on small numbers: several times faster than BigInt shifts, and this runs on every write.
- */
-function sequenceToBytes(sequenceNumber: string): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(SEQUENCE_BYTES);
-  const head = sequenceNumber.length % CHUNK_DIGITS || CHUNK_DIGITS;
-  for (let start = 0, end = head; start < sequenceNumber.length; start = end, end += CHUNK_DIGITS) {
-    // bytes = bytes × 10^(chunk length) + chunk
-    let carry = Number(sequenceNumber.slice(start, end));
-    const scale = POW10[end - start]!;
-    for (let i = SEQUENCE_BYTES - 1; i >= 0; i--) {
-      // < 256 × 10^6 + carry < 2^31: integer bit operations are exact (and avoid a slow fmod)
-      const v = bytes[i]! * scale + carry;
-      bytes[i] = v & 0xff;
-      carry = v >>> 8;
-    }
-    if (carry > 0) {
-      throw new ProfileItemViolation(
-        'seq',
-        'a sequence number must fit in 24 bytes',
-        `${sequenceNumber.length} digits`,
-      );
-    }
-  }
-  return bytes;
-}
-
-function sequenceFromBytes(bytes: Uint8Array): string {
-  // Quotients stay below 256 (remainder < 10^6, so remainder × 256 + byte < 2.56e8): bytes suffice.
-  const work = bytes.slice();
-  let first = 0;
-  let chunks = '';
-  while (first < work.length && work[first] === 0) first++;
-  while (first < work.length) {
-    // work = work / 10^6; the remainder is the next (less significant) chunk
-    let remainder = 0;
-    for (let i = first; i < work.length; i++) {
-      const v = remainder * 256 + work[i]!;
-      const quotient = Math.floor(v / CHUNK);
-      work[i] = quotient;
-      remainder = v - quotient * CHUNK;
-    }
-    while (first < work.length && work[first] === 0) first++;
-    const digits = String(remainder);
-    chunks = (first < work.length ? '000000'.slice(digits.length) + digits : digits) + chunks;
-  }
-  return chunks.length === 0 ? '0' : chunks;
-}
-
 function roundTo(value: number, decimals: number): number {
   const scale = 10 ** decimals;
   return Math.round(value * scale) / scale;
@@ -252,8 +196,8 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
   }
   const cat: Record<string, number> = {};
   for (const c of state.categories) cat[c.key] = c.score;
-  const seq: Record<string, Uint8Array<ArrayBuffer>> = {};
-  for (const m of state.shardMarks) seq[encodeShardId(m.shardId)] = sequenceToBytes(m.sequenceNumber);
+  const seq: Record<string, string> = {};
+  for (const m of state.shardMarks) seq[encodeShardId(m.shardId)] = m.sequenceNumber;
   const dedup = new Uint8Array(state.dedupe.length * DEDUPE_ENTRY_BYTES);
   for (let i = 0, o = 0; i < state.dedupe.length; i++, o += DEDUPE_ENTRY_BYTES) {
     const { key, at } = state.dedupe[i]!;
@@ -330,6 +274,13 @@ function bytes(value: unknown, field: string, multipleOf: number, key?: Key): Ui
   }
   return value;
 }
+function sequenceString(value: unknown, key: string): string {
+  if (typeof value !== 'string' || !SEQUENCE_NUMBER.test(value)) {
+    fail('seq', 'must be a decimal sequence number', value, key);
+  }
+  return value;
+}
+
 function map(value: unknown, field: string): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
     fail(field, 'must be a map', value);
@@ -417,7 +368,7 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
   state.shardMarks = Object.entries(map(item.seq, 'seq'))
     .map(([key, value]) => ({
       shardId: decodeShardId(key),
-      sequenceNumber: sequenceFromBytes(bytes(value, 'seq', SEQUENCE_BYTES, key)),
+      sequenceNumber: sequenceString(value, key),
     }))
     .sort(byShardId);
   const dedup = bytes(item.dedup, 'dedup', DEDUPE_ENTRY_BYTES);
