@@ -1,0 +1,420 @@
+/**
+ * Point-in-time correct training examples from an event archive, built with the SAME fold and feature
+ * functions the ingest path uses, so a training row is bit-for-bit a vector the ingest function scored.
+ *
+ * Why cutoffs sit at event times. Ingest scores a profile right after folding an event in, as of that
+ * profile's `lastEventAt` (event time, never the wall clock). A row whose cutoff `t` IS one of the
+ * profile's event times, built by folding exactly the events with `occurredAt ≤ t` (time order, ties
+ * in archive order) and featurizing as of `t`, is therefore exactly the vector ingest computed at that
+ * event (`streaming-batch-parity.test.ts` checks it bitwise). A cutoff between events would describe a
+ * state ingest never scores: its recency and decay features would be aged to `t`, which serving never
+ * does. Hence no grid of arbitrary times.
+ *
+ * Cutoff sampling, per profile:
+ * 1. Candidates: the profile's distinct event times `t` with `t + H ≤ end of data` (H = label horizon,
+ *    end of data = the latest `occurredAt` in the archive), so every label is fully observed.
+ * 2. Thinning: with `cutoffStepMs > 0`, time is cut into cells `[k·step, (k+1)·step)` (epoch aligned)
+ *    and ONE candidate per cell is kept, drawn uniformly (seeded) among the profile's distinct event
+ *    times in that cell. Ingest scores at every event, so a uniform draw is an unbiased sample of the
+ *    scores it produces; taking, say, the last event of a cell would over-represent the state right
+ *    after a session (often right after its purchase) and under-represent the in-session moments
+ *    before a purchase. Rows within one burst of activity are nearly identical; one per cell keeps
+ *    heavy users from drowning the others. `0` keeps every event time.
+ * 3. Split (below): candidates that fall in a purge gap are dropped.
+ * 4. Cap: a profile with more than `maxCutoffsPerProfile` candidates keeps a seeded uniform sample.
+ *
+ * Label: 1 when the profile has a `purchase` with `occurredAt` in `(t, t + H]`: a purchase AT `t` is
+ * already in the features, one at exactly `t + H` still counts.
+ *
+ * Split by time, with purge gaps. Let `[c0, c1]` be the range of candidate cutoffs and
+ * `U = (c1 − c0) − 2H` the usable time (an error when it is not positive). With fractions v (validation)
+ * and τ (test), the boundaries are `a = c0 + (1 − v − τ)·U` and `b = a + H + v·U`:
+ * - train: `c0 ≤ t < a`
+ * - (purge gap `a ≤ t < a + H`: a training label window `(t, t+H]` there would reach into validation)
+ * - validation: `a + H ≤ t < b`
+ * - (purge gap `b ≤ t < b + H`, likewise before test)
+ * - test: `b + H ≤ t ≤ c1`
+ * So every training label window ends before the first validation cutoff, and every validation label
+ * window before the first test cutoff: no example is evaluated on an outcome a training label saw.
+ * The fractions apply to time, not to rows: with uneven traffic the row shares differ somewhat.
+ */
+import { type ContractEvent, profileIdOf } from '../contract/event-contract';
+import {
+  FEATURE_COUNT,
+  FEATURE_NAMES,
+  FEATURE_SCHEMA_VERSION,
+  featurize,
+  featurizeInto,
+} from '../features/feature-vector';
+import type { DatasetSplit } from '../model/dataset-split';
+import { createRandom, type RandomSource, shuffleInPlace } from '../model/seeded-random';
+import { applyEventsToProfile, type SequencedEvent } from '../profile/apply-events';
+import type { ProfileState } from '../profile/profile-state';
+
+const HOUR_MS = 3_600_000;
+
+/** Default cutoff cell: 6 hours (about four scores per active day and profile). */
+export const DEFAULT_CUTOFF_STEP_MS = 6 * HOUR_MS;
+/** Default cap of rows per profile: 32, more than a week of 6-hour cells that hold activity. */
+export const DEFAULT_MAX_CUTOFFS_PER_PROFILE = 32;
+/** Default seed of the per-profile sampling. */
+export const DEFAULT_TRAINING_SET_SEED = 42;
+/** Default shares of the usable cutoff time for validation and test (train gets the rest, 70 %). */
+export const DEFAULT_TIME_SPLIT = { validationFraction: 0.15, testFraction: 0.15 } as const;
+/**
+ * Feature the "recent cart activity" baseline scores by: add-to-cart count decayed with a 1-day
+ * half-life, the rule a marketer would use without a model.
+ */
+export const CART_HEURISTIC_FEATURE = 'decay_1d_add_to_cart_log1p';
+
+/** Shard id of the synthetic sequence numbers a training fold uses (they only have to increase). */
+const TRAINING_SHARD_ID = 'training-set';
+
+/** Options of {@link buildTrainingSet}. */
+export interface TrainingSetOptions {
+  /** Label horizon H: a row is positive when the profile buys in `(t, t + H]`. */
+  labelHorizonMs: number;
+  /** Cutoff cell width; `0` keeps every event time. @default DEFAULT_CUTOFF_STEP_MS (6 h) */
+  cutoffStepMs?: number;
+  /** Rows kept per profile at most (seeded sample). @default DEFAULT_MAX_CUTOFFS_PER_PROFILE (32) */
+  maxCutoffsPerProfile?: number;
+  /** Seed of the cutoff draws and the per-profile cap. @default DEFAULT_TRAINING_SET_SEED (42) */
+  seed?: number;
+  /** Shares of the usable cutoff time. @default DEFAULT_TIME_SPLIT (0.15 / 0.15) */
+  split?: { validationFraction: number; testFraction: number };
+}
+
+/** How the examples came about, for logs and reports. */
+export interface TrainingSetStats {
+  /** Events handed in. */
+  eventsIn: number;
+  /** Events dropped because their `eventId` was seen before. */
+  duplicateEvents: number;
+  profiles: number;
+  /** Cutoffs after thinning (step 2 of the sampling). */
+  candidateCutoffs: number;
+  /** Candidates dropped in the purge gaps. */
+  purgedCutoffs: number;
+  /** Candidates dropped by the per-profile cap. */
+  cappedCutoffs: number;
+  positives: number;
+}
+
+/** Labelled examples, one row per (profile, cutoff), with a time split. */
+export interface TrainingSet {
+  /** Row-major `rows × FEATURE_COUNT`. */
+  features: Float32Array;
+  /** 0/1 per row. */
+  labels: Uint8Array;
+  rows: number;
+  featureNames: readonly string[];
+  featureSchemaVersion: number;
+  /** Which profile and cutoff each row describes. Rows are ordered by profile id, then cutoff. */
+  rowMeta: { profileId: string; cutoffMs: number }[];
+  /** Row indices of each split, ascending. */
+  split: DatasetSplit;
+  /** Event-time span of the (deduplicated) events: earliest and latest `occurredAt`. */
+  window: { fromMs: number; toMs: number };
+  /**
+   * Cutoff ranges of the splits: train `[from, to)`, validation `[from, to)`, test `[from, to]`
+   * (see the module comment for how they are chosen).
+   */
+  cutoffs: { train: [number, number]; validation: [number, number]; test: [number, number] };
+  stats: TrainingSetStats;
+}
+
+/** Options or data that cannot give a training set; names the field, the rule and the value. */
+export class TrainingSetError extends Error {
+  override readonly name = 'TrainingSetError';
+  constructor(
+    readonly field: string,
+    readonly rule: string,
+    readonly value: string,
+  ) {
+    super(`${field}: ${rule} (got ${value})`);
+  }
+}
+
+/** Events grouped by profile, each group deduplicated by `eventId` and in time order. */
+export interface ProfileTimelines {
+  /** Profile id → its events by `occurredAt` (ties keep archive order, as the stream delivers them). */
+  byProfile: Map<string, ContractEvent[]>;
+  duplicateEvents: number;
+}
+
+/**
+ * De-duplicate by `eventId` (the first copy wins: an archive may hold a redelivered range twice) and
+ * group by profile in event-time order.
+ */
+export function profileTimelines(events: readonly ContractEvent[]): ProfileTimelines {
+  const seen = new Set<string>();
+  const byProfile = new Map<string, ContractEvent[]>();
+  let duplicateEvents = 0;
+  for (const event of events) {
+    if (seen.has(event.eventId)) {
+      duplicateEvents++;
+      continue;
+    }
+    seen.add(event.eventId);
+    const id = profileIdOf(event);
+    const list = byProfile.get(id);
+    if (list === undefined) byProfile.set(id, [event]);
+    else list.push(event);
+  }
+  // Array.prototype.sort is stable: equal times stay in archive order.
+  for (const list of byProfile.values()) list.sort((x, y) => x.occurredAt - y.occurredAt);
+  return { byProfile, duplicateEvents };
+}
+
+/** Fold `timeline[from, to)` into `state` exactly as ingest would (sequence numbers = positions + 1). */
+function foldRange(
+  state: ProfileState | undefined,
+  timeline: readonly ContractEvent[],
+  from: number,
+  to: number,
+  profileId: string,
+): ProfileState | undefined {
+  if (to <= from) return state;
+  const sequenced: SequencedEvent[] = [];
+  for (let i = from; i < to; i++) {
+    sequenced.push({ event: timeline[i]!, shardId: TRAINING_SHARD_ID, sequenceNumber: String(i + 1) });
+  }
+  return applyEventsToProfile(state, sequenced, profileId).state;
+}
+
+/** Index of the first event after `t` in a time-ordered timeline, searching from `from`. */
+function firstAfter(timeline: readonly ContractEvent[], t: number, from: number): number {
+  let i = from;
+  while (i < timeline.length && timeline[i]!.occurredAt <= t) i++;
+  return i;
+}
+
+/**
+ * The features of `profileId` as of `asOfMs`, from its events with `occurredAt ≤ asOfMs` only. When
+ * `asOfMs` is one of the profile's event times this is exactly what ingest computed there.
+ *
+ * @returns undefined when the profile has no event at or before `asOfMs`
+ */
+export function featuresAt(
+  events: readonly ContractEvent[],
+  profileId: string,
+  asOfMs: number,
+): Float32Array | undefined {
+  const timeline = profileTimelines(events.filter((e) => profileIdOf(e) === profileId)).byProfile.get(
+    profileId,
+  );
+  if (timeline === undefined) return undefined;
+  const state = foldRange(undefined, timeline, 0, firstAfter(timeline, asOfMs, 0), profileId);
+  return state === undefined ? undefined : featurize(state, asOfMs);
+}
+
+/**
+ * Distinct event times `t ≤ lastCutoff`, one drawn uniformly per cell of `stepMs` (all when 0).
+ */
+function candidateCutoffs(
+  timeline: readonly ContractEvent[],
+  lastCutoff: number,
+  stepMs: number,
+  random: RandomSource,
+): number[] {
+  const out: number[] = [];
+  let cell = Number.NaN;
+  let timesInCell = 0;
+  let previous = Number.NaN;
+  for (const { occurredAt: t } of timeline) {
+    if (t > lastCutoff) break;
+    if (t === previous) continue;
+    previous = t;
+    const tCell = stepMs > 0 ? Math.floor(t / stepMs) : t;
+    if (tCell !== cell) {
+      cell = tCell;
+      timesInCell = 1;
+      out.push(t);
+    } else if (random() * ++timesInCell < 1) {
+      // Reservoir sampling of one: every distinct time in the cell ends up kept with probability 1/n.
+      out[out.length - 1] = t;
+    }
+  }
+  return out;
+}
+
+type SplitName = keyof DatasetSplit;
+
+function checkOptions(options: TrainingSetOptions): Required<TrainingSetOptions> {
+  const {
+    labelHorizonMs,
+    cutoffStepMs = DEFAULT_CUTOFF_STEP_MS,
+    maxCutoffsPerProfile = DEFAULT_MAX_CUTOFFS_PER_PROFILE,
+    seed = DEFAULT_TRAINING_SET_SEED,
+    split = DEFAULT_TIME_SPLIT,
+  } = options;
+  if (!(Number.isFinite(labelHorizonMs) && labelHorizonMs > 0)) {
+    throw new TrainingSetError('labelHorizonMs', 'must be a positive number', String(labelHorizonMs));
+  }
+  if (!(Number.isFinite(cutoffStepMs) && cutoffStepMs >= 0)) {
+    throw new TrainingSetError('cutoffStepMs', 'must be a non-negative number', String(cutoffStepMs));
+  }
+  if (!(Number.isSafeInteger(maxCutoffsPerProfile) && maxCutoffsPerProfile >= 1)) {
+    throw new TrainingSetError(
+      'maxCutoffsPerProfile',
+      'must be a positive integer',
+      String(maxCutoffsPerProfile),
+    );
+  }
+  const { validationFraction: v, testFraction: t } = split;
+  if (!(v >= 0 && t >= 0 && v + t < 1)) {
+    throw new TrainingSetError('split', 'fractions must be non-negative and sum below 1', `${v}+${t}`);
+  }
+  return { labelHorizonMs, cutoffStepMs, maxCutoffsPerProfile, seed, split };
+}
+
+/**
+ * Build labelled examples with a purged time split (see the module comment for the sampling and the
+ * cut). One pass per profile over its time-ordered events: the state is folded forward from cutoff
+ * to cutoff, never rebuilt from scratch.
+ *
+ * @throws {TrainingSetError} for invalid options, or when the data does not span more than 2·H of
+ *   cutoffs (no room for the purge gaps)
+ */
+export function buildTrainingSet(events: readonly ContractEvent[], options: TrainingSetOptions): TrainingSet {
+  const { labelHorizonMs: horizon, cutoffStepMs, maxCutoffsPerProfile, seed, split } = checkOptions(options);
+  const { byProfile, duplicateEvents } = profileTimelines(events);
+  const profileIds = [...byProfile.keys()].sort();
+  let fromMs = Infinity;
+  let toMs = -Infinity;
+  for (const timeline of byProfile.values()) {
+    fromMs = Math.min(fromMs, timeline[0]!.occurredAt);
+    toMs = Math.max(toMs, timeline[timeline.length - 1]!.occurredAt);
+  }
+
+  // Phase 1: candidate cutoffs and the range they span (profiles in id order: reproducible draws).
+  const random = createRandom(seed);
+  const candidates = new Map<string, number[]>();
+  let c0 = Infinity;
+  let c1 = -Infinity;
+  let candidateCount = 0;
+  for (const id of profileIds) {
+    const cutoffs = candidateCutoffs(byProfile.get(id)!, toMs - horizon, cutoffStepMs, random);
+    if (cutoffs.length === 0) continue;
+    candidates.set(id, cutoffs);
+    candidateCount += cutoffs.length;
+    c0 = Math.min(c0, cutoffs[0]!);
+    c1 = Math.max(c1, cutoffs[cutoffs.length - 1]!);
+  }
+  const usable = c1 - c0 - 2 * horizon;
+  if (!(usable > 0)) {
+    const span = Number.isFinite(usable) ? `${((c1 - c0) / HOUR_MS).toFixed(2)} h of cutoffs` : 'no cutoffs';
+    throw new TrainingSetError('labelHorizonMs', 'the data must span more than 2 horizons of cutoffs', span);
+  }
+  const a = c0 + (1 - split.validationFraction - split.testFraction) * usable;
+  const b = a + horizon + split.validationFraction * usable;
+  const ranges: TrainingSet['cutoffs'] = {
+    train: [c0, a],
+    validation: [a + horizon, b],
+    test: [b + horizon, c1],
+  };
+  const splitOf = (t: number): SplitName | undefined =>
+    t < a
+      ? 'train'
+      : t < a + horizon
+        ? undefined
+        : t < b
+          ? 'validation'
+          : t < b + horizon
+            ? undefined
+            : 'test';
+
+  // Phase 2: purge, then cap each profile with a seeded sample.
+  let purged = 0;
+  let capped = 0;
+  let rows = 0;
+  for (const [id, cutoffs] of candidates) {
+    let kept = cutoffs.filter((t) => splitOf(t) !== undefined);
+    purged += cutoffs.length - kept.length;
+    if (kept.length > maxCutoffsPerProfile) {
+      capped += kept.length - maxCutoffsPerProfile;
+      kept = shuffleInPlace(kept, random)
+        .slice(0, maxCutoffsPerProfile)
+        .sort((x, y) => x - y);
+    }
+    candidates.set(id, kept);
+    rows += kept.length;
+  }
+
+  // Phase 3: fold forward and featurize at each cutoff.
+  const features = new Float32Array(rows * FEATURE_COUNT);
+  const labels = new Uint8Array(rows);
+  const rowMeta: TrainingSet['rowMeta'] = [];
+  const splitRows: DatasetSplit = { train: [], validation: [], test: [] };
+  let positives = 0;
+  for (const [id, cutoffs] of candidates) {
+    const timeline = byProfile.get(id)!;
+    const purchases = timeline.filter((e) => e.type === 'purchase').map((e) => e.occurredAt);
+    let state: ProfileState | undefined;
+    let folded = 0;
+    let nextPurchase = 0;
+    for (const t of cutoffs) {
+      const upTo = firstAfter(timeline, t, folded);
+      state = foldRange(state, timeline, folded, upTo, id);
+      folded = upTo;
+      const row = rowMeta.length;
+      featurizeInto(state!, t, features, row * FEATURE_COUNT);
+      while (nextPurchase < purchases.length && purchases[nextPurchase]! <= t) nextPurchase++;
+      const label = nextPurchase < purchases.length && purchases[nextPurchase]! <= t + horizon ? 1 : 0;
+      labels[row] = label;
+      positives += label;
+      rowMeta.push({ profileId: id, cutoffMs: t });
+      splitRows[splitOf(t)!].push(row);
+    }
+  }
+
+  return {
+    features,
+    labels,
+    rows,
+    featureNames: FEATURE_NAMES,
+    featureSchemaVersion: FEATURE_SCHEMA_VERSION,
+    rowMeta,
+    split: splitRows,
+    window: { fromMs, toMs },
+    cutoffs: ranges,
+    stats: {
+      eventsIn: events.length,
+      duplicateEvents,
+      profiles: byProfile.size,
+      candidateCutoffs: candidateCount,
+      purgedCutoffs: purged,
+      cappedCutoffs: capped,
+      positives,
+    },
+  };
+}
+
+const iso = (ms: number) => new Date(Math.round(ms)).toISOString();
+const hours = (ms: number) => `${Number((ms / HOUR_MS).toFixed(2))} h`;
+
+/**
+ * Label/value lines that say how a training set was cut, for reports and logs (the trainer's own
+ * report knows the rows, not where they came from).
+ */
+export function describeTrainingSet(set: TrainingSet, labelHorizonMs: number): [string, string][] {
+  const { stats, cutoffs, split, labels } = set;
+  const positivesOf = (rows: readonly number[]) => rows.reduce((n, r) => n + labels[r]!, 0);
+  const line = (name: keyof DatasetSplit, closing: string) =>
+    `[${iso(cutoffs[name][0])}, ${iso(cutoffs[name][1])}${closing}: ` +
+    `${split[name].length} rows, ${positivesOf(split[name])} positive`;
+  return [
+    ['Events (window)', `${stats.eventsIn} (${iso(set.window.fromMs)} – ${iso(set.window.toMs)})`],
+    ['Duplicate eventIds dropped', String(stats.duplicateEvents)],
+    ['Profiles', String(stats.profiles)],
+    ['Label', `purchase in (t, t + ${hours(labelHorizonMs)}]`],
+    [
+      'Cutoffs',
+      `${stats.candidateCutoffs} candidates at event times; ${stats.purgedCutoffs} purged, ` +
+        `${stats.cappedCutoffs} over the per-profile cap`,
+    ],
+    ['Train cutoffs', line('train', ')')],
+    ['Validation cutoffs', line('validation', ')')],
+    ['Test cutoffs', line('test', ']')],
+  ];
+}

@@ -1,0 +1,248 @@
+import fc from 'fast-check';
+import { type ContractEvent, validateEvent } from '../../../shared/contract/event-contract';
+import { FEATURE_COUNT, FEATURE_NAMES } from '../../../shared/features/feature-vector';
+import {
+  buildTrainingSet,
+  CART_HEURISTIC_FEATURE,
+  describeTrainingSet,
+  featuresAt,
+  type TrainingSet,
+  TrainingSetError,
+} from '../../../shared/training/training-set';
+import { generateWorkload } from '../../../shared/workload/synthetic-workload';
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+/** 2026-03-02T00:00:00Z */
+const T0 = Date.UTC(2026, 2, 2);
+
+let counter = 0;
+function event(type: ContractEvent['type'], userId: string, atMs: number): ContractEvent {
+  counter++;
+  const e: ContractEvent = { schemaVersion: 1, eventId: `e-${counter}`, type, userId, occurredAt: atMs };
+  if (type === 'product_view' || type === 'add_to_cart') {
+    e.productId = `p-${counter % 7}`;
+    e.categoryId = `c-${counter % 3}`;
+    e.price = 10 + (counter % 5);
+  }
+  if (type === 'purchase') {
+    e.orderId = `o-${counter}`;
+    e.revenue = 25;
+  }
+  if (type === 'search') e.query = `q ${counter % 4}`;
+  return e;
+}
+
+/** Events of a few users over ten hours, minute resolution (ties happen). */
+const eventsArbitrary = fc
+  .array(
+    fc.record({
+      type: fc.constantFrom('page_view', 'product_view', 'search', 'add_to_cart', 'purchase' as const),
+      user: fc.constantFrom('u1', 'u2', 'u3'),
+      minute: fc.integer({ min: 0, max: 600 }),
+    }),
+    { minLength: 1, maxLength: 40 },
+  )
+  .map((drafts) => drafts.map((d) => event(d.type, d.user, T0 + d.minute * MINUTE_MS)));
+
+function rowOf(set: TrainingSet, profileId: string, cutoffMs: number): number {
+  const row = set.rowMeta.findIndex((m) => m.profileId === profileId && m.cutoffMs === cutoffMs);
+  if (row < 0) throw new Error(`no row for ${profileId} at ${cutoffMs}`);
+  return row;
+}
+
+const rowFeatures = (set: TrainingSet, row: number) =>
+  set.features.subarray(row * FEATURE_COUNT, (row + 1) * FEATURE_COUNT);
+
+const smallWorkloadEvents = (seed = 7) => {
+  const workload = generateWorkload({ users: 150, days: 3, seed });
+  return workload.events.map((raw) => validateEvent(raw, workload.endMs).event);
+};
+
+describe('featuresAt (point in time)', () => {
+  it('is not changed by events after the cutoff, whoever they belong to', () => {
+    fc.assert(
+      fc.property(eventsArbitrary, eventsArbitrary, fc.nat(), (past, later, pick) => {
+        // Prepare: a cutoff at one of the events' times; the later events all happen after it
+        const cutoff = past[pick % past.length]!;
+        const profileId = cutoff.userId!;
+        const t = cutoff.occurredAt;
+        const future = later.map((e) => ({
+          ...e,
+          eventId: `f-${e.eventId}`,
+          occurredAt: e.occurredAt + 11 * HOUR_MS,
+        }));
+        const shuffledIn = [...future.slice(0, 3), ...past, ...future.slice(3)];
+        // Act
+        const before = featuresAt(past, profileId, t);
+        const after = featuresAt(shuffledIn, profileId, t);
+        // Assess
+        expect(after).toEqual(before);
+      }),
+    );
+  });
+
+  it('gives undefined before the profile has any event', () => {
+    // Prepare
+    const events = [event('page_view', 'u1', T0 + HOUR_MS)];
+    // Act / Assess
+    expect(featuresAt(events, 'u1', T0)).toBeUndefined();
+    expect(featuresAt(events, 'u9', T0 + HOUR_MS)).toBeUndefined();
+  });
+});
+
+describe('buildTrainingSet', () => {
+  it('folds incrementally to exactly the from-scratch features, and later data never changes a row', () => {
+    fc.assert(
+      fc.property(eventsArbitrary, eventsArbitrary, (past, later) => {
+        // Prepare: the filler's cutoffs span 9 hours, wide enough for the purge gaps (filler out of order on purpose)
+        const filler = [9, 0, 10].map((h) => event('page_view', 'z', T0 + h * HOUR_MS));
+        const events = [...filler, ...past];
+        const options = { labelHorizonMs: 30 * MINUTE_MS, cutoffStepMs: 0 };
+        const future = later.map((e) => ({
+          ...e,
+          eventId: `f-${e.eventId}`,
+          occurredAt: e.occurredAt + 11 * HOUR_MS,
+        }));
+        // Act
+        const set = buildTrainingSet(events, options);
+        // Assess: every row is the from-scratch fold, also with events after it appended
+        set.rowMeta.forEach(({ profileId, cutoffMs }, row) => {
+          expect(rowFeatures(set, row)).toEqual(featuresAt(events, profileId, cutoffMs));
+          expect(rowFeatures(set, row)).toEqual(featuresAt([...events, ...future], profileId, cutoffMs));
+        });
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('labels a purchase at t + H positive and one at t (already in the features) or after t + H not', () => {
+    // Prepare: H = 1 h; the filler user's cutoffs span 19 h, so that hour 2 lies in the training period
+    const H = HOUR_MS;
+    const t = T0 + 2 * HOUR_MS;
+    const events = [
+      event('page_view', 'z', T0),
+      event('page_view', 'z', T0 + 19 * HOUR_MS),
+      event('page_view', 'z', T0 + 20 * HOUR_MS),
+      event('product_view', 'atEnd', t),
+      event('purchase', 'atEnd', t + H),
+      event('purchase', 'atCutoff', t),
+      event('product_view', 'afterEnd', t),
+      event('purchase', 'afterEnd', t + H + 1),
+    ];
+    // Act
+    const set = buildTrainingSet(events, { labelHorizonMs: H, cutoffStepMs: 0 });
+    // Assess
+    const labelAt = (profileId: string) => set.labels[rowOf(set, profileId, t)];
+    expect(labelAt('atEnd')).toBe(1);
+    expect(labelAt('atCutoff')).toBe(0);
+    expect(labelAt('afterEnd')).toBe(0);
+    expect(set.split.train).toContain(rowOf(set, 'atEnd', t));
+    // the cutoff at the purchase itself is a row too: nothing after it, label 0
+    expect(set.labels[rowOf(set, 'atEnd', t + H)]).toBe(0);
+  });
+
+  it('only uses cutoffs whose label window is fully observed', () => {
+    // Prepare
+    const events = smallWorkloadEvents();
+    const H = 6 * HOUR_MS;
+    // Act
+    const set = buildTrainingSet(events, { labelHorizonMs: H });
+    // Assess
+    expect(set.rows).toBeGreaterThan(100);
+    for (const { cutoffMs } of set.rowMeta) expect(cutoffMs + H).toBeLessThanOrEqual(set.window.toMs);
+  });
+
+  it('counts a redelivered range once (de-duplication by eventId)', () => {
+    // Prepare
+    const events = smallWorkloadEvents();
+    const redelivered = [...events, ...events.slice(100, 400)];
+    const options = { labelHorizonMs: 6 * HOUR_MS };
+    // Act
+    const once = buildTrainingSet(events, options);
+    const twice = buildTrainingSet(redelivered, options);
+    // Assess
+    expect(twice.stats.duplicateEvents).toBe(300);
+    expect(twice.features).toEqual(once.features);
+    expect(twice.labels).toEqual(once.labels);
+    expect(twice.rowMeta).toEqual(once.rowMeta);
+  });
+
+  it('splits by time with no overlap and purge gaps of one horizon between the periods', () => {
+    // Prepare
+    const H = 6 * HOUR_MS;
+    // Act
+    const set = buildTrainingSet(smallWorkloadEvents(), { labelHorizonMs: H });
+    // Assess: the three splits partition the rows
+    const { train, validation, test } = set.split;
+    expect([...train, ...validation, ...test].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: set.rows }, (_, i) => i),
+    );
+    for (const part of [train, validation, test]) expect(part.length).toBeGreaterThan(0);
+    const times = (rows: number[]) => rows.map((r) => set.rowMeta[r]!.cutoffMs);
+    const latestLabelEnd = (rows: number[]) => Math.max(...times(rows)) + H;
+    // no training label window reaches the first validation cutoff, nor validation's the first test one
+    expect(latestLabelEnd(train)).toBeLessThan(Math.min(...times(validation)));
+    expect(latestLabelEnd(validation)).toBeLessThan(Math.min(...times(test)));
+    // the reported ranges hold the rows
+    for (const t of times(train)) expect(t >= set.cutoffs.train[0] && t < set.cutoffs.train[1]).toBe(true);
+    for (const t of times(test)) expect(t >= set.cutoffs.test[0] && t <= set.cutoffs.test[1]).toBe(true);
+    expect(set.cutoffs.validation[0] - set.cutoffs.train[1]).toBe(H);
+    expect(set.cutoffs.test[0] - set.cutoffs.validation[1]).toBe(H);
+  });
+
+  it('is deterministic for a seed, and the seed drives the cutoff draws and the cap', () => {
+    // Prepare
+    const events = smallWorkloadEvents();
+    const options = { labelHorizonMs: 6 * HOUR_MS, cutoffStepMs: 12 * HOUR_MS, maxCutoffsPerProfile: 2 };
+    // Act
+    const first = buildTrainingSet(events, { ...options, seed: 1 });
+    const again = buildTrainingSet([...events], { ...options, seed: 1 });
+    const other = buildTrainingSet(events, { ...options, seed: 2 });
+    // Assess
+    expect(again.rowMeta).toEqual(first.rowMeta);
+    expect(again.features).toEqual(first.features);
+    expect(again.labels).toEqual(first.labels);
+    expect(other.rowMeta).not.toEqual(first.rowMeta);
+    expect(first.stats.cappedCutoffs).toBeGreaterThan(0);
+    const perProfile = new Map<string, number>();
+    for (const { profileId } of first.rowMeta)
+      perProfile.set(profileId, (perProfile.get(profileId) ?? 0) + 1);
+    expect(Math.max(...perProfile.values())).toBeLessThanOrEqual(2);
+  });
+
+  it('keeps at most one cutoff per profile and cell', () => {
+    // Prepare
+    const step = 12 * HOUR_MS;
+    // Act
+    const set = buildTrainingSet(smallWorkloadEvents(), { labelHorizonMs: 6 * HOUR_MS, cutoffStepMs: step });
+    // Assess
+    const cells = set.rowMeta.map(({ profileId, cutoffMs }) => `${profileId}@${Math.floor(cutoffMs / step)}`);
+    expect(new Set(cells).size).toBe(cells.length);
+  });
+
+  it('refuses data that does not span more than two horizons of cutoffs', () => {
+    // Prepare
+    const events = [event('page_view', 'u1', T0), event('page_view', 'u1', T0 + 3 * HOUR_MS)];
+    // Act / Assess
+    expect(() => buildTrainingSet(events, { labelHorizonMs: HOUR_MS })).toThrow(TrainingSetError);
+    expect(() => buildTrainingSet(events, { labelHorizonMs: 0 })).toThrow(/labelHorizonMs/);
+    expect(() =>
+      buildTrainingSet(events, { labelHorizonMs: 1, split: { validationFraction: 0.5, testFraction: 0.5 } }),
+    ).toThrow(/split/);
+  });
+
+  it('describes the cut with the row and positive counts of each split', () => {
+    // Prepare
+    const set = buildTrainingSet(smallWorkloadEvents(), { labelHorizonMs: 6 * HOUR_MS });
+    // Act
+    const facts = new Map(describeTrainingSet(set, 6 * HOUR_MS));
+    // Assess
+    expect(facts.get('Label')).toBe('purchase in (t, t + 6 h]');
+    expect(facts.get('Test cutoffs')).toContain(`${set.split.test.length} rows`);
+  });
+
+  it('names a heuristic feature that exists', () => {
+    expect(FEATURE_NAMES).toContain(CART_HEURISTIC_FEATURE);
+  });
+});
