@@ -1,0 +1,96 @@
+import {
+  type ContractEvent,
+  type EventInput,
+  partitionKeyOf,
+  profileIdOf,
+  validateEvent,
+} from '../../../shared/contract/event-contract';
+import { FEATURE_COUNT, featurize } from '../../../shared/features/feature-vector';
+import { InMemoryProfileStore, InMemoryQuarantine } from '../../../shared/ingest/in-memory-adapters';
+import { ingestBatch } from '../../../shared/ingest/ingest-batch';
+import type { IngestRecord, ProfileScorer } from '../../../shared/ingest/ingest-ports';
+import { decodeProfileItem } from '../../../shared/profile/profile-item-codec';
+import { buildTrainingSet, featuresAt } from '../../../shared/training/training-set';
+import { generateWorkload } from '../../../shared/workload/synthetic-workload';
+
+const BATCH_SIZE = 100;
+const SHARD_ID = 'shardId-000000000000';
+const FIRST_SEQUENCE = 49_600_000_000_000_000_000_000_000_000_000_000_000_000_000n;
+const unscored: ProfileScorer = { score: async () => undefined };
+
+/** The bits of each value, so that equality is bitwise (no -0/+0 or NaN leniency). */
+const bits = (vector: Float32Array) =>
+  Array.from(new Uint32Array(vector.buffer, vector.byteOffset, vector.length));
+
+function kinesisRecords(events: readonly EventInput[], arrivalMs: number): IngestRecord[] {
+  const encoder = new TextEncoder();
+  return events.map((event, i) => ({
+    shardId: SHARD_ID,
+    sequenceNumber: String(FIRST_SEQUENCE + BigInt(i)),
+    partitionKey: partitionKeyOf(event),
+    data: encoder.encode(JSON.stringify(event)),
+    approximateArrivalMs: arrivalMs,
+  }));
+}
+
+describe('streaming (ingest) and batch (training set) features', () => {
+  it('are bitwise equal for the same profile and time', async () => {
+    // Prepare: a small workload, delivered in event-time order as one shard would
+    const workload = generateWorkload({ users: 250, days: 3, seed: 11 });
+    const nowMs = workload.endMs;
+    const records = kinesisRecords(workload.events, nowMs);
+    const events: ContractEvent[] = workload.events.map((raw) => validateEvent(raw, nowMs).event);
+    const timelines = new Map<string, ContractEvent[]>();
+    /** Last stream position of each (profile, time): a batch ending before it holds only part of that time. */
+    const lastPositionOf = new Map<string, number>();
+    events.forEach((event, i) => {
+      const id = profileIdOf(event);
+      timelines.set(id, [...(timelines.get(id) ?? []), event]);
+      lastPositionOf.set(`${id}@${event.occurredAt}`, i);
+    });
+    const profiles = new InMemoryProfileStore();
+    const deps = { profiles, quarantine: new InMemoryQuarantine(), scorer: unscored, now: () => nowMs };
+    const served = new Map<string, Float32Array>();
+    let straddling = 0;
+
+    // Act: ingest batch by batch; after each, read back what ingest stored for the profiles it touched
+    for (let start = 0; start < records.length; start += BATCH_SIZE) {
+      const end = Math.min(start + BATCH_SIZE, records.length);
+      const result = await ingestBatch(records.slice(start, end), deps);
+      expect(result.failedSequenceNumbers).toEqual([]);
+      for (const id of new Set(events.slice(start, end).map(profileIdOf))) {
+        const { state } = decodeProfileItem(profiles.items.get(id)!);
+        // Events of the same time split across two batches: the batch view lands after the second one.
+        if (lastPositionOf.get(`${id}@${state.lastEventAt}`)! >= end) {
+          straddling++;
+          continue;
+        }
+        served.set(`${id}@${state.lastEventAt}`, featurize(state, state.lastEventAt));
+      }
+    }
+    const set = buildTrainingSet(events, {
+      labelHorizonMs: 6 * 3_600_000,
+      cutoffStepMs: 0,
+      maxCutoffsPerProfile: 10_000,
+    });
+
+    // Assess: every served vector (one per profile and batch) is the point-in-time batch vector ...
+    expect(served.size).toBeGreaterThan(300);
+    expect(straddling).toBeLessThan(served.size / 20);
+    for (const [key, vector] of served) {
+      const [id, at] = [key.slice(0, key.lastIndexOf('@')), Number(key.slice(key.lastIndexOf('@') + 1))];
+      expect(bits(featuresAt(timelines.get(id)!, id, at)!)).toEqual(bits(vector));
+    }
+    // ... and every training row at a served (profile, time) is that vector too
+    let compared = 0;
+    set.rowMeta.forEach(({ profileId, cutoffMs }, row) => {
+      const vector = served.get(`${profileId}@${cutoffMs}`);
+      if (vector === undefined) return;
+      compared++;
+      expect(bits(set.features.subarray(row * FEATURE_COUNT, (row + 1) * FEATURE_COUNT))).toEqual(
+        bits(vector),
+      );
+    });
+    expect(compared).toBeGreaterThan(200);
+  });
+});
