@@ -1,12 +1,22 @@
 /**
- * Regenerates the JSON Schemas committed beside the code (`npm run schemas`). Tests fail when a
- * committed schema differs from what the code would generate.
+ * Regenerates the JSON Schemas committed beside the code (`npm run schemas`), formatted the way the
+ * linter expects. Tests fail when a committed schema differs from what the code would generate.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { format, resolveConfig } from 'prettier';
 import { SCHEMA_FILES } from './schema-files';
 
-for (const { file, generate } of SCHEMA_FILES) {
-  writeFileSync(path.resolve(__dirname, '../..', file), JSON.stringify(generate(), null, 2) + '\n');
-  console.log(`wrote ${file}`);
+async function main(): Promise<void> {
+  for (const { file, generate } of SCHEMA_FILES) {
+    const target = path.resolve(__dirname, '../..', file);
+    const options = (await resolveConfig(target)) ?? {};
+    writeFileSync(target, await format(JSON.stringify(generate()), { ...options, filepath: target }));
+    console.log(`wrote ${file}`);
+  }
 }
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
