@@ -1,0 +1,363 @@
+/**
+ * `npm run bench`: throughput, DynamoDB requests per event and profile item size of the ingest path on
+ * the default synthetic workload (3,000 people, 7 days, default faults), each figure beside its target
+ * and beside a baseline measured in the same run. Prints a table and writes `reports/bench-<time>.json`.
+ *
+ * Flow: build the workload and the model → part 1, handler compute in memory (one core) → part 2, the
+ * real path and the per-event baseline against dynalite + s3rver → part 3, item sizes → report.
+ */
+// Must stay the first import: it configures the telemetry the handler module creates when it loads.
+import './bench-env';
+import { Command, InvalidArgumentError } from 'commander';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { startLocalCloud, type LocalCloud } from '../../infra/local/emulators';
+import { benchModelBytes, InMemoryOnnxScorer, publishBenchModel } from './bench-model';
+import { formatTable, machineInfo, median, statusOf, writeJsonReport, type ResultRow } from './bench-report';
+import { buildBenchWorkload, defaultWorkloadRecords, SHARD_COUNT, BATCH_SIZE } from './bench-workload';
+import { runComputeBench, type ComputeBenchResult, type StageTiming } from './compute-bench';
+import { runItemSizeBench, type ItemSizeResult } from './item-size-bench';
+import { BENCH_BUCKETS, createProfilesTable, runBaseline, runRealPath, type StackRun } from './stack-bench';
+
+const REPO_ROOT = path.resolve(__dirname, '../..');
+const TARGETS = {
+  computeEventsPerSecond: 50_000,
+  dynamodbRequestsPerEvent: 0.5,
+  requestReduction: 10,
+  throughputGain: 5,
+  itemBytesP99: 1024,
+} as const;
+
+/** Which code was measured: the commit and how many tracked files differ from it. */
+function codeState(): { commit: string; modifiedTrackedFiles: number } {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+  try {
+    const modified = git('status', '--porcelain', '--untracked-files=no');
+    return {
+      commit: git('rev-parse', '--short', 'HEAD'),
+      modifiedTrackedFiles: modified === '' ? 0 : modified.split('\n').length,
+    };
+  } catch (error) {
+    if (!(error instanceof Error)) throw error;
+    return { commit: 'unknown (no git)', modifiedTrackedFiles: 0 };
+  }
+}
+
+const positiveInt = (label: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`${label} must be a positive whole number`);
+  return n;
+};
+
+const program = new Command()
+  .name('npm run bench --')
+  .description('Benchmark the ingest path on the default synthetic workload.')
+  .option(
+    '--runs <n>',
+    'timed runs of the in-memory handler pass (median reported)',
+    positiveInt('--runs'),
+    5,
+  )
+  .option(
+    '--subset <n>',
+    'records of the baseline comparison on the emulators',
+    positiveInt('--subset'),
+    5000,
+  )
+  .option(
+    '--pairs <n>',
+    'timed passes of the real path and the baseline on the subset (medians reported)',
+    positiveInt('--pairs'),
+    2,
+  )
+  .option('--no-stack', 'skip part 2 (real path and per-event baseline on the emulators)')
+  .option('--no-compute', 'skip part 1 (and part 3, which uses its profiles)');
+
+interface BenchOptions {
+  runs: number;
+  subset: number;
+  pairs: number;
+  stack: boolean;
+  compute: boolean;
+}
+
+const ms = (value: number) => Math.round(value * 1000) / 1000;
+
+function computeRows(result: ComputeBenchResult): ResultRow[] {
+  const section = '1 compute';
+  const total = result.handlerMedianMs;
+  const rows: ResultRow[] = [
+    {
+      section,
+      metric: `handler, in-memory store, real ONNX (median of ${result.handlerRuns.wallMs.length}, wall)`,
+      value: result.eventsPerSecond,
+      unit: 'events/s',
+      target: { comparison: '>=', value: TARGETS.computeEventsPerSecond },
+      note: `${result.records} records in ${result.batches} batches, ${ms(total)} ms; best run ${Math.round(result.records / (Math.min(...result.handlerRuns.wallMs) / 1000)).toLocaleString('en-US')} events/s`,
+    },
+    {
+      section,
+      metric: 'handler, per second of process CPU time (median)',
+      value: result.eventsPerCpuSecond,
+      unit: 'events/s',
+      note: 'less sensitive to other load on the machine',
+    },
+  ];
+  for (const stage of result.stages) {
+    rows.push({
+      section,
+      metric: `  ${stage.stage}`,
+      value: stage.msPerThousandRecords,
+      unit: 'ms/1k rec',
+      note: stageNote(stage, result),
+    });
+  }
+  rows.push(
+    {
+      section,
+      metric: '  other (grouping, stats, telemetry, async plumbing)',
+      value: (result.unaccountedMs / result.records) * 1000,
+      unit: 'ms/1k rec',
+      note: `${((result.unaccountedMs / total) * 100).toFixed(1)}% of handler (remainder of the median)`,
+    },
+    {
+      section,
+      metric: 'inference per batch, median (p99)',
+      value: result.inferencePerBatchMs.median,
+      unit: 'ms',
+      note: `p99 ${ms(result.inferencePerBatchMs.p99)} ms, max ${ms(result.inferencePerBatchMs.max)} ms, median ${result.inferencePerBatchMs.rowsMedian} rows/batch`,
+    },
+  );
+  return rows;
+}
+
+function stageNote(stage: StageTiming, result: ComputeBenchResult): string {
+  const share = `${((stage.medianMs / result.handlerMedianMs) * 100).toFixed(1)}% of handler`;
+  if (stage.stage.startsWith('in-memory store')) {
+    const without = result.records / ((result.handlerMedianMs - stage.medianMs) / 1000);
+    return `${share}; test adapter only (handler without it ≈ ${Math.round(without).toLocaleString('en-US')} events/s)`;
+  }
+  if (stage.stage.startsWith('DynamoDB adapter')) return 'real path only (replaces the store copies)';
+  return stage.inHandlerPath ? share : `${share}, inside the stage above`;
+}
+
+function stackRows(subsetReal: StackRun[], subsetBaseline: StackRun[], full: StackRun): ResultRow[] {
+  const section = '2 emulators';
+  const n = subsetReal[0]!.records;
+  const realEps = median(subsetReal.map((r) => r.eventsPerSecond));
+  const baselineEps = median(subsetBaseline.map((r) => r.eventsPerSecond));
+  const realRequests = median(subsetReal.map((r) => r.dynamodbRequestsPerEvent));
+  const baselineRequests = median(subsetBaseline.map((r) => r.dynamodbRequestsPerEvent));
+  const throughputGain = realEps / baselineEps;
+  const requestReduction = baselineRequests / realRequests;
+  const passes = (runs: StackRun[]) =>
+    `median of ${runs.length}: ${runs.map((r) => Math.round(r.eventsPerSecond)).join(', ')} events/s`;
+  return [
+    {
+      section,
+      metric: `first ${n} rec: per-event BASELINE throughput`,
+      value: baselineEps,
+      unit: 'events/s',
+      note: passes(subsetBaseline),
+    },
+    {
+      section,
+      metric: `first ${n} rec: real path throughput`,
+      value: realEps,
+      unit: 'events/s',
+      ratio: `${throughputGain.toFixed(1)}× baseline`,
+      note: passes(subsetReal),
+    },
+    {
+      section,
+      metric: `first ${n} rec: throughput gain over baseline`,
+      value: throughputGain,
+      unit: '×',
+      target: { comparison: '>=', value: TARGETS.throughputGain },
+    },
+    {
+      section,
+      metric: `first ${n} rec: BASELINE DynamoDB requests/event`,
+      value: baselineRequests,
+      unit: 'req/event',
+      note: describeCommands(subsetBaseline[0]!),
+    },
+    {
+      section,
+      metric: `first ${n} rec: real path DynamoDB requests/event`,
+      value: realRequests,
+      unit: 'req/event',
+      ratio: `${requestReduction.toFixed(1)}× fewer than baseline`,
+      note: describeCommands(subsetReal[0]!),
+    },
+    {
+      section,
+      metric: `first ${n} rec: request reduction vs baseline`,
+      value: requestReduction,
+      unit: '×',
+      target: { comparison: '>=', value: TARGETS.requestReduction },
+    },
+    {
+      section,
+      metric: `full workload (${full.records} rec): real path throughput`,
+      value: full.eventsPerSecond,
+      unit: 'events/s',
+      ratio: `${(full.eventsPerSecond / baselineEps).toFixed(1)}× subset baseline`,
+      note: `${ms(full.wallMs)} ms, ${full.batchItemFailures} failed records, ${full.profilesStored} profiles stored`,
+    },
+    {
+      section,
+      metric: `full workload: real path DynamoDB requests/event`,
+      value: full.dynamodbRequestsPerEvent,
+      unit: 'req/event',
+      target: { comparison: '<=', value: TARGETS.dynamodbRequestsPerEvent },
+      ratio: `${(baselineRequests / full.dynamodbRequestsPerEvent).toFixed(1)}× fewer than baseline`,
+      note: `${describeCommands(full)}; S3 ${full.s3.total} req (quarantine)`,
+    },
+  ];
+}
+
+function describeCommands(run: StackRun): string {
+  return Object.entries(run.dynamodb.byCommand)
+    .map(([command, count]) => `${command.replace(/Command$/, '')} ${count}`)
+    .join(', ');
+}
+
+function sizeRows(result: ItemSizeResult): ResultRow[] {
+  const section = '3 item size';
+  const { sample } = result;
+  return [
+    { section, metric: `profile item p50 (${result.profiles} profiles)`, value: result.p50, unit: 'B' },
+    {
+      section,
+      metric: 'profile item p99',
+      value: result.p99,
+      unit: 'B',
+      target: { comparison: '<=', value: TARGETS.itemBytesP99 },
+    },
+    {
+      section,
+      metric: 'profile item max',
+      value: result.max,
+      unit: 'B',
+      note: `${result.over1KiB} items over 1 KiB`,
+    },
+    {
+      section,
+      metric: 'cross-check on dynalite (sample)',
+      value: sample.items,
+      unit: 'items',
+      note:
+        `dynalite itemSize = estimate for ${sample.sizeMatches}/${sample.items} (dynalite − estimate: ${sample.sizeDifference.min}…${sample.sizeDifference.max} B); ` +
+        `ConsumedCapacity returned for ${sample.consumedCapacityReported}/${sample.items}, ` +
+        `WCU = ceil(estimate/1024) for ${sample.writeUnitsMatch}, max ${sample.writeUnitsMax} WCU`,
+    },
+  ];
+}
+
+async function main(): Promise<void> {
+  const options = program.parse().opts<BenchOptions>();
+  const started = performance.now();
+  const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
+  const machine = machineInfo();
+  const code = codeState();
+  console.log(
+    `machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.totalMemoryMiB} MiB, node ${machine.node}, ` +
+      `${machine.platform}, load average (1 min) ${machine.loadAverage1m}`,
+  );
+  console.log(`code: ${code.commit}, ${code.modifiedTrackedFiles} tracked files modified`);
+
+  const source = defaultWorkloadRecords(Date.now());
+  const workload = buildBenchWorkload(source);
+  const subset = buildBenchWorkload(source, Math.min(options.subset, source.records.length));
+  console.log(
+    `[${elapsed()}] workload: ${source.generatedEvents} events → ${workload.records} records ` +
+      `(${source.manifest.duplicatedEventIds.length} duplicates, ${source.manifest.reorderedEventIds.length / 2} swaps, ` +
+      `${source.manifest.malformed.length} malformed), ${SHARD_COUNT} shards, batches of ${BATCH_SIZE}: ` +
+      `${workload.interleaved.length} batches`,
+  );
+  const modelBytes = benchModelBytes();
+
+  const rows: ResultRow[] = [];
+  const report: Record<string, unknown> = {
+    startedAt: new Date().toISOString(),
+    machine,
+    code,
+    options,
+    workload: {
+      generatedEvents: source.generatedEvents,
+      records: workload.records,
+      duplicates: source.manifest.duplicatedEventIds.length,
+      malformed: source.manifest.malformed.length,
+      shards: SHARD_COUNT,
+      batchSize: BATCH_SIZE,
+      batches: workload.interleaved.length,
+      subsetRecords: subset.records,
+    },
+    targets: TARGETS,
+  };
+
+  let compute: ComputeBenchResult | undefined;
+  if (options.compute) {
+    console.log(`[${elapsed()}] part 1: handler compute in memory (warm-up, then ${options.runs} runs)…`);
+    const scorer = await InMemoryOnnxScorer.create(modelBytes);
+    compute = await runComputeBench(workload.interleaved, scorer, { runs: options.runs });
+    const { profileItems: _items, ...figures } = compute;
+    report.compute = figures;
+    rows.push(...computeRows(compute));
+  }
+
+  let cloud: LocalCloud | undefined;
+  try {
+    if (options.stack || compute !== undefined) {
+      cloud = await startLocalCloud();
+      await cloud.createBucket(BENCH_BUCKETS.models);
+      await cloud.createBucket(BENCH_BUCKETS.quarantine);
+      await publishBenchModel(cloud.clients.s3, BENCH_BUCKETS.models, modelBytes);
+    }
+    if (options.stack && cloud !== undefined) {
+      console.log(`[${elapsed()}] part 2: real path and per-event baseline on dynalite + s3rver…`);
+      // One small untimed pass of each first, so neither timed pass pays for cold code paths.
+      const warmUp = buildBenchWorkload(source, 400);
+      await runRealPath(cloud, 'warm-up real path', warmUp);
+      await runBaseline(cloud, 'warm-up baseline', warmUp);
+      const subsetReal: StackRun[] = [];
+      const subsetBaseline: StackRun[] = [];
+      for (let pass = 1; pass <= options.pairs; pass++) {
+        subsetReal.push(await runRealPath(cloud, 'real path, subset', subset));
+        subsetBaseline.push(await runBaseline(cloud, 'per-event baseline, subset', subset));
+        console.log(
+          `[${elapsed()}]   pass ${pass}/${options.pairs} on the first ${subset.records} records done`,
+        );
+      }
+      const full = await runRealPath(cloud, 'real path, full workload', workload);
+      console.log(`[${elapsed()}]   real path on the full workload done`);
+      report.stack = { subsetReal, subsetBaseline, full };
+      rows.push(...stackRows(subsetReal, subsetBaseline, full));
+    }
+    if (compute !== undefined && cloud !== undefined) {
+      console.log(`[${elapsed()}] part 3: profile item sizes…`);
+      const tableName = await createProfilesTable(cloud, 'size');
+      const sizes = await runItemSizeBench(compute.profileItems, cloud.clients.dynamodb, tableName);
+      report.itemSize = sizes;
+      rows.push(...sizeRows(sizes));
+    }
+  } finally {
+    await cloud?.stop();
+  }
+
+  report.durationSeconds = Number(((performance.now() - started) / 1000).toFixed(1));
+  report.loadAverage1mAtEnd = Number(machineInfo().loadAverage1m);
+  report.results = rows.map((row) => ({ ...row, status: statusOf(row) }));
+  console.log(`\n${formatTable(rows)}\n`);
+  const missed = rows.filter((row) => statusOf(row) === 'MISS').map((row) => row.metric.trim());
+  console.log(missed.length === 0 ? 'all targets met' : `targets missed: ${missed.join('; ')}`);
+  console.log(`load average (1 min) at the end: ${report.loadAverage1mAtEnd}; total ${elapsed()}`);
+  console.log(`report: ${path.relative(REPO_ROOT, writeJsonReport(REPO_ROOT, report))}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
