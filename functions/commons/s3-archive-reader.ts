@@ -1,0 +1,176 @@
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { gunzipSync } from 'node:zlib';
+import { ARCHIVE_PREFIX } from '../../shared/archive/archive-batch';
+import {
+  type ContractEvent,
+  ContractViolation,
+  validateEvent,
+  type ViolationKind,
+} from '../../shared/contract/event-contract';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+const PARTITION = new RegExp(`^${ARCHIVE_PREFIX}/dt=(\\d{4}-\\d{2}-\\d{2})/hour=(\\d{2})/`);
+const GZIP_MAGIC = [0x1f, 0x8b] as const;
+
+/** Event-time window `[fromMs, toMs)`; an open end reads everything on that side. */
+export interface ArchiveWindow {
+  fromMs?: number;
+  toMs?: number;
+}
+
+/** What {@link S3ArchiveReader.readEvents} found. */
+export interface ArchiveReadResult {
+  /** Valid events within the window, in key order then line order (not de-duplicated). */
+  events: ContractEvent[];
+  objects: number;
+  /** Non-empty lines read. */
+  lines: number;
+  /** Lines refused by the contract, by violation kind (archived events were valid when written). */
+  invalidLines: Partial<Record<ViolationKind, number>>;
+  /** Valid events of a read partition whose event time falls outside the window. */
+  outsideWindow: number;
+}
+
+/** Options of {@link S3ArchiveReader}. */
+export interface ArchiveReaderOptions {
+  /** Objects fetched at once. @default 16 */
+  concurrency?: number;
+  /** Processing time for the contract's future-timestamp rule. @default Date.now */
+  now?: () => number;
+}
+
+/** Start (epoch ms) of the event hour an archive key belongs to, or `undefined` for a foreign key. */
+export function archivePartitionStartMs(key: string): number | undefined {
+  const match = PARTITION.exec(key);
+  if (match === null) return undefined;
+  const start = Date.parse(`${match[1]}T${match[2]}:00:00Z`);
+  return Number.isNaN(start) ? undefined : start;
+}
+
+/**
+ * Parse one archive object's NDJSON into events, re-validating every line against the contract: the
+ * archive outlives builds, and a line that this build refuses must not reach training.
+ */
+export function parseArchiveLines(
+  text: string,
+  nowMs: number,
+): { events: ContractEvent[]; lines: number; invalid: Partial<Record<ViolationKind, number>> } {
+  const events: ContractEvent[] = [];
+  const invalid: Partial<Record<ViolationKind, number>> = {};
+  let lines = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    lines++;
+    try {
+      events.push(validateEvent(JSON.parse(line), nowMs).event);
+    } catch (error) {
+      const kind: ViolationKind | undefined =
+        error instanceof ContractViolation
+          ? error.kind
+          : error instanceof SyntaxError
+            ? 'invalid_json'
+            : undefined;
+      if (kind === undefined) throw error;
+      invalid[kind] = (invalid[kind] ?? 0) + 1;
+    }
+  }
+  return { events, lines, invalid };
+}
+
+/**
+ * Reads the event archive (`events/dt=YYYY-MM-DD/hour=HH/<shard>-<first>-<last>.ndjson.gz`, written by
+ * the archive function) back into contract events. With a window, only the day prefixes it covers are
+ * listed and only the hour partitions it overlaps are fetched.
+ *
+ * Memory: every event of the window is held at once (roughly 0.5 KB per event as objects), which is
+ * what the training set builder needs anyway.
+ */
+export class S3ArchiveReader {
+  private readonly concurrency: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    options: ArchiveReaderOptions = {},
+  ) {
+    this.concurrency = options.concurrency ?? 16;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Keys of the archive objects whose hour partition overlaps the window, ascending. */
+  async listKeys(window: ArchiveWindow = {}): Promise<string[]> {
+    const { fromMs = -Infinity, toMs = Infinity } = window;
+    const keys: string[] = [];
+    for (const prefix of dayPrefixes(window)) {
+      let token: string | undefined;
+      do {
+        const page = await this.s3.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+        for (const { Key: key } of page.Contents ?? []) {
+          const start = key === undefined ? undefined : archivePartitionStartMs(key);
+          if (start !== undefined && start < toMs && start + HOUR_MS > fromMs) keys.push(key!);
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token !== undefined);
+    }
+    return keys.sort();
+  }
+
+  /** Every valid event whose `occurredAt` lies in the window. */
+  async readEvents(window: ArchiveWindow = {}): Promise<ArchiveReadResult> {
+    const { fromMs = -Infinity, toMs = Infinity } = window;
+    const keys = await this.listKeys(window);
+    const nowMs = this.now();
+    const parsed: ReturnType<typeof parseArchiveLines>[] = new Array(keys.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < keys.length) {
+        const index = next++;
+        parsed[index] = parseArchiveLines(await this.readObjectText(keys[index]!), nowMs);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, keys.length) }, worker));
+
+    const result: ArchiveReadResult = {
+      events: [],
+      objects: keys.length,
+      lines: 0,
+      invalidLines: {},
+      outsideWindow: 0,
+    };
+    for (const { events, lines, invalid } of parsed) {
+      result.lines += lines;
+      for (const [kind, count] of Object.entries(invalid) as [ViolationKind, number][]) {
+        result.invalidLines[kind] = (result.invalidLines[kind] ?? 0) + count;
+      }
+      for (const event of events) {
+        if (event.occurredAt >= fromMs && event.occurredAt < toMs) result.events.push(event);
+        else result.outsideWindow++;
+      }
+    }
+    return result;
+  }
+
+  private async readObjectText(key: string): Promise<string> {
+    const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    const bytes = await out.Body!.transformToByteArray();
+    // Objects are stored gzipped with `Content-Encoding: gzip`; a client or proxy that honours the
+    // header hands back plain text, so look at the bytes rather than trust the header.
+    const gzipped = bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1];
+    return Buffer.from(gzipped ? gunzipSync(bytes) : bytes).toString('utf8');
+  }
+}
+
+/** `events/` for an open window; otherwise one `events/dt=YYYY-MM-DD/` per UTC day it touches. */
+function dayPrefixes(window: ArchiveWindow): string[] {
+  const { fromMs, toMs } = window;
+  if (fromMs === undefined || toMs === undefined) return [`${ARCHIVE_PREFIX}/`];
+  const prefixes: string[] = [];
+  for (let day = Math.floor(fromMs / DAY_MS) * DAY_MS; day < toMs; day += DAY_MS) {
+    prefixes.push(`${ARCHIVE_PREFIX}/dt=${new Date(day).toISOString().slice(0, 10)}/`);
+  }
+  return prefixes;
+}

@@ -1,0 +1,382 @@
+/**
+ * The training use case: archive → examples → candidate model → champion comparison → promotion.
+ *
+ * Flow: read the archived events → `buildTrainingSet` (point-in-time rows, time split with purge gaps)
+ * → skip when the data cannot support a model → `trainPropensityModel` on that split → store the
+ * candidate → score candidate AND champion with their own ONNX graphs on the candidate's test rows →
+ * `decidePromotion` → move `models/current.json` or leave it.
+ *
+ * Envelope: see {@link trainAndPublish}.
+ */
+import { createHash } from 'node:crypto';
+import type { InferenceSession } from 'onnxruntime-node';
+import type { ContractEvent } from '../../shared/contract/event-contract';
+import { type FeatureMatrix, takeLabels, takeRows, toFeatureMatrix } from '../../shared/model/matrix';
+import { evaluateScores } from '../../shared/model/metrics';
+import { ModelInputError } from '../../shared/model/model-input-error';
+import {
+  type MetricSummary,
+  type ModelMetadata,
+  ModelMetadataViolation,
+  type ModelPointer,
+  metricSummarySchema,
+} from '../../shared/model/model-metadata';
+import {
+  type ChampionAssessment,
+  decidePromotion,
+  type PromotionDecision,
+  type PromotionPolicy,
+} from '../../shared/model/promotion';
+import {
+  buildTrainingSet,
+  CART_HEURISTIC_FEATURE,
+  type TrainingSet,
+  type TrainingSetOptions,
+  TrainingSetError,
+} from '../../shared/training/training-set';
+import type { ArchiveReadResult, ArchiveWindow } from '../commons/s3-archive-reader';
+import { type ModelCandidateFiles, ModelNotFoundError } from '../commons/s3-model-registry';
+import { type PropensityTrainingOptions, trainPropensityModel } from './trainer';
+
+const HOUR_MS = 3_600_000;
+
+/** Where the events come from (the S3 archive reader in Lambda). */
+export interface TrainingEventSource {
+  readEvents(window?: ArchiveWindow): Promise<Pick<ArchiveReadResult, 'events'>>;
+}
+
+/** Where models go (the S3 model registry in Lambda). */
+export interface TrainingModelRegistry {
+  putCandidate(modelVersion: string, files: ModelCandidateFiles): Promise<unknown>;
+  getCurrentPointer(): Promise<ModelPointer | undefined>;
+  getMetadata(modelVersion: string): Promise<ModelMetadata>;
+  getOnnx(modelVersion: string): Promise<Uint8Array>;
+  promote(modelVersion: string, previous: string | undefined): Promise<ModelPointer>;
+}
+
+/** Runs an ONNX model on raw feature rows; resolves with one probability per row. */
+export type OnnxRowScorer = (
+  onnx: Uint8Array,
+  io: Pick<ModelMetadata, 'inputName' | 'outputName'>,
+  matrix: FeatureMatrix,
+) => Promise<Float32Array>;
+
+/** What {@link trainAndPublish} needs from the outside world. */
+export interface TrainDependencies {
+  events: TrainingEventSource;
+  registry: TrainingModelRegistry;
+  /** Wall clock: model version and `createdAt`. */
+  now: () => number;
+  /** @default onnxruntime-node, one session per model */
+  scoreOnnx?: OnnxRowScorer;
+  /** @default no logging */
+  log?: { info(message: string, details: Record<string, unknown>): void };
+}
+
+/** Options of {@link trainAndPublish}. */
+export interface TrainOptions {
+  /** Label horizon H in hours (`LABEL_HORIZON_HOURS`). */
+  labelHorizonHours: number;
+  /** Event-time window of the archive to learn from. @default everything */
+  window?: ArchiveWindow;
+  /** Sampling and split of the examples. @default the training set's defaults */
+  trainingSet?: Omit<TrainingSetOptions, 'labelHorizonMs'>;
+  /** Network and optimiser. @default the trainer's defaults */
+  training?: Omit<PropensityTrainingOptions, 'validationFraction' | 'testFraction'>;
+  /** @default decidePromotion's defaults (margin 0, tie tolerance 0.0005, floor 0.5) */
+  promotion?: PromotionPolicy;
+  /** Fewer rows than this: no candidate. @default 500 */
+  minExamples?: number;
+  /** Each split needs at least this many rows of each class, or no candidate. @default 5 */
+  minRowsPerClassPerSplit?: number;
+}
+
+/** Row counts of the examples. */
+export interface ExampleCounts {
+  events: number;
+  rows: number;
+  train: number;
+  validation: number;
+  test: number;
+  positives: number;
+}
+
+/** The outcome of one run, logged by the handler and returned as its result. */
+export interface TrainSummary {
+  /** Absent when the run was skipped before training. */
+  modelVersion?: string;
+  /** True when no candidate was trained (too little or one-class data). */
+  skipped: boolean;
+  promoted: boolean;
+  reason: string;
+  /** Candidate and champion on the candidate's test rows (absent when skipped). */
+  metrics?: { candidate: MetricSummary; champion?: MetricSummary };
+  examples: ExampleCounts;
+  durationMs: number;
+  /** Peak resident set size of the process so far (`maxRSS`), MB. */
+  peakRssMb: number;
+}
+
+/** `v<yyyymmddHHMMss>-<first 8 hex of the training set's SHA-256>`: sortable, and the same data says so. */
+export function modelVersionFor(
+  createdAtMs: number,
+  trainingSet: Pick<TrainingSet, 'features' | 'labels'>,
+): string {
+  const stamp = new Date(createdAtMs).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  const hash = createHash('sha256')
+    .update(
+      new Uint8Array(
+        trainingSet.features.buffer,
+        trainingSet.features.byteOffset,
+        trainingSet.features.byteLength,
+      ),
+    )
+    .update(trainingSet.labels)
+    .digest('hex');
+  return `v${stamp}-${hash.slice(0, 8)}`;
+}
+
+/** onnxruntime could not load or run a model. */
+export class OnnxScoringError extends Error {
+  override readonly name = 'OnnxScoringError';
+  constructor(readonly reason: string) {
+    super(`ONNX model could not be scored: ${reason}`);
+  }
+}
+
+// onnxruntime-node is loaded on first use, as in the scorer: importing it costs tens of ms.
+let ort: typeof import('onnxruntime-node') | undefined;
+
+/** The default {@link OnnxRowScorer}: onnxruntime-node, one run over all rows; throws {@link OnnxScoringError}. */
+export const scoreWithOnnxRuntime: OnnxRowScorer = async (onnx, io, matrix) => {
+  ort ??= await import('onnxruntime-node');
+  let session: InferenceSession | undefined;
+  try {
+    session = await ort.InferenceSession.create(onnx);
+    const output = await session.run({
+      [io.inputName]: new ort.Tensor('float32', matrix.values, [matrix.rows, matrix.columns]),
+    });
+    const probabilities = output[io.outputName]?.data;
+    if (!(probabilities instanceof Float32Array)) {
+      throw new OnnxScoringError(`output ${io.outputName} is not a float32 tensor`);
+    }
+    return probabilities;
+  } catch (error) {
+    if (!(error instanceof Error) || error instanceof OnnxScoringError) throw error;
+    throw new OnnxScoringError(error.message);
+  } finally {
+    await session?.release();
+  }
+};
+
+const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+/**
+ * Train a candidate from the archive, store it, and promote it when it beats the champion on the same
+ * held-out rows.
+ *
+ * Time and memory, measured on this machine (Node 20, x86_64, TF.js wasm, default options; peak RSS is the
+ * process's `maxRSS`, runtime and TF.js included):
+ *
+ * | archive (synthetic workload) | read from S3 (s3rver) | training set | rows (train/val/test) | train + compare | peak RSS |
+ * |---|---|---|---|---|---|
+ * | 42,545 events (3,000 people × 7 d) | 0.9 s (210 objects) | 0.8 s | 3,650 (2,444/458/748) | 1.7 s | 265 MB |
+ * | 421,988 events (30,000 people × 7 d) | ~9 s (extrapolated) | 4.0 s | 35,555 (23,923/4,210/7,422) | 13.6 s | 805 MB |
+ *
+ * Time grows linearly in events (decode, fold, features) and in rows × epochs (training); rows are
+ * capped per profile and grow with profiles × days, not with events. Memory grows ~1.4 KB per event
+ * (every event of the window is held as an object while the training set is built; the measurement also
+ * holds the generator's copy, so this errs high). Lambda's 3,008 MB therefore binds first at roughly
+ * 2 million events per run, while 15 minutes would allow over 10 million: beyond ~1.5 million events
+ * (a safety margin), train on a window (`window`) or move training to a batch job.
+ *
+ * @returns a summary; never promotes when the candidate does not clear {@link decidePromotion}.
+ */
+export async function trainAndPublish(deps: TrainDependencies, options: TrainOptions): Promise<TrainSummary> {
+  const started = performance.now();
+  const { minExamples = 500, minRowsPerClassPerSplit = 5 } = options;
+  const summary = (fields: Omit<TrainSummary, 'durationMs' | 'peakRssMb'>): TrainSummary => {
+    const result = { ...fields, durationMs: Math.round(performance.now() - started), peakRssMb: peakRssMb() };
+    deps.log?.info(result.skipped ? 'training skipped' : 'training finished', { ...result });
+    return result;
+  };
+
+  const { events } = await deps.events.readEvents(options.window);
+  const built = buildExamples(events, options);
+  if (typeof built === 'string') {
+    return summary({ skipped: true, promoted: false, reason: built, examples: countExamples(events) });
+  }
+  const { trainingSet } = built;
+  const examples = countExamples(events, trainingSet);
+  const shortfall = checkExamples(trainingSet, minExamples, minRowsPerClassPerSplit);
+  if (shortfall !== undefined)
+    return summary({ skipped: true, promoted: false, reason: shortfall, examples });
+
+  const createdAtMs = deps.now();
+  const modelVersion = modelVersionFor(createdAtMs, trainingSet);
+  const trained = await trainPropensityModel(
+    {
+      features: trainingSet.features,
+      labels: trainingSet.labels,
+      featureNames: trainingSet.featureNames,
+      featureSchemaVersion: trainingSet.featureSchemaVersion,
+      heuristicFeature: CART_HEURISTIC_FEATURE,
+      modelVersion,
+      trainingWindow: trainingSet.window,
+      createdAtMs,
+      split: trainingSet.split,
+    },
+    options.training,
+  );
+  const published = await publishCandidate(deps, trainingSet, trained, options.promotion);
+  return summary({ modelVersion, skipped: false, ...published, examples });
+}
+
+/** Outcome of {@link publishCandidate}. */
+export interface PublishOutcome {
+  promoted: boolean;
+  reason: string;
+  metrics: { candidate: MetricSummary; champion?: MetricSummary };
+}
+
+/**
+ * Store a trained candidate, score it and the champion on the test rows of `trainingSet` (the rows the
+ * candidate was held out from), and move the pointer when {@link decidePromotion} says so.
+ */
+export async function publishCandidate(
+  deps: Pick<TrainDependencies, 'registry' | 'scoreOnnx'>,
+  trainingSet: TrainingSet,
+  candidate: ModelCandidateFiles,
+  policy?: PromotionPolicy,
+): Promise<PublishOutcome> {
+  const { modelVersion } = candidate.metadata;
+  await deps.registry.putCandidate(modelVersion, candidate);
+  const decision = await compareWithChampion(deps, trainingSet, candidate, policy);
+  if (decision.promote) await deps.registry.promote(modelVersion, decision.championVersion);
+  return {
+    promoted: decision.promote,
+    reason: decision.reason,
+    metrics: {
+      candidate: decision.candidate,
+      ...(decision.champion === undefined ? {} : { champion: decision.champion }),
+    },
+  };
+}
+
+function buildExamples(
+  events: readonly ContractEvent[],
+  options: TrainOptions,
+): { trainingSet: TrainingSet } | string {
+  if (events.length === 0) return 'the archive holds no events in the window';
+  try {
+    return {
+      trainingSet: buildTrainingSet(events, {
+        ...options.trainingSet,
+        labelHorizonMs: options.labelHorizonHours * HOUR_MS,
+      }),
+    };
+  } catch (error) {
+    if (!(error instanceof TrainingSetError)) throw error;
+    return `no training set: ${error.message}`;
+  }
+}
+
+function countExamples(events: readonly ContractEvent[], trainingSet?: TrainingSet): ExampleCounts {
+  const { split, labels, rows = 0 } = trainingSet ?? {};
+  return {
+    events: events.length,
+    rows,
+    train: split?.train.length ?? 0,
+    validation: split?.validation.length ?? 0,
+    test: split?.test.length ?? 0,
+    positives: labels === undefined ? 0 : labels.reduce((sum, label) => sum + label, 0),
+  };
+}
+
+/** Why the examples cannot support a model, or `undefined` when they can. */
+function checkExamples(
+  trainingSet: TrainingSet,
+  minExamples: number,
+  minPerClass: number,
+): string | undefined {
+  if (trainingSet.rows < minExamples) return `${trainingSet.rows} examples, fewer than ${minExamples}`;
+  for (const name of ['train', 'validation', 'test'] as const) {
+    const rows = trainingSet.split[name];
+    const positives = rows.reduce((sum, row) => sum + trainingSet.labels[row]!, 0);
+    const negatives = rows.length - positives;
+    if (positives < minPerClass || negatives < minPerClass) {
+      return `${name} split has ${positives} positive and ${negatives} negative rows; each class needs ${minPerClass}`;
+    }
+  }
+  return undefined;
+}
+
+/** Score candidate and champion on the candidate's test rows and decide. */
+async function compareWithChampion(
+  deps: Pick<TrainDependencies, 'registry' | 'scoreOnnx'>,
+  trainingSet: TrainingSet,
+  candidate: ModelCandidateFiles,
+  policy: PromotionPolicy | undefined,
+): Promise<PromotionDecision & { championVersion: string | undefined }> {
+  const scoreOnnx = deps.scoreOnnx ?? scoreWithOnnxRuntime;
+  const test = takeRows(
+    toFeatureMatrix(trainingSet.features, trainingSet.featureNames.length),
+    trainingSet.split.test,
+  );
+  const labels = takeLabels(trainingSet.labels, trainingSet.split.test);
+  const seed = candidate.metadata.training.seed;
+  const measure = (probabilities: Float32Array): MetricSummary =>
+    metricSummarySchema.parse(evaluateScores(labels, probabilities, { seed }));
+
+  const candidateMetrics = measure(await scoreOnnx(candidate.onnx, candidate.metadata, test));
+  const pointer = await deps.registry.getCurrentPointer();
+  const champion =
+    pointer === undefined
+      ? undefined
+      : await assessChampion(deps.registry, pointer.modelVersion, candidate.metadata, async (onnx, io) =>
+          measure(await scoreOnnx(onnx, io, test)),
+        );
+  const decision = decidePromotion({
+    candidate: { modelVersion: candidate.metadata.modelVersion, metrics: candidateMetrics },
+    ...(champion === undefined ? {} : { champion }),
+    ...(policy === undefined ? {} : { policy }),
+  });
+  return { ...decision, championVersion: pointer?.modelVersion };
+}
+
+/** The champion's metrics on the candidate's rows, or why they cannot be had. */
+async function assessChampion(
+  registry: TrainingModelRegistry,
+  modelVersion: string,
+  candidate: ModelMetadata,
+  measure: (onnx: Uint8Array, io: ModelMetadata) => Promise<MetricSummary>,
+): Promise<ChampionAssessment> {
+  const incomparable = (why: string): ChampionAssessment => ({ comparable: false, modelVersion, why });
+  try {
+    const metadata = await registry.getMetadata(modelVersion);
+    if (metadata.featureSchemaVersion !== candidate.featureSchemaVersion) {
+      return incomparable(
+        `feature schema ${metadata.featureSchemaVersion}, candidate ${candidate.featureSchemaVersion}`,
+      );
+    }
+    if (metadata.featureNames.join(',') !== candidate.featureNames.join(',')) {
+      return incomparable('feature names differ from the candidate');
+    }
+    const onnx = await registry.getOnnx(modelVersion);
+    if (createHash('sha256').update(onnx).digest('hex') !== metadata.sha256) {
+      return incomparable('model file checksum mismatch');
+    }
+    return { comparable: true, modelVersion, metrics: await measure(onnx, metadata) };
+  } catch (error) {
+    // A champion that cannot be read or run is no reason to keep a usable candidate out.
+    if (
+      error instanceof ModelNotFoundError ||
+      error instanceof ModelMetadataViolation ||
+      error instanceof ModelInputError ||
+      error instanceof OnnxScoringError
+    ) {
+      return incomparable(error.message);
+    }
+    throw error;
+  }
+}

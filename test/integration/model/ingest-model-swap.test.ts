@@ -1,0 +1,117 @@
+import type { KinesisStreamEvent } from 'aws-lambda';
+import { DynamoDbProfileStore } from '../../../functions/commons/dynamodb-profile-store';
+import { S3ModelRegistry } from '../../../functions/commons/s3-model-registry';
+import { S3ModelScorer } from '../../../functions/commons/s3-model-scorer';
+import { S3QuarantineSink } from '../../../functions/commons/s3-quarantine-sink';
+import type { IngestHandler } from '../../../functions/ingest/ingest-handler';
+import { startLocalCloud, type LocalCloud } from '../../../infra/local/emulators';
+import { type EventInput, profileIdOf, validateEvent } from '../../../shared/contract/event-contract';
+import { buildTrainingSet } from '../../../shared/training/training-set';
+import { generateWorkload } from '../../../shared/workload/synthetic-workload';
+import { ingestRecordsOf, trainSmallModel } from './model-fixtures';
+
+const TABLE = 'profiles';
+const MODELS_BUCKET = 'models';
+const QUARANTINE_BUCKET = 'quarantine';
+const HOUR_MS = 3_600_000;
+
+// Training data for the two models and, separately, live traffic for the three batches.
+const history = generateWorkload({ users: 300, days: 4, seed: 11 });
+const live = generateWorkload({ users: 30, days: 1, seed: 12 });
+const nowMs = Date.now();
+
+let cloud: LocalCloud;
+
+beforeAll(async () => {
+  cloud = await startLocalCloud();
+  await cloud.createTable({
+    TableName: TABLE,
+    KeySchema: [{ AttributeName: 'profileId', KeyType: 'HASH' }],
+    AttributeDefinitions: [{ AttributeName: 'profileId', AttributeType: 'S' }],
+    BillingMode: 'PAY_PER_REQUEST',
+  });
+  await cloud.createBucket(MODELS_BUCKET);
+  await cloud.createBucket(QUARANTINE_BUCKET);
+});
+
+afterAll(async () => {
+  await cloud?.stop();
+});
+
+/** A Lambda Kinesis event of `events`, numbered from `firstIndex` on one shard. */
+function kinesisEventOf(events: readonly EventInput[], firstIndex: number): KinesisStreamEvent {
+  return {
+    Records: ingestRecordsOf(events, firstIndex).map((record) => ({
+      eventID: `${record.shardId}:${record.sequenceNumber}`,
+      eventName: 'aws:kinesis:record',
+      eventSource: 'aws:kinesis',
+      eventVersion: '1.0',
+      eventSourceARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/events',
+      awsRegion: 'us-east-1',
+      invokeIdentityArn: 'arn:aws:iam::000000000000:role/ingest',
+      kinesis: {
+        kinesisSchemaVersion: '1.0',
+        partitionKey: record.partitionKey,
+        sequenceNumber: record.sequenceNumber,
+        data: Buffer.from(record.data).toString('base64'),
+        approximateArrivalTimestamp: nowMs / 1000,
+      },
+    })),
+  };
+}
+
+describe('ingest with a model promoted while it runs', () => {
+  it('scores the next batch with the newly promoted model, same handler instance, no restart', async () => {
+    // Prepare: two real models from one training set, and one handler wired to the real adapters.
+    const events = history.events.map((e) => validateEvent(e, nowMs).event);
+    const trainingSet = buildTrainingSet(events, { labelHorizonMs: 24 * HOUR_MS });
+    const modelA = await trainSmallModel(trainingSet, trainingSet.labels, nowMs, 1);
+    const modelB = await trainSmallModel(trainingSet, trainingSet.labels, nowMs + 1000, 2);
+    const registry = new S3ModelRegistry(cloud.clients.s3, MODELS_BUCKET);
+    Object.assign(process.env, { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' });
+    const { createIngestHandler } = await import('../../../functions/ingest/ingest-handler');
+    const profiles = new DynamoDbProfileStore(cloud.clients.dynamodb, TABLE);
+    const handler: IngestHandler = createIngestHandler({
+      profiles,
+      quarantine: new S3QuarantineSink(cloud.clients.s3, QUARANTINE_BUCKET),
+      scorer: new S3ModelScorer(cloud.clients.s3, MODELS_BUCKET, 0),
+    });
+    const third = Math.ceil(live.events.length / 3);
+    const batches = [0, 1, 2].map((k) => live.events.slice(k * third, (k + 1) * third));
+    const ingest = async (k: number) => {
+      const batch = batches[k]!;
+      const response = await handler(kinesisEventOf(batch, k * third));
+      const ids = [...new Set(batch.map((e) => profileIdOf(validateEvent(e, nowMs).event)))];
+      const stored = await profiles.getMany(ids);
+      const scores = ids.map((id) => {
+        const item = stored.get(id);
+        return JSON.stringify({ scoreStatus: item?.scoreStatus, modelVersion: item?.modelVersion });
+      });
+      // Each distinct (status, version) once: the assertion reads "every profile of the batch is …".
+      return {
+        response,
+        profiles: ids.length,
+        outcomes: [...new Set(scores)].map((text) => JSON.parse(text)),
+      };
+    };
+
+    // Act
+    const beforeAnyModel = await ingest(0);
+    await registry.putCandidate(modelA.metadata.modelVersion, modelA);
+    await registry.promote(modelA.metadata.modelVersion, undefined);
+    const afterA = await ingest(1);
+    await registry.putCandidate(modelB.metadata.modelVersion, modelB);
+    await registry.promote(modelB.metadata.modelVersion, modelA.metadata.modelVersion);
+    const afterB = await ingest(2);
+
+    // Assess
+    expect(modelA.metadata.modelVersion).not.toBe(modelB.metadata.modelVersion);
+    for (const run of [beforeAnyModel, afterA, afterB]) {
+      expect(run.response.batchItemFailures).toEqual([]);
+      expect(run.profiles).toBeGreaterThan(0);
+    }
+    expect(beforeAnyModel.outcomes).toEqual([{ scoreStatus: 'unscored' }]);
+    expect(afterA.outcomes).toEqual([{ scoreStatus: 'scored', modelVersion: modelA.metadata.modelVersion }]);
+    expect(afterB.outcomes).toEqual([{ scoreStatus: 'scored', modelVersion: modelB.metadata.modelVersion }]);
+  });
+});

@@ -1,0 +1,80 @@
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { gzipSync } from 'node:zlib';
+import { trainPropensityModel, type TrainedPropensityModel } from '../../../functions/train/trainer';
+import { modelVersionFor } from '../../../functions/train/train-use-case';
+import { planArchiveObjects, toNdjson } from '../../../shared/archive/archive-batch';
+import { type EventInput, partitionKeyOf } from '../../../shared/contract/event-contract';
+import type { IngestRecord } from '../../../shared/ingest/ingest-ports';
+import { CART_HEURISTIC_FEATURE, type TrainingSet } from '../../../shared/training/training-set';
+
+const SHARD_ID = 'shardId-000000000000';
+/** Records per archived batch, as the archive consumer's event source mapping delivers them. */
+const ARCHIVE_BATCH_SIZE = 1000;
+
+/** Kinesis-like sequence numbers: fixed width so string order is numeric order. */
+export function sequenceNumberOf(index: number): string {
+  return String(49_000_000_000 + index).padStart(56, '0');
+}
+
+/** Stream records of `events`, numbered from `firstIndex` on one shard. */
+export function ingestRecordsOf(events: readonly EventInput[], firstIndex = 0): IngestRecord[] {
+  const encoder = new TextEncoder();
+  return events.map((event, i) => ({
+    shardId: SHARD_ID,
+    sequenceNumber: sequenceNumberOf(firstIndex + i),
+    partitionKey: partitionKeyOf(event),
+    data: encoder.encode(JSON.stringify(event)),
+    approximateArrivalMs: 0,
+  }));
+}
+
+/**
+ * Archive `events` exactly as the archive function does (its planner, gzip, keys), in batches of
+ * {@link ARCHIVE_BATCH_SIZE}. Returns the number of objects written.
+ */
+export async function writeArchive(
+  s3: S3Client,
+  bucket: string,
+  events: readonly EventInput[],
+  nowMs: number,
+): Promise<number> {
+  const records = ingestRecordsOf(events);
+  let objects = 0;
+  for (let i = 0; i < records.length; i += ARCHIVE_BATCH_SIZE) {
+    for (const o of planArchiveObjects(records.slice(i, i + ARCHIVE_BATCH_SIZE), nowMs)) {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: o.key,
+          Body: gzipSync(toNdjson(o.events)),
+          ContentEncoding: 'gzip',
+        }),
+      );
+      objects++;
+    }
+  }
+  return objects;
+}
+
+/** Train a small model on the rows and split of `trainingSet`, with `labels` in place of its own. */
+export function trainSmallModel(
+  trainingSet: TrainingSet,
+  labels: Uint8Array,
+  createdAtMs: number,
+  seed = 42,
+): Promise<TrainedPropensityModel> {
+  return trainPropensityModel(
+    {
+      features: trainingSet.features,
+      labels,
+      featureNames: trainingSet.featureNames,
+      featureSchemaVersion: trainingSet.featureSchemaVersion,
+      heuristicFeature: CART_HEURISTIC_FEATURE,
+      modelVersion: modelVersionFor(createdAtMs, { features: trainingSet.features, labels }),
+      trainingWindow: trainingSet.window,
+      createdAtMs,
+      split: trainingSet.split,
+    },
+    { maxEpochs: 8, hiddenUnits: [8], bootstrapResamples: 20, seed },
+  );
+}
