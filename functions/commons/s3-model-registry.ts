@@ -1,10 +1,5 @@
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  NoSuchKey,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { readObjectIfExists } from './s3-objects';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import {
@@ -298,21 +293,6 @@ export class S3ModelRegistry {
 
   private readBytes(key: string): Promise<Uint8Array | undefined> {
     return readObjectIfExists(this.s3, this.bucket, key);
-  }
-}
-
-/** An object's bytes, or `undefined` when the key does not exist (any other error propagates). */
-export async function readObjectIfExists(
-  s3: S3Client,
-  bucket: string,
-  key: string,
-): Promise<Uint8Array | undefined> {
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return await out.Body!.transformToByteArray();
-  } catch (error) {
-    if (error instanceof NoSuchKey) return undefined;
-    throw error;
   }
 }
 

@@ -1,4 +1,5 @@
-import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { readObjectIfExists } from './s3-objects';
 import { createHash } from 'node:crypto';
 import type { InferenceSession as OrtSession } from 'onnxruntime-node';
 import { FEATURE_NAMES, FEATURE_SCHEMA_VERSION } from '../../shared/features/feature-vector';
@@ -115,7 +116,7 @@ export class S3ModelScorer implements ProfileScorer {
     if (metadata.featureNames.join(',') !== FEATURE_NAMES.join(',')) {
       throw new ModelRefusedError(modelVersion, 'feature names differ from this build');
     }
-    const bytes = await this.readBytes(onnxKey);
+    const bytes = await readObjectIfExists(this.s3, this.bucket, onnxKey);
     if (bytes === undefined) throw new ModelRefusedError(modelVersion, `model file ${onnxKey} is missing`);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (sha256 !== metadata.sha256) throw new ModelRefusedError(modelVersion, 'model file checksum mismatch');
@@ -123,18 +124,8 @@ export class S3ModelScorer implements ProfileScorer {
     return { metadata, session: await InferenceSession.create(bytes) };
   }
 
-  private async readBytes(key: string): Promise<Uint8Array | undefined> {
-    try {
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return await out.Body!.transformToByteArray();
-    } catch (error) {
-      if (error instanceof NoSuchKey) return undefined;
-      throw error;
-    }
-  }
-
   private async readText(key: string): Promise<string | undefined> {
-    const bytes = await this.readBytes(key);
+    const bytes = await readObjectIfExists(this.s3, this.bucket, key);
     return bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8');
   }
 }

@@ -7,20 +7,28 @@
  * the outcome → return the summary (visible in the invocation result).
  */
 import type { ScheduledEvent } from 'aws-lambda';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { s3Client } from '../commons/aws-clients';
 import { readConfig, TRAIN_CONFIG } from '../commons/config';
 import { S3ArchiveReader } from '../commons/s3-archive-reader';
 import { S3ModelRegistry } from '../commons/s3-model-registry';
 import { logger, metrics, MetricUnit } from '../commons/telemetry';
 import { trainAndPublish, type TrainSummary } from './train-use-case';
+import { initialiseTrainingBackend } from './trainer';
 
 const config = readConfig(TRAIN_CONFIG);
 const events = new S3ArchiveReader(s3Client(), config.ARCHIVE_BUCKET);
 const registry = new S3ModelRegistry(s3Client(), config.MODELS_BUCKET);
+// In the Lambda bundle the stack copies the wasm binaries beside index.js; in the repo the package
+// finds its own. Without either, training falls back to the slower cpu backend (recorded in metadata).
+const bundledWasm = existsSync(path.join(__dirname, 'tfjs-backend-wasm.wasm'));
+const backend = initialiseTrainingBackend('wasm', bundledWasm ? `${__dirname}/` : undefined);
 
 /** Lambda entry point for the training schedule. */
 export const handler = async (_event?: ScheduledEvent): Promise<TrainSummary> => {
   try {
+    logger.info('training backend', { backend: await backend });
     const summary = await trainAndPublish(
       { events, registry, now: Date.now, log: logger },
       { labelHorizonHours: config.LABEL_HORIZON_HOURS },

@@ -36,13 +36,15 @@ export interface LocalPipeline {
   buckets: Record<string, string>;
   /** The emulated event source mappings by function name. */
   mappings: Map<string, EventSourceMappingEmulator>;
+  /** Invoke a function's real handler directly (e.g. the scheduled `train`). */
+  invoke(functionName: string, event: unknown): Promise<unknown>;
   /** Resolves once every mapping has processed everything currently in the stream. */
   drain(timeoutMs?: number): Promise<void>;
   /** Stop the mappings (finishing in-flight batches), then the emulators. */
   stop(): Promise<void>;
 }
 
-type Handler = (event: KinesisStreamEvent, context?: unknown) => Promise<unknown>;
+type Handler = (event: never, context?: unknown) => Promise<unknown>;
 
 /** Start the emulators, create the template's resources and run its consumers with the real handlers. */
 export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
@@ -90,7 +92,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         streamName,
         streamArn,
         functionName: esm.functionName,
-        invoke: (event) => handler(event, { awsRequestId: `local-${Date.now()}` }),
+        invoke: (event: KinesisStreamEvent) => handler(event as never, { awsRequestId: `local-${Date.now()}` }),
         pollIntervalMs: options.pollIntervalMs,
       });
       if (options.onProgress !== undefined) {
@@ -109,6 +111,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       tableName,
       buckets,
       mappings,
+      invoke: async (functionName, event) => {
+        const handler = handlers.get(functionName);
+        if (handler === undefined) throw new Error(`the template has no function ${functionName}`);
+        return handler(event as never, { awsRequestId: `local-${Date.now()}` });
+      },
       drain: async (timeoutMs) => {
         await Promise.all([...mappings.values()].map((m) => m.waitUntilCaughtUp({ timeoutMs })));
       },
