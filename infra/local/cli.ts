@@ -10,12 +10,25 @@ import { generateWorkload } from '../../shared/workload/synthetic-workload';
 import { injectFaults } from '../../shared/workload/fault-injection';
 import { appliedEvents, foldInMemory } from '../../shared/ingest/reference-fold';
 import { startLocalPipeline, type LocalPipeline } from './local-pipeline';
-import { collectAccounting, formatAccounting, sampleProfiles } from './run-report';
+import type { TrainSummary } from '../../functions/train/train-use-case';
+import {
+  collectAccounting,
+  describeModel,
+  formatAccounting,
+  formatMetricsTable,
+  sampleProfiles,
+} from './run-report';
 
 const integer = (label: string) => (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${label} must be a whole number`);
   return n;
+};
+
+const share = (value: string) => {
+  const x = Number(value);
+  if (!(x > 0 && x < 1)) throw new InvalidArgumentError('must be between 0 and 1');
+  return x;
 };
 
 const program = new Command()
@@ -27,9 +40,25 @@ const program = new Command()
   .option('--no-faults', 'publish the workload without duplicates, reordering or malformed records')
   .option('--data-dir <dir>', 'keep the emulators’ data here (default: nothing left on disk)')
   .option('--serve', 'keep the local cloud running after the run and print its endpoints')
-  .option('--samples <n>', 'sample profiles to print at the end', integer('--samples'), 3);
+  .option('--samples <n>', 'sample profiles to print at the end', integer('--samples'), 3)
+  .option('--warm-up-share <x>', 'share of the records streamed before training', share, 0.7)
+  .option(
+    '--label-horizon-hours <n>',
+    'label horizon H for training (the stack says 24; a week of local history wants less)',
+    integer('--label-horizon-hours'),
+    12,
+  )
+  .option(
+    '--model-poll-seconds <n>',
+    'how often ingest looks for a new model (the stack says 60; a short local run wants less)',
+    integer('--model-poll-seconds'),
+    2,
+  );
 
 interface RunOptions {
+  warmUpShare: number;
+  labelHorizonHours: number;
+  modelPollSeconds: number;
   users: number;
   days: number;
   seed: number;
@@ -51,7 +80,13 @@ async function main(): Promise<void> {
   const pipeline = await startLocalPipeline({
     dataDir: options.dataDir,
     // Keep the handlers' own logs quiet; the runner prints progress.
-    environment: { POWERTOOLS_LOG_LEVEL: 'WARN', LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' },
+    environment: {
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+      LOG_LEVEL: 'WARN',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      MODEL_POLL_SECONDS: String(options.modelPollSeconds),
+      LABEL_HORIZON_HOURS: String(options.labelHorizonHours),
+    },
   });
   let stopping = false;
   const shutdown = async (code: number) => {
@@ -81,14 +116,39 @@ async function main(): Promise<void> {
       `${manifest.reorderedEventIds.length} reordered, ${manifest.malformed.length} malformed)`,
   );
 
+  // Phase 1 (warm-up): the first part of the history streams in, unscored, and is archived.
+  const warmUp = records.slice(0, Math.floor(records.length * options.warmUpShare));
+  const rest = records.slice(warmUp.length);
   const progress = startProgress(pipeline, records.length, elapsed);
   const producer = new EventProducer({
     kinesis: pipeline.cloud.clients.kinesis,
     streamName: pipeline.streamName,
   });
-  const sendResult = await producer.sendRaw(records);
-  progress.sent = sendResult.sent;
-  await pipeline.drain(120_000);
+  const warmUpSent = await producer.sendRaw(warmUp);
+  progress.sent = warmUpSent.sent;
+  await pipeline.drain(180_000);
+  console.log(`[${elapsed()}] warm-up streamed: ${warmUp.length} records ingested and archived`);
+
+  // Phase 2: the scheduled training function, invoked as EventBridge would: archive → train → promote.
+  const training = (await pipeline.invoke('train', {
+    source: 'aws.events',
+    'detail-type': 'Scheduled Event',
+  })) as TrainSummary;
+  const { events, rows, train, validation, test, positives } = training.examples;
+  console.log(
+    `[${elapsed()}] training on the archive (${events} events → ${rows} examples: ${train} train / ` +
+      `${validation} validation / ${test} test, ${positives} positive) → ` +
+      `${training.promoted ? `promoted ${training.modelVersion}` : 'not promoted'}: ${training.reason}`,
+  );
+  const model =
+    training.promoted && training.modelVersion !== undefined
+      ? await describeModel(pipeline, training.modelVersion, options.dataDir)
+      : undefined;
+
+  // Phase 3: the rest of the history streams in; ingest picks the promoted model up without a restart.
+  const restSent = await producer.sendRaw(rest);
+  progress.sent = warmUpSent.sent + restSent.sent;
+  await pipeline.drain(180_000);
   progress.stop();
 
   // The expectation: the same records folded in memory by the same rules. It differs from the
@@ -97,17 +157,28 @@ async function main(): Promise<void> {
   const expectedApplied = [...reference.values()].reduce((sum, state) => sum + appliedEvents(state), 0);
   const accounting = await collectAccounting(
     pipeline,
-    { produced: records.length, failedToSend: sendResult.failed.length },
+    { produced: records.length, failedToSend: warmUpSent.failed.length + restSent.failed.length },
     { applied: expectedApplied, quarantined: manifest.malformed.length },
+  );
+  console.log(`\nSample profiles (most events first):`);
+  for (const profile of await sampleProfiles(pipeline, options.samples)) {
+    console.log(JSON.stringify(profile));
+  }
+  if (model !== undefined) {
+    console.log(
+      `\nModel ${model.version} (test split: ${model.metadata.exampleCounts.test} examples, ${training.examples.positives} positives in all):`,
+    );
+    console.log(formatMetricsTable(model.metadata.metrics));
+    console.log(`report: ${model.reportPath}`);
+  }
+  console.log(
+    `scored profiles: ${accounting.scored.toLocaleString('en-US')} of ${accounting.profiles.toLocaleString('en-US')} (the rest were last updated before the model was promoted)`,
   );
   if (expectedApplied !== manifest.validEvents) {
     console.log(
       `note: ${expectedApplied - manifest.validEvents} producer duplicates arrived beyond the dedupe horizon ` +
         '(more than 16 events a minute from one profile, i.e. bots) and were applied again, as documented',
     );
-  }
-  for (const profile of await sampleProfiles(pipeline, options.samples)) {
-    console.log(JSON.stringify(profile));
   }
   console.log(`[${elapsed()}] ${formatAccounting(accounting)}`);
 

@@ -92,7 +92,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         streamName,
         streamArn,
         functionName: esm.functionName,
-        invoke: (event: KinesisStreamEvent) => handler(event as never, { awsRequestId: `local-${Date.now()}` }),
+        invoke: (event: KinesisStreamEvent) =>
+          handler(event as never, { awsRequestId: `local-${Date.now()}` }),
         pollIntervalMs: options.pollIntervalMs,
       });
       if (options.onProgress !== undefined) {

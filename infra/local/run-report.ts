@@ -7,6 +7,11 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { appliedEvents } from '../../shared/ingest/reference-fold';
 import { decodeProfileItem, type DecodedProfileItem } from '../../shared/profile/profile-item-codec';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { S3ModelRegistry } from '../../functions/commons/s3-model-registry';
+import { readObjectIfExists } from '../../functions/commons/s3-objects';
+import { modelObjectKeys, type MetricSummary, type ModelMetadata } from '../../shared/model/model-metadata';
 import type { LocalPipeline } from './local-pipeline';
 
 /** Where every produced record ended up. */
@@ -25,6 +30,8 @@ export interface RunAccounting {
   /** Records the event source gave up on (written to the on-failure destination). */
   onFailure: number;
   profiles: number;
+  /** Profiles that carry a model score. */
+  scored: number;
   /** What the workload's fault manifest says should have happened, when known. */
   expected?: { applied: number; quarantined: number };
   /**
@@ -94,6 +101,7 @@ export async function collectAccounting(
     duplicates,
     onFailure,
     profiles: profiles.length,
+    scored: profiles.filter((p) => p.scoreStatus === 'scored').length,
     expected,
     balanced:
       duplicates >= 0 &&
@@ -133,4 +141,39 @@ export async function sampleProfiles(pipeline: LocalPipeline, count: number): Pr
       score: p.scoreStatus === 'scored' ? p.score : 'unscored',
       version: p.version,
     }));
+}
+
+/** A promoted model: its metadata, and its HTML report copied out of the local models bucket. */
+export async function describeModel(
+  pipeline: LocalPipeline,
+  version: string,
+  dataDir: string | undefined,
+): Promise<{ version: string; metadata: ModelMetadata; reportPath: string | undefined }> {
+  const bucket = pipeline.buckets.models!;
+  const metadata = await new S3ModelRegistry(pipeline.cloud.clients.s3, bucket).getMetadata(version);
+  const report = await readObjectIfExists(
+    pipeline.cloud.clients.s3,
+    bucket,
+    modelObjectKeys(version).reportKey,
+  );
+  if (report === undefined) return { version, metadata, reportPath: undefined };
+  // The report is the run's one deliberate output: beside the data when kept, else under reports/.
+  const dir = path.resolve(dataDir ?? path.join(__dirname, '../../reports'));
+  mkdirSync(dir, { recursive: true });
+  const reportPath = path.join(dir, `model-${version}.html`);
+  writeFileSync(reportPath, report);
+  return { version, metadata, reportPath };
+}
+
+/** The model beside its two baselines, one row per scorer. */
+export function formatMetricsTable(metrics: ModelMetadata['metrics']): string {
+  const row = (name: string, m: MetricSummary) =>
+    `${name.padEnd(20)} ${m.rocAuc.toFixed(3)} [${m.rocAucCi95.lower.toFixed(3)}, ${m.rocAucCi95.upper.toFixed(3)}]` +
+    `  ${m.prAuc.toFixed(3)}   ${m.logLoss.toFixed(3)}   ${m.brierScore.toFixed(3)}  ${m.expectedCalibrationError.toFixed(3)}`;
+  return [
+    `${'scorer'.padEnd(20)} ROC-AUC [95% CI]        PR-AUC  logloss  Brier  ECE`,
+    row('MLP (promoted)', metrics.model),
+    row('heuristic (cart)', metrics.heuristic),
+    row('logistic regression', metrics.logisticRegression),
+  ].join('\n');
 }

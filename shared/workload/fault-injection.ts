@@ -44,7 +44,7 @@ export const EXPECTED_VIOLATION: Readonly<Record<MalformedFault, { kind: Violati
 /** How far past `nowMs` a future timestamp is put: far enough that any run soon after still refuses it. */
 const FUTURE_OFFSET_MS = 365 * 24 * 60 * 60 * 1000;
 
-/** Largest event-time distance between an event and the record its duplicate follows. */
+/** Largest event-time distance between an event and the record its duplicate follows, or two swapped events. */
 export const DUPLICATE_MAX_EVENT_TIME_GAP_MS = 60 * 60 * 1000;
 
 const eventTimeMs = (event: EventInput): number =>
@@ -132,6 +132,9 @@ export function injectFaults(
       if (!random.chance(reorderRate)) continue;
       const a = positions[j]!;
       const b = positions[j + 1]!;
+      // Delivery is late by seconds or minutes, not days: swap only events close in time.
+      if (Math.abs(eventTimeMs(events[b]!) - eventTimeMs(events[a]!)) > DUPLICATE_MAX_EVENT_TIME_GAP_MS)
+        continue;
       [order[a], order[b]] = [order[b]!, order[a]!];
       reorderedEventIds.push(events[order[a]!]!.eventId, events[order[b]!]!.eventId);
       j++;
