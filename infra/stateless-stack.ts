@@ -96,9 +96,7 @@ export class StatelessStack extends Stack {
       projectRoot,
       memorySize: 512,
       timeout: Duration.seconds(120),
-    })
-      .bindBucket({ bucket: resources.archiveBucket, access: 'write', envVar: 'ARCHIVE_BUCKET' })
-      .bindBucket({ bucket: resources.quarantineBucket, access: 'write', envVar: 'QUARANTINE_BUCKET' });
+    }).bindBucket({ bucket: resources.archiveBucket, access: 'write', envVar: 'ARCHIVE_BUCKET' });
 
     this.train = new ProfileFunction(this, 'Train', {
       name: 'train',
