@@ -1,0 +1,74 @@
+/**
+ * A published model that this build cannot serve (another feature schema) is refused loudly and the
+ * model already loaded keeps scoring. Real s3rver and onnxruntime-node.
+ */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { S3ModelRegistry } from '../../../functions/commons/s3-model-registry';
+import { S3ModelScorer } from '../../../functions/commons/s3-model-scorer';
+import { startLocalCloud, type LocalCloud } from '../../../infra/local/emulators';
+import { validateEvent } from '../../../shared/contract/event-contract';
+import { FEATURE_COUNT } from '../../../shared/features/feature-vector';
+import {
+  CURRENT_POINTER_KEY,
+  createModelPointer,
+  modelObjectKeys,
+} from '../../../shared/model/model-metadata';
+import { buildTrainingSet } from '../../../shared/training/training-set';
+import { generateWorkload } from '../../../shared/workload/synthetic-workload';
+import { trainSmallModel } from './model-fixtures';
+
+const BUCKET = 'models-refusal';
+const nowMs = Date.now();
+
+describe('S3ModelScorer refusing a model', () => {
+  let cloud: LocalCloud;
+
+  beforeAll(async () => {
+    cloud = await startLocalCloud();
+    await cloud.createBucket(BUCKET);
+  });
+
+  afterAll(async () => {
+    await cloud?.stop();
+  });
+
+  it('keeps the loaded model when the new pointer names another feature schema', async () => {
+    // Prepare: model A serves; a copy of it claims feature schema 99 and is pointed to directly.
+    const events = generateWorkload({ users: 200, days: 3, seed: 5 }).events.map(
+      (e) => validateEvent(e, nowMs).event,
+    );
+    const trainingSet = buildTrainingSet(events, { labelHorizonMs: 12 * 3_600_000 });
+    const modelA = await trainSmallModel(trainingSet, trainingSet.labels, nowMs);
+    const registry = new S3ModelRegistry(cloud.clients.s3, BUCKET);
+    await registry.putCandidate(modelA.metadata.modelVersion, modelA);
+    await registry.promote(modelA.metadata.modelVersion, undefined);
+    const refused: string[] = [];
+    const scorer = new S3ModelScorer(cloud.clients.s3, BUCKET, 0, {
+      onRefused: (reason) => refused.push(reason),
+    });
+    const rows = new Float32Array(2 * FEATURE_COUNT);
+    const before = await scorer.score(rows, 2, FEATURE_COUNT);
+
+    const alien = 'v20991231235959-deadbeef';
+    const keys = modelObjectKeys(alien);
+    const put = (Key: string, Body: string | Uint8Array) =>
+      cloud.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body }));
+    await put(keys.onnxKey, modelA.onnx);
+    await put(
+      keys.metadataKey,
+      JSON.stringify({ ...modelA.metadata, modelVersion: alien, featureSchemaVersion: 99 }),
+    );
+    await put(
+      CURRENT_POINTER_KEY,
+      JSON.stringify(createModelPointer(alien, nowMs, modelA.metadata.modelVersion)),
+    );
+    // Act
+    const after = await scorer.score(rows, 2, FEATURE_COUNT);
+    // Assess
+    expect(before?.modelVersion).toBe(modelA.metadata.modelVersion);
+    expect(after?.modelVersion).toBe(modelA.metadata.modelVersion);
+    expect(after?.probabilities).toEqual(before?.probabilities);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatch(/feature schema 99/);
+  });
+});
