@@ -22,6 +22,7 @@
  * Not emulated: ParallelizationFactor > 1 (accepted, run as 1), tumbling windows, filters, resharding order (parent shards
  * before children), enhanced fan-out, throttling.
  */
+import { kinesisStreamRecordOf } from './kinesis-stream-event';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
@@ -695,22 +696,16 @@ export class EventSourceMappingEmulator {
   private toPolledRecord(shardId: string, record: KinesisRecord): PolledRecord {
     const sequenceNumber = record.SequenceNumber ?? '';
     const arrivalMs = record.ApproximateArrivalTimestamp?.getTime() ?? this.now();
-    const entry: KinesisStreamRecord = {
-      kinesis: {
-        kinesisSchemaVersion: '1.0',
-        partitionKey: record.PartitionKey ?? '',
+    const entry = kinesisStreamRecordOf(
+      {
+        shardId,
         sequenceNumber,
-        data: Buffer.from(record.Data ?? new Uint8Array()).toString('base64'),
-        approximateArrivalTimestamp: arrivalMs / 1000,
+        partitionKey: record.PartitionKey ?? '',
+        data: record.Data ?? new Uint8Array(),
+        arrivalMs,
       },
-      eventSource: 'aws:kinesis',
-      eventVersion: '1.0',
-      eventID: `${shardId}:${sequenceNumber}`,
-      eventName: 'aws:kinesis:record',
-      invokeIdentityArn: this.invokeIdentityArn,
-      awsRegion: this.region,
-      eventSourceARN: this.options.streamArn,
-    };
+      { streamArn: this.options.streamArn, region: this.region, invokeIdentityArn: this.invokeIdentityArn },
+    );
     // +1 for the comma between records in the payload.
     return { sequenceNumber, arrivalMs, entry, bytes: Buffer.byteLength(JSON.stringify(entry)) + 1 };
   }

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { kinesisStreamRecordOf, LOCAL_STREAM_SOURCE } from '../../infra/local/kinesis-stream-event';
 import type { RawRecord } from '../../shared/producer/put-records-plan';
 import { injectFaults, type FaultManifest } from '../../shared/workload/fault-injection';
 import { generateWorkload } from '../../shared/workload/synthetic-workload';
@@ -15,7 +16,6 @@ export const SHARD_COUNT = 4;
 /** Records per event source mapping batch (the stack's ingest BatchSize). */
 export const BATCH_SIZE = 100;
 const SEQUENCE_DIGITS = 56;
-const STREAM_ARN = 'arn:aws:kinesis:us-east-1:000000000000:stream/events';
 
 /** One shard's batches, in delivery order. */
 export interface ShardBatches {
@@ -50,23 +50,15 @@ function sequenceNumberOf(shardIndex: number, position: number): string {
 }
 
 function toKinesisRecord(shardIndex: number, position: number, record: RawRecord, arrivalMs: number) {
-  const sequenceNumber = sequenceNumberOf(shardIndex, position);
-  return {
-    kinesis: {
-      kinesisSchemaVersion: '1.0',
-      partitionKey: record.partitionKey,
-      sequenceNumber,
-      data: Buffer.from(record.data).toString('base64'),
-      approximateArrivalTimestamp: arrivalMs / 1000,
+  return kinesisStreamRecordOf(
+    {
+      ...record,
+      shardId: shardIdOf(shardIndex),
+      sequenceNumber: sequenceNumberOf(shardIndex, position),
+      arrivalMs,
     },
-    eventSource: 'aws:kinesis',
-    eventVersion: '1.0',
-    eventID: `${shardIdOf(shardIndex)}:${sequenceNumber}`,
-    eventName: 'aws:kinesis:record',
-    invokeIdentityArn: 'arn:aws:iam::000000000000:role/bench',
-    awsRegion: 'us-east-1',
-    eventSourceARN: STREAM_ARN,
-  } satisfies KinesisStreamRecord;
+    LOCAL_STREAM_SOURCE,
+  );
 }
 
 /** Cut raw records (in stream order) into per-shard batches. */

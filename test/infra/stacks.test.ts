@@ -169,9 +169,7 @@ describe('profile-stream stacks', () => {
       expect(variables('functions/ingest/handler.ts')).toEqual(
         [...common, 'MODELS_BUCKET', 'MODEL_POLL_SECONDS', 'PROFILES_TABLE', 'QUARANTINE_BUCKET'].sort(),
       );
-      expect(variables('functions/archive/handler.ts')).toEqual(
-        [...common, 'ARCHIVE_BUCKET'].sort(),
-      );
+      expect(variables('functions/archive/handler.ts')).toEqual([...common, 'ARCHIVE_BUCKET'].sort());
       expect(variables('functions/train/handler.ts')).toEqual(
         [...common, 'ARCHIVE_BUCKET', 'LABEL_HORIZON_HOURS', 'MODELS_BUCKET'].sort(),
       );

@@ -3,33 +3,23 @@
  * redelivered batch overwrites its objects instead of adding copies.
  */
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { KinesisStreamEvent } from 'aws-lambda';
 import { gunzipSync } from 'node:zlib';
 import { startLocalCloud, type LocalCloud } from '../../../infra/local/emulators';
+import { kinesisStreamEventOf } from '../../../infra/local/kinesis-stream-event';
 
 const BUCKET = 'archive-handler';
 const T0 = Date.UTC(2026, 10, 27, 9, 58);
 
-function kinesisEvent(payloads: unknown[]): KinesisStreamEvent {
-  return {
-    Records: payloads.map((payload, i) => ({
-      eventID: `shardId-000000000001:${5000 + i}`,
-      eventName: 'aws:kinesis:record',
-      eventSource: 'aws:kinesis',
-      eventVersion: '1.0',
-      eventSourceARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/events',
-      awsRegion: 'us-east-1',
-      invokeIdentityArn: 'arn:aws:iam::000000000000:role/archive',
-      kinesis: {
-        kinesisSchemaVersion: '1.0',
-        partitionKey: 'u-1',
-        sequenceNumber: String(5000 + i),
-        data: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)).toString('base64'),
-        approximateArrivalTimestamp: T0 / 1000,
-      },
+const kinesisEvent = (payloads: unknown[]) =>
+  kinesisStreamEventOf(
+    payloads.map((payload, i) => ({
+      shardId: 'shardId-000000000001',
+      sequenceNumber: String(5000 + i),
+      partitionKey: 'u-1',
+      data: typeof payload === 'string' ? payload : JSON.stringify(payload),
+      arrivalMs: T0,
     })),
-  };
-}
+  );
 
 describe('archive handler', () => {
   let cloud: LocalCloud;

@@ -1,3 +1,5 @@
+import { kinesisStreamEventOf } from '../../../infra/local/kinesis-stream-event';
+import { profilesTableDefinition } from '../../support/profiles-table';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { DynamoDbProfileStore } from '../../../functions/commons/dynamodb-profile-store';
 import { S3ModelRegistry } from '../../../functions/commons/s3-model-registry';
@@ -24,12 +26,7 @@ let cloud: LocalCloud;
 
 beforeAll(async () => {
   cloud = await startLocalCloud();
-  await cloud.createTable({
-    TableName: TABLE,
-    KeySchema: [{ AttributeName: 'profileId', KeyType: 'HASH' }],
-    AttributeDefinitions: [{ AttributeName: 'profileId', AttributeType: 'S' }],
-    BillingMode: 'PAY_PER_REQUEST',
-  });
+  await cloud.createTable(profilesTableDefinition(TABLE));
   await cloud.createBucket(MODELS_BUCKET);
   await cloud.createBucket(QUARANTINE_BUCKET);
 });
@@ -40,24 +37,7 @@ afterAll(async () => {
 
 /** A Lambda Kinesis event of `events`, numbered from `firstIndex` on one shard. */
 function kinesisEventOf(events: readonly EventInput[], firstIndex: number): KinesisStreamEvent {
-  return {
-    Records: ingestRecordsOf(events, firstIndex).map((record) => ({
-      eventID: `${record.shardId}:${record.sequenceNumber}`,
-      eventName: 'aws:kinesis:record',
-      eventSource: 'aws:kinesis',
-      eventVersion: '1.0',
-      eventSourceARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/events',
-      awsRegion: 'us-east-1',
-      invokeIdentityArn: 'arn:aws:iam::000000000000:role/ingest',
-      kinesis: {
-        kinesisSchemaVersion: '1.0',
-        partitionKey: record.partitionKey,
-        sequenceNumber: record.sequenceNumber,
-        data: Buffer.from(record.data).toString('base64'),
-        approximateArrivalTimestamp: nowMs / 1000,
-      },
-    })),
-  };
+  return kinesisStreamEventOf(ingestRecordsOf(events, firstIndex).map((r) => ({ ...r, arrivalMs: nowMs })));
 }
 
 describe('ingest with a model promoted while it runs', () => {

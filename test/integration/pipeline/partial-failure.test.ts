@@ -3,6 +3,7 @@
  * the event source mapping redelivers from there (records that already succeeded included), and the
  * profiles' bookkeeping makes the redelivery apply nothing twice. Real kinesalite, dynalite and s3rver.
  */
+import { profilesTableDefinition } from '../../support/profiles-table';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { DynamoDbProfileStore } from '../../../functions/commons/dynamodb-profile-store';
 import { S3QuarantineSink } from '../../../functions/commons/s3-quarantine-sink';
@@ -27,12 +28,7 @@ describe('partial batch failure and redelivery', () => {
   beforeAll(async () => {
     cloud = await startLocalCloud();
     const streamArn = await cloud.createStream(STREAM, 1);
-    await cloud.createTable({
-      TableName: TABLE,
-      KeySchema: [{ AttributeName: 'profileId', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'profileId', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    });
+    await cloud.createTable(profilesTableDefinition(TABLE));
     await cloud.createBucket(BUCKET);
     store = new DynamoDbProfileStore(cloud.clients.dynamodb, TABLE);
     // The real store, with one fault injected: the victim's first write is throttled.

@@ -1,3 +1,4 @@
+import { profilesTableDefinition } from '../../support/profiles-table';
 import { DynamoDbProfileStore } from '../../../functions/commons/dynamodb-profile-store';
 import { ProfileReader } from '../../../functions/commons/profile-reader';
 import { startLocalCloud, type LocalCloud } from '../../../infra/local/emulators';
@@ -13,12 +14,7 @@ describe('ProfileReader against dynalite', () => {
 
   beforeAll(async () => {
     cloud = await startLocalCloud();
-    await cloud.createTable({
-      TableName: TABLE,
-      KeySchema: [{ AttributeName: 'profileId', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'profileId', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    });
+    await cloud.createTable(profilesTableDefinition(TABLE));
   });
 
   afterAll(async () => {

@@ -1,31 +1,21 @@
-import type { KinesisStreamEvent } from 'aws-lambda';
 import { logger } from '../../../functions/commons/telemetry';
 import { createIngestHandler } from '../../../functions/ingest/ingest-handler';
+import { kinesisStreamEventOf } from '../../../infra/local/kinesis-stream-event';
 import { InMemoryProfileStore, InMemoryQuarantine } from '../../../shared/ingest/in-memory-adapters';
 
 const NOW = Date.UTC(2026, 10, 27, 12);
 const SECRETS = ['someone@example.test', '203.0.113.7', 'Mozilla/5.0 (secret agent)', 'u-private-42'];
 
-function kinesisEvent(payloads: unknown[]): KinesisStreamEvent {
-  return {
-    Records: payloads.map((payload, i) => ({
-      eventID: `shardId-000000000000:${1000 + i}`,
-      eventName: 'aws:kinesis:record',
-      eventSource: 'aws:kinesis',
-      eventVersion: '1.0',
-      eventSourceARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/events',
-      awsRegion: 'us-east-1',
-      invokeIdentityArn: 'arn:aws:iam::000000000000:role/ingest',
-      kinesis: {
-        kinesisSchemaVersion: '1.0',
-        partitionKey: 'u-private-42',
-        sequenceNumber: String(1000 + i),
-        data: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)).toString('base64'),
-        approximateArrivalTimestamp: NOW / 1000,
-      },
+const kinesisEvent = (payloads: unknown[]) =>
+  kinesisStreamEventOf(
+    payloads.map((payload, i) => ({
+      shardId: 'shardId-000000000000',
+      sequenceNumber: String(1000 + i),
+      partitionKey: 'u-private-42',
+      data: JSON.stringify(payload),
+      arrivalMs: NOW,
     })),
-  };
-}
+  );
 
 describe('ingest handler telemetry', () => {
   it('logs counts and stream positions, never payloads or personal data', async () => {

@@ -84,15 +84,15 @@ describe('trainer', () => {
   it('is deterministic: the same seed gives identical weights, another seed different ones', async () => {
     // Prepare
     const { train, validation, normalisation } = prepare({ rows: 1000, columns: 8, seed: 2 });
-    const fit = async (seed: number) => {
+    const fitWithSeed = async (seed: number) => {
       const fitted = await fitMlp(train, validation, normalisation, { maxEpochs: 3, seed });
       fitted.model.dispose();
       return fitted;
     };
     // Act
-    const first = await fit(7);
-    const second = await fit(7);
-    const other = await fit(8);
+    const first = await fitWithSeed(7);
+    const second = await fitWithSeed(7);
+    const other = await fitWithSeed(8);
     // Assess
     expect(second.weights).toEqual(first.weights);
     expect(second.history).toEqual(first.history);
