@@ -5,6 +5,7 @@
  * validates with it before sending, and `event-contract.v1.schema.json` is generated from it for the
  * people on the producing side (see `npm run contract:schema`).
  */
+import { FieldRuleError } from '../errors';
 import { z } from 'zod';
 
 /** The only contract version this build accepts; a higher one is quarantined, never guessed at. */
@@ -166,18 +167,18 @@ export const VIOLATION_KINDS = [
 export type ViolationKind = (typeof VIOLATION_KINDS)[number];
 
 /** A record that breaks the contract: names the field, the rule and a redacted value. */
-export class ContractViolation extends Error {
+export class ContractViolation extends FieldRuleError {
   override readonly name = 'ContractViolation';
   constructor(
+    /** Why the record is refused; the quarantine groups by it. */
     readonly kind: ViolationKind,
     /** Dotted path of the offending field, or `(record)` for the record as a whole. */
-    readonly field: string,
-    /** The rule that was broken, in words. */
-    readonly rule: string,
-    /** A description of the value that never contains personal data. */
-    readonly redactedValue: string,
+    field: string,
+    rule: string,
+    /** Never personal data: type and size only for strings. */
+    redactedValue: string,
   ) {
-    super(`${field}: ${rule} (got ${redactedValue})`);
+    super(field, rule, redactedValue);
   }
 }
 

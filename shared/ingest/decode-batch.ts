@@ -36,7 +36,7 @@ export function decodeBatch(records: readonly IngestRecord[], nowMs: number): De
         kind: error.kind,
         field: error.field,
         rule: error.rule,
-        redactedValue: error.redactedValue,
+        redactedValue: error.value,
         dataBase64: Buffer.from(record.data).toString('base64'),
       });
     }

@@ -8,6 +8,7 @@
  * reader. `profile-item.v1.schema.json` is generated from {@link profileItemSchema} for downstream
  * readers.
  */
+import { FieldRuleError } from '../errors';
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../contract/event-contract';
 import { byScore, byShardId, cartEventIsNewer } from './apply-events';
@@ -134,15 +135,8 @@ export interface DecodedProfileItem {
 }
 
 /** A stored item that does not match the schema (corrupt or from an unknown layout). */
-export class ProfileItemViolation extends Error {
+export class ProfileItemViolation extends FieldRuleError {
   override readonly name = 'ProfileItemViolation';
-  constructor(
-    readonly field: string,
-    readonly rule: string,
-    readonly redactedValue: string,
-  ) {
-    super(`${field}: ${rule} (got ${redactedValue})`);
-  }
 }
 
 const TYPE_BY_CODE = new Map<string, EventType>(

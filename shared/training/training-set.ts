@@ -38,6 +38,7 @@
  * window before the first test cutoff: no example is evaluated on an outcome a training label saw.
  * The fractions apply to time, not to rows: with uneven traffic the row shares differ somewhat.
  */
+import { FieldRuleError } from '../errors';
 import { type ContractEvent, profileIdOf } from '../contract/event-contract';
 import {
   FEATURE_COUNT,
@@ -124,15 +125,8 @@ export interface TrainingSet {
 }
 
 /** Options or data that cannot give a training set; names the field, the rule and the value. */
-export class TrainingSetError extends Error {
+export class TrainingSetError extends FieldRuleError {
   override readonly name = 'TrainingSetError';
-  constructor(
-    readonly field: string,
-    readonly rule: string,
-    readonly value: string,
-  ) {
-    super(`${field}: ${rule} (got ${value})`);
-  }
 }
 
 /** Events grouped by profile, each group deduplicated by `eventId` and in time order. */

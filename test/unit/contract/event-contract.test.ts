@@ -84,6 +84,6 @@ describe('decodeEvent', () => {
     );
     expect(violation.field).toBe('context.email');
     expect(violation.message).not.toContain('secret');
-    expect(violation.redactedValue).toBe('redacted personal data');
+    expect(violation.value).toBe('redacted personal data');
   });
 });
