@@ -19,7 +19,7 @@ const s3 = s3Client();
 
 /** Lambda entry point for the archive's Kinesis event source. */
 export const handler = async (event: KinesisStreamEvent): Promise<void> => {
-  const objects = planArchiveObjects(toIngestRecords(event), Date.now());
+  const objects = planArchiveObjects(toIngestRecords(event));
   await Promise.all(
     objects.map((o) =>
       s3.send(

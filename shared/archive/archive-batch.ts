@@ -21,11 +21,11 @@ export interface ArchiveObject {
 }
 
 /** Plan the archive objects of one batch (records of one shard, in order). */
-export function planArchiveObjects(records: readonly IngestRecord[], nowMs: number): ArchiveObject[] {
+export function planArchiveObjects(records: readonly IngestRecord[]): ArchiveObject[] {
   const first = records[0];
   const last = records[records.length - 1];
   if (first === undefined || last === undefined) return [];
-  const { valid } = decodeBatch(records, nowMs);
+  const { valid } = decodeBatch(records);
   const byHour = new Map<string, ContractEvent[]>();
   for (const { event } of valid) {
     const iso = new Date(event.occurredAt).toISOString();

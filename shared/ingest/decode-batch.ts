@@ -15,15 +15,17 @@ export interface DecodedBatch {
  * Decode and validate every record of a batch. Never throws for bad data: a record that breaks the
  * contract is returned in `quarantined` with its reason, so one poison record cannot block a shard.
  *
- * @param nowMs - processing time, for the contract's future-timestamp rule
+ * The contract's "not ahead of processing time" rule is checked against the record's arrival time at
+ * Kinesis, which a redelivery keeps: a record is refused or accepted the same way however often and
+ * however late Lambda delivers it.
  */
-export function decodeBatch(records: readonly IngestRecord[], nowMs: number): DecodedBatch {
+export function decodeBatch(records: readonly IngestRecord[]): DecodedBatch {
   const valid: SequencedEvent[] = [];
   const quarantined: QuarantinedRecord[] = [];
   const unknownFields = new Map<string, number>();
   for (const record of records) {
     try {
-      const decoded = decodeEvent(record.data, nowMs);
+      const decoded = decodeEvent(record.data, record.approximateArrivalMs);
       valid.push({ event: decoded.event, shardId: record.shardId, sequenceNumber: record.sequenceNumber });
       for (const field of decoded.unknownFields)
         unknownFields.set(field, (unknownFields.get(field) ?? 0) + 1);

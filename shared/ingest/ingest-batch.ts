@@ -82,7 +82,7 @@ export async function ingestBatch(
   const nowMs = deps.now();
   const stats = emptyStats(records.length);
 
-  const decoded = decodeBatch(records, nowMs);
+  const decoded = decodeBatch(records);
   for (const q of decoded.quarantined) stats.quarantined[q.kind]++;
   for (const count of decoded.unknownFields.values()) stats.unknownFieldsDropped += count;
   if (decoded.quarantined.length > 0) await deps.quarantine.putBatch(decoded.quarantined, batchIdOf(records));

@@ -14,7 +14,11 @@ export interface DeliveredRecord {
   partitionKey: string;
 }
 
-/** Fold delivered records into profiles in memory (sequence numbers are made up, increasing). */
+/**
+ * Fold delivered records into profiles in memory (sequence numbers are made up, increasing).
+ *
+ * @param nowMs - when the records reached the stream, for the contract's future-timestamp rule
+ */
 export function foldInMemory(records: readonly DeliveredRecord[], nowMs: number): Map<string, ProfileState> {
   const decoded = decodeBatch(
     records.map((r, i) => ({
@@ -24,7 +28,6 @@ export function foldInMemory(records: readonly DeliveredRecord[], nowMs: number)
       data: r.data,
       approximateArrivalMs: nowMs,
     })),
-    nowMs,
   );
   const states = new Map<string, ProfileState>();
   for (const sequenced of decoded.valid) {

@@ -87,7 +87,7 @@ async function prepareBatches(events: readonly KinesisStreamEvent[], scorer: Pro
   const prepared: PreparedBatch[] = [];
   for (const event of events) {
     const records = toIngestRecords(event);
-    const { valid } = decodeBatch(records, nowMs);
+    const { valid } = decodeBatch(records);
     const groups = groupByProfile(valid);
     const batch: PreparedBatch = {
       records,
@@ -181,7 +181,7 @@ export async function runComputeBench(
       for (const event of events) toIngestRecords(event);
     }),
     await stage('decode + validate (contract)', true, () => {
-      for (const batch of prepared) decodeBatch(batch.records, nowMs);
+      for (const batch of prepared) decodeBatch(batch.records);
     }),
     await stage('  of which UTF-8 + JSON.parse', false, () => {
       for (const batch of prepared) {

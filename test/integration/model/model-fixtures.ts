@@ -41,7 +41,7 @@ export async function writeArchive(
   const records = ingestRecordsOf(events);
   let objects = 0;
   for (let i = 0; i < records.length; i += ARCHIVE_BATCH_SIZE) {
-    for (const o of planArchiveObjects(records.slice(i, i + ARCHIVE_BATCH_SIZE), nowMs)) {
+    for (const o of planArchiveObjects(records.slice(i, i + ARCHIVE_BATCH_SIZE))) {
       await s3.send(
         new PutObjectCommand({
           Bucket: bucket,

@@ -26,7 +26,7 @@ describe('decodeBatch', () => {
       record('{"schemaVersion":9}'),
     ];
     // Act
-    const batch = decodeBatch(records, NOW);
+    const batch = decodeBatch(records);
     // Assess
     expect(batch.valid.map((v) => v.event.eventId)).toEqual(['a', 'b']);
     expect(batch.valid[0]!.sequenceNumber).toBe(records[0]!.sequenceNumber);
@@ -36,6 +36,33 @@ describe('decodeBatch', () => {
     ]);
     expect(Buffer.from(batch.quarantined[0]!.dataBase64, 'base64').toString()).toBe('not json');
     expect(batch.unknownFields).toEqual(new Map([['color', 1]]));
+  });
+
+  it('judges future timestamps against arrival time, so a late redelivery gets the same verdict', () => {
+    // Prepare: 4 minutes ahead of arrival is fine, 6 minutes is not, whenever the batch is processed.
+    const soon = record(
+      JSON.stringify({
+        schemaVersion: 1,
+        eventId: 's',
+        type: 'login',
+        userId: 'u',
+        occurredAt: NOW + 4 * 60_000,
+      }),
+    );
+    const late = record(
+      JSON.stringify({
+        schemaVersion: 1,
+        eventId: 'l',
+        type: 'login',
+        userId: 'u',
+        occurredAt: NOW + 6 * 60_000,
+      }),
+    );
+    // Act
+    const batch = decodeBatch([soon, late]);
+    // Assess
+    expect(batch.valid.map((v) => v.event.eventId)).toEqual(['s']);
+    expect(batch.quarantined.map((q) => q.kind)).toEqual(['future_timestamp']);
   });
 
   it('accounts for every record whatever the bytes (property)', () => {
@@ -50,7 +77,7 @@ describe('decodeBatch', () => {
         ),
         (items) => {
           const records = items.map((i) => record(i));
-          const batch = decodeBatch(records, NOW);
+          const batch = decodeBatch(records);
           expect(batch.valid.length + batch.quarantined.length).toBe(records.length);
         },
       ),
