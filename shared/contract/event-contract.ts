@@ -79,7 +79,10 @@ export const eventInputSchema = z.object({
   schemaVersion: z.literal(CONTRACT_SCHEMA_VERSION),
   eventId: id(),
   type: z.enum(EVENT_TYPES),
-  userId: id().optional(),
+  // "anon:<id>" names anonymous profiles: a userId shaped like one would share its profile.
+  userId: id()
+    .regex(/^(?!anon:)/, 'must not start with "anon:" (reserved for anonymous profiles)')
+    .optional(),
   anonymousId: id().optional(),
   sessionId: id().optional(),
   occurredAt: occurredAtSchema,

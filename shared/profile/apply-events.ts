@@ -8,7 +8,7 @@
  *    gets its own mark (at most `PROFILE_LIMITS.shards`, the lowest mark evicted first).
  * 2. Producer duplicate (a retried PutRecord stored twice, new sequence number): the FNV-1a hash of
  *    `eventId` is in the dedupe window = the 16 most recent distinct ids by event minute (ties by
- *    hash) within 255 minutes of the latest event. Purchases also store `order:<orderId>` there, so
+ *    hash) within 255 minutes of the latest event. Event ids are hashed as `e:<eventId>`; purchases also store `o:<orderId>` there, so
  *    "distinct orders" is exact within the same horizon. Beyond it a duplicate is applied again. A
  *    false positive needs a 32-bit collision with one of ≤ 16 entries: ≤ 16 / 2^32 ≈ 3.7e-9 per event.
  *
@@ -281,7 +281,7 @@ function applyOne(state: ProfileState, event: ContractEvent): void {
 }
 
 function applyPurchase(state: ProfileState, event: ContractEvent, atSec: number): void {
-  const orderHash = fnv1a32(`order:${event.orderId!}`);
+  const orderHash = fnv1a32(`o:${event.orderId!}`);
   if (indexOfRecent(state.dedupe, orderHash) < 0) state.orderCount++;
   rememberId(state, orderHash, event.occurredAt);
   if (event.revenue !== undefined) state.revenueCents += toCents(event.revenue);
@@ -315,7 +315,7 @@ export function applyEventsToProfile(
       duplicates++;
       continue;
     }
-    const eventHash = fnv1a32(event.eventId);
+    const eventHash = fnv1a32(`e:${event.eventId}`);
     if (indexOfRecent(next.dedupe, eventHash) >= 0) {
       duplicates++;
       continue;

@@ -45,6 +45,7 @@ describe('decodeEvent', () => {
   it.each<[string, unknown, ViolationKind, string]>([
     ['a higher schemaVersion', { ...base, schemaVersion: 2 }, 'unsupported_schema_version', 'schemaVersion'],
     ['no identity', { ...base, userId: undefined }, 'schema', 'userId'],
+    ['a userId in the anonymous namespace', { ...base, userId: 'anon:x' }, 'schema', 'userId'],
     ['identify without anonymousId', { ...base, type: 'identify' }, 'schema', 'anonymousId'],
     ['product_view without productId', { ...base, type: 'product_view' }, 'schema', 'productId'],
     ['search without query', { ...base, type: 'search' }, 'schema', 'query'],

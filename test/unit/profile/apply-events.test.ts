@@ -114,6 +114,18 @@ describe('applyEventsToProfile rules', () => {
     expect(cartView(state)).toEqual({ products: 4, units: 4, valueCents: 400 });
   });
 
+  it('never mistakes an event id for an order id in the dedupe window', () => {
+    // Prepare: a purchase of order "123", then an event whose id spells the order's old hash input.
+    const purchase = makeEvent({ eventId: 'p-1', type: 'purchase', orderId: '123', revenue: 10 });
+    const lookalikes = ['order:123', 'o:123'].map((eventId, i) =>
+      makeEvent({ eventId, type: 'login', occurredAt: T0 + (i + 1) * 1000 }),
+    );
+    // Act
+    const result = applyEventsToProfile(undefined, sequenced([purchase, ...lookalikes]), 'u-1');
+    // Assess
+    expect(result).toMatchObject({ applied: 3, duplicates: 0 });
+  });
+
   it('starts sessions on a new sessionId or after 30 minutes of inactivity', () => {
     // Prepare
     const events = [
