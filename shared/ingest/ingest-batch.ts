@@ -181,7 +181,11 @@ async function writeWithRetries(
   let current: PendingProfile | undefined = pending;
   let currentScore = score;
   for (let attempt = 0; ; attempt++) {
-    const item = encodeProfileItem(current.state, { version: current.version + 1, score: currentScore });
+    const item = encodeProfileItem(current.state, {
+      version: current.version + 1,
+      score: currentScore,
+      writtenAt: deps.now(),
+    });
     const outcome = await deps.profiles.putIfVersion(
       item,
       current.stored === undefined ? undefined : current.version,

@@ -54,7 +54,9 @@ export const profileItemSchema = z
     profileId: z.string().min(1).describe('userId, or anon:<anonymousId>'),
     version: nonNegativeInt.describe('optimistic-locking counter, +1 per write'),
     itemSchemaVersion: z.literal(ITEM_SCHEMA_VERSION),
-    expiresAt: nonNegativeInt.describe('TTL, epoch seconds: lastEventAt + 400 days'),
+    expiresAt: nonNegativeInt.describe(
+      'TTL, epoch seconds: 400 days after the later of lastEventAt and the write',
+    ),
     scoreStatus: z.enum(['scored', 'unscored']),
     propensity: z.number().min(0).max(1).optional().describe('purchase propensity, 4 decimals'),
     modelVersion: z.string().min(1).optional(),
@@ -123,6 +125,11 @@ export interface ProfileItemMeta {
   version: number;
   /** Absent = the profile is stored unscored. */
   score?: ProfileScore;
+  /**
+   * When the item is written (epoch ms). The TTL counts from the later of this and the latest event,
+   * so a backfill of old history is not expired the moment it lands. @default lastEventAt
+   */
+  writtenAt?: number;
 }
 
 /** What {@link decodeProfileItem} returns. */
@@ -206,7 +213,7 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
     profileId: state.profileId,
     version: meta.version,
     itemSchemaVersion: ITEM_SCHEMA_VERSION,
-    expiresAt: nowSec + PROFILE_TTL_SECONDS,
+    expiresAt: Math.floor(Math.max(state.lastEventAt, meta.writtenAt ?? 0) / 1000) + PROFILE_TTL_SECONDS,
     scoreStatus: meta.score === undefined ? 'unscored' : 'scored',
     firstSeenAt: state.firstSeenAt,
     lastEventAt: state.lastEventAt,

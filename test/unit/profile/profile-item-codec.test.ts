@@ -97,6 +97,16 @@ describe('profile item codec', () => {
     expect(decodeProfileItem(item).score).toEqual({ ...SCORE, propensity: 0.1235 });
   });
 
+  it('counts the TTL from the write when the history is older (a backfill is not expired on arrival)', () => {
+    const state = applyEventsToProfile(undefined, heavyEvents(), 'u-1').state;
+    const writtenAt = state.lastEventAt + 800 * 24 * 3_600_000;
+    const item = encodeProfileItem(state, { version: 1, writtenAt });
+    expect(item.expiresAt).toBe(Math.floor(writtenAt / 1000) + PROFILE_TTL_SECONDS);
+    expect(encodeProfileItem(state, { version: 1, writtenAt: 0 }).expiresAt).toBe(
+      Math.floor(state.lastEventAt / 1000) + PROFILE_TTL_SECONDS,
+    );
+  });
+
   it('keeps a heavy profile (every list full, scored, one shard) within one write unit', () => {
     // Prepare: a user's events share one partition key, so one shard mark is the normal case.
     const events = heavyEvents('u-10086421').filter((e) => e.shardId === 'shardId-000000000000');
