@@ -6,6 +6,7 @@ import { FEATURE_NAMES, FEATURE_SCHEMA_VERSION } from '../../shared/features/fea
 import type { ProfileScorer, ScoreResult } from '../../shared/ingest/ingest-ports';
 import {
   CURRENT_POINTER_KEY,
+  ModelMetadataViolation,
   parseModelMetadata,
   parseModelPointer,
   type ModelMetadata,
@@ -25,7 +26,10 @@ export class ModelRefusedError extends Error {
 /** Callbacks through which the scorer reports model changes (the handler logs and counts them). */
 export interface ModelScorerHooks {
   onLoaded?: (modelVersion: string) => void;
+  /** A published model cannot serve this build; the previous one (or none) keeps serving. */
   onRefused?: (reason: string) => void;
+  /** The pointer or model could not be read this time (S3, network); retried at the next poll. */
+  onPollFailed?: (reason: string) => void;
 }
 
 interface LoadedModel {
@@ -65,36 +69,72 @@ export class S3ModelScorer implements ProfileScorer {
     await this.refreshIfDue();
     const model = this.loaded;
     if (model === undefined) return undefined;
+    try {
+      return {
+        probabilities: await this.run(model, features, rows, width),
+        modelVersion: model.metadata.modelVersion,
+      };
+    } catch (error) {
+      // A model that cannot score must not block the stream: drop it, write this batch unscored.
+      this.loaded = undefined;
+      this.refusedVersion = model.metadata.modelVersion;
+      this.hooks.onRefused?.(error instanceof Error ? error.message : String(error));
+      return undefined;
+    }
+  }
+
+  /** One inference; refuses output that is not one finite probability per row. */
+  private async run(
+    model: LoadedModel,
+    features: Float32Array,
+    rows: number,
+    width: number,
+  ): Promise<Float32Array> {
     const { Tensor } = await loadOrt();
     const { inputName, outputName, modelVersion } = model.metadata;
     const output = await model.session.run({ [inputName]: new Tensor('float32', features, [rows, width]) });
     const probabilities = output[outputName]?.data;
-    if (!(probabilities instanceof Float32Array)) {
-      throw new ModelRefusedError(modelVersion, `output ${outputName} is not a float32 tensor`);
+    if (!(probabilities instanceof Float32Array) || probabilities.length !== rows) {
+      throw new ModelRefusedError(modelVersion, `output ${outputName} is not ${rows} float32 values`);
     }
-    return { probabilities, modelVersion };
+    for (const p of probabilities) {
+      if (!(p >= 0 && p <= 1))
+        throw new ModelRefusedError(modelVersion, `output ${outputName} is not a probability`);
+    }
+    return probabilities;
   }
 
-  /** Look for a newly promoted model now, whatever the poll interval says. */
+  /**
+   * Look for a newly promoted model now, whatever the poll interval says. Never throws: a pointer that
+   * cannot be read or a model that cannot serve is reported and the current model (or none) keeps
+   * serving, so a bad publication or an S3 hiccup cannot block the stream.
+   */
   async refresh(): Promise<void> {
     this.nextCheckAt = this.now() + this.pollMs;
-    const pointerText = await this.readText(CURRENT_POINTER_KEY);
-    if (pointerText === undefined) return;
-    const pointer = parseModelPointer(JSON.parse(pointerText));
-    if (
-      pointer.modelVersion === this.loaded?.metadata.modelVersion ||
-      pointer.modelVersion === this.refusedVersion
-    ) {
-      return;
-    }
+    let candidate: string | undefined;
     try {
+      const pointerText = await this.readText(CURRENT_POINTER_KEY);
+      if (pointerText === undefined) return;
+      const pointer = parseModelPointer(JSON.parse(pointerText));
+      candidate = pointer.modelVersion;
+      if (candidate === this.loaded?.metadata.modelVersion || candidate === this.refusedVersion) return;
       this.loaded = await this.load(pointer.metadataKey, pointer.onnxKey, pointer.modelVersion);
       this.refusedVersion = undefined;
       this.hooks.onLoaded?.(pointer.modelVersion);
     } catch (error) {
-      if (!(error instanceof ModelRefusedError)) throw error;
-      this.refusedVersion = pointer.modelVersion;
-      this.hooks.onRefused?.(error.message);
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      if (
+        error instanceof ModelRefusedError ||
+        error instanceof ModelMetadataViolation ||
+        error instanceof SyntaxError
+      ) {
+        // A model that cannot serve stays refused until the pointer moves on.
+        this.refusedVersion = candidate;
+        this.hooks.onRefused?.(reason);
+      } else {
+        // S3 or network trouble: keep serving what is loaded and look again at the next poll.
+        this.hooks.onPollFailed?.(reason);
+      }
     }
   }
 
@@ -121,7 +161,15 @@ export class S3ModelScorer implements ProfileScorer {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (sha256 !== metadata.sha256) throw new ModelRefusedError(modelVersion, 'model file checksum mismatch');
     const { InferenceSession } = await loadOrt();
-    return { metadata, session: await InferenceSession.create(bytes) };
+    let model: LoadedModel;
+    try {
+      model = { metadata, session: await InferenceSession.create(bytes) };
+    } catch (error) {
+      throw new ModelRefusedError(modelVersion, `onnxruntime cannot load it: ${String(error)}`);
+    }
+    // A dry run on one row proves the graph takes this build's features and answers a probability.
+    await this.run(model, new Float32Array(FEATURE_NAMES.length), 1, FEATURE_NAMES.length);
+    return model;
   }
 
   private async readText(key: string): Promise<string | undefined> {

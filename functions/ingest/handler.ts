@@ -24,5 +24,9 @@ export const handler = createIngestHandler({
       metrics.addMetric('ModelRefused', MetricUnit.Count, 1);
     },
     onLoaded: (modelVersion) => logger.info('model loaded', { modelVersion }),
+    onPollFailed: (reason) => {
+      logger.warn('could not look for a new model; keeping the current one', { reason });
+      metrics.addMetric('ModelPollFailed', MetricUnit.Count, 1);
+    },
   }),
 });

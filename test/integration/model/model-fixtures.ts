@@ -16,15 +16,19 @@ export function sequenceNumberOf(index: number): string {
   return String(49_000_000_000 + index).padStart(56, '0');
 }
 
-/** Stream records of `events`, numbered from `firstIndex` on one shard. */
-export function ingestRecordsOf(events: readonly EventInput[], firstIndex = 0): IngestRecord[] {
+/** Stream records of `events`, numbered from `firstIndex` on one shard, arriving at `arrivalMs`. */
+export function ingestRecordsOf(
+  events: readonly EventInput[],
+  firstIndex = 0,
+  arrivalMs = Date.now(),
+): IngestRecord[] {
   const encoder = new TextEncoder();
   return events.map((event, i) => ({
     shardId: SHARD_ID,
     sequenceNumber: sequenceNumberOf(firstIndex + i),
     partitionKey: partitionKeyOf(event),
     data: encoder.encode(JSON.stringify(event)),
-    approximateArrivalMs: 0,
+    approximateArrivalMs: arrivalMs,
   }));
 }
 
@@ -38,7 +42,7 @@ export async function writeArchive(
   events: readonly EventInput[],
   nowMs: number,
 ): Promise<number> {
-  const records = ingestRecordsOf(events);
+  const records = ingestRecordsOf(events, 0, nowMs);
   let objects = 0;
   for (let i = 0; i < records.length; i += ARCHIVE_BATCH_SIZE) {
     for (const o of planArchiveObjects(records.slice(i, i + ARCHIVE_BATCH_SIZE))) {

@@ -3,6 +3,7 @@
  * model already loaded keeps scoring. Real s3rver and onnxruntime-node.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { S3ModelRegistry } from '../../../functions/commons/s3-model-registry';
 import { S3ModelScorer } from '../../../functions/commons/s3-model-scorer';
 import { startLocalCloud, type LocalCloud } from '../../../infra/local/emulators';
@@ -70,5 +71,40 @@ describe('S3ModelScorer refusing a model', () => {
     expect(after?.probabilities).toEqual(before?.probabilities);
     expect(refused).toHaveLength(1);
     expect(refused[0]).toMatch(/feature schema 99/);
+  });
+
+  it('refuses a model file onnxruntime cannot load, and keeps writing unscored instead of failing', async () => {
+    // Prepare: a pointer to garbage bytes whose checksum is right, in a fresh bucket.
+    const bucket = 'models-corrupt';
+    await cloud.createBucket(bucket);
+    const bytes = new TextEncoder().encode('definitely not an onnx graph');
+    const version = 'v20991231235958-0badf00d';
+    const keys = modelObjectKeys(version);
+    const events = generateWorkload({ users: 200, days: 3, seed: 5 }).events.map(
+      (e) => validateEvent(e, nowMs).event,
+    );
+    const trainingSet = buildTrainingSet(events, { labelHorizonMs: 12 * 3_600_000 });
+    const { metadata } = await trainSmallModel(trainingSet, trainingSet.labels, nowMs);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const put = (Key: string, Body: string | Uint8Array) =>
+      cloud.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
+    await put(keys.onnxKey, bytes);
+    await put(
+      keys.metadataKey,
+      JSON.stringify({ ...metadata, modelVersion: version, sha256, sizeBytes: bytes.length }),
+    );
+    await put(CURRENT_POINTER_KEY, JSON.stringify(createModelPointer(version, nowMs)));
+    const refused: string[] = [];
+    const scorer = new S3ModelScorer(cloud.clients.s3, bucket, 0, {
+      onRefused: (reason) => refused.push(reason),
+    });
+    // Act
+    const first = await scorer.score(new Float32Array(FEATURE_COUNT), 1, FEATURE_COUNT);
+    const second = await scorer.score(new Float32Array(FEATURE_COUNT), 1, FEATURE_COUNT);
+    // Assess: unscored, reported once, not retried for the same pointer.
+    expect(first).toBeUndefined();
+    expect(second).toBeUndefined();
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatch(/onnxruntime cannot load it/);
   });
 });
