@@ -151,14 +151,18 @@ async function main(): Promise<void> {
   await pipeline.drain(180_000);
   progress.stop();
 
-  // The expectation: the same records folded in memory by the same rules. It differs from the
-  // workload's distinct events only by duplicates beyond the profiles' dedupe horizon (bot bursts).
-  const reference = foldInMemory(records, Date.now());
+  // The expectation: the records Kinesis accepted, folded in memory by the same rules. It differs from
+  // the workload's distinct events only by duplicates beyond the profiles' dedupe horizon (bot bursts).
+  const unsent = new Set([...warmUpSent.failed, ...restSent.failed].map((f) => f.record));
+  const reference = foldInMemory(
+    records.filter((r) => !unsent.has(r)),
+    Date.now(),
+  );
   const expectedApplied = [...reference.values()].reduce((sum, state) => sum + appliedEvents(state), 0);
   const accounting = await collectAccounting(
     pipeline,
-    { produced: records.length, failedToSend: warmUpSent.failed.length + restSent.failed.length },
-    { applied: expectedApplied, quarantined: manifest.malformed.length },
+    { produced: records.length, failedToSend: unsent.size },
+    { profiles: reference, quarantined: manifest.malformed.length },
   );
   console.log(`\nSample profiles (most events first):`);
   for (const profile of await sampleProfiles(pipeline, options.samples)) {

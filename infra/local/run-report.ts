@@ -5,7 +5,9 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { appliedEvents } from '../../shared/ingest/reference-fold';
+import { isDeepStrictEqual } from 'node:util';
+import { appliedEvents, comparableState } from '../../shared/ingest/reference-fold';
+import type { ProfileState } from '../../shared/profile/profile-state';
 import { decodeProfileItem, type DecodedProfileItem } from '../../shared/profile/profile-item-codec';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -32,11 +34,14 @@ export interface RunAccounting {
   profiles: number;
   /** Profiles that carry a model score. */
   scored: number;
-  /** What the workload's fault manifest says should have happened, when known. */
+  /** What should have happened, when known: the same sent records folded in memory. */
   expected?: { applied: number; quarantined: number };
+  /** Stored profiles that differ from the reference fold (or exist on one side only). */
+  mismatchedProfiles?: number;
   /**
-   * produced = applied + duplicates + quarantined + onFailure + failedToSend, and, when expectations
-   * are known, exactly the expected events were applied (each once) and quarantined.
+   * produced = applied + duplicates + quarantined + onFailure + failedToSend, and, when a reference is
+   * given, every stored profile equals its reference profile and the quarantine holds exactly the
+   * expected number of distinct records.
    */
   balanced: boolean;
 }
@@ -81,7 +86,7 @@ export async function readQuarantine(
 export async function collectAccounting(
   pipeline: LocalPipeline,
   sent: { produced: number; failedToSend: number },
-  expected?: { applied: number; quarantined: number },
+  reference?: { profiles: ReadonlyMap<string, ProfileState>; quarantined: number },
 ): Promise<RunAccounting> {
   const ingest = pipeline.mappings.get('ingest');
   if (ingest === undefined) throw new Error('the template has no ingest event source mapping');
@@ -91,8 +96,37 @@ export async function collectAccounting(
   const quarantined = new Set(quarantineRecords.map((r) => `${r.shardId}:${r.sequenceNumber}`)).size;
   const applied = profiles.reduce((sum, p) => sum + appliedEvents(p.state), 0);
   const checkpointed = ingest.stats.recordsCheckpointed;
-  const onFailure = ingest.stats.recordsDiscarded;
+  const onFailure = ingest.stats.recordsSentToOnFailure;
   const duplicates = checkpointed - quarantined - applied;
+  const conserved =
+    duplicates >= 0 && sent.produced === applied + duplicates + quarantined + onFailure + sent.failedToSend;
+  if (reference === undefined) {
+    return {
+      ...sent,
+      checkpointed,
+      quarantined,
+      applied,
+      duplicates,
+      onFailure,
+      profiles: profiles.length,
+      scored: scoredCount(profiles),
+      balanced: conserved,
+    };
+  }
+  let mismatchedProfiles = Math.abs(reference.profiles.size - profiles.length);
+  for (const stored of profiles) {
+    const expected = reference.profiles.get(stored.state.profileId);
+    if (
+      expected === undefined ||
+      !isDeepStrictEqual(comparableState(stored.state), comparableState(expected))
+    ) {
+      mismatchedProfiles++;
+    }
+  }
+  const expectedApplied = [...reference.profiles.values()].reduce(
+    (sum, state) => sum + appliedEvents(state),
+    0,
+  );
   return {
     ...sent,
     checkpointed,
@@ -101,14 +135,15 @@ export async function collectAccounting(
     duplicates,
     onFailure,
     profiles: profiles.length,
-    scored: profiles.filter((p) => p.scoreStatus === 'scored').length,
-    expected,
-    balanced:
-      duplicates >= 0 &&
-      sent.produced === applied + duplicates + quarantined + onFailure + sent.failedToSend &&
-      (expected === undefined || (expected.applied === applied && expected.quarantined === quarantined)),
+    scored: scoredCount(profiles),
+    expected: { applied: expectedApplied, quarantined: reference.quarantined },
+    mismatchedProfiles,
+    balanced: conserved && mismatchedProfiles === 0 && quarantined === reference.quarantined,
   };
 }
+
+const scoredCount = (profiles: readonly DecodedProfileItem[]) =>
+  profiles.filter((p) => p.scoreStatus === 'scored').length;
 
 /** One line that accounts for every produced record. */
 export function formatAccounting(a: RunAccounting): string {
@@ -120,7 +155,8 @@ export function formatAccounting(a: RunAccounting): string {
     ` · ${n(a.profiles)} profiles` +
     (a.expected === undefined
       ? ''
-      : ` · expected applied ${n(a.expected.applied)}, quarantined ${n(a.expected.quarantined)}`)
+      : ` · expected applied ${n(a.expected.applied)}, quarantined ${n(a.expected.quarantined)}; ` +
+        `profiles differing from the in-memory fold: ${n(a.mismatchedProfiles ?? 0)}`)
   );
 }
 

@@ -4,15 +4,11 @@
  * by field, the same records folded in memory.
  */
 import { EventProducer } from '../../../functions/commons/event-producer';
-import { foldInMemory } from '../../../shared/ingest/reference-fold';
+import { comparableState, foldInMemory } from '../../../shared/ingest/reference-fold';
 import { injectFaults } from '../../../shared/workload/fault-injection';
 import { generateWorkload } from '../../../shared/workload/synthetic-workload';
 import { collectAccounting, readQuarantine, scanProfiles } from '../../../infra/local/run-report';
 import { startLocalPipeline, type LocalPipeline } from '../../../infra/local/local-pipeline';
-import type { ProfileState } from '../../../shared/profile/profile-state';
-
-/** Everything but the sequence-number marks, which differ by construction (real vs made-up numbers). */
-const comparable = ({ shardMarks: _marks, ...rest }: ProfileState) => rest;
 
 describe('local pipeline (template → emulators → real ingest handler)', () => {
   let pipeline: LocalPipeline;
@@ -61,7 +57,9 @@ describe('local pipeline (template → emulators → real ingest handler)', () =
     // Assess
     expect(stored.map((p) => p.state.profileId).sort()).toEqual([...reference.keys()].sort());
     for (const profile of stored) {
-      expect(comparable(profile.state)).toEqual(comparable(reference.get(profile.state.profileId)!));
+      expect(comparableState(profile.state)).toEqual(
+        comparableState(reference.get(profile.state.profileId)!),
+      );
     }
     expect(manifest.duplicatedEventIds.length).toBeGreaterThan(0);
     expect(manifest.reorderedEventIds.length).toBeGreaterThan(0);
@@ -74,9 +72,20 @@ describe('local pipeline (template → emulators → real ingest handler)', () =
     const accounting = await collectAccounting(
       pipeline,
       { produced: records.length, failedToSend: 0 },
-      { applied: manifest.validEvents, quarantined: manifest.malformed.length },
+      { profiles: foldInMemory(records, nowMs), quarantined: manifest.malformed.length },
     );
-    expect(accounting).toMatchObject({ balanced: true, onFailure: 0, applied: manifest.validEvents });
+    expect(accounting).toMatchObject({ balanced: true, onFailure: 0, mismatchedProfiles: 0 });
+    expect(accounting.applied).toBe(manifest.validEvents);
+    // The same check notices a single profile that differs from the reference.
+    const tampered = new Map(foldInMemory(records, nowMs));
+    const [someId, someState] = [...tampered][0]!;
+    tampered.set(someId, { ...someState, sessionCount: someState.sessionCount + 1 });
+    const noticed = await collectAccounting(
+      pipeline,
+      { produced: records.length, failedToSend: 0 },
+      { profiles: tampered, quarantined: manifest.malformed.length },
+    );
+    expect(noticed).toMatchObject({ balanced: false, mismatchedProfiles: 1 });
     expect(accounting.duplicates).toBe(manifest.duplicatedEventIds.length);
   });
 });
