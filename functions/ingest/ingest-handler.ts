@@ -45,10 +45,14 @@ function publishMetrics(stats: IngestStats, batchMs: number): void {
   metrics.addMetric('Applied', MetricUnit.Count, stats.applied);
   metrics.addMetric('Duplicates', MetricUnit.Count, stats.duplicates);
   metrics.addMetric('ProfilesWritten', MetricUnit.Count, stats.profilesWritten);
+  metrics.addMetric('ProfilesFailed', MetricUnit.Count, stats.profilesFailed);
   metrics.addMetric('WriteConflicts', MetricUnit.Count, stats.writeConflicts);
   metrics.addMetric('InferenceMs', MetricUnit.Milliseconds, stats.inferenceMs);
   metrics.addMetric('EventAgeMs', MetricUnit.Milliseconds, stats.maxEventAgeMs);
   metrics.addMetric('BatchMs', MetricUnit.Milliseconds, batchMs);
+  if (stats.partitionKeyMismatches > 0) {
+    metrics.addMetric('PartitionKeyMismatches', MetricUnit.Count, stats.partitionKeyMismatches);
+  }
   if (stats.unknownFieldsDropped > 0) {
     metrics.addMetric('UnknownFieldsDropped', MetricUnit.Count, stats.unknownFieldsDropped);
   }

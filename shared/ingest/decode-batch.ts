@@ -1,4 +1,4 @@
-import { ContractViolation, decodeEvent } from '../contract/event-contract';
+import { ContractViolation, decodeEvent, partitionKeyOf } from '../contract/event-contract';
 import type { SequencedEvent } from '../profile/apply-events';
 import { compareSequenceNumbers } from '../profile/sequence-number';
 import type { IngestRecord, QuarantinedRecord } from './ingest-ports';
@@ -9,6 +9,12 @@ export interface DecodedBatch {
   quarantined: QuarantinedRecord[];
   /** How many unknown fields were dropped, by field path (names only). */
   unknownFields: Map<string, number>;
+  /**
+   * Valid records whose partition key is not the event's `userId` (else `anonymousId`). Exact redelivery
+   * detection relies on a profile's records sharing one key, hence one shard; these are applied, and
+   * counted so operators can find the producer that breaks the rule.
+   */
+  partitionKeyMismatches: number;
 }
 
 /**
@@ -23,10 +29,12 @@ export function decodeBatch(records: readonly IngestRecord[]): DecodedBatch {
   const valid: SequencedEvent[] = [];
   const quarantined: QuarantinedRecord[] = [];
   const unknownFields = new Map<string, number>();
+  let partitionKeyMismatches = 0;
   for (const record of records) {
     try {
       const decoded = decodeEvent(record.data, record.approximateArrivalMs);
       valid.push({ event: decoded.event, shardId: record.shardId, sequenceNumber: record.sequenceNumber });
+      if (record.partitionKey !== partitionKeyOf(decoded.event)) partitionKeyMismatches++;
       for (const field of decoded.unknownFields)
         unknownFields.set(field, (unknownFields.get(field) ?? 0) + 1);
     } catch (error) {
@@ -39,11 +47,12 @@ export function decodeBatch(records: readonly IngestRecord[]): DecodedBatch {
         field: error.field,
         rule: error.rule,
         redactedValue: error.value,
+        approximateArrivalMs: record.approximateArrivalMs,
         dataBase64: Buffer.from(record.data).toString('base64'),
       });
     }
   }
-  return { valid, quarantined, unknownFields };
+  return { valid, quarantined, unknownFields, partitionKeyMismatches };
 }
 
 /** The lowest of some sequence numbers (the checkpoint Lambda uses for a partial batch failure). */

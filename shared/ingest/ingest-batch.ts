@@ -43,6 +43,8 @@ export interface IngestStats {
   duplicates: number;
   quarantined: Record<ViolationKind, number>;
   unknownFieldsDropped: number;
+  /** Valid records published under another partition key than the contract's (see `decodeBatch`). */
+  partitionKeyMismatches: number;
   profilesWritten: number;
   profilesUnchanged: number;
   profilesFailed: number;
@@ -85,6 +87,7 @@ export async function ingestBatch(
   const decoded = decodeBatch(records);
   for (const q of decoded.quarantined) stats.quarantined[q.kind]++;
   for (const count of decoded.unknownFields.values()) stats.unknownFieldsDropped += count;
+  stats.partitionKeyMismatches = decoded.partitionKeyMismatches;
   if (decoded.quarantined.length > 0) await deps.quarantine.putBatch(decoded.quarantined, batchIdOf(records));
 
   const byProfile = new Map<string, SequencedEvent[]>();
@@ -213,6 +216,7 @@ function emptyStats(recordsIn: number): IngestStats {
     duplicates: 0,
     quarantined: Object.fromEntries(VIOLATION_KINDS.map((k) => [k, 0])) as Record<ViolationKind, number>,
     unknownFieldsDropped: 0,
+    partitionKeyMismatches: 0,
     profilesWritten: 0,
     profilesUnchanged: 0,
     profilesFailed: 0,

@@ -25,6 +25,8 @@ export interface QuarantinedRecord {
   field: string;
   rule: string;
   redactedValue: string;
+  /** When Kinesis accepted the record, epoch ms. */
+  approximateArrivalMs: number;
   /** The record's bytes, base64, so it can be fixed and replayed. */
   dataBase64: string;
 }

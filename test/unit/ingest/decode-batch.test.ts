@@ -65,6 +65,13 @@ describe('decodeBatch', () => {
     expect(batch.quarantined.map((q) => q.kind)).toEqual(['future_timestamp']);
   });
 
+  it('counts valid records published under another partition key than the contract says', () => {
+    const keyed = { ...good('k'), partitionKey: 'someone-else' };
+    const batch = decodeBatch([good('a'), keyed]);
+    expect(batch.valid).toHaveLength(2);
+    expect(batch.partitionKeyMismatches).toBe(1);
+  });
+
   it('accounts for every record whatever the bytes (property)', () => {
     fc.assert(
       fc.property(
