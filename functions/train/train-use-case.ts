@@ -19,7 +19,6 @@ import {
   type ModelMetadata,
   ModelMetadataViolation,
   type ModelPointer,
-  metricSummarySchema,
 } from '../../shared/model/model-metadata';
 import {
   type ChampionAssessment,
@@ -36,7 +35,7 @@ import {
 } from '../../shared/training/training-set';
 import type { ArchiveReadResult, ArchiveWindow } from '../commons/s3-archive-reader';
 import { type ModelCandidateFiles, ModelNotFoundError } from '../commons/s3-model-registry';
-import { type PropensityTrainingOptions, trainPropensityModel } from './trainer';
+import { type PropensityTrainingOptions, summarise, trainPropensityModel } from './trainer';
 
 const HOUR_MS = 3_600_000;
 
@@ -325,8 +324,9 @@ async function compareWithChampion(
   );
   const labels = takeLabels(trainingSet.labels, trainingSet.split.test);
   const seed = candidate.metadata.training.seed;
+  // No schema parse here: a NaN metric must reach decidePromotion, which refuses it, not throw.
   const measure = (probabilities: Float32Array): MetricSummary =>
-    metricSummarySchema.parse(evaluateScores(labels, probabilities, { seed }));
+    summarise(evaluateScores(labels, probabilities, { seed }));
 
   const candidateMetrics = measure(await scoreOnnx(candidate.onnx, candidate.metadata, test));
   const pointer = await deps.registry.getCurrentPointer();

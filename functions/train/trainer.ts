@@ -327,7 +327,8 @@ export interface TrainedPropensityModel {
   history: EpochRecord[];
 }
 
-function summarise(report: EvaluationReport): MetricSummary {
+/** The headline metrics of an evaluation, as stored in model metadata. */
+export function summarise(report: EvaluationReport): MetricSummary {
   const { rocAuc, rocAucCi95, prAuc, logLoss, brierScore, expectedCalibrationError } = report;
   return { rocAuc, rocAucCi95, prAuc, logLoss, brierScore, expectedCalibrationError };
 }
