@@ -9,19 +9,27 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
+// Bounded request times: a hung connection fails fast and is retried by the SDK (or by Lambda),
+// instead of holding a shard until the function times out.
+const httpHandler = (requestTimeout: number) =>
+  new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout });
+
 let dynamodb: DynamoDBClient | undefined;
 let s3: S3Client | undefined;
 let kinesis: KinesisClient | undefined;
 
 /** The container's DynamoDB client. */
 export function dynamoDbClient(): DynamoDBClient {
-  dynamodb ??= new DynamoDBClient({});
+  dynamodb ??= new DynamoDBClient({ requestHandler: httpHandler(5_000) });
   return dynamodb;
 }
 
 /** The container's S3 client; path-style when an endpoint override (an emulator) is configured. */
 export function s3Client(): S3Client {
-  s3 ??= new S3Client({ forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined });
+  s3 ??= new S3Client({
+    forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined,
+    requestHandler: httpHandler(30_000),
+  });
   return s3;
 }
 
@@ -30,6 +38,6 @@ export function s3Client(): S3Client {
  * for SubscribeToShard, which this project does not use, and the emulators speak HTTP/1.1 only.
  */
 export function kinesisClient(): KinesisClient {
-  kinesis ??= new KinesisClient({ requestHandler: new NodeHttpHandler() });
+  kinesis ??= new KinesisClient({ requestHandler: httpHandler(10_000) });
   return kinesis;
 }

@@ -115,7 +115,8 @@ export async function ingestBatch(
   );
   const failed: string[] = [];
   const maxRetries = deps.maxConflictRetries ?? 3;
-  await Promise.all(
+  // allSettled, then throw: no write may still be running when the invocation ends with an error.
+  const outcomes = await Promise.allSettled(
     changed.map(async (pending, i) => {
       const ok = await writeWithRetries(pending, scores[i], deps, maxRetries, stats);
       if (ok) stats.profilesWritten++;
@@ -125,6 +126,8 @@ export async function ingestBatch(
       }
     }),
   );
+  const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (rejected !== undefined) throw rejected.reason;
   return { failedSequenceNumbers: failed, stats };
 }
 
