@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     { produced: records.length, failedToSend: unsent.size },
     { profiles: reference, quarantined: manifest.malformed.length },
   );
-  console.log(`\nSample profiles (most events first):`);
+  console.log(`\nSample profiles (highest purchase propensity first):`);
   for (const profile of await sampleProfiles(pipeline, options.samples)) {
     console.log(JSON.stringify(profile));
   }

@@ -6,6 +6,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { isDeepStrictEqual } from 'node:util';
+import { EVENT_TYPES } from '../../shared/contract/event-contract';
 import { appliedEvents, comparableState } from '../../shared/ingest/reference-fold';
 import type { ProfileState } from '../../shared/profile/profile-state';
 import { decodeProfileItem, type DecodedProfileItem } from '../../shared/profile/profile-item-codec';
@@ -160,20 +161,27 @@ export function formatAccounting(a: RunAccounting): string {
   );
 }
 
-/** A few profiles with the most events, as readable JSON. */
+/** A few profiles as readable JSON: the highest purchase propensities first, then the most active. */
 export async function sampleProfiles(pipeline: LocalPipeline, count: number): Promise<unknown[]> {
   const profiles = await scanProfiles(pipeline);
-  const total = (p: DecodedProfileItem) => appliedEvents(p.state);
+  const propensity = (p: DecodedProfileItem) => p.score?.propensity ?? -1;
   return profiles
-    .sort((a, b) => total(b) - total(a) || a.state.profileId.localeCompare(b.state.profileId))
+    .sort(
+      (a, b) =>
+        propensity(b) - propensity(a) ||
+        appliedEvents(b.state) - appliedEvents(a.state) ||
+        a.state.profileId.localeCompare(b.state.profileId),
+    )
     .slice(0, count)
     .map((p) => ({
       profileId: p.state.profileId,
-      events: total(p),
+      events: appliedEvents(p.state),
+      carts: p.state.counts[EVENT_TYPES.indexOf('add_to_cart')],
       orders: p.state.orderCount,
       revenue: p.state.revenueCents / 100,
       topCategories: p.state.categories.slice(0, 3).map((c) => c.key),
       sessions: p.state.sessionCount,
+      lastEventAt: new Date(p.state.lastEventAt).toISOString(),
       score: p.scoreStatus === 'scored' ? p.score : 'unscored',
       version: p.version,
     }));
