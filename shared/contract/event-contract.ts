@@ -311,13 +311,16 @@ export function validateEvent(raw: unknown, nowMs: number): DecodedEvent {
   if (rawContext !== null && typeof rawContext === 'object') {
     for (const k of Object.keys(rawContext)) if (!KNOWN_CONTEXT.has(k)) unknownFields.push(`context.${k}`);
   }
-  const { context, occurredAt: _ignored, ...rest } = input;
-  const event: ContractEvent = { ...rest, occurredAt };
+  // zod's output is a fresh object holding only known fields: normalise it in place (the hot path).
+  const event = input as unknown as ContractEvent;
+  event.occurredAt = occurredAt;
+  const context = input.context;
   if (context !== undefined) {
     const kept: NonNullable<ContractEvent['context']> = {};
     if (context.device !== undefined) kept.device = context.device;
     if (context.channel !== undefined) kept.channel = context.channel;
-    if (Object.keys(kept).length > 0) event.context = kept;
+    if (kept.device === undefined && kept.channel === undefined) delete event.context;
+    else event.context = kept;
   }
   return { event, unknownFields };
 }

@@ -2,6 +2,7 @@ import {
   ContractViolation,
   decodeEvent,
   MAX_EVENT_BYTES,
+  validateEvent,
   type ViolationKind,
 } from '../../../shared/contract/event-contract';
 
@@ -77,6 +78,17 @@ describe('decodeEvent', () => {
     expect(violationOf(Uint8Array.from([0x7b, 0xff, 0xfe, 0x7d])).kind).toBe('not_utf8');
     const big = encode({ ...base, brand: 'b'.repeat(100), pad: 'x'.repeat(MAX_EVENT_BYTES) });
     expect(violationOf(big).kind).toBe('oversize');
+  });
+
+  it("leaves the caller's object untouched (the producer validates objects it then sends)", () => {
+    const input = {
+      ...base,
+      occurredAt: '2026-11-27T10:00:00Z',
+      context: { device: 'mobile', email: 'a@b.c' },
+    };
+    const before = JSON.stringify(input);
+    validateEvent(input, NOW);
+    expect(JSON.stringify(input)).toBe(before);
   });
 
   it('never echoes a personal value in the error', () => {
