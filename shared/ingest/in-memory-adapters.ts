@@ -11,6 +11,14 @@ import type {
   WriteOutcome,
 } from './ingest-ports';
 
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 /** A profile store in a Map, with optimistic locking like the DynamoDB one. */
 export class InMemoryProfileStore implements ProfileStore {
   readonly items = new Map<string, StoredProfileItem>();
@@ -22,23 +30,23 @@ export class InMemoryProfileStore implements ProfileStore {
     const found = new Map<string, StoredProfileItem>();
     for (const id of profileIds) {
       const item = this.items.get(id);
-      if (item !== undefined) found.set(id, structuredClone(item));
+      if (item !== undefined) found.set(id, item);
     }
     return found;
   }
 
   async get(profileId: string): Promise<StoredProfileItem | undefined> {
     this.requests.get++;
-    const item = this.items.get(profileId);
-    return item === undefined ? undefined : structuredClone(item);
+    return this.items.get(profileId);
   }
 
   async putIfVersion(item: StoredProfileItem, expectedVersion: number | undefined): Promise<WriteOutcome> {
     this.requests.put++;
     const current = this.items.get(item.profileId);
     if (current?.version !== expectedVersion) return 'conflict';
-    // The use case never touches an item after writing it; reads hand out copies.
-    this.items.set(item.profileId, item);
+    // Stored items are frozen instead of copied on every read: a caller that tried to change one would
+    // fail loudly (as it would silently diverge from DynamoDB, which hands out fresh objects).
+    this.items.set(item.profileId, deepFreeze(item));
     return 'written';
   }
 }

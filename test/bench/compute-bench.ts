@@ -227,12 +227,6 @@ export async function runComputeBench(
           encodeProfileItem(state, { version: batch.versions[i]!, score: batch.scores[i] }),
         );
     }),
-    await stage('in-memory store copies (structuredClone)', true, () => {
-      for (const batch of prepared) {
-        for (const item of batch.storedItems) structuredClone(item);
-        for (const item of batch.encoded) structuredClone(item);
-      }
-    }),
     await stage('DynamoDB adapter: unmarshall reads', false, () => {
       for (const batch of prepared) for (const item of batch.storedMarshalled) unmarshall(item);
     }),

@@ -134,11 +134,7 @@ function computeRows(result: ComputeBenchResult): ResultRow[] {
 
 function stageNote(stage: StageTiming, result: ComputeBenchResult): string {
   const share = `${((stage.medianMs / result.handlerMedianMs) * 100).toFixed(1)}% of handler`;
-  if (stage.stage.startsWith('in-memory store')) {
-    const without = result.records / ((result.handlerMedianMs - stage.medianMs) / 1000);
-    return `${share}; test adapter only (handler without it ≈ ${Math.round(without).toLocaleString('en-US')} events/s)`;
-  }
-  if (stage.stage.startsWith('DynamoDB adapter')) return 'real path only (replaces the store copies)';
+  if (stage.stage.startsWith('DynamoDB adapter')) return 'real path only (not in the handler figure above)';
   return stage.inHandlerPath ? share : `${share}, inside the stage above`;
 }
 
