@@ -11,6 +11,9 @@ import { createProducerKinesisClient, EventProducer } from '../../functions/comm
 import type { EventInput } from '../../shared/contract/event-contract';
 import { EVENT_FILE_FORMATS, type EventFileFormat, readEventFile } from './event-files';
 
+// Lambda runs nodejs22.x; the SDK's notice about Node 20 is noise for an operator's CLI.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /** Events handed to the producer at once: enough for full PutRecords calls, little memory. */
 const CHUNK_EVENTS = 2_000;
 /** How many refused lines are printed in full; the rest are only counted. */

@@ -5,6 +5,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Command } from 'commander';
 import { ProfileReader } from '../../functions/commons/profile-reader';
+import { describeProfile } from '../../shared/profile/profile-view';
+
+// Lambda runs nodejs22.x; the SDK's notice about Node 20 is noise for an operator's CLI.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const program = new Command()
   .name('npm run profile --')
@@ -16,21 +20,24 @@ program
   .requiredOption('--table <name>', 'profiles table name')
   .option('--endpoint <url>', 'DynamoDB endpoint (the local cloud); default: AWS')
   .option('--region <region>', 'AWS region', process.env.AWS_REGION ?? 'us-east-1')
-  .action(async (profileId: string, opts: { table: string; endpoint?: string; region: string }) => {
-    const dynamodb = new DynamoDBClient({
-      region: opts.region,
-      ...(opts.endpoint === undefined
-        ? {}
-        : { endpoint: opts.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
-    });
-    const profile = await new ProfileReader(dynamodb, opts.table).getProfile(profileId);
-    if (profile === undefined) {
-      console.error(`no profile ${profileId} in ${opts.table}`);
-      process.exitCode = 2;
-      return;
-    }
-    console.log(JSON.stringify(profile, null, 2));
-  });
+  .option('--raw', 'print the decoded state as stored instead of the readable view')
+  .action(
+    async (profileId: string, opts: { table: string; endpoint?: string; region: string; raw?: boolean }) => {
+      const dynamodb = new DynamoDBClient({
+        region: opts.region,
+        ...(opts.endpoint === undefined
+          ? {}
+          : { endpoint: opts.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+      });
+      const profile = await new ProfileReader(dynamodb, opts.table).getProfile(profileId);
+      if (profile === undefined) {
+        console.error(`no profile ${profileId} in ${opts.table}`);
+        process.exitCode = 2;
+        return;
+      }
+      console.log(JSON.stringify(opts.raw ? profile : describeProfile(profile, Date.now()), null, 2));
+    },
+  );
 
 program.parseAsync().catch((error: unknown) => {
   console.error(error instanceof Error ? `${error.name}: ${error.message}` : error);
