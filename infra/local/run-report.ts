@@ -101,19 +101,17 @@ export async function collectAccounting(
   const duplicates = checkpointed - quarantined - applied;
   const conserved =
     duplicates >= 0 && sent.produced === applied + duplicates + quarantined + onFailure + sent.failedToSend;
-  if (reference === undefined) {
-    return {
-      ...sent,
-      checkpointed,
-      quarantined,
-      applied,
-      duplicates,
-      onFailure,
-      profiles: profiles.length,
-      scored: scoredCount(profiles),
-      balanced: conserved,
-    };
-  }
+  const counted = {
+    ...sent,
+    checkpointed,
+    quarantined,
+    applied,
+    duplicates,
+    onFailure,
+    profiles: profiles.length,
+    scored: profiles.filter((p) => p.scoreStatus === 'scored').length,
+  };
+  if (reference === undefined) return { ...counted, balanced: conserved };
   let mismatchedProfiles = Math.abs(reference.profiles.size - profiles.length);
   for (const stored of profiles) {
     const expected = reference.profiles.get(stored.state.profileId);
@@ -129,22 +127,12 @@ export async function collectAccounting(
     0,
   );
   return {
-    ...sent,
-    checkpointed,
-    quarantined,
-    applied,
-    duplicates,
-    onFailure,
-    profiles: profiles.length,
-    scored: scoredCount(profiles),
+    ...counted,
     expected: { applied: expectedApplied, quarantined: reference.quarantined },
     mismatchedProfiles,
     balanced: conserved && mismatchedProfiles === 0 && quarantined === reference.quarantined,
   };
 }
-
-const scoredCount = (profiles: readonly DecodedProfileItem[]) =>
-  profiles.filter((p) => p.scoreStatus === 'scored').length;
 
 /** One line that accounts for every produced record. */
 export function formatAccounting(a: RunAccounting): string {
