@@ -12,7 +12,7 @@ import { z } from 'zod';
 export const CONTRACT_SCHEMA_VERSION = 1 as const;
 /** Largest accepted record, in bytes of UTF-8 JSON. */
 export const MAX_EVENT_BYTES = 16 * 1024;
-/** How far ahead of processing time `occurredAt` may be (clock skew allowance). */
+/** How far ahead of its receipt (arrival in Kinesis at ingest) `occurredAt` may be: clock skew allowance. */
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
 /** Earliest accepted `occurredAt`: 2000-01-01T00:00:00Z. */
 export const MIN_OCCURRED_AT_MS = Date.UTC(2000, 0, 1);
@@ -220,7 +220,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * Validate and normalise one record's bytes against contract v1.
  *
  * @param bytes - the raw Kinesis record data
- * @param nowMs - processing time, for the future-timestamp rule
+ * @param nowMs - when the record was received (at ingest: its arrival in Kinesis, stable across redeliveries)
  * @throws {ContractViolation} naming the field and rule the record breaks
  */
 export function decodeEvent(bytes: Uint8Array, nowMs: number): DecodedEvent {
@@ -294,7 +294,7 @@ export function validateEvent(raw: unknown, nowMs: number): DecodedEvent {
     throw new ContractViolation(
       'future_timestamp',
       'occurredAt',
-      'must not be more than 5 minutes ahead of processing time',
+      'must not be more than 5 minutes ahead of its receipt',
       `${Math.round((occurredAt - nowMs) / 1000)} s ahead`,
     );
   }

@@ -23,7 +23,7 @@ export function eventJsonSchema(): Record<string, unknown> {
     description:
       'One JSON object per Kinesis record, UTF-8, at most 16 KB. Unknown fields are dropped. ' +
       'context.ip, context.userAgent and context.email are personal data: accepted, never stored. ' +
-      'occurredAt may not be more than 5 minutes ahead of processing time nor before 2000-01-01.',
+      'occurredAt may not be more than 5 minutes ahead of the arrival of the record in Kinesis nor before 2000-01-01.',
     ...Object.fromEntries(Object.entries(generated).filter(([k]) => k !== '$schema')),
     allOf: [
       { anyOf: [{ required: ['userId'] }, { required: ['anonymousId'] }] },
