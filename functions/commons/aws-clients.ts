@@ -5,7 +5,6 @@
  * AWS in the cloud and the embedded emulators locally.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -16,7 +15,6 @@ const httpHandler = (requestTimeout: number) =>
 
 let dynamodb: DynamoDBClient | undefined;
 let s3: S3Client | undefined;
-let kinesis: KinesisClient | undefined;
 
 /** The container's DynamoDB client. */
 export function dynamoDbClient(): DynamoDBClient {
@@ -31,13 +29,4 @@ export function s3Client(): S3Client {
     requestHandler: httpHandler(30_000),
   });
   return s3;
-}
-
-/**
- * The container's Kinesis client. HTTP/1.1 on purpose: the SDK's default HTTP/2 handler is only needed
- * for SubscribeToShard, which this project does not use, and the emulators speak HTTP/1.1 only.
- */
-export function kinesisClient(): KinesisClient {
-  kinesis ??= new KinesisClient({ requestHandler: httpHandler(10_000) });
-  return kinesis;
 }

@@ -70,8 +70,10 @@ export interface ProducerKinesisClientOptions {
  * accepts it; the SDK's HTTP/2 handler only matters for SubscribeToShard.
  */
 export function createProducerKinesisClient(options: ProducerKinesisClientOptions = {}): KinesisClient {
+  // HTTP/1.1 on purpose: the SDK's default HTTP/2 handler is only needed for SubscribeToShard, which
+  // this project does not use, and the emulators speak HTTP/1.1 only.
   return new KinesisClient({
-    requestHandler: new NodeHttpHandler(),
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 10_000 }),
     ...(options.region === undefined ? {} : { region: options.region }),
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
