@@ -39,7 +39,9 @@ export interface IngestDependencies {
 /** Counters of one batch, published as metrics by the handler. */
 export interface IngestStats {
   recordsIn: number;
+  /** Events folded into profiles whose write landed (a failed profile's events count on redelivery). */
   applied: number;
+  /** Redeliveries and producer duplicates recognised in profiles that were written or needed no write. */
   duplicates: number;
   quarantined: Record<ViolationKind, number>;
   unknownFieldsDropped: number;
@@ -69,7 +71,13 @@ interface PendingProfile {
   stored: StoredProfileItem | undefined;
   state: ProfileState;
   version: number;
+  /** What this fold applied and dropped: counted once the write lands. */
+  applied: number;
+  duplicates: number;
 }
+
+/** A fold's outcome: the profile to write, or only the duplicates it recognised. */
+type Fold = { pending: PendingProfile; duplicates?: never } | { pending?: never; duplicates: number };
 
 /**
  * Process one batch of stream records.
@@ -103,9 +111,12 @@ export async function ingestBatch(
   const stored = await deps.profiles.getMany([...byProfile.keys()]);
   const changed: PendingProfile[] = [];
   for (const [profileId, events] of byProfile) {
-    const pending = foldInto(profileId, events, stored.get(profileId), stats);
-    if (pending !== undefined) changed.push(pending);
-    else stats.profilesUnchanged++;
+    const fold = foldInto(profileId, events, stored.get(profileId));
+    if (fold.pending !== undefined) changed.push(fold.pending);
+    else {
+      stats.profilesUnchanged++;
+      stats.duplicates += fold.duplicates;
+    }
   }
 
   const scores = await scoreProfiles(
@@ -131,19 +142,22 @@ export async function ingestBatch(
   return { failedSequenceNumbers: failed, stats };
 }
 
-/** Fold events into a stored profile; `undefined` when nothing changed (all duplicates). */
-function foldInto(
-  profileId: string,
-  events: SequencedEvent[],
-  stored: StoredProfileItem | undefined,
-  stats: IngestStats,
-): PendingProfile | undefined {
+/** Fold events into a stored profile; nothing to write when every event was a duplicate. */
+function foldInto(profileId: string, events: SequencedEvent[], stored: StoredProfileItem | undefined): Fold {
   const current = stored === undefined ? undefined : decodeProfileItem(stored);
   const result = applyEventsToProfile(current?.state, events, profileId);
-  stats.applied += result.applied;
-  stats.duplicates += result.duplicates;
-  if (!result.changed) return undefined;
-  return { profileId, events, stored, state: result.state, version: current?.version ?? 0 };
+  if (!result.changed) return { duplicates: result.duplicates };
+  return {
+    pending: {
+      profileId,
+      events,
+      stored,
+      state: result.state,
+      version: current?.version ?? 0,
+      applied: result.applied,
+      duplicates: result.duplicates,
+    },
+  };
 }
 
 async function scoreProfiles(
@@ -163,7 +177,6 @@ async function scoreProfiles(
   stats.inferenceMs += clock() - started;
   if (result === undefined) return states.map(() => undefined);
   stats.modelVersion = result.modelVersion;
-  stats.scoredProfiles += states.length;
   const scoredAt = deps.now();
   return states.map((_state, row) => ({
     propensity: result.probabilities[row]!,
@@ -184,7 +197,7 @@ async function writeWithRetries(
   maxRetries: number,
   stats: IngestStats,
 ): Promise<boolean> {
-  let current: PendingProfile | undefined = pending;
+  let current = pending;
   let currentScore = score;
   for (let attempt = 0; ; attempt++) {
     const item = encodeProfileItem(current.state, {
@@ -196,18 +209,24 @@ async function writeWithRetries(
       item,
       current.stored === undefined ? undefined : current.version,
     );
-    if (outcome === 'written') return true;
+    if (outcome === 'written') {
+      // Counted only now: a profile whose write fails is redelivered and counted then.
+      stats.applied += current.applied;
+      stats.duplicates += current.duplicates;
+      if (currentScore !== undefined) stats.scoredProfiles++;
+      return true;
+    }
     // Throttled after the SDK's retries: report the profile so Lambda redelivers it later.
     if (outcome === 'throttled') return false;
     stats.writeConflicts++;
     if (attempt >= maxRetries) return false;
-    const fresh = await deps.profiles.get(pending.profileId);
-    const before = { applied: stats.applied, duplicates: stats.duplicates };
-    current = foldInto(pending.profileId, pending.events, fresh, stats);
-    // The first fold already counted these events; a re-fold only decides what is still to write.
-    stats.applied = before.applied;
-    stats.duplicates = before.duplicates;
-    if (current === undefined) return true; // the other writer already applied every event
+    const fold = foldInto(pending.profileId, pending.events, await deps.profiles.get(pending.profileId));
+    if (fold.pending === undefined) {
+      // The other writer already applied every event: nothing left to write.
+      stats.duplicates += fold.duplicates;
+      return true;
+    }
+    current = fold.pending;
     [currentScore] = await scoreProfiles([current.state], deps, stats);
   }
 }

@@ -125,6 +125,8 @@ describe('ingestBatch', () => {
     const result = await ingestBatch(records, all);
     expect(result.failedSequenceNumbers).toEqual([records[1]!.sequenceNumber]);
     expect(result.stats.writeConflicts).toBe(0);
+    // The throttled profile's event is not counted as applied: it will be, on redelivery.
+    expect(result.stats).toMatchObject({ applied: 2, profilesWritten: 1, profilesFailed: 1 });
     expect(totalEvents(profiles.items.get('u2'))).toBe(2);
   });
 
