@@ -50,15 +50,18 @@ function plotFrame(xLabel: string, yLabel: string, names: readonly string[], bod
         `<text x="${Number(x(0)) - 6}" y="${Number(y(t)) + 3}" font-size="10" text-anchor="end">${t.toFixed(1)}</text>`,
     )
     .join('');
+  // The legend sits under the plot, so long scorer names never cover a curve or get cut off.
+  const legendTop = total + 16;
   const legend = names
     .map(
       (name, i) =>
-        `<rect x="${Number(x(0)) + 170}" y="${Number(y(0)) - 16 * (names.length - i) - 4}" width="10" height="10" fill="${colourOf(i)}"/>` +
-        `<text x="${Number(x(0)) + 185}" y="${Number(y(0)) - 16 * (names.length - i) + 5}" font-size="11">${escapeHtml(name)}</text>`,
+        `<rect x="${x(0)}" y="${legendTop + 16 * i}" width="10" height="10" fill="${colourOf(i)}"/>` +
+        `<text x="${Number(x(0)) + 15}" y="${legendTop + 16 * i + 9}" font-size="11">${escapeHtml(name)}</text>`,
     )
     .join('');
+  const height = legendTop + 16 * names.length + 4;
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${total}" height="${total + 10}" viewBox="0 0 ${total} ${total + 10}" role="img">` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${total}" height="${height}" viewBox="0 0 ${total} ${height}" role="img">` +
     ticks +
     `<rect x="${x(0)}" y="${y(1)}" width="${PLOT_SIZE}" height="${PLOT_SIZE}" fill="none" stroke="#333"/>` +
     `<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#999" stroke-dasharray="4 4"/>` +
