@@ -2,14 +2,10 @@
  * `npm run evaluate` as a user runs it, on a small synthetic history: it prints the three scorers'
  * metrics and writes the HTML report with its plots.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
-const ROOT = path.resolve(__dirname, '../../..');
+import { runRepoScript } from '../../support/run-repo-script';
 
 describe('npm run evaluate', () => {
   const out = mkdtempSync(path.join(tmpdir(), 'profile-stream-evaluate-'));
@@ -17,21 +13,10 @@ describe('npm run evaluate', () => {
 
   it('prints the model beside both baselines and writes an HTML report', async () => {
     // Act
-    const { stdout } = await run(
-      process.execPath,
-      [
-        path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
-        'infra/local/evaluate-cli.ts',
-        '--synthetic',
-        '600',
-        '--days',
-        '5',
-        '--horizon-hours',
-        '12',
-        '--out',
-        out,
-      ],
-      { cwd: ROOT, timeout: 120_000, maxBuffer: 8 * 1024 * 1024 },
+    const stdout = await runRepoScript(
+      'infra/local/evaluate-cli.ts',
+      ['--synthetic', '600', '--days', '5', '--horizon-hours', '12', '--out', out],
+      120_000,
     );
     // Assess
     expect(stdout).toMatch(/model \(MLP, calibrated\)\s+0\.\d{4} \[0\.\d{4}, [01]\.\d{4}\]/);

@@ -2,29 +2,15 @@
  * `npm start` end to end, as a user runs it (a small workload to keep the suite quick): the process
  * exits 0 and its last line accounts for every record.
  */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
-const ROOT = path.resolve(__dirname, '../../..');
+import { runRepoScript } from '../../support/run-repo-script';
 
 describe('npm start', () => {
   it('runs the pipeline locally and ends with a balanced accounting line', async () => {
     // Act
-    const { stdout } = await run(
-      process.execPath,
-      [
-        path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
-        'infra/local/cli.ts',
-        '--users',
-        '120',
-        '--days',
-        '3',
-        '--samples',
-        '1',
-      ],
-      { cwd: ROOT, timeout: 170_000, maxBuffer: 16 * 1024 * 1024 },
+    const stdout = await runRepoScript(
+      'infra/local/cli.ts',
+      ['--users', '120', '--days', '3', '--samples', '1'],
+      170_000,
     );
     // Assess
     const lines = stdout.trim().split('\n');

@@ -7,15 +7,9 @@ import {
   parseModelMetadata,
   parseModelPointer,
 } from '../../../shared/model/model-metadata';
+import { metricsFactory } from '../../support/model-fixtures';
 
-const metrics = {
-  rocAuc: 0.8,
-  rocAucCi95: { lower: 0.78, upper: 0.82 },
-  prAuc: 0.3,
-  logLoss: 0.2,
-  brierScore: 0.05,
-  expectedCalibrationError: 0.01,
-};
+const metrics = metricsFactory();
 
 /** A valid metadata document; tests override one field at a time. */
 function metadataFactory(overrides: Record<string, unknown> = {}): Record<string, unknown> {

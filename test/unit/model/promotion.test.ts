@@ -1,19 +1,7 @@
 import fc from 'fast-check';
-import type { MetricSummary } from '../../../shared/model/model-metadata';
 import { decidePromotion, type ChampionAssessment } from '../../../shared/model/promotion';
-
-/** Metrics of one scorer; tests override the fields the rule reads. */
-function metricsFactory(overrides: Partial<MetricSummary> = {}): MetricSummary {
-  return {
-    rocAuc: 0.8,
-    rocAucCi95: { lower: 0.78, upper: 0.82 },
-    prAuc: 0.3,
-    logLoss: 0.2,
-    brierScore: 0.05,
-    expectedCalibrationError: 0.01,
-    ...overrides,
-  };
-}
+import type { MetricSummary } from '../../../shared/model/model-metadata';
+import { metricsFactory } from '../../support/model-fixtures';
 
 function champion(overrides: Partial<MetricSummary> = {}): ChampionAssessment {
   return { comparable: true, modelVersion: 'v-champion', metrics: metricsFactory(overrides) };

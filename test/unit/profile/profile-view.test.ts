@@ -33,7 +33,9 @@ describe('describeProfile', () => {
     expect(view.stalenessMs).toBe(HOUR);
     // One hour after the last view, the 1-hour decay of two views (0 h and 1 h before that) is ≈ 0.5 + 0.25.
     expect(view.activity['product_view.1h']).toBeCloseTo(0.75, 2);
-    expect(view.categories.map((c) => c.category)).toEqual(expect.arrayContaining(['home.kitchen', 'unknown']));
+    expect(view.categories.map((c) => c.category)).toEqual(
+      expect.arrayContaining(['home.kitchen', 'unknown']),
+    );
     expect(view.recentProducts).toEqual(['p-2', 'p-1']);
     expect(view.orders).toMatchObject({ count: 1, revenue: 99.5, averageOrderValue: 99.5 });
     expect(view.cart).toEqual({ products: 1, units: 2, value: 20 });
