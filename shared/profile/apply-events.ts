@@ -21,7 +21,7 @@
  * searches / aliases, the dedupe window itself and the cart log (all "top-N by time" summaries).
  * Not, and why:
  * - decays: exact while all events lie within 9 half-lives of the latest; beyond, the two orders
- *   differ by < 2 units of 2^-16 (see `fixed-point-decay`);
+ *   differ by fewer than m + 2 units of 2^-16, m = events beyond that span (see `fixed-point-decay`);
  * - categories beyond K distinct: an evicted category's mass is lost, so which K survive depends on
  *   the order;
  * - order count and revenue beyond the dedupe horizon: a re-sent event or order counts again;

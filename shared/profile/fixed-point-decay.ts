@@ -18,8 +18,10 @@
  *   per half-life h, every event lies within `DECAY_EXACT_PERIODS × h` of the latest one (for the
  *   1-hour half-life: 9 hours; 1 day: 9 days; 30 days: 270 days). Events arriving in time order are
  *   always exact too (no anchor move ever truncates a contribution that a different order keeps).
- * - BOUNDED beyond that: each anchor move floors at most one unit, then decays with the rest, so two
- *   orders differ by less than 2 units = 2 × 2^-16 ≈ 3e-5 of one event's weight.
+ * - BOUNDED beyond that: an event older than the exact span is floored on its own when it arrives
+ *   after the anchor moved past it (< 1 unit lost each), and the anchor moves floor the running sum
+ *   (< 1 unit each, halved by every later move: < 2 in all). So two orders differ by fewer than m + 2
+ *   units, m = the events older than the exact span: about 1.5e-5 of one event's weight per such event.
  * - PRECISION: rounding a contribution to an 8-bit mantissa costs at most 0.5/128 = 2^-8 ≈ 0.4 % of it.
  * - RANGE: one contribution is at most 2^17 units, so 2^36 events fit below 2^53.
  */
