@@ -7,7 +7,7 @@
  */
 import type { KinesisStreamEvent } from 'aws-lambda';
 import path from 'node:path';
-import { localNameFor, synthesizeTopology, type LocalTopology } from '../topology';
+import { localNameFor, synthesizeTopology, type LocalTopology } from './topology';
 import { startLocalCloud, type LocalCloud } from './emulators';
 import { EventSourceMappingEmulator, type EventSourceMappingProgress } from './event-source-mapping';
 

@@ -7,7 +7,7 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { isDeepStrictEqual } from 'node:util';
 import { EVENT_TYPES } from '../../shared/contract/event-contract';
-import { appliedEvents, comparableState } from '../../shared/ingest/reference-fold';
+import { appliedEvents, comparableState } from './reference-fold';
 import type { ProfileState } from '../../shared/profile/profile-state';
 import { decodeProfileItem, type DecodedProfileItem } from '../../shared/profile/profile-item-codec';
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-import { eventJsonSchema } from '../../shared/contract/event-json-schema';
+import { eventJsonSchema } from './event-json-schema';
 import { profileItemJsonSchema } from '../../shared/profile/profile-item-codec';
 
 /** Every JSON Schema the repository publishes, with the function that generates it. */

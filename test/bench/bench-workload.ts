@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { kinesisStreamRecordOf, LOCAL_STREAM_SOURCE } from '../../infra/local/kinesis-stream-event';
-import type { RawRecord } from '../../shared/producer/put-records-plan';
-import { injectFaults, type FaultManifest } from '../../shared/workload/fault-injection';
-import { generateWorkload } from '../../shared/workload/synthetic-workload';
+import type { RawRecord } from '../../infra/client/put-records-plan';
+import { injectFaults, type FaultManifest } from '../../infra/workload/fault-injection';
+import { generateWorkload } from '../../infra/workload/synthetic-workload';
 
 /** Shards of the imaginary stream (the stack default is 2; 4 spreads 3,000 people more like production). */
 export const SHARD_COUNT = 4;

@@ -12,7 +12,7 @@ import { createIngestHandler } from '../../functions/ingest/ingest-handler';
 import { profileIdOf } from '../../shared/contract/event-contract';
 import { FEATURE_COUNT, featurizeMany } from '../../shared/features/feature-vector';
 import { decodeBatch } from '../../shared/ingest/decode-batch';
-import { InMemoryProfileStore, InMemoryQuarantine } from '../../shared/ingest/in-memory-adapters';
+import { InMemoryProfileStore, InMemoryQuarantine } from '../support/in-memory-adapters';
 import type { IngestRecord, ProfileScorer, StoredProfileItem } from '../../shared/ingest/ingest-ports';
 import { applyEventsToProfile, type SequencedEvent } from '../../shared/profile/apply-events';
 import {

@@ -3,8 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { PROJECT_ROOT } from '../../infra/app';
-import { OnnxRuntimeLayer } from '../../infra/constructs/onnx-runtime-layer';
+import { PROJECT_ROOT } from '../../infra/cdk/app';
+import { OnnxRuntimeLayer } from '../../infra/cdk/constructs/onnx-runtime-layer';
 
 const MAX_LAYER_BYTES = 60 * 1024 * 1024;
 

@@ -3,7 +3,7 @@ import {
   DEFAULT_STACK_PARAMETERS,
   InvalidStackParameter,
   resolveStackParameters,
-} from '../../infra/stack-parameters';
+} from '../../infra/cdk/stack-parameters';
 
 describe('resolveStackParameters', () => {
   it('falls back to the defaults', () => {

@@ -1,7 +1,7 @@
 import { Annotations, Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { buildApp } from '../../infra/app';
-import { INGEST_METRICS } from '../../infra/constructs/pipeline-monitoring';
+import { buildApp } from '../../infra/cdk/app';
+import { INGEST_METRICS } from '../../infra/cdk/constructs/pipeline-monitoring';
 
 // Bundling is skipped: these tests assert on templates, and the handlers are other work in progress.
 const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };

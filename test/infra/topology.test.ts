@@ -1,7 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import fc from 'fast-check';
-import { buildApp } from '../../infra/app';
-import { localNameFor, ON_DEMAND_LOCAL_SHARDS, synthesizeTopology } from '../../infra/topology';
+import { buildApp } from '../../infra/cdk/app';
+import { localNameFor, ON_DEMAND_LOCAL_SHARDS, synthesizeTopology } from '../../infra/local/topology';
 
 describe('synthesizeTopology', () => {
   const topology = synthesizeTopology();

@@ -14,7 +14,7 @@ describe('npm run evaluate', () => {
   it('prints the model beside both baselines and writes an HTML report', async () => {
     // Act
     const stdout = await runRepoScript(
-      'infra/local/evaluate-cli.ts',
+      'infra/cli/evaluate.ts',
       ['--synthetic', '600', '--days', '5', '--horizon-hours', '12', '--out', out],
       120_000,
     );

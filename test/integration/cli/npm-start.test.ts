@@ -8,7 +8,7 @@ describe('npm start', () => {
   it('runs the pipeline locally and ends with a balanced accounting line', async () => {
     // Act
     const stdout = await runRepoScript(
-      'infra/local/cli.ts',
+      'infra/cli/start-local-pipeline.ts',
       ['--users', '120', '--days', '3', '--samples', '1'],
       170_000,
     );

@@ -9,7 +9,7 @@ import type { IngestHandler } from '../../../functions/ingest/ingest-handler';
 import { startLocalCloud, type LocalCloud } from '../../../infra/local/emulators';
 import { type EventInput, profileIdOf, validateEvent } from '../../../shared/contract/event-contract';
 import { buildTrainingSet } from '../../../shared/training/training-set';
-import { generateWorkload } from '../../../shared/workload/synthetic-workload';
+import { generateWorkload } from '../../../infra/workload/synthetic-workload';
 import { ingestRecordsOf, trainSmallModel } from './model-fixtures';
 
 const TABLE = 'profiles';

@@ -13,7 +13,7 @@ import { validateEvent } from '../../../shared/contract/event-contract';
 import { CURRENT_POINTER_KEY } from '../../../shared/model/model-metadata';
 import { createRandom, shuffleInPlace } from '../../../shared/model/seeded-random';
 import { buildTrainingSet, type TrainingSet } from '../../../shared/training/training-set';
-import { generateWorkload } from '../../../shared/workload/synthetic-workload';
+import { generateWorkload } from '../../../infra/workload/synthetic-workload';
 import { trainSmallModel, writeArchive } from './model-fixtures';
 
 const MODELS_BUCKET = 'models';

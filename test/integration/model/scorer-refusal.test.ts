@@ -15,7 +15,7 @@ import {
   modelObjectKeys,
 } from '../../../shared/model/model-metadata';
 import { buildTrainingSet } from '../../../shared/training/training-set';
-import { generateWorkload } from '../../../shared/workload/synthetic-workload';
+import { generateWorkload } from '../../../infra/workload/synthetic-workload';
 import { trainSmallModel } from './model-fixtures';
 
 const BUCKET = 'models-refusal';

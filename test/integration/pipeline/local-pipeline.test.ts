@@ -3,10 +3,10 @@
  * behind the event source mapping emulator, a faulty workload. The stored profiles must equal, field
  * by field, the same records folded in memory.
  */
-import { EventProducer } from '../../../functions/commons/event-producer';
-import { comparableState, foldInMemory } from '../../../shared/ingest/reference-fold';
-import { injectFaults } from '../../../shared/workload/fault-injection';
-import { generateWorkload } from '../../../shared/workload/synthetic-workload';
+import { EventProducer } from '../../../infra/client/event-producer';
+import { comparableState, foldInMemory } from '../../../infra/local/reference-fold';
+import { injectFaults } from '../../../infra/workload/fault-injection';
+import { generateWorkload } from '../../../infra/workload/synthetic-workload';
 import { collectAccounting, readQuarantine, scanProfiles } from '../../../infra/local/run-report';
 import { startLocalPipeline, type LocalPipeline } from '../../../infra/local/local-pipeline';
 

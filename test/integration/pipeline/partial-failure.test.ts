@@ -8,7 +8,7 @@ import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { DynamoDbProfileStore } from '../../../functions/commons/dynamodb-profile-store';
 import { S3QuarantineSink } from '../../../functions/commons/s3-quarantine-sink';
 import { createIngestHandler } from '../../../functions/ingest/ingest-handler';
-import { appliedEvents } from '../../../shared/ingest/reference-fold';
+import { appliedEvents } from '../../../infra/local/reference-fold';
 import { decodeProfileItem } from '../../../shared/profile/profile-item-codec';
 import { startLocalCloud, type LocalCloud } from '../../../infra/local/emulators';
 import { EventSourceMappingEmulator } from '../../../infra/local/event-source-mapping';

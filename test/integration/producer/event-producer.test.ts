@@ -14,11 +14,11 @@ import {
   createProducerKinesisClient,
   EventProducer,
   kinesisPutRecordsPort,
-} from '../../../functions/commons/event-producer';
+} from '../../../infra/client/event-producer';
 import type { EventInput } from '../../../shared/contract/event-contract';
-import type { PutRecordsPort } from '../../../shared/producer/send-records';
-import { injectFaults } from '../../../shared/workload/fault-injection';
-import { generateWorkload } from '../../../shared/workload/synthetic-workload';
+import type { PutRecordsPort } from '../../../infra/client/send-records';
+import { injectFaults } from '../../../infra/workload/fault-injection';
+import { generateWorkload } from '../../../infra/workload/synthetic-workload';
 
 const NOW = Date.UTC(2026, 10, 27);
 const decoder = new TextDecoder();

@@ -1,6 +1,6 @@
 import { profilesTableDefinition } from '../../support/profiles-table';
 import { DynamoDbProfileStore } from '../../../functions/commons/dynamodb-profile-store';
-import { ProfileReader } from '../../../functions/commons/profile-reader';
+import { ProfileReader } from '../../../infra/client/profile-reader';
 import { startLocalCloud, type LocalCloud } from '../../../infra/local/emulators';
 import type { ContractEvent } from '../../../shared/contract/event-contract';
 import { applyEventsToProfile } from '../../../shared/profile/apply-events';

@@ -1,5 +1,5 @@
 import { ingestBatch, type IngestDependencies } from '../../../shared/ingest/ingest-batch';
-import { InMemoryProfileStore, InMemoryQuarantine } from '../../../shared/ingest/in-memory-adapters';
+import { InMemoryProfileStore, InMemoryQuarantine } from '../../support/in-memory-adapters';
 import type { IngestRecord, ProfileScorer, StoredProfileItem } from '../../../shared/ingest/ingest-ports';
 import { decodeProfileItem } from '../../../shared/profile/profile-item-codec';
 

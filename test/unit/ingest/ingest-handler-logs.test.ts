@@ -1,7 +1,7 @@
 import { logger } from '../../../functions/commons/telemetry';
 import { createIngestHandler } from '../../../functions/ingest/ingest-handler';
 import { kinesisStreamEventOf } from '../../../infra/local/kinesis-stream-event';
-import { InMemoryProfileStore, InMemoryQuarantine } from '../../../shared/ingest/in-memory-adapters';
+import { InMemoryProfileStore, InMemoryQuarantine } from '../../support/in-memory-adapters';
 
 const NOW = Date.UTC(2026, 10, 27, 12);
 const SECRETS = ['someone@example.test', '203.0.113.7', 'Mozilla/5.0 (secret agent)', 'u-private-42'];

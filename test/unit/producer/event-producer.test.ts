@@ -1,7 +1,7 @@
-import { EventProducer } from '../../../functions/commons/event-producer';
+import { EventProducer } from '../../../infra/client/event-producer';
 import type { EventInput } from '../../../shared/contract/event-contract';
-import type { RawRecord } from '../../../shared/producer/put-records-plan';
-import type { PutRecordsPort } from '../../../shared/producer/send-records';
+import type { RawRecord } from '../../../infra/client/put-records-plan';
+import type { PutRecordsPort } from '../../../infra/client/send-records';
 
 const NOW = Date.UTC(2026, 10, 27);
 const base = { schemaVersion: 1, type: 'page_view', occurredAt: NOW - 1000 } as const;

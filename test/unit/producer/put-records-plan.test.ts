@@ -9,7 +9,7 @@ import {
   RECORD_MAX_BYTES,
   recordSizeBytes,
   splitPutRecordsOutcome,
-} from '../../../shared/producer/put-records-plan';
+} from '../../../infra/client/put-records-plan';
 
 // Sizes are drawn so that both limits bind: many small records, and some near the 1 MiB record limit.
 const recordArb = fc

@@ -1,5 +1,5 @@
-import type { PutRecordsResultEntry, RawRecord } from '../../../shared/producer/put-records-plan';
-import { type PutRecordsPort, sendRecords } from '../../../shared/producer/send-records';
+import type { PutRecordsResultEntry, RawRecord } from '../../../infra/client/put-records-plan';
+import { type PutRecordsPort, sendRecords } from '../../../infra/client/send-records';
 
 const record = (key: string): RawRecord => ({ data: new TextEncoder().encode(key), partitionKey: key });
 const keysOf = (records: readonly RawRecord[]) => records.map((r) => r.partitionKey);

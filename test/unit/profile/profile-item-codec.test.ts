@@ -1,7 +1,7 @@
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import fc from 'fast-check';
 import { applyEventsToProfile } from '../../../shared/profile/apply-events';
-import { estimateItemBytes } from '../../../shared/profile/dynamodb-item-size';
+import { estimateItemBytes } from '../../support/dynamodb-item-size';
 import {
   decodeProfileItem,
   encodeProfileItem,

@@ -1,6 +1,6 @@
 import { applyEventsToProfile } from '../../../shared/profile/apply-events';
 import { decodeProfileItem, encodeProfileItem } from '../../../shared/profile/profile-item-codec';
-import { describeProfile } from '../../../shared/profile/profile-view';
+import { describeProfile } from '../../../infra/client/profile-view';
 import { makeEvent, sequenced, T0 } from './profile-fixtures';
 
 const HOUR = 3_600_000;

@@ -6,12 +6,12 @@ import {
   validateEvent,
 } from '../../../shared/contract/event-contract';
 import { FEATURE_COUNT, featurize } from '../../../shared/features/feature-vector';
-import { InMemoryProfileStore, InMemoryQuarantine } from '../../../shared/ingest/in-memory-adapters';
+import { InMemoryProfileStore, InMemoryQuarantine } from '../../support/in-memory-adapters';
 import { ingestBatch } from '../../../shared/ingest/ingest-batch';
 import type { IngestRecord, ProfileScorer } from '../../../shared/ingest/ingest-ports';
 import { decodeProfileItem } from '../../../shared/profile/profile-item-codec';
 import { buildTrainingSet, featuresAt } from '../../../shared/training/training-set';
-import { generateWorkload } from '../../../shared/workload/synthetic-workload';
+import { generateWorkload } from '../../../infra/workload/synthetic-workload';
 
 const BATCH_SIZE = 100;
 const SHARD_ID = 'shardId-000000000000';

@@ -9,7 +9,7 @@ import {
   type TrainingSet,
   TrainingSetError,
 } from '../../../shared/training/training-set';
-import { generateWorkload } from '../../../shared/workload/synthetic-workload';
+import { generateWorkload } from '../../../infra/workload/synthetic-workload';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;

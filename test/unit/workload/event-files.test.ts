@@ -8,7 +8,7 @@ import {
   readEventFile,
   TAOBAO_DIR,
   taobaoCsvPath,
-} from '../../../infra/local/event-files';
+} from '../../../infra/workload/event-files';
 import { validateEvent } from '../../../shared/contract/event-contract';
 
 const NOW = Date.UTC(2026, 10, 27);

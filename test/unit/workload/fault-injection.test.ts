@@ -1,6 +1,6 @@
 import { ContractViolation, decodeEvent } from '../../../shared/contract/event-contract';
-import { injectFaults, MALFORMED_FAULTS } from '../../../shared/workload/fault-injection';
-import { generateWorkload } from '../../../shared/workload/synthetic-workload';
+import { injectFaults, MALFORMED_FAULTS } from '../../../infra/workload/fault-injection';
+import { generateWorkload } from '../../../infra/workload/synthetic-workload';
 
 const NOW = Date.UTC(2026, 10, 27);
 const { events } = generateWorkload({ seed: 3, users: 300, days: 3, startMs: Date.UTC(2026, 9, 1) });

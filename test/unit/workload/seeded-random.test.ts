@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 
-import { createSeededRandom, deriveSeed } from '../../../shared/workload/seeded-random';
+import { createSeededRandom, deriveSeed } from '../../../infra/workload/seeded-random';
 
 const take = <T>(next: () => T, n: number): T[] => Array.from({ length: n }, () => next());
 

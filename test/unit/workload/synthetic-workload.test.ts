@@ -1,5 +1,5 @@
 import { decodeEvent, type EventInput, validateEvent } from '../../../shared/contract/event-contract';
-import { generateWorkload, type UserGroundTruth } from '../../../shared/workload/synthetic-workload';
+import { generateWorkload, type UserGroundTruth } from '../../../infra/workload/synthetic-workload';
 
 const small = { seed: 11, users: 400, days: 5, startMs: Date.UTC(2026, 2, 2) };
 const NOW = Date.UTC(2026, 10, 27);

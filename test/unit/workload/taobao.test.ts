@@ -1,5 +1,5 @@
 import { validateEvent } from '../../../shared/contract/event-contract';
-import { parseTaobaoLine, TaobaoParseError } from '../../../shared/workload/taobao';
+import { parseTaobaoLine, TaobaoParseError } from '../../../infra/workload/taobao';
 
 const NOW = Date.UTC(2026, 10, 27);
 

@@ -2,7 +2,7 @@
  * Seeded randomness for the workload, so a workload is reproducible from one number: the model
  * code's mulberry32 generator plus the draws a simulation needs.
  */
-import { createRandom } from '../model/seeded-random';
+import { createRandom } from '../../shared/model/seeded-random';
 
 /** A deterministic source of randomness with the helpers the workload needs. */
 export interface SeededRandom {

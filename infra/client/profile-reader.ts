@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { decodeProfileItem, type DecodedProfileItem } from '../../shared/profile/profile-item-codec';
-import { DynamoDbProfileStore } from './dynamodb-profile-store';
+import { DynamoDbProfileStore } from '../../functions/commons/dynamodb-profile-store';
 
 /** A profile as a downstream service reads it. */
 export interface ProfileView extends DecodedProfileItem {

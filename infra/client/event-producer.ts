@@ -2,7 +2,7 @@
  * Producer for upstream systems: validates events against the contract, then publishes them with
  * PutRecords, resending only what Kinesis reports as failed.
  *
- * The batching and retry rules live in `shared/producer` (SDK-free); this file only binds them to
+ * The batching and retry rules live in `put-records-plan.ts` and `send-records.ts` (SDK-free); this file only binds them to
  * the Kinesis client.
  */
 import { KinesisClient, type KinesisClientConfig, PutRecordsCommand } from '@aws-sdk/client-kinesis';
@@ -14,12 +14,12 @@ import {
   type EventInput,
   partitionKeyOf,
 } from '../../shared/contract/event-contract';
-import type { FailedRecord, RawRecord } from '../../shared/producer/put-records-plan';
+import type { FailedRecord, RawRecord } from './put-records-plan';
 import {
   type PutRecordsPort,
   sendRecords,
   type SendRecordsOptions,
-} from '../../shared/producer/send-records';
+} from './send-records';
 
 /** A record made from an event, keeping the event for reporting. */
 export interface EventRecord extends RawRecord {

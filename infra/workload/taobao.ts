@@ -15,7 +15,7 @@
  *   from. Evaluate monetary features on the synthetic workload only.
  * - `orderId` is `tb-<user>-<ts>-<item>` (one order per bought item and second).
  */
-import type { EventInput, EventType } from '../contract/event-contract';
+import type { EventInput, EventType } from '../../shared/contract/event-contract';
 
 /** The file's columns, in order. */
 export const TAOBAO_COLUMNS = ['user_id', 'item_id', 'category_id', 'behavior_type', 'timestamp'] as const;

@@ -21,8 +21,8 @@ import {
   DEFAULT_TIME_SPLIT,
   describeTrainingSet,
 } from '../../shared/training/training-set';
-import { generateWorkload } from '../../shared/workload/synthetic-workload';
-import { EVENT_FILE_FORMATS, type EventFileFormat, readEventFile } from './event-files';
+import { generateWorkload } from '../workload/synthetic-workload';
+import { EVENT_FILE_FORMATS, type EventFileFormat, readEventFile } from '../workload/event-files';
 
 const HOUR_MS = 3_600_000;
 /** Synthetic workload size when `--synthetic` is given without a number (as `npm start`). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { eventInputSchema } from './event-contract';
+import { eventInputSchema } from '../../shared/contract/event-contract';
 
 /**
  * The contract as a JSON Schema (draft 2020-12) for producers in any language.

@@ -6,7 +6,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { Command } from 'commander';
 import { S3ModelRegistry, type ModelListing } from '../../functions/commons/s3-model-registry';
-import { LOCAL_CREDENTIALS } from './emulators';
+import { LOCAL_CREDENTIALS } from '../local/emulators';
 
 // Lambda runs nodejs22.x; the SDK's notice about Node 20 is noise for an operator's CLI.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

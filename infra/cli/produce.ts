@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 
-import { createProducerKinesisClient, EventProducer } from '../../functions/commons/event-producer';
+import { createProducerKinesisClient, EventProducer } from '../client/event-producer';
 import type { EventInput } from '../../shared/contract/event-contract';
-import { EVENT_FILE_FORMATS, type EventFileFormat, readEventFile } from './event-files';
+import { EVENT_FILE_FORMATS, type EventFileFormat, readEventFile } from '../workload/event-files';
 
 // Lambda runs nodejs22.x; the SDK's notice about Node 20 is noise for an operator's CLI.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { buildApp, STACK_NAMES, type BuildAppOptions } from './app';
+import { buildApp, STACK_NAMES, type BuildAppOptions } from '../cdk/app';
 import {
   FUNCTION_METADATA,
   PROFILE_FUNCTION_NAMES,
   type ProfileFunctionName,
-} from './constructs/profile-function';
-import { BUCKET_ROLE_METADATA, BUCKET_ROLES, type BucketRole } from './stateful-stack';
+} from '../cdk/constructs/profile-function';
+import { BUCKET_ROLE_METADATA, BUCKET_ROLES, type BucketRole } from '../cdk/stateful-stack';
 
 /**
  * Shards a local stream gets when the cloud stream is on-demand: AWS starts on-demand streams

@@ -6,7 +6,7 @@ import { StatefulStack } from './stateful-stack';
 import { StatelessStack } from './stateless-stack';
 
 /** The repository root: function entries, the lockfile and node_modules live here. */
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
+export const PROJECT_ROOT = path.resolve(__dirname, '../..');
 
 /** Stack names; stable so deployments update in place. */
 export const STACK_NAMES = {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 
 import type { EventInput } from '../../shared/contract/event-contract';
-import { parseTaobaoLine, TaobaoParseError } from '../../shared/workload/taobao';
+import { parseTaobaoLine, TaobaoParseError } from './taobao';
 
 /** File formats {@link readEventFile} understands; `auto` decides by extension, then by the first line. */
 export const EVENT_FILE_FORMATS = ['ndjson', 'taobao', 'auto'] as const;

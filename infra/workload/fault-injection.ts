@@ -9,8 +9,8 @@ import {
   MIN_OCCURRED_AT_MS,
   partitionKeyOf,
   type ViolationKind,
-} from '../contract/event-contract';
-import type { RawRecord } from '../producer/put-records-plan';
+} from '../../shared/contract/event-contract';
+import type { RawRecord } from '../client/put-records-plan';
 import { createSeededRandom, deriveSeed } from './seeded-random';
 
 /** Malformations the injector produces, each refused by `decodeEvent` in a known way. */

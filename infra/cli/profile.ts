@@ -4,8 +4,8 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Command } from 'commander';
-import { ProfileReader } from '../../functions/commons/profile-reader';
-import { describeProfile } from '../../shared/profile/profile-view';
+import { ProfileReader } from '../client/profile-reader';
+import { describeProfile } from '../client/profile-view';
 
 // Lambda runs nodejs22.x; the SDK's notice about Node 20 is noise for an operator's CLI.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

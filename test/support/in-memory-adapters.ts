@@ -9,7 +9,7 @@ import type {
   QuarantineSink,
   StoredProfileItem,
   WriteOutcome,
-} from './ingest-ports';
+} from '../../shared/ingest/ingest-ports';
 
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {

@@ -3,10 +3,10 @@
  * in delivery order, with the same contract and profile rules and no storage, batching, retries or
  * model in between. The pipeline is correct when its stored profiles equal these.
  */
-import { profileIdOf } from '../contract/event-contract';
-import { applyEventsToProfile } from '../profile/apply-events';
-import type { ProfileState } from '../profile/profile-state';
-import { decodeBatch } from './decode-batch';
+import { profileIdOf } from '../../shared/contract/event-contract';
+import { applyEventsToProfile } from '../../shared/profile/apply-events';
+import type { ProfileState } from '../../shared/profile/profile-state';
+import { decodeBatch } from '../../shared/ingest/decode-batch';
 
 /** Records as a producer sent them, in delivery order. */
 export interface DeliveredRecord {

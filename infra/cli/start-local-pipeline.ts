@@ -5,11 +5,11 @@
  * which every produced record is accounted for.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { EventProducer } from '../../functions/commons/event-producer';
-import { generateWorkload } from '../../shared/workload/synthetic-workload';
-import { injectFaults } from '../../shared/workload/fault-injection';
-import { appliedEvents, foldInMemory } from '../../shared/ingest/reference-fold';
-import { startLocalPipeline, type LocalPipeline } from './local-pipeline';
+import { EventProducer } from '../client/event-producer';
+import { generateWorkload } from '../workload/synthetic-workload';
+import { injectFaults } from '../workload/fault-injection';
+import { appliedEvents, foldInMemory } from '../local/reference-fold';
+import { startLocalPipeline, type LocalPipeline } from '../local/local-pipeline';
 import type { TrainSummary } from '../../functions/train/train-use-case';
 import {
   collectAccounting,
@@ -17,7 +17,7 @@ import {
   formatAccounting,
   formatMetricsTable,
   sampleProfiles,
-} from './run-report';
+} from '../local/run-report';
 
 const integer = (label: string) => (value: string) => {
   const n = Number(value);

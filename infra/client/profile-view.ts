@@ -2,16 +2,16 @@
  * A profile as people and downstream services read it: named counts, decayed activity brought to a
  * given time, the cart, orders, the score. Derived from the stored state, never stored itself.
  */
-import { EVENT_TYPES, type EventType } from '../contract/event-contract';
-import { decayAnchor, decayValueAt } from './fixed-point-decay';
-import type { DecodedProfileItem } from './profile-item-codec';
+import { EVENT_TYPES, type EventType } from '../../shared/contract/event-contract';
+import { decayAnchor, decayValueAt } from '../../shared/profile/fixed-point-decay';
+import type { DecodedProfileItem } from '../../shared/profile/profile-item-codec';
 import {
   AFFINITY_HALF_LIFE_MS,
   cartView,
   DECAYED_EVENT_TYPES,
   HALF_LIFE_LABELS,
   HALF_LIVES_MS,
-} from './profile-state';
+} from '../../shared/profile/profile-state';
 
 /** The readable profile. Times are ISO 8601 strings. */
 export interface ProfileView {
