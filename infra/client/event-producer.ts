@@ -15,11 +15,7 @@ import {
   partitionKeyOf,
 } from '../../shared/contract/event-contract';
 import type { FailedRecord, RawRecord } from './put-records-plan';
-import {
-  type PutRecordsPort,
-  sendRecords,
-  type SendRecordsOptions,
-} from './send-records';
+import { type PutRecordsPort, sendRecords, type SendRecordsOptions } from './send-records';
 
 /** A record made from an event, keeping the event for reporting. */
 export interface EventRecord extends RawRecord {

@@ -5,7 +5,12 @@
  * that drive what they do; the traits and the outcomes are returned as ground truth so models can be
  * evaluated against what really drove behaviour. Deterministic: one seed, one workload.
  */
-import { DEVICE_TYPES, type EventInput, type EventType, profileIdOf } from '../../shared/contract/event-contract';
+import {
+  DEVICE_TYPES,
+  type EventInput,
+  type EventType,
+  profileIdOf,
+} from '../../shared/contract/event-contract';
 import { buildCatalog, CATEGORY_LEAVES, type CatalogProduct, type PriceLevel, PRICE_LEVELS } from './catalog';
 import { createSeededRandom, deriveSeed, type SeededRandom } from './seeded-random';
 
