@@ -1,6 +1,6 @@
 /**
  * The PutRecords retry loop, written against a one-function port so it runs the same with the AWS
- * SDK (see `functions/commons/event-producer.ts`) and with a scripted fake in tests.
+ * SDK (see `event-producer.ts`) and with a scripted fake in tests.
  */
 import {
   backoffDelayMs,

@@ -3,7 +3,7 @@
  *
  * The zod schema below is the single definition: the ingest function validates with it, the producer
  * validates with it before sending, and `event-contract.v1.schema.json` is generated from it for the
- * people on the producing side (see `npm run contract:schema`).
+ * people on the producing side (see `npm run schemas`).
  */
 import { FieldRuleError } from '../errors';
 import { z } from 'zod';
