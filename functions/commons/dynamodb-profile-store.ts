@@ -76,6 +76,7 @@ export class DynamoDbProfileStore implements ProfileStore {
         new PutItemCommand({
           TableName: this.tableName,
           Item: marshall(item, { removeUndefinedValues: true }),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ...(expectedVersion === undefined
             ? { ConditionExpression: 'attribute_not_exists(profileId)' }
             : {
@@ -85,11 +86,26 @@ export class DynamoDbProfileStore implements ProfileStore {
               }),
         }),
       );
-      return 'written';
+      return { status: 'written' };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'conflict';
-      if (error instanceof Error && THROTTLING_ERRORS.has(error.name)) return 'throttled';
+      if (error instanceof ConditionalCheckFailedException) {
+        return { status: 'conflict', current: await this.storedAfterConflict(error, item.profileId) };
+      }
+      if (error instanceof Error && THROTTLING_ERRORS.has(error.name)) return { status: 'throttled' };
       throw error;
     }
+  }
+
+  /**
+   * The item that made the condition fail. DynamoDB puts it on the exception (ALL_OLD), so a conflict
+   * costs no extra request. The exception carries none when no item exists (it was deleted since our
+   * read) and always under dynalite, which ignores `ReturnValuesOnConditionCheckFailure`: only then a
+   * strongly consistent read tells which.
+   */
+  private async storedAfterConflict(
+    error: ConditionalCheckFailedException,
+    profileId: string,
+  ): Promise<StoredProfileItem | undefined> {
+    return error.Item === undefined ? this.get(profileId) : (unmarshall(error.Item) as StoredProfileItem);
   }
 }

@@ -30,7 +30,7 @@ export interface IngestDependencies {
   /** Times an inference, for the metrics. @default performance.now */
   monotonicMs?: () => number;
   /**
-   * How often a profile whose conditional write conflicts is re-read and re-applied before it is
+   * How often a profile whose conditional write conflicts is re-applied to the stored item before it is
    * reported as failed. @default 3
    */
   maxConflictRetries?: number;
@@ -186,9 +186,10 @@ async function scoreProfiles(
 }
 
 /**
- * Write one profile under its version; on a conflict (another writer got there first) re-read it,
- * re-apply this batch's events to the fresh state (its bookkeeping drops what the other writer already
- * applied), re-score it and try again. Returns false when the retries are used up or the table throttles.
+ * Write one profile under its version; on a conflict (another writer got there first) re-apply this
+ * batch's events to the item stored now, which the store returns with the conflict (its bookkeeping
+ * drops what the other writer already applied), re-score it and try again. Returns false when the
+ * retries are used up or the table throttles.
  */
 async function writeWithRetries(
   pending: PendingProfile,
@@ -209,7 +210,7 @@ async function writeWithRetries(
       item,
       current.stored === undefined ? undefined : current.version,
     );
-    if (outcome === 'written') {
+    if (outcome.status === 'written') {
       // Counted only now: a profile whose write fails is redelivered and counted then.
       stats.applied += current.applied;
       stats.duplicates += current.duplicates;
@@ -217,10 +218,10 @@ async function writeWithRetries(
       return true;
     }
     // Throttled after the SDK's retries: report the profile so Lambda redelivers it later.
-    if (outcome === 'throttled') return false;
+    if (outcome.status === 'throttled') return false;
     stats.writeConflicts++;
     if (attempt >= maxRetries) return false;
-    const fold = foldInto(pending.profileId, pending.events, await deps.profiles.get(pending.profileId));
+    const fold = foldInto(pending.profileId, pending.events, outcome.current);
     if (fold.pending === undefined) {
       // The other writer already applied every event: nothing left to write.
       stats.duplicates += fold.duplicates;

@@ -44,21 +44,23 @@ export interface StoredProfileItem {
   [attribute: string]: unknown;
 }
 
-/** Outcome of a conditional profile write. */
-export const WRITE_OUTCOMES = { written: 'written', conflict: 'conflict', throttled: 'throttled' } as const;
-/** One of {@link WRITE_OUTCOMES}. */
-export type WriteOutcome = (typeof WRITE_OUTCOMES)[keyof typeof WRITE_OUTCOMES];
+/**
+ * Outcome of a conditional profile write. A conflict carries the item stored now (`undefined`: none
+ * is), so resolving it needs no separate read.
+ */
+export type WriteOutcome =
+  | { readonly status: 'written' }
+  | { readonly status: 'conflict'; readonly current: StoredProfileItem | undefined }
+  | { readonly status: 'throttled' };
 
 /** Profile persistence with optimistic locking. */
 export interface ProfileStore {
   /** Read many profiles at once (BatchGetItem, unprocessed keys retried); absent ids are simply missing. */
   getMany(profileIds: readonly string[]): Promise<Map<string, StoredProfileItem>>;
-  /** Read one profile, strongly consistent (used to resolve a write conflict). */
-  get(profileId: string): Promise<StoredProfileItem | undefined>;
   /**
    * Write an item only if the stored version is still `expectedVersion` (`undefined`: the item must not
-   * exist yet). Resolves `conflict` when the condition fails, `throttled` when the table still refuses
-   * after the SDK's own retries; rejects on any other error.
+   * exist yet). Resolves `conflict` with the current item when the condition fails, `throttled` when the
+   * table still refuses after the SDK's own retries; rejects on any other error.
    */
   putIfVersion(item: StoredProfileItem, expectedVersion: number | undefined): Promise<WriteOutcome>;
 }

@@ -60,7 +60,7 @@ export interface ComputeBenchResult {
   unaccountedMs: number;
   inferencePerBatchMs: { median: number; p99: number; max: number; rowsMedian: number };
   /** DynamoDB-equivalent requests the in-memory store counted in one pass. */
-  storeRequests: { batchGet: number; get: number; put: number };
+  storeRequests: { batchGet: number; put: number };
   /** Profiles after one full pass (the encoded items, as stored). */
   profileItems: StoredProfileItem[];
 }

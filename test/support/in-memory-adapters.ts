@@ -23,7 +23,7 @@ function deepFreeze<T>(value: T): T {
 export class InMemoryProfileStore implements ProfileStore {
   readonly items = new Map<string, StoredProfileItem>();
   /** Requests made, by kind: the benchmark reports them per event. */
-  readonly requests = { batchGet: 0, get: 0, put: 0 };
+  readonly requests = { batchGet: 0, put: 0 };
 
   async getMany(profileIds: readonly string[]): Promise<Map<string, StoredProfileItem>> {
     this.requests.batchGet += Math.ceil(profileIds.length / 100);
@@ -35,19 +35,14 @@ export class InMemoryProfileStore implements ProfileStore {
     return found;
   }
 
-  async get(profileId: string): Promise<StoredProfileItem | undefined> {
-    this.requests.get++;
-    return this.items.get(profileId);
-  }
-
   async putIfVersion(item: StoredProfileItem, expectedVersion: number | undefined): Promise<WriteOutcome> {
     this.requests.put++;
     const current = this.items.get(item.profileId);
-    if (current?.version !== expectedVersion) return 'conflict';
+    if (current?.version !== expectedVersion) return { status: 'conflict', current };
     // Stored items are frozen instead of copied on every read: a caller that tried to change one would
     // fail loudly (as it would silently diverge from DynamoDB, which hands out fresh objects).
     this.items.set(item.profileId, deepFreeze(item));
-    return 'written';
+    return { status: 'written' };
   }
 }
 

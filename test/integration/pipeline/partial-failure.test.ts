@@ -36,7 +36,7 @@ describe('partial batch failure and redelivery', () => {
     faulty.putIfVersion = async (item, expected) => {
       if (item.profileId === 'u-victim' && failedWrites.length === 0) {
         failedWrites.push(item.profileId);
-        return 'throttled';
+        return { status: 'throttled' };
       }
       return store.putIfVersion(item, expected);
     };

@@ -75,7 +75,7 @@ describe('ingestBatch', () => {
     expect(totalEvents(profiles.items.get('u1'))).toBe(1);
   });
 
-  it('re-reads and re-applies on a version conflict, writing once', async () => {
+  it('re-applies to the item the conflict returns, writing once', async () => {
     // Prepare: another writer updates u1 between our read and our write.
     const { profiles, all } = deps();
     await ingestBatch([record(view('a', 'u1'))], all);
@@ -102,7 +102,7 @@ describe('ingestBatch', () => {
     const { profiles, all } = deps({ maxConflictRetries: 2 });
     const originalPut = profiles.putIfVersion.bind(profiles);
     profiles.putIfVersion = async (item, expected) =>
-      item.profileId === 'u2' ? 'conflict' : originalPut(item, expected);
+      item.profileId === 'u2' ? { status: 'conflict', current: undefined } : originalPut(item, expected);
     const records = [
       record(view('a', 'u1')),
       record(view('b', 'u2')),
@@ -120,7 +120,7 @@ describe('ingestBatch', () => {
     const { profiles, all } = deps();
     const originalPut = profiles.putIfVersion.bind(profiles);
     profiles.putIfVersion = async (item, expected) =>
-      item.profileId === 'u1' ? 'throttled' : originalPut(item, expected);
+      item.profileId === 'u1' ? { status: 'throttled' } : originalPut(item, expected);
     const records = [record(view('a', 'u2')), record(view('b', 'u1')), record(view('c', 'u2'))];
     const result = await ingestBatch(records, all);
     expect(result.failedSequenceNumbers).toEqual([records[1]!.sequenceNumber]);
