@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fieldRuleFromZod } from '../../shared/errors';
 
 /** Raised at start-up when the environment does not describe a usable configuration. */
 export class ConfigurationError extends Error {
@@ -22,8 +23,8 @@ export function readConfig<T extends z.ZodRawShape>(
 ): z.infer<z.ZodObject<T>> {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigurationError(String(issue.path[0] ?? '(environment)'), issue.message);
+    const { field, rule } = fieldRuleFromZod(parsed.error, env, '(environment)');
+    throw new ConfigurationError(field, rule);
   }
   return parsed.data;
 }

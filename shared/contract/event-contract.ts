@@ -5,7 +5,7 @@
  * validates with it before sending, and `event-contract.v1.schema.json` is generated from it for the
  * people on the producing side (see `npm run schemas`).
  */
-import { FieldRuleError } from '../errors';
+import { fieldRuleFromZod, FieldRuleError } from '../errors';
 import { z } from 'zod';
 
 /** The only contract version this build accepts; a higher one is quarantined, never guessed at. */
@@ -205,15 +205,6 @@ export function redact(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
-  let cur: unknown = obj;
-  for (const key of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<PropertyKey, unknown>)[key];
-  }
-  return cur;
-}
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -273,15 +264,9 @@ export function validateEvent(raw: unknown, nowMs: number): DecodedEvent {
   }
   const parsed = eventInputSchema.safeParse(record);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '(record)';
+    const { field, rule, value } = fieldRuleFromZod(parsed.error, record, '(record)');
     const personal = PERSONAL_CONTEXT_FIELDS.some((f) => field === `context.${f}`);
-    throw new ContractViolation(
-      'schema',
-      field,
-      issue.message,
-      personal ? 'redacted personal data' : redact(valueAt(record, issue.path)),
-    );
+    throw new ContractViolation('schema', field, rule, personal ? 'redacted personal data' : redact(value));
   }
   const input = parsed.data;
   const crossField = crossFieldViolation(input);

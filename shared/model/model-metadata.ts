@@ -4,6 +4,7 @@
  * whose feature schema differs from the build it runs in.
  */
 import { z } from 'zod';
+import { fieldRuleFromZod } from '../errors';
 
 /** Key of the pointer object naming the model that serves. */
 export const CURRENT_POINTER_KEY = 'models/current.json';
@@ -110,27 +111,11 @@ function describe(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
-  let current = raw;
-  for (const key of path) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current;
-}
-
 function parseWith<T>(schema: z.ZodType<T>, document: 'metadata' | 'pointer', raw: unknown): T {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const path = issue?.path ?? [];
-  const field = path.length === 0 ? '(root)' : path.map(String).join('.');
-  throw new ModelMetadataViolation(
-    document,
-    field,
-    issue?.message ?? 'invalid',
-    describe(valueAt(raw, path)),
-  );
+  const { field, rule, value } = fieldRuleFromZod(result.error, raw, '(root)');
+  throw new ModelMetadataViolation(document, field, rule, describe(value));
 }
 
 /** Validate parsed JSON as {@link ModelMetadata}; throws {@link ModelMetadataViolation}. */
