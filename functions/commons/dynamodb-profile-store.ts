@@ -6,12 +6,16 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { backoffDelayMs } from './backoff';
 import type { ProfileStore, StoredProfileItem, WriteOutcome } from '../../shared/ingest/ingest-ports';
 
 /** BatchGetItem's limit on keys per call. */
 const BATCH_GET_LIMIT = 100;
 /** How often unprocessed keys are retried before the batch fails (and Lambda retries it). */
 const MAX_UNPROCESSED_ROUNDS = 8;
+/** Backoff between unprocessed-keys rounds: ceiling 50 ms doubling per round, at most 1 s. */
+const UNPROCESSED_BACKOFF_BASE_MS = 50;
+const UNPROCESSED_BACKOFF_CAP_MS = 1000;
 
 /** Raised when BatchGetItem keeps returning unprocessed keys (sustained throttling). */
 export class UnprocessedKeysError extends Error {
@@ -47,7 +51,11 @@ export class DynamoDbProfileStore implements ProfileStore {
       let keys = profileIds.slice(i, i + BATCH_GET_LIMIT).map((profileId) => marshall({ profileId }));
       for (let round = 0; keys.length > 0; round++) {
         if (round === MAX_UNPROCESSED_ROUNDS) throw new UnprocessedKeysError(keys.length);
-        if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round) * Math.random());
+        if (round > 0) {
+          await sleep(
+            backoffDelayMs(round, UNPROCESSED_BACKOFF_BASE_MS, UNPROCESSED_BACKOFF_CAP_MS, Math.random),
+          );
+        }
         const out = await this.dynamodb.send(
           new BatchGetItemCommand({
             RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },

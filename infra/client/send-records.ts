@@ -2,8 +2,8 @@
  * The PutRecords retry loop, written against a one-function port so it runs the same with the AWS
  * SDK (see `event-producer.ts`) and with a scripted fake in tests.
  */
+import { backoffDelayMs } from '../../functions/commons/backoff';
 import {
-  backoffDelayMs,
   type FailedRecord,
   planPutRecordsBatches,
   type PutRecordsResultEntry,
