@@ -174,20 +174,10 @@ const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
  * Train a candidate from the archive, store it, and promote it when it beats the champion on the same
  * held-out rows.
  *
- * Time and memory, measured on this machine (Node 20, x86_64, TF.js wasm, default options; peak RSS is the
- * process's `maxRSS`, runtime and TF.js included):
- *
- * | archive (synthetic workload) | read from S3 (s3rver) | training set | rows (train/val/test) | train + compare | peak RSS |
- * |---|---|---|---|---|---|
- * | 42,545 events (3,000 people × 7 d) | 0.9 s (210 objects) | 0.8 s | 3,650 (2,444/458/748) | 1.7 s | 265 MB |
- * | 421,988 events (30,000 people × 7 d) | ~9 s (extrapolated) | 4.0 s | 35,555 (23,923/4,210/7,422) | 13.6 s | 805 MB |
- *
- * Time grows linearly in events (decode, fold, features) and in rows × epochs (training); rows are
- * capped per profile and grow with profiles × days, not with events. Memory grows ~1.4 KB per event
- * (every event of the window is held as an object while the training set is built; the measurement also
- * holds the generator's copy, so this errs high). Lambda's 3,008 MB therefore binds first at roughly
- * 2 million events per run, while 15 minutes would allow over 10 million: beyond ~1.5 million events
- * (a safety margin), train on a window (`window`) or move training to a batch job.
+ * Time grows linearly in events and in rows × epochs; memory with the events of the window, which are
+ * all held while the training set is built, so Lambda's memory binds before its 15 minutes do (measured
+ * figures: README, "Benchmarks"). Beyond ~1.5 million events, train on a window (`window`) or move
+ * training to a batch job.
  *
  * @returns a summary; never promotes when the candidate does not clear {@link decidePromotion}.
  */

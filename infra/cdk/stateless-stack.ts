@@ -35,7 +35,8 @@ export const CONSUMER_FAILURE_SETTINGS = {
 
 /**
  * ingest: Lambda's default batch of 100 with a 1 s window keeps end-to-end latency near a second
- * and bounds what a partial-batch retry re-delivers; one ONNX run per batch costs ~0.03 ms.
+ * and bounds what a partial-batch retry re-delivers; one ONNX run per batch costs a small fraction of a
+ * millisecond (README, "Benchmarks").
  */
 export const INGEST_CONSUMER: ConsumerSettings = { batchSize: 100, maxBatchingWindow: Duration.seconds(1) };
 
