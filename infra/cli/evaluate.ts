@@ -248,11 +248,11 @@ const program = new Command()
   )
   .option(
     '--validation-fraction <f>',
-    'share of usable cutoff time',
+    'share of the cutoffs (rows)',
     fraction,
     DEFAULT_TIME_SPLIT.validationFraction,
   )
-  .option('--test-fraction <f>', 'share of usable cutoff time', fraction, DEFAULT_TIME_SPLIT.testFraction)
+  .option('--test-fraction <f>', 'share of the cutoffs (rows)', fraction, DEFAULT_TIME_SPLIT.testFraction)
   .option('--out <dir>', 'folder for the HTML report', 'reports')
   .option('--seed <n>', 'seed of the sampling, the workload and the training', positiveInteger, 42)
   .action(async (options: EvaluateOptions) => {
