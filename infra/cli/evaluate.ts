@@ -5,7 +5,8 @@
  * baselines on the test period. Prints a table and writes a self-contained HTML report.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
+import { once } from 'node:events';
 import path from 'node:path';
 
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -23,6 +24,7 @@ import {
 } from '../../shared/training/training-set';
 import { generateWorkload } from '../workload/synthetic-workload';
 import { EVENT_FILE_FORMATS, type EventFileFormat, readEventFile } from '../workload/event-files';
+import { trainingSetCsvLines } from './training-set-csv';
 
 const HOUR_MS = 3_600_000;
 /** Synthetic workload size when `--synthetic` is given without a number (as `npm start`). */
@@ -40,6 +42,7 @@ interface EvaluateOptions {
   testFraction: number;
   out: string;
   seed: number;
+  export?: string;
 }
 
 /** Events read from the source, with what had to be left out. */
@@ -138,6 +141,15 @@ function withDataSection(reportHtml: string, facts: readonly (readonly [string, 
   return reportHtml.replace('</body>', `${section}</body>`);
 }
 
+/** Stream lines to a file, honouring back-pressure. */
+async function writeLines(file: string, lines: Iterable<string>): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  const out = createWriteStream(file);
+  for (const line of lines) if (!out.write(`${line}\n`)) await once(out, 'drain');
+  out.end();
+  await once(out, 'finish');
+}
+
 async function evaluate(options: EvaluateOptions): Promise<void> {
   if ((options.events === undefined) === (options.synthetic === undefined)) {
     throw new InvalidArgumentError('give exactly one of --events <file> or --synthetic [users]');
@@ -175,6 +187,11 @@ async function evaluate(options: EvaluateOptions): Promise<void> {
   ]);
   for (const [label, value] of facts) console.log(`  ${label}: ${value}`);
   console.log(`  training set built in ${buildSeconds.toFixed(2)} s`);
+  if (options.export !== undefined) {
+    const labels = [{ name: `purchase_${options.horizonHours}h`, values: set.labels }];
+    await writeLines(options.export, trainingSetCsvLines(set, labels));
+    console.log(`  point-in-time rows written to ${path.resolve(options.export)} (${set.rows} rows, CSV)`);
+  }
 
   const createdAtMs = Date.now();
   const stamp = new Date(createdAtMs).toISOString().replace(/[:.]/g, '-');
@@ -248,12 +265,16 @@ const program = new Command()
   )
   .option(
     '--validation-fraction <f>',
-    'share of usable cutoff time',
+    'share of the cutoffs (rows)',
     fraction,
     DEFAULT_TIME_SPLIT.validationFraction,
   )
-  .option('--test-fraction <f>', 'share of usable cutoff time', fraction, DEFAULT_TIME_SPLIT.testFraction)
+  .option('--test-fraction <f>', 'share of the cutoffs (rows)', fraction, DEFAULT_TIME_SPLIT.testFraction)
   .option('--out <dir>', 'folder for the HTML report', 'reports')
+  .option(
+    '--export <file>',
+    'also write the point-in-time rows (ids, cutoff, split, features, labels) as CSV',
+  )
   .option('--seed <n>', 'seed of the sampling, the workload and the training', positiveInteger, 42)
   .action(async (options: EvaluateOptions) => {
     await evaluate(options);

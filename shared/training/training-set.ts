@@ -26,17 +26,19 @@
  * Label: 1 when the profile has a `purchase` with `occurredAt` in `(t, t + H]`: a purchase AT `t` is
  * already in the features, one at exactly `t + H` still counts.
  *
- * Split by time, with purge gaps. Let `[c0, c1]` be the range of candidate cutoffs and
- * `U = (c1 − c0) − 2H` the usable time (an error when it is not positive). With fractions v (validation)
- * and τ (test), the boundaries are `a = c0 + (1 − v − τ)·U` and `b = a + H + v·U`:
- * - train: `c0 ≤ t < a`
- * - (purge gap `a ≤ t < a + H`: a training label window `(t, t+H]` there would reach into validation)
- * - validation: `a + H ≤ t < b`
- * - (purge gap `b ≤ t < b + H`, likewise before test)
- * - test: `b + H ≤ t ≤ c1`
+ * Split by time, with purge gaps, at the cutoffs' order statistics. Let `T` be every candidate cutoff
+ * sorted by time, n of them, and v (validation) and τ (test) the row shares. The validation period
+ * starts at `sv = T[⌊(1 − v − τ)·n⌋]` and the test period at `st = T[⌊(1 − τ)·n⌋]`:
+ * - train: `t < sv − H`
+ * - (purge gap `sv − H ≤ t < sv`: a training label window `(t, t+H]` there would reach into validation)
+ * - validation: `sv ≤ t < st − H`
+ * - (purge gap `st − H ≤ t < st`, likewise before test)
+ * - test: `st ≤ t`
  * So every training label window ends before the first validation cutoff, and every validation label
  * window before the first test cutoff: no example is evaluated on an outcome a training label saw.
- * The fractions apply to time, not to rows: with uneven traffic the row shares differ somewhat.
+ * Quantiles of rows rather than fractions of the time span: a few stray timestamps weeks before the
+ * rest (real archives have them) stretch the span but move a quantile by a row or two, so they cannot
+ * empty a split. The test share is exact; the purge gaps come out of train's and validation's shares.
  */
 import { FieldRuleError } from '../errors';
 import { type ContractEvent, profileIdOf } from '../contract/event-contract';
@@ -267,8 +269,8 @@ function checkOptions(options: TrainingSetOptions): Required<TrainingSetOptions>
  * cut). One pass per profile over its time-ordered events: the state is folded forward from cutoff
  * to cutoff, never rebuilt from scratch.
  *
- * @throws {TrainingSetError} for invalid options, or when the data does not span more than 2·H of
- *   cutoffs (no room for the purge gaps)
+ * @throws {TrainingSetError} for invalid options, or when a split is left without rows once the purge
+ *   gaps are taken out (too little data for the horizon)
  */
 export function buildTrainingSet(events: readonly ContractEvent[], options: TrainingSetOptions): TrainingSet {
   const { labelHorizonMs: horizon, cutoffStepMs, maxCutoffsPerProfile, seed, split } = checkOptions(options);
@@ -295,26 +297,23 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
     c0 = Math.min(c0, cutoffs[0]!);
     c1 = Math.max(c1, cutoffs[cutoffs.length - 1]!);
   }
-  const usable = c1 - c0 - 2 * horizon;
-  if (!(usable > 0)) {
-    const span = Number.isFinite(usable) ? `${((c1 - c0) / HOUR_MS).toFixed(2)} h of cutoffs` : 'no cutoffs';
-    throw new TrainingSetError('labelHorizonMs', 'the data must span more than 2 horizons of cutoffs', span);
-  }
-  const a = c0 + (1 - split.validationFraction - split.testFraction) * usable;
-  const b = a + horizon + split.validationFraction * usable;
+  const sorted = [...candidates.values()].flat().sort((x, y) => x - y);
+  const at = (share: number) => sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))]!;
+  const validationStart = at(1 - split.validationFraction - split.testFraction);
+  const testStart = at(1 - split.testFraction);
   const ranges: TrainingSet['cutoffs'] = {
-    train: [c0, a],
-    validation: [a + horizon, b],
-    test: [b + horizon, c1],
+    train: [c0, validationStart - horizon],
+    validation: [validationStart, testStart - horizon],
+    test: [testStart, c1],
   };
   const splitOf = (t: number): SplitName | undefined =>
-    t < a
+    t < validationStart - horizon
       ? 'train'
-      : t < a + horizon
+      : t < validationStart
         ? undefined
-        : t < b
+        : t < testStart - horizon
           ? 'validation'
-          : t < b + horizon
+          : t < testStart
             ? undefined
             : 'test';
 
@@ -333,6 +332,17 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
     }
     candidates.set(id, kept);
     rows += kept.length;
+  }
+
+  const rowsIn = { train: 0, validation: 0, test: 0 };
+  for (const cutoffs of candidates.values()) for (const t of cutoffs) rowsIn[splitOf(t)!]++;
+  if (sorted.length === 0 || Object.values(rowsIn).some((n) => n === 0)) {
+    const counts = sorted.length === 0 ? 'no cutoffs' : JSON.stringify(rowsIn);
+    throw new TrainingSetError(
+      'split',
+      'every split needs cutoffs outside the purge gaps of one horizon',
+      counts,
+    );
   }
 
   // Phase 3: fold forward and featurize at each cutoff.

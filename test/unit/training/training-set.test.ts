@@ -95,8 +95,11 @@ describe('buildTrainingSet', () => {
   it('folds incrementally to exactly the from-scratch features, and later data never changes a row', () => {
     fc.assert(
       fc.property(eventsArbitrary, eventsArbitrary, (past, later) => {
-        // Prepare: the filler's cutoffs span 9 hours, wide enough for the purge gaps (filler out of order on purpose)
-        const filler = [9, 0, 10].map((h) => event('page_view', 'z', T0 + h * HOUR_MS));
+        // Prepare: a filler profile every 15 minutes over 24 hours puts both split boundaries after the
+        // other profiles' 10 hours, so every split has rows outside the purge gaps (filler out of order on purpose)
+        const filler = Array.from({ length: 97 }, (_, i) =>
+          event('page_view', 'z', T0 + (96 - i) * 15 * MINUTE_MS),
+        );
         const events = [...filler, ...past];
         const options = { labelHorizonMs: 30 * MINUTE_MS, cutoffStepMs: 0 };
         const future = later.map((e) => ({
@@ -117,13 +120,11 @@ describe('buildTrainingSet', () => {
   });
 
   it('labels a purchase at t + H positive and one at t (already in the features) or after t + H not', () => {
-    // Prepare: H = 1 h; the filler user's cutoffs span 19 h, so that hour 2 lies in the training period
+    // Prepare: H = 1 h; a filler user active every hour for 20 h puts hour 2 in the training rows
     const H = HOUR_MS;
     const t = T0 + 2 * HOUR_MS;
     const events = [
-      event('page_view', 'z', T0),
-      event('page_view', 'z', T0 + 19 * HOUR_MS),
-      event('page_view', 'z', T0 + 20 * HOUR_MS),
+      ...Array.from({ length: 21 }, (_, h) => event('page_view', 'z', T0 + h * HOUR_MS)),
       event('product_view', 'atEnd', t),
       event('purchase', 'atEnd', t + H),
       event('purchase', 'atCutoff', t),
@@ -191,6 +192,37 @@ describe('buildTrainingSet', () => {
     expect(set.cutoffs.test[0] - set.cutoffs.validation[1]).toBe(H);
   });
 
+  it('splits by rows, so stray timestamps weeks before the rest cannot empty a split', () => {
+    // Prepare: a few events of other profiles dated two months early, as real archives hold
+    const H = 6 * HOUR_MS;
+    const events = smallWorkloadEvents();
+    const earliest = Math.min(...events.map((e) => e.occurredAt));
+    const strays = [1, 2, 3, 4, 5].map((i) =>
+      event('page_view', `stray-${i}`, earliest - (60 - i) * 24 * HOUR_MS),
+    );
+    // Act
+    const clean = buildTrainingSet(events, { labelHorizonMs: H });
+    const withStrays = buildTrainingSet([...strays, ...events], { labelHorizonMs: H });
+    // Assess: the strays add train rows only; validation and test keep their cut and their share
+    const keys = (set: TrainingSet) =>
+      new Set(set.split.test.map((r) => `${set.rowMeta[r]!.profileId}@${set.rowMeta[r]!.cutoffMs}`));
+    const before = keys(clean);
+    const after = keys(withStrays);
+    expect(
+      [...after].filter((k) => !before.has(k)).length + [...before].filter((k) => !after.has(k)).length,
+    ).toBeLessThanOrEqual(2);
+    // test takes its share of the candidate cutoffs; the purge gaps come out of train and validation
+    const shareOfCandidates = (rows: number[]) => rows.length / withStrays.stats.candidateCutoffs;
+    expect(shareOfCandidates(withStrays.split.test)).toBeGreaterThanOrEqual(0.14);
+    expect(shareOfCandidates(withStrays.split.test)).toBeLessThanOrEqual(0.17);
+    expect(shareOfCandidates(withStrays.split.validation)).toBeGreaterThan(0.05);
+    expect(shareOfCandidates(withStrays.split.train)).toBeGreaterThan(0.5);
+    for (const part of [withStrays.split.train, withStrays.split.validation, withStrays.split.test]) {
+      expect(part.some((r) => withStrays.labels[r] === 1)).toBe(true);
+    }
+    expect(withStrays.window.fromMs).toBe(strays[0]!.occurredAt);
+  });
+
   it('is deterministic for a seed, and the seed drives the cutoff draws and the cap', () => {
     // Prepare
     const events = smallWorkloadEvents();
@@ -221,7 +253,7 @@ describe('buildTrainingSet', () => {
     expect(new Set(cells).size).toBe(cells.length);
   });
 
-  it('refuses data that does not span more than two horizons of cutoffs', () => {
+  it('refuses data that leaves a split without rows once the purge gaps are out', () => {
     // Prepare
     const events = [event('page_view', 'u1', T0), event('page_view', 'u1', T0 + 3 * HOUR_MS)];
     // Act / Assess
