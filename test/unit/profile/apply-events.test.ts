@@ -16,7 +16,7 @@ import {
   UNKNOWN_CATEGORY,
   type ProfileState,
 } from '../../../shared/profile/profile-state';
-import { makeEvent, sequenced, SHARD, T0 } from './profile-fixtures';
+import { makeEvent, sequenced, SHARD, T0 } from '../../support/factories';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
