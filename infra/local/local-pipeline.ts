@@ -17,6 +17,12 @@ export interface LocalPipelineOptions {
   dataDir?: string;
   /** Idle poll interval of the emulated event source mappings. @default 200 */
   pollIntervalMs?: number;
+  /**
+   * Upper bound on the template's batching windows. The archive consumer's 30 s window only makes
+   * fewer, larger S3 objects; locally it would leave a run idle at every drain waiting for the last
+   * partial batch. @default LOCAL_MAX_BATCHING_WINDOW_SECONDS (1)
+   */
+  maxBatchingWindowSeconds?: number;
   /** Extra environment for the handlers (e.g. `MODEL_POLL_SECONDS`). @default {} */
   environment?: Record<string, string>;
   /** Progress of every event source mapping. @default undefined */
@@ -43,6 +49,9 @@ export interface LocalPipeline {
   /** Stop the mappings (finishing in-flight batches), then the emulators. */
   stop(): Promise<void>;
 }
+
+/** Default of {@link LocalPipelineOptions.maxBatchingWindowSeconds}: the ingest consumer's own window. */
+export const LOCAL_MAX_BATCHING_WINDOW_SECONDS = 1;
 
 type Handler = (event: never, context?: unknown) => Promise<unknown>;
 
@@ -85,6 +94,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       const mapping = new EventSourceMappingEmulator({
         config: {
           ...esm,
+          maximumBatchingWindowInSeconds: Math.min(
+            esm.maximumBatchingWindowInSeconds,
+            options.maxBatchingWindowSeconds ?? LOCAL_MAX_BATCHING_WINDOW_SECONDS,
+          ),
           onFailure: onFailureBucket === undefined ? undefined : { bucket: onFailureBucket },
         },
         kinesis: cloud.clients.kinesis,

@@ -5,6 +5,23 @@
  * deep-equal (see `applyEventsToProfile` for exactly when). Times inside the lists are epoch SECONDS
  * (epoch MINUTES in the dedupe window): coarse enough to store in few bytes, and canonical because
  * every event maps to exactly one value.
+ *
+ * Missing values: what the update rules do when a field they read is missing (or unusable). Each row
+ * is tested by its effect on a profile in `test/unit/profile/apply-events.test.ts` ("missing-values policy").
+ *
+ * | field | when missing |
+ * |---|---|
+ * | categoryId / categoryPath | product events (view, cart add, wishlist, purchase) count in the `unknown` bucket; other events add no affinity |
+ * | price | left out of revenue (unless `revenue` is given) and of cart value; the product still counts in the cart |
+ * | quantity | 1 |
+ * | revenue | purchase revenue is `price × quantity` |
+ * | orderId (purchase) | cannot happen (contract requires it) |
+ * | sessionId | sessions split on {@link SESSION_GAP_SECONDS} of inactivity |
+ * | currency | ignored: amounts are summed as sent (one currency per shop is assumed) |
+ * | query (search) | cannot happen; a query that is blank after normalisation is not listed |
+ * | productId (product events) | cannot happen; on other events it is not needed |
+ * | userId | the profile is `anon:<anonymousId>` |
+ * | anonymousId | no alias is recorded |
  */
 import { EVENT_TYPES, type EventType } from '../contract/event-contract';
 import type { RecentEntry } from './recent-set';
@@ -78,35 +95,6 @@ export const SESSION_GAP_SECONDS = 30 * 60;
 
 /** Category bucket for product events that name no category. */
 export const UNKNOWN_CATEGORY = 'unknown';
-
-/**
- * What the profile does when a field is missing (or unusable). One row per field the rules read.
- *
- * | field | when missing |
- * |---|---|
- * | categoryId / categoryPath | product events (view, cart add, wishlist, purchase) count in the `unknown` bucket; other events add no affinity |
- * | price | left out of revenue (unless `revenue` is given) and of cart value; the product still counts in the cart |
- * | quantity | 1 |
- * | revenue | purchase revenue is `price × quantity` |
- * | orderId (purchase) | cannot happen (contract requires it) |
- * | sessionId | sessions split on {@link SESSION_GAP_SECONDS} of inactivity |
- * | currency | ignored: amounts are summed as sent (one currency per shop is assumed) |
- * | query (search) | cannot happen; a query that is blank after normalisation is not listed |
- * | productId (product events) | cannot happen; on other events it is not needed |
- * | userId | the profile is `anon:<anonymousId>` |
- * | anonymousId | no alias is recorded |
- */
-export const MISSING_VALUE_POLICY = {
-  category: 'unknown-bucket-for-product-events',
-  price: 'excluded-from-monetary',
-  quantity: 1,
-  revenue: 'price-times-quantity',
-  sessionId: 'inactivity-gap',
-  currency: 'ignored',
-  query: 'blank-not-listed',
-  userId: 'anonymous-profile',
-  anonymousId: 'no-alias',
-} as const;
 
 /** One category with its decayed affinity (fixed point, see `fixed-point-decay`). */
 export interface CategoryScore {

@@ -5,21 +5,10 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
 import { startLocalCloud, type LocalCloud } from '../../../infra/local/emulators';
-import { kinesisStreamEventOf } from '../../../infra/local/kinesis-stream-event';
+import { kinesisEvent } from '../../support/factories';
 
 const BUCKET = 'archive-handler';
 const T0 = Date.UTC(2026, 10, 27, 9, 58);
-
-const kinesisEvent = (payloads: unknown[]) =>
-  kinesisStreamEventOf(
-    payloads.map((payload, i) => ({
-      shardId: 'shardId-000000000001',
-      sequenceNumber: String(5000 + i),
-      partitionKey: 'u-1',
-      data: typeof payload === 'string' ? payload : JSON.stringify(payload),
-      arrivalMs: T0,
-    })),
-  );
 
 describe('archive handler', () => {
   let cloud: LocalCloud;
@@ -45,7 +34,12 @@ describe('archive handler', () => {
       occurredAt,
       context: { device: 'desktop', email: 'someone@example.test', ip: '203.0.113.9' },
     });
-    const batch = kinesisEvent([event('a', T0), 'not json', event('b', T0 + 5 * 60_000)]);
+    const batch = kinesisEvent([event('a', T0), 'not json', event('b', T0 + 5 * 60_000)], {
+      shardId: 'shardId-000000000001',
+      firstSequenceNumber: 5000n,
+      partitionKey: 'u-1',
+      arrivalMs: T0,
+    });
     // Act: the batch, then the same batch again (a redelivery).
     await handler(batch);
     await handler(batch);

@@ -11,6 +11,7 @@ import {
   LAMBDA_KINESIS_ESM_DEFAULTS,
   MAX_INVOCATION_PAYLOAD_BYTES,
   type EventSourceMappingEmulatorOptions,
+  type EventSourceMappingProgress,
   type KinesisEventSourceMappingConfig,
   type OnFailureInvocationRecord,
 } from '../../../infra/local/event-source-mapping';
@@ -78,6 +79,20 @@ function mapping(
   return emulator;
 }
 
+/** Resolves with the first progress notification of `esm` that matches; subscribe before acting. */
+function nextProgress(
+  esm: EventSourceMappingEmulator,
+  matches: (progress: EventSourceMappingProgress) => boolean,
+): Promise<EventSourceMappingProgress> {
+  return new Promise((resolve) => {
+    const unsubscribe = esm.subscribe((progress) => {
+      if (!matches(progress)) return;
+      unsubscribe();
+      resolve(progress);
+    });
+  });
+}
+
 /** A function that records the decoded data of every batch it receives. */
 function recordingFunction(behaviour: (data: string[], call: number) => unknown = () => undefined) {
   const batches: string[][] = [];
@@ -142,25 +157,36 @@ describe('EventSourceMappingEmulator', () => {
   });
 
   it('waits for the batching window to fill a batch', async () => {
-    // Prepare
+    // Prepare: the window closes when the injected clock says so, not after some wall time
     const stream = await newStream();
     const fn = recordingFunction();
-    const esm = mapping(stream, { batchSize: 100, maximumBatchingWindowInSeconds: 1 }, fn.invoke);
+    let clockMs = Date.now();
+    const esm = mapping(stream, { batchSize: 100, maximumBatchingWindowInSeconds: 300 }, fn.invoke, {
+      now: () => clockMs,
+    });
     await esm.start();
+    const buffered = (count: number) =>
+      nextProgress(esm, (p) => p.type === 'records-read' && p.buffered === count);
 
     // Act
+    const firstRead = buffered(3);
     await put(
       stream,
       range(3, 'a').map((data) => ({ data })),
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await firstRead;
+    const secondRead = buffered(6);
     await put(
       stream,
       range(3, 'b').map((data) => ({ data })),
     );
+    await secondRead;
+    const batchesWithinWindow = fn.batches.length;
+    clockMs += 300_000;
     await esm.waitUntilCaughtUp();
 
     // Assess
+    expect(batchesWithinWindow).toBe(0);
     expect(fn.batches).toEqual([[...range(3, 'a'), ...range(3, 'b')]]);
   });
 
@@ -180,6 +206,10 @@ describe('EventSourceMappingEmulator', () => {
     let inFlight = 0;
     let maxInFlight = 0;
     let maxInFlightPerShard = 0;
+    // Every invocation waits until two run at once: mappings that polled shards one after another
+    // would never get there and time out catching up.
+    let openGate = (): void => undefined;
+    const twoInFlight = new Promise<void>((resolve) => (openGate = resolve));
     const invoke = async (event: KinesisStreamEvent): Promise<void> => {
       const shards = new Set(event.Records.map((record) => record.eventID.split(':')[0] ?? ''));
       expect(shards.size).toBe(1);
@@ -187,7 +217,8 @@ describe('EventSourceMappingEmulator', () => {
       inFlightPerShard.set(shardId, (inFlightPerShard.get(shardId) ?? 0) + 1);
       maxInFlightPerShard = Math.max(maxInFlightPerShard, inFlightPerShard.get(shardId) ?? 0);
       maxInFlight = Math.max(maxInFlight, ++inFlight);
-      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 15));
+      if (inFlight >= 2) openGate();
+      await twoInFlight;
       for (const record of event.Records) {
         const { key, index } = JSON.parse(decode(record)) as { key: string; index: number };
         seen.set(key, [...(seen.get(key) ?? []), index]);
@@ -199,7 +230,7 @@ describe('EventSourceMappingEmulator', () => {
 
     // Act
     await esm.start();
-    await esm.waitUntilCaughtUp();
+    await esm.waitUntilCaughtUp({ timeoutMs: 10_000 });
 
     // Assess
     const inOrder = Array.from({ length: perKey }, (_, index) => index);
@@ -518,7 +549,9 @@ describe('EventSourceMappingEmulator', () => {
     const esm = mapping(stream, { maximumRetryAttempts: -1 }, async () => {
       throw new Error('always failing');
     });
+    const retried = nextProgress(esm, (p) => p.type === 'batch-invoked' && p.invokeCount === 2);
     await esm.start();
+    await retried;
 
     // Act
     const caughtUp = esm.waitUntilCaughtUp({ timeoutMs: 300 });
@@ -553,11 +586,13 @@ describe('EventSourceMappingEmulator', () => {
 
     // Act
     const stopped = esm.stop();
-    setTimeout(() => releaseHandler(), 100);
+    // Released a turn of the event loop later: a stop() that did not wait for the invocation in
+    // flight would have resolved by then (within microtasks).
+    setImmediate(releaseHandler);
     await stopped;
     const handlerFinishedAtStop = handlerFinished;
     await esm.stop();
-    await new Promise((resolve) => setTimeout(resolve, 5 * POLL_INTERVAL_MS));
+    // stop() resolves once every shard's poll loop has exited, so nothing can be invoked from here on.
     const batchesWhileStopped = fn.batches.length;
     await esm.start();
     await esm.waitUntilCaughtUp();

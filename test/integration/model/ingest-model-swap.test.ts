@@ -1,16 +1,15 @@
-import { kinesisStreamEventOf } from '../../../infra/local/kinesis-stream-event';
 import { profilesTableDefinition } from '../../support/profiles-table';
-import type { KinesisStreamEvent } from 'aws-lambda';
 import { DynamoDbProfileStore } from '../../../functions/commons/dynamodb-profile-store';
 import { S3ModelRegistry } from '../../../functions/commons/s3-model-registry';
 import { S3ModelScorer } from '../../../functions/commons/s3-model-scorer';
 import { S3QuarantineSink } from '../../../functions/commons/s3-quarantine-sink';
 import type { IngestHandler } from '../../../functions/ingest/ingest-handler';
 import { startLocalCloud, type LocalCloud } from '../../../infra/local/emulators';
-import { type EventInput, profileIdOf, validateEvent } from '../../../shared/contract/event-contract';
+import { partitionKeyOf, profileIdOf, validateEvent } from '../../../shared/contract/event-contract';
 import { buildTrainingSet } from '../../../shared/training/training-set';
 import { generateWorkload } from '../../../infra/workload/synthetic-workload';
-import { ingestRecordsOf, trainSmallModel } from './model-fixtures';
+import { kinesisEvent } from '../../support/factories';
+import { trainSmallModel } from './model-fixtures';
 
 const TABLE = 'profiles';
 const MODELS_BUCKET = 'models';
@@ -35,11 +34,6 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-/** A Lambda Kinesis event of `events`, numbered from `firstIndex` on one shard. */
-function kinesisEventOf(events: readonly EventInput[], firstIndex: number): KinesisStreamEvent {
-  return kinesisStreamEventOf(ingestRecordsOf(events, firstIndex).map((r) => ({ ...r, arrivalMs: nowMs })));
-}
-
 describe('ingest with a model promoted while it runs', () => {
   it('scores the next batch with the newly promoted model, same handler instance, no restart', async () => {
     // Prepare: two real models from one training set, and one handler wired to the real adapters.
@@ -60,7 +54,7 @@ describe('ingest with a model promoted while it runs', () => {
     const batches = [0, 1, 2].map((k) => live.events.slice(k * third, (k + 1) * third));
     const ingest = async (k: number) => {
       const batch = batches[k]!;
-      const response = await handler(kinesisEventOf(batch, k * third));
+      const response = await handler(kinesisEvent(batch, { partitionKey: partitionKeyOf, arrivalMs: nowMs }));
       const ids = [...new Set(batch.map((e) => profileIdOf(validateEvent(e, nowMs).event)))];
       const stored = await profiles.getMany(ids);
       const scores = ids.map((id) => {

@@ -4,33 +4,11 @@ import { trainPropensityModel, type TrainedPropensityModel } from '../../../func
 import { modelVersionFor } from '../../../functions/train/train-use-case';
 import { planArchiveObjects, toNdjson } from '../../../shared/archive/archive-batch';
 import { type EventInput, partitionKeyOf } from '../../../shared/contract/event-contract';
-import type { IngestRecord } from '../../../shared/ingest/ingest-ports';
+import { ingestRecords } from '../../support/factories';
 import { CART_HEURISTIC_FEATURE, type TrainingSet } from '../../../shared/training/training-set';
 
-const SHARD_ID = 'shardId-000000000000';
 /** Records per archived batch, as the archive consumer's event source mapping delivers them. */
 const ARCHIVE_BATCH_SIZE = 1000;
-
-/** Kinesis-like sequence numbers: fixed width so string order is numeric order. */
-export function sequenceNumberOf(index: number): string {
-  return String(49_000_000_000 + index).padStart(56, '0');
-}
-
-/** Stream records of `events`, numbered from `firstIndex` on one shard, arriving at `arrivalMs`. */
-export function ingestRecordsOf(
-  events: readonly EventInput[],
-  firstIndex = 0,
-  arrivalMs = Date.now(),
-): IngestRecord[] {
-  const encoder = new TextEncoder();
-  return events.map((event, i) => ({
-    shardId: SHARD_ID,
-    sequenceNumber: sequenceNumberOf(firstIndex + i),
-    partitionKey: partitionKeyOf(event),
-    data: encoder.encode(JSON.stringify(event)),
-    approximateArrivalMs: arrivalMs,
-  }));
-}
 
 /**
  * Archive `events` exactly as the archive function does (its planner, gzip, keys), in batches of
@@ -42,7 +20,7 @@ export async function writeArchive(
   events: readonly EventInput[],
   nowMs: number,
 ): Promise<number> {
-  const records = ingestRecordsOf(events, 0, nowMs);
+  const records = ingestRecords(events, { partitionKey: partitionKeyOf, arrivalMs: nowMs });
   let objects = 0;
   for (let i = 0; i < records.length; i += ARCHIVE_BATCH_SIZE) {
     for (const o of planArchiveObjects(records.slice(i, i + ARCHIVE_BATCH_SIZE))) {

@@ -1,14 +1,13 @@
 import { planArchiveObjects, toNdjson } from '../../../shared/archive/archive-batch';
-import type { IngestRecord } from '../../../shared/ingest/ingest-ports';
+import { ingestRecord } from '../../support/factories';
 
 const T0 = Date.UTC(2026, 10, 27, 9, 59, 0);
-const record = (seq: number, body: unknown): IngestRecord => ({
-  shardId: 'shardId-000000000001',
-  sequenceNumber: String(49_000_000_000_000_000_000_000n + BigInt(seq)),
-  partitionKey: 'u',
-  data: new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body)),
-  approximateArrivalMs: T0,
-});
+const record = (seq: number, body: unknown) =>
+  ingestRecord(body, {
+    shardId: 'shardId-000000000001',
+    firstSequenceNumber: 49_000_000_000_000_000_000_000n + BigInt(seq),
+    arrivalMs: T0,
+  });
 const event = (id: string, occurredAt: number) => ({
   schemaVersion: 1,
   eventId: id,

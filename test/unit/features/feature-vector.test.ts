@@ -9,7 +9,8 @@ import {
 } from '../../../shared/features/feature-vector';
 import { applyEventsToProfile } from '../../../shared/profile/apply-events';
 import { emptyProfile } from '../../../shared/profile/profile-state';
-import { envelopedEvents, heavyEvents, makeEvent, sequenced, T0 } from '../profile/profile-fixtures';
+import { makeEvent, sequenced, T0 } from '../../support/factories';
+import { envelopedEvents, heavyEvents } from '../../support/profile-fixtures';
 
 const HOUR = 3_600_000;
 const feature = (vector: Float32Array, name: string) => vector[FEATURE_NAMES.indexOf(name)]!;

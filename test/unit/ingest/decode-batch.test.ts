@@ -1,16 +1,9 @@
 import fc from 'fast-check';
 import { decodeBatch, lowestSequenceNumber } from '../../../shared/ingest/decode-batch';
-import type { IngestRecord } from '../../../shared/ingest/ingest-ports';
+import { ingestRecord } from '../../support/factories';
 
 const NOW = Date.UTC(2026, 10, 27);
-let seq = 49_000_000_000_000_000_000_000_000_000_000_000_000_000_000n;
-const record = (data: string | Uint8Array): IngestRecord => ({
-  shardId: 'shardId-000000000000',
-  sequenceNumber: String(seq++),
-  partitionKey: 'u-1',
-  data: typeof data === 'string' ? new TextEncoder().encode(data) : data,
-  approximateArrivalMs: NOW,
-});
+const record = (data: string | Uint8Array) => ingestRecord(data, { partitionKey: 'u-1', arrivalMs: NOW });
 const good = (eventId: string, extra: Record<string, unknown> = {}) =>
   record(
     JSON.stringify({ schemaVersion: 1, eventId, type: 'login', userId: 'u-1', occurredAt: NOW, ...extra }),

@@ -1,17 +1,11 @@
 import { ingestBatch, type IngestDependencies } from '../../../shared/ingest/ingest-batch';
+import { ingestRecord } from '../../support/factories';
 import { InMemoryProfileStore, InMemoryQuarantine } from '../../support/in-memory-adapters';
-import type { IngestRecord, ProfileScorer, StoredProfileItem } from '../../../shared/ingest/ingest-ports';
+import type { ProfileScorer, StoredProfileItem } from '../../../shared/ingest/ingest-ports';
 import { decodeProfileItem } from '../../../shared/profile/profile-item-codec';
 
 const NOW = Date.UTC(2026, 10, 27, 12);
-let nextSeq = 49_600_000_000_000_000_000_000_000_000_000_000_000_000_000n;
-const record = (body: unknown, shardId = 'shardId-000000000000'): IngestRecord => ({
-  shardId,
-  sequenceNumber: String(nextSeq++),
-  partitionKey: 'pk',
-  data: new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body)),
-  approximateArrivalMs: NOW,
-});
+const record = (body: unknown) => ingestRecord(body, { arrivalMs: NOW });
 const view = (eventId: string, userId: string, minutesAgo = 10) => ({
   schemaVersion: 1,
   eventId,

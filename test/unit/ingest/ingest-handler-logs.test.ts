@@ -1,21 +1,10 @@
 import { logger } from '../../../functions/commons/telemetry';
 import { createIngestHandler } from '../../../functions/ingest/ingest-handler';
-import { kinesisStreamEventOf } from '../../../infra/local/kinesis-stream-event';
+import { kinesisEvent } from '../../support/factories';
 import { InMemoryProfileStore, InMemoryQuarantine } from '../../support/in-memory-adapters';
 
 const NOW = Date.UTC(2026, 10, 27, 12);
 const SECRETS = ['someone@example.test', '203.0.113.7', 'Mozilla/5.0 (secret agent)', 'u-private-42'];
-
-const kinesisEvent = (payloads: unknown[]) =>
-  kinesisStreamEventOf(
-    payloads.map((payload, i) => ({
-      shardId: 'shardId-000000000000',
-      sequenceNumber: String(1000 + i),
-      partitionKey: 'u-private-42',
-      data: JSON.stringify(payload),
-      arrivalMs: NOW,
-    })),
-  );
 
 describe('ingest handler telemetry', () => {
   it('logs counts and stream positions, never payloads or personal data', async () => {
@@ -43,7 +32,9 @@ describe('ingest handler telemetry', () => {
     const bad = { ...good, eventId: 'e-2', context: { ...good.context, device: 'toaster' } };
     // Act
     try {
-      await handler(kinesisEvent([good, bad]), { awsRequestId: 'req-1' });
+      await handler(kinesisEvent([good, bad], { partitionKey: 'u-private-42', arrivalMs: NOW }), {
+        awsRequestId: 'req-1',
+      });
     } finally {
       logger.setLogLevel('SILENT');
       spy.mockRestore();

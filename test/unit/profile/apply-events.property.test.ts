@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import type { ContractEvent } from '../../../shared/contract/event-contract';
 import { applyEventsToProfile, type SequencedEvent } from '../../../shared/profile/apply-events';
 import type { ProfileState } from '../../../shared/profile/profile-state';
-import { envelopedEvents, sequenced } from './profile-fixtures';
+import { sequenced } from '../../support/factories';
+import { envelopedEvents } from '../../support/profile-fixtures';
 
 /** Apply `records` split at `cuts` into successive batches, threading the state through. */
 function applyInBatches(records: readonly SequencedEvent[], cuts: readonly number[]): ProfileState {

@@ -1,4 +1,4 @@
-import type { ContractEvent } from '../../../shared/contract/event-contract';
+import { profileIdOf, type ContractEvent } from '../../../shared/contract/event-contract';
 import {
   applyEventsToProfile,
   categoryKeyOf,
@@ -11,12 +11,11 @@ import {
   DECAYED_EVENT_TYPES,
   emptyProfile,
   HALF_LIVES_MS,
-  MISSING_VALUE_POLICY,
   PROFILE_LIMITS,
   UNKNOWN_CATEGORY,
   type ProfileState,
 } from '../../../shared/profile/profile-state';
-import { makeEvent, sequenced, SHARD, T0 } from './profile-fixtures';
+import { makeEvent, sequenced, SHARD, T0 } from '../../support/factories';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -232,26 +231,18 @@ describe('applyEventsToProfile rules', () => {
   });
 });
 
+// One test per row of the missing-values table in `shared/profile/profile-state.ts`, by its effect.
 describe('missing-values policy', () => {
-  it('lists a rule for every optional field the update rules read', () => {
-    // Prepare, Act, Assess
-    expect(Object.keys(MISSING_VALUE_POLICY).sort()).toEqual(
-      [
-        'anonymousId',
-        'category',
-        'currency',
-        'price',
-        'quantity',
-        'query',
-        'revenue',
-        'sessionId',
-        'userId',
-      ].sort(),
-    );
-  });
-
   it('category: product events without one go to the unknown bucket, others add no affinity', () => {
-    // Prepare, Act, Assess
+    // Prepare
+    const events = [
+      makeEvent({ type: 'product_view', productId: 'p', occurredAt: T0 }),
+      makeEvent({ type: 'page_view', occurredAt: T0 + 1000 }),
+    ];
+    // Act
+    const state = profileOf(events);
+    // Assess
+    expect(state.categories.map((c) => c.key)).toEqual([UNKNOWN_CATEGORY]);
     expect(categoryKeyOf(makeEvent({ type: 'product_view', productId: 'p' }))).toBe(UNKNOWN_CATEGORY);
     expect(categoryKeyOf(makeEvent({ type: 'page_view' }))).toBeUndefined();
     expect(categoryKeyOf(makeEvent({ type: 'page_view', categoryPath: 'a.b' }))).toBe('a.b');
@@ -271,7 +262,41 @@ describe('missing-values policy', () => {
     expect(state.revenueCents).toBe(400);
   });
 
-  it('sessionId: sessions split on inactivity; anonymousId: no alias; blank query: not listed', () => {
+  it('revenue: a purchase without it earns price × quantity; one without price earns its revenue', () => {
+    // Prepare
+    const events = [
+      makeEvent({ type: 'purchase', orderId: 'o1', price: 4, quantity: 3, occurredAt: T0 }),
+      makeEvent({ type: 'purchase', orderId: 'o2', revenue: 7, occurredAt: T0 + 1000 }),
+    ];
+    // Act
+    const state = profileOf(events);
+    // Assess
+    expect(state.revenueCents).toBe(1200 + 700);
+  });
+
+  it('userId: the event belongs to the anonymous profile "anon:<anonymousId>"', () => {
+    // Prepare
+    const anonymous = makeEvent({ userId: undefined, anonymousId: 'a-1' });
+    // Act
+    const state = applyEventsToProfile(undefined, sequenced([anonymous]), profileIdOf(anonymous)).state;
+    // Assess
+    expect(profileIdOf(anonymous)).toBe('anon:a-1');
+    expect(state.profileId).toBe('anon:a-1');
+  });
+
+  it('anonymousId: a user event without one records no alias (with one, it does)', () => {
+    // Prepare
+    const withoutAlias = makeEvent({ occurredAt: T0 });
+    const withAlias = makeEvent({ anonymousId: 'a-1', occurredAt: T0 + 1000 });
+    // Act
+    const before = profileOf([withoutAlias]);
+    const after = profileOf([withoutAlias, withAlias]);
+    // Assess
+    expect(before.aliases).toEqual([]);
+    expect(after.aliases.map((alias) => alias.key)).toEqual(['a-1']);
+  });
+
+  it('sessionId: sessions split on inactivity; blank query: not listed', () => {
     // Prepare
     const events = [
       makeEvent({ occurredAt: T0 }),
@@ -282,7 +307,6 @@ describe('missing-values policy', () => {
     const state = profileOf(events);
     // Assess
     expect(state.sessionCount).toBe(2);
-    expect(state.aliases).toEqual([]);
     expect(state.recentSearches).toEqual([]);
   });
 

@@ -11,7 +11,8 @@ import {
   profileItemSchema,
 } from '../../../shared/profile/profile-item-codec';
 import { emptyProfile } from '../../../shared/profile/profile-state';
-import { envelopedEvents, heavyEvents, sequenced, T0 } from './profile-fixtures';
+import { sequenced, T0 } from '../../support/factories';
+import { envelopedEvents, heavyEvents } from '../../support/profile-fixtures';
 
 const SCORE = { propensity: 0.123456, modelVersion: 'm-20261127-0930', scoredAt: T0 + 5000 };
 

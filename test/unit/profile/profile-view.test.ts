@@ -1,7 +1,7 @@
 import { applyEventsToProfile } from '../../../shared/profile/apply-events';
 import { decodeProfileItem, encodeProfileItem } from '../../../shared/profile/profile-item-codec';
 import { describeProfile } from '../../../infra/client/profile-view';
-import { makeEvent, sequenced, T0 } from './profile-fixtures';
+import { makeEvent, sequenced, T0 } from '../../support/factories';
 
 const HOUR = 3_600_000;
 

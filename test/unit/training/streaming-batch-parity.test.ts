@@ -1,20 +1,19 @@
 import {
   type ContractEvent,
-  type EventInput,
   partitionKeyOf,
   profileIdOf,
   validateEvent,
 } from '../../../shared/contract/event-contract';
 import { FEATURE_COUNT, featurize } from '../../../shared/features/feature-vector';
+import { ingestRecords } from '../../support/factories';
 import { InMemoryProfileStore, InMemoryQuarantine } from '../../support/in-memory-adapters';
 import { ingestBatch } from '../../../shared/ingest/ingest-batch';
-import type { IngestRecord, ProfileScorer } from '../../../shared/ingest/ingest-ports';
+import type { ProfileScorer } from '../../../shared/ingest/ingest-ports';
 import { decodeProfileItem } from '../../../shared/profile/profile-item-codec';
 import { buildTrainingSet, featuresAt } from '../../../shared/training/training-set';
 import { generateWorkload } from '../../../infra/workload/synthetic-workload';
 
 const BATCH_SIZE = 100;
-const SHARD_ID = 'shardId-000000000000';
 const FIRST_SEQUENCE = 49_600_000_000_000_000_000_000_000_000_000_000_000_000_000n;
 const unscored: ProfileScorer = { score: async () => undefined };
 
@@ -22,23 +21,16 @@ const unscored: ProfileScorer = { score: async () => undefined };
 const bits = (vector: Float32Array) =>
   Array.from(new Uint32Array(vector.buffer, vector.byteOffset, vector.length));
 
-function kinesisRecords(events: readonly EventInput[], arrivalMs: number): IngestRecord[] {
-  const encoder = new TextEncoder();
-  return events.map((event, i) => ({
-    shardId: SHARD_ID,
-    sequenceNumber: String(FIRST_SEQUENCE + BigInt(i)),
-    partitionKey: partitionKeyOf(event),
-    data: encoder.encode(JSON.stringify(event)),
-    approximateArrivalMs: arrivalMs,
-  }));
-}
-
 describe('streaming (ingest) and batch (training set) features', () => {
   it('are bitwise equal for the same profile and time', async () => {
     // Prepare: a small workload, delivered in event-time order as one shard would
     const workload = generateWorkload({ users: 250, days: 3, seed: 11 });
     const nowMs = workload.endMs;
-    const records = kinesisRecords(workload.events, nowMs);
+    const records = ingestRecords(workload.events, {
+      firstSequenceNumber: FIRST_SEQUENCE,
+      partitionKey: partitionKeyOf,
+      arrivalMs: nowMs,
+    });
     const events: ContractEvent[] = workload.events.map((raw) => validateEvent(raw, nowMs).event);
     const timelines = new Map<string, ContractEvent[]>();
     /** Last stream position of each (profile, time): a batch ending before it holds only part of that time. */

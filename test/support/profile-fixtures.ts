@@ -1,43 +1,8 @@
-/** Event and record factories for the profile tests (and the local measurement script). */
+/** Profile-shaped event sets: one heavy profile, and events inside the order-independence envelope. */
 import fc from 'fast-check';
-import { EVENT_TYPES, type ContractEvent } from '../../../shared/contract/event-contract';
-import type { SequencedEvent } from '../../../shared/profile/apply-events';
-
-/** 2026-11-27T12:00:00Z */
-export const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
-export const SHARD = 'shardId-000000000000';
-
-let counter = 0;
-
-/** A valid normalised event with sensible defaults (user `u-1`). */
-export function makeEvent(overrides: Partial<ContractEvent> = {}): ContractEvent {
-  counter++;
-  return {
-    schemaVersion: 1,
-    eventId: `evt-${counter}`,
-    type: 'page_view',
-    userId: 'u-1',
-    occurredAt: T0,
-    ...overrides,
-  };
-}
-
-/** Wrap events as records of one shard with increasing sequence numbers (arrival order). */
-export function sequenced(
-  events: readonly ContractEvent[],
-  shardId = SHARD,
-  firstSequence = 1000n,
-): SequencedEvent[] {
-  return events.map((event, i) => ({
-    event,
-    shardId,
-    sequenceNumber: (
-      49_590_338_271_490_256_608_559_692_538_361_571_095_921_575_989_136_588_898n +
-      firstSequence +
-      BigInt(i)
-    ).toString(),
-  }));
-}
+import { EVENT_TYPES, type ContractEvent } from '../../shared/contract/event-contract';
+import type { SequencedEvent } from '../../shared/profile/apply-events';
+import { makeEvent, sequenced, T0 } from './factories';
 
 /**
  * A profile with every bounded list full and realistic id lengths: 8 categories, all event types,

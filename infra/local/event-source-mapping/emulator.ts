@@ -1,0 +1,261 @@
+/**
+ * Emulates Lambda's Kinesis event source mapping (ESM) for one function on one stream, against any
+ * Kinesis endpoint (kinesalite locally). Pure platform emulation: it knows nothing about the events.
+ *
+ * Behaviour follows the AWS documentation (Lambda developer guide: "Using Lambda with Kinesis",
+ * "Configuring partial batch response", "Retain discarded batch records"):
+ * - One poller per shard, shards concurrently; within a shard one batch in flight and strict order.
+ * - A batch is invoked when `batchSize` records are buffered, when the batching window has elapsed
+ *   since the first buffered record, or, with a window of 0, as soon as a read returned records. The
+ *   invocation payload stays under 6 MB.
+ * - A function error retries the same batch until it succeeds, `maximumRetryAttempts` is used up or its
+ *   records pass `maximumRecordAgeInSeconds`. With `bisectBatchOnFunctionError` a failing batch is split
+ *   in two and each half retried, in order; splitting does not use up retries.
+ * - With `reportBatchItemFailures` Lambda checkpoints before the LOWEST reported sequence number and
+ *   redelivers everything from there, successful later records included; an empty, null, missing or
+ *   unknown `itemIdentifier` fails the whole batch. A redelivery counts as a retry.
+ * - Discarded records go to the on-failure S3 bucket as the whole invocation record (payload included,
+ *   as an escaped JSON string) under `aws/lambda/<ESM-UUID>/<shardId>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<UUID>`.
+ *
+ * Local differences, on purpose: idle shards are polled every `pollIntervalMs` (Lambda: about once a
+ * second) and retries wait `pollIntervalMs` instead of Lambda's backoff, so local runs stay fast.
+ * Not emulated: ParallelizationFactor > 1 (accepted, run as 1), tumbling windows, filters, resharding order (parent shards
+ * before children), enhanced fan-out, throttling.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { KinesisStreamEvent } from 'aws-lambda';
+import {
+  DEFAULT_POLL_INTERVAL_MS,
+  InvalidEventSourceMappingConfig,
+  validateConfig,
+  type KinesisEventSourceMappingConfig,
+} from './settings';
+import {
+  ShardPoller,
+  type EventSourceMappingProgress,
+  type EventSourceMappingStats,
+  type ShardPollerContext,
+} from './shard-poller';
+
+/** Default for {@link EventSourceMappingEmulator.waitUntilCaughtUp}. */
+export const DEFAULT_CATCH_UP_TIMEOUT_MS = 30_000;
+
+/** Options of {@link EventSourceMappingEmulator}. */
+export interface EventSourceMappingEmulatorOptions {
+  config: KinesisEventSourceMappingConfig;
+  /** Client for the stream (HTTP/1.1 handler for kinesalite). */
+  kinesis: KinesisClient;
+  /** Client for the on-failure bucket; required when `config.onFailure` is set. @default undefined */
+  s3?: S3Client;
+  streamName: string;
+  streamArn: string;
+  functionName: string;
+  /** The function: the real handler, called with the exact event Lambda would send. */
+  invoke: (event: KinesisStreamEvent) => Promise<unknown>;
+  /** Idle poll interval and retry delay in ms. @default DEFAULT_POLL_INTERVAL_MS (200) */
+  pollIntervalMs?: number;
+  /** Wall clock in epoch ms: record age, batching window, on-failure timestamps. @default Date.now */
+  now?: () => number;
+  /** Region in ARNs and events. @default 'us-east-1' */
+  region?: string;
+  /** Account in ARNs. @default '000000000000' */
+  accountId?: string;
+  /** The mapping's UUID (on-failure object keys). @default a random UUID */
+  uuid?: string;
+}
+
+/** The mapping is not running (never started, or stopped while waiting). */
+export class EventSourceMappingNotRunning extends Error {
+  override readonly name = 'EventSourceMappingNotRunning';
+  constructor(readonly operation: string) {
+    super(`${operation}: the event source mapping is not running`);
+  }
+}
+
+/** Some shard did not catch up with the stream in time (typically a batch that keeps failing). */
+export class CatchUpTimeout extends Error {
+  override readonly name = 'CatchUpTimeout';
+  constructor(
+    readonly timeoutMs: number,
+    readonly laggingShards: string[],
+  ) {
+    super(`shards ${laggingShards.join(', ')} did not catch up within ${timeoutMs} ms`);
+  }
+}
+
+/** Emulates one Kinesis event source mapping; see the module comment for the semantics. */
+export class EventSourceMappingEmulator {
+  private readonly context: ShardPollerContext;
+  private readonly shards = new Map<string, ShardPoller>();
+  private readonly listeners = new Set<(progress: EventSourceMappingProgress) => void>();
+  private readonly wakers = new Set<() => void>();
+  private readonly catchUpWaiters = new Set<() => void>();
+  private loops: Promise<void>[] = [];
+  private running = false;
+  private stopping: Promise<void> | undefined;
+  private readonly counters: EventSourceMappingStats = {
+    recordsDelivered: 0,
+    recordsCheckpointed: 0,
+    invocations: 0,
+    functionErrors: 0,
+    partialFailures: 0,
+    retries: 0,
+    bisections: 0,
+    recordsDiscarded: 0,
+    recordsSentToOnFailure: 0,
+  };
+
+  constructor(private readonly options: EventSourceMappingEmulatorOptions) {
+    const config = validateConfig(options.config);
+    if (config.onFailure !== undefined && options.s3 === undefined) {
+      throw new InvalidEventSourceMappingConfig(
+        's3',
+        'an S3 client is required for an on-failure bucket',
+        undefined,
+      );
+    }
+    const region = options.region ?? 'us-east-1';
+    const accountId = options.accountId ?? '000000000000';
+    this.context = {
+      config,
+      kinesis: options.kinesis,
+      s3: options.s3,
+      streamName: options.streamName,
+      streamArn: options.streamArn,
+      region,
+      functionArn: `arn:aws:lambda:${region}:${accountId}:function:${options.functionName}`,
+      invokeIdentityArn: `arn:aws:iam::${accountId}:role/${options.functionName}-role`,
+      mappingUuid: options.uuid ?? randomUUID(),
+      invoke: options.invoke,
+      pollIntervalMs: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+      now: options.now ?? Date.now,
+      counters: {
+        recordsDelivered: 0,
+        recordsCheckpointed: 0,
+        invocations: 0,
+        functionErrors: 0,
+        partialFailures: 0,
+        retries: 0,
+        bisections: 0,
+        recordsDiscarded: 0,
+        recordsSentToOnFailure: 0,
+      },
+      emit: (progress) => {
+        for (const listener of this.listeners) listener(progress);
+      },
+      isRunning: () => this.running,
+      pause: (ms) => this.pause(ms),
+      caughtUp: () => this.notifyCatchUpWaiters(),
+    };
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): EventSourceMappingStats {
+    return { ...this.context.counters };
+  }
+
+  /** The mapping's UUID, as used in on-failure object keys. */
+  get mappingUuid(): string {
+    return this.context.mappingUuid;
+  }
+
+  /** Registers a progress listener (it must not throw); returns the function that removes it. */
+  subscribe(listener: (progress: EventSourceMappingProgress) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Lists the shards, opens an iterator on each (from the checkpoint after a restart, else from the
+   * starting position) and starts polling. Resolves once every shard has its iterator, so records put
+   * afterwards are seen even with LATEST.
+   */
+  async start(): Promise<void> {
+    if (this.running) return;
+    await this.stopping;
+    const { Shards: shards = [] } = await this.options.kinesis.send(
+      new ListShardsCommand({ StreamName: this.options.streamName }),
+    );
+    for (const { ShardId: shardId } of shards) {
+      if (shardId === undefined) continue;
+      const poller = this.shards.get(shardId) ?? new ShardPoller(shardId, this.context);
+      await poller.prepare();
+      this.shards.set(shardId, poller);
+    }
+    this.running = true;
+    this.stopping = undefined;
+    this.loops = [...this.shards.values()].filter((poller) => !poller.finished).map((poller) => poller.run());
+  }
+
+  /**
+   * Stops polling; an invocation in flight completes and its result is applied, but nothing is
+   * retried or invoked afterwards. Safe to call more than once.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.running = false;
+      for (const wake of [...this.wakers]) wake();
+      this.notifyCatchUpWaiters();
+      await Promise.all(this.loops);
+      this.loops = [];
+    })();
+    return this.stopping;
+  }
+
+  /**
+   * Resolves when every shard has delivered everything that was in the stream when this was called
+   * (a read started afterwards found nothing new and no batch is pending). Rejects with
+   * {@link CatchUpTimeout} when a shard is still behind after `timeoutMs` (e.g. a batch retried
+   * forever), or {@link EventSourceMappingNotRunning} when the mapping stops meanwhile.
+   */
+  waitUntilCaughtUp(options: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_CATCH_UP_TIMEOUT_MS;
+    if (!this.running) return Promise.reject(new EventSourceMappingNotRunning('waitUntilCaughtUp'));
+    const since = performance.now();
+    const lagging = (): string[] =>
+      [...this.shards.values()]
+        .filter((shard) => !shard.finished && shard.caughtUpAt < since)
+        .map((shard) => shard.shardId);
+    return new Promise((resolve, reject) => {
+      const settle = (error?: Error): void => {
+        clearTimeout(timer);
+        this.catchUpWaiters.delete(check);
+        if (error) reject(error);
+        else resolve();
+      };
+      const check = (): void => {
+        if (!this.running) settle(new EventSourceMappingNotRunning('waitUntilCaughtUp'));
+        else if (lagging().length === 0) settle();
+      };
+      const timer = setTimeout(() => settle(new CatchUpTimeout(timeoutMs, lagging())), timeoutMs);
+      this.catchUpWaiters.add(check);
+      check();
+    });
+  }
+
+  /** Same as {@link waitUntilCaughtUp}. */
+  drain(options: { timeoutMs?: number } = {}): Promise<void> {
+    return this.waitUntilCaughtUp(options);
+  }
+
+  /** Waits `ms`, or less when the mapping stops. */
+  private pause(ms: number): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakers.add(wake);
+    });
+  }
+
+  private notifyCatchUpWaiters(): void {
+    for (const waiter of [...this.catchUpWaiters]) waiter();
+  }
+}

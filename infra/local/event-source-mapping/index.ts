@@ -1,0 +1,20 @@
+/**
+ * The local emulation of Lambda's Kinesis event source mapping: settings and their validation
+ * (`settings.ts`), the on-failure invocation records (`on-failure-record.ts`), one poller per shard
+ * (`shard-poller.ts`) and the mapping that runs them (`emulator.ts`).
+ */
+export {
+  CatchUpTimeout,
+  EventSourceMappingEmulator,
+  EventSourceMappingNotRunning,
+  type EventSourceMappingEmulatorOptions,
+} from './emulator';
+export {
+  InvalidEventSourceMappingConfig,
+  LAMBDA_KINESIS_ESM_DEFAULTS,
+  MAX_INVOCATION_PAYLOAD_BYTES,
+  type KinesisEventSourceMappingConfig,
+  type StartingPosition,
+} from './settings';
+export { type FailureCondition, type OnFailureInvocationRecord } from './on-failure-record';
+export type { EventSourceMappingProgress, EventSourceMappingStats } from './shard-poller';
