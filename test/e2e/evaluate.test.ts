@@ -5,7 +5,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runRepoScript } from '../../support/run-repo-script';
+import { runRepoScript } from '../support/run-repo-script';
 
 describe('npm run evaluate', () => {
   const out = mkdtempSync(path.join(tmpdir(), 'profile-stream-evaluate-'));

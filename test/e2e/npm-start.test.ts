@@ -2,7 +2,7 @@
  * `npm start` end to end, as a user runs it (a small workload to keep the suite quick): the process
  * exits 0 and its last line accounts for every record.
  */
-import { runRepoScript } from '../../support/run-repo-script';
+import { runRepoScript } from '../support/run-repo-script';
 
 describe('npm start', () => {
   it('runs the pipeline locally and ends with a balanced accounting line', async () => {
