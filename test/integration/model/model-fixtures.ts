@@ -1,10 +1,11 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { gzipSync } from 'node:zlib';
-import { trainPropensityModel, type TrainedPropensityModel } from '../../../functions/train/trainer';
-import { modelVersionFor } from '../../../functions/train/train-use-case';
-import { planArchiveObjects, toNdjson } from '../../../shared/archive/archive-batch';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { S3ArchiveWriter } from '../../../functions/commons/s3-archive-writer';
+import { tfjsMlpTrainer } from '../../../functions/train/tfjs-mlp-trainer';
+import { archiveBatch } from '../../../shared/archive/archive-batch';
 import { type EventInput, partitionKeyOf } from '../../../shared/contract/event-contract';
 import type { IngestRecord } from '../../../shared/ingest/ingest-ports';
+import { trainPropensityModel, type TrainedPropensityModel } from '../../../shared/training/propensity-model';
+import { modelVersionFor } from '../../../shared/training/train-use-case';
 import { CART_HEURISTIC_FEATURE, type TrainingSet } from '../../../shared/training/training-set';
 
 const SHARD_ID = 'shardId-000000000000';
@@ -33,7 +34,7 @@ export function ingestRecordsOf(
 }
 
 /**
- * Archive `events` exactly as the archive function does (its planner, gzip, keys), in batches of
+ * Archive `events` exactly as the archive function does (its use case and S3 writer), in batches of
  * {@link ARCHIVE_BATCH_SIZE}. Returns the number of objects written.
  */
 export async function writeArchive(
@@ -43,19 +44,10 @@ export async function writeArchive(
   nowMs: number,
 ): Promise<number> {
   const records = ingestRecordsOf(events, 0, nowMs);
+  const writer = new S3ArchiveWriter(s3, bucket);
   let objects = 0;
   for (let i = 0; i < records.length; i += ARCHIVE_BATCH_SIZE) {
-    for (const o of planArchiveObjects(records.slice(i, i + ARCHIVE_BATCH_SIZE))) {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: o.key,
-          Body: gzipSync(toNdjson(o.events)),
-          ContentEncoding: 'gzip',
-        }),
-      );
-      objects++;
-    }
+    objects += (await archiveBatch(records.slice(i, i + ARCHIVE_BATCH_SIZE), writer)).objects;
   }
   return objects;
 }
@@ -68,6 +60,7 @@ export function trainSmallModel(
   seed = 42,
 ): Promise<TrainedPropensityModel> {
   return trainPropensityModel(
+    tfjsMlpTrainer,
     {
       features: trainingSet.features,
       labels,
