@@ -7,17 +7,12 @@ import {
   validateEvent,
   type ViolationKind,
 } from '../../shared/contract/event-contract';
+import type { ArchivedEventSource, ArchiveWindow } from '../../shared/training/training-ports';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 const PARTITION = new RegExp(`^${ARCHIVE_PREFIX}/dt=(\\d{4}-\\d{2}-\\d{2})/hour=(\\d{2})/`);
 const GZIP_MAGIC = [0x1f, 0x8b] as const;
-
-/** Event-time window `[fromMs, toMs)`; an open end reads everything on that side. */
-export interface ArchiveWindow {
-  fromMs?: number;
-  toMs?: number;
-}
 
 /** What {@link S3ArchiveReader.readEvents} found. */
 export interface ArchiveReadResult {
@@ -86,7 +81,7 @@ export function parseArchiveLines(
  * Memory: every event of the window is held at once (roughly 0.5 KB per event as objects), which is
  * what the training set builder needs anyway.
  */
-export class S3ArchiveReader {
+export class S3ArchiveReader implements ArchivedEventSource {
   private readonly concurrency: number;
   private readonly now: () => number;
 

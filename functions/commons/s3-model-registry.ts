@@ -1,7 +1,6 @@
-import { readObjectIfExists } from './s3-objects';
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { modelIncompatibility, sha256Hex } from '../../shared/model/model-compatibility';
 import {
   createModelPointer,
   CURRENT_POINTER_KEY,
@@ -15,6 +14,12 @@ import {
   parseModelMetadata,
   parseModelPointer,
 } from '../../shared/model/model-metadata';
+import {
+  type ModelCandidateFiles,
+  ModelNotFoundError,
+  type ModelRegistry,
+} from '../../shared/training/training-ports';
+import { readObjectIfExists } from './s3-objects';
 
 /**
  * Key of the promotion history: `{ "pointers": [ModelPointer, …] }`, oldest first, the last entry equal
@@ -28,13 +33,6 @@ export const MODEL_HISTORY_LIMIT = 100;
 const MODELS_PREFIX = 'models/';
 const historySchema = z.object({ pointers: z.array(modelPointerSchema) }).strict();
 
-/** The files of one trained model. */
-export interface ModelCandidateFiles {
-  onnx: Uint8Array;
-  metadata: ModelMetadata;
-  reportHtml: string;
-}
-
 /** One row of {@link S3ModelRegistry.list}. */
 export interface ModelListing {
   modelVersion: string;
@@ -47,17 +45,6 @@ export interface ModelListing {
   exampleCounts?: ModelMetadata['exampleCounts'];
   /** Why the metadata could not be read. */
   problem?: string;
-}
-
-/** A model version's file is missing. */
-export class ModelNotFoundError extends Error {
-  override readonly name = 'ModelNotFoundError';
-  constructor(
-    readonly modelVersion: string,
-    readonly key: string,
-  ) {
-    super(`model ${modelVersion}: ${key} does not exist`);
-  }
 }
 
 /** A model's files disagree with each other (checksum, version), or a request does not fit the state. */
@@ -75,8 +62,6 @@ export class ModelRegistryError extends Error {
   }
 }
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
 /**
  * The models bucket: versioned model files under `models/<version>/`, the pointer
  * `models/current.json` that the ingest function polls, and the promotion history.
@@ -88,7 +73,7 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
  * scheduled training function and an operator's CLI should not promote at the same second.
  * `promote` checks the `previous` its caller saw, which catches the common race.
  */
-export class S3ModelRegistry {
+export class S3ModelRegistry implements ModelRegistry {
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
@@ -105,11 +90,11 @@ export class S3ModelRegistry {
         files.metadata.modelVersion,
       );
     }
-    if (sha256(files.onnx) !== files.metadata.sha256) {
+    if (modelIncompatibility(files.metadata, { onnx: files.onnx }) !== undefined) {
       throw new ModelRegistryError(
         'putCandidate',
         'ONNX bytes must match metadata.sha256',
-        sha256(files.onnx),
+        sha256Hex(files.onnx),
       );
     }
     await Promise.all([
@@ -242,11 +227,11 @@ export class S3ModelRegistry {
 
   private async assertComplete(modelVersion: string): Promise<void> {
     const [metadata, onnx] = await Promise.all([this.getMetadata(modelVersion), this.getOnnx(modelVersion)]);
-    if (sha256(onnx) !== metadata.sha256) {
+    if (modelIncompatibility(metadata, { onnx }) !== undefined) {
       throw new ModelRegistryError(
         'promote',
         `ONNX file of ${modelVersion} must match its checksum`,
-        sha256(onnx),
+        sha256Hex(onnx),
       );
     }
   }

@@ -1,9 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { readObjectIfExists } from './s3-objects';
-import { createHash } from 'node:crypto';
-import type { InferenceSession as OrtSession } from 'onnxruntime-node';
 import { FEATURE_NAMES, FEATURE_SCHEMA_VERSION } from '../../shared/features/feature-vector';
 import type { ProfileScorer, ScoreResult } from '../../shared/ingest/ingest-ports';
+import { type ExpectedFeatures, modelIncompatibility } from '../../shared/model/model-compatibility';
 import {
   CURRENT_POINTER_KEY,
   ModelMetadataViolation,
@@ -11,6 +9,16 @@ import {
   parseModelPointer,
   type ModelMetadata,
 } from '../../shared/model/model-metadata';
+import { ModelScoringError } from '../../shared/model/model-scoring-error';
+import { OnnxModelSession } from './onnx-session';
+import { readObjectIfExists } from './s3-objects';
+
+/** The features this build computes: a model must read exactly these to serve. */
+const THIS_BUILD: ExpectedFeatures = {
+  featureSchemaVersion: FEATURE_SCHEMA_VERSION,
+  featureNames: FEATURE_NAMES,
+  computedBy: 'this build',
+};
 
 /** Raised when a published model cannot serve this build (wrong feature schema, corrupt file). */
 export class ModelRefusedError extends Error {
@@ -34,13 +42,8 @@ export interface ModelScorerHooks {
 
 interface LoadedModel {
   metadata: ModelMetadata;
-  session: OrtSession;
+  session: OnnxModelSession;
 }
-
-// onnxruntime-node is loaded on first use: importing it costs tens of ms, and a container with no
-// published model never needs it.
-let ort: typeof import('onnxruntime-node') | undefined;
-const loadOrt = async () => (ort ??= await import('onnxruntime-node'));
 
 /**
  * The current model from S3, cached per container: a pointer object (`models/current.json`) names a
@@ -90,18 +93,13 @@ export class S3ModelScorer implements ProfileScorer {
     rows: number,
     width: number,
   ): Promise<Float32Array> {
-    const { Tensor } = await loadOrt();
-    const { inputName, outputName, modelVersion } = model.metadata;
-    const output = await model.session.run({ [inputName]: new Tensor('float32', features, [rows, width]) });
-    const probabilities = output[outputName]?.data;
-    if (!(probabilities instanceof Float32Array) || probabilities.length !== rows) {
-      throw new ModelRefusedError(modelVersion, `output ${outputName} is not ${rows} float32 values`);
+    try {
+      return await model.session.run(features, rows, width);
+    } catch (error) {
+      if (error instanceof ModelScoringError)
+        throw new ModelRefusedError(model.metadata.modelVersion, error.reason);
+      throw error;
     }
-    for (const p of probabilities) {
-      if (!(p >= 0 && p <= 1))
-        throw new ModelRefusedError(modelVersion, `output ${outputName} is not a probability`);
-    }
-    return probabilities;
   }
 
   /**
@@ -147,25 +145,18 @@ export class S3ModelScorer implements ProfileScorer {
     if (metadataText === undefined)
       throw new ModelRefusedError(modelVersion, `metadata ${metadataKey} is missing`);
     const metadata = parseModelMetadata(JSON.parse(metadataText));
-    if (metadata.featureSchemaVersion !== FEATURE_SCHEMA_VERSION) {
-      throw new ModelRefusedError(
-        modelVersion,
-        `feature schema ${metadata.featureSchemaVersion}, this build computes ${FEATURE_SCHEMA_VERSION}`,
-      );
-    }
-    if (metadata.featureNames.join(',') !== FEATURE_NAMES.join(',')) {
-      throw new ModelRefusedError(modelVersion, 'feature names differ from this build');
-    }
+    const misfit = modelIncompatibility(metadata, { features: THIS_BUILD });
+    if (misfit !== undefined) throw new ModelRefusedError(modelVersion, misfit);
     const bytes = await readObjectIfExists(this.s3, this.bucket, onnxKey);
     if (bytes === undefined) throw new ModelRefusedError(modelVersion, `model file ${onnxKey} is missing`);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    if (sha256 !== metadata.sha256) throw new ModelRefusedError(modelVersion, 'model file checksum mismatch');
-    const { InferenceSession } = await loadOrt();
+    const corrupt = modelIncompatibility(metadata, { onnx: bytes });
+    if (corrupt !== undefined) throw new ModelRefusedError(modelVersion, corrupt);
     let model: LoadedModel;
     try {
-      model = { metadata, session: await InferenceSession.create(bytes) };
+      model = { metadata, session: await OnnxModelSession.load(bytes, metadata) };
     } catch (error) {
-      throw new ModelRefusedError(modelVersion, `onnxruntime cannot load it: ${String(error)}`);
+      if (error instanceof ModelScoringError) throw new ModelRefusedError(modelVersion, error.reason);
+      throw error;
     }
     // A dry run on one row proves the graph takes this build's features and answers a probability.
     await this.run(model, new Float32Array(FEATURE_NAMES.length), 1, FEATURE_NAMES.length);

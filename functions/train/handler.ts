@@ -2,7 +2,8 @@
  * Training function entry: EventBridge schedule → a candidate model from the archive, promoted only
  * when it beats the serving one on the same held-out rows.
  *
- * Flow: read config once → build the S3 adapters once per container → `trainAndPublish` (archive →
+ * Flow: read config once → build the adapters once per container (S3 archive reader, S3 model
+ * registry, TF.js network trainer, onnxruntime scorer) → `trainAndPublish`, the domain (archive →
  * training set → train → store candidate → compare with champion → promote or not) → log and count
  * the outcome → return the summary (visible in the invocation result).
  */
@@ -11,11 +12,12 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { s3Client } from '../commons/aws-clients';
 import { readConfig, TRAIN_CONFIG } from '../commons/config';
+import { scoreRowsOnce } from '../commons/onnx-session';
 import { S3ArchiveReader } from '../commons/s3-archive-reader';
 import { S3ModelRegistry } from '../commons/s3-model-registry';
 import { logger, metrics, MetricUnit } from '../commons/telemetry';
-import { trainAndPublish, type TrainSummary } from './train-use-case';
-import { initialiseTrainingBackend } from './trainer';
+import { trainAndPublish, type TrainSummary } from '../../shared/training/train-use-case';
+import { initialiseTrainingBackend, tfjsMlpTrainer } from './tfjs-mlp-trainer';
 
 const config = readConfig(TRAIN_CONFIG);
 const events = new S3ArchiveReader(s3Client(), config.ARCHIVE_BUCKET);
@@ -30,7 +32,7 @@ export const handler = async (_event?: ScheduledEvent): Promise<TrainSummary> =>
   try {
     logger.info('training backend', { backend: await backend });
     const summary = await trainAndPublish(
-      { events, registry, now: Date.now, log: logger },
+      { events, registry, network: tfjsMlpTrainer, scoreOnnx: scoreRowsOnce, now: Date.now, log: logger },
       { labelHorizonHours: config.LABEL_HORIZON_HOURS },
     );
     metrics.addMetric('TrainingSkipped', MetricUnit.Count, summary.skipped ? 1 : 0);

@@ -11,9 +11,10 @@ import path from 'node:path';
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 
-import { trainPropensityModel } from '../../functions/train/trainer';
+import { tfjsMlpTrainer } from '../../functions/train/tfjs-mlp-trainer';
 import { type ContractEvent, ContractViolation, validateEvent } from '../../shared/contract/event-contract';
 import type { EvaluationReport } from '../../shared/model/metrics';
+import { trainPropensityModel } from '../../shared/training/propensity-model';
 import {
   buildTrainingSet,
   CART_HEURISTIC_FEATURE,
@@ -197,6 +198,7 @@ async function evaluate(options: EvaluateOptions): Promise<void> {
   const stamp = new Date(createdAtMs).toISOString().replace(/[:.]/g, '-');
   const trainStarted = performance.now();
   const trained = await trainPropensityModel(
+    tfjsMlpTrainer,
     {
       features: set.features,
       labels: set.labels,

@@ -10,7 +10,7 @@ import { generateWorkload } from '../workload/synthetic-workload';
 import { injectFaults } from '../workload/fault-injection';
 import { appliedEvents, foldInMemory } from '../local/reference-fold';
 import { startLocalPipeline, type LocalPipeline } from '../local/local-pipeline';
-import type { TrainSummary } from '../../functions/train/train-use-case';
+import type { TrainSummary } from '../../shared/training/train-use-case';
 import {
   collectAccounting,
   describeModel,

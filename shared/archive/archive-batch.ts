@@ -1,5 +1,5 @@
 /**
- * The archive use case, pure part: which objects one batch becomes.
+ * The archive use case: which objects one batch becomes, handed to the {@link ArchiveWriter} port.
  *
  * Valid events only (personal fields are already gone after contract decoding), grouped by the UTC
  * date and hour of their event time, one NDJSON object per group. The key derives from the shard and
@@ -9,16 +9,10 @@
 import type { ContractEvent } from '../contract/event-contract';
 import { decodeBatch } from '../ingest/decode-batch';
 import type { IngestRecord } from '../ingest/ingest-ports';
+import type { ArchiveObject, ArchiveWriter } from './archive-ports';
 
 /** Prefix of every archive object. */
 export const ARCHIVE_PREFIX = 'events';
-
-/** One archive object to write. */
-export interface ArchiveObject {
-  /** `events/dt=YYYY-MM-DD/hour=HH/<shardId>-<firstSeq>-<lastSeq>.ndjson.gz` */
-  key: string;
-  events: ContractEvent[];
-}
 
 /** Plan the archive objects of one batch (records of one shard, in order). */
 export function planArchiveObjects(records: readonly IngestRecord[]): ArchiveObject[] {
@@ -46,4 +40,24 @@ export function toNdjson(events: readonly ContractEvent[]): string {
   let out = '';
   for (const event of events) out += JSON.stringify(event) + '\n';
   return out;
+}
+
+/** What {@link archiveBatch} stored. */
+export interface ArchiveBatchResult {
+  /** Valid events written. */
+  archived: number;
+  objects: number;
+}
+
+/**
+ * Archive one batch: plan its objects and store them all. Rejects when any write fails, so the event
+ * source retries the batch; the deterministic keys make the retry overwrite rather than duplicate.
+ */
+export async function archiveBatch(
+  records: readonly IngestRecord[],
+  writer: ArchiveWriter,
+): Promise<ArchiveBatchResult> {
+  const objects = planArchiveObjects(records);
+  await Promise.all(objects.map((o) => writer.put(o)));
+  return { archived: objects.reduce((n, o) => n + o.events.length, 0), objects: objects.length };
 }

@@ -4,11 +4,11 @@
  * a trained model costs. It is either run from memory or published to S3 the way training publishes.
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createHash } from 'node:crypto';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { OnnxModelSession } from '../../functions/commons/onnx-session';
 import { FEATURE_NAMES, FEATURE_SCHEMA_VERSION } from '../../shared/features/feature-vector';
 import type { ProfileScorer, ScoreResult } from '../../shared/ingest/ingest-ports';
 import type { DenseLayerWeights, MlpWeights } from '../../shared/model/mlp-weights';
+import { sha256Hex } from '../../shared/model/model-compatibility';
 import {
   CURRENT_POINTER_KEY,
   createModelPointer,
@@ -63,24 +63,23 @@ export function benchModelBytes(seed = 11): Uint8Array {
  * Single-threaded by default, to measure one core (a 1,769 MB Lambda has one vCPU).
  */
 export class InMemoryOnnxScorer implements ProfileScorer {
-  private constructor(private readonly session: InferenceSession) {}
+  private constructor(private readonly session: OnnxModelSession) {}
 
   /** Load `bytes` into onnxruntime-node. */
   static async create(bytes: Uint8Array, threads = 1): Promise<InMemoryOnnxScorer> {
-    const session = await InferenceSession.create(bytes, {
-      intraOpNumThreads: threads,
-      interOpNumThreads: threads,
-    });
+    const session = await OnnxModelSession.load(
+      bytes,
+      { inputName: ONNX_INPUT_NAME, outputName: ONNX_OUTPUT_NAME },
+      { intraOpNumThreads: threads, interOpNumThreads: threads },
+    );
     return new InMemoryOnnxScorer(session);
   }
 
   async score(features: Float32Array, rows: number, width: number): Promise<ScoreResult> {
-    const output = await this.session.run({
-      [ONNX_INPUT_NAME]: new Tensor('float32', features, [rows, width]),
-    });
-    const probabilities = output[ONNX_OUTPUT_NAME]?.data;
-    if (!(probabilities instanceof Float32Array)) throw new TypeError(`${ONNX_OUTPUT_NAME} is not float32`);
-    return { probabilities, modelVersion: BENCH_MODEL_VERSION };
+    return {
+      probabilities: await this.session.run(features, rows, width),
+      modelVersion: BENCH_MODEL_VERSION,
+    };
   }
 }
 
@@ -123,7 +122,7 @@ export async function publishBenchModel(s3: S3Client, bucket: string, bytes: Uin
     },
     createdAt: new Date().toISOString(),
     sizeBytes: bytes.byteLength,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
+    sha256: sha256Hex(bytes),
   });
   const put = (Key: string, Body: Uint8Array | string) =>
     s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));

@@ -1,9 +1,10 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { gzipSync } from 'node:zlib';
-import { trainPropensityModel, type TrainedPropensityModel } from '../../../functions/train/trainer';
-import { modelVersionFor } from '../../../functions/train/train-use-case';
-import { planArchiveObjects, toNdjson } from '../../../shared/archive/archive-batch';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { S3ArchiveWriter } from '../../../functions/commons/s3-archive-writer';
+import { tfjsMlpTrainer } from '../../../functions/train/tfjs-mlp-trainer';
+import { archiveBatch } from '../../../shared/archive/archive-batch';
 import { type EventInput, partitionKeyOf } from '../../../shared/contract/event-contract';
+import { trainPropensityModel, type TrainedPropensityModel } from '../../../shared/training/propensity-model';
+import { modelVersionFor } from '../../../shared/training/train-use-case';
 import { ingestRecords } from '../../support/factories';
 import { CART_HEURISTIC_FEATURE, type TrainingSet } from '../../../shared/training/training-set';
 
@@ -11,7 +12,7 @@ import { CART_HEURISTIC_FEATURE, type TrainingSet } from '../../../shared/traini
 const ARCHIVE_BATCH_SIZE = 1000;
 
 /**
- * Archive `events` exactly as the archive function does (its planner, gzip, keys), in batches of
+ * Archive `events` exactly as the archive function does (its use case and S3 writer), in batches of
  * {@link ARCHIVE_BATCH_SIZE}. Returns the number of objects written.
  */
 export async function writeArchive(
@@ -21,19 +22,10 @@ export async function writeArchive(
   nowMs: number,
 ): Promise<number> {
   const records = ingestRecords(events, { partitionKey: partitionKeyOf, arrivalMs: nowMs });
+  const writer = new S3ArchiveWriter(s3, bucket);
   let objects = 0;
   for (let i = 0; i < records.length; i += ARCHIVE_BATCH_SIZE) {
-    for (const o of planArchiveObjects(records.slice(i, i + ARCHIVE_BATCH_SIZE))) {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: o.key,
-          Body: gzipSync(toNdjson(o.events)),
-          ContentEncoding: 'gzip',
-        }),
-      );
-      objects++;
-    }
+    objects += (await archiveBatch(records.slice(i, i + ARCHIVE_BATCH_SIZE), writer)).objects;
   }
   return objects;
 }
@@ -46,6 +38,7 @@ export function trainSmallModel(
   seed = 42,
 ): Promise<TrainedPropensityModel> {
   return trainPropensityModel(
+    tfjsMlpTrainer,
     {
       features: trainingSet.features,
       labels,

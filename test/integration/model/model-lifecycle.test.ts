@@ -1,17 +1,19 @@
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { gzipSync } from 'node:zlib';
+import { scoreRowsOnce } from '../../../functions/commons/onnx-session';
 import { S3ArchiveReader } from '../../../functions/commons/s3-archive-reader';
 import { S3ModelRegistry } from '../../../functions/commons/s3-model-registry';
+import { tfjsMlpTrainer } from '../../../functions/train/tfjs-mlp-trainer';
+import { startLocalCloud, type LocalCloud } from '../../../infra/local/emulators';
+import { validateEvent } from '../../../shared/contract/event-contract';
+import { CURRENT_POINTER_KEY } from '../../../shared/model/model-metadata';
+import { createRandom, shuffleInPlace } from '../../../shared/model/seeded-random';
 import {
   publishCandidate,
   trainAndPublish,
   type TrainOptions,
   type TrainSummary,
-} from '../../../functions/train/train-use-case';
-import { startLocalCloud, type LocalCloud } from '../../../infra/local/emulators';
-import { validateEvent } from '../../../shared/contract/event-contract';
-import { CURRENT_POINTER_KEY } from '../../../shared/model/model-metadata';
-import { createRandom, shuffleInPlace } from '../../../shared/model/seeded-random';
+} from '../../../shared/training/train-use-case';
 import { buildTrainingSet, type TrainingSet } from '../../../shared/training/training-set';
 import { generateWorkload } from '../../../infra/workload/synthetic-workload';
 import { trainSmallModel, writeArchive } from './model-fixtures';
@@ -114,7 +116,7 @@ describe('model lifecycle against the emulators', () => {
 
     // Act 2: another no-signal candidate, judged on the same held-out rows.
     const noiseAgain = await trainSmallModel(trainingSet, shuffledLabels(trainingSet, 2), nowMs + 1000, 2);
-    const rejected = await publishCandidate({ registry }, trainingSet, noiseAgain);
+    const rejected = await publishCandidate({ registry, scoreOnnx: scoreRowsOnce }, trainingSet, noiseAgain);
     // Assess 2
     expect(rejected.promoted).toBe(false);
     expect(await registry.getCurrentPointer()).toEqual(promotedPointer);
@@ -152,6 +154,8 @@ describe('trainAndPublish without enough data', () => {
         {
           events: new S3ArchiveReader(cloud.clients.s3, bucket, { now: () => nowMs }),
           registry: untouched,
+          network: tfjsMlpTrainer,
+          scoreOnnx: scoreRowsOnce,
           now: () => nowMs,
         },
         { labelHorizonHours: HORIZON_HOURS, ...options },

@@ -1,4 +1,5 @@
-import { planArchiveObjects, toNdjson } from '../../../shared/archive/archive-batch';
+import { archiveBatch, planArchiveObjects, toNdjson } from '../../../shared/archive/archive-batch';
+import type { ArchiveObject, ArchiveWriter } from '../../../shared/archive/archive-ports';
 import { ingestRecord } from '../../support/factories';
 
 const T0 = Date.UTC(2026, 10, 27, 9, 59, 0);
@@ -46,5 +47,31 @@ describe('planArchiveObjects', () => {
     const text = toNdjson(object!.events);
     expect(text).not.toMatch(/example\.test|192\.0\.2\.1/);
     expect(JSON.parse(text.trim())).toMatchObject({ eventId: 'a', context: { device: 'mobile' } });
+  });
+});
+
+describe('archiveBatch', () => {
+  it('hands every planned object to the writer and counts what it archived', async () => {
+    // Prepare
+    const stored: ArchiveObject[] = [];
+    const writer: ArchiveWriter = { put: async (o) => void stored.push(o) };
+    const records = [record(1, event('a', T0)), record(2, 'garbage'), record(3, event('b', T0 + 120_000))];
+    // Act
+    const result = await archiveBatch(records, writer);
+    // Assess
+    expect(result).toEqual({ archived: 2, objects: 2 });
+    expect(stored).toEqual(planArchiveObjects(records));
+  });
+
+  it('rejects when a write fails, so the event source retries the batch', async () => {
+    // Prepare
+    const writer: ArchiveWriter = {
+      put: async (o) => {
+        if (o.key.includes('hour=10')) throw new Error('SlowDown');
+      },
+    };
+    const records = [record(1, event('a', T0)), record(2, event('b', T0 + 120_000))];
+    // Act / Assess
+    await expect(archiveBatch(records, writer)).rejects.toThrow('SlowDown');
   });
 });

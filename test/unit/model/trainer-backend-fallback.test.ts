@@ -1,4 +1,4 @@
-import { initialiseTrainingBackend } from '../../../functions/train/trainer';
+import { initialiseTrainingBackend } from '../../../functions/train/tfjs-mlp-trainer';
 
 // Own file: the backend choice is made once per module registry, and jest gives each file a fresh one.
 describe('initialiseTrainingBackend', () => {

@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import {
-  balancedClassWeights,
   fitMlp,
   initialiseTrainingBackend,
-  type LabelledRows,
   predictWithTf,
-  trainPropensityModel,
-} from '../../../functions/train/trainer';
+  tfjsMlpTrainer,
+} from '../../../functions/train/tfjs-mlp-trainer';
 import { splitStratified } from '../../../shared/model/dataset-split';
 import { takeLabels, takeRows, toFeatureMatrix } from '../../../shared/model/matrix';
 import { computeNormalisation, predictMlp } from '../../../shared/model/mlp-weights';
 import { parseModelMetadata } from '../../../shared/model/model-metadata';
 import { exportMlpToOnnx, inspectOnnxModel } from '../../../shared/model/onnx-export';
+import { balancedClassWeights, trainPropensityModel } from '../../../shared/training/propensity-model';
+import type { LabelledRows } from '../../../shared/training/training-ports';
 import { syntheticPropensityData, type SyntheticOptions } from './synthetic-data';
 
 /** Train/validation/test rows of a synthetic problem plus the train-split normalisation. */
@@ -145,6 +145,7 @@ describe('trainer', () => {
     const data = syntheticPropensityData({ rows: 3000, columns: 12, seed: 5, offset: -2 });
     // Act
     const trained = await trainPropensityModel(
+      tfjsMlpTrainer,
       {
         features: data.features,
         labels: data.labels,

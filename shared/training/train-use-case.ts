@@ -6,68 +6,55 @@
  * candidate → score candidate AND champion with their own ONNX graphs on the candidate's test rows →
  * `decidePromotion` → move `models/current.json` or leave it.
  *
+ * Every outside thing comes in through a port (`training-ports.ts`): the archive, the model registry,
+ * the network trainer (TensorFlow.js) and the ONNX runtime; the wall clock is passed in too.
+ *
  * Envelope: see {@link trainAndPublish}.
  */
 import { createHash } from 'node:crypto';
-import type { InferenceSession } from 'onnxruntime-node';
-import type { ContractEvent } from '../../shared/contract/event-contract';
-import { type FeatureMatrix, takeLabels, takeRows, toFeatureMatrix } from '../../shared/model/matrix';
-import { evaluateScores } from '../../shared/model/metrics';
-import { ModelInputError } from '../../shared/model/model-input-error';
-import {
-  type MetricSummary,
-  type ModelMetadata,
-  ModelMetadataViolation,
-  type ModelPointer,
-} from '../../shared/model/model-metadata';
+import type { ContractEvent } from '../contract/event-contract';
+import { takeLabels, takeRows, toFeatureMatrix } from '../model/matrix';
+import { evaluateScores } from '../model/metrics';
+import { modelIncompatibility } from '../model/model-compatibility';
+import { ModelInputError } from '../model/model-input-error';
+import { type MetricSummary, type ModelMetadata, ModelMetadataViolation } from '../model/model-metadata';
+import { ModelScoringError } from '../model/model-scoring-error';
 import {
   type ChampionAssessment,
   decidePromotion,
   type PromotionDecision,
   type PromotionPolicy,
-} from '../../shared/model/promotion';
+} from '../model/promotion';
+import { type PropensityTrainingOptions, summarise, trainPropensityModel } from './propensity-model';
+import {
+  type ArchivedEventSource,
+  type ArchiveWindow,
+  type ModelCandidateFiles,
+  ModelNotFoundError,
+  type ModelRegistry,
+  type NetworkTrainer,
+  type OnnxRowScorer,
+} from './training-ports';
 import {
   buildTrainingSet,
   CART_HEURISTIC_FEATURE,
   type TrainingSet,
   type TrainingSetOptions,
   TrainingSetError,
-} from '../../shared/training/training-set';
-import type { ArchiveReadResult, ArchiveWindow } from '../commons/s3-archive-reader';
-import { type ModelCandidateFiles, ModelNotFoundError } from '../commons/s3-model-registry';
-import { type PropensityTrainingOptions, summarise, trainPropensityModel } from './trainer';
+} from './training-set';
 
 const HOUR_MS = 3_600_000;
 
-/** Where the events come from (the S3 archive reader in Lambda). */
-export interface TrainingEventSource {
-  readEvents(window?: ArchiveWindow): Promise<Pick<ArchiveReadResult, 'events'>>;
-}
-
-/** Where models go (the S3 model registry in Lambda). */
-export interface TrainingModelRegistry {
-  putCandidate(modelVersion: string, files: ModelCandidateFiles): Promise<unknown>;
-  getCurrentPointer(): Promise<ModelPointer | undefined>;
-  getMetadata(modelVersion: string): Promise<ModelMetadata>;
-  getOnnx(modelVersion: string): Promise<Uint8Array>;
-  promote(modelVersion: string, previous: string | undefined): Promise<ModelPointer>;
-}
-
-/** Runs an ONNX model on raw feature rows; resolves with one probability per row. */
-export type OnnxRowScorer = (
-  onnx: Uint8Array,
-  io: Pick<ModelMetadata, 'inputName' | 'outputName'>,
-  matrix: FeatureMatrix,
-) => Promise<Float32Array>;
-
 /** What {@link trainAndPublish} needs from the outside world. */
 export interface TrainDependencies {
-  events: TrainingEventSource;
-  registry: TrainingModelRegistry;
+  events: ArchivedEventSource;
+  registry: ModelRegistry;
+  /** Fits the network (TensorFlow.js in Lambda). */
+  network: NetworkTrainer;
+  /** Scores candidate and champion through their ONNX graphs (onnxruntime-node in Lambda). */
+  scoreOnnx: OnnxRowScorer;
   /** Wall clock: model version and `createdAt`. */
   now: () => number;
-  /** @default onnxruntime-node, one session per model */
-  scoreOnnx?: OnnxRowScorer;
   /** @default no logging */
   log?: { info(message: string, details: Record<string, unknown>): void };
 }
@@ -135,39 +122,6 @@ export function modelVersionFor(
   return `v${stamp}-${hash.slice(0, 8)}`;
 }
 
-/** onnxruntime could not load or run a model. */
-export class OnnxScoringError extends Error {
-  override readonly name = 'OnnxScoringError';
-  constructor(readonly reason: string) {
-    super(`ONNX model could not be scored: ${reason}`);
-  }
-}
-
-// onnxruntime-node is loaded on first use, as in the scorer: importing it costs tens of ms.
-let ort: typeof import('onnxruntime-node') | undefined;
-
-/** The default {@link OnnxRowScorer}: onnxruntime-node, one run over all rows; throws {@link OnnxScoringError}. */
-export const scoreWithOnnxRuntime: OnnxRowScorer = async (onnx, io, matrix) => {
-  ort ??= await import('onnxruntime-node');
-  let session: InferenceSession | undefined;
-  try {
-    session = await ort.InferenceSession.create(onnx);
-    const output = await session.run({
-      [io.inputName]: new ort.Tensor('float32', matrix.values, [matrix.rows, matrix.columns]),
-    });
-    const probabilities = output[io.outputName]?.data;
-    if (!(probabilities instanceof Float32Array)) {
-      throw new OnnxScoringError(`output ${io.outputName} is not a float32 tensor`);
-    }
-    return probabilities;
-  } catch (error) {
-    if (!(error instanceof Error) || error instanceof OnnxScoringError) throw error;
-    throw new OnnxScoringError(error.message);
-  } finally {
-    await session?.release();
-  }
-};
-
 const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
 /**
@@ -204,6 +158,7 @@ export async function trainAndPublish(deps: TrainDependencies, options: TrainOpt
   const createdAtMs = deps.now();
   const modelVersion = modelVersionFor(createdAtMs, trainingSet);
   const trained = await trainPropensityModel(
+    deps.network,
     {
       features: trainingSet.features,
       labels: trainingSet.labels,
@@ -307,7 +262,7 @@ async function compareWithChampion(
   candidate: ModelCandidateFiles,
   policy: PromotionPolicy | undefined,
 ): Promise<PromotionDecision & { championVersion: string | undefined }> {
-  const scoreOnnx = deps.scoreOnnx ?? scoreWithOnnxRuntime;
+  const { scoreOnnx } = deps;
   const test = takeRows(
     toFeatureMatrix(trainingSet.features, trainingSet.featureNames.length),
     trainingSet.split.test,
@@ -318,6 +273,7 @@ async function compareWithChampion(
   const measure = (probabilities: Float32Array): MetricSummary =>
     summarise(evaluateScores(labels, probabilities, { seed }));
 
+  // Not caught: our own exporter wrote the candidate, so a candidate that cannot be scored is a bug.
   const candidateMetrics = measure(await scoreOnnx(candidate.onnx, candidate.metadata, test));
   const pointer = await deps.registry.getCurrentPointer();
   const champion =
@@ -336,26 +292,24 @@ async function compareWithChampion(
 
 /** The champion's metrics on the candidate's rows, or why they cannot be had. */
 async function assessChampion(
-  registry: TrainingModelRegistry,
+  registry: ModelRegistry,
   modelVersion: string,
   candidate: ModelMetadata,
   measure: (onnx: Uint8Array, io: ModelMetadata) => Promise<MetricSummary>,
 ): Promise<ChampionAssessment> {
   const incomparable = (why: string): ChampionAssessment => ({ comparable: false, modelVersion, why });
+  const candidateFeatures = {
+    featureSchemaVersion: candidate.featureSchemaVersion,
+    featureNames: candidate.featureNames,
+    computedBy: 'the candidate',
+  };
   try {
     const metadata = await registry.getMetadata(modelVersion);
-    if (metadata.featureSchemaVersion !== candidate.featureSchemaVersion) {
-      return incomparable(
-        `feature schema ${metadata.featureSchemaVersion}, candidate ${candidate.featureSchemaVersion}`,
-      );
-    }
-    if (metadata.featureNames.join(',') !== candidate.featureNames.join(',')) {
-      return incomparable('feature names differ from the candidate');
-    }
+    const misfit = modelIncompatibility(metadata, { features: candidateFeatures });
+    if (misfit !== undefined) return incomparable(misfit);
     const onnx = await registry.getOnnx(modelVersion);
-    if (createHash('sha256').update(onnx).digest('hex') !== metadata.sha256) {
-      return incomparable('model file checksum mismatch');
-    }
+    const corrupt = modelIncompatibility(metadata, { onnx });
+    if (corrupt !== undefined) return incomparable(corrupt);
     return { comparable: true, modelVersion, metrics: await measure(onnx, metadata) };
   } catch (error) {
     // A champion that cannot be read or run is no reason to keep a usable candidate out.
@@ -363,7 +317,7 @@ async function assessChampion(
       error instanceof ModelNotFoundError ||
       error instanceof ModelMetadataViolation ||
       error instanceof ModelInputError ||
-      error instanceof OnnxScoringError
+      error instanceof ModelScoringError
     ) {
       return incomparable(error.message);
     }
