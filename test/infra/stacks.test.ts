@@ -1,7 +1,6 @@
 import { Annotations, Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../../infra/cdk/app';
-import { INGEST_METRICS } from '../../infra/cdk/constructs/pipeline-monitoring';
 
 // Bundling is skipped: these tests assert on templates, and the handlers are other work in progress.
 const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
@@ -302,18 +301,16 @@ describe('profile-stream stacks', () => {
       });
     });
 
-    it('graphs the Powertools metrics on the dashboard', () => {
-      // Prepare
-      const body = new Capture();
-
-      // Act
-      stateless.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardBody: body });
-
+    it.each(['ProfilesFailed', 'ModelRefused'])('alarms on the ingest function’s %s', (metricName) => {
       // Assess
-      const text = JSON.stringify(body.asObject());
-      for (const name of [...INGEST_METRICS.counts, ...INGEST_METRICS.latencies, 'IteratorAge']) {
-        expect(text).toContain(`\\"${name}\\"`);
-      }
+      stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'ProfileStream',
+        MetricName: metricName,
+        Dimensions: [{ Name: 'service', Value: 'ingest' }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+      });
     });
 
     it('encrypts the alarm topic and lets CloudWatch use its key', () => {

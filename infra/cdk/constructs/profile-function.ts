@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../../functions/commons/telemetry-contract';
 import { ONNX_RUNTIME_MODULE } from './onnx-runtime-layer';
 
 /** The functions of the pipeline; each lives in `functions/<name>/handler.ts`. */
@@ -22,9 +23,6 @@ export const FUNCTION_METADATA = {
   name: 'profile-stream:function',
   entry: 'profile-stream:entry',
 } as const;
-
-/** The Powertools metrics namespace every function publishes into (fixed by the wiring contract). */
-export const METRICS_NAMESPACE = 'ProfileStream';
 
 /** Wildcard actions in CDK's `grantRead` for buckets. */
 const S3_READ_WILDCARDS = ['s3:GetObject*', 's3:GetBucket*', 's3:List*'] as const;
