@@ -50,3 +50,20 @@ export const TRAIN_CONFIG = z.object({
   /** Label horizon H: a cutoff is positive when the user purchases within (t, t + H]. @default 24 */
   LABEL_HORIZON_HOURS: z.coerce.number().positive().default(24),
 });
+
+/**
+ * Each function's configuration, by function name: the CDK stack binds exactly these variable names
+ * (see `ProfileFunction`), so renaming one here breaks the stack's compilation.
+ */
+export const FUNCTION_CONFIGS = {
+  ingest: INGEST_CONFIG,
+  archive: ARCHIVE_CONFIG,
+  train: TRAIN_CONFIG,
+} as const;
+
+/** A function that reads a configuration from its environment. */
+export type ConfiguredFunction = keyof typeof FUNCTION_CONFIGS;
+
+/** An environment variable function `F` reads. */
+export type ConfigVariable<F extends ConfiguredFunction> = keyof (typeof FUNCTION_CONFIGS)[F]['shape'] &
+  string;

@@ -9,8 +9,7 @@ import { INGEST_CONFIG, readConfig } from '../commons/config';
 import { DynamoDbProfileStore } from '../commons/dynamodb-profile-store';
 import { S3ModelScorer } from '../commons/s3-model-scorer';
 import { S3QuarantineSink } from '../commons/s3-quarantine-sink';
-import { logger, metrics, MetricUnit } from '../commons/telemetry';
-import { createIngestHandler } from './ingest-handler';
+import { createIngestHandler, MODEL_SCORER_HOOKS } from './ingest-handler';
 
 const config = readConfig(INGEST_CONFIG);
 
@@ -18,15 +17,10 @@ const config = readConfig(INGEST_CONFIG);
 export const handler = createIngestHandler({
   profiles: new DynamoDbProfileStore(dynamoDbClient(), config.PROFILES_TABLE),
   quarantine: new S3QuarantineSink(s3Client(), config.QUARANTINE_BUCKET),
-  scorer: new S3ModelScorer(s3Client(), config.MODELS_BUCKET, config.MODEL_POLL_SECONDS * 1000, {
-    onRefused: (reason) => {
-      logger.error('model refused; keeping the previous one', { reason });
-      metrics.addMetric('ModelRefused', MetricUnit.Count, 1);
-    },
-    onLoaded: (modelVersion) => logger.info('model loaded', { modelVersion }),
-    onPollFailed: (reason) => {
-      logger.warn('could not look for a new model; keeping the current one', { reason });
-      metrics.addMetric('ModelPollFailed', MetricUnit.Count, 1);
-    },
-  }),
+  scorer: new S3ModelScorer(
+    s3Client(),
+    config.MODELS_BUCKET,
+    config.MODEL_POLL_SECONDS * 1000,
+    MODEL_SCORER_HOOKS,
+  ),
 });

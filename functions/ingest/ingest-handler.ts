@@ -1,13 +1,33 @@
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { VIOLATION_KINDS } from '../../shared/contract/event-contract';
 import { ingestBatch, type IngestDependencies, type IngestStats } from '../../shared/ingest/ingest-batch';
 import { toIngestRecords } from '../commons/kinesis-event';
-import { logger, metrics, MetricUnit } from '../commons/telemetry';
+import type { ModelScorerHooks } from '../commons/s3-model-scorer';
+import { logger, metricPublisher, metrics } from '../commons/telemetry';
 
 /** The ingest Lambda handler's signature. */
 export type IngestHandler = (
   event: KinesisStreamEvent,
   context?: Pick<Context, 'awsRequestId'>,
 ) => Promise<KinesisStreamBatchResponse>;
+
+const publish = metricPublisher('ingest');
+
+/**
+ * How the ingest function reports the scorer's model changes: logged, and counted as `ModelRefused`
+ * and `ModelPollFailed` (buffered with the batch's metrics: the scorer polls inside `ingestBatch`).
+ */
+export const MODEL_SCORER_HOOKS: ModelScorerHooks = {
+  onRefused: (reason) => {
+    logger.error('model refused; keeping the previous one', { reason });
+    publish('ModelRefused', 1);
+  },
+  onLoaded: (modelVersion) => logger.info('model loaded', { modelVersion }),
+  onPollFailed: (reason) => {
+    logger.warn('could not look for a new model; keeping the current one', { reason });
+    publish('ModelPollFailed', 1);
+  },
+};
 
 /**
  * Build the ingest handler around its adapters (the module `handler.ts` wires the AWS ones; tests
@@ -41,25 +61,20 @@ export function createIngestHandler(
 }
 
 function publishMetrics(stats: IngestStats, batchMs: number): void {
-  metrics.addMetric('RecordsIn', MetricUnit.Count, stats.recordsIn);
-  metrics.addMetric('Applied', MetricUnit.Count, stats.applied);
-  metrics.addMetric('Duplicates', MetricUnit.Count, stats.duplicates);
-  metrics.addMetric('ProfilesWritten', MetricUnit.Count, stats.profilesWritten);
-  metrics.addMetric('ProfilesFailed', MetricUnit.Count, stats.profilesFailed);
-  metrics.addMetric('WriteConflicts', MetricUnit.Count, stats.writeConflicts);
-  metrics.addMetric('InferenceMs', MetricUnit.Milliseconds, stats.inferenceMs);
-  metrics.addMetric('EventAgeMs', MetricUnit.Milliseconds, stats.maxEventAgeMs);
-  metrics.addMetric('BatchMs', MetricUnit.Milliseconds, batchMs);
-  if (stats.partitionKeyMismatches > 0) {
-    metrics.addMetric('PartitionKeyMismatches', MetricUnit.Count, stats.partitionKeyMismatches);
-  }
-  if (stats.unknownFieldsDropped > 0) {
-    metrics.addMetric('UnknownFieldsDropped', MetricUnit.Count, stats.unknownFieldsDropped);
-  }
+  publish('RecordsIn', stats.recordsIn);
+  publish('Applied', stats.applied);
+  publish('Duplicates', stats.duplicates);
+  publish('ProfilesWritten', stats.profilesWritten);
+  publish('ProfilesFailed', stats.profilesFailed);
+  publish('WriteConflicts', stats.writeConflicts);
+  publish('InferenceMs', stats.inferenceMs);
+  publish('EventAgeMs', stats.maxEventAgeMs);
+  publish('BatchMs', batchMs);
+  if (stats.partitionKeyMismatches > 0) publish('PartitionKeyMismatches', stats.partitionKeyMismatches);
+  if (stats.unknownFieldsDropped > 0) publish('UnknownFieldsDropped', stats.unknownFieldsDropped);
   if (stats.modelVersion !== undefined) metrics.addMetadata('modelVersion', stats.modelVersion);
-  for (const [reason, count] of Object.entries(stats.quarantined)) {
-    if (count > 0) {
-      metrics.singleMetric().addDimension('reason', reason).addMetric('Quarantined', MetricUnit.Count, count);
-    }
+  for (const reason of VIOLATION_KINDS) {
+    const count = stats.quarantined[reason];
+    if (count > 0) publish('Quarantined', count, { reason });
   }
 }

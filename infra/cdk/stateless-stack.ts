@@ -68,9 +68,9 @@ export interface StatelessStackProps extends StackProps {
  * Holds no data, so it can be destroyed and redeployed at will.
  */
 export class StatelessStack extends Stack {
-  readonly ingest: ProfileFunction;
-  readonly archive: ProfileFunction;
-  readonly train: ProfileFunction;
+  readonly ingest: ProfileFunction<'ingest'>;
+  readonly archive: ProfileFunction<'archive'>;
+  readonly train: ProfileFunction<'train'>;
   /** The schedule that starts training. */
   readonly trainingSchedule: events.Rule;
 

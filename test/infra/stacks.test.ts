@@ -1,7 +1,7 @@
 import { Annotations, Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { FUNCTION_CONFIGS } from '../../functions/commons/config';
 import { buildApp } from '../../infra/cdk/app';
-import { INGEST_METRICS } from '../../infra/cdk/constructs/pipeline-monitoring';
 
 // Bundling is skipped: these tests assert on templates, and the handlers are other work in progress.
 const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
@@ -157,7 +157,7 @@ describe('profile-stream stacks', () => {
       expect(Object.keys(logGroups)).toHaveLength(3);
     });
 
-    it('wires the environment variable names of the shared contract', () => {
+    it('wires exactly the environment variables of each function’s configuration schema', () => {
       // Assess
       const variables = (entry: string): string[] => {
         const [fn] = Object.values(
@@ -166,13 +166,11 @@ describe('profile-stream stacks', () => {
         return Object.keys(fn?.Properties.Environment.Variables ?? {}).sort();
       };
       const common = ['LOG_LEVEL', 'NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'];
-      expect(variables('functions/ingest/handler.ts')).toEqual(
-        [...common, 'MODELS_BUCKET', 'MODEL_POLL_SECONDS', 'PROFILES_TABLE', 'QUARANTINE_BUCKET'].sort(),
-      );
-      expect(variables('functions/archive/handler.ts')).toEqual([...common, 'ARCHIVE_BUCKET'].sort());
-      expect(variables('functions/train/handler.ts')).toEqual(
-        [...common, 'ARCHIVE_BUCKET', 'LABEL_HORIZON_HOURS', 'MODELS_BUCKET'].sort(),
-      );
+      for (const [name, schema] of Object.entries(FUNCTION_CONFIGS)) {
+        expect(variables(`functions/${name}/handler.ts`)).toEqual(
+          [...common, ...Object.keys(schema.shape)].sort(),
+        );
+      }
     });
 
     it('attaches the onnxruntime layer to ingest and train only', () => {
@@ -302,18 +300,16 @@ describe('profile-stream stacks', () => {
       });
     });
 
-    it('graphs the Powertools metrics on the dashboard', () => {
-      // Prepare
-      const body = new Capture();
-
-      // Act
-      stateless.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardBody: body });
-
+    it.each(['ProfilesFailed', 'ModelRefused'])('alarms on the ingest function’s %s', (metricName) => {
       // Assess
-      const text = JSON.stringify(body.asObject());
-      for (const name of [...INGEST_METRICS.counts, ...INGEST_METRICS.latencies, 'IteratorAge']) {
-        expect(text).toContain(`\\"${name}\\"`);
-      }
+      stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'ProfileStream',
+        MetricName: metricName,
+        Dimensions: [{ Name: 'service', Value: 'ingest' }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+      });
     });
 
     it('encrypts the alarm topic and lets CloudWatch use its key', () => {

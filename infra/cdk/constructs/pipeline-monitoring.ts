@@ -7,8 +7,15 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import {
+  METRICS_NAMESPACE,
+  PUBLISHED_METRICS,
+  SERVICE_DIMENSION,
+  type DimensionArgs,
+  type MetricName,
+  type MetricService,
+} from '../../../functions/commons/telemetry-contract';
 import { FAILURES_METRICS_FILTER_ID } from '../stateful-stack';
-import { METRICS_NAMESPACE } from './profile-function';
 
 /** Properties of {@link PipelineMonitoring}. */
 export interface PipelineMonitoringProps {
@@ -24,19 +31,47 @@ export interface PipelineMonitoringProps {
   readonly iteratorAgeThreshold?: Duration;
 }
 
-/** Custom metrics the ingest function publishes through Powertools (dimension `service`). */
-export const INGEST_METRICS = {
-  counts: ['RecordsIn', 'Applied', 'Duplicates', 'Quarantined', 'ProfilesWritten', 'WriteConflicts'],
+/** Ingest metrics graphed together (the dimension-less ones of the telemetry contract). */
+const INGEST_GRAPHS = {
+  records: ['RecordsIn', 'Applied', 'Duplicates', 'ProfilesWritten', 'WriteConflicts'],
   latencies: ['InferenceMs', 'BatchMs', 'EventAgeMs'],
-} as const;
+  failures: ['ProfilesFailed', 'ModelRefused', 'ModelPollFailed'],
+} as const satisfies Record<string, readonly MetricName<'ingest'>[]>;
 
 const ONE_MINUTE = Duration.minutes(1);
 const FIVE_MINUTES = Duration.minutes(5);
 
+/** How a metric of the telemetry contract is read. */
+export interface PublishedMetricOptions {
+  readonly statistic: string;
+  readonly period: Duration;
+  /** @default - CloudWatch's label (the metric name) */
+  readonly label?: string;
+}
+
+/**
+ * A metric of the telemetry contract as CloudWatch stores it: under `{ service, ...its dimensions }`,
+ * the exact set the function publishes (any other set reads an empty series).
+ */
+export function publishedMetric<S extends MetricService, M extends MetricName<S>>(
+  service: S,
+  name: M,
+  options: PublishedMetricOptions,
+  ...[dimensions]: DimensionArgs<S, M>
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: name,
+    dimensionsMap: { [SERVICE_DIMENSION]: service, ...dimensions },
+    ...options,
+  });
+}
+
 /**
  * Alarms on what needs a human: consumers falling behind (IteratorAge), function errors and
- * throttles, batches discarded to the failures bucket, and on-failure deliveries that failed
- * (Lambda's DestinationDeliveryFailures, i.e. records lost for good). Plus one dashboard.
+ * throttles, profiles whose write kept failing (ProfilesFailed), a published model that ingest
+ * refuses (ModelRefused), batches discarded to the failures bucket, and on-failure deliveries that
+ * failed (Lambda's DestinationDeliveryFailures, i.e. records lost for good). Plus one dashboard.
  */
 export class PipelineMonitoring extends Construct {
   /** Alarm notifications; subscribe people or chat integrations to it. */
@@ -92,6 +127,16 @@ export class PipelineMonitoring extends Construct {
       period: FIVE_MINUTES,
     });
     this.addAlarm('FailedBatchesDiscarded', failuresWritten, 'batches discarded to the failures bucket');
+    this.addAlarm(
+      'ingestProfilesFailed',
+      publishedMetric('ingest', 'ProfilesFailed', { statistic: 'Sum', period: FIVE_MINUTES }),
+      'profile writes kept failing (throttled or conflicting); their records are redelivered',
+    );
+    this.addAlarm(
+      'ingestModelRefused',
+      publishedMetric('ingest', 'ModelRefused', { statistic: 'Sum', period: FIVE_MINUTES }),
+      'ingest refuses the published model and keeps serving the previous one (or none)',
+    );
 
     this.dashboard = this.createDashboard(props, failuresWritten);
   }
@@ -121,16 +166,24 @@ export class PipelineMonitoring extends Construct {
     failuresWritten: cloudwatch.IMetric,
   ): cloudwatch.Dashboard {
     const consumers = [props.ingest, props.archive];
-    const ingestMetric = (metricName: string, statistic: string): cloudwatch.Metric =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { service: 'ingest' },
-        statistic,
-        period: ONE_MINUTE,
-      });
-    const graph = (title: string, left: cloudwatch.IMetric[]): cloudwatch.GraphWidget =>
-      new cloudwatch.GraphWidget({ title, left, width: 8 });
+    const ingestMetrics = (names: readonly MetricName<'ingest'>[], statistic: string): cloudwatch.Metric[] =>
+      names.map((name) => publishedMetric('ingest', name, { statistic, period: ONE_MINUTE }));
+    const graph = (
+      title: string,
+      left: cloudwatch.IMetric[],
+      options: { stacked?: boolean; width?: number } = {},
+    ): cloudwatch.GraphWidget => new cloudwatch.GraphWidget({ title, left, width: 8, ...options });
+    // One series per violation kind rather than a SEARCH expression: the kinds are a closed set in
+    // the domain, explicit metrics can back alarms and are checked against the published EMF by a
+    // test, and stacking them shows the total.
+    const quarantinedByReason = PUBLISHED_METRICS.ingest.Quarantined.dimensions.reason.map((reason) =>
+      publishedMetric(
+        'ingest',
+        'Quarantined',
+        { statistic: 'Sum', period: ONE_MINUTE, label: reason },
+        { reason },
+      ),
+    );
 
     return new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${Stack.of(this).stackName}-pipeline`,
@@ -151,20 +204,24 @@ export class PipelineMonitoring extends Construct {
           ),
         ],
         [
-          graph(
-            'Ingest records',
-            INGEST_METRICS.counts.map((name) => ingestMetric(name, 'Sum')),
-          ),
-          graph(
-            'Ingest latency (p99, ms)',
-            INGEST_METRICS.latencies.map((name) => ingestMetric(name, 'p99')),
-          ),
+          graph('Ingest records', ingestMetrics(INGEST_GRAPHS.records, 'Sum')),
+          graph('Ingest latency (p99, ms)', ingestMetrics(INGEST_GRAPHS.latencies, 'p99')),
           graph('Discarded batches', [
             failuresWritten,
             ...consumers.map((fn) =>
               fn.metric('DestinationDeliveryFailures', { statistic: 'Sum', period: ONE_MINUTE }),
             ),
           ]),
+        ],
+        [
+          graph('Quarantined records by reason', quarantinedByReason, { stacked: true, width: 12 }),
+          graph(
+            'Failed profiles, refused models, failed model polls',
+            ingestMetrics(INGEST_GRAPHS.failures, 'Sum'),
+            {
+              width: 12,
+            },
+          ),
         ],
       ],
     });

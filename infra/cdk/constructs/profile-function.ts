@@ -9,6 +9,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
+import type { ConfigVariable } from '../../../functions/commons/config';
+import { METRICS_NAMESPACE } from '../../../functions/commons/telemetry-contract';
 import { ONNX_RUNTIME_MODULE } from './onnx-runtime-layer';
 
 /** The functions of the pipeline; each lives in `functions/<name>/handler.ts`. */
@@ -23,9 +25,6 @@ export const FUNCTION_METADATA = {
   entry: 'profile-stream:entry',
 } as const;
 
-/** The Powertools metrics namespace every function publishes into (fixed by the wiring contract). */
-export const METRICS_NAMESPACE = 'ProfileStream';
-
 /** Wildcard actions in CDK's `grantRead` for buckets. */
 const S3_READ_WILDCARDS = ['s3:GetObject*', 's3:GetBucket*', 's3:List*'] as const;
 
@@ -39,9 +38,12 @@ export type TableAccess = 'read' | 'readWrite';
 export type BucketAccess = 'read' | 'write' | 'readWrite';
 
 /** Properties of {@link ProfileFunction}. */
-export interface ProfileFunctionProps {
-  /** Which function this is; decides the entry `functions/<name>/handler.ts` and the service name. */
-  readonly name: ProfileFunctionName;
+export interface ProfileFunctionProps<N extends ProfileFunctionName> {
+  /**
+   * Which function this is; decides the entry `functions/<name>/handler.ts`, the service name (the
+   * `service` dimension of its metrics) and which environment variables it may be given.
+   */
+  readonly name: N;
   /** The repository root: entries, the lockfile and node_modules are resolved from it. */
   readonly projectRoot: string;
   /** Memory in MB; CPU share grows with it. */
@@ -70,18 +72,19 @@ export interface ProfileFunctionProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Extra environment variables (names fixed by the shared wiring contract).
+   * Settings from the function's configuration schema (`functions/commons/config.ts`) that are not
+   * bound resources.
    * @default {}
    */
-  readonly environment?: Record<string, string>;
+  readonly environment?: Partial<Record<ConfigVariable<N>, string>>;
 }
 
 /** Options of {@link ProfileFunction.bindTable}. */
-export interface BindTableOptions {
+export interface BindTableOptions<N extends ProfileFunctionName> {
   readonly table: dynamodb.ITable;
   readonly access: TableAccess;
-  /** The environment variable that receives the table name. */
-  readonly envVar: string;
+  /** The variable of the function's configuration schema that receives the table name. */
+  readonly envVar: ConfigVariable<N>;
 }
 
 /** Options of {@link ProfileFunction.consumeStream}. */
@@ -92,11 +95,11 @@ export interface ConsumeStreamOptions extends Omit<sources.KinesisEventSourcePro
 }
 
 /** Options of {@link ProfileFunction.bindBucket}. */
-export interface BindBucketOptions {
+export interface BindBucketOptions<N extends ProfileFunctionName> {
   readonly bucket: s3.IBucket;
   readonly access: BucketAccess;
-  /** The environment variable that receives the bucket name. */
-  readonly envVar: string;
+  /** The variable of the function's configuration schema that receives the bucket name. */
+  readonly envVar: ConfigVariable<N>;
 }
 
 /**
@@ -105,13 +108,13 @@ export interface BindBucketOptions {
  * the Powertools environment. Bindings set the environment variable and grant the matching
  * permissions in one call, so configuration and IAM cannot drift apart.
  */
-export class ProfileFunction extends Construct {
+export class ProfileFunction<N extends ProfileFunctionName = ProfileFunctionName> extends Construct {
   /** The underlying function. */
   readonly function: nodejs.NodejsFunction;
   /** Which pipeline function this is. */
-  readonly functionName: ProfileFunctionName;
+  readonly functionName: N;
 
-  constructor(scope: Construct, id: string, props: ProfileFunctionProps) {
+  constructor(scope: Construct, id: string, props: ProfileFunctionProps<N>) {
     super(scope, id);
     const entry = path.posix.join('functions', props.name, 'handler.ts');
     const logGroup = new logs.LogGroup(this, 'Logs', {
@@ -185,7 +188,7 @@ export class ProfileFunction extends Construct {
   private readonly grantedBuckets: { bucket: s3.IBucket; why: string }[] = [];
 
   /** Puts the table's name into `envVar` and grants `access` to it. */
-  bindTable({ table, access, envVar }: BindTableOptions): this {
+  bindTable({ table, access, envVar }: BindTableOptions<N>): this {
     this.function.addEnvironment(envVar, table.tableName);
     if (access === 'read') table.grantReadData(this.function);
     else table.grantReadWriteData(this.function);
@@ -193,7 +196,7 @@ export class ProfileFunction extends Construct {
   }
 
   /** Puts the bucket's name into `envVar` and grants `access` to it. */
-  bindBucket({ bucket, access, envVar }: BindBucketOptions): this {
+  bindBucket({ bucket, access, envVar }: BindBucketOptions<N>): this {
     this.function.addEnvironment(envVar, bucket.bucketName);
     if (access !== 'write') {
       bucket.grantRead(this.function);
