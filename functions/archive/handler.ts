@@ -12,15 +12,16 @@ import { s3Client } from '../commons/aws-clients';
 import { ARCHIVE_CONFIG, readConfig } from '../commons/config';
 import { toIngestRecords } from '../commons/kinesis-event';
 import { S3ArchiveWriter } from '../commons/s3-archive-writer';
-import { logger, metrics, MetricUnit } from '../commons/telemetry';
+import { logger, metricPublisher, metrics } from '../commons/telemetry';
 
 const config = readConfig(ARCHIVE_CONFIG);
 const writer = new S3ArchiveWriter(s3Client(), config.ARCHIVE_BUCKET);
+const publish = metricPublisher('archive');
 
 /** Lambda entry point for the archive's Kinesis event source. */
 export const handler = async (event: KinesisStreamEvent): Promise<void> => {
   const { archived, objects } = await archiveBatch(toIngestRecords(event), writer);
-  metrics.addMetric('Archived', MetricUnit.Count, archived);
+  publish('Archived', archived);
   metrics.publishStoredMetrics();
   logger.debug('batch archived', { records: event.Records.length, archived, objects });
 };

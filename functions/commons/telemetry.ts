@@ -3,7 +3,7 @@
  * ids of batches, shards and sequence numbers, counts and reasons.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
   PUBLISHED_METRICS,
   type DimensionArgs,
@@ -16,8 +16,6 @@ import {
 export const logger = new Logger();
 /** The container's EMF metrics (namespace from `POWERTOOLS_METRICS_NAMESPACE`). */
 export const metrics = new Metrics();
-// Still used by the archive and train handlers until they publish through `metricPublisher`.
-export { MetricUnit };
 
 /** Publishes one metric of a function's telemetry contract. */
 export type MetricPublisher<S extends MetricService> = <M extends MetricName<S>>(

@@ -15,13 +15,14 @@ import { readConfig, TRAIN_CONFIG } from '../commons/config';
 import { scoreRowsOnce } from '../commons/onnx-session';
 import { S3ArchiveReader } from '../commons/s3-archive-reader';
 import { S3ModelRegistry } from '../commons/s3-model-registry';
-import { logger, metrics, MetricUnit } from '../commons/telemetry';
+import { logger, metricPublisher, metrics } from '../commons/telemetry';
 import { trainAndPublish, type TrainSummary } from '../../shared/training/train-use-case';
 import { initialiseTrainingBackend, tfjsMlpTrainer } from './tfjs-mlp-trainer';
 
 const config = readConfig(TRAIN_CONFIG);
 const events = new S3ArchiveReader(s3Client(), config.ARCHIVE_BUCKET);
 const registry = new S3ModelRegistry(s3Client(), config.MODELS_BUCKET);
+const publish = metricPublisher('train');
 // In the Lambda bundle the stack copies the wasm binaries beside index.js; in the repo the package
 // finds its own. Without either, training falls back to the slower cpu backend (recorded in metadata).
 const bundledWasm = existsSync(path.join(__dirname, 'tfjs-backend-wasm.wasm'));
@@ -35,12 +36,12 @@ export const handler = async (_event?: ScheduledEvent): Promise<TrainSummary> =>
       { events, registry, network: tfjsMlpTrainer, scoreOnnx: scoreRowsOnce, now: Date.now, log: logger },
       { labelHorizonHours: config.LABEL_HORIZON_HOURS },
     );
-    metrics.addMetric('TrainingSkipped', MetricUnit.Count, summary.skipped ? 1 : 0);
-    metrics.addMetric('ModelPromoted', MetricUnit.Count, summary.promoted ? 1 : 0);
-    metrics.addMetric('TrainingExamples', MetricUnit.Count, summary.examples.rows);
-    metrics.addMetric('TrainingMs', MetricUnit.Milliseconds, summary.durationMs);
+    publish('TrainingSkipped', summary.skipped ? 1 : 0);
+    publish('ModelPromoted', summary.promoted ? 1 : 0);
+    publish('TrainingExamples', summary.examples.rows);
+    publish('TrainingMs', summary.durationMs);
     if (summary.metrics !== undefined) {
-      metrics.addMetric('CandidateRocAuc', MetricUnit.NoUnit, summary.metrics.candidate.rocAuc);
+      publish('CandidateRocAuc', summary.metrics.candidate.rocAuc);
     }
     return summary;
   } finally {

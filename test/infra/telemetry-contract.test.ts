@@ -9,10 +9,10 @@ import { isDeepStrictEqual } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../infra/cdk/app';
-import { kinesisStreamEventOf } from '../../infra/local/kinesis-stream-event';
 import { MAX_EVENT_BYTES, VIOLATION_KINDS, type ViolationKind } from '../../shared/contract/event-contract';
 import type { StoredProfileItem, WriteOutcome } from '../../shared/ingest/ingest-ports';
 import { InMemoryProfileStore, InMemoryQuarantine } from '../support/in-memory-adapters';
+import { kinesisEvent } from '../support/factories';
 
 /** One metric as CloudWatch identifies it. */
 interface MetricIdentity {
@@ -99,7 +99,7 @@ class ThrottlingProfileStore extends InMemoryProfileStore {
     item: StoredProfileItem,
     expectedVersion: number | undefined,
   ): Promise<WriteOutcome> {
-    if (item.profileId === THROTTLED_USER) return 'throttled';
+    if (item.profileId === THROTTLED_USER) return { status: 'throttled' };
     return super.putIfVersion(item, expectedVersion);
   }
 }
@@ -168,15 +168,11 @@ describe('telemetry contract', () => {
       occurredAt: NOW - 1000,
     });
     const records = (firstSequenceNumber: number, payloads: (string | Uint8Array)[]) =>
-      kinesisStreamEventOf(
-        payloads.map((data, i) => ({
-          shardId: 'shardId-000000000000',
-          sequenceNumber: String(firstSequenceNumber + i),
-          partitionKey: 'u-1',
-          data,
-          arrivalMs: NOW,
-        })),
-      );
+      kinesisEvent(payloads, {
+        firstSequenceNumber: BigInt(firstSequenceNumber),
+        partitionKey: 'u-1',
+        arrivalMs: NOW,
+      });
     const first = [
       JSON.stringify(event('u-1', 'e-1')),
       JSON.stringify(event(THROTTLED_USER, 'e-2')),
