@@ -26,9 +26,8 @@
  * Label: 1 when the profile has a `purchase` with `occurredAt` in `(t, t + H]`: a purchase AT `t` is
  * already in the features, one at exactly `t + H` still counts.
  *
- * Split by time, with purge gaps, at the cutoffs' order statistics. Let `T` be every candidate cutoff
- * sorted by time, n of them, and v (validation) and τ (test) the row shares. The validation period
- * starts at `sv = T[⌊(1 − v − τ)·n⌋]` and the test period at `st = T[⌊(1 − τ)·n⌋]`:
+ * Split by time, with purge gaps, by row counts. With `T` every candidate cutoff sorted by time, the
+ * validation period starts at a cutoff `sv` and the test period at a cutoff `st`:
  * - train: `t < sv − H`
  * - (purge gap `sv − H ≤ t < sv`: a training label window `(t, t+H]` there would reach into validation)
  * - validation: `sv ≤ t < st − H`
@@ -36,9 +35,12 @@
  * - test: `st ≤ t`
  * So every training label window ends before the first validation cutoff, and every validation label
  * window before the first test cutoff: no example is evaluated on an outcome a training label saw.
- * Quantiles of rows rather than fractions of the time span: a few stray timestamps weeks before the
- * rest (real archives have them) stretch the span but move a quantile by a row or two, so they cannot
- * empty a split. The test share is exact; the purge gaps come out of train's and validation's shares.
+ * `sv` and `st` are chosen so that the rows KEPT come out in the requested shares (v validation, τ
+ * test, the rest train): the latest `st` is searched for whose test rows are at most τ/(1 − v − τ) of
+ * the train rows left once validation has its v/τ multiple of the test rows right before the gap (every
+ * count moves one way with `st`, so a binary search finds it). Counting rows rather than fractions of
+ * the time span matters for real archives: a few stray timestamps weeks before the rest stretch the
+ * span, but they are a few rows, so they cannot empty a split.
  */
 import { FieldRuleError } from '../errors';
 import { type ContractEvent, profileIdOf } from '../contract/event-contract';
@@ -62,7 +64,7 @@ export const DEFAULT_CUTOFF_STEP_MS = 6 * HOUR_MS;
 export const DEFAULT_MAX_CUTOFFS_PER_PROFILE = 32;
 /** Default seed of the per-profile sampling. */
 export const DEFAULT_TRAINING_SET_SEED = 42;
-/** Default shares of the usable cutoff time for validation and test (train gets the rest, 70 %). */
+/** Default shares of the kept rows for validation and test (train gets the rest, 70 %). */
 export const DEFAULT_TIME_SPLIT = { validationFraction: 0.15, testFraction: 0.15 } as const;
 /**
  * Feature the "recent cart activity" baseline scores by: add-to-cart count decayed with a 1-day
@@ -83,7 +85,7 @@ export interface TrainingSetOptions {
   maxCutoffsPerProfile?: number;
   /** Seed of the cutoff draws and the per-profile cap. @default DEFAULT_TRAINING_SET_SEED (42) */
   seed?: number;
-  /** Shares of the usable cutoff time. @default DEFAULT_TIME_SPLIT (0.15 / 0.15) */
+  /** Shares of the kept rows (each positive, summing below 1). @default DEFAULT_TIME_SPLIT (0.15 / 0.15) */
   split?: { validationFraction: number; testFraction: number };
 }
 
@@ -236,6 +238,57 @@ function candidateCutoffs(
 
 type SplitName = keyof DatasetSplit;
 
+/** Index of the first element of ascending `sorted` that is ≥ `value`. */
+function lowerBound(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The validation and test starts that give the kept rows the requested shares (module comment), or
+ * undefined when no choice leaves every split a row.
+ */
+function splitBoundaries(
+  sorted: readonly number[],
+  horizon: number,
+  validationFraction: number,
+  testFraction: number,
+): { validationStart: number; testStart: number } | undefined {
+  const trainPerTest = (1 - validationFraction - testFraction) / testFraction;
+  const validationPerTest = validationFraction / testFraction;
+  const cut = (k: number) => {
+    const testStart = sorted[k]!;
+    const testRows = sorted.length - lowerBound(sorted, testStart);
+    const pool = lowerBound(sorted, testStart - horizon);
+    const validationRows = Math.max(1, Math.round(validationPerTest * testRows));
+    if (validationRows > pool) return undefined;
+    const validationStart = sorted[pool - validationRows]!;
+    const trainRows = lowerBound(sorted, validationStart - horizon);
+    return trainRows >= Math.max(1, trainPerTest * testRows) ? { validationStart, testStart } : undefined;
+  };
+  // The train rows grow and the test rows shrink as the test start moves later: the first k that
+  // works leaves test its largest share within the ratio.
+  let found: { validationStart: number; testStart: number } | undefined;
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const boundaries = cut(mid);
+    if (boundaries === undefined) lo = mid + 1;
+    else {
+      found = boundaries;
+      hi = mid - 1;
+    }
+  }
+  return found;
+}
+
 function checkOptions(options: TrainingSetOptions): Required<TrainingSetOptions> {
   const {
     labelHorizonMs,
@@ -258,8 +311,8 @@ function checkOptions(options: TrainingSetOptions): Required<TrainingSetOptions>
     );
   }
   const { validationFraction: v, testFraction: t } = split;
-  if (!(v >= 0 && t >= 0 && v + t < 1)) {
-    throw new TrainingSetError('split', 'fractions must be non-negative and sum below 1', `${v}+${t}`);
+  if (!(v > 0 && t > 0 && v + t < 1)) {
+    throw new TrainingSetError('split', 'fractions must be positive and sum below 1', `${v}+${t}`);
   }
   return { labelHorizonMs, cutoffStepMs, maxCutoffsPerProfile, seed, split };
 }
@@ -298,9 +351,16 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
     c1 = Math.max(c1, cutoffs[cutoffs.length - 1]!);
   }
   const sorted = [...candidates.values()].flat().sort((x, y) => x - y);
-  const at = (share: number) => sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))]!;
-  const validationStart = at(1 - split.validationFraction - split.testFraction);
-  const testStart = at(1 - split.testFraction);
+  const boundaries = splitBoundaries(sorted, horizon, split.validationFraction, split.testFraction);
+  if (boundaries === undefined) {
+    const span = sorted.length === 0 ? 'no cutoffs' : `${((c1 - c0) / HOUR_MS).toFixed(2)} h of cutoffs`;
+    throw new TrainingSetError(
+      'split',
+      'every split needs cutoffs outside the purge gaps of one horizon',
+      span,
+    );
+  }
+  const { validationStart, testStart } = boundaries;
   const ranges: TrainingSet['cutoffs'] = {
     train: [c0, validationStart - horizon],
     validation: [validationStart, testStart - horizon],
@@ -332,17 +392,6 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
     }
     candidates.set(id, kept);
     rows += kept.length;
-  }
-
-  const rowsIn = { train: 0, validation: 0, test: 0 };
-  for (const cutoffs of candidates.values()) for (const t of cutoffs) rowsIn[splitOf(t)!]++;
-  if (sorted.length === 0 || Object.values(rowsIn).some((n) => n === 0)) {
-    const counts = sorted.length === 0 ? 'no cutoffs' : JSON.stringify(rowsIn);
-    throw new TrainingSetError(
-      'split',
-      'every split needs cutoffs outside the purge gaps of one horizon',
-      counts,
-    );
   }
 
   // Phase 3: fold forward and featurize at each cutoff.

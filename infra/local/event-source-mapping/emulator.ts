@@ -96,17 +96,6 @@ export class EventSourceMappingEmulator {
   private loops: Promise<void>[] = [];
   private running = false;
   private stopping: Promise<void> | undefined;
-  private readonly counters: EventSourceMappingStats = {
-    recordsDelivered: 0,
-    recordsCheckpointed: 0,
-    invocations: 0,
-    functionErrors: 0,
-    partialFailures: 0,
-    retries: 0,
-    bisections: 0,
-    recordsDiscarded: 0,
-    recordsSentToOnFailure: 0,
-  };
 
   constructor(private readonly options: EventSourceMappingEmulatorOptions) {
     const config = validateConfig(options.config);
@@ -142,7 +131,7 @@ export class EventSourceMappingEmulator {
         bisections: 0,
         recordsDiscarded: 0,
         recordsSentToOnFailure: 0,
-      },
+      } satisfies EventSourceMappingStats,
       emit: (progress) => {
         for (const listener of this.listeners) listener(progress);
       },

@@ -211,16 +211,53 @@ describe('buildTrainingSet', () => {
     expect(
       [...after].filter((k) => !before.has(k)).length + [...before].filter((k) => !after.has(k)).length,
     ).toBeLessThanOrEqual(2);
-    // test takes its share of the candidate cutoffs; the purge gaps come out of train and validation
-    const shareOfCandidates = (rows: number[]) => rows.length / withStrays.stats.candidateCutoffs;
-    expect(shareOfCandidates(withStrays.split.test)).toBeGreaterThanOrEqual(0.14);
-    expect(shareOfCandidates(withStrays.split.test)).toBeLessThanOrEqual(0.17);
-    expect(shareOfCandidates(withStrays.split.validation)).toBeGreaterThan(0.05);
-    expect(shareOfCandidates(withStrays.split.train)).toBeGreaterThan(0.5);
+    // the kept rows come out in the requested shares (70 / 15 / 15, within the rounding of small counts)
+    const shareOfRows = (rows: number[]) => rows.length / withStrays.rows;
+    expect(shareOfRows(withStrays.split.test)).toBeGreaterThanOrEqual(0.13);
+    expect(shareOfRows(withStrays.split.test)).toBeLessThanOrEqual(0.17);
+    expect(shareOfRows(withStrays.split.validation)).toBeGreaterThanOrEqual(0.13);
+    expect(shareOfRows(withStrays.split.validation)).toBeLessThanOrEqual(0.17);
+    expect(shareOfRows(withStrays.split.train)).toBeGreaterThanOrEqual(0.66);
     for (const part of [withStrays.split.train, withStrays.split.validation, withStrays.split.test]) {
       expect(part.some((r) => withStrays.labels[r] === 1)).toBe(true);
     }
     expect(withStrays.window.fromMs).toBe(strays[0]!.occurredAt);
+  });
+
+  it('keeps the purge gaps and the row shares for any history, stray timestamps included', () => {
+    const historyArbitrary = fc.record({
+      drafts: fc.array(
+        fc.record({
+          user: fc.integer({ min: 0, max: 39 }),
+          minute: fc.integer({ min: 0, max: 3 * 24 * 60 }),
+        }),
+        { minLength: 300, maxLength: 600 },
+      ),
+      strayDaysBefore: fc.array(fc.integer({ min: 1, max: 90 }), { maxLength: 5 }),
+      horizonHours: fc.constantFrom(1, 6),
+    });
+    fc.assert(
+      fc.property(historyArbitrary, ({ drafts, strayDaysBefore, horizonHours }) => {
+        // Prepare
+        const H = horizonHours * HOUR_MS;
+        const events = [
+          ...drafts.map((d) => event('page_view', `u${d.user}`, T0 + d.minute * MINUTE_MS)),
+          ...strayDaysBefore.map((days, i) => event('page_view', `stray${i}`, T0 - days * 24 * HOUR_MS)),
+        ];
+        // Act
+        const set = buildTrainingSet(events, { labelHorizonMs: H, cutoffStepMs: 0 });
+        // Assess: no label window reaches a later split, and the shares hold within rounding
+        const times = (rows: number[]) => rows.map((r) => set.rowMeta[r]!.cutoffMs);
+        expect(Math.max(...times(set.split.train)) + H).toBeLessThan(
+          Math.min(...times(set.split.validation)),
+        );
+        expect(Math.max(...times(set.split.validation)) + H).toBeLessThan(Math.min(...times(set.split.test)));
+        const share = (rows: number[]) => rows.length / set.rows;
+        expect(Math.abs(share(set.split.test) - 0.15)).toBeLessThan(0.03);
+        expect(Math.abs(share(set.split.validation) - 0.15)).toBeLessThan(0.03);
+      }),
+      { numRuns: 30 },
+    );
   });
 
   it('is deterministic for a seed, and the seed drives the cutoff draws and the cap', () => {
