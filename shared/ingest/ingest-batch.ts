@@ -10,7 +10,8 @@ import { profileIdOf, VIOLATION_KINDS, type ViolationKind } from '../contract/ev
 import { FEATURE_COUNT, featurizeMany } from '../features/feature-vector';
 import { applyEventsToProfile, type SequencedEvent } from '../profile/apply-events';
 import type { ProfileState } from '../profile/profile-state';
-import { decodeProfileItem, encodeProfileItem, type ProfileScore } from '../profile/profile-item-codec';
+import type { ProfileScore } from '../model/model-outputs';
+import { decodeProfileItem, encodeProfileItem } from '../profile/profile-item-codec';
 import { decodeBatch, lowestSequenceNumber } from './decode-batch';
 import type {
   IngestRecord,

@@ -20,6 +20,7 @@ import {
   type ProfileState,
 } from './profile-state';
 import type { RecentEntry } from './recent-set';
+import type { ProfileScore } from '../model/model-outputs';
 
 /** Version of the item layout below; bump it (and add a new schema file) on any breaking change. */
 export const ITEM_SCHEMA_VERSION = 1 as const;
@@ -109,15 +110,6 @@ export const profileItemSchema = z
 
 /** The stored item, as passed to / returned from `marshall` / `unmarshall`. */
 export type ProfileItem = z.infer<typeof profileItemSchema>;
-
-/** A model score stored with the profile. */
-export interface ProfileScore {
-  /** 0..1 */
-  propensity: number;
-  modelVersion: string;
-  /** Epoch ms. */
-  scoredAt: number;
-}
 
 /** Metadata stored beside the state. */
 export interface ProfileItemMeta {

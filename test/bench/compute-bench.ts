@@ -15,11 +15,11 @@ import { decodeBatch } from '../../shared/ingest/decode-batch';
 import { InMemoryProfileStore, InMemoryQuarantine } from '../support/in-memory-adapters';
 import type { IngestRecord, ProfileScorer, StoredProfileItem } from '../../shared/ingest/ingest-ports';
 import { applyEventsToProfile, type SequencedEvent } from '../../shared/profile/apply-events';
+import type { ProfileScore } from '../../shared/model/model-outputs';
 import {
   decodeProfileItem,
   encodeProfileItem,
   type ProfileItem,
-  type ProfileScore,
 } from '../../shared/profile/profile-item-codec';
 import type { ProfileState } from '../../shared/profile/profile-state';
 import { median, percentile, timeRuns, type RunTimes } from './bench-report';
