@@ -5,8 +5,8 @@
 import type { FeatureMatrix } from './matrix';
 import { ModelInputError } from './model-input-error';
 
-/** Activations a dense layer may use. */
-export const ACTIVATIONS = ['relu', 'sigmoid'] as const;
+/** Activations a dense layer may use (`linear`: none, e.g. logits a softmax reads). */
+export const ACTIVATIONS = ['relu', 'sigmoid', 'linear'] as const;
 /** One of {@link ACTIVATIONS}. */
 export type Activation = (typeof ACTIVATIONS)[number];
 
@@ -74,9 +74,9 @@ export function normaliseMatrix(matrix: FeatureMatrix, normalisation: FeatureNor
   return { values: out, rows, columns };
 }
 
-/** Check that layer shapes chain from `inputSize` down to one output, throwing {@link ModelInputError}. */
-export function assertMlpWeights(weights: MlpWeights, inputSize: number): void {
-  const { mean, std } = weights.normalisation;
+/** Check that `normalisation` has `inputSize` entries and positive finite stds, throwing {@link ModelInputError}. */
+export function assertNormalisation(normalisation: FeatureNormalisation, inputSize: number): void {
+  const { mean, std } = normalisation;
   if (mean.length !== inputSize || std.length !== inputSize) {
     throw new ModelInputError(
       'normalisation',
@@ -87,34 +87,60 @@ export function assertMlpWeights(weights: MlpWeights, inputSize: number): void {
   const badStd = std.findIndex((s) => !(s > 0) || !Number.isFinite(s));
   if (badStd >= 0)
     throw new ModelInputError(`normalisation.std[${badStd}]`, 'must be positive', String(std[badStd]));
-  if (weights.layers.length === 0) throw new ModelInputError('layers', 'needs at least one layer', '0');
-  let width = inputSize;
-  weights.layers.forEach((layer, l) => {
+}
+
+/**
+ * Check that dense layers chain from `inputWidth` and use known activations, throwing
+ * {@link ModelInputError} with fields under `path` (e.g. `layers`, `heads.churn.layers`).
+ * Returns the width of the last layer's output (`inputWidth` when there are no layers).
+ */
+export function assertLayerChain(
+  layers: readonly DenseLayerWeights[],
+  inputWidth: number,
+  path: string,
+): number {
+  let width = inputWidth;
+  layers.forEach((layer, l) => {
     const out = layer.bias.length;
     if (layer.weights.length !== width) {
       throw new ModelInputError(
-        `layers[${l}].weights`,
+        `${path}[${l}].weights`,
         `must have ${width} rows`,
         String(layer.weights.length),
       );
     }
     const badRow = layer.weights.findIndex((row) => row.length !== out);
     if (badRow >= 0) {
-      throw new ModelInputError(`layers[${l}].weights[${badRow}]`, `must have ${out} columns`, 'other');
+      throw new ModelInputError(`${path}[${l}].weights[${badRow}]`, `must have ${out} columns`, 'other');
     }
     if (!ACTIVATIONS.includes(layer.activation)) {
       throw new ModelInputError(
-        `layers[${l}].activation`,
+        `${path}[${l}].activation`,
         `must be one of ${ACTIVATIONS.join(', ')}`,
         layer.activation,
       );
     }
     width = out;
   });
+  return width;
+}
+
+/** Check that layer shapes chain from `inputSize` down to one output, throwing {@link ModelInputError}. */
+export function assertMlpWeights(weights: MlpWeights, inputSize: number): void {
+  assertNormalisation(weights.normalisation, inputSize);
+  if (weights.layers.length === 0) throw new ModelInputError('layers', 'needs at least one layer', '0');
+  const width = assertLayerChain(weights.layers, inputSize, 'layers');
   const last = weights.layers[weights.layers.length - 1] as DenseLayerWeights;
   if (width !== 1 || last.activation !== 'sigmoid') {
     throw new ModelInputError('layers', 'must end in one sigmoid unit', `${width} ${last.activation}`);
   }
+}
+
+/** `activation` applied to one pre-activation value, in float64. */
+export function activate(activation: Activation, z: number): number {
+  if (activation === 'relu') return Math.max(z, 0);
+  if (activation === 'sigmoid') return sigmoid(z);
+  return z;
 }
 
 /** Numerically stable logistic function. */
@@ -143,7 +169,7 @@ export function predictMlp(weights: MlpWeights, matrix: FeatureMatrix): Float64A
         const row = layer.weights[i] as number[];
         for (let j = 0; j < next.length; j++) next[j] = (next[j] as number) + a * (row[j] as number);
       });
-      activations = next.map((z) => (layer.activation === 'relu' ? Math.max(z, 0) : sigmoid(z)));
+      activations = next.map((z) => activate(layer.activation, z));
     }
     out[r] = activations[0] as number;
   }

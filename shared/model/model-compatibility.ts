@@ -5,10 +5,11 @@
  * A model fits when its metadata names the feature schema version and the feature names (same order)
  * of the rows it will be given, and when its ONNX bytes are the ones the metadata's checksum describes.
  * The two halves are asked for separately on purpose: callers check the features first, so a model
- * that cannot fit is refused before its ONNX file is even downloaded.
+ * that cannot fit is refused before its ONNX file is even downloaded. Once the graph is loaded,
+ * {@link graphIncompatibility} checks that it has the input and every output the metadata declares.
  */
 import { createHash } from 'node:crypto';
-import type { ModelMetadata } from './model-metadata';
+import { declaredOutputNames, type ModelMetadata, type ServingContract } from './model-metadata';
 
 /** The feature layout a consumer computes, and how to name that consumer in a reason. */
 export interface ExpectedFeatures {
@@ -49,5 +50,30 @@ export function modelIncompatibility(
     }
   }
   if (onnx !== undefined && sha256Hex(onnx) !== metadata.sha256) return 'model file checksum mismatch';
+  return undefined;
+}
+
+/** The names a loaded graph takes and gives, as the runtime reports them. */
+export interface GraphInterface {
+  inputNames: readonly string[];
+  outputNames: readonly string[];
+}
+
+/**
+ * Why a loaded graph cannot serve the metadata's contract (its declared input or an output it declares
+ * is missing), or `undefined` when it can. Extra graph outputs are fine: the scorer fetches only the
+ * declared ones.
+ */
+export function graphIncompatibility(
+  contract: Pick<ServingContract, 'inputName' | 'outputs'>,
+  graph: GraphInterface,
+): string | undefined {
+  if (!graph.inputNames.includes(contract.inputName)) {
+    return `the graph has no input ${contract.inputName} (it has ${graph.inputNames.join(', ') || 'none'})`;
+  }
+  const missing = declaredOutputNames(contract.outputs).filter((name) => !graph.outputNames.includes(name));
+  if (missing.length > 0) {
+    return `the graph lacks declared output ${missing.join(', ')} (it has ${graph.outputNames.join(', ') || 'none'})`;
+  }
   return undefined;
 }

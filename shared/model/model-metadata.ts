@@ -2,16 +2,25 @@
  * What is published next to every ONNX model, and the `current` pointer that promotes one. Both are
  * JSON objects in the models bucket; the scorer refuses a model whose metadata does not parse or
  * whose feature schema differs from the build it runs in.
+ *
+ * Two metadata versions exist during the rollout:
+ * - **v2** (`metadataVersion: 2`, {@link modelMetadataV2Schema}): the SERVING contract — what the scorer
+ *   needs to run the graph and read its outputs — plus optional training `provenance`. An external
+ *   model author writes the serving part only.
+ * - **v1** (no `metadataVersion`, {@link modelMetadataSchema}): the single-head MLP trainer's document,
+ *   with its training fields required. It still parses, and serves as a model with the purchase head
+ *   only ({@link parseServingContract}), so models published before v2 keep serving until replaced.
  */
 import { z } from 'zod';
 import { fieldRuleFromZod } from '../errors';
+import { ONNX_OUTPUTS } from './model-outputs';
 
 /** Key of the pointer object naming the model that serves. */
 export const CURRENT_POINTER_KEY = 'models/current.json';
 /** Name of the ONNX graph input (float32 `[batch, featureCount]`). */
 export const ONNX_INPUT_NAME = 'features';
-/** Name of the ONNX graph output (float32 `[batch, 1]`). */
-export const ONNX_OUTPUT_NAME = 'purchase_probability';
+/** Name of the purchase head's ONNX output (float32 `[batch, 1]`), the one output a v1 model has. */
+export const ONNX_OUTPUT_NAME = ONNX_OUTPUTS.purchase;
 
 // Model versions become S3 key segments, so keep them to characters that need no escaping.
 const modelVersionSchema = z
@@ -35,7 +44,7 @@ export const metricSummarySchema = z.object({
 /** Headline metrics of one scorer. */
 export type MetricSummary = z.infer<typeof metricSummarySchema>;
 
-/** Schema of {@link ModelMetadata}. */
+/** Schema of {@link ModelMetadata}: metadata v1, the single-head MLP trainer's document. */
 export const modelMetadataSchema = z
   .object({
     modelVersion: modelVersionSchema,
@@ -72,8 +81,177 @@ export const modelMetadataSchema = z
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
   })
   .strict();
-/** Everything known about one published model: what it reads, how it was trained, how well it scored. */
+/** Metadata v1: what the model reads, how it was trained, how well it scored (purchase head only). */
 export type ModelMetadata = z.infer<typeof modelMetadataSchema>;
+
+const outputName = z.string().min(1);
+const uniqueNames = (names: readonly string[]) => new Set(names).size === names.length;
+
+/** The name of the catch-all class of the next-category head. */
+export const OTHER_CATEGORY = 'other';
+
+/**
+ * Which heads a v2 model has, the ONNX output each is read from (float32, B rows), and the parameters
+ * a reader needs to interpret it. Omit a head the model does not have; `purchase` is required.
+ */
+export const servingOutputsSchema = z
+  .object({
+    /** `[B, 1]` probability of a purchase within `labelHorizonHours`. */
+    purchase: z.object({ name: outputName, labelHorizonHours: z.number().positive().optional() }).strict(),
+    /** `[B, 1]` probability of no event in the next `horizonDays`. */
+    churn: z.object({ name: outputName, horizonDays: z.number().positive() }).strict().optional(),
+    /**
+     * `[B, K + 1]` probability per category, columns in `categories` order: the K categories the model
+     * knows, then (by convention) {@link OTHER_CATEGORY}.
+     */
+    nextCategories: z
+      .object({
+        name: outputName,
+        categories: z.array(z.string().min(1)).min(2).refine(uniqueNames, 'must be unique'),
+      })
+      .strict()
+      .optional(),
+    /** `[B, size]` user embedding. */
+    embedding: z
+      .object({ name: outputName, size: z.number().int().min(1).max(64) })
+      .strict()
+      .optional(),
+    /**
+     * `[B, F]` signed contribution of each feature (logit units, columns in `featureNames` order) to the
+     * purchase and/or churn logit. For each row, the contributions sum to the head's logit minus the
+     * logit at `baseline.features` (`baseline.logits`), within the exporter's stated tolerance.
+     */
+    contributions: z
+      .object({
+        purchase: outputName.optional(),
+        churn: outputName.optional(),
+        baseline: z
+          .object({
+            /** The raw feature vector the attributions are measured from (F values). */
+            features: z.array(z.number()),
+            /** The heads' logits at `features`. */
+            logits: z.object({ purchase: z.number().optional(), churn: z.number().optional() }).strict(),
+          })
+          .strict(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+/** The outputs section of the serving contract. */
+export type ServingOutputs = z.infer<typeof servingOutputsSchema>;
+
+/** Every ONNX output name the serving contract declares (those the scorer fetches), in a fixed order. */
+export function declaredOutputNames(outputs: ServingOutputs): string[] {
+  const { purchase, churn, nextCategories, embedding, contributions } = outputs;
+  return [
+    purchase.name,
+    churn?.name,
+    nextCategories?.name,
+    embedding?.name,
+    contributions?.purchase,
+    contributions?.churn,
+  ].filter((name): name is string => name !== undefined);
+}
+
+/** Headline metric values of one scorer on one head (a number or a 95% interval), keyed by metric name. */
+const headMetricsSchema = z.record(z.string().min(1), z.union([z.number(), intervalSchema]));
+
+/** How one head was chosen: every scorer's validation/test metrics and the one published. */
+const headProvenanceSchema = z
+  .object({
+    /** The scorer whose weights the head carries (`mlp`, `logisticRegression`, `popularity`…). */
+    chosen: z.string().min(1),
+    /** Metrics per scorer name. */
+    metrics: z.record(z.string().min(1), headMetricsSchema),
+  })
+  .strict();
+
+/** Optional: how a v2 model was trained. Nothing in serving reads it. */
+export const modelProvenanceSchema = z
+  .object({
+    producer: z.string().min(1).optional(),
+    trainingWindow: z
+      .object({ fromMs: count, toMs: count })
+      .refine((w) => w.fromMs <= w.toMs, { message: 'fromMs must not be after toMs', path: ['fromMs'] })
+      .optional(),
+    exampleCounts: z.record(z.string().min(1), count).optional(),
+    heads: z
+      .object({
+        purchase: headProvenanceSchema.optional(),
+        churn: headProvenanceSchema.optional(),
+        nextCategories: headProvenanceSchema.optional(),
+      })
+      .strict()
+      .optional(),
+    /** Trainer settings (seed, backend, hidden units, epochs…), free-form. */
+    training: z.record(z.string().min(1), z.unknown()).optional(),
+  })
+  .strict();
+/** Training provenance of a v2 model. */
+export type ModelProvenance = z.infer<typeof modelProvenanceSchema>;
+
+const featureNamesSchema = z
+  .array(z.string().min(1))
+  .min(1)
+  .refine((names) => new Set(names).size === names.length, 'must be unique');
+
+/** Schema of {@link ModelMetadataV2}. */
+export const modelMetadataV2Schema = z
+  .object({
+    metadataVersion: z.literal(2),
+    modelVersion: modelVersionSchema,
+    featureSchemaVersion: z.number().int().min(1),
+    featureNames: featureNamesSchema,
+    /** The float32 `[B, F]` input, columns in `featureNames` order. */
+    inputName: z.string().min(1),
+    outputs: servingOutputsSchema,
+    createdAt: z.iso.datetime(),
+    sizeBytes: z.number().int().positive(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
+    provenance: modelProvenanceSchema.optional(),
+  })
+  .strict()
+  .superRefine((doc, ctx) => {
+    const names = declaredOutputNames(doc.outputs);
+    if (!uniqueNames(names))
+      ctx.addIssue({ code: 'custom', path: ['outputs'], message: 'names must be unique' });
+    if (names.includes(doc.inputName))
+      ctx.addIssue({ code: 'custom', path: ['outputs'], message: 'must not reuse the input name' });
+    const contributions = doc.outputs.contributions;
+    if (contributions === undefined) return;
+    if (contributions.baseline.features.length !== doc.featureNames.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['outputs', 'contributions', 'baseline', 'features'],
+        message: `must have ${doc.featureNames.length} values, one per feature name`,
+      });
+    }
+    if (contributions.churn !== undefined && doc.outputs.churn === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['outputs', 'contributions', 'churn'],
+        message: 'needs the churn head',
+      });
+    }
+    if (contributions.purchase === undefined && contributions.churn === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['outputs', 'contributions'],
+        message: 'must name at least one contribution output',
+      });
+    }
+  });
+/** Metadata v2: the serving contract, and optionally how the model was trained. */
+export type ModelMetadataV2 = z.infer<typeof modelMetadataV2Schema>;
+
+/**
+ * What the scorer needs of any published model, v1 or v2: `metadataVersion` says which document it
+ * came from (a v1 document serves the purchase head alone, read from its `outputName`).
+ */
+export type ServingContract = Omit<ModelMetadataV2, 'metadataVersion' | 'provenance'> & {
+  metadataVersion: 1 | 2;
+};
 
 /** Schema of {@link ModelPointer}. */
 export const modelPointerSchema = z
@@ -118,9 +296,40 @@ function parseWith<T>(schema: z.ZodType<T>, document: 'metadata' | 'pointer', ra
   throw new ModelMetadataViolation(document, field, rule, describe(value));
 }
 
-/** Validate parsed JSON as {@link ModelMetadata}; throws {@link ModelMetadataViolation}. */
+/** Validate parsed JSON as {@link ModelMetadata} (v1); throws {@link ModelMetadataViolation}. */
 export function parseModelMetadata(raw: unknown): ModelMetadata {
   return parseWith(modelMetadataSchema, 'metadata', raw);
+}
+
+/** Validate parsed JSON as {@link ModelMetadataV2}; throws {@link ModelMetadataViolation}. */
+export function parseModelMetadataV2(raw: unknown): ModelMetadataV2 {
+  return parseWith(modelMetadataV2Schema, 'metadata', raw);
+}
+
+/**
+ * The serving contract of a published model's metadata, v2 or v1 (a document without
+ * `metadataVersion`): a v1 model serves its purchase head only. Provenance is dropped: serving never
+ * reads it. Throws {@link ModelMetadataViolation} naming the first offending field of the version the
+ * document claims.
+ */
+export function parseServingContract(raw: unknown): ServingContract {
+  const claimsVersion = typeof raw === 'object' && raw !== null && 'metadataVersion' in raw;
+  if (claimsVersion) {
+    const { metadataVersion, provenance: _provenance, ...serving } = parseModelMetadataV2(raw);
+    return { metadataVersion, ...serving };
+  }
+  const v1 = parseModelMetadata(raw);
+  return {
+    metadataVersion: 1,
+    modelVersion: v1.modelVersion,
+    featureSchemaVersion: v1.featureSchemaVersion,
+    featureNames: v1.featureNames,
+    inputName: v1.inputName,
+    outputs: { purchase: { name: v1.outputName } },
+    createdAt: v1.createdAt,
+    sizeBytes: v1.sizeBytes,
+    sha256: v1.sha256,
+  };
 }
 
 /** Validate parsed JSON as a {@link ModelPointer}; throws {@link ModelMetadataViolation}. */

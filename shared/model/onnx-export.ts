@@ -1,23 +1,33 @@
 /**
- * Writes a trained {@link MlpWeights} as an ONNX graph that onnxruntime runs in the ingest function:
+ * Writes a trained network as the ONNX graph onnxruntime runs in the ingest function. The multi-task
+ * graph ({@link exportMultiTaskToOnnx}):
  *
- *   features [batch, d] → Sub(mean) → Div(std) → (MatMul → Add → Relu)* → MatMul → Add → Sigmoid
- *   → purchase_probability [batch, 1]
+ *   features [B, F] → Sub(mean) → Div(std) → normalised
+ *     → trunk (MatMul → Add → activation)* → embedding [B, E]           (only when the trunk has layers)
+ *     → purchase head … → purchase_logit → Sigmoid → purchase_probability [B, 1]
+ *     → churn head    … → churn_logit    → Sigmoid → churn_probability [B, 1]          (optional)
+ *     → category head … → next_category_logits → Softmax → next_category_probabilities [B, K + 1]
  *
- * Normalisation is baked in as initializers so the caller feeds raw feature vectors and the scaling
- * can never drift from the weights it was trained with.
+ * A head reads `embedding` or `normalised` as its weights say. Normalisation is baked in as
+ * initializers so the caller feeds raw feature vectors and the scaling can never drift from the
+ * weights it was trained with. Further nodes and outputs (the attribution subgraph) are appended
+ * through {@link MultiTaskExportOptions.extend}, which receives the {@link OnnxGraphBuilder} and the
+ * names of the tensors above.
  */
 import { onnx } from 'onnx-proto';
-import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from './model-metadata';
-import { assertMlpWeights, type MlpWeights } from './mlp-weights';
+import { ONNX_INPUT_NAME, type ServingOutputs } from './model-metadata';
+import { assertMlpWeights, type DenseLayerWeights, type MlpWeights } from './mlp-weights';
 import { ModelInputError } from './model-input-error';
+import { ONNX_OUTPUTS } from './model-outputs';
+import { assertMultiTaskWeights } from './multi-task-network';
+import type { MultiTaskWeights } from './multi-task-weights';
 
-/** ONNX default-domain operator set the graph is written against (Sub, Div, MatMul, Add, Relu, Sigmoid). */
+/** ONNX default-domain operator set the graph is written against (Sub, Div, MatMul, Add, Relu, Sigmoid, Softmax). */
 export const ONNX_OPSET_VERSION = 17;
 /** ONNX IR version 8 (ONNX 1.10+), the newest the `onnx-proto` definitions know. */
 export const ONNX_IR_VERSION = 8;
 /** Name of the symbolic batch dimension. */
-const BATCH_DIM = 'batch';
+export const BATCH_DIM = 'batch';
 
 /** Descriptive fields written into the model file. */
 export interface OnnxExportOptions {
@@ -31,11 +41,8 @@ export interface OnnxExportOptions {
 
 const { DataType } = onnx.TensorProto;
 
-function floatInitializer(name: string, dims: number[], values: number[]): onnx.ITensorProto {
-  return { name, dims, dataType: DataType.FLOAT, floatData: values };
-}
-
-function tensorValueInfo(name: string, dims: (number | string)[]): onnx.IValueInfoProto {
+/** A float32 tensor value-info, e.g. a graph output; `batch` dims are symbolic. */
+export function tensorValueInfo(name: string, dims: readonly (number | string)[]): onnx.IValueInfoProto {
   return {
     name,
     type: {
@@ -47,74 +54,197 @@ function tensorValueInfo(name: string, dims: (number | string)[]): onnx.IValueIn
   };
 }
 
+/** Names for a dense layer's pre-activation and output tensors. */
+export interface DenseTensorNames {
+  logit?: string;
+  output?: string;
+}
+
 /**
- * Serialise the network (MLP or one-layer logistic regression) to ONNX protobuf bytes.
- * Throws {@link ModelInputError} when shapes do not chain or the feature names do not match the input width.
+ * Collects the nodes, initializers and outputs of one graph, refusing a tensor name written twice (a
+ * second writer would silently shadow the first). Exposed so the attribution subgraph can append to
+ * the exported graph without re-deriving its names.
  */
-export function exportMlpToOnnx(weights: MlpWeights, options: OnnxExportOptions): Uint8Array {
-  const { featureNames, producer, modelVersion } = options;
+export class OnnxGraphBuilder {
+  readonly nodes: onnx.INodeProto[] = [];
+  readonly initializers: onnx.ITensorProto[] = [];
+  readonly outputs: onnx.IValueInfoProto[] = [];
+  private readonly written = new Set<string>([ONNX_INPUT_NAME]);
+
+  private claim(name: string): string {
+    if (this.written.has(name)) throw new ModelInputError('graph', 'tensor names must be unique', name);
+    this.written.add(name);
+    return name;
+  }
+
+  /** A float32 initializer of shape `dims`, row-major `values`; returns its name. */
+  constant(name: string, dims: readonly number[], values: readonly number[]): string {
+    this.initializers.push({
+      name: this.claim(name),
+      dims: [...dims],
+      dataType: DataType.FLOAT,
+      floatData: [...values],
+    });
+    return name;
+  }
+
+  /** One node writing the tensor `output` (the node is named after it); returns `output`. */
+  node(
+    opType: string,
+    inputs: readonly string[],
+    output: string,
+    attribute: onnx.IAttributeProto[] = [],
+  ): string {
+    this.nodes.push({
+      name: `${this.claim(output)}_${opType.toLowerCase()}`,
+      opType,
+      input: [...inputs],
+      output: [output],
+      attribute,
+    });
+    return output;
+  }
+
+  /**
+   * `activation(input · kernel + bias)` as MatMul → Add (→ Relu | Sigmoid), tensors named after
+   * `prefix` unless `names` says otherwise. Returns the pre-activation (`logit`) and the layer's output
+   * (the same tensor for a linear layer, named `names.output ?? names.logit`).
+   */
+  dense(
+    prefix: string,
+    input: string,
+    layer: DenseLayerWeights,
+    names: DenseTensorNames = {},
+  ): { logit: string; output: string } {
+    const dims = [layer.weights.length, layer.bias.length];
+    const kernel = this.constant(`${prefix}_kernel`, dims, layer.weights.flat());
+    const bias = this.constant(`${prefix}_bias`, [layer.bias.length], layer.bias);
+    const product = this.node('MatMul', [input, kernel], `${prefix}_product`);
+    if (layer.activation === 'linear') {
+      const logit = this.node('Add', [product, bias], names.output ?? names.logit ?? `${prefix}_logit`);
+      return { logit, output: logit };
+    }
+    const logit = this.node('Add', [product, bias], names.logit ?? `${prefix}_logit`);
+    const opType = layer.activation === 'relu' ? 'Relu' : 'Sigmoid';
+    return { logit, output: this.node(opType, [logit], names.output ?? `${prefix}_${layer.activation}`) };
+  }
+
+  /** Dense layers in sequence from `input`, named `${prefix}_${l}`; `last` names the last layer's tensors. */
+  denseChain(
+    prefix: string,
+    input: string,
+    layers: readonly DenseLayerWeights[],
+    last: DenseTensorNames = {},
+  ): { logit: string; output: string } {
+    let current = { logit: input, output: input };
+    layers.forEach((layer, l) => {
+      current = this.dense(`${prefix}_${l}`, current.output, layer, l === layers.length - 1 ? last : {});
+    });
+    return current;
+  }
+
+  /** Declare `name` a float32 graph output of shape `dims` (use {@link BATCH_DIM} for the rows). */
+  output(name: string, dims: readonly (number | string)[]): void {
+    this.outputs.push(tensorValueInfo(name, dims));
+  }
+}
+
+/** Tensor names of the exported graph that an extension may read. */
+export interface MultiTaskTensors {
+  /** Raw features `[B, F]`. */
+  input: string;
+  /** Standardised features `[B, F]`. */
+  normalised: string;
+  /** `[B, E]`, when the trunk has layers. */
+  embedding?: string;
+  /** Pre-sigmoid `[B, 1]` of the purchase head. */
+  purchaseLogit: string;
+  churnLogit?: string;
+  /** Pre-softmax `[B, K + 1]`. */
+  categoryLogits?: string;
+}
+
+/** Options of {@link exportMultiTaskToOnnx}. */
+export interface MultiTaskExportOptions extends OnnxExportOptions {
+  /**
+   * Appends nodes, initializers and outputs after the heads (e.g. the attribution subgraph). Called
+   * once, after the weights were checked.
+   */
+  extend?: (graph: OnnxGraphBuilder, tensors: MultiTaskTensors) => void;
+}
+
+/**
+ * Serialise a multi-task network to ONNX protobuf bytes: one input, one named output per head (see
+ * the file comment). Throws {@link ModelInputError} when shapes do not chain or the feature names do
+ * not match the input width.
+ */
+export function exportMultiTaskToOnnx(
+  weights: MultiTaskWeights,
+  options: MultiTaskExportOptions,
+): Uint8Array {
+  const { featureNames, producer, modelVersion, extend } = options;
   const inputSize = featureNames.length;
   if (inputSize === 0) throw new ModelInputError('featureNames', 'needs at least one name', '0');
-  assertMlpWeights(weights, inputSize);
+  assertMultiTaskWeights(weights, inputSize);
 
-  const initializer: onnx.ITensorProto[] = [
-    floatInitializer('normalisation_mean', [inputSize], weights.normalisation.mean),
-    floatInitializer('normalisation_std', [inputSize], weights.normalisation.std),
-  ];
-  const node: onnx.INodeProto[] = [
-    {
-      name: 'subtract_mean',
-      opType: 'Sub',
-      input: [ONNX_INPUT_NAME, 'normalisation_mean'],
-      output: ['centred'],
-    },
-    { name: 'divide_std', opType: 'Div', input: ['centred', 'normalisation_std'], output: ['standardised'] },
-  ];
-  let current = 'standardised';
-  weights.layers.forEach((layer, l) => {
-    const inWidth = layer.weights.length;
-    const outWidth = layer.bias.length;
-    const isLast = l === weights.layers.length - 1;
-    initializer.push(
-      floatInitializer(`dense_${l}_kernel`, [inWidth, outWidth], layer.weights.flat()),
-      floatInitializer(`dense_${l}_bias`, [outWidth], layer.bias),
-    );
-    node.push(
-      {
-        name: `dense_${l}_matmul`,
-        opType: 'MatMul',
-        input: [current, `dense_${l}_kernel`],
-        output: [`dense_${l}_product`],
-      },
-      {
-        name: `dense_${l}_add`,
-        opType: 'Add',
-        input: [`dense_${l}_product`, `dense_${l}_bias`],
-        output: [`dense_${l}_logit`],
-      },
-    );
-    const activated = isLast ? ONNX_OUTPUT_NAME : `dense_${l}_activation`;
-    node.push({
-      name: `dense_${l}_${layer.activation}`,
-      opType: layer.activation === 'relu' ? 'Relu' : 'Sigmoid',
-      input: [`dense_${l}_logit`],
-      output: [activated],
-    });
-    current = activated;
-  });
+  const graph = new OnnxGraphBuilder();
+  const mean = graph.constant('normalisation_mean', [inputSize], weights.normalisation.mean);
+  const std = graph.constant('normalisation_std', [inputSize], weights.normalisation.std);
+  const centred = graph.node('Sub', [ONNX_INPUT_NAME, mean], 'centred');
+  const normalised = graph.node('Div', [centred, std], 'standardised');
+
+  let embedding: string | undefined;
+  if (weights.trunk.length > 0) {
+    embedding = graph.denseChain('trunk', normalised, weights.trunk, {
+      output: ONNX_OUTPUTS.embedding,
+    }).output;
+  }
+  const inputOf = (input: 'embedding' | 'features') =>
+    input === 'embedding' ? (embedding as string) : normalised;
+  const { purchase, churn, nextCategories } = weights.heads;
+  const tensors: MultiTaskTensors = {
+    input: ONNX_INPUT_NAME,
+    normalised,
+    ...(embedding === undefined ? {} : { embedding }),
+    purchaseLogit: graph.denseChain('purchase', inputOf(purchase.input), purchase.layers, {
+      logit: 'purchase_logit',
+      output: ONNX_OUTPUTS.purchase,
+    }).logit,
+  };
+  graph.output(ONNX_OUTPUTS.purchase, [BATCH_DIM, 1]);
+  if (churn !== undefined) {
+    tensors.churnLogit = graph.denseChain('churn', inputOf(churn.input), churn.layers, {
+      logit: 'churn_logit',
+      output: ONNX_OUTPUTS.churn,
+    }).logit;
+    graph.output(ONNX_OUTPUTS.churn, [BATCH_DIM, 1]);
+  }
+  if (nextCategories !== undefined) {
+    const logits = graph.denseChain('next_category', inputOf(nextCategories.input), nextCategories.layers, {
+      output: 'next_category_logits',
+    }).output;
+    tensors.categoryLogits = logits;
+    // Softmax over the class axis (opset ≥ 13 normalises along `axis` alone).
+    graph.node('Softmax', [logits], ONNX_OUTPUTS.nextCategories, [
+      { name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 },
+    ]);
+    graph.output(ONNX_OUTPUTS.nextCategories, [BATCH_DIM, nextCategories.categories.length]);
+  }
+  if (embedding !== undefined) graph.output(embedding, [BATCH_DIM, weights.trunk.at(-1)!.bias.length]);
+  extend?.(graph, tensors);
 
   const model: onnx.IModelProto = {
     irVersion: ONNX_IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET_VERSION }],
     producerName: producer,
     producerVersion: modelVersion,
-    docString: 'Purchase propensity: probability that the profile purchases within the label horizon.',
+    docString: 'Profile model: purchase probability within the label horizon, and the optional heads.',
     graph: {
-      name: 'purchase_propensity',
-      node,
-      initializer,
+      name: 'profile_model',
+      node: graph.nodes,
+      initializer: graph.initializers,
       input: [tensorValueInfo(ONNX_INPUT_NAME, [BATCH_DIM, inputSize])],
-      output: [tensorValueInfo(ONNX_OUTPUT_NAME, [BATCH_DIM, 1])],
+      output: graph.outputs,
     },
     metadataProps: [
       { key: 'model_version', value: modelVersion },
@@ -122,6 +252,61 @@ export function exportMlpToOnnx(weights: MlpWeights, options: OnnxExportOptions)
     ],
   };
   return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+}
+
+/** Head parameters the weights do not carry. */
+export interface HeadParameters {
+  labelHorizonHours: number;
+  /** Required when the weights have a churn head. */
+  churnHorizonDays?: number;
+}
+
+/**
+ * The `outputs` section of v2 metadata for the graph {@link exportMultiTaskToOnnx} writes from
+ * `weights` (without `contributions`: the attribution subgraph declares its own).
+ */
+export function multiTaskServingOutputs(
+  weights: MultiTaskWeights,
+  parameters: HeadParameters,
+): ServingOutputs {
+  const { churn, nextCategories } = weights.heads;
+  if (churn !== undefined && parameters.churnHorizonDays === undefined) {
+    throw new ModelInputError('churnHorizonDays', 'is required with a churn head', 'undefined');
+  }
+  const embeddingSize = weights.trunk.at(-1)?.bias.length;
+  return {
+    purchase: { name: ONNX_OUTPUTS.purchase, labelHorizonHours: parameters.labelHorizonHours },
+    ...(churn === undefined
+      ? {}
+      : { churn: { name: ONNX_OUTPUTS.churn, horizonDays: parameters.churnHorizonDays! } }),
+    ...(nextCategories === undefined
+      ? {}
+      : {
+          nextCategories: { name: ONNX_OUTPUTS.nextCategories, categories: [...nextCategories.categories] },
+        }),
+    ...(embeddingSize === undefined
+      ? {}
+      : { embedding: { name: ONNX_OUTPUTS.embedding, size: embeddingSize } }),
+  };
+}
+
+/**
+ * Serialise a single-head network (MLP or one-layer logistic regression) to ONNX protobuf bytes: the
+ * multi-task graph with the purchase head alone, reading the features (so no embedding output).
+ * Throws {@link ModelInputError} when shapes do not chain or the feature names do not match the input width.
+ */
+export function exportMlpToOnnx(weights: MlpWeights, options: OnnxExportOptions): Uint8Array {
+  if (options.featureNames.length === 0)
+    throw new ModelInputError('featureNames', 'needs at least one name', '0');
+  assertMlpWeights(weights, options.featureNames.length);
+  return exportMultiTaskToOnnx(
+    {
+      normalisation: weights.normalisation,
+      trunk: [],
+      heads: { purchase: { input: 'features', layers: weights.layers } },
+    },
+    options,
+  );
 }
 
 /** What {@link inspectOnnxModel} reads back from model bytes. */

@@ -5,7 +5,9 @@ import {
   ModelMetadataViolation,
   modelObjectKeys,
   parseModelMetadata,
+  parseModelMetadataV2,
   parseModelPointer,
+  parseServingContract,
 } from '../../../shared/model/model-metadata';
 import { metricsFactory } from '../../support/model-fixtures';
 
@@ -80,6 +82,121 @@ describe('parseModelMetadata', () => {
     expect(violation.document).toBe('metadata');
     expect(violation.field).toBe(field);
     expect(violation.message).toContain(field);
+  });
+});
+
+/** The minimal v2 document an external model author writes: the serving contract only. */
+function servingOnlyFactory(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    metadataVersion: 2,
+    modelVersion: 'external-gbt-1',
+    featureSchemaVersion: 2,
+    featureNames: ['views_1h', 'carts_24h'],
+    inputName: 'features',
+    outputs: { purchase: { name: 'purchase_probability', labelHorizonHours: 6 } },
+    createdAt: '2026-11-27T12:00:00.000Z',
+    sizeBytes: 900,
+    sha256: 'b'.repeat(64),
+    ...overrides,
+  };
+}
+
+const allHeads = {
+  purchase: { name: 'purchase_probability', labelHorizonHours: 6 },
+  churn: { name: 'churn_probability', horizonDays: 7 },
+  nextCategories: { name: 'next_category_probabilities', categories: ['shoes', 'bags', 'other'] },
+  embedding: { name: 'embedding', size: 12 },
+  contributions: {
+    purchase: 'purchase_contributions',
+    churn: 'churn_contributions',
+    baseline: { features: [0.5, 0.1], logits: { purchase: -2.1, churn: 0.4 } },
+  },
+};
+
+describe('metadata v2 and the serving contract', () => {
+  it('serves a serving-only document as written, and drops provenance from the serving contract', () => {
+    // Prepare
+    const minimal = servingOnlyFactory();
+    const full = servingOnlyFactory({
+      outputs: allHeads,
+      provenance: {
+        producer: 'profile-stream-train',
+        trainingWindow: { fromMs: 1, toMs: 2 },
+        exampleCounts: { train: 70, validation: 15, test: 15 },
+        heads: {
+          purchase: {
+            chosen: 'mlp',
+            metrics: { mlp: { rocAuc: 0.72, rocAucCi95: { lower: 0.7, upper: 0.74 } } },
+          },
+        },
+        training: { seed: 42, hiddenUnits: [32, 16] },
+      },
+    });
+    // Act
+    const minimalContract = parseServingContract(JSON.parse(JSON.stringify(minimal)));
+    const fullDocument = parseModelMetadataV2(full);
+    const fullContract = parseServingContract(full);
+    // Assess
+    expect(minimalContract).toEqual(minimal);
+    expect(fullDocument).toEqual(full);
+    const { provenance: _dropped, ...serving } = full;
+    expect(fullContract).toEqual(serving);
+  });
+
+  it('reads v1 metadata as a model with the purchase head only, from its outputName', () => {
+    // Act
+    const contract = parseServingContract(metadataFactory({ outputName: 'p' }));
+    // Assess
+    expect(contract).toEqual({
+      metadataVersion: 1,
+      modelVersion: '20261127T120000Z-abc123',
+      featureSchemaVersion: 1,
+      featureNames: ['cart_adds_decayed', 'views_24h'],
+      inputName: 'features',
+      outputs: { purchase: { name: 'p' } },
+      createdAt: '2026-11-27T12:00:00.000Z',
+      sizeBytes: 6500,
+      sha256: 'a'.repeat(64),
+    });
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['an unknown metadata version', { metadataVersion: 3 }, 'metadataVersion'],
+    ['no purchase head', { outputs: { churn: allHeads.churn } }, 'outputs.purchase'],
+    [
+      'two heads on one output',
+      { outputs: { purchase: allHeads.purchase, churn: { name: 'purchase_probability', horizonDays: 7 } } },
+      'outputs',
+    ],
+    ['an output named like the input', { outputs: { purchase: { name: 'features' } } }, 'outputs'],
+    [
+      'a baseline of the wrong width',
+      {
+        outputs: {
+          ...allHeads,
+          contributions: { ...allHeads.contributions, baseline: { features: [0], logits: {} } },
+        },
+      },
+      'outputs.contributions.baseline.features',
+    ],
+    [
+      'churn contributions without a churn head',
+      { outputs: { purchase: allHeads.purchase, contributions: allHeads.contributions } },
+      'outputs.contributions.churn',
+    ],
+    [
+      'duplicate categories',
+      { outputs: { purchase: allHeads.purchase, nextCategories: { name: 'n', categories: ['a', 'a'] } } },
+      'outputs.nextCategories.categories',
+    ],
+    ['an unknown head', { outputs: { ...allHeads, ltv: { name: 'ltv' } } }, 'outputs'],
+    ['v1 training fields in a v2 document', { training: { seed: 1 } }, '(root)'],
+  ])('refuses %s with the field named', (_, overrides, field) => {
+    // Act
+    const violation = violationOf(() => parseServingContract(servingOnlyFactory(overrides)));
+    // Assess
+    expect(violation.document).toBe('metadata');
+    expect(violation.field).toBe(field);
   });
 });
 
