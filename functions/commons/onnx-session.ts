@@ -1,20 +1,60 @@
 /**
  * The one way this code base runs an ONNX model: onnxruntime-node loaded on first use, a session per
- * model, one inference per batch, and the answer checked to be one probability per row. Used by the
- * ingest scorer (a session kept across batches) and the trainer's champion scoring (one run, released).
+ * model, ONE inference per batch fetching every output the metadata declares, and each answer checked
+ * (shape, float32, finite, probabilities in [0, 1]). Used by the ingest scorer (a session kept across
+ * batches) and the trainer's champion scoring (one run, released).
  */
-import type { InferenceSession } from 'onnxruntime-node';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { FeatureMatrix } from '../../shared/model/matrix';
-import type { ModelMetadata } from '../../shared/model/model-metadata';
+import { graphIncompatibility } from '../../shared/model/model-compatibility';
+import type { ModelMetadata, ServingContract } from '../../shared/model/model-metadata';
+import type { BatchScores } from '../../shared/model/model-outputs';
 import { ModelScoringError } from '../../shared/model/model-scoring-error';
 import type { OnnxRowScorer } from '../../shared/training/training-ports';
 
-/** Input and output tensor names of a model, as its metadata records them. */
-export type OnnxModelIo = Pick<ModelMetadata, 'inputName' | 'outputName'>;
+/** The input, the declared outputs and the feature names (which name the contribution columns). */
+export type OnnxModelIo = Pick<ServingContract, 'inputName' | 'outputs' | 'featureNames'>;
+/** The input and single output of a v1 model, as its metadata records them. */
+export type OnnxModelIoV1 = Pick<ModelMetadata, 'inputName' | 'outputName'>;
+
+/** Everything one inference gives, before the scorer stamps the model version on it. */
+export type HeadScores = Omit<BatchScores, 'modelVersion'>;
+
+function servingIoOf(io: OnnxModelIo | OnnxModelIoV1): OnnxModelIo {
+  if ('outputs' in io) return io;
+  return { inputName: io.inputName, outputs: { purchase: { name: io.outputName } }, featureNames: [] };
+}
 
 // Importing onnxruntime-node costs tens of ms, and a container with no published model never needs it.
 let ort: typeof import('onnxruntime-node') | undefined;
 const loadOrt = async () => (ort ??= await import('onnxruntime-node'));
+
+/** What a declared output must hold: its columns and whether every value is a probability. */
+interface OutputExpectation {
+  name: string;
+  columns: number;
+  probabilities: boolean;
+}
+
+/** The output's values, refused unless float32 of shape `[rows, columns]`, finite (and in [0, 1]). */
+function checkedValues(output: InferenceSession.ReturnType, expected: OutputExpectation, rows: number) {
+  const { name, columns, probabilities } = expected;
+  const tensor: Tensor | undefined = output[name];
+  const values = tensor?.data;
+  if (!(values instanceof Float32Array)) throw new ModelScoringError(`output ${name} is not float32`);
+  const dims = tensor!.dims;
+  if (dims.length !== 2 || dims[0] !== rows || dims[1] !== columns) {
+    throw new ModelScoringError(
+      `output ${name} has shape [${dims.join(', ')}], expected [${rows}, ${columns}]`,
+    );
+  }
+  for (const v of values) {
+    if (probabilities ? !(v >= 0 && v <= 1) : !Number.isFinite(v)) {
+      throw new ModelScoringError(`output ${name} is not ${probabilities ? 'a probability' : 'finite'}`);
+    }
+  }
+  return values;
+}
 
 /** A loaded model. Call {@link OnnxModelSession.release} when it is no longer used. */
 export class OnnxModelSession {
@@ -24,47 +64,97 @@ export class OnnxModelSession {
   ) {}
 
   /**
-   * Load `onnx` into onnxruntime-node; rejects with {@link ModelScoringError} when it cannot.
+   * Load `onnx` into onnxruntime-node; rejects with {@link ModelScoringError} when it cannot, or when
+   * the graph lacks the input or an output that `io` declares.
    *
    * @param options - session options, e.g. thread counts @default onnxruntime's
    */
   static async load(
     onnx: Uint8Array,
-    io: OnnxModelIo,
+    io: OnnxModelIo | OnnxModelIoV1,
     options?: InferenceSession.SessionOptions,
   ): Promise<OnnxModelSession> {
     const { InferenceSession } = await loadOrt();
+    let session: InferenceSession;
     try {
-      const session = await (options === undefined
+      session = await (options === undefined
         ? InferenceSession.create(onnx)
         : InferenceSession.create(onnx, options));
-      return new OnnxModelSession(session, io);
     } catch (error) {
       throw new ModelScoringError(`onnxruntime cannot load it: ${String(error)}`);
     }
+    const serving = servingIoOf(io);
+    const misfit = graphIncompatibility(serving, session);
+    if (misfit !== undefined) {
+      await session.release();
+      throw new ModelScoringError(misfit);
+    }
+    return new OnnxModelSession(session, serving);
   }
 
   /**
-   * One inference over `rows` row-major feature vectors of width `width`. Rejects with
-   * {@link ModelScoringError} when the run fails or the output is not one probability in [0, 1] per row.
+   * ONE inference over `rows` row-major feature vectors of width `width`, fetching every declared
+   * output. Rejects with {@link ModelScoringError} when the run fails or an output is not what the
+   * contract says (`[rows, 1]` probabilities, `[rows, K + 1]` category probabilities, `[rows, E]`
+   * finite embedding, `[rows, F]` finite contributions).
    */
-  async run(features: Float32Array, rows: number, width: number): Promise<Float32Array> {
+  async runHeads(features: Float32Array, rows: number, width: number): Promise<HeadScores> {
     const { Tensor } = await loadOrt();
-    const { inputName, outputName } = this.io;
+    const { inputName, outputs, featureNames } = this.io;
+    const { purchase, churn, nextCategories, embedding, contributions } = outputs;
+    const expectations: OutputExpectation[] = [
+      { name: purchase.name, columns: 1, probabilities: true },
+      ...(churn === undefined ? [] : [{ name: churn.name, columns: 1, probabilities: true }]),
+      ...(nextCategories === undefined
+        ? []
+        : [{ name: nextCategories.name, columns: nextCategories.categories.length, probabilities: true }]),
+      ...(embedding === undefined
+        ? []
+        : [{ name: embedding.name, columns: embedding.size, probabilities: false }]),
+      ...[contributions?.purchase, contributions?.churn]
+        .filter((name): name is string => name !== undefined)
+        .map((name) => ({ name, columns: featureNames.length, probabilities: false })),
+    ];
     let output: InferenceSession.ReturnType;
     try {
-      output = await this.session.run({ [inputName]: new Tensor('float32', features, [rows, width]) });
+      output = await this.session.run(
+        { [inputName]: new Tensor('float32', features, [rows, width]) },
+        expectations.map((e) => e.name),
+      );
     } catch (error) {
       throw new ModelScoringError(`onnxruntime cannot run it: ${String(error)}`);
     }
-    const probabilities = output[outputName]?.data;
-    if (!(probabilities instanceof Float32Array) || probabilities.length !== rows) {
-      throw new ModelScoringError(`output ${outputName} is not ${rows} float32 values`);
-    }
-    for (const p of probabilities) {
-      if (!(p >= 0 && p <= 1)) throw new ModelScoringError(`output ${outputName} is not a probability`);
-    }
-    return probabilities;
+    const values = new Map(expectations.map((e) => [e.name, checkedValues(output, e, rows)]));
+    const valuesOf = (name: string) => values.get(name)!;
+    return {
+      purchase: valuesOf(purchase.name),
+      ...(churn === undefined ? {} : { churn: valuesOf(churn.name) }),
+      ...(nextCategories === undefined
+        ? {}
+        : {
+            nextCategories: {
+              categories: nextCategories.categories,
+              probabilities: valuesOf(nextCategories.name),
+            },
+          }),
+      ...(embedding === undefined
+        ? {}
+        : { embedding: { size: embedding.size, values: valuesOf(embedding.name) } }),
+      ...(contributions === undefined
+        ? {}
+        : {
+            contributions: {
+              featureNames,
+              ...(contributions.purchase === undefined ? {} : { purchase: valuesOf(contributions.purchase) }),
+              ...(contributions.churn === undefined ? {} : { churn: valuesOf(contributions.churn) }),
+            },
+          }),
+    };
+  }
+
+  /** {@link runHeads}, keeping the purchase probabilities only (one per row). */
+  async run(features: Float32Array, rows: number, width: number): Promise<Float32Array> {
+    return (await this.runHeads(features, rows, width)).purchase;
   }
 
   /** Free the native session. */

@@ -1,16 +1,17 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { FEATURE_NAMES, FEATURE_SCHEMA_VERSION } from '../../shared/features/feature-vector';
-import type { ProfileScorer, ScoreResult } from '../../shared/ingest/ingest-ports';
+import type { ProfileScorer } from '../../shared/ingest/ingest-ports';
 import { type ExpectedFeatures, modelIncompatibility } from '../../shared/model/model-compatibility';
 import {
   CURRENT_POINTER_KEY,
   ModelMetadataViolation,
-  parseModelMetadata,
   parseModelPointer,
-  type ModelMetadata,
+  parseServingContract,
+  type ServingContract,
 } from '../../shared/model/model-metadata';
+import type { BatchScores } from '../../shared/model/model-outputs';
 import { ModelScoringError } from '../../shared/model/model-scoring-error';
-import { OnnxModelSession } from './onnx-session';
+import { type HeadScores, OnnxModelSession } from './onnx-session';
 import { readObjectIfExists } from './s3-objects';
 
 /** The features this build computes: a model must read exactly these to serve. */
@@ -20,7 +21,10 @@ const THIS_BUILD: ExpectedFeatures = {
   computedBy: 'this build',
 };
 
-/** Raised when a published model cannot serve this build (wrong feature schema, corrupt file). */
+/**
+ * Raised when a published model cannot serve this build (wrong feature schema, corrupt file, a declared
+ * output the graph lacks or answers in the wrong shape).
+ */
 export class ModelRefusedError extends Error {
   override readonly name = 'ModelRefusedError';
   constructor(
@@ -41,13 +45,14 @@ export interface ModelScorerHooks {
 }
 
 interface LoadedModel {
-  metadata: ModelMetadata;
+  metadata: ServingContract;
   session: OnnxModelSession;
 }
 
 /**
  * The current model from S3, cached per container: a pointer object (`models/current.json`) names a
- * versioned ONNX file and its metadata. The pointer is looked at most every `pollMs`; a new model is
+ * versioned ONNX file and its metadata (v2, or v1 served as purchase-only). Each batch is ONE
+ * inference fetching every output the metadata declares. The pointer is looked at most every `pollMs`; a new model is
  * swapped in between batches, so a batch in flight always finishes on the session it started with.
  */
 export class S3ModelScorer implements ProfileScorer {
@@ -68,15 +73,12 @@ export class S3ModelScorer implements ProfileScorer {
     return this.loaded?.metadata.modelVersion;
   }
 
-  async score(features: Float32Array, rows: number, width: number): Promise<ScoreResult | undefined> {
+  async score(features: Float32Array, rows: number, width: number): Promise<BatchScores | undefined> {
     await this.refreshIfDue();
     const model = this.loaded;
     if (model === undefined) return undefined;
     try {
-      return {
-        probabilities: await this.run(model, features, rows, width),
-        modelVersion: model.metadata.modelVersion,
-      };
+      return { modelVersion: model.metadata.modelVersion, ...(await this.run(model, features, rows, width)) };
     } catch (error) {
       // A model that cannot score must not block the stream: drop it, write this batch unscored.
       this.loaded = undefined;
@@ -86,15 +88,15 @@ export class S3ModelScorer implements ProfileScorer {
     }
   }
 
-  /** One inference; refuses output that is not one finite probability per row. */
+  /** One inference; refuses outputs that are not what the metadata declares (shape, finiteness, range). */
   private async run(
     model: LoadedModel,
     features: Float32Array,
     rows: number,
     width: number,
-  ): Promise<Float32Array> {
+  ): Promise<HeadScores> {
     try {
-      return await model.session.run(features, rows, width);
+      return await model.session.runHeads(features, rows, width);
     } catch (error) {
       if (error instanceof ModelScoringError)
         throw new ModelRefusedError(model.metadata.modelVersion, error.reason);
@@ -144,7 +146,7 @@ export class S3ModelScorer implements ProfileScorer {
     const metadataText = await this.readText(metadataKey);
     if (metadataText === undefined)
       throw new ModelRefusedError(modelVersion, `metadata ${metadataKey} is missing`);
-    const metadata = parseModelMetadata(JSON.parse(metadataText));
+    const metadata = parseServingContract(JSON.parse(metadataText));
     const misfit = modelIncompatibility(metadata, { features: THIS_BUILD });
     if (misfit !== undefined) throw new ModelRefusedError(modelVersion, misfit);
     const bytes = await readObjectIfExists(this.s3, this.bucket, onnxKey);
@@ -158,7 +160,7 @@ export class S3ModelScorer implements ProfileScorer {
       if (error instanceof ModelScoringError) throw new ModelRefusedError(modelVersion, error.reason);
       throw error;
     }
-    // A dry run on one row proves the graph takes this build's features and answers a probability.
+    // A dry run on one row proves the graph takes this build's features and answers every declared output.
     await this.run(model, new Float32Array(FEATURE_NAMES.length), 1, FEATURE_NAMES.length);
     return model;
   }

@@ -11,6 +11,7 @@ import { FEATURE_COUNT, featurizeMany } from '../features/feature-vector';
 import { applyEventsToProfile, type SequencedEvent } from '../profile/apply-events';
 import type { ProfileState } from '../profile/profile-state';
 import type { ProfileScore } from '../model/model-outputs';
+import { toProfileScores } from '../model/profile-score';
 import { decodeProfileItem, encodeProfileItem } from '../profile/profile-item-codec';
 import { decodeBatch, lowestSequenceNumber } from './decode-batch';
 import type {
@@ -178,12 +179,7 @@ async function scoreProfiles(
   stats.inferenceMs += clock() - started;
   if (result === undefined) return states.map(() => undefined);
   stats.modelVersion = result.modelVersion;
-  const scoredAt = deps.now();
-  return states.map((_state, row) => ({
-    propensity: result.probabilities[row]!,
-    modelVersion: result.modelVersion,
-    scoredAt,
-  }));
+  return toProfileScores(result, states.length, deps.now());
 }
 
 /**

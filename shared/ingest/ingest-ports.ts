@@ -4,6 +4,7 @@
  * implement them in memory.
  */
 import type { ViolationKind } from '../contract/event-contract';
+import type { BatchScores } from '../model/model-outputs';
 
 /** One stream record as the ingest use case sees it (already un-base64'd). */
 export interface IngestRecord {
@@ -65,18 +66,12 @@ export interface ProfileStore {
   putIfVersion(item: StoredProfileItem, expectedVersion: number | undefined): Promise<WriteOutcome>;
 }
 
-/** Result of one batched inference. */
-export interface ScoreResult {
-  /** One purchase probability per row, in row order. */
-  probabilities: Float32Array;
-  modelVersion: string;
-}
-
 /** The current model, as far as the ingest path is concerned. */
 export interface ProfileScorer {
   /**
-   * Score `rows` feature vectors of width `width` laid out row-major in `features`, in ONE inference.
-   * Resolves `undefined` when no model is published yet (profiles are then written unscored).
+   * Score `rows` feature vectors of width `width` laid out row-major in `features`, in ONE inference
+   * giving every head the model has (`toProfileScores` maps it to each profile). Resolves `undefined`
+   * when no model is published yet (profiles are then written unscored).
    */
-  score(features: Float32Array, rows: number, width: number): Promise<ScoreResult | undefined>;
+  score(features: Float32Array, rows: number, width: number): Promise<BatchScores | undefined>;
 }

@@ -6,7 +6,7 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { OnnxModelSession } from '../../functions/commons/onnx-session';
 import { FEATURE_NAMES, FEATURE_SCHEMA_VERSION } from '../../shared/features/feature-vector';
-import type { ProfileScorer, ScoreResult } from '../../shared/ingest/ingest-ports';
+import type { ProfileScorer } from '../../shared/ingest/ingest-ports';
 import type { DenseLayerWeights, MlpWeights } from '../../shared/model/mlp-weights';
 import { sha256Hex } from '../../shared/model/model-compatibility';
 import {
@@ -18,6 +18,7 @@ import {
   parseModelMetadata,
   type MetricSummary,
 } from '../../shared/model/model-metadata';
+import type { BatchScores } from '../../shared/model/model-outputs';
 import { exportMlpToOnnx } from '../../shared/model/onnx-export';
 import { createRandom, type RandomSource } from '../../shared/model/seeded-random';
 
@@ -75,11 +76,8 @@ export class InMemoryOnnxScorer implements ProfileScorer {
     return new InMemoryOnnxScorer(session);
   }
 
-  async score(features: Float32Array, rows: number, width: number): Promise<ScoreResult> {
-    return {
-      probabilities: await this.session.run(features, rows, width),
-      modelVersion: BENCH_MODEL_VERSION,
-    };
+  async score(features: Float32Array, rows: number, width: number): Promise<BatchScores> {
+    return { modelVersion: BENCH_MODEL_VERSION, ...(await this.session.runHeads(features, rows, width)) };
   }
 }
 

@@ -119,7 +119,7 @@ async function prepareBatches(events: readonly KinesisStreamEvent[], scorer: Pro
     const scored = await scorer.score(batch.matrix, batch.changed.length, FEATURE_COUNT);
     batch.changed.forEach((state, i) => {
       const score = {
-        propensity: scored?.probabilities[i] ?? 0,
+        propensity: scored?.purchase[i] ?? 0,
         modelVersion: scored?.modelVersion ?? 'none',
         scoredAt: nowMs,
       };

@@ -52,7 +52,7 @@ export function createPerEventBaseline(deps: PerEventBaselineDeps) {
           scored === undefined
             ? undefined
             : {
-                propensity: scored.probabilities[0]!,
+                propensity: scored.purchase[0]!,
                 modelVersion: scored.modelVersion,
                 scoredAt: Date.now(),
               },

@@ -68,7 +68,7 @@ describe('S3ModelScorer refusing a model', () => {
     // Assess
     expect(before?.modelVersion).toBe(modelA.metadata.modelVersion);
     expect(after?.modelVersion).toBe(modelA.metadata.modelVersion);
-    expect(after?.probabilities).toEqual(before?.probabilities);
+    expect(after?.purchase).toEqual(before?.purchase);
     expect(refused).toHaveLength(1);
     expect(refused[0]).toMatch(/feature schema 99/);
   });

@@ -130,7 +130,7 @@ describe('ingestBatch', () => {
       score: async (features, rows, width) => {
         calls.push(rows);
         expect(features.length).toBe(rows * width);
-        return { probabilities: new Float32Array(rows).fill(0.25), modelVersion: 'v-test' };
+        return { purchase: new Float32Array(rows).fill(0.25), modelVersion: 'v-test' };
       },
     };
     const { profiles, all } = deps({ scorer });

@@ -7,7 +7,14 @@ import { toFeatureMatrix } from '../../../shared/model/matrix';
 import type { MlpWeights } from '../../../shared/model/mlp-weights';
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../../../shared/model/model-metadata';
 import { ModelScoringError } from '../../../shared/model/model-scoring-error';
-import { exportMlpToOnnx } from '../../../shared/model/onnx-export';
+import { ONNX_OUTPUTS } from '../../../shared/model/model-outputs';
+import { forwardMultiTask } from '../../../shared/model/multi-task-network';
+import {
+  exportMultiTaskToOnnx,
+  exportMlpToOnnx,
+  multiTaskServingOutputs,
+} from '../../../shared/model/onnx-export';
+import { randomFeatures, randomMultiTaskWeights } from '../../support/multi-task-fixtures';
 
 const io = { inputName: ONNX_INPUT_NAME, outputName: ONNX_OUTPUT_NAME };
 /** One sigmoid unit over two features: sigmoid(x0). */
@@ -40,7 +47,7 @@ describe('OnnxModelSession', () => {
       new ModelScoringError(`output ${ONNX_OUTPUT_NAME} is not a probability`),
     );
     await expect(scoreRowsOnce(graph(), { ...io, outputName: 'other' }, zeroRow)).rejects.toThrow(
-      new ModelScoringError('output other is not 1 float32 values'),
+      new ModelScoringError('the graph lacks declared output other (it has purchase_probability)'),
     );
     const garbage = new TextEncoder().encode('not a graph');
     await expect(OnnxModelSession.load(garbage, io)).rejects.toThrow(
@@ -48,6 +55,70 @@ describe('OnnxModelSession', () => {
         name: 'ModelScoringError',
         message: expect.stringMatching(/onnxruntime cannot load it/),
       }),
+    );
+    await session.release();
+  });
+});
+
+describe('OnnxModelSession with every head', () => {
+  const featureNames = ['f0', 'f1', 'f2'];
+  const weights = randomMultiTaskWeights({
+    features: 3,
+    trunk: [6, 5],
+    purchaseInput: 'embedding',
+    churnInput: 'features',
+    categories: ['a', 'b', 'c', 'other'],
+  });
+  const bytes = exportMultiTaskToOnnx(weights, { featureNames, producer: 'test', modelVersion: 'v-all' });
+  const outputs = multiTaskServingOutputs(weights, { labelHorizonHours: 6, churnHorizonDays: 7 });
+
+  it('fetches every declared output in one run, in the shapes BatchScores carries', async () => {
+    // Prepare
+    const session = await OnnxModelSession.load(bytes, { inputName: ONNX_INPUT_NAME, outputs, featureNames });
+    const features = randomFeatures(4, 3);
+    // Act
+    const heads = await session.runHeads(features, 4, 3);
+    await session.release();
+    // Assess
+    const expected = forwardMultiTask(weights, { values: features, rows: 4, columns: 3 });
+    expect(Array.from(heads.purchase)).toEqual(Array.from(expected.purchase, (p) => expect.closeTo(p, 5)));
+    expect(Array.from(heads.churn!)).toEqual(Array.from(expected.churn!, (p) => expect.closeTo(p, 5)));
+    expect(heads.nextCategories?.categories).toEqual(['a', 'b', 'c', 'other']);
+    expect(heads.nextCategories?.probabilities).toHaveLength(16);
+    expect(heads.embedding?.size).toBe(5);
+    expect(heads.embedding?.values).toHaveLength(20);
+    expect(heads.contributions).toBeUndefined();
+  });
+
+  it('refuses a graph missing a declared output at load, and an output of another width at run', async () => {
+    // Prepare
+    const withContributions = {
+      ...outputs,
+      contributions: {
+        purchase: ONNX_OUTPUTS.purchaseContributions,
+        baseline: { features: [0, 0, 0], logits: { purchase: 0 } },
+      },
+    };
+    const wrongSize = { ...outputs, embedding: { name: ONNX_OUTPUTS.embedding, size: 4 } };
+    const session = await OnnxModelSession.load(bytes, {
+      inputName: ONNX_INPUT_NAME,
+      outputs: wrongSize,
+      featureNames,
+    });
+    // Act / Assess
+    await expect(
+      OnnxModelSession.load(bytes, { inputName: ONNX_INPUT_NAME, outputs: withContributions, featureNames }),
+    ).rejects.toThrow(
+      new ModelScoringError(
+        'the graph lacks declared output purchase_contributions ' +
+          '(it has purchase_probability, churn_probability, next_category_probabilities, embedding)',
+      ),
+    );
+    await expect(OnnxModelSession.load(bytes, { inputName: 'rows', outputs, featureNames })).rejects.toThrow(
+      new ModelScoringError('the graph has no input rows (it has features)'),
+    );
+    await expect(session.runHeads(new Float32Array(6), 2, 3)).rejects.toThrow(
+      new ModelScoringError('output embedding has shape [2, 5], expected [2, 4]'),
     );
     await session.release();
   });

@@ -1,0 +1,98 @@
+/**
+ * From one batch inference to what is stored with each profile: the one mapping the ingest path and
+ * the rescoring function share, so a profile reads the same whichever of them scored it.
+ *
+ * - `propensity`, `churnRisk`: the head's probability for the row.
+ * - `nextCategories`: the {@link TOP_CATEGORIES} most likely of the model's K named categories, with the
+ *   model's probabilities (not renormalised). The catch-all `other` column is left out: it names no
+ *   category a recommendation could use, so a profile whose mass sits on `other` gets the best named
+ *   ones, with honestly small probabilities.
+ * - `reasons`: per head, the {@link TOP_REASONS} features with the largest |contribution|, signed.
+ * - `embedding`: quantised to signed bytes with one scale per profile (`max |v| / 127`), so every value
+ *   is within `scale / 2` of `byte × scale`.
+ */
+import { OTHER_CATEGORY } from './model-metadata';
+import type { BatchScores, CategoryPrediction, ProfileScore, ScoreReason } from './model-outputs';
+
+/** How many next categories a profile keeps. */
+export const TOP_CATEGORIES = 3;
+/** How many reasons a profile keeps per explained head. */
+export const TOP_REASONS = 3;
+/** Largest magnitude of a quantised embedding byte (symmetric, so -128 is never used). */
+const INT8_MAX = 127;
+
+/** Indices of the `count` largest `key(i)` over `0..n-1`, largest first; ties go to the lower index. */
+function topIndices(n: number, count: number, key: (i: number) => number, keep: (i: number) => boolean) {
+  const indices: number[] = [];
+  for (let i = 0; i < n; i++) if (keep(i)) indices.push(i);
+  return indices.sort((a, b) => key(b) - key(a) || a - b).slice(0, count);
+}
+
+function nextCategoriesOf(
+  scores: NonNullable<BatchScores['nextCategories']>,
+  row: number,
+): CategoryPrediction[] {
+  const { categories, probabilities } = scores;
+  const k = categories.length;
+  const at = (i: number) => probabilities[row * k + i]!;
+  return topIndices(k, TOP_CATEGORIES, at, (i) => categories[i] !== OTHER_CATEGORY).map((i) => ({
+    category: categories[i]!,
+    probability: at(i),
+  }));
+}
+
+function reasonsOf(featureNames: readonly string[], contributions: Float32Array, row: number): ScoreReason[] {
+  const f = featureNames.length;
+  const at = (i: number) => contributions[row * f + i]!;
+  return topIndices(
+    f,
+    TOP_REASONS,
+    (i) => Math.abs(at(i)),
+    () => true,
+  ).map((i) => ({ feature: featureNames[i]!, contribution: at(i) }));
+}
+
+/**
+ * Quantise one embedding to signed bytes: `scale = max |v| / 127` (1 for an all-zero vector, so a
+ * reader never sees a zero scale), `byte = round(v / scale)`.
+ */
+export function quantiseEmbedding(values: ArrayLike<number>): { scale: number; bytes: Int8Array } {
+  let max = 0;
+  for (let i = 0; i < values.length; i++) max = Math.max(max, Math.abs(values[i]!));
+  const scale = max > 0 ? max / INT8_MAX : 1;
+  const bytes = new Int8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    bytes[i] = Math.max(-INT8_MAX, Math.min(INT8_MAX, Math.round(values[i]! / scale)));
+  }
+  return { scale, bytes };
+}
+
+/**
+ * One {@link ProfileScore} per row of `batch` (`rows` rows, in row order), stamped `scoredAt` (epoch
+ * ms). Heads the batch lacks are absent from every score.
+ */
+export function toProfileScores(batch: BatchScores, rows: number, scoredAt: number): ProfileScore[] {
+  const { modelVersion, purchase, churn, nextCategories, embedding, contributions } = batch;
+  return Array.from({ length: rows }, (_, row): ProfileScore => {
+    const score: ProfileScore = { propensity: purchase[row]!, modelVersion, scoredAt };
+    if (churn !== undefined) score.churnRisk = churn[row]!;
+    if (nextCategories !== undefined) score.nextCategories = nextCategoriesOf(nextCategories, row);
+    if (contributions !== undefined) {
+      const { featureNames } = contributions;
+      score.reasons = {
+        ...(contributions.purchase === undefined
+          ? {}
+          : { purchase: reasonsOf(featureNames, contributions.purchase, row) }),
+        ...(contributions.churn === undefined
+          ? {}
+          : { churn: reasonsOf(featureNames, contributions.churn, row) }),
+      };
+    }
+    if (embedding !== undefined) {
+      score.embedding = quantiseEmbedding(
+        embedding.values.subarray(row * embedding.size, (row + 1) * embedding.size),
+      );
+    }
+    return score;
+  });
+}

@@ -1,0 +1,87 @@
+import fc from 'fast-check';
+import type { BatchScores } from '../../../shared/model/model-outputs';
+import { quantiseEmbedding, toProfileScores } from '../../../shared/model/profile-score';
+
+const SCORED_AT = 1_800_000_000_000;
+
+describe('toProfileScores', () => {
+  it('maps every head of a two-row batch to each profile', () => {
+    // Prepare
+    const batch: BatchScores = {
+      modelVersion: 'v-heads',
+      purchase: Float32Array.from([0.25, 0.75]),
+      churn: Float32Array.from([0.5, 0.125]),
+      nextCategories: {
+        categories: ['shoes', 'bags', 'hats', 'socks', 'other'],
+        // Row 0: `other` is the most likely but names nothing to recommend; row 1: a tie (lower index first).
+        probabilities: Float32Array.from([0.1, 0.05, 0.15, 0.2, 0.5, 0.25, 0.25, 0.125, 0.25, 0.125]),
+      },
+      embedding: { size: 2, values: Float32Array.from([1.27, -0.5, 0, 0]) },
+      contributions: {
+        featureNames: ['a', 'b', 'c', 'd'],
+        purchase: Float32Array.from([0.5, -2, 0.25, 1, 0, 0, 0, -0.5]),
+        churn: Float32Array.from([1, 1, -1, 0.5, 3, -2, 1, 0]),
+      },
+    };
+    // Act
+    const [first, second] = toProfileScores(batch, 2, SCORED_AT);
+    // Assess
+    expect(first).toEqual({
+      propensity: 0.25,
+      churnRisk: 0.5,
+      nextCategories: [
+        { category: 'socks', probability: expect.closeTo(0.2, 6) },
+        { category: 'hats', probability: expect.closeTo(0.15, 6) },
+        { category: 'shoes', probability: expect.closeTo(0.1, 6) },
+      ],
+      reasons: {
+        purchase: [
+          { feature: 'b', contribution: -2 },
+          { feature: 'd', contribution: 1 },
+          { feature: 'a', contribution: 0.5 },
+        ],
+        churn: [
+          { feature: 'a', contribution: 1 },
+          { feature: 'b', contribution: 1 },
+          { feature: 'c', contribution: -1 },
+        ],
+      },
+      embedding: { scale: expect.closeTo(0.01, 6), bytes: Int8Array.from([127, -50]) },
+      modelVersion: 'v-heads',
+      scoredAt: SCORED_AT,
+    });
+    expect(second?.nextCategories?.map((c) => c.category)).toEqual(['shoes', 'bags', 'socks']);
+    expect(second?.reasons?.purchase?.map((r) => r.feature)).toEqual(['d', 'a', 'b']);
+    expect(second?.embedding).toEqual({ scale: 1, bytes: Int8Array.from([0, 0]) });
+  });
+
+  it('leaves out every head the model does not have', () => {
+    // Act
+    const [score] = toProfileScores({ modelVersion: 'v1', purchase: Float32Array.from([0.5]) }, 1, SCORED_AT);
+    // Assess
+    expect(score).toEqual({ propensity: 0.5, modelVersion: 'v1', scoredAt: SCORED_AT });
+  });
+});
+
+describe('quantiseEmbedding', () => {
+  it('keeps every value within half a step of byte × scale, and the largest at ±127', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.float({ min: -1e3, max: 1e3, noNaN: true, noDefaultInfinity: true }), {
+          minLength: 1,
+          maxLength: 16,
+        }),
+        (values) => {
+          // Act
+          const { scale, bytes } = quantiseEmbedding(values);
+          // Assess
+          expect(scale).toBeGreaterThan(0);
+          values.forEach((v, i) =>
+            expect(Math.abs(bytes[i]! * scale - v)).toBeLessThanOrEqual(scale / 2 + 1e-9),
+          );
+          if (values.some((v) => v !== 0)) expect(Math.max(...Array.from(bytes, Math.abs))).toBe(127);
+        },
+      ),
+    );
+  });
+});
