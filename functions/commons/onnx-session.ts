@@ -111,7 +111,7 @@ export class OnnxModelSession {
       ...(embedding === undefined
         ? []
         : [{ name: embedding.name, columns: embedding.size, probabilities: false }]),
-      ...[contributions?.purchase, contributions?.churn]
+      ...[contributions?.purchase?.name, contributions?.churn?.name]
         .filter((name): name is string => name !== undefined)
         .map((name) => ({ name, columns: featureNames.length, probabilities: false })),
     ];
@@ -145,8 +145,10 @@ export class OnnxModelSession {
         : {
             contributions: {
               featureNames,
-              ...(contributions.purchase === undefined ? {} : { purchase: valuesOf(contributions.purchase) }),
-              ...(contributions.churn === undefined ? {} : { churn: valuesOf(contributions.churn) }),
+              ...(contributions.purchase === undefined
+                ? {}
+                : { purchase: valuesOf(contributions.purchase.name) }),
+              ...(contributions.churn === undefined ? {} : { churn: valuesOf(contributions.churn.name) }),
             },
           }),
     };

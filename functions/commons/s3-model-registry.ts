@@ -13,6 +13,8 @@ import {
   modelPointerSchema,
   parseModelMetadata,
   parseModelPointer,
+  parseServingContract,
+  type ServingContract,
 } from '../../shared/model/model-metadata';
 import {
   type ModelCandidateFiles,
@@ -117,6 +119,14 @@ export class S3ModelRegistry implements ModelRegistry {
     const text = await this.readText(metadataKey);
     if (text === undefined) throw new ModelNotFoundError(modelVersion, metadataKey);
     return parseModelMetadata(JSON.parse(text));
+  }
+
+  /** A version's serving contract (metadata v2 or v1); throws {@link ModelNotFoundError} or `ModelMetadataViolation`. */
+  async getServingContract(modelVersion: string): Promise<ServingContract> {
+    const { metadataKey } = modelObjectKeys(modelVersion);
+    const text = await this.readText(metadataKey);
+    if (text === undefined) throw new ModelNotFoundError(modelVersion, metadataKey);
+    return parseServingContract(JSON.parse(text));
   }
 
   /** A version's ONNX bytes; throws {@link ModelNotFoundError}. */
@@ -226,7 +236,11 @@ export class S3ModelRegistry implements ModelRegistry {
   }
 
   private async assertComplete(modelVersion: string): Promise<void> {
-    const [metadata, onnx] = await Promise.all([this.getMetadata(modelVersion), this.getOnnx(modelVersion)]);
+    // The serving contract is what must hold to serve: v2 metadata (e.g. a model built elsewhere) or v1.
+    const [metadata, onnx] = await Promise.all([
+      this.getServingContract(modelVersion),
+      this.getOnnx(modelVersion),
+    ]);
     if (modelIncompatibility(metadata, { onnx }) !== undefined) {
       throw new ModelRegistryError(
         'promote',

@@ -91,6 +91,31 @@ const uniqueNames = (names: readonly string[]) => new Set(names).size === names.
 export const OTHER_CATEGORY = 'other';
 
 /**
+ * One head's contribution output and how to read it (the shape `attributionContract` in
+ * `onnx-attribution.ts` gives, plus the output name). For each row the contributions sum to the head's
+ * logit minus `baseline.logit`, within the tolerance the method states.
+ */
+const contributionOutputSchema = z
+  .object({
+    name: outputName,
+    /** `rescale`, `integrated-gradients`, `exact-linear` here; an external model names its own (`tree-shap`). */
+    method: z.string().min(1),
+    /** Interpolation steps of a path method; 1 otherwise. */
+    steps: z.number().int().min(1),
+    units: z.literal('logit'),
+    baseline: z
+      .object({
+        description: z.string().min(1),
+        /** Raw feature values the contributions are measured from (F values, `featureNames` order). */
+        features: z.array(z.number()).min(1),
+        /** The head's logit at `features`. */
+        logit: z.number(),
+      })
+      .strict(),
+  })
+  .strict();
+
+/**
  * Which heads a v2 model has, the ONNX output each is read from (float32, B rows), and the parameters
  * a reader needs to interpret it. Omit a head the model does not have; `purchase` is required.
  */
@@ -117,23 +142,11 @@ export const servingOutputsSchema = z
       .strict()
       .optional(),
     /**
-     * `[B, F]` signed contribution of each feature (logit units, columns in `featureNames` order) to the
-     * purchase and/or churn logit. For each row, the contributions sum to the head's logit minus the
-     * logit at `baseline.features` (`baseline.logits`), within the exporter's stated tolerance.
+     * `[B, F]` signed contribution of each feature (columns in `featureNames` order) to the purchase
+     * and/or churn head's logit, each with how it was computed and what it is measured from.
      */
     contributions: z
-      .object({
-        purchase: outputName.optional(),
-        churn: outputName.optional(),
-        baseline: z
-          .object({
-            /** The raw feature vector the attributions are measured from (F values). */
-            features: z.array(z.number()),
-            /** The heads' logits at `features`. */
-            logits: z.object({ purchase: z.number().optional(), churn: z.number().optional() }).strict(),
-          })
-          .strict(),
-      })
+      .object({ purchase: contributionOutputSchema.optional(), churn: contributionOutputSchema.optional() })
       .strict()
       .optional(),
   })
@@ -149,8 +162,8 @@ export function declaredOutputNames(outputs: ServingOutputs): string[] {
     churn?.name,
     nextCategories?.name,
     embedding?.name,
-    contributions?.purchase,
-    contributions?.churn,
+    contributions?.purchase?.name,
+    contributions?.churn?.name,
   ].filter((name): name is string => name !== undefined);
 }
 
@@ -218,28 +231,23 @@ export const modelMetadataV2Schema = z
       ctx.addIssue({ code: 'custom', path: ['outputs'], message: 'names must be unique' });
     if (names.includes(doc.inputName))
       ctx.addIssue({ code: 'custom', path: ['outputs'], message: 'must not reuse the input name' });
-    const contributions = doc.outputs.contributions;
-    if (contributions === undefined) return;
-    if (contributions.baseline.features.length !== doc.featureNames.length) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['outputs', 'contributions', 'baseline', 'features'],
-        message: `must have ${doc.featureNames.length} values, one per feature name`,
-      });
-    }
-    if (contributions.churn !== undefined && doc.outputs.churn === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['outputs', 'contributions', 'churn'],
-        message: 'needs the churn head',
-      });
-    }
-    if (contributions.purchase === undefined && contributions.churn === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['outputs', 'contributions'],
-        message: 'must name at least one contribution output',
-      });
+    for (const head of ['purchase', 'churn'] as const) {
+      const contribution = doc.outputs.contributions?.[head];
+      if (contribution === undefined) continue;
+      if (doc.outputs[head] === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['outputs', 'contributions', head],
+          message: `needs the ${head} head`,
+        });
+      }
+      if (contribution.baseline.features.length !== doc.featureNames.length) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['outputs', 'contributions', head, 'baseline', 'features'],
+          message: `must have ${doc.featureNames.length} values, one per feature name`,
+        });
+      }
     }
   });
 /** Metadata v2: the serving contract, and optionally how the model was trained. */

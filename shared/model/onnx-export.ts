@@ -143,6 +143,22 @@ export class OnnxGraphBuilder {
     return current;
   }
 
+  /**
+   * Append a subgraph built elsewhere (e.g. `attributionNodes` of `onnx-attribution.ts`), refusing any
+   * tensor it writes that the graph already has.
+   */
+  append(piece: {
+    nodes: readonly onnx.INodeProto[];
+    initializers: readonly onnx.ITensorProto[];
+    outputs: readonly onnx.IValueInfoProto[];
+  }): void {
+    for (const tensor of piece.initializers) this.claim(tensor.name ?? '');
+    for (const node of piece.nodes) for (const output of node.output ?? []) this.claim(output);
+    this.initializers.push(...piece.initializers);
+    this.nodes.push(...piece.nodes);
+    this.outputs.push(...piece.outputs);
+  }
+
   /** Declare `name` a float32 graph output of shape `dims` (use {@link BATCH_DIM} for the rows). */
   output(name: string, dims: readonly (number | string)[]): void {
     this.outputs.push(tensorValueInfo(name, dims));

@@ -7,7 +7,8 @@
  *   model's probabilities (not renormalised). The catch-all `other` column is left out: it names no
  *   category a recommendation could use, so a profile whose mass sits on `other` gets the best named
  *   ones, with honestly small probabilities.
- * - `reasons`: per head, the {@link TOP_REASONS} features with the largest |contribution|, signed.
+ * - `reasons`: per head, the {@link TOP_REASONS} features with the largest |contribution|, signed; a
+ *   zero contribution is no reason and is left out (as `topReasons` in `attribution-summary.ts`).
  * - `embedding`: quantised to signed bytes with one scale per profile (`max |v| / 127`), so every value
  *   is within `scale / 2` of `byte × scale`.
  */
@@ -48,7 +49,7 @@ function reasonsOf(featureNames: readonly string[], contributions: Float32Array,
     f,
     TOP_REASONS,
     (i) => Math.abs(at(i)),
-    () => true,
+    (i) => at(i) !== 0,
   ).map((i) => ({ feature: featureNames[i]!, contribution: at(i) }));
 }
 

@@ -101,15 +101,25 @@ function servingOnlyFactory(overrides: Record<string, unknown> = {}): Record<str
   };
 }
 
+/** A contribution output as the attribution subgraph describes it. */
+function contribution(name: string, logit: number) {
+  return {
+    name,
+    method: 'rescale',
+    steps: 1,
+    units: 'logit',
+    baseline: { description: 'training mean', features: [0.5, 0.1], logit },
+  };
+}
+
 const allHeads = {
   purchase: { name: 'purchase_probability', labelHorizonHours: 6 },
   churn: { name: 'churn_probability', horizonDays: 7 },
   nextCategories: { name: 'next_category_probabilities', categories: ['shoes', 'bags', 'other'] },
   embedding: { name: 'embedding', size: 12 },
   contributions: {
-    purchase: 'purchase_contributions',
-    churn: 'churn_contributions',
-    baseline: { features: [0.5, 0.1], logits: { purchase: -2.1, churn: 0.4 } },
+    purchase: contribution('purchase_contributions', -2.1),
+    churn: contribution('churn_contributions', 0.4),
   },
 };
 
@@ -174,15 +184,30 @@ describe('metadata v2 and the serving contract', () => {
       {
         outputs: {
           ...allHeads,
-          contributions: { ...allHeads.contributions, baseline: { features: [0], logits: {} } },
+          contributions: {
+            purchase: {
+              ...allHeads.contributions.purchase,
+              baseline: { description: 'x', features: [0], logit: 0 },
+            },
+          },
         },
       },
-      'outputs.contributions.baseline.features',
+      'outputs.contributions.purchase.baseline.features',
     ],
     [
       'churn contributions without a churn head',
       { outputs: { purchase: allHeads.purchase, contributions: allHeads.contributions } },
       'outputs.contributions.churn',
+    ],
+    [
+      'contributions in other units',
+      {
+        outputs: {
+          ...allHeads,
+          contributions: { purchase: { ...allHeads.contributions.purchase, units: 'probability' } },
+        },
+      },
+      'outputs.contributions.purchase.units',
     ],
     [
       'duplicate categories',

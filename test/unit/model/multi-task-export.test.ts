@@ -13,6 +13,7 @@ import {
   exportMultiTaskToOnnx,
   inspectOnnxModel,
   multiTaskServingOutputs,
+  tensorValueInfo,
 } from '../../../shared/model/onnx-export';
 import { declaredOutputNames } from '../../../shared/model/model-metadata';
 import {
@@ -134,8 +135,27 @@ describe('exportMultiTaskToOnnx', () => {
     const bytes = exportMultiTaskToOnnx(weights, {
       ...options(2),
       extend: (graph, tensors) => {
-        graph.node('Identity', [tensors.purchaseLogit], 'purchase_logit_copy');
-        graph.output('purchase_logit_copy', [BATCH_DIM, 1]);
+        // The shape `attributionNodes` returns: nodes, initializers, outputs.
+        graph.append({
+          nodes: [
+            {
+              name: 'copy',
+              opType: 'Identity',
+              input: [tensors.purchaseLogit],
+              output: ['purchase_logit_copy'],
+            },
+          ],
+          initializers: [],
+          outputs: [tensorValueInfo('purchase_logit_copy', [BATCH_DIM, 1])],
+        });
+        // A piece that would overwrite a tensor of the forward pass is refused.
+        expect(() =>
+          graph.append({
+            nodes: [{ opType: 'Identity', input: ['features'], output: ['embedding'] }],
+            initializers: [],
+            outputs: [],
+          }),
+        ).toThrow(expect.objectContaining({ name: 'ModelInputError', value: 'embedding' }));
       },
     });
     const features = randomFeatures(4, 2);

@@ -95,8 +95,13 @@ describe('OnnxModelSession with every head', () => {
     const withContributions = {
       ...outputs,
       contributions: {
-        purchase: ONNX_OUTPUTS.purchaseContributions,
-        baseline: { features: [0, 0, 0], logits: { purchase: 0 } },
+        purchase: {
+          name: ONNX_OUTPUTS.purchaseContributions,
+          method: 'rescale',
+          steps: 1,
+          units: 'logit' as const,
+          baseline: { description: 'training mean', features: [0, 0, 0], logit: 0 },
+        },
       },
     };
     const wrongSize = { ...outputs, embedding: { name: ONNX_OUTPUTS.embedding, size: 4 } };

@@ -51,7 +51,8 @@ describe('toProfileScores', () => {
       scoredAt: SCORED_AT,
     });
     expect(second?.nextCategories?.map((c) => c.category)).toEqual(['shoes', 'bags', 'socks']);
-    expect(second?.reasons?.purchase?.map((r) => r.feature)).toEqual(['d', 'a', 'b']);
+    // A zero contribution is no reason.
+    expect(second?.reasons?.purchase).toEqual([{ feature: 'd', contribution: -0.5 }]);
     expect(second?.embedding).toEqual({ scale: 1, bytes: Int8Array.from([0, 0]) });
   });
 
