@@ -21,6 +21,11 @@
  *   s·(1 − s)). Completeness only in the limit: the error falls as 1/m for relu networks (each
  *   kink on the path is sampled, not integrated) and costs m forward and backward passes.
  *
+ * Cost (`test/bench/attribution-cost.ts`, 100 rows, one thread, FEATURE_COUNT → 32 → 16 trunk and
+ * two heads, on a loaded 2-core machine): probabilities alone 0.09–0.13 ms; rescale adds 0.19–0.27
+ * ms (heads on the embedding share one trunk pass); integrated gradients with m = 16 adds 1.7–2.4 ms,
+ * more than ingest's whole per-batch budget at 50,000 events/s (2 ms per 100 events).
+ *
  * Raw-feature axis: z_i = (x_i − mean_i) / std_i, so an attribution with respect to the raw x_i
  * from x0 = mean is (x_i − mean_i) · ∂logit/∂x_i = z_i · std_i · ∂logit/∂z_i / std_i: the same number.
  * Column i of the output is raw feature i (`feature_names[i]`).
@@ -83,13 +88,14 @@ export interface AttributionNodesOptions {
   batchDim?: string;
 }
 
-/** Nodes, initializers and the graph output that compute one head's contributions. */
+/** Nodes, initializers and graph outputs that compute the heads' contributions. */
 export interface AttributionSubgraph {
   nodes: onnx.INodeProto[];
   initializers: onnx.ITensorProto[];
-  /** One output, `ONNX_OUTPUTS.<head>Contributions`, float32 [batch, F]. */
+  /** One output per head, `ONNX_OUTPUTS.<head>Contributions`, float32 [batch, F], in head order. */
   outputs: onnx.IValueInfoProto[];
-  method: AttributionContract['method'];
+  /** The method each head got. */
+  methods: Partial<Record<AttributedHead, AttributionContract['method']>>;
 }
 
 const { DataType } = onnx.TensorProto;
@@ -123,18 +129,24 @@ export function headLogit(
   normalised: ArrayLike<number>,
 ): number {
   const layers = attributedLayers(weights, head);
-  let activations = Array.from(normalised);
-  let logit = 0;
-  layers.forEach((layer, l) => {
+  return forwardFloat64(layers, Array.from(normalised))[layers.length - 1]?.pre[0] as number;
+}
+
+/** Pre-activations and activations of every layer at `input`, float64. */
+function forwardFloat64(
+  layers: DenseLayerWeights[],
+  input: number[],
+): { pre: number[]; activation: number[] }[] {
+  let activation = input;
+  return layers.map((layer) => {
     const pre = layer.bias.slice();
-    activations.forEach((a, i) => {
+    activation.forEach((a, i) => {
       const row = layer.weights[i] as number[];
       for (let j = 0; j < pre.length; j++) pre[j] = (pre[j] as number) + a * (row[j] as number);
     });
-    if (l === layers.length - 1) logit = pre[0] as number;
-    else activations = pre.map((v) => activate(layer.activation, v));
+    activation = pre.map((v) => activate(layer.activation, v));
+    return { pre, activation };
   });
-  return logit;
 }
 
 function activate(activation: string, v: number): number {
@@ -209,225 +221,238 @@ const floatTensor = (name: string, dims: number[], values: number[]): onnx.ITens
 const transpose = (matrix: number[][]): number[] =>
   (matrix[0] ?? []).flatMap((_, j) => matrix.map((row) => row[j] as number));
 
-/** Below this |pre − pre0| a unit's secant slope is replaced by its derivative (0/0 otherwise). */
+/** Below this |pre − pre0| a unit's secant slope is replaced by its derivative at the baseline. */
 const RESCALE_EPSILON = 1e-4;
 
-/** A graph under construction, with the tensor-name prefix of one head's attribution. */
+/** Nodes and initializers under construction; every node is named after its one output. */
 class SubgraphBuilder {
   readonly nodes: onnx.INodeProto[] = [];
   readonly initializers: onnx.ITensorProto[] = [];
-  constructor(
-    private readonly prefix: string,
-    private readonly output: string,
-  ) {}
 
-  /** Add a node and return the name of its output (`name` is prefixed unless it is the output). */
-  node(opType: string, input: string[], name: string, attribute?: onnx.IAttributeProto[]): string {
-    const out = name === this.output ? name : `${this.prefix}_${name}`;
-    this.nodes.push({ name: `${this.prefix}_${name}`, opType, input, output: [out], attribute });
-    return out;
+  node(opType: string, input: string[], output: string, attribute?: onnx.IAttributeProto[]): string {
+    this.nodes.push({ name: output, opType, input, output: [output], attribute });
+    return output;
   }
 
-  /** Add a float32 initializer and return its name. */
   constant(name: string, dims: number[], values: number[]): string {
-    this.initializers.push(floatTensor(`${this.prefix}_${name}`, dims, values));
-    return `${this.prefix}_${name}`;
+    this.initializers.push(floatTensor(name, dims, values));
+    return name;
   }
 }
 
+/** One layer of the attribution's forward pass: what the next layer reads and the layer's slope. */
+interface ForwardLayer {
+  /** Integrated gradients: the activation at the path points. Rescale: activation − baseline's. */
+  output: string;
+  /** Tensor of d a / d pre to backpropagate with, or undefined for a linear layer (slope 1). */
+  slope: string | undefined;
+}
+
 /**
- * The slope tensor of one nonlinear unit for the backward pass: the activation's derivative
- * (integrated gradients) or the secant (a − a0) / (pre − pre0) between the input and the baseline
- * (rescale), which falls back to the derivative where the two pre-activations (almost) coincide.
+ * One dense layer of the attribution's forward pass, named `<prefix>_dense_<l>_*`.
+ *
+ * Integrated gradients runs the layer on the path points and keeps the activation's derivative.
+ * Rescale carries differences from the baseline: Δpre = Δa_in · W (the bias cancels), pre = Δpre +
+ * pre0, and the slope is the secant Δa / Δpre, or the derivative at the baseline where |Δpre| < ε
+ * (where the secant is 0/0 and either slope moves the logit by less than ε · |weights|).
  */
-function slopeNodes(
+function forwardLayer(
   g: SubgraphBuilder,
-  l: number,
-  kind: 'relu' | 'sigmoid',
-  pre: string,
-  activation: string,
-  baseline: { pre: number[]; activation: number[] } | undefined,
-): string {
-  const derivative =
-    kind === 'relu'
-      ? // Sign(relu(v)) is 1 where the unit is active and 0 elsewhere: the relu's derivative.
-        g.node('Sign', [activation], `dense_${l}_relu_mask`)
-      : g.node(
-          'Mul',
-          [
-            activation,
-            g.node('Sub', [g.constant(`dense_${l}_one`, [], [1]), activation], `dense_${l}_complement`),
-          ],
-          `dense_${l}_sigmoid_derivative`,
-        );
-  if (baseline === undefined) return derivative;
-  const width = baseline.pre.length;
-  const deltaPre = g.node(
+  method: NonlinearAttributionMethod,
+  input: string,
+  layer: DenseLayerWeights,
+  baseline: { pre: number[]; activation: number[] },
+  name: string,
+): ForwardLayer {
+  const width = layer.bias.length;
+  const kernel = g.constant(`${name}_kernel`, [layer.weights.length, width], layer.weights.flat());
+  const product = g.node('MatMul', [input, kernel], `${name}_product`);
+  const offset =
+    method === 'rescale'
+      ? g.constant(`${name}_baseline_pre`, [width], baseline.pre)
+      : g.constant(`${name}_bias`, [width], layer.bias);
+  const pre = g.node('Add', [product, offset], `${name}_pre`);
+  const kind: string = layer.activation;
+  if (kind === 'linear') return { output: method === 'rescale' ? product : pre, slope: undefined };
+  if (kind !== 'relu' && kind !== 'sigmoid') throw unsupportedActivation(kind);
+  const activation = g.node(kind === 'relu' ? 'Relu' : 'Sigmoid', [pre], `${name}_${kind}`);
+  if (method === 'integrated-gradients') {
+    const slope =
+      kind === 'relu'
+        ? // Sign(relu(v)) is 1 where the unit is active and 0 elsewhere: the relu's derivative.
+          g.node('Sign', [activation], `${name}_relu_mask`)
+        : g.node(
+            'Mul',
+            [
+              activation,
+              g.node('Sub', [g.constant(`${name}_one`, [], [1]), activation], `${name}_complement`),
+            ],
+            `${name}_sigmoid_derivative`,
+          );
+    return { output: activation, slope };
+  }
+  const delta = g.node(
     'Sub',
-    [pre, g.constant(`dense_${l}_baseline_pre`, [width], baseline.pre)],
-    `dense_${l}_delta_pre`,
-  );
-  const deltaActivation = g.node(
-    'Sub',
-    [activation, g.constant(`dense_${l}_baseline_activation`, [width], baseline.activation)],
-    `dense_${l}_delta_activation`,
+    [activation, g.constant(`${name}_baseline_activation`, [width], baseline.activation)],
+    `${name}_delta`,
   );
   const close = g.node(
     'Less',
-    [
-      g.node('Abs', [deltaPre], `dense_${l}_abs_delta_pre`),
-      g.constant(`dense_${l}_epsilon`, [], [RESCALE_EPSILON]),
-    ],
-    `dense_${l}_close_to_baseline`,
+    [g.node('Abs', [product], `${name}_abs_delta_pre`), g.constant(`${name}_epsilon`, [], [RESCALE_EPSILON])],
+    `${name}_close_to_baseline`,
   );
   // The denominator is made safe before dividing, so no inf or NaN is ever computed.
   const denominator = g.node(
     'Where',
-    [close, g.constant(`dense_${l}_unit`, [], [1]), deltaPre],
-    `dense_${l}_denominator`,
+    [close, g.constant(`${name}_unit`, [], [1]), product],
+    `${name}_denominator`,
   );
-  const secant = g.node('Div', [deltaActivation, denominator], `dense_${l}_secant`);
-  return g.node('Where', [close, derivative, secant], `dense_${l}_multiplier`);
+  const secant = g.node('Div', [delta, denominator], `${name}_secant`);
+  const atBaseline = baseline.pre.map((v, j) =>
+    kind === 'relu'
+      ? v > 0
+        ? 1
+        : 0
+      : (baseline.activation[j] as number) * (1 - (baseline.activation[j] as number)),
+  );
+  const slope = g.node(
+    'Where',
+    [close, g.constant(`${name}_baseline_derivative`, [width], atBaseline), secant],
+    `${name}_multiplier`,
+  );
+  return { output: delta, slope };
 }
 
 /**
- * Nodes that compute the contributions of `head` from the normalised features, to be appended to a
- * graph that already computes `options.normalisedInput`. Tensor and node names are prefixed with
- * `<head>_attribution_` so they never clash with the forward pass. Throws {@link ModelInputError}
- * when the head is absent, its layers do not chain or `steps` is not a positive integer.
+ * Nodes that compute the contributions of each of `heads` from the normalised features, to be
+ * appended to a graph that already computes `options.normalisedInput`. Heads that read the
+ * embedding share one forward pass through the trunk. Tensor names start with `attribution_trunk_`
+ * or `<head>_attribution_`, so they never clash with the forward pass. Throws
+ * {@link ModelInputError} when a head is absent, its layers do not chain or `steps` is not a
+ * positive integer.
  */
 export function attributionNodes(
   weights: MultiTaskWeights,
-  head: AttributedHead,
+  heads: readonly AttributedHead[],
   options: AttributionNodesOptions,
 ): AttributionSubgraph {
-  const layers = attributedLayers(weights, head);
-  const method = methodOf(layers, options.method);
   const steps = resolveSteps(options.steps);
   const featureCount = weights.normalisation.mean.length;
   const z = options.normalisedInput;
-  const output = OUTPUT_NAMES[head];
-  const outputs = [floatValueInfo(output, [options.batchDim ?? 'batch', featureCount])];
-  const g = new SubgraphBuilder(`${head}_attribution`, output);
-  const done = () => ({ nodes: g.nodes, initializers: g.initializers, outputs, method });
+  const g = new SubgraphBuilder();
+  const outputs: onnx.IValueInfoProto[] = [];
+  const methods: Partial<Record<AttributedHead, AttributionContract['method']>> = {};
+  const trunkForward: ForwardLayer[] = [];
+  let pathInput: string | undefined;
 
-  // d logit / d a is a constant above the topmost nonlinear hidden layer: fold it here, not in the graph.
-  const lastNonlinear = layers.findLastIndex((layer, l) => l < layers.length - 1 && !isLinear(layer));
-  let constantGradient = (layers[layers.length - 1] as DenseLayerWeights).weights.map((r) => r[0] as number);
-  for (let l = layers.length - 2; l > lastNonlinear; l--) {
-    constantGradient = carryDown(layers[l] as DenseLayerWeights, constantGradient);
-  }
+  for (const head of heads) {
+    const layers = attributedLayers(weights, head);
+    const method = methodOf(layers, options.method);
+    methods[head] = method;
+    const output = OUTPUT_NAMES[head];
+    outputs.push(floatValueInfo(output, [options.batchDim ?? 'batch', featureCount]));
+    const prefix = `${head}_attribution`;
 
-  if (method === 'exact-linear') {
-    // logit = w·z + b, so w_i · (z_i − 0) is exact and sums to logit(z) − logit(0).
-    g.node('Mul', [z, g.constant('weights', [featureCount], constantGradient)], output);
-    return done();
-  }
-
-  // Integrated gradients: [batch, F] · [m, 1, 1] broadcasts to the m points [m, batch, F] on the
-  // path from the baseline 0. Rescale: the input itself, compared with the baseline's activations.
-  let activation =
-    method === 'integrated-gradients'
-      ? g.node(
-          'Mul',
-          [
-            z,
-            g.constant(
-              'alphas',
-              [steps, 1, 1],
-              Array.from({ length: steps }, (_, k) => (k + 0.5) / steps),
-            ),
-          ],
-          'path',
-        )
-      : z;
-  const baseline = method === 'rescale' ? baselineActivations(layers, featureCount) : undefined;
-  // Forward up to the topmost nonlinear layer, keeping each layer's slope (undefined: linear, slope 1).
-  const slopes: (string | undefined)[] = [];
-  layers.slice(0, lastNonlinear + 1).forEach((layer, l) => {
-    const kernel = g.constant(
-      `dense_${l}_kernel`,
-      [layer.weights.length, layer.bias.length],
-      layer.weights.flat(),
+    // d logit / d a is a constant above the topmost nonlinear hidden layer: fold it here, not in the graph.
+    const lastNonlinear = layers.findLastIndex((layer, l) => l < layers.length - 1 && !isLinear(layer));
+    let constantGradient = (layers[layers.length - 1] as DenseLayerWeights).weights.map(
+      (r) => r[0] as number,
     );
-    const bias = g.constant(`dense_${l}_bias`, [layer.bias.length], layer.bias);
-    const pre = g.node(
-      'Add',
-      [g.node('MatMul', [activation, kernel], `dense_${l}_product`), bias],
-      `dense_${l}_pre`,
-    );
-    const kind: string = layer.activation;
-    if (kind === 'linear') {
-      activation = pre;
-      slopes.push(undefined);
-      return;
+    for (let l = layers.length - 2; l > lastNonlinear; l--) {
+      constantGradient = carryDown(layers[l] as DenseLayerWeights, constantGradient);
     }
-    if (kind !== 'relu' && kind !== 'sigmoid') throw unsupportedActivation(kind);
-    activation = g.node(kind === 'relu' ? 'Relu' : 'Sigmoid', [pre], `dense_${l}_${kind}`);
-    slopes.push(slopeNodes(g, l, kind, pre, activation, baseline?.[l]));
-  });
+    if (method === 'exact-linear') {
+      // logit = w·z + b, so w_i · (z_i − 0) is exact and sums to logit(z) − logit(0).
+      g.node('Mul', [z, g.constant(`${prefix}_weights`, [featureCount], constantGradient)], output);
+      continue;
+    }
 
-  // Backward from the topmost nonlinear layer: its slope times the constant row gives the gradient
-  // at its pre-activation, then through each kernel (transposed) and each slope below.
-  let gradient = g.node(
-    'Mul',
-    [
-      slopes[lastNonlinear] as string,
-      g.constant('output_gradient', [constantGradient.length], constantGradient),
-    ],
-    `dense_${lastNonlinear}_pre_gradient`,
-  );
-  for (let l = lastNonlinear; l >= 0; l--) {
-    const layer = layers[l] as DenseLayerWeights;
-    const kernelT = g.constant(
-      `dense_${l}_kernel_transposed`,
-      [layer.bias.length, layer.weights.length],
-      transpose(layer.weights),
-    );
-    gradient = g.node('MatMul', [gradient, kernelT], `dense_${l}_input_gradient`);
-    const below = slopes[l - 1];
-    if (below !== undefined) gradient = g.node('Mul', [gradient, below], `dense_${l - 1}_pre_gradient`);
-  }
-  if (method === 'integrated-gradients') {
-    gradient = g.node('ReduceMean', [gradient], 'mean_gradient', [
-      { name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [0] },
-      { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 },
-    ]);
-  }
-  g.node('Mul', [gradient, z], output);
-  return done();
-}
+    // Integrated gradients: [batch, F] · [m, 1, 1] broadcasts to the m points [m, batch, F] on the
+    // path from the baseline 0. Rescale: z itself is the input's difference from the baseline.
+    pathInput ??=
+      method === 'integrated-gradients'
+        ? g.node(
+            'Mul',
+            [
+              z,
+              g.constant(
+                'attribution_alphas',
+                [steps, 1, 1],
+                Array.from({ length: steps }, (_, k) => (k + 0.5) / steps),
+              ),
+            ],
+            'attribution_path',
+          )
+        : z;
+    const baseline = forwardFloat64(layers, new Array<number>(featureCount).fill(0));
+    const sharedTrunk = weights.heads[head]?.input === 'embedding' ? weights.trunk.length : 0;
+    const forward: ForwardLayer[] = [];
+    let input = pathInput;
+    for (let l = 0; l <= lastNonlinear; l++) {
+      const layer = layers[l] as DenseLayerWeights;
+      const step =
+        l < sharedTrunk
+          ? (trunkForward[l] ??= forwardLayer(
+              g,
+              method,
+              input,
+              layer,
+              baseline[l]!,
+              `attribution_trunk_dense_${l}`,
+            ))
+          : forwardLayer(g, method, input, layer, baseline[l]!, `${prefix}_dense_${l}`);
+      forward.push(step);
+      input = step.output;
+    }
 
-/** Pre-activations and activations of each layer at the baseline (normalised features 0), float64. */
-function baselineActivations(
-  layers: DenseLayerWeights[],
-  featureCount: number,
-): { pre: number[]; activation: number[] }[] {
-  let activation = new Array<number>(featureCount).fill(0);
-  return layers.slice(0, -1).map((layer) => {
-    const pre = layer.bias.map((b, j) =>
-      activation.reduce((sum, a, i) => sum + a * (layer.weights[i]?.[j] as number), b),
+    // Backward from the topmost nonlinear layer: its slope times the constant row gives the gradient
+    // at its pre-activation, then through each kernel (transposed) and each slope below.
+    let gradient = g.node(
+      'Mul',
+      [
+        forward[lastNonlinear]?.slope as string,
+        g.constant(`${prefix}_output_gradient`, [constantGradient.length], constantGradient),
+      ],
+      `${prefix}_dense_${lastNonlinear}_pre_gradient`,
     );
-    activation = pre.map((v) => activate(layer.activation, v));
-    return { pre, activation };
-  });
+    for (let l = lastNonlinear; l >= 0; l--) {
+      const layer = layers[l] as DenseLayerWeights;
+      const kernelT = g.constant(
+        `${prefix}_dense_${l}_kernel_transposed`,
+        [layer.bias.length, layer.weights.length],
+        transpose(layer.weights),
+      );
+      gradient = g.node('MatMul', [gradient, kernelT], `${prefix}_dense_${l}_input_gradient`);
+      const below = forward[l - 1]?.slope;
+      if (below !== undefined)
+        gradient = g.node('Mul', [gradient, below], `${prefix}_dense_${l - 1}_pre_gradient`);
+    }
+    if (method === 'integrated-gradients') {
+      gradient = g.node('ReduceMean', [gradient], `${prefix}_mean_gradient`, [
+        { name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [0] },
+        { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 },
+      ]);
+    }
+    g.node('Mul', [gradient, z], output);
+  }
+  return { nodes: g.nodes, initializers: g.initializers, outputs, methods };
 }
 
 /**
- * Append {@link attributionNodes} to `graph` (nodes, initializers and the output), for the exporter.
- * Returns the method used, for the metadata.
+ * Append {@link attributionNodes} to `graph` (nodes, initializers and outputs), for the exporter.
+ * Returns the method used per head, for the metadata.
  */
 export function appendAttributionNodes(
   graph: onnx.IGraphProto,
   weights: MultiTaskWeights,
-  head: AttributedHead,
+  heads: readonly AttributedHead[],
   options: AttributionNodesOptions,
-): AttributionContract['method'] {
-  const piece = attributionNodes(weights, head, options);
+): AttributionSubgraph['methods'] {
+  const piece = attributionNodes(weights, heads, options);
   graph.node = [...(graph.node ?? []), ...piece.nodes];
   graph.initializer = [...(graph.initializer ?? []), ...piece.initializers];
   graph.output = [...(graph.output ?? []), ...piece.outputs];
-  return piece.method;
+  return piece.methods;
 }
 
 function floatValueInfo(name: string, dims: (number | string)[]): onnx.IValueInfoProto {

@@ -141,12 +141,10 @@ export function attributionTestGraph(
     ],
     output: [],
   };
-  for (const head of heads) {
-    const piece = attributionNodes(weights, head, { ...options, normalisedInput: 'standardised' });
-    graph.node!.push(...piece.nodes);
-    graph.initializer!.push(...piece.initializers);
-    graph.output!.push(...piece.outputs);
-  }
+  const piece = attributionNodes(weights, heads, { ...options, normalisedInput: 'standardised' });
+  graph.node!.push(...piece.nodes);
+  graph.initializer!.push(...piece.initializers);
+  graph.output!.push(...piece.outputs);
   const model: onnx.IModelProto = {
     irVersion: ONNX_IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET_VERSION }],

@@ -65,8 +65,8 @@ function stackArb(
 }
 
 /**
- * A multi-task network (trunk → purchase head on the embedding; churn head on the features) and a
- * few raw rows. `positive` makes every weight non-negative, so the logit increases in every feature.
+ * A multi-task network (trunk → purchase head on the embedding; churn head on the embedding or the
+ * features) and a few raw rows. `positive` makes every weight non-negative, so the logit increases in every feature.
  */
 function caseArb(
   options: { activations?: readonly Activation[]; positive?: boolean; weightScale?: number } = {},
@@ -80,9 +80,10 @@ function caseArb(
       trunk: fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 2 }),
       purchaseHidden: fc.array(fc.integer({ min: 1, max: 4 }), { maxLength: 1 }),
       churnHidden: fc.array(fc.integer({ min: 1, max: 4 }), { maxLength: 1 }),
+      churnInput: fc.constantFrom('embedding' as const, 'features' as const),
       batch: fc.integer({ min: 1, max: 4 }),
     })
-    .chain(({ features, trunk, purchaseHidden, churnHidden, batch }) =>
+    .chain(({ features, trunk, purchaseHidden, churnHidden, churnInput, batch }) =>
       fc
         .record({
           mean: fc.array(float(-3, 3), { minLength: features, maxLength: features }),
@@ -93,7 +94,12 @@ function caseArb(
             ),
           ),
           purchase: stackArb(trunk[trunk.length - 1]!, purchaseHidden, activations, weightRange),
-          churn: stackArb(features, churnHidden, activations, weightRange),
+          churn: stackArb(
+            churnInput === 'features' ? features : trunk[trunk.length - 1]!,
+            churnHidden,
+            activations,
+            weightRange,
+          ),
           units: fc.array(fc.array(float(-3, 3), { minLength: features, maxLength: features }), {
             minLength: batch,
             maxLength: batch,
@@ -105,7 +111,7 @@ function caseArb(
             trunk: trunkLayers,
             heads: {
               purchase: { input: 'embedding' as const, layers: purchase },
-              churn: { input: 'features' as const, layers: churn },
+              churn: { input: churnInput, layers: churn },
             },
           },
           rows: units.map((u) => u.map((v, i) => Math.fround(mean[i]! + std[i]! * v))),
@@ -113,19 +119,34 @@ function caseArb(
     );
 }
 
-/** Contributions of `head` per row, from one onnxruntime run. */
-async function contributionsOf(
+/** Contributions of each of `heads` per row, from ONE onnxruntime run of one graph. */
+async function contributionsOfHeads(
   { weights, rows }: Case,
+  heads: readonly AttributedHead[],
+  options: { method?: NonlinearAttributionMethod; steps?: number } = {},
+): Promise<Partial<Record<AttributedHead, number[][]>>> {
+  const outputs = await runContributions(attributionTestGraph(weights, heads, options), rows);
+  const width = weights.normalisation.mean.length;
+  return Object.fromEntries(
+    heads.map((head) => {
+      const all =
+        outputs[head === 'purchase' ? ONNX_OUTPUTS.purchaseContributions : ONNX_OUTPUTS.churnContributions]!;
+      return [head, rows.map((_, r) => Array.from(all.subarray(r * width, (r + 1) * width)))];
+    }),
+  );
+}
+
+/** Contributions of `head` per row, from a graph with that head alone. */
+async function contributionsOf(
+  c: Case,
   head: AttributedHead,
   options: { method?: NonlinearAttributionMethod; steps?: number } = {},
 ): Promise<number[][]> {
-  const out = (await runContributions(attributionTestGraph(weights, [head], options), rows))[
-    head === 'purchase' ? ONNX_OUTPUTS.purchaseContributions : ONNX_OUTPUTS.churnContributions
-  ]!;
-  const width = weights.normalisation.mean.length;
-  return rows.map((_, r) => Array.from(out.subarray(r * width, (r + 1) * width)));
+  return (await contributionsOfHeads(c, [head], options))[head]!;
 }
 
+const isLogisticChurn = (c: Case) =>
+  c.weights.heads.churn!.input === 'features' && c.weights.heads.churn!.layers.length === 1;
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 const logitGain = (weights: MultiTaskWeights, head: AttributedHead, row: readonly number[]) =>
   referenceLogit(weights, head, normaliseRow(weights, row)) -
@@ -141,10 +162,19 @@ describe('attributionNodes (rescale, the default)', () => {
   it('is complete: contributions sum to logit(x) − logit(training mean), for every head', async () => {
     await fc.assert(
       fc.asyncProperty(caseArb(), async (c) => {
+        // Act: both heads in one graph, sharing the trunk's forward pass when both read the embedding.
+        const outputs = await runContributions(
+          attributionTestGraph(c.weights, ['purchase', 'churn']),
+          c.rows,
+        );
         for (const head of ['purchase', 'churn'] as const) {
-          // Act
-          const contributions = await contributionsOf(c, head);
           // Assess
+          const width = c.weights.normalisation.mean.length;
+          const all =
+            outputs[
+              head === 'purchase' ? ONNX_OUTPUTS.purchaseContributions : ONNX_OUTPUTS.churnContributions
+            ]!;
+          const contributions = c.rows.map((_, r) => Array.from(all.subarray(r * width, (r + 1) * width)));
           contributions.forEach((row, r) => {
             const gain = logitGain(c.weights, head, c.rows[r]!);
             const size = sum(row.map(Math.abs));
@@ -160,14 +190,16 @@ describe('attributionNodes (rescale, the default)', () => {
     await fc.assert(
       fc.asyncProperty(caseArb(), async (c) => {
         // Act
-        const contributions = await contributionsOf(c, 'purchase');
+        const both = await contributionsOfHeads(c, ['purchase', 'churn']);
         // Assess
-        contributions.forEach((row, r) => {
-          const expected = referenceRescale(c.weights, 'purchase', normaliseRow(c.weights, c.rows[r]!));
-          row.forEach((v, i) =>
-            expect(Math.abs(v - expected[i]!)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(expected[i]!))),
-          );
-        });
+        for (const head of ['purchase', 'churn'] as const) {
+          both[head]!.forEach((row, r) => {
+            const expected = referenceRescale(c.weights, head, normaliseRow(c.weights, c.rows[r]!));
+            row.forEach((v, i) =>
+              expect(Math.abs(v - expected[i]!)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(expected[i]!))),
+            );
+          });
+        }
       }),
       RUNS,
     );
@@ -257,49 +289,41 @@ describe('attributionNodes (integrated gradients)', () => {
 describe('attributionNodes (a logistic regression head)', () => {
   it('emits one Mul whose contributions are exactly w ⊙ (z − 0)', async () => {
     await fc.assert(
-      fc.asyncProperty(
-        caseArb().filter((c) => c.weights.heads.churn!.layers.length === 1),
-        async (c) => {
-          const layer = c.weights.heads.churn!.layers[0]!;
-          // Act
-          const piece = attributionNodes(c.weights, 'churn', { normalisedInput: 'standardised' });
-          const contributions = await contributionsOf(c, 'churn');
-          // Assess
-          expect(piece.method).toBe('exact-linear');
-          expect(piece.nodes.map((n) => n.opType)).toEqual(['Mul']);
-          contributions.forEach((row, r) => {
-            const z = normaliseRow(c.weights, c.rows[r]!);
-            row.forEach((v, i) => expect(v).toBeCloseTo(layer.weights[i]![0]! * z[i]!, 4));
-            expect(sum(row)).toBeCloseTo(referenceLogit(c.weights, 'churn', z) - layer.bias[0]!, 4);
-          });
-        },
-      ),
+      fc.asyncProperty(caseArb().filter(isLogisticChurn), async (c) => {
+        const layer = c.weights.heads.churn!.layers[0]!;
+        // Act
+        const piece = attributionNodes(c.weights, ['churn'], { normalisedInput: 'standardised' });
+        const contributions = await contributionsOf(c, 'churn');
+        // Assess
+        expect(piece.methods).toEqual({ churn: 'exact-linear' });
+        expect(piece.nodes.map((n) => n.opType)).toEqual(['Mul']);
+        contributions.forEach((row, r) => {
+          const z = normaliseRow(c.weights, c.rows[r]!);
+          row.forEach((v, i) => expect(v).toBeCloseTo(layer.weights[i]![0]! * z[i]!, 4));
+          expect(sum(row)).toBeCloseTo(referenceLogit(c.weights, 'churn', z) - layer.bias[0]!, 4);
+        });
+      }),
       RUNS,
     );
   });
 
   it('moves a feature’s contribution by w_i · δ / std_i when the feature is forced up by δ', async () => {
     await fc.assert(
-      fc.asyncProperty(
-        caseArb().filter((c) => c.weights.heads.churn!.layers.length === 1),
-        fc.nat(),
-        float(0.5, 5),
-        async (c, pick, by) => {
-          // Prepare
-          const { std } = c.weights.normalisation;
-          const i = pick % std.length;
-          const w = c.weights.heads.churn!.layers[0]!.weights[i]![0]!;
-          const raised = c.rows.map((row) => row.map((v, j) => (j === i ? Math.fround(v + by) : v)));
-          // Act
-          const before = await contributionsOf(c, 'churn');
-          const after = await contributionsOf({ ...c, rows: raised }, 'churn');
-          // Assess: up for a positive weight, down for a negative one, by the weight's share.
-          before.forEach((row, r) => {
-            const moved = after[r]![i]! - row[i]!;
-            expect(moved).toBeCloseTo((w * (raised[r]![i]! - c.rows[r]![i]!)) / std[i]!, 3);
-          });
-        },
-      ),
+      fc.asyncProperty(caseArb().filter(isLogisticChurn), fc.nat(), float(0.5, 5), async (c, pick, by) => {
+        // Prepare
+        const { std } = c.weights.normalisation;
+        const i = pick % std.length;
+        const w = c.weights.heads.churn!.layers[0]!.weights[i]![0]!;
+        const raised = c.rows.map((row) => row.map((v, j) => (j === i ? Math.fround(v + by) : v)));
+        // Act
+        const before = await contributionsOf(c, 'churn');
+        const after = await contributionsOf({ ...c, rows: raised }, 'churn');
+        // Assess: up for a positive weight, down for a negative one, by the weight's share.
+        before.forEach((row, r) => {
+          const moved = after[r]![i]! - row[i]!;
+          expect(moved).toBeCloseTo((w * (raised[r]![i]! - c.rows[r]![i]!)) / std[i]!, 3);
+        });
+      }),
       RUNS,
     );
   });
@@ -320,7 +344,7 @@ describe('attributionContract', () => {
           expect(contract.baseline.features).toEqual(c.weights.normalisation.mean);
           const zero = c.weights.normalisation.mean.map(() => 0);
           expect(contract.baseline.logit).toBeCloseTo(referenceLogit(c.weights, head, zero), 10);
-          const linear = c.weights.heads[head]!.layers.length === 1 && head === 'churn';
+          const linear = head === 'churn' && isLogisticChurn(c);
           expect(contract.method).toBe(linear ? 'exact-linear' : 'integrated-gradients');
           expect(contract.steps).toBe(linear ? 1 : 24);
         }
@@ -358,9 +382,9 @@ describe('appendAttributionNodes', () => {
         // Prepare
         const graph = { node: [], initializer: [], output: [] };
         // Act
-        for (const head of ['purchase', 'churn'] as const) {
-          appendAttributionNodes(graph, c.weights, head, { normalisedInput: 'standardised' });
-        }
+        const methods = appendAttributionNodes(graph, c.weights, ['purchase', 'churn'], {
+          normalisedInput: 'standardised',
+        });
         // Assess
         const width = c.weights.normalisation.mean.length;
         expect(graph.output).toEqual([
@@ -370,6 +394,14 @@ describe('appendAttributionNodes', () => {
         for (const output of graph.output as { type: { tensorType: { shape: { dim: unknown[] } } } }[]) {
           expect(output.type.tensorType.shape.dim).toEqual([{ dimParam: 'batch' }, { dimValue: width }]);
         }
+        expect(methods).toEqual({
+          purchase: 'rescale',
+          churn: isLogisticChurn(c) ? 'exact-linear' : 'rescale',
+        });
+        const trunkKernels = (graph.initializer as { name: string }[]).filter((t) =>
+          /^attribution_trunk_dense_\d+_kernel$/.test(t.name),
+        );
+        expect(trunkKernels).toHaveLength(c.weights.trunk.length);
         const produced = (graph.node as { output: string[] }[]).flatMap((n) => n.output);
         const names = [...produced, ...(graph.initializer as { name: string }[]).map((t) => t.name)];
         expect(new Set(names).size).toBe(names.length);
@@ -419,7 +451,7 @@ describe('appendAttributionNodes', () => {
     ],
   ])('refuses %s with a typed error naming the field', (_, weights, head, steps, field) => {
     // Act
-    const attempt = () => attributionNodes(weights, head, { normalisedInput: 'z', steps });
+    const attempt = () => attributionNodes(weights, [head], { normalisedInput: 'z', steps });
     // Assess
     expect(attempt).toThrow(ModelInputError);
     expect(attempt).toThrow(expect.objectContaining({ field }));
