@@ -14,8 +14,10 @@
  * - `rescale` (the default; DeepLIFT's rescale rule): backpropagate through the dense layers with
  *   each unit's secant slope (a − a0) / (pre − pre0) between input and baseline in place of its
  *   derivative. Completeness then holds exactly (up to float32 rounding) and it costs one forward
- *   and one backward pass over the batch. For a single nonlinear layer it is the exact attribution
- *   of each unit's change split along its inputs.
+ *   and one backward pass over the batch: each unit's change from the baseline is shared among
+ *   the inputs in proportion to how much each moved the unit's pre-activation. Unlike integrated
+ *   gradients it depends on how the network is built, not only on the function it computes; we
+ *   explain one network, so that costs nothing here.
  * - `integrated-gradients` with m steps (midpoint rule): z_i · (1/m) Σ_k ∂logit/∂z_i(α_k z),
  *   α_k = (k + ½) / m, gradients analytic in the graph (relu → mask of active units, sigmoid →
  *   s·(1 − s)). Completeness only in the limit: the error falls as 1/m for relu networks (each
