@@ -3,6 +3,7 @@
  * given time, the cart, orders, the score. Derived from the stored state, never stored itself.
  */
 import { EVENT_TYPES, type EventType } from '../../shared/contract/event-contract';
+import type { ScoreReason } from '../../shared/model/model-outputs';
 import { decayAnchor, decayValueAt } from '../../shared/profile/fixed-point-decay';
 import type { DecodedProfileItem } from '../../shared/profile/profile-item-codec';
 import {
@@ -37,7 +38,15 @@ export interface ProfileView {
   };
   cart: { products: number; units: number; value: number };
   session: { count: number; currentEvents: number; currentMinutes: number };
-  score: { propensity: number; modelVersion: string; scoredAt: string } | 'unscored';
+  score:
+    | {
+        propensity: number;
+        modelVersion: string;
+        scoredAt: string;
+        /** The stored reasons in words, when the model explains its scores. */
+        reasons?: { purchase?: string[]; churn?: string[] };
+      }
+    | 'unscored';
   version: number;
 }
 
@@ -97,7 +106,71 @@ export function describeProfile(item: DecodedProfileItem, asOfMs: number): Profi
             propensity: item.score.propensity,
             modelVersion: item.score.modelVersion,
             scoredAt: iso(item.score.scoredAt)!,
+            ...(item.score.reasons === undefined
+              ? {}
+              : {
+                  reasons: {
+                    ...(item.score.reasons.purchase && {
+                      purchase: describeReasons(item.score.reasons.purchase, 'purchase'),
+                    }),
+                    ...(item.score.reasons.churn && {
+                      churn: describeReasons(item.score.reasons.churn, 'churn'),
+                    }),
+                  },
+                }),
           },
     version: item.version,
   };
+}
+
+/** What each explained head's probability is called in words. */
+const HEAD_WORDS = { purchase: 'the purchase probability', churn: 'the churn risk' } as const;
+
+// Longest first, so `add_to_cart` is not read as `add` + `to_cart` by a shorter type.
+const TYPES_LONGEST_FIRST = [...EVENT_TYPES].sort((a, b) => b.length - a.length);
+const TYPE_PATTERN = TYPES_LONGEST_FIRST.join('|');
+const typeWords = (type: string) => type.replaceAll('_', '-');
+const DECAYED_FEATURE = new RegExp(`^decay_(\\w+?)_(${TYPE_PATTERN})_log1p$`);
+const COUNTED_FEATURE = new RegExp(`^count_(${TYPE_PATTERN})_log1p$`);
+const ANY_TYPE = new RegExp(TYPE_PATTERN, 'g');
+
+/** `1h` → `hour`, `30d` → `30 days`: the span a decayed count mostly covers. */
+function spanWords(label: string): string {
+  const match = /^(\d+)([hd])$/.exec(label);
+  if (match === null) return label;
+  const n = Number(match[1]);
+  const unit = match[2] === 'h' ? 'hour' : 'day';
+  return n === 1 ? unit : `${n} ${unit}s`;
+}
+
+/**
+ * A feature name in words, e.g. `decay_1h_add_to_cart_log1p` → `add-to-cart activity over about the
+ * last hour`. Names this reader does not know (a newer feature schema) fall back to their words with
+ * transforms (`log1p`, `smoothed`) dropped, so a reason is never lost for want of a phrase.
+ */
+export function describeFeature(name: string): string {
+  const decayed = DECAYED_FEATURE.exec(name);
+  if (decayed) return `${typeWords(decayed[2]!)} activity over about the last ${spanWords(decayed[1]!)}`;
+  const counted = COUNTED_FEATURE.exec(name);
+  if (counted) return `number of ${typeWords(counted[1]!)} events`;
+  const since = /^hours_since_last_(\w+?)(?:_log1p)?$/.exec(name);
+  if (since) return `time since the last ${since[1]!.replaceAll('_', ' ')}`;
+  return name
+    .replace(ANY_TYPE, typeWords)
+    .split('_')
+    .filter((word) => word !== 'log1p' && word !== 'smoothed')
+    .join(' ');
+}
+
+/**
+ * The reasons behind one probability in words, largest first, e.g. `add-to-cart activity over about
+ * the last hour raised the purchase probability (+0.82)`. Contributions are in logit units, measured
+ * against the average profile of the training data (the model's attribution baseline).
+ */
+export function describeReasons(reasons: readonly ScoreReason[], head: keyof typeof HEAD_WORDS): string[] {
+  return reasons.map(({ feature, contribution }) => {
+    const verb = contribution > 0 ? 'raised' : contribution < 0 ? 'lowered' : 'did not change';
+    const signed = `${contribution > 0 ? '+' : ''}${contribution.toFixed(2)}`;
+    return `${describeFeature(feature)} ${verb} ${HEAD_WORDS[head]} (${signed})`;
+  });
 }
