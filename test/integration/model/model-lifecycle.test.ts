@@ -172,7 +172,9 @@ describe('trainAndPublish without enough data', () => {
       reason: 'the archive holds no events in the window',
     });
     expect(tooShort).toMatchObject({ skipped: true, promoted: false });
-    expect(tooShort.reason).toMatch(/^no training set: split: every split needs cutoffs outside the purge gaps/);
+    expect(tooShort.reason).toMatch(
+      /^no training set: split: every split needs cutoffs outside the purge gaps/,
+    );
     expect(tooFew).toMatchObject({ skipped: true, promoted: false });
     expect(tooFew.reason).toMatch(/examples, fewer than 500$/);
     expect(tooFew.examples.events).toBe(small.events.length);
