@@ -9,7 +9,7 @@ import { PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-s
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { createRequire } from 'node:module';
 import type { StoredProfileItem } from '../../shared/ingest/ingest-ports';
-import { estimateItemBytes } from '../support/dynamodb-item-size';
+import { estimateItemBytes } from '../../shared/profile/dynamodb-item-size';
 import { median, percentile } from './bench-report';
 
 // dynalite's internal size function (exported by its db module, undeclared in its types).
