@@ -4,6 +4,7 @@
  */
 import { EVENT_TYPES, type EventType } from '../../shared/contract/event-contract';
 import { decayAnchor, decayValueAt } from '../../shared/profile/fixed-point-decay';
+import type { ProfileScore } from '../../shared/model/model-outputs';
 import type { DecodedProfileItem } from '../../shared/profile/profile-item-codec';
 import {
   AFFINITY_HALF_LIFE_MS,
@@ -37,7 +38,9 @@ export interface ProfileView {
   };
   cart: { products: number; units: number; value: number };
   session: { count: number; currentEvents: number; currentMinutes: number };
-  score: { propensity: number; modelVersion: string; scoredAt: string } | 'unscored';
+  /** The model outputs as stored (ranked lists, largest first); the embedding dequantised, 4 decimals. */
+  score:
+    (Omit<ProfileScore, 'embedding' | 'scoredAt'> & { embedding?: number[]; scoredAt: string }) | 'unscored';
   version: number;
 }
 
@@ -90,14 +93,19 @@ export function describeProfile(item: DecodedProfileItem, asOfMs: number): Profi
       currentEvents: state.sessionEvents,
       currentMinutes: Math.round((state.sessionEnd - state.sessionStart) / 6) / 10,
     },
-    score:
-      item.score === undefined
-        ? 'unscored'
-        : {
-            propensity: item.score.propensity,
-            modelVersion: item.score.modelVersion,
-            scoredAt: iso(item.score.scoredAt)!,
-          },
+    score: item.score === undefined ? 'unscored' : scoreView(item.score),
     version: item.version,
   };
+}
+
+function scoreView({
+  embedding,
+  scoredAt,
+  ...outputs
+}: ProfileScore): Exclude<ProfileView['score'], 'unscored'> {
+  const view: Exclude<ProfileView['score'], 'unscored'> = { ...outputs, scoredAt: iso(scoredAt)! };
+  if (embedding !== undefined) {
+    view.embedding = Array.from(embedding.bytes, (b) => Math.round(b * embedding.scale * 1e4) / 1e4);
+  }
+  return view;
 }

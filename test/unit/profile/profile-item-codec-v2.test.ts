@@ -12,6 +12,7 @@ import {
   profileItemSchemaV1,
 } from '../../../shared/profile/profile-item-codec';
 import { emptyProfile, type ProfileState } from '../../../shared/profile/profile-state';
+import { describeProfile } from '../../../infra/client/profile-view';
 import * as v1 from '../../support/profile-item-codec-v1';
 import { sequenced, T0 } from '../../support/factories';
 import { envelopedEvents, heavyEvents } from '../../support/profile-fixtures';
@@ -351,5 +352,40 @@ describe('profile item v1 / v2 side by side (rolling deploy)', () => {
         },
       ),
     );
+  });
+});
+
+describe('describeProfile shows the v2 outputs', () => {
+  it('lists the outputs as stored, ranked, with the embedding dequantised', () => {
+    // Prepare
+    const score = fullScore();
+    const item = decodeProfileItem(encodeProfileItem(emptyProfile('u-1'), { version: 1, score }));
+    // Act
+    const view = describeProfile(item, T0);
+    // Assess
+    expect(view.score).toEqual({
+      propensity: 0.1235,
+      churnRisk: 0.6543,
+      nextCategories: [
+        { category: 'cat-07', probability: 0.4123 },
+        { category: 'cat-12', probability: 0.2 },
+        { category: 'other', probability: 0.1 },
+      ],
+      reasons: {
+        purchase: [
+          { feature: 'decay_1d_add_to_cart_log1p', contribution: 0.81 },
+          { feature: 'count_24h_product_view_log1p', contribution: -0.46 },
+          { feature: 'hours_since_last_purchase_log1p', contribution: 0.12 },
+        ],
+        churn: [
+          { feature: 'hours_since_last_event_log1p', contribution: 0.81 },
+          { feature: 'top_category_share', contribution: -0.46 },
+          { feature: 'count_72h_begin_checkout_log1p', contribution: 0.12 },
+        ],
+      },
+      embedding: Array.from(score.embedding!.bytes, (b) => Math.round(b * 0.01235 * 1e4) / 1e4),
+      modelVersion: score.modelVersion,
+      scoredAt: new Date(score.scoredAt).toISOString(),
+    });
   });
 });
