@@ -26,11 +26,7 @@ function numberBytes(value: number): number {
     return Math.ceil(digits / 2) + 1;
   }
   // marshall sends String(value): the shortest round-trip decimal form.
-  const significant = String(v)
-    .replace(/e.*$/, '')
-    .replace('.', '')
-    .replace(/^0+/, '')
-    .replace(/0+$/, '');
+  const significant = String(v).replace(/e.*$/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
   return Math.ceil(Math.max(1, significant.length) / 2) + 1;
 }
 
