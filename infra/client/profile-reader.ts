@@ -10,7 +10,8 @@ export interface ProfileView extends DecodedProfileItem {
 
 /**
  * The read side for downstream services (recommendations, audiences, CRM, fraud): one strongly
- * consistent GetItem, decoded and validated against the item schema.
+ * consistent GetItem, decoded and validated against the item schema. Reads v1 and v2 items alike; the
+ * score carries whatever outputs the scoring model has (churn risk, next categories, reasons, embedding).
  */
 export class ProfileReader {
   private readonly store: DynamoDbProfileStore;

@@ -5,6 +5,7 @@
 import { EVENT_TYPES, type EventType } from '../../shared/contract/event-contract';
 import type { ScoreReason } from '../../shared/model/model-outputs';
 import { decayAnchor, decayValueAt } from '../../shared/profile/fixed-point-decay';
+import type { ProfileScore } from '../../shared/model/model-outputs';
 import type { DecodedProfileItem } from '../../shared/profile/profile-item-codec';
 import {
   AFFINITY_HALF_LIFE_MS,
@@ -38,14 +39,14 @@ export interface ProfileView {
   };
   cart: { products: number; units: number; value: number };
   session: { count: number; currentEvents: number; currentMinutes: number };
+  /** The model outputs as stored (ranked lists, largest first); the embedding dequantised, 4 decimals. */
   score:
-    | {
-        propensity: number;
-        modelVersion: string;
+    | (Omit<ProfileScore, 'embedding' | 'scoredAt'> & {
+        embedding?: number[];
         scoredAt: string;
         /** The stored reasons in words, when the model explains its scores. */
-        reasons?: { purchase?: string[]; churn?: string[] };
-      }
+        explanations?: { purchase?: string[]; churn?: string[] };
+      })
     | 'unscored';
   version: number;
 }
@@ -99,26 +100,7 @@ export function describeProfile(item: DecodedProfileItem, asOfMs: number): Profi
       currentEvents: state.sessionEvents,
       currentMinutes: Math.round((state.sessionEnd - state.sessionStart) / 6) / 10,
     },
-    score:
-      item.score === undefined
-        ? 'unscored'
-        : {
-            propensity: item.score.propensity,
-            modelVersion: item.score.modelVersion,
-            scoredAt: iso(item.score.scoredAt)!,
-            ...(item.score.reasons === undefined
-              ? {}
-              : {
-                  reasons: {
-                    ...(item.score.reasons.purchase && {
-                      purchase: describeReasons(item.score.reasons.purchase, 'purchase'),
-                    }),
-                    ...(item.score.reasons.churn && {
-                      churn: describeReasons(item.score.reasons.churn, 'churn'),
-                    }),
-                  },
-                }),
-          },
+    score: item.score === undefined ? 'unscored' : scoreView(item.score),
     version: item.version,
   };
 }
@@ -173,4 +155,23 @@ export function describeReasons(reasons: readonly ScoreReason[], head: keyof typ
     const signed = `${contribution > 0 ? '+' : ''}${contribution.toFixed(2)}`;
     return `${describeFeature(feature)} ${verb} ${HEAD_WORDS[head]} (${signed})`;
   });
+}
+
+function scoreView({
+  embedding,
+  scoredAt,
+  ...outputs
+}: ProfileScore): Exclude<ProfileView['score'], 'unscored'> {
+  const view: Exclude<ProfileView['score'], 'unscored'> = { ...outputs, scoredAt: iso(scoredAt)! };
+  if (embedding !== undefined) {
+    view.embedding = Array.from(embedding.bytes, (b) => Math.round(b * embedding.scale * 1e4) / 1e4);
+  }
+  const { reasons } = outputs;
+  if (reasons?.purchase !== undefined || reasons?.churn !== undefined) {
+    view.explanations = {
+      ...(reasons.purchase && { purchase: describeReasons(reasons.purchase, 'purchase') }),
+      ...(reasons.churn && { churn: describeReasons(reasons.churn, 'churn') }),
+    };
+  }
+  return view;
 }

@@ -4,5 +4,7 @@ import { profileItemJsonSchema } from '../../shared/profile/profile-item-codec';
 /** Every JSON Schema the repository publishes, with the function that generates it. */
 export const SCHEMA_FILES: readonly { file: string; generate: () => unknown }[] = [
   { file: 'shared/contract/event-contract.v1.schema.json', generate: eventJsonSchema },
-  { file: 'shared/profile/profile-item.v1.schema.json', generate: profileItemJsonSchema },
+  // v1 stays published: v1 code still writes such items during a rolling deploy.
+  { file: 'shared/profile/profile-item.v1.schema.json', generate: () => profileItemJsonSchema(1) },
+  { file: 'shared/profile/profile-item.v2.schema.json', generate: () => profileItemJsonSchema(2) },
 ];

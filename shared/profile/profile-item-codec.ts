@@ -5,8 +5,15 @@
  * the dedupe window) before `lastEventAt`, which are short numbers and decode exactly. Fixed-point
  * decays and affinities are integers. The only opaque attribute is `dedup` (binary: 5 bytes per
  * entry, a 32-bit FNV-1a hash big-endian and an age in minutes), since hashes mean nothing to a
- * reader. `profile-item.v1.schema.json` is generated from {@link profileItemSchema} for downstream
- * readers.
+ * reader. The model outputs (v2) are plain numbers and strings too, except the user embedding (int8
+ * bytes beside a readable scale). `profile-item.v2.schema.json` is generated from
+ * {@link profileItemSchema} for downstream readers (and `profile-item.v1.schema.json`, still true of
+ * every item v1 code writes, from {@link profileItemSchemaV1}).
+ *
+ * Rolling deploys: the v1 decoder refuses any `itemSchemaVersion` but 1 and ignores attributes it does
+ * not know. So v2 only ADDS optional attributes and its items keep `itemSchemaVersion` 1, read as "the
+ * oldest layout whose readers decode this item": old and new functions read each other's items, and a
+ * v1 writer simply drops the v2 outputs (every write is a whole PutItem) until a v2 writer rescores.
  */
 import { FieldRuleError } from '../errors';
 import { z } from 'zod';
@@ -20,10 +27,25 @@ import {
   type ProfileState,
 } from './profile-state';
 import type { RecentEntry } from './recent-set';
-import type { ProfileScore } from '../model/model-outputs';
+import type { CategoryPrediction, ProfileScore, ScoreReason } from '../model/model-outputs';
+import { estimateItemBytes } from './dynamodb-item-size';
 
-/** Version of the item layout below; bump it (and add a new schema file) on any breaking change. */
-export const ITEM_SCHEMA_VERSION = 1 as const;
+/** The item layout this code writes and reads (schema file v2). */
+export const ITEM_SCHEMA_VERSION = 2 as const;
+/**
+ * What this code stores in `itemSchemaVersion`: the oldest layout whose readers decode the item. v2
+ * only adds optional attributes, so it is still 1; a layout older readers cannot read stores its own
+ * number. A reader decodes items whose `itemSchemaVersion` is at most its {@link ITEM_SCHEMA_VERSION}.
+ */
+export const ITEM_READABLE_FROM_VERSION = 1 as const;
+/** One write unit: items are kept within it by dropping their least important reasons. */
+export const ITEM_BYTES_BUDGET = 1024;
+/** Decimals of the stored probabilities (propensity, churn risk, next categories). */
+export const PROBABILITY_DECIMALS = 4;
+/** Decimals of the stored reason contributions (logit units: 0.01 is about 0.25 % at p = 0.5). */
+export const CONTRIBUTION_DECIMALS = 2;
+/** Significant digits of the stored embedding scale (relative error ≤ 5·10⁻⁴, below the int8 step). */
+export const EMBEDDING_SCALE_DIGITS = 4;
 /** Items expire this long after the profile's latest event. */
 export const PROFILE_TTL_SECONDS = 400 * 24 * 3600;
 
@@ -49,12 +71,20 @@ const nonNegativeInt = z.number().int().min(0);
 const binary = z.instanceof(Uint8Array);
 const ageMap = z.record(z.string().min(1), nonNegativeInt);
 
-/** Zod schema of the stored item (v1); the JSON Schema file is generated from it. */
-export const profileItemSchema = z
+const probability = z.number().min(0).max(1);
+const contributions = z
+  .record(z.string().min(1), z.number())
+  .describe(
+    `feature name → signed contribution in logit units (${CONTRIBUTION_DECIMALS} decimals); the top 3 by ` +
+      'magnitude (fewer when the item would otherwise exceed one write unit), largest first when sorted by |contribution|',
+  );
+
+/** Zod schema of the stored item as v1 code writes it; `profile-item.v1.schema.json` is generated from it. */
+export const profileItemSchemaV1 = z
   .object({
     profileId: z.string().min(1).describe('userId, or anon:<anonymousId>'),
     version: nonNegativeInt.describe('optimistic-locking counter, +1 per write'),
-    itemSchemaVersion: z.literal(ITEM_SCHEMA_VERSION),
+    itemSchemaVersion: z.literal(1),
     expiresAt: nonNegativeInt.describe(
       'TTL, epoch seconds: 400 days after the later of lastEventAt and the write',
     ),
@@ -104,8 +134,47 @@ export const profileItemSchema = z
   })
   .strict()
   .meta({
-    title: `ProfileItem v${ITEM_SCHEMA_VERSION}`,
+    title: 'ProfileItem v1',
     description: 'One profile in the profiles table (DynamoDB item, shown as unmarshalled JSON).',
+  });
+
+/** Zod schema of the stored item (v2: v1 plus the model outputs); the JSON Schema file is generated from it. */
+export const profileItemSchema = profileItemSchemaV1
+  .extend({
+    itemSchemaVersion: z
+      .union([z.literal(ITEM_READABLE_FROM_VERSION), z.literal(ITEM_SCHEMA_VERSION)])
+      .describe(
+        'the oldest item schema whose readers decode this item; v2 only adds optional attributes, so v2 items ' +
+          'say 1 and v1 readers keep reading them. A reader refuses a version above its own',
+      ),
+    churnRisk: probability
+      .optional()
+      .describe(`probability of no event within the model's churn horizon, ${PROBABILITY_DECIMALS} decimals`),
+    nextCategories: z
+      .record(z.string().min(1), probability)
+      .optional()
+      .describe(
+        `the 3 categories the profile most likely engages with next → probability (${PROBABILITY_DECIMALS} decimals); ` +
+          '"other" stands for any category outside the model\'s list; most likely first when sorted by probability',
+      ),
+    reasons: z
+      .object({ purchase: contributions.optional(), churn: contributions.optional() })
+      .optional()
+      .describe('why: the features behind the purchase propensity and the churn risk'),
+    embedding: z
+      .tuple([z.number().positive(), binary])
+      .optional()
+      .describe(
+        `the user embedding as [scale (${EMBEDDING_SCALE_DIGITS} significant digits), one signed byte per dimension]; ` +
+          'value i ≈ int8(byte i) × scale. For look-alike audiences and candidate retrieval',
+      ),
+  })
+  .strict()
+  .meta({
+    title: `ProfileItem v${ITEM_SCHEMA_VERSION}`,
+    description:
+      'One profile in the profiles table (DynamoDB item, shown as unmarshalled JSON). v2 adds the model ' +
+      'outputs beside the propensity; every v2 attribute is optional, so a v1 item is a valid v2 item.',
   });
 
 /** The stored item, as passed to / returned from `marshall` / `unmarshall`. */
@@ -128,7 +197,8 @@ export interface ProfileItemMeta {
 export interface DecodedProfileItem {
   state: ProfileState;
   version: number;
-  itemSchemaVersion: typeof ITEM_SCHEMA_VERSION;
+  /** As stored: the oldest layout whose readers decode the item (1 for v1 and v2 items). */
+  itemSchemaVersion: ProfileItem['itemSchemaVersion'];
   scoreStatus: 'scored' | 'unscored';
   score?: ProfileScore;
 }
@@ -162,6 +232,49 @@ function encodeAges(list: readonly RecentEntry[], now: number): Record<string, n
 function roundTo(value: number, decimals: number): number {
   const scale = 10 ** decimals;
   return Math.round(value * scale) / scale;
+}
+const storedProbability = (p: number) => roundTo(Math.min(1, Math.max(0, p)), PROBABILITY_DECIMALS);
+const byMagnitude = (a: ScoreReason, b: ScoreReason) =>
+  Math.abs(b.contribution) - Math.abs(a.contribution) ||
+  (a.feature < b.feature ? -1 : a.feature > b.feature ? 1 : 0);
+const byProbability = (a: CategoryPrediction, b: CategoryPrediction) =>
+  b.probability - a.probability || (a.category < b.category ? -1 : a.category > b.category ? 1 : 0);
+
+function encodeReasons(reasons: readonly ScoreReason[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of reasons) out[r.feature] = roundTo(r.contribution, CONTRIBUTION_DECIMALS);
+  return out;
+}
+
+/**
+ * Keep a scored item within one write unit (each started KB is another unit on every write): drop the
+ * least important reasons, never a head's top one, but only when that makes the item fit; an item that
+ * costs two units anyway (e.g. 4 shard marks after a reshard) keeps all of them.
+ */
+function fitReasonsToWriteUnit(item: ProfileItem): void {
+  const { reasons } = item;
+  if (reasons === undefined) return;
+  let bytes = estimateItemBytes(item);
+  if (bytes <= ITEM_BYTES_BUDGET) return;
+  const droppable: { head: Record<string, number>; feature: string; bytes: number; weight: number }[] = [];
+  for (const head of [reasons.purchase, reasons.churn]) {
+    if (head === undefined) continue;
+    const ranked = Object.entries(head)
+      .map(([feature, contribution]) => ({ feature, contribution }))
+      .sort(byMagnitude);
+    for (const { feature, contribution } of ranked.slice(1)) {
+      // The map entry's own bytes: 1 per element, the key, the number.
+      const entryBytes = 1 + estimateItemBytes({ [feature]: contribution });
+      droppable.push({ head, feature, bytes: entryBytes, weight: Math.abs(contribution) });
+    }
+  }
+  if (bytes - droppable.reduce((sum, d) => sum + d.bytes, 0) > ITEM_BYTES_BUDGET) return;
+  droppable.sort((a, b) => a.weight - b.weight);
+  for (const d of droppable) {
+    if (bytes <= ITEM_BYTES_BUDGET) break;
+    delete d.head[d.feature];
+    bytes -= d.bytes;
+  }
 }
 
 /**
@@ -204,7 +317,7 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
   const item: ProfileItem = {
     profileId: state.profileId,
     version: meta.version,
-    itemSchemaVersion: ITEM_SCHEMA_VERSION,
+    itemSchemaVersion: ITEM_READABLE_FROM_VERSION,
     expiresAt: Math.floor(Math.max(state.lastEventAt, meta.writtenAt ?? 0) / 1000) + PROFILE_TTL_SECONDS,
     scoreStatus: meta.score === undefined ? 'unscored' : 'scored',
     firstSeenAt: state.firstSeenAt,
@@ -217,10 +330,30 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
     seq,
     dedup,
   };
-  if (meta.score !== undefined) {
-    item.propensity = roundTo(Math.min(1, Math.max(0, meta.score.propensity)), 4);
-    item.modelVersion = meta.score.modelVersion;
-    item.scoredAt = meta.score.scoredAt;
+  const { score } = meta;
+  if (score !== undefined) {
+    item.propensity = storedProbability(score.propensity);
+    item.modelVersion = score.modelVersion;
+    item.scoredAt = score.scoredAt;
+    if (score.churnRisk !== undefined) item.churnRisk = storedProbability(score.churnRisk);
+    if (score.nextCategories !== undefined && score.nextCategories.length > 0) {
+      item.nextCategories = {};
+      for (const c of score.nextCategories)
+        item.nextCategories[c.category] = storedProbability(c.probability);
+    }
+    const { purchase, churn } = score.reasons ?? {};
+    if ((purchase?.length ?? 0) > 0 || (churn?.length ?? 0) > 0) {
+      item.reasons = {};
+      if (purchase !== undefined && purchase.length > 0) item.reasons.purchase = encodeReasons(purchase);
+      if (churn !== undefined && churn.length > 0) item.reasons.churn = encodeReasons(churn);
+    }
+    if (score.embedding !== undefined) {
+      const { scale, bytes } = score.embedding;
+      item.embedding = [
+        Number(scale.toPrecision(EMBEDDING_SCALE_DIGITS)),
+        new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice(),
+      ];
+    }
   }
   if (state.aliases.length > 0) item.aliases = encodeAges(state.aliases, nowSec);
   if (state.orderCount > 0 || state.revenueCents > 0 || state.lastPurchaseAt > 0) {
@@ -239,6 +372,7 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
       nowSec - state.sessionEnd,
     ];
   }
+  if (score !== undefined) fitReasonsToWriteUnit(item);
   return item;
 }
 
@@ -274,6 +408,17 @@ function sequenceString(value: unknown, key: string): string {
   return value;
 }
 
+function probabilityOf(value: unknown, field: string, key?: Key): number {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1))
+    fail(field, 'must be a number in [0, 1]', value, key);
+  return value;
+}
+function finite(value: unknown, field: string, key?: Key): number {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    fail(field, 'must be a finite number', value, key);
+  return value;
+}
+
 function map(value: unknown, field: string): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
     fail(field, 'must be a map', value);
@@ -294,16 +439,55 @@ function ages(value: unknown, field: string, now: number): RecentEntry[] {
   return entries.sort((a, b) => b.at - a.at || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
 }
 
+function decodeReasons(value: unknown, field: string): ScoreReason[] {
+  return Object.entries(map(value, field))
+    .map(([feature, contribution]) => ({ feature, contribution: finite(contribution, field, feature) }))
+    .sort(byMagnitude);
+}
+
+/** The v2 outputs beside the propensity; attributes a later layout adds are ignored, as v1 ignores these. */
+function decodeScore(item: Record<string, unknown>): ProfileScore {
+  const score: ProfileScore = {
+    propensity: probabilityOf(item.propensity, 'propensity'),
+    modelVersion: text(item.modelVersion, 'modelVersion'),
+    scoredAt: int(item.scoredAt, 'scoredAt'),
+  };
+  if (item.churnRisk !== undefined) score.churnRisk = probabilityOf(item.churnRisk, 'churnRisk');
+  if (item.nextCategories !== undefined) {
+    score.nextCategories = Object.entries(map(item.nextCategories, 'nextCategories'))
+      .map(([category, p]) => ({ category, probability: probabilityOf(p, 'nextCategories', category) }))
+      .sort(byProbability);
+  }
+  if (item.reasons !== undefined) {
+    const { purchase, churn } = map(item.reasons, 'reasons');
+    score.reasons = {};
+    if (purchase !== undefined) score.reasons.purchase = decodeReasons(purchase, 'reasons.purchase');
+    if (churn !== undefined) score.reasons.churn = decodeReasons(churn, 'reasons.churn');
+  }
+  if (item.embedding !== undefined) {
+    const [scale, bytes] = list(item.embedding, 'embedding', 2);
+    if (typeof scale !== 'number' || !(scale > 0 && Number.isFinite(scale))) {
+      fail('embedding', 'scale must be a positive number', scale, 0);
+    }
+    if (!(bytes instanceof Uint8Array)) fail('embedding', 'must be binary', bytes, 1);
+    score.embedding = { scale, bytes: new Int8Array(bytes.slice().buffer) };
+  }
+  return score;
+}
+
 /**
- * Decode a stored item (as returned by `unmarshall`). Exact inverse of {@link encodeProfileItem}
- * for the state; `propensity` comes back rounded to 4 decimals.
+ * Decode a stored item (as returned by `unmarshall`), v1 or v2. Exact inverse of
+ * {@link encodeProfileItem} for the state; the outputs come back as stored: probabilities rounded to
+ * {@link PROBABILITY_DECIMALS} decimals, contributions to {@link CONTRIBUTION_DECIMALS}, the embedding
+ * scale to {@link EMBEDDING_SCALE_DIGITS} significant digits (its bytes exactly), lists in rank order.
  *
- * @throws {ProfileItemViolation} when the item does not match schema v1
+ * @throws {ProfileItemViolation} when the item does not match schema v2 (of which v1 is a subset)
  */
 export function decodeProfileItem(raw: unknown): DecodedProfileItem {
   const item = map(raw, '(item)');
-  if (item.itemSchemaVersion !== ITEM_SCHEMA_VERSION) {
-    fail('itemSchemaVersion', `must be ${ITEM_SCHEMA_VERSION}`, item.itemSchemaVersion);
+  const itemSchemaVersion = item.itemSchemaVersion;
+  if (itemSchemaVersion !== ITEM_READABLE_FROM_VERSION && itemSchemaVersion !== ITEM_SCHEMA_VERSION) {
+    fail('itemSchemaVersion', `must be at most ${ITEM_SCHEMA_VERSION}`, itemSchemaVersion);
   }
   const lastEventAt = int(item.lastEventAt, 'lastEventAt');
   const nowSec = Math.floor(lastEventAt / 1000);
@@ -377,29 +561,19 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
   const decoded: DecodedProfileItem = {
     state,
     version: int(item.version, 'version'),
-    itemSchemaVersion: ITEM_SCHEMA_VERSION,
+    itemSchemaVersion,
     scoreStatus,
   };
-  if (scoreStatus === 'scored') {
-    const propensity = item.propensity;
-    if (typeof propensity !== 'number' || !(propensity >= 0 && propensity <= 1)) {
-      fail('propensity', 'must be a number in [0, 1]', propensity);
-    }
-    decoded.score = {
-      propensity,
-      modelVersion: text(item.modelVersion, 'modelVersion'),
-      scoredAt: int(item.scoredAt, 'scoredAt'),
-    };
-  }
+  if (scoreStatus === 'scored') decoded.score = decodeScore(item);
   return decoded;
 }
 
 /**
- * The JSON Schema (draft 2020-12) of the item, as committed in `profile-item.v1.schema.json`.
- * Binary attributes appear as base64 strings, as in DynamoDB JSON.
+ * The JSON Schema (draft 2020-12) of the item layout `version`, as committed in
+ * `profile-item.v<version>.schema.json`. Binary attributes appear as base64 strings, as in DynamoDB JSON.
  */
-export function profileItemJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(profileItemSchema, {
+export function profileItemJsonSchema(version: 1 | 2 = ITEM_SCHEMA_VERSION): Record<string, unknown> {
+  return z.toJSONSchema(version === 1 ? profileItemSchemaV1 : profileItemSchema, {
     unrepresentable: 'any',
     override: (ctx) => {
       if (ctx.zodSchema instanceof z.ZodCustom) {

@@ -1,6 +1,8 @@
 /**
  * Part 3: profile item sizes after the full workload, by the project's own size rules
- * (`estimateItemBytes`), cross-checked on a sample against the emulator: dynalite's own item-size
+ * (`estimateItemBytes`), with every model output filled (the bench model has the purchase head only, so
+ * each profile is re-encoded with a simulated full score: churn risk, 3 next categories, 3 reasons per
+ * head named after the real features, a 16-value embedding), cross-checked on a sample against the emulator: dynalite's own item-size
  * function on the marshalled item, and the write units PutItem reports with
  * `ReturnConsumedCapacity: 'TOTAL'` (dynalite computes them from that same size, one unit per started KB).
  * Neither is AWS itself; AWS documents the rules `estimateItemBytes` implements.
@@ -9,7 +11,12 @@ import { PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-s
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { createRequire } from 'node:module';
 import type { StoredProfileItem } from '../../shared/ingest/ingest-ports';
-import { estimateItemBytes } from '../support/dynamodb-item-size';
+import { FEATURE_NAMES } from '../../shared/features/feature-vector';
+import type { ProfileScore } from '../../shared/model/model-outputs';
+import { createRandom, shuffleInPlace, type RandomSource } from '../../shared/model/seeded-random';
+import { estimateItemBytes } from '../../shared/profile/dynamodb-item-size';
+import { decodeProfileItem, encodeProfileItem } from '../../shared/profile/profile-item-codec';
+import type { ProfileState } from '../../shared/profile/profile-state';
 import { median, percentile } from './bench-report';
 
 // dynalite's internal size function (exported by its db module, undeclared in its types).
@@ -18,13 +25,64 @@ const dynaliteDb = requireHere('dynalite/db') as {
   itemSize: (item: Record<string, AttributeValue>) => number;
 };
 
-/** What part 3 measured. */
-export interface ItemSizeResult {
-  profiles: number;
+/** Largest embedding the issue allows (8–16 values). */
+const EMBEDDING_SIZE = 16;
+
+/**
+ * A score with every output the multi-task model stores, with realistic sizes: probabilities with all
+ * their digits, the profile's own top categories, reasons drawn from the real feature names.
+ */
+export function simulatedFullScore(
+  state: ProfileState,
+  base: ProfileScore,
+  random: RandomSource,
+): ProfileScore {
+  const reasons = () =>
+    shuffleInPlace([...FEATURE_NAMES], random)
+      .slice(0, 3)
+      .map((feature) => ({ feature, contribution: (random() * 2 - 1) * 2 }))
+      .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
+  const categories = [...state.categories.slice(0, 2).map((c) => c.key), 'other'];
+  let remaining = 1;
+  return {
+    ...base,
+    churnRisk: random(),
+    nextCategories: categories.map((category) => {
+      const probability = remaining * (0.3 + 0.5 * random());
+      remaining -= probability;
+      return { category, probability };
+    }),
+    reasons: { purchase: reasons(), churn: reasons() },
+    embedding: {
+      scale: (0.5 + random()) / 127,
+      bytes: Int8Array.from({ length: EMBEDDING_SIZE }, () => Math.floor(random() * 256) - 128),
+    },
+  };
+}
+
+/** Size percentiles of a set of items. */
+export interface SizeStats {
   p50: number;
   p99: number;
   max: number;
   over1KiB: number;
+}
+
+function sizeStats(sorted: readonly number[]): SizeStats {
+  return {
+    p50: median(sorted),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1] ?? 0,
+    over1KiB: sorted.filter((b) => b > 1024).length,
+  };
+}
+
+/** What part 3 measured: the figures of the items with every output filled, and of the items as written. */
+export interface ItemSizeResult extends SizeStats {
+  profiles: number;
+  asWritten: SizeStats;
+  /** Items that kept fewer than 3 reasons per head to stay within one write unit. */
+  reasonsTrimmed: number;
   /** Sample written to the emulator. */
   sample: {
     items: number;
@@ -40,17 +98,52 @@ export interface ItemSizeResult {
   };
 }
 
-/** Sizes of `items`, and a cross-check of `sampleSize` of them (spread over the size range) in `tableName`. */
+/** The version format of trained models (`v<yyyymmddHHMMss>-<8 hex>`), longer than the bench model's. */
+const TRAINED_MODEL_VERSION = 'v20261127093000-1a2b3c4d';
+
+/**
+ * Sizes of `items` as written and re-encoded with every output filled (seeded: every run the same),
+ * the latter sorted by size with their items.
+ */
+export function measureItemSizes(
+  items: readonly StoredProfileItem[],
+): Omit<ItemSizeResult, 'sample'> & { sized: { item: Record<string, unknown>; bytes: number }[] } {
+  const random = createRandom(20261127);
+  let reasonsTrimmed = 0;
+  const sized = items
+    .map((written) => {
+      const { state, version, score } = decodeProfileItem(written);
+      const base = {
+        propensity: score?.propensity ?? random(),
+        modelVersion: TRAINED_MODEL_VERSION,
+        scoredAt: score?.scoredAt ?? state.lastEventAt,
+      };
+      const item = encodeProfileItem(state, { version, score: simulatedFullScore(state, base, random) });
+      const kept =
+        Object.keys(item.reasons?.purchase ?? {}).length + Object.keys(item.reasons?.churn ?? {}).length;
+      if (kept < 6) reasonsTrimmed++;
+      return { item, bytes: estimateItemBytes(item) };
+    })
+    .sort((a, b) => a.bytes - b.bytes);
+  const sizes = sized.map((s) => s.bytes);
+  const writtenSizes = items.map((item) => estimateItemBytes(item)).sort((a, b) => a - b);
+  return {
+    profiles: sizes.length,
+    ...sizeStats(sizes),
+    asWritten: sizeStats(writtenSizes),
+    reasonsTrimmed,
+    sized,
+  };
+}
+
+/** Sizes of `items` (see {@link measureItemSizes}), and a cross-check of `sampleSize` of them (spread over the size range) in `tableName`. */
 export async function runItemSizeBench(
   items: readonly StoredProfileItem[],
   dynamodb: DynamoDBClient,
   tableName: string,
   sampleSize = 200,
 ): Promise<ItemSizeResult> {
-  const sized = items
-    .map((item) => ({ item, bytes: estimateItemBytes(item) }))
-    .sort((a, b) => a.bytes - b.bytes);
-  const sizes = sized.map((s) => s.bytes);
+  const { sized, ...figures } = measureItemSizes(items);
   const step = Math.max(1, (sized.length - 1) / (sampleSize - 1));
   const sampleIndexes = new Set<number>();
   for (let i = 0; i < sampleSize && Math.round(i * step) < sized.length; i++)
@@ -83,12 +176,5 @@ export async function runItemSizeBench(
     if (units === Math.ceil(bytes / 1024)) sample.writeUnitsMatch++;
   }
 
-  return {
-    profiles: sizes.length,
-    p50: median(sizes),
-    p99: percentile(sizes, 99),
-    max: sizes[sizes.length - 1] ?? 0,
-    over1KiB: sizes.filter((b) => b > 1024).length,
-    sample,
-  };
+  return { ...figures, sample };
 }

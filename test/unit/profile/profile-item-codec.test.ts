@@ -1,11 +1,11 @@
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import fc from 'fast-check';
 import { applyEventsToProfile } from '../../../shared/profile/apply-events';
-import { estimateItemBytes } from '../../support/dynamodb-item-size';
+import { estimateItemBytes } from '../../../shared/profile/dynamodb-item-size';
 import {
   decodeProfileItem,
   encodeProfileItem,
-  ITEM_SCHEMA_VERSION,
+  ITEM_READABLE_FROM_VERSION,
   PROFILE_TTL_SECONDS,
   ProfileItemViolation,
   profileItemSchema,
@@ -88,7 +88,7 @@ describe('profile item codec', () => {
     expect(item).toMatchObject({
       profileId: 'u-1',
       version: 7,
-      itemSchemaVersion: ITEM_SCHEMA_VERSION,
+      itemSchemaVersion: ITEM_READABLE_FROM_VERSION,
       expiresAt: Math.floor(state.lastEventAt / 1000) + PROFILE_TTL_SECONDS,
       scoreStatus: 'scored',
       propensity: 0.1235,
@@ -137,7 +137,8 @@ describe('profile item codec', () => {
     // Assess
     expect(decode({ version: -1 })).toThrow(ProfileItemViolation);
     expect(decode({ version: -1 })).toThrow(/^version:/);
-    expect(decode({ itemSchemaVersion: 2 })).toThrow(/^itemSchemaVersion:/);
+    expect(decode({ itemSchemaVersion: 3 })).toThrow(/^itemSchemaVersion:/);
+    expect(decode({ itemSchemaVersion: 0 })).toThrow(/^itemSchemaVersion:/);
     expect(decode({ act: { xx: 1 } })).toThrow(/^act\.xx:/);
     expect(decode({ act: { vw: 3 } })).toThrow(/^act\.vw:/);
     expect(decode({ dedup: new Uint8Array(3) })).toThrow(/^dedup:/);

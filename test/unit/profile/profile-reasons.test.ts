@@ -92,9 +92,9 @@ describe('describeProfile with stored reasons', () => {
     const plain = describeProfile(item, T0);
     // Assess
     expect(view.score).toMatchObject({
-      reasons: { churn: ['session count lowered the churn risk (-1.50)'] },
+      explanations: { churn: ['session count lowered the churn risk (-1.50)'] },
     });
-    expect(view.score !== 'unscored' && view.score.reasons?.purchase).toBeFalsy();
-    expect(plain.score !== 'unscored' && 'reasons' in plain.score).toBe(false);
+    expect(view.score !== 'unscored' && view.score.explanations?.purchase).toBeFalsy();
+    expect(plain.score !== 'unscored' && 'explanations' in plain.score).toBe(false);
   });
 });

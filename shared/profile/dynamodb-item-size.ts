@@ -16,12 +16,17 @@ function utf8Bytes(text: string): number {
 }
 
 function numberBytes(value: number): number {
+  let v = Math.abs(value);
+  // Integers (most numbers in a profile item) by arithmetic: the encoder sizes every scored item.
+  if (Number.isSafeInteger(v)) {
+    if (v === 0) return 2;
+    while (v % 10 === 0) v /= 10;
+    let digits = 0;
+    for (; v >= 1; v = Math.floor(v / 10)) digits++;
+    return Math.ceil(digits / 2) + 1;
+  }
   // marshall sends String(value): the shortest round-trip decimal form.
-  const significant = String(Math.abs(value))
-    .replace(/e.*$/, '')
-    .replace('.', '')
-    .replace(/^0+/, '')
-    .replace(/0+$/, '');
+  const significant = String(v).replace(/e.*$/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
   return Math.ceil(Math.max(1, significant.length) / 2) + 1;
 }
 
@@ -37,7 +42,9 @@ function valueBytes(value: unknown): number {
   }
   if (typeof value === 'object') {
     let size = 3;
-    for (const [name, element] of Object.entries(value as Record<string, unknown>)) {
+    const entries = value as Record<string, unknown>;
+    for (const name in entries) {
+      const element = entries[name];
       if (element === undefined) continue;
       size += 1 + utf8Bytes(name) + valueBytes(element);
     }
@@ -52,7 +59,8 @@ function valueBytes(value: unknown): number {
  */
 export function estimateItemBytes(item: Readonly<Record<string, unknown>>): number {
   let size = 0;
-  for (const [name, value] of Object.entries(item)) {
+  for (const name in item) {
+    const value = item[name];
     if (value === undefined) continue;
     size += utf8Bytes(name) + valueBytes(value);
   }
