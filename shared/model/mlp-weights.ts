@@ -5,8 +5,11 @@
 import type { FeatureMatrix } from './matrix';
 import { ModelInputError } from './model-input-error';
 
-/** Activations a dense layer may use. */
-export const ACTIVATIONS = ['relu', 'sigmoid'] as const;
+/**
+ * Activations a dense layer may use. `linear` (no activation) only ends the next-category head, whose
+ * logits the graph soft-maxes; an {@link MlpWeights} is relu/sigmoid only.
+ */
+export const ACTIVATIONS = ['relu', 'sigmoid', 'linear'] as const;
 /** One of {@link ACTIVATIONS}. */
 export type Activation = (typeof ACTIVATIONS)[number];
 
@@ -102,12 +105,8 @@ export function assertMlpWeights(weights: MlpWeights, inputSize: number): void {
     if (badRow >= 0) {
       throw new ModelInputError(`layers[${l}].weights[${badRow}]`, `must have ${out} columns`, 'other');
     }
-    if (!ACTIVATIONS.includes(layer.activation)) {
-      throw new ModelInputError(
-        `layers[${l}].activation`,
-        `must be one of ${ACTIVATIONS.join(', ')}`,
-        layer.activation,
-      );
+    if (layer.activation !== 'relu' && layer.activation !== 'sigmoid') {
+      throw new ModelInputError(`layers[${l}].activation`, 'must be relu or sigmoid', layer.activation);
     }
     width = out;
   });
@@ -122,6 +121,11 @@ export function sigmoid(z: number): number {
   if (z >= 0) return 1 / (1 + Math.exp(-z));
   const e = Math.exp(z);
   return e / (1 + e);
+}
+
+/** One unit's activation. */
+export function activate(activation: Activation, z: number): number {
+  return activation === 'relu' ? Math.max(z, 0) : activation === 'sigmoid' ? sigmoid(z) : z;
 }
 
 /**
@@ -143,7 +147,7 @@ export function predictMlp(weights: MlpWeights, matrix: FeatureMatrix): Float64A
         const row = layer.weights[i] as number[];
         for (let j = 0; j < next.length; j++) next[j] = (next[j] as number) + a * (row[j] as number);
       });
-      activations = next.map((z) => (layer.activation === 'relu' ? Math.max(z, 0) : sigmoid(z)));
+      activations = next.map((z) => activate(layer.activation, z));
     }
     out[r] = activations[0] as number;
   }
