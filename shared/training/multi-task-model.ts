@@ -135,6 +135,12 @@ export interface MultiTaskTrainingOptions extends Omit<MlpTrainingOptions, 'clas
   bootstrapResamples?: number;
   /** @default DEFAULT_LOGISTIC_REGRESSION_L2 */
   logisticRegressionL2?: number;
+  /**
+   * The scorers a binary head may publish (all are still evaluated), e.g. `['network']` for a model
+   * that must reflect its labels only: a baseline's structure (cart activity buys) needs no labels.
+   * @default BINARY_SCORERS
+   */
+  publishable?: readonly BinaryScorer[];
 }
 
 /** Scorers compared for a binary head. */
@@ -235,6 +241,7 @@ interface BinaryHeadContext {
   featureNames: readonly string[];
   calibrate: boolean;
   logisticRegressionL2: number;
+  publishable: readonly [BinaryScorer, ...BinaryScorer[]];
   evaluate: (labels: Uint8Array, scores: ArrayLike<number>) => EvaluationReport;
 }
 
@@ -290,7 +297,7 @@ function chooseBinaryHead(
     );
   }
   // Strictly better to displace an earlier scorer: on a tie the network (then the LR) serves.
-  const chosen = BINARY_SCORERS.reduce((best, scorer) =>
+  const chosen = context.publishable.reduce((best, scorer) =>
     validationRocAuc[scorer] > validationRocAuc[best] ? scorer : best,
   );
   return { head: heads[chosen], result: { chosen, validationRocAuc, test, heuristicFeature, classWeights } };
@@ -422,6 +429,7 @@ export async function trainMultiTaskModel(
     stdFloor = DEFAULT_STD_FLOOR,
     bootstrapResamples,
     logisticRegressionL2 = DEFAULT_LOGISTIC_REGRESSION_L2,
+    publishable = BINARY_SCORERS,
     seed = 42,
     hiddenUnits = [32, 16],
     maxEpochs = 60,
@@ -491,8 +499,12 @@ export async function trainMultiTaskModel(
     featureNames,
     calibrate,
     logisticRegressionL2,
+    publishable: BINARY_SCORERS.filter((s) => publishable.includes(s)) as [BinaryScorer, ...BinaryScorer[]],
     evaluate,
   };
+  if (context.publishable.length === 0) {
+    throw new ModelInputError('publishable', `must name one of ${BINARY_SCORERS.join(', ')}`, '[]');
+  }
 
   const purchaseChoice = chooseBinaryHead(
     context,
