@@ -1,27 +1,39 @@
 /**
- * The TensorFlow.js side of training: the {@link NetworkTrainer} port implemented with tfjs-layers on
+ * The TensorFlow.js side of training: the {@link NetworkTrainer} port implemented with tfjs-core on
  * the wasm backend (cpu as fallback). Everything else of the pipeline (split, normalisation,
- * calibration, baselines, evaluation, export) is in `shared/training/propensity-model.ts`.
+ * baselines, per-head choice, calibration, evaluation, export) is in `shared/training/multi-task-model.ts`.
  *
- * Flow of one fit: select the backend once per process → build the dense network (seeded Glorot
- * initialisers) → per epoch: seeded shuffle, one pass of mini-batch Adam, class-weighted validation
- * loss → keep the best epoch's weights, stop after `patience` epochs without improvement → restore the
- * best weights → read them out as plain {@link MlpWeights}.
+ * The network: standardised features → shared ReLU trunk (dropout while training; its last layer is
+ * the user embedding) → one logit per binary head (purchase, churn) and K + 1 logits for the next
+ * category. Loss = Σ head weight × head loss (class-weighted cross-entropy for the binary heads,
+ * soft-max cross-entropy over the rows that have a next category) + L2 on the kernels.
+ *
+ * Flow of one fit: select the backend once per process → seeded Glorot kernels → per epoch: seeded
+ * shuffle, one pass of mini-batch Adam, validation loss (no dropout, no penalty) → keep the best epoch's
+ * weights, stop after `patience` epochs without improvement → return them as plain
+ * {@link MultiTaskWeights}. A hand-written loop rather than tfjs-layers' `fit`: that one cannot mask
+ * rows per output, seed its dropout, or restore the best epoch.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+// tfjs-core's CommonJS bundle registers no gradients; loading tfjs-layers registers them all.
+import '@tensorflow/tfjs-layers';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import * as tfl from '@tensorflow/tfjs-layers';
 import path from 'node:path';
-import { type FeatureMatrix, takeRows } from '../../shared/model/matrix';
-import { LOG_LOSS_EPSILON } from '../../shared/model/metrics';
-import { type FeatureNormalisation, type MlpWeights, normaliseMatrix } from '../../shared/model/mlp-weights';
+import { takeRows } from '../../shared/model/matrix';
+import {
+  type DenseLayerWeights,
+  type FeatureNormalisation,
+  normaliseMatrix,
+} from '../../shared/model/mlp-weights';
 import { ModelInputError } from '../../shared/model/model-input-error';
-import { createRandom, randomPermutation } from '../../shared/model/seeded-random';
+import type { MultiTaskWeights } from '../../shared/model/multi-task-weights';
+import { createRandom, randomPermutation, type RandomSource } from '../../shared/model/seeded-random';
 import type {
   EpochRecord,
-  LabelledRows,
+  FittedNetwork,
   MlpTrainingOptions,
+  MultiTaskRows,
   NetworkTrainer,
 } from '../../shared/training/training-ports';
 
@@ -62,166 +74,285 @@ export function initialiseTrainingBackend(
   return activeBackend;
 }
 
-/** Result of {@link fitMlp}. The caller owns `model` and must `dispose()` it. */
-export interface FittedMlp {
-  model: tfl.Sequential;
-  /** Weights of the best epoch, which `model` also holds. */
-  weights: MlpWeights;
-  history: EpochRecord[];
-  bestEpoch: number;
-  stoppedEarly: boolean;
+interface DenseVariables {
+  kernel: tf.Variable;
+  bias: tf.Variable;
 }
 
-/** Class-weighted mean cross-entropy, the quantity the optimiser minimises, used for early stopping. */
-function weightedLogLoss(
-  labels: Uint8Array,
-  probabilities: Float32Array,
-  classWeights: readonly [number, number],
-): number {
-  let loss = 0;
-  let weight = 0;
-  labels.forEach((label, i) => {
-    const p = Math.min(Math.max(probabilities[i] as number, LOG_LOSS_EPSILON), 1 - LOG_LOSS_EPSILON);
-    const w = classWeights[label] as number;
-    loss -= w * (label === 1 ? Math.log(p) : Math.log(1 - p));
-    weight += w;
-  });
-  return loss / weight;
-}
-
-function buildModel(inputSize: number, hiddenUnits: readonly number[], seed: number): tfl.Sequential {
-  const model = tfl.sequential();
-  [...hiddenUnits, 1].forEach((units, l) => {
-    model.add(
-      tfl.layers.dense({
-        ...(l === 0 ? { inputShape: [inputSize] } : {}),
-        units,
-        activation: l === hiddenUnits.length ? 'sigmoid' : 'relu',
-        // One seed per layer: the same seed everywhere would give layers of equal shape identical weights.
-        kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + l }),
-        biasInitializer: 'zeros',
-      }),
-    );
-  });
-  return model;
-}
-
-/** Probabilities from a TF.js model for raw (unstandardised) rows. */
-export function predictWithTf(
-  model: tfl.LayersModel,
-  normalisation: FeatureNormalisation,
-  matrix: FeatureMatrix,
-): Float32Array {
-  const standardised = normaliseMatrix(matrix, normalisation);
-  return tf.tidy(() => {
-    const output = model.predict(
-      tf.tensor2d(standardised.values, [matrix.rows, matrix.columns]),
-    ) as tf.Tensor;
-    return output.dataSync() as Float32Array;
-  });
-}
-
-/** Read a dense model's weights into the plain {@link MlpWeights} format. */
-export function exportTfWeights(model: tfl.LayersModel, normalisation: FeatureNormalisation): MlpWeights {
+/** Glorot-uniform kernel from the seeded source (TF.js initialisers are seeded per call, not per run). */
+function denseVariables(inputs: number, units: number, random: RandomSource): DenseVariables {
+  const limit = Math.sqrt(6 / (inputs + units));
+  const kernel = Float32Array.from({ length: inputs * units }, () => (2 * random() - 1) * limit);
   return {
-    normalisation,
-    layers: model.layers.map((layer, l) => {
-      const [kernel, bias] = layer.getWeights();
-      if (kernel === undefined || bias === undefined) {
-        throw new ModelInputError(`layers[${l}]`, 'must be a dense layer with a bias', layer.name);
-      }
-      return {
-        weights: kernel.arraySync() as number[][],
-        bias: bias.arraySync() as number[],
-        activation: l === model.layers.length - 1 ? ('sigmoid' as const) : ('relu' as const),
-      };
-    }),
+    kernel: tf.variable(tf.tensor2d(kernel, [inputs, units])),
+    bias: tf.variable(tf.zeros([units])),
   };
 }
 
+interface Network {
+  trunk: DenseVariables[];
+  purchase: DenseVariables;
+  churn?: DenseVariables;
+  nextCategory?: DenseVariables;
+}
+
+interface BatchTensors {
+  x: tf.Tensor2D;
+  purchase: tf.Tensor1D;
+  churn?: tf.Tensor1D;
+  nextCategory?: tf.Tensor1D;
+}
+
+const dense = (x: tf.Tensor2D, layer: DenseVariables): tf.Tensor2D =>
+  tf.add(tf.matMul(x, layer.kernel), layer.bias);
+
+/** Class-weighted binary cross-entropy from logits, `Σ w·loss / Σ w` (stable form). */
+function weightedBinaryLoss(
+  logits: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  classWeights: readonly [number, number],
+): tf.Scalar {
+  const z = tf.reshape(logits, [-1]);
+  const perRow = tf.add(tf.sub(tf.relu(z), tf.mul(z, labels)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
+  const weights = tf.add(tf.mul(labels, classWeights[1] - classWeights[0]), classWeights[0]);
+  return tf.div(tf.sum(tf.mul(perRow, weights)), tf.sum(weights));
+}
+
+/** Soft-max cross-entropy over the rows with a class (label ≥ 0); 0 when the batch has none. */
+function maskedCategoryLoss(logits: tf.Tensor2D, labels: tf.Tensor1D, classes: number): tf.Scalar {
+  const mask = tf.cast(tf.greaterEqual(labels, 0), 'float32');
+  // oneHot of −1 is an all-zero row, so unlabelled rows contribute nothing even before the mask.
+  const oneHot = tf.oneHot(tf.cast(labels, 'int32'), classes);
+  const perRow = tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1));
+  return tf.div(tf.sum(tf.mul(perRow, mask)), tf.maximum(tf.sum(mask), 1));
+}
+
+interface LossSettings {
+  classWeights: { purchase: readonly [number, number]; churn: readonly [number, number] };
+  lossWeights: { purchase: number; churn: number; nextCategory: number };
+  classes: number;
+  dropout: number;
+  l2: number;
+}
+
+function networkLoss(
+  network: Network,
+  batch: BatchTensors,
+  settings: LossSettings,
+  dropoutSeed: number | undefined,
+): tf.Scalar {
+  let h: tf.Tensor2D = batch.x;
+  network.trunk.forEach((layer, l) => {
+    h = tf.relu(dense(h, layer));
+    if (dropoutSeed !== undefined && settings.dropout > 0)
+      h = tf.dropout(h, settings.dropout, undefined, dropoutSeed + l) as tf.Tensor2D;
+  });
+  const { lossWeights, classWeights } = settings;
+  let loss = tf.mul(
+    weightedBinaryLoss(dense(h, network.purchase), batch.purchase, classWeights.purchase),
+    lossWeights.purchase,
+  );
+  if (network.churn !== undefined && batch.churn !== undefined) {
+    loss = tf.add(
+      loss,
+      tf.mul(weightedBinaryLoss(dense(h, network.churn), batch.churn, classWeights.churn), lossWeights.churn),
+    );
+  }
+  if (network.nextCategory !== undefined && batch.nextCategory !== undefined) {
+    const category = maskedCategoryLoss(dense(h, network.nextCategory), batch.nextCategory, settings.classes);
+    loss = tf.add(loss, tf.mul(category, lossWeights.nextCategory));
+  }
+  if (dropoutSeed !== undefined && settings.l2 > 0) {
+    const kernels = [...network.trunk, network.purchase, network.churn, network.nextCategory].flatMap(
+      (layer) => (layer === undefined ? [] : [tf.sum(tf.square(layer.kernel))]),
+    );
+    loss = tf.add(loss, tf.mul(tf.addN(kernels), settings.l2));
+  }
+  return loss as tf.Scalar;
+}
+
+/** Tensors of `rows[from, to)` of standardised, permuted data. */
+function batchTensors(
+  x: Float32Array,
+  columns: number,
+  rows: MultiTaskRows,
+  order: readonly number[],
+  from: number,
+  to: number,
+): BatchTensors {
+  const indices = order.slice(from, to);
+  return {
+    x: tf.tensor2d(x.subarray(from * columns, to * columns), [to - from, columns]),
+    purchase: tf.tensor1d(Float32Array.from(indices, (i) => rows.purchase[i]!)),
+    ...(rows.churn === undefined
+      ? {}
+      : { churn: tf.tensor1d(Float32Array.from(indices, (i) => rows.churn![i]!)) }),
+    ...(rows.nextCategory === undefined
+      ? {}
+      : { nextCategory: tf.tensor1d(Float32Array.from(indices, (i) => rows.nextCategory![i]!)) }),
+  };
+}
+
+const disposeBatch = (batch: BatchTensors) =>
+  tf.dispose([batch.x, batch.purchase, batch.churn, batch.nextCategory].filter((t) => t !== undefined));
+
+function readLayer(layer: DenseVariables, activation: DenseLayerWeights['activation']): DenseLayerWeights {
+  return {
+    weights: layer.kernel.arraySync() as number[][],
+    bias: layer.bias.arraySync() as number[],
+    activation,
+  };
+}
+
+function readWeights(
+  network: Network,
+  normalisation: FeatureNormalisation,
+  categories: readonly string[],
+): MultiTaskWeights {
+  return {
+    normalisation,
+    trunk: network.trunk.map((layer) => readLayer(layer, 'relu')),
+    heads: {
+      purchase: { input: 'embedding', layers: [readLayer(network.purchase, 'sigmoid')] },
+      ...(network.churn === undefined
+        ? {}
+        : { churn: { input: 'embedding' as const, layers: [readLayer(network.churn, 'sigmoid')] } }),
+      ...(network.nextCategory === undefined
+        ? {}
+        : {
+            nextCategories: {
+              input: 'embedding' as const,
+              categories: [...categories],
+              layers: [readLayer(network.nextCategory, 'linear')],
+            },
+          }),
+    },
+  };
+}
+
+/** Result of {@link fitMultiTaskNetwork}: {@link FittedNetwork} without the backend. */
+export type FittedMultiTask = Omit<FittedNetwork, 'backend'>;
+
 /**
- * Train the MLP with mini-batch Adam. Rows are shuffled every epoch by a seeded permutation (not
- * TF.js's own shuffle, which is not seedable); the weights of the epoch with the lowest validation
- * loss are restored at the end (TF.js's EarlyStopping cannot restore them).
+ * Train the multi-task network with mini-batch Adam (see the module comment). Rows are shuffled every
+ * epoch by a seeded permutation; the weights of the epoch with the lowest validation loss are returned.
  */
-export async function fitMlp(
-  train: LabelledRows,
-  validation: LabelledRows,
+export async function fitMultiTaskNetwork(
+  train: MultiTaskRows,
+  validation: MultiTaskRows,
   normalisation: FeatureNormalisation,
   options: MlpTrainingOptions = {},
-): Promise<FittedMlp> {
+): Promise<FittedMultiTask> {
   const {
     hiddenUnits = [32, 16],
     maxEpochs = 60,
-    patience = 5,
+    patience = 8,
     minDelta = 1e-4,
     batchSize = 256,
     learningRate = 1e-3,
-    classWeights = [1, 1],
+    dropout = 0.1,
+    l2 = 1e-4,
+    categories = [],
     seed = 42,
   } = options;
+  if (hiddenUnits.length === 0) throw new ModelInputError('hiddenUnits', 'needs at least one layer', '[]');
+  if (train.nextCategory !== undefined && categories.length < 2) {
+    throw new ModelInputError('categories', 'must name at least two classes', String(categories.length));
+  }
   await initialiseTrainingBackend();
+  const settings: LossSettings = {
+    classWeights: {
+      purchase: options.classWeights?.purchase ?? [1, 1],
+      churn: options.classWeights?.churn ?? [1, 1],
+    },
+    lossWeights: {
+      purchase: options.lossWeights?.purchase ?? 1,
+      churn: options.lossWeights?.churn ?? 0.5,
+      nextCategory: options.lossWeights?.nextCategory ?? 0.5,
+    },
+    classes: categories.length,
+    dropout,
+    l2,
+  };
   const { columns } = train.matrix;
-  const model = buildModel(columns, hiddenUnits, seed);
-  model.compile({ optimizer: tf.train.adam(learningRate), loss: 'binaryCrossentropy' });
-  const standardised = normaliseMatrix(train.matrix, normalisation);
   const random = createRandom(seed);
+  let width = columns;
+  const trunk = hiddenUnits.map((units) => {
+    const layer = denseVariables(width, units, random);
+    width = units;
+    return layer;
+  });
+  const network: Network = {
+    trunk,
+    purchase: denseVariables(width, 1, random),
+    ...(train.churn === undefined ? {} : { churn: denseVariables(width, 1, random) }),
+    ...(train.nextCategory === undefined
+      ? {}
+      : { nextCategory: denseVariables(width, categories.length, random) }),
+  };
+  const variables = [...network.trunk, network.purchase, network.churn, network.nextCategory].flatMap(
+    (layer) => (layer === undefined ? [] : [layer.kernel, layer.bias]),
+  );
+  const optimizer = tf.train.adam(learningRate);
+  const standardised = normaliseMatrix(train.matrix, normalisation);
+  const validationOrder = Array.from({ length: validation.matrix.rows }, (_, i) => i);
+  const validationBatch = batchTensors(
+    normaliseMatrix(validation.matrix, normalisation).values,
+    columns,
+    validation,
+    validationOrder,
+    0,
+    validationOrder.length,
+  );
   const history: EpochRecord[] = [];
-  let best: { loss: number; epoch: number; weights: tf.Tensor[] } | undefined;
+  let best: { loss: number; epoch: number; weights: MultiTaskWeights } | undefined;
   let epochsWithoutImprovement = 0;
   let stoppedEarly = false;
-
-  for (let epoch = 1; epoch <= maxEpochs; epoch++) {
-    const order = randomPermutation(train.matrix.rows, random);
-    const xs = tf.tensor2d(takeRows(standardised, order).values, [order.length, columns]);
-    const ys = tf.tensor2d(
-      Float32Array.from(order, (i) => train.labels[i] as number),
-      [order.length, 1],
-    );
-    const fitted = await model.fit(xs, ys, {
-      epochs: 1,
-      batchSize,
-      shuffle: false,
-      verbose: 0,
-      classWeight: { 0: classWeights[0], 1: classWeights[1] },
-    });
-    tf.dispose([xs, ys]);
-    const validationLoss = weightedLogLoss(
-      validation.labels,
-      predictWithTf(model, normalisation, validation.matrix),
-      classWeights,
-    );
-    history.push({ epoch, trainLoss: Number(fitted.history.loss?.[0]), validationLoss });
-    if (best === undefined || validationLoss < best.loss - minDelta) {
-      if (best) tf.dispose(best.weights);
-      best = { loss: validationLoss, epoch, weights: model.getWeights().map((w) => w.clone()) };
-      epochsWithoutImprovement = 0;
-    } else if (++epochsWithoutImprovement >= patience) {
-      stoppedEarly = true;
-      break;
+  let step = 0;
+  try {
+    for (let epoch = 1; epoch <= maxEpochs; epoch++) {
+      const order = randomPermutation(train.matrix.rows, random);
+      const x = takeRows(standardised, order).values;
+      let lossSum = 0;
+      let batches = 0;
+      for (let from = 0; from < order.length; from += batchSize) {
+        const batch = batchTensors(x, columns, train, order, from, Math.min(from + batchSize, order.length));
+        const dropoutSeed = seed * 1_000_003 + step++ * 16;
+        const cost = optimizer.minimize(
+          () => networkLoss(network, batch, settings, dropoutSeed),
+          true,
+          variables,
+        );
+        lossSum += cost === null ? Number.NaN : (await cost.data())[0]!;
+        cost?.dispose();
+        disposeBatch(batch);
+        batches++;
+      }
+      const validationLoss = tf.tidy(
+        () => networkLoss(network, validationBatch, settings, undefined).dataSync()[0]!,
+      );
+      history.push({ epoch, trainLoss: lossSum / batches, validationLoss });
+      if (best === undefined || validationLoss < best.loss - minDelta) {
+        best = { loss: validationLoss, epoch, weights: readWeights(network, normalisation, categories) };
+        epochsWithoutImprovement = 0;
+      } else if (++epochsWithoutImprovement >= patience) {
+        stoppedEarly = true;
+        break;
+      }
     }
+  } finally {
+    disposeBatch(validationBatch);
+    tf.dispose(variables);
+    optimizer.dispose();
   }
   if (best === undefined) throw new ModelInputError('maxEpochs', 'must be at least 1', String(maxEpochs));
-  model.setWeights(best.weights);
-  tf.dispose(best.weights);
-  return {
-    model,
-    weights: exportTfWeights(model, normalisation),
-    history,
-    bestEpoch: best.epoch,
-    stoppedEarly,
-  };
+  return { weights: best.weights, history, bestEpoch: best.epoch, stoppedEarly };
 }
 
-/**
- * The {@link NetworkTrainer} of the train function: {@link fitMlp} on the process's TF.js backend,
- * the TF.js model disposed once its weights are read out.
- */
+/** The {@link NetworkTrainer} of the train function: {@link fitMultiTaskNetwork} on the process's TF.js backend. */
 export const tfjsMlpTrainer: NetworkTrainer = {
   async fit(train, validation, normalisation, options) {
     const backend = await initialiseTrainingBackend();
-    const { model, ...fitted } = await fitMlp(train, validation, normalisation, options);
-    model.dispose();
-    return { ...fitted, backend };
+    return { ...(await fitMultiTaskNetwork(train, validation, normalisation, options)), backend };
   },
 };

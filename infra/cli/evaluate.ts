@@ -1,8 +1,9 @@
 /**
  * `npm run evaluate -- --events <file> | --synthetic [users]`: build point-in-time training examples
  * from an event file (NDJSON contract events or the Taobao CSV) or the synthetic workload, train the
- * propensity model on a purged time split, and compare it with the heuristic and logistic-regression
- * baselines on the test period. Prints a table and writes a self-contained HTML report.
+ * multi-task model on a purged time split, and compare every head with its baselines on the test
+ * period. Prints one table per head (`*` marks the scorer published, the best on validation) and
+ * writes a self-contained HTML report.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -14,18 +15,29 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { tfjsMlpTrainer } from '../../functions/train/tfjs-mlp-trainer';
 import { type ContractEvent, ContractViolation, validateEvent } from '../../shared/contract/event-contract';
 import type { EvaluationReport } from '../../shared/model/metrics';
-import { trainPropensityModel } from '../../shared/training/propensity-model';
+import {
+  BINARY_SCORERS,
+  type BinaryHeadResult,
+  CATEGORY_SCORERS,
+  type CategoryHeadResult,
+  DEFAULT_LOGISTIC_REGRESSION_L2,
+  describeHeadChoices,
+  trainMultiTaskModel,
+} from '../../shared/training/multi-task-model';
+import { multiTaskInputOf } from '../../shared/training/train-use-case';
 import {
   buildTrainingSet,
   CART_HEURISTIC_FEATURE,
+  DEFAULT_CHURN_HORIZON_MS,
   DEFAULT_CUTOFF_STEP_MS,
+  DEFAULT_NEXT_CATEGORY_COUNT,
   DEFAULT_MAX_CUTOFFS_PER_PROFILE,
   DEFAULT_TIME_SPLIT,
   describeTrainingSet,
 } from '../../shared/training/training-set';
 import { generateWorkload } from '../workload/synthetic-workload';
 import { EVENT_FILE_FORMATS, type EventFileFormat, readEventFile } from '../workload/event-files';
-import { trainingSetCsvLines } from './training-set-csv';
+import { labelColumnsOf, trainingSetCsvLines } from './training-set-csv';
 
 const HOUR_MS = 3_600_000;
 /** Synthetic workload size when `--synthetic` is given without a number (as `npm start`). */
@@ -37,6 +49,9 @@ interface EvaluateOptions {
   days: number;
   format: EventFileFormat;
   horizonHours: number;
+  churnHorizonHours: number;
+  nextCategories: number;
+  l2: number;
   cutoffStepHours: number;
   maxCutoffsPerProfile: number;
   validationFraction: number;
@@ -128,6 +143,23 @@ function metricsTable(rows: readonly [string, EvaluationReport][]): string {
   return [format(header), format(widths.map((w) => '-'.repeat(w))), ...body.map(format)].join('\n');
 }
 
+function rankingTable(head: CategoryHeadResult): string {
+  const header = ['scorer', 'served from', 'val recall@3', 'recall@3 [95% CI]', 'NDCG@3 [95% CI]'];
+  const body = CATEGORY_SCORERS.map((scorer) => {
+    const r = head.test[scorer];
+    return [
+      `${scorer}${scorer === head.chosen ? ' *' : ''}`,
+      scorer === 'network' || scorer === 'popularity' ? 'graph' : 'profile state',
+      fixed(head.validation[scorer].recall),
+      `${fixed(r.recall)} [${fixed(r.recallCi95.lower)}, ${fixed(r.recallCi95.upper)}]`,
+      `${fixed(r.ndcg)} [${fixed(r.ndcgCi95.lower)}, ${fixed(r.ndcgCi95.upper)}]`,
+    ];
+  });
+  const widths = header.map((h, c) => Math.max(h.length, ...body.map((row) => row[c]!.length)));
+  const format = (cells: readonly string[]) => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ');
+  return [format(header), format(widths.map((w) => '-'.repeat(w))), ...body.map(format)].join('\n');
+}
+
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The trainer's report knows the rows, not where they came from: add the data and the cut. */
@@ -174,6 +206,8 @@ async function evaluate(options: EvaluateOptions): Promise<void> {
   const buildStarted = performance.now();
   const set = buildTrainingSet(loaded.events, {
     labelHorizonMs,
+    churnHorizonMs: options.churnHorizonHours * HOUR_MS,
+    nextCategoryCount: options.nextCategories,
     cutoffStepMs: options.cutoffStepHours * HOUR_MS,
     maxCutoffsPerProfile: options.maxCutoffsPerProfile,
     seed: options.seed,
@@ -189,19 +223,17 @@ async function evaluate(options: EvaluateOptions): Promise<void> {
   for (const [label, value] of facts) console.log(`  ${label}: ${value}`);
   console.log(`  training set built in ${buildSeconds.toFixed(2)} s`);
   if (options.export !== undefined) {
-    const labels = [{ name: `purchase_${options.horizonHours}h`, values: set.labels }];
-    await writeLines(options.export, trainingSetCsvLines(set, labels));
+    await writeLines(options.export, trainingSetCsvLines(set, labelColumnsOf(set)));
     console.log(`  point-in-time rows written to ${path.resolve(options.export)} (${set.rows} rows, CSV)`);
   }
 
   const createdAtMs = Date.now();
   const stamp = new Date(createdAtMs).toISOString().replace(/[:.]/g, '-');
   const trainStarted = performance.now();
-  const trained = await trainPropensityModel(
+  const trained = await trainMultiTaskModel(
     tfjsMlpTrainer,
     {
-      features: set.features,
-      labels: set.labels,
+      ...multiTaskInputOf(set),
       featureNames: set.featureNames,
       featureSchemaVersion: set.featureSchemaVersion,
       heuristicFeature: CART_HEURISTIC_FEATURE,
@@ -211,19 +243,36 @@ async function evaluate(options: EvaluateOptions): Promise<void> {
       producer: 'profile-stream-evaluate',
       split: set.split,
     },
-    { seed: options.seed },
+    { seed: options.seed, logisticRegressionL2: options.l2 },
   );
   const trainSeconds = (performance.now() - trainStarted) / 1000;
-  const { evaluations, metadata } = trained;
-
-  console.log(`\nTest period: ${evaluations.model.count} rows, ${evaluations.model.positives} positive`);
-  console.log(
-    metricsTable([
-      ['model (MLP, calibrated)', evaluations.model],
-      [`heuristic (${CART_HEURISTIC_FEATURE})`, evaluations.heuristic],
-      ['logistic regression', evaluations.logisticRegression],
-    ]),
-  );
+  const { heads, metadata } = trained;
+  const binaryTable = (title: string, head: BinaryHeadResult) => {
+    const test = head.test.network;
+    console.log(`\n${title} head — test period: ${test.count} rows, ${test.positives} positive`);
+    console.log(
+      metricsTable(
+        BINARY_SCORERS.map((scorer) => [
+          `${scorer === 'network' ? 'multi-task network' : scorer === 'heuristic' ? `heuristic (${head.heuristicFeature})` : 'logistic regression'}, calibrated` +
+            ` [val ${fixed(head.validationRocAuc[scorer])}]${scorer === head.chosen ? ' *' : ''}`,
+          head.test[scorer],
+        ]),
+      ),
+    );
+  };
+  binaryTable(`Purchase (${options.horizonHours} h)`, heads.purchase);
+  if (heads.churn !== undefined) binaryTable(`Churn (${options.churnHorizonHours} h)`, heads.churn);
+  else console.log('\nChurn head: not trained (a split lacks one of its classes)');
+  if (heads.nextCategories !== undefined) {
+    const category = heads.nextCategories;
+    console.log(
+      `\nNext-category head — ${category.categories.length - 1} categories + other; test rows with a label: ` +
+        `${category.test.network.count}`,
+    );
+    console.log(rankingTable(category));
+  } else console.log('\nNext-category head: not trained (no labelled rows in a split)');
+  console.log('\n* = published (best on validation).');
+  for (const [label, value] of describeHeadChoices(heads)) console.log(`  ${label}: ${value}`);
   const { exampleCounts, training } = metadata;
   console.log(
     `\nexamples train/validation/test ${exampleCounts.train}/${exampleCounts.validation}/${exampleCounts.test}, ` +
@@ -253,6 +302,24 @@ const program = new Command()
   .option('--days <n>', 'synthetic days of behaviour', positiveInteger, 7)
   .addOption(new Option('--format <format>', 'event file format').choices(EVENT_FILE_FORMATS).default('auto'))
   .option('--horizon-hours <h>', 'label horizon H: purchase within (t, t + H]', positiveNumber, 24)
+  .option(
+    '--churn-horizon-hours <h>',
+    'churn horizon D: no event within (t, t + D]',
+    positiveNumber,
+    DEFAULT_CHURN_HORIZON_MS / HOUR_MS,
+  )
+  .option(
+    '--next-categories <k>',
+    'named categories K of the next-category head (plus other)',
+    positiveInteger,
+    DEFAULT_NEXT_CATEGORY_COUNT,
+  )
+  .option(
+    '--l2 <l2>',
+    'L2 of the logistic-regression baselines',
+    nonNegativeNumber,
+    DEFAULT_LOGISTIC_REGRESSION_L2,
+  )
   .option(
     '--cutoff-step-hours <h>',
     'one cutoff per profile and cell of this width (0: every event time)',

@@ -22,6 +22,14 @@ export function fitPlattScaling(labels: ArrayLike<number>, probabilities: ArrayL
     const p = Math.min(Math.max(probabilities[i] as number, LOGIT_EPSILON), 1 - LOGIT_EPSILON);
     return Math.log(p / (1 - p));
   });
+  // Constant scores carry no ranking: the best recalibration is the base rate (and the unpenalised
+  // fit below would face a singular Hessian).
+  if (logits.every((z) => z === logits[0])) {
+    let positives = 0;
+    for (let i = 0; i < labels.length; i++) positives += labels[i] as number;
+    const rate = Math.min(Math.max(positives / labels.length, LOGIT_EPSILON), 1 - LOGIT_EPSILON);
+    return { slope: 0, intercept: Math.log(rate / (1 - rate)) };
+  }
   const fit = fitLogisticRegression({ values: logits, rows: logits.length, columns: 1 }, labels, { l2: 0 });
   return { slope: fit.coefficients[0] as number, intercept: fit.intercept };
 }

@@ -2,7 +2,7 @@
  * The training use case: archive → examples → candidate model → champion comparison → promotion.
  *
  * Flow: read the archived events → `buildTrainingSet` (point-in-time rows, time split with purge gaps)
- * → skip when the data cannot support a model → `trainPropensityModel` on that split → store the
+ * → skip when the data cannot support a model → `trainMultiTaskModel` on that split → store the
  * candidate → score candidate AND champion with their own ONNX graphs on the candidate's test rows →
  * `decidePromotion` → move `models/current.json` or leave it.
  *
@@ -25,7 +25,12 @@ import {
   type PromotionDecision,
   type PromotionPolicy,
 } from '../model/promotion';
-import { type PropensityTrainingOptions, summarise, trainPropensityModel } from './propensity-model';
+import {
+  type MultiTaskTrainingInput,
+  type MultiTaskTrainingOptions,
+  summarise,
+  trainMultiTaskModel,
+} from './multi-task-model';
 import {
   type ArchivedEventSource,
   type ArchiveWindow,
@@ -68,7 +73,7 @@ export interface TrainOptions {
   /** Sampling and split of the examples. @default the training set's defaults */
   trainingSet?: Omit<TrainingSetOptions, 'labelHorizonMs'>;
   /** Network and optimiser. @default the trainer's defaults */
-  training?: Omit<PropensityTrainingOptions, 'validationFraction' | 'testFraction'>;
+  training?: Omit<MultiTaskTrainingOptions, 'validationFraction' | 'testFraction'>;
   /** @default decidePromotion's defaults (margin 0, tie tolerance 0.0005, floor 0.5) */
   promotion?: PromotionPolicy;
   /** Fewer rows than this: no candidate. @default 500 */
@@ -157,11 +162,10 @@ export async function trainAndPublish(deps: TrainDependencies, options: TrainOpt
 
   const createdAtMs = deps.now();
   const modelVersion = modelVersionFor(createdAtMs, trainingSet);
-  const trained = await trainPropensityModel(
+  const trained = await trainMultiTaskModel(
     deps.network,
     {
-      features: trainingSet.features,
-      labels: trainingSet.labels,
+      ...multiTaskInputOf(trainingSet),
       featureNames: trainingSet.featureNames,
       featureSchemaVersion: trainingSet.featureSchemaVersion,
       heuristicFeature: CART_HEURISTIC_FEATURE,
@@ -174,6 +178,23 @@ export async function trainAndPublish(deps: TrainDependencies, options: TrainOpt
   );
   const published = await publishCandidate(deps, trainingSet, trained, options.promotion);
   return summary({ modelVersion, skipped: false, ...published, examples });
+}
+
+/** The labels and state-baseline inputs of every head, as {@link trainMultiTaskModel} takes them. */
+export function multiTaskInputOf(
+  trainingSet: TrainingSet,
+): Pick<MultiTaskTrainingInput, 'features' | 'labels' | 'churnLabels' | 'nextCategory'> {
+  return {
+    features: trainingSet.features,
+    labels: trainingSet.labels,
+    churnLabels: trainingSet.churnLabels,
+    nextCategory: {
+      labels: trainingSet.nextCategoryLabels,
+      categories: trainingSet.categories,
+      affinity: trainingSet.categoryAffinity,
+      lastCategory: trainingSet.lastCategory,
+    },
+  };
 }
 
 /** Outcome of {@link publishCandidate}. */

@@ -6,7 +6,8 @@
  */
 import type { ContractEvent } from '../contract/event-contract';
 import type { FeatureMatrix } from '../model/matrix';
-import type { FeatureNormalisation, MlpWeights } from '../model/mlp-weights';
+import type { FeatureNormalisation } from '../model/mlp-weights';
+import type { MultiTaskWeights } from '../model/multi-task-weights';
 import type { ModelMetadata, ModelPointer } from '../model/model-metadata';
 
 /** Event-time window `[fromMs, toMs)`; an open end reads everything on that side. */
@@ -69,13 +70,24 @@ export interface LabelledRows {
   labels: Uint8Array;
 }
 
+/** Rows with the label of every head the network learns; absent heads are not built. */
+export interface MultiTaskRows {
+  matrix: FeatureMatrix;
+  /** 0/1 per row. */
+  purchase: Uint8Array;
+  /** 0/1 per row. */
+  churn?: Uint8Array;
+  /** A class index per row, −1 when the row has none (left out of that head's loss). */
+  nextCategory?: Int16Array;
+}
+
 /** Hyper-parameters of a {@link NetworkTrainer}. */
 export interface MlpTrainingOptions {
-  /** Widths of the hidden ReLU layers. @default [32, 16] */
+  /** Widths of the shared ReLU trunk; the last one is the embedding. @default [32, 16] */
   hiddenUnits?: readonly number[];
   /** @default 60 */
   maxEpochs?: number;
-  /** Epochs without a validation-loss improvement before stopping. @default 5 */
+  /** Epochs without a validation-loss improvement before stopping. @default 8 */
   patience?: number;
   /** Smallest decrease of validation loss that counts as an improvement. @default 1e-4 */
   minDelta?: number;
@@ -83,13 +95,21 @@ export interface MlpTrainingOptions {
   batchSize?: number;
   /** Adam learning rate. @default 1e-3 */
   learningRate?: number;
-  /** Loss weight of `[negative, positive]` rows. @default [1, 1] */
-  classWeights?: readonly [number, number];
-  /** Seeds the initialisers and the per-epoch shuffles. @default 42 */
+  /** Dropout rate after every trunk layer while training. @default 0.1 */
+  dropout?: number;
+  /** L2 penalty on every kernel (summed squares, added to the mean loss). @default 1e-4 */
+  l2?: number;
+  /** Loss weight of `[negative, positive]` rows per binary head. @default [1, 1] each */
+  classWeights?: { purchase?: readonly [number, number]; churn?: readonly [number, number] };
+  /** Weight of each head's loss in the sum. @default purchase 1, churn 0.5, next category 0.5 */
+  lossWeights?: { purchase?: number; churn?: number; nextCategory?: number };
+  /** Names of the next-category classes (K + 1); required when the rows carry that label. */
+  categories?: readonly string[];
+  /** Seeds the initialisers, the dropout masks and the per-epoch shuffles. @default 42 */
   seed?: number;
 }
 
-/** Loss after one epoch. */
+/** Loss after one epoch (the weighted sum over heads). */
 export interface EpochRecord {
   epoch: number;
   trainLoss: number;
@@ -98,8 +118,8 @@ export interface EpochRecord {
 
 /** A fitted network as plain weights, with how the fit went. */
 export interface FittedNetwork {
-  /** Weights of the best epoch (lowest validation loss). */
-  weights: MlpWeights;
+  /** Weights of the best epoch (lowest validation loss); every head reads the embedding, uncalibrated. */
+  weights: MultiTaskWeights;
   history: EpochRecord[];
   bestEpoch: number;
   stoppedEarly: boolean;
@@ -108,13 +128,14 @@ export interface FittedNetwork {
 }
 
 /**
- * Fits the MLP (sigmoid output, ReLU hidden layers) on standardised rows with early stopping on the
+ * Fits the multi-task network (shared ReLU trunk → a sigmoid head per binary label and a soft-max head
+ * for the next category) on standardised rows, losses summed with weights, with early stopping on the
  * validation loss. The TensorFlow.js trainer in Lambda; deterministic for a given seed.
  */
 export interface NetworkTrainer {
   fit(
-    train: LabelledRows,
-    validation: LabelledRows,
+    train: MultiTaskRows,
+    validation: MultiTaskRows,
     normalisation: FeatureNormalisation,
     options: MlpTrainingOptions,
   ): Promise<FittedNetwork>;

@@ -11,8 +11,9 @@
  * does. Hence no grid of arbitrary times.
  *
  * Cutoff sampling, per profile:
- * 1. Candidates: the profile's distinct event times `t` with `t + H ≤ end of data` (H = label horizon,
- *    end of data = the latest `occurredAt` in the archive), so every label is fully observed.
+ * 1. Candidates: the profile's distinct event times `t` with `t + W ≤ end of data` (W = the longest
+ *    label window, below; end of data = the latest `occurredAt` in the archive), so every label is
+ *    fully observed.
  * 2. Thinning: with `cutoffStepMs > 0`, time is cut into cells `[k·step, (k+1)·step)` (epoch aligned)
  *    and ONE candidate per cell is kept, drawn uniformly (seeded) among the profile's distinct event
  *    times in that cell. Ingest scores at every event, so a uniform draw is an unbiased sample of the
@@ -23,15 +24,22 @@
  * 3. Split (below): candidates that fall in a purge gap are dropped.
  * 4. Cap: a profile with more than `maxCutoffsPerProfile` candidates keeps a seeded uniform sample.
  *
- * Label: 1 when the profile has a `purchase` with `occurredAt` in `(t, t + H]`: a purchase AT `t` is
- * already in the features, one at exactly `t + H` still counts.
+ * Labels, one per head (W = max(H, D) is the longest label window):
+ * - purchase: 1 when the profile has a `purchase` with `occurredAt` in `(t, t + H]`: a purchase AT `t` is
+ *   already in the features, one at exactly `t + H` still counts;
+ * - churn: 1 when the profile has NO event in `(t, t + D]` (D = churn horizon);
+ * - next category: the category of the profile's first event with a category in `(t, t + W]`, as an
+ *   index into the K categories most frequent among the TRAIN rows' next categories plus `other`; −1
+ *   when there is none (the row is then left out of that head's loss and metrics). The window is
+ *   bounded by W so that this label, too, is fully observed and purged like the others.
+ * Candidates (step 1) need `t + W ≤ end of data`, and the purge gaps below are W wide.
  *
  * Split by time, with purge gaps, by row counts. With `T` every candidate cutoff sorted by time, the
  * validation period starts at a cutoff `sv` and the test period at a cutoff `st`:
- * - train: `t < sv − H`
- * - (purge gap `sv − H ≤ t < sv`: a training label window `(t, t+H]` there would reach into validation)
- * - validation: `sv ≤ t < st − H`
- * - (purge gap `st − H ≤ t < st`, likewise before test)
+ * - train: `t < sv − W`
+ * - (purge gap `sv − W ≤ t < sv`: a training label window `(t, t+W]` there would reach into validation)
+ * - validation: `sv ≤ t < st − W`
+ * - (purge gap `st − W ≤ t < st`, likewise before test)
  * - test: `st ≤ t`
  * So every training label window ends before the first validation cutoff, and every validation label
  * window before the first test cutoff: no example is evaluated on an outcome a training label saw.
@@ -53,7 +61,7 @@ import {
 } from '../features/feature-vector';
 import type { DatasetSplit } from '../model/dataset-split';
 import { createRandom, type RandomSource, shuffleInPlace } from '../model/seeded-random';
-import { applyEventsToProfile, type SequencedEvent } from '../profile/apply-events';
+import { applyEventsToProfile, categoryKeyOf, type SequencedEvent } from '../profile/apply-events';
 import type { ProfileState } from '../profile/profile-state';
 
 const HOUR_MS = 3_600_000;
@@ -62,6 +70,12 @@ const HOUR_MS = 3_600_000;
 export const DEFAULT_CUTOFF_STEP_MS = 6 * HOUR_MS;
 /** Default cap of rows per profile: 32, more than a week of 6-hour cells that hold activity. */
 export const DEFAULT_MAX_CUTOFFS_PER_PROFILE = 32;
+/** Default churn horizon D: one day, the longest nine days of history leave every split rows for. */
+export const DEFAULT_CHURN_HORIZON_MS = 24 * HOUR_MS;
+/** Default number of named categories K of the next-category head (plus `other`). */
+export const DEFAULT_NEXT_CATEGORY_COUNT = 20;
+/** The class of every category outside the K named ones. */
+export const OTHER_CATEGORY = 'other';
 /** Default seed of the per-profile sampling. */
 export const DEFAULT_TRAINING_SET_SEED = 42;
 /** Default shares of the kept rows for validation and test (train gets the rest, 70 %). */
@@ -79,6 +93,10 @@ const TRAINING_SHARD_ID = 'training-set';
 export interface TrainingSetOptions {
   /** Label horizon H: a row is positive when the profile buys in `(t, t + H]`. */
   labelHorizonMs: number;
+  /** Churn horizon D: a row churns when the profile has no event in `(t, t + D]`. @default DEFAULT_CHURN_HORIZON_MS (1 day) */
+  churnHorizonMs?: number;
+  /** Named categories K of the next-category label (plus `other`). @default DEFAULT_NEXT_CATEGORY_COUNT (20) */
+  nextCategoryCount?: number;
   /** Cutoff cell width; `0` keeps every event time. @default DEFAULT_CUTOFF_STEP_MS (6 h) */
   cutoffStepMs?: number;
   /** Rows kept per profile at most (seeded sample). @default DEFAULT_MAX_CUTOFFS_PER_PROFILE (32) */
@@ -109,8 +127,25 @@ export interface TrainingSetStats {
 export interface TrainingSet {
   /** Row-major `rows × FEATURE_COUNT`. */
   features: Float32Array;
-  /** 0/1 per row. */
+  /** Purchase label, 0/1 per row. */
   labels: Uint8Array;
+  /** Churn label, 0/1 per row: no event in `(t, t + D]`. */
+  churnLabels: Uint8Array;
+  /** Next-category label per row: an index into `categories`, −1 when no categorised event follows in the window. */
+  nextCategoryLabels: Int16Array;
+  /** The K most frequent next categories of the train rows (count desc, then key), then {@link OTHER_CATEGORY}. */
+  categories: string[];
+  /**
+   * Row-major `rows × categories.length`: the profile's own category affinity at `t` (its state's
+   * decayed scores, summed per class, as shares; all 0 without any). The affinity baseline ranks by it;
+   * features cannot express it (they carry shares, not which category), so that baseline is served
+   * from the profile state, not from the graph.
+   */
+  categoryAffinity: Float32Array;
+  /** Per row, the class of the profile's last categorised event at or before `t`, −1 when none. */
+  lastCategory: Int16Array;
+  /** The label windows the set was built with. */
+  horizons: { purchaseMs: number; churnMs: number };
   rows: number;
   featureNames: readonly string[];
   featureSchemaVersion: number;
@@ -292,6 +327,8 @@ function splitBoundaries(
 function checkOptions(options: TrainingSetOptions): Required<TrainingSetOptions> {
   const {
     labelHorizonMs,
+    churnHorizonMs = DEFAULT_CHURN_HORIZON_MS,
+    nextCategoryCount = DEFAULT_NEXT_CATEGORY_COUNT,
     cutoffStepMs = DEFAULT_CUTOFF_STEP_MS,
     maxCutoffsPerProfile = DEFAULT_MAX_CUTOFFS_PER_PROFILE,
     seed = DEFAULT_TRAINING_SET_SEED,
@@ -299,6 +336,16 @@ function checkOptions(options: TrainingSetOptions): Required<TrainingSetOptions>
   } = options;
   if (!(Number.isFinite(labelHorizonMs) && labelHorizonMs > 0)) {
     throw new TrainingSetError('labelHorizonMs', 'must be a positive number', String(labelHorizonMs));
+  }
+  if (!(Number.isFinite(churnHorizonMs) && churnHorizonMs > 0)) {
+    throw new TrainingSetError('churnHorizonMs', 'must be a positive number', String(churnHorizonMs));
+  }
+  if (!(Number.isSafeInteger(nextCategoryCount) && nextCategoryCount >= 1 && nextCategoryCount < 1000)) {
+    throw new TrainingSetError(
+      'nextCategoryCount',
+      'must be an integer in [1, 999]',
+      String(nextCategoryCount),
+    );
   }
   if (!(Number.isFinite(cutoffStepMs) && cutoffStepMs >= 0)) {
     throw new TrainingSetError('cutoffStepMs', 'must be a non-negative number', String(cutoffStepMs));
@@ -314,7 +361,15 @@ function checkOptions(options: TrainingSetOptions): Required<TrainingSetOptions>
   if (!(v > 0 && t > 0 && v + t < 1)) {
     throw new TrainingSetError('split', 'fractions must be positive and sum below 1', `${v}+${t}`);
   }
-  return { labelHorizonMs, cutoffStepMs, maxCutoffsPerProfile, seed, split };
+  return {
+    labelHorizonMs,
+    churnHorizonMs,
+    nextCategoryCount,
+    cutoffStepMs,
+    maxCutoffsPerProfile,
+    seed,
+    split,
+  };
 }
 
 /**
@@ -326,7 +381,17 @@ function checkOptions(options: TrainingSetOptions): Required<TrainingSetOptions>
  *   gaps are taken out (too little data for the horizon)
  */
 export function buildTrainingSet(events: readonly ContractEvent[], options: TrainingSetOptions): TrainingSet {
-  const { labelHorizonMs: horizon, cutoffStepMs, maxCutoffsPerProfile, seed, split } = checkOptions(options);
+  const {
+    labelHorizonMs: horizon,
+    churnHorizonMs,
+    nextCategoryCount,
+    cutoffStepMs,
+    maxCutoffsPerProfile,
+    seed,
+    split,
+  } = checkOptions(options);
+  // Every label window must be observed and purged: the longest one sets both.
+  const window = Math.max(horizon, churnHorizonMs);
   const { byProfile, duplicateEvents } = profileTimelines(events);
   const profileIds = [...byProfile.keys()].sort();
   let fromMs = Infinity;
@@ -343,7 +408,7 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
   let c1 = -Infinity;
   let candidateCount = 0;
   for (const id of profileIds) {
-    const cutoffs = candidateCutoffs(byProfile.get(id)!, toMs - horizon, cutoffStepMs, random);
+    const cutoffs = candidateCutoffs(byProfile.get(id)!, toMs - window, cutoffStepMs, random);
     if (cutoffs.length === 0) continue;
     candidates.set(id, cutoffs);
     candidateCount += cutoffs.length;
@@ -351,27 +416,27 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
     c1 = Math.max(c1, cutoffs[cutoffs.length - 1]!);
   }
   const sorted = [...candidates.values()].flat().sort((x, y) => x - y);
-  const boundaries = splitBoundaries(sorted, horizon, split.validationFraction, split.testFraction);
+  const boundaries = splitBoundaries(sorted, window, split.validationFraction, split.testFraction);
   if (boundaries === undefined) {
     const span = sorted.length === 0 ? 'no cutoffs' : `${((c1 - c0) / HOUR_MS).toFixed(2)} h of cutoffs`;
     throw new TrainingSetError(
       'split',
-      'every split needs cutoffs outside the purge gaps of one horizon',
+      'every split needs cutoffs outside the purge gaps of the longest label window',
       span,
     );
   }
   const { validationStart, testStart } = boundaries;
   const ranges: TrainingSet['cutoffs'] = {
-    train: [c0, validationStart - horizon],
-    validation: [validationStart, testStart - horizon],
+    train: [c0, validationStart - window],
+    validation: [validationStart, testStart - window],
     test: [testStart, c1],
   };
   const splitOf = (t: number): SplitName | undefined =>
-    t < validationStart - horizon
+    t < validationStart - window
       ? 'train'
       : t < validationStart
         ? undefined
-        : t < testStart - horizon
+        : t < testStart - window
           ? 'validation'
           : t < testStart
             ? undefined
@@ -397,6 +462,10 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
   // Phase 3: fold forward and featurize at each cutoff.
   const features = new Float32Array(rows * FEATURE_COUNT);
   const labels = new Uint8Array(rows);
+  const churnLabels = new Uint8Array(rows);
+  const nextKeys: (string | undefined)[] = [];
+  const lastKeys: (string | undefined)[] = [];
+  const affinities: { key: string; score: number }[][] = [];
   const rowMeta: TrainingSet['rowMeta'] = [];
   const splitRows: DatasetSplit = { train: [], validation: [], test: [] };
   let positives = 0;
@@ -406,9 +475,11 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
     let state: ProfileState | undefined;
     let folded = 0;
     let nextPurchase = 0;
+    let lastKey: string | undefined;
     for (const t of cutoffs) {
       const upTo = firstAfter(timeline, t, folded);
       state = foldRange(state, timeline, folded, upTo, id);
+      for (let i = folded; i < upTo; i++) lastKey = categoryKeyOf(timeline[i]!) ?? lastKey;
       folded = upTo;
       const row = rowMeta.length;
       featurizeInto(state!, t, features, row * FEATURE_COUNT);
@@ -416,14 +487,53 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
       const label = nextPurchase < purchases.length && purchases[nextPurchase]! <= t + horizon ? 1 : 0;
       labels[row] = label;
       positives += label;
+      churnLabels[row] = upTo >= timeline.length || timeline[upTo]!.occurredAt > t + churnHorizonMs ? 1 : 0;
+      let next: string | undefined;
+      for (let i = upTo; next === undefined && i < timeline.length; i++) {
+        if (timeline[i]!.occurredAt > t + window) break;
+        next = categoryKeyOf(timeline[i]!);
+      }
+      nextKeys.push(next);
+      lastKeys.push(lastKey);
+      affinities.push(state!.categories.map(({ key, score }) => ({ key, score })));
       rowMeta.push({ profileId: id, cutoffMs: t });
       splitRows[splitOf(t)!].push(row);
     }
   }
 
+  // Phase 4: the category classes, counted on the train rows only (no peek at later periods).
+  const counts = new Map<string, number>();
+  for (const row of splitRows.train) {
+    const key = nextKeys[row];
+    if (key !== undefined) counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const categories = [...counts]
+    .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))
+    .slice(0, nextCategoryCount)
+    .map(([key]) => key);
+  const classOf = new Map(categories.map((key, k) => [key, k]));
+  const other = categories.length;
+  categories.push(OTHER_CATEGORY);
+  const toClass = (key: string | undefined) => (key === undefined ? -1 : (classOf.get(key) ?? other));
+  const nextCategoryLabels = Int16Array.from(nextKeys, toClass);
+  const lastCategory = Int16Array.from(lastKeys, toClass);
+  const categoryAffinity = new Float32Array(rows * categories.length);
+  affinities.forEach((scores, row) => {
+    const total = scores.reduce((sum, { score }) => sum + score, 0);
+    if (!(total > 0)) return;
+    for (const { key, score } of scores)
+      categoryAffinity[row * categories.length + toClass(key)]! += score / total;
+  });
+
   return {
     features,
     labels,
+    churnLabels,
+    nextCategoryLabels,
+    categories,
+    categoryAffinity,
+    lastCategory,
+    horizons: { purchaseMs: horizon, churnMs: churnHorizonMs },
     rows,
     featureNames: FEATURE_NAMES,
     featureSchemaVersion: FEATURE_SCHEMA_VERSION,
@@ -461,6 +571,15 @@ export function describeTrainingSet(set: TrainingSet, labelHorizonMs: number): [
     ['Duplicate eventIds dropped', String(stats.duplicateEvents)],
     ['Profiles', String(stats.profiles)],
     ['Label', `purchase in (t, t + ${hours(labelHorizonMs)}]`],
+    [
+      'Churn label',
+      `no event in (t, t + ${hours(set.horizons.churnMs)}]: ${set.churnLabels.reduce((n, l) => n + l, 0)} of ${set.rows} rows`,
+    ],
+    [
+      'Next-category label',
+      `${set.categories.length - 1} categories + other (train counts); ` +
+        `${set.nextCategoryLabels.filter((c) => c >= 0).length} of ${set.rows} rows have one`,
+    ],
     [
       'Cutoffs',
       `${stats.candidateCutoffs} candidates at event times; ${stats.purgedCutoffs} purged, ` +

@@ -3,7 +3,7 @@ import { S3ArchiveWriter } from '../../../functions/commons/s3-archive-writer';
 import { tfjsMlpTrainer } from '../../../functions/train/tfjs-mlp-trainer';
 import { archiveBatch } from '../../../shared/archive/archive-batch';
 import { type EventInput, partitionKeyOf } from '../../../shared/contract/event-contract';
-import { trainPropensityModel, type TrainedPropensityModel } from '../../../shared/training/propensity-model';
+import { trainMultiTaskModel, type TrainedMultiTaskModel } from '../../../shared/training/multi-task-model';
 import { modelVersionFor } from '../../../shared/training/train-use-case';
 import { ingestRecords } from '../../support/factories';
 import { CART_HEURISTIC_FEATURE, type TrainingSet } from '../../../shared/training/training-set';
@@ -36,8 +36,8 @@ export function trainSmallModel(
   labels: Uint8Array,
   createdAtMs: number,
   seed = 42,
-): Promise<TrainedPropensityModel> {
-  return trainPropensityModel(
+): Promise<TrainedMultiTaskModel> {
+  return trainMultiTaskModel(
     tfjsMlpTrainer,
     {
       features: trainingSet.features,
@@ -50,6 +50,7 @@ export function trainSmallModel(
       createdAtMs,
       split: trainingSet.split,
     },
-    { maxEpochs: 8, hiddenUnits: [8], bootstrapResamples: 20, seed },
+    // The network only: a baseline head (cart activity) would rank well whatever labels it was given.
+    { maxEpochs: 8, hiddenUnits: [8], bootstrapResamples: 20, seed, publishable: ['network'] },
   );
 }

@@ -38,7 +38,10 @@ describe('S3ModelScorer refusing a model', () => {
     const events = generateWorkload({ users: 200, days: 3, seed: 5 }).events.map(
       (e) => validateEvent(e, nowMs).event,
     );
-    const trainingSet = buildTrainingSet(events, { labelHorizonMs: 12 * 3_600_000 });
+    const trainingSet = buildTrainingSet(events, {
+      labelHorizonMs: 12 * 3_600_000,
+      churnHorizonMs: 12 * 3_600_000,
+    });
     const modelA = await trainSmallModel(trainingSet, trainingSet.labels, nowMs);
     const registry = new S3ModelRegistry(cloud.clients.s3, BUCKET);
     await registry.putCandidate(modelA.metadata.modelVersion, modelA);
@@ -83,7 +86,10 @@ describe('S3ModelScorer refusing a model', () => {
     const events = generateWorkload({ users: 200, days: 3, seed: 5 }).events.map(
       (e) => validateEvent(e, nowMs).event,
     );
-    const trainingSet = buildTrainingSet(events, { labelHorizonMs: 12 * 3_600_000 });
+    const trainingSet = buildTrainingSet(events, {
+      labelHorizonMs: 12 * 3_600_000,
+      churnHorizonMs: 12 * 3_600_000,
+    });
     const { metadata } = await trainSmallModel(trainingSet, trainingSet.labels, nowMs);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const put = (Key: string, Body: string | Uint8Array) =>

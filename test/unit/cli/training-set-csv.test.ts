@@ -1,6 +1,6 @@
 import { validateEvent } from '../../../shared/contract/event-contract';
 import { buildTrainingSet } from '../../../shared/training/training-set';
-import { ROW_KEY_COLUMNS, trainingSetCsvLines } from '../../../infra/cli/training-set-csv';
+import { labelColumnsOf, ROW_KEY_COLUMNS, trainingSetCsvLines } from '../../../infra/cli/training-set-csv';
 import { generateWorkload } from '../../../infra/workload/synthetic-workload';
 
 const HOUR_MS = 3_600_000;
@@ -34,7 +34,8 @@ function smallSet() {
   // A producer id that needs quoting: the first registered user's.
   const quoted = events.find((e) => e.userId !== undefined && e.type !== 'identify')!.userId!;
   for (const e of events) if (e.userId === quoted) e.userId = 'u,"quoted"';
-  return buildTrainingSet(events, { labelHorizonMs: 6 * HOUR_MS });
+  // Three days: a churn window as long as the purchase one leaves every split rows.
+  return buildTrainingSet(events, { labelHorizonMs: 6 * HOUR_MS, churnHorizonMs: 6 * HOUR_MS });
 }
 
 describe('trainingSetCsvLines', () => {
@@ -42,11 +43,15 @@ describe('trainingSetCsvLines', () => {
     // Prepare
     const set = smallSet();
     // Act
-    const [header, ...lines] = [
-      ...trainingSetCsvLines(set, [{ name: 'purchase_6h', values: set.labels }]),
-    ].map(parseCsvLine);
+    const [header, ...lines] = [...trainingSetCsvLines(set, labelColumnsOf(set))].map(parseCsvLine);
     // Assess
-    expect(header).toEqual([...ROW_KEY_COLUMNS, ...set.featureNames, 'label_purchase_6h']);
+    expect(header).toEqual([
+      ...ROW_KEY_COLUMNS,
+      ...set.featureNames,
+      'label_purchase_6h',
+      'label_churn_6h',
+      'label_next_category',
+    ]);
     expect(lines).toHaveLength(set.rows);
     const width = set.featureNames.length;
     const splitOf = new Map<number, string>();
@@ -60,8 +65,13 @@ describe('trainingSetCsvLines', () => {
       const features = Float32Array.from(cells.slice(4, 4 + width), Number);
       expect(features).toEqual(set.features.subarray(row * width, (row + 1) * width));
       expect(Number(cells[4 + width])).toBe(set.labels[row]);
+      expect(Number(cells[5 + width])).toBe(set.churnLabels[row]);
+      const category = set.nextCategoryLabels[row]!;
+      expect(cells[6 + width]).toBe(category < 0 ? '' : set.categories[category]);
     });
     expect(lines.some((cells) => cells[0] === 'u,"quoted"')).toBe(true);
+    expect(lines.some((cells) => cells[6 + width] === '')).toBe(true);
+    expect(lines.some((cells) => cells[6 + width] !== '')).toBe(true);
   });
 
   it('refuses a label head whose length is not the row count, naming it', () => {

@@ -25,7 +25,7 @@ describe('feature vector', () => {
     // Prepare, Act
     const vector = featurize(emptyProfile('u-1'), T0);
     // Assess
-    expect(FEATURE_SCHEMA_VERSION).toBe(1);
+    expect(FEATURE_SCHEMA_VERSION).toBe(2);
     expect(vector).toHaveLength(FEATURE_COUNT);
     expect(new Set(FEATURE_NAMES).size).toBe(FEATURE_COUNT);
     expect(FEATURE_COUNT).toBeGreaterThanOrEqual(30);
@@ -82,14 +82,15 @@ describe('feature vector', () => {
     expect(feature(now, 'carts_per_view_smoothed')).toBeCloseTo(1 / 3, 6);
   });
 
-  it('encodes time of day and day of week of asOf (UTC) on the unit circle', () => {
+  it('encodes time of day of asOf (UTC) on the unit circle, and no day of week (it extrapolates)', () => {
     // Prepare: Monday 2026-11-23 06:00 UTC
     const monday6am = Date.UTC(2026, 10, 23, 6, 0, 0);
     // Act
     const vector = featurize(emptyProfile('anon:a'), monday6am);
     // Assess
     expect(feature(vector, 'hour_of_day_sin')).toBeCloseTo(1, 6);
-    expect(feature(vector, 'day_of_week_sin')).toBeCloseTo(Math.sin((2 * Math.PI * 0.25) / 7), 6);
+    expect(feature(vector, 'hour_of_day_cos')).toBeCloseTo(0, 6);
+    expect(FEATURE_NAMES.filter((name) => name.startsWith('day_of_week'))).toEqual([]);
     expect(feature(vector, 'is_anonymous')).toBe(1);
   });
 

@@ -62,6 +62,8 @@ describe('streaming (ingest) and batch (training set) features', () => {
     }
     const set = buildTrainingSet(events, {
       labelHorizonMs: 6 * 3_600_000,
+      // Three days of history leave no split for a one-day churn window; the features do not depend on it.
+      churnHorizonMs: 6 * 3_600_000,
       cutoffStepMs: 0,
       maxCutoffsPerProfile: 10_000,
     });

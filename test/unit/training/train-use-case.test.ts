@@ -4,7 +4,7 @@
  * ONNX runtime are fakes, so every score is chosen by the test.
  */
 import { validateEvent } from '../../../shared/contract/event-contract';
-import { FEATURE_NAMES } from '../../../shared/features/feature-vector';
+import { FEATURE_NAMES, FEATURE_SCHEMA_VERSION } from '../../../shared/features/feature-vector';
 import { type FeatureMatrix, takeRows, toFeatureMatrix } from '../../../shared/model/matrix';
 import type { MlpWeights } from '../../../shared/model/mlp-weights';
 import { sha256Hex } from '../../../shared/model/model-compatibility';
@@ -48,8 +48,9 @@ const CHAMPION_VERSION = 'v-champion';
 const CHAMPION_ONNX = new TextEncoder().encode('champion graph');
 
 /**
- * A network that "learns" one weight on the cart heuristic's feature: the pipeline around it (Platt
- * scaling needs scores that vary) runs for real, instantly.
+ * A network that "learns" one weight on the cart heuristic's feature, a purchase head over the
+ * features and no other head: the pipeline around it (baselines, per-head choice, Platt scaling) runs
+ * for real, instantly.
  */
 const fakeNetwork = (): NetworkTrainer & { fits: number } => {
   const trainer = {
@@ -59,13 +60,19 @@ const fakeNetwork = (): NetworkTrainer & { fits: number } => {
       return {
         weights: {
           normalisation,
-          layers: [
-            {
-              weights: FEATURE_NAMES.map((name) => [name === CART_HEURISTIC_FEATURE ? 1 : 0]),
-              bias: [0],
-              activation: 'sigmoid' as const,
+          trunk: [],
+          heads: {
+            purchase: {
+              input: 'features' as const,
+              layers: [
+                {
+                  weights: FEATURE_NAMES.map((name) => [name === CART_HEURISTIC_FEATURE ? 1 : 0]),
+                  bias: [0],
+                  activation: 'sigmoid' as const,
+                },
+              ],
             },
-          ],
+          },
         },
         history: [{ epoch: 1, trainLoss: 0.69, validationLoss: 0.69 }],
         bestEpoch: 1,
@@ -246,13 +253,13 @@ describe('trainAndPublish with in-memory ports', () => {
   it('promotes over a champion of another feature schema without downloading or scoring it', async () => {
     // Prepare
     const runtime = fakeRuntime({ candidate: perfect, champion: perfect });
-    const registry = await registryWithChampion({ featureSchemaVersion: 2 });
+    const registry = await registryWithChampion({ featureSchemaVersion: FEATURE_SCHEMA_VERSION - 1 });
     // Act
     const summary = await run({ registry, scoreOnnx: runtime.scoreOnnx });
     // Assess
     expect(summary).toMatchObject({ promoted: true });
     expect(summary.reason).toBe(
-      `champion ${CHAMPION_VERSION} cannot be compared (feature schema 2, the candidate computes 1)`,
+      `champion ${CHAMPION_VERSION} cannot be compared (feature schema ${FEATURE_SCHEMA_VERSION - 1}, the candidate computes ${FEATURE_SCHEMA_VERSION})`,
     );
     expect(summary.metrics?.champion).toBeUndefined();
     expect(registry.onnxReads).toEqual([]);

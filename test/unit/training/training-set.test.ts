@@ -8,6 +8,8 @@ import {
   featuresAt,
   type TrainingSet,
   TrainingSetError,
+  type TrainingSetOptions,
+  OTHER_CATEGORY,
 } from '../../../shared/training/training-set';
 import { generateWorkload } from '../../../infra/workload/synthetic-workload';
 
@@ -53,6 +55,13 @@ function rowOf(set: TrainingSet, profileId: string, cutoffMs: number): number {
 
 const rowFeatures = (set: TrainingSet, row: number) =>
   set.features.subarray(row * FEATURE_COUNT, (row + 1) * FEATURE_COUNT);
+
+/**
+ * The set with the churn window no longer than the purchase one, so the short histories here are
+ * about the purchase label and the cut (the churn and next-category labels have their own tests).
+ */
+const buildSet = (events: readonly ContractEvent[], options: TrainingSetOptions): TrainingSet =>
+  buildTrainingSet(events, { churnHorizonMs: options.labelHorizonMs, ...options });
 
 const smallWorkloadEvents = (seed = 7) => {
   const workload = generateWorkload({ users: 150, days: 3, seed });
@@ -108,7 +117,7 @@ describe('buildTrainingSet', () => {
           occurredAt: e.occurredAt + 11 * HOUR_MS,
         }));
         // Act
-        const set = buildTrainingSet(events, options);
+        const set = buildSet(events, options);
         // Assess: every row is the from-scratch fold, also with events after it appended
         set.rowMeta.forEach(({ profileId, cutoffMs }, row) => {
           expect(rowFeatures(set, row)).toEqual(featuresAt(events, profileId, cutoffMs));
@@ -132,7 +141,7 @@ describe('buildTrainingSet', () => {
       event('purchase', 'afterEnd', t + H + 1),
     ];
     // Act
-    const set = buildTrainingSet(events, { labelHorizonMs: H, cutoffStepMs: 0 });
+    const set = buildSet(events, { labelHorizonMs: H, cutoffStepMs: 0 });
     // Assess
     const labelAt = (profileId: string) => set.labels[rowOf(set, profileId, t)];
     expect(labelAt('atEnd')).toBe(1);
@@ -148,7 +157,7 @@ describe('buildTrainingSet', () => {
     const events = smallWorkloadEvents();
     const H = 6 * HOUR_MS;
     // Act
-    const set = buildTrainingSet(events, { labelHorizonMs: H });
+    const set = buildSet(events, { labelHorizonMs: H });
     // Assess
     expect(set.rows).toBeGreaterThan(100);
     for (const { cutoffMs } of set.rowMeta) expect(cutoffMs + H).toBeLessThanOrEqual(set.window.toMs);
@@ -160,8 +169,8 @@ describe('buildTrainingSet', () => {
     const redelivered = [...events, ...events.slice(100, 400)];
     const options = { labelHorizonMs: 6 * HOUR_MS };
     // Act
-    const once = buildTrainingSet(events, options);
-    const twice = buildTrainingSet(redelivered, options);
+    const once = buildSet(events, options);
+    const twice = buildSet(redelivered, options);
     // Assess
     expect(twice.stats.duplicateEvents).toBe(300);
     expect(twice.features).toEqual(once.features);
@@ -173,7 +182,7 @@ describe('buildTrainingSet', () => {
     // Prepare
     const H = 6 * HOUR_MS;
     // Act
-    const set = buildTrainingSet(smallWorkloadEvents(), { labelHorizonMs: H });
+    const set = buildSet(smallWorkloadEvents(), { labelHorizonMs: H });
     // Assess: the three splits partition the rows
     const { train, validation, test } = set.split;
     expect([...train, ...validation, ...test].sort((a, b) => a - b)).toEqual(
@@ -201,8 +210,8 @@ describe('buildTrainingSet', () => {
       event('page_view', `stray-${i}`, earliest - (60 - i) * 24 * HOUR_MS),
     );
     // Act
-    const clean = buildTrainingSet(events, { labelHorizonMs: H });
-    const withStrays = buildTrainingSet([...strays, ...events], { labelHorizonMs: H });
+    const clean = buildSet(events, { labelHorizonMs: H });
+    const withStrays = buildSet([...strays, ...events], { labelHorizonMs: H });
     // Assess: the strays add train rows only; validation and test keep their cut and their share
     const keys = (set: TrainingSet) =>
       new Set(set.split.test.map((r) => `${set.rowMeta[r]!.profileId}@${set.rowMeta[r]!.cutoffMs}`));
@@ -245,7 +254,7 @@ describe('buildTrainingSet', () => {
           ...strayDaysBefore.map((days, i) => event('page_view', `stray${i}`, T0 - days * 24 * HOUR_MS)),
         ];
         // Act
-        const set = buildTrainingSet(events, { labelHorizonMs: H, cutoffStepMs: 0 });
+        const set = buildSet(events, { labelHorizonMs: H, cutoffStepMs: 0 });
         // Assess: no label window reaches a later split, and the shares hold within rounding
         const times = (rows: number[]) => rows.map((r) => set.rowMeta[r]!.cutoffMs);
         expect(Math.max(...times(set.split.train)) + H).toBeLessThan(
@@ -265,9 +274,9 @@ describe('buildTrainingSet', () => {
     const events = smallWorkloadEvents();
     const options = { labelHorizonMs: 6 * HOUR_MS, cutoffStepMs: 12 * HOUR_MS, maxCutoffsPerProfile: 2 };
     // Act
-    const first = buildTrainingSet(events, { ...options, seed: 1 });
-    const again = buildTrainingSet([...events], { ...options, seed: 1 });
-    const other = buildTrainingSet(events, { ...options, seed: 2 });
+    const first = buildSet(events, { ...options, seed: 1 });
+    const again = buildSet([...events], { ...options, seed: 1 });
+    const other = buildSet(events, { ...options, seed: 2 });
     // Assess
     expect(again.rowMeta).toEqual(first.rowMeta);
     expect(again.features).toEqual(first.features);
@@ -284,7 +293,7 @@ describe('buildTrainingSet', () => {
     // Prepare
     const step = 12 * HOUR_MS;
     // Act
-    const set = buildTrainingSet(smallWorkloadEvents(), { labelHorizonMs: 6 * HOUR_MS, cutoffStepMs: step });
+    const set = buildSet(smallWorkloadEvents(), { labelHorizonMs: 6 * HOUR_MS, cutoffStepMs: step });
     // Assess
     const cells = set.rowMeta.map(({ profileId, cutoffMs }) => `${profileId}@${Math.floor(cutoffMs / step)}`);
     expect(new Set(cells).size).toBe(cells.length);
@@ -294,21 +303,105 @@ describe('buildTrainingSet', () => {
     // Prepare
     const events = [event('page_view', 'u1', T0), event('page_view', 'u1', T0 + 3 * HOUR_MS)];
     // Act / Assess
-    expect(() => buildTrainingSet(events, { labelHorizonMs: HOUR_MS })).toThrow(TrainingSetError);
-    expect(() => buildTrainingSet(events, { labelHorizonMs: 0 })).toThrow(/labelHorizonMs/);
+    expect(() => buildSet(events, { labelHorizonMs: HOUR_MS })).toThrow(TrainingSetError);
+    expect(() => buildSet(events, { labelHorizonMs: 0 })).toThrow(/labelHorizonMs/);
     expect(() =>
-      buildTrainingSet(events, { labelHorizonMs: 1, split: { validationFraction: 0.5, testFraction: 0.5 } }),
+      buildSet(events, { labelHorizonMs: 1, split: { validationFraction: 0.5, testFraction: 0.5 } }),
     ).toThrow(/split/);
   });
 
   it('describes the cut with the row and positive counts of each split', () => {
     // Prepare
-    const set = buildTrainingSet(smallWorkloadEvents(), { labelHorizonMs: 6 * HOUR_MS });
+    const set = buildSet(smallWorkloadEvents(), { labelHorizonMs: 6 * HOUR_MS });
     // Act
     const facts = new Map(describeTrainingSet(set, 6 * HOUR_MS));
     // Assess
     expect(facts.get('Label')).toBe('purchase in (t, t + 6 h]');
     expect(facts.get('Test cutoffs')).toContain(`${set.split.test.length} rows`);
+  });
+
+  it('labels churn (no event in (t, t + D]) and the next category within the longest window', () => {
+    // Prepare: H = 1 h, D = 2 h (W = 2 h); a filler user active every hour for 30 h puts hour 2 in train
+    const t = T0 + 2 * HOUR_MS;
+    const at = (type: ContractEvent['type'], user: string, atMs: number, categoryId?: string) => {
+      const e = event(type, user, atMs);
+      delete e.categoryId;
+      if (categoryId !== undefined) e.categoryId = categoryId;
+      return e;
+    };
+    const events = [
+      ...Array.from({ length: 31 }, (_, h) => at('page_view', 'z', T0 + h * HOUR_MS)),
+      at('product_view', 'stays', t, 'shoes'),
+      at('page_view', 'stays', t + 30 * MINUTE_MS),
+      at('product_view', 'stays', t + 90 * MINUTE_MS, 'hats'),
+      at('product_view', 'leaves', t, 'hats'),
+      at('product_view', 'leaves', t + 2 * HOUR_MS + 1, 'hats'),
+      at('product_view', 'edge', t, 'socks'),
+      at('product_view', 'edge', t + 2 * HOUR_MS, 'socks'),
+    ];
+    // Act
+    const set = buildTrainingSet(events, {
+      labelHorizonMs: HOUR_MS,
+      churnHorizonMs: 2 * HOUR_MS,
+      nextCategoryCount: 1,
+      cutoffStepMs: 0,
+    });
+    // Assess
+    const row = (profileId: string) => rowOf(set, profileId, t);
+    expect(set.churnLabels[row('stays')]).toBe(0);
+    expect(set.churnLabels[row('leaves')]).toBe(1);
+    expect(set.churnLabels[row('edge')]).toBe(0);
+    // K = 1: the most frequent next category of the train rows is named, the rest is `other`
+    expect(set.categories).toHaveLength(2);
+    expect(set.categories[1]).toBe(OTHER_CATEGORY);
+    const classOf = (key: string) => (set.categories.indexOf(key) >= 0 ? set.categories.indexOf(key) : 1);
+    // the first categorised event after t (the page view has none), one at exactly t + W still counts
+    expect(set.nextCategoryLabels[row('stays')]).toBe(classOf('hats'));
+    expect(set.nextCategoryLabels[row('edge')]).toBe(classOf('socks'));
+    expect(set.nextCategoryLabels[row('leaves')]).toBe(-1);
+    expect(set.nextCategoryLabels[rowOf(set, 'z', T0 + 2 * HOUR_MS)]).toBe(-1);
+    expect(set.lastCategory[rowOf(set, 'stays', t + 30 * MINUTE_MS)]).toBe(classOf('shoes'));
+    // the profile's own affinity is a distribution over the classes
+    const affinity = set.categoryAffinity.subarray(row('edge') * 2, row('edge') * 2 + 2);
+    expect(affinity[0]! + affinity[1]!).toBeCloseTo(1, 6);
+  });
+
+  it('counts the category classes on the train rows only', () => {
+    // Prepare
+    const events = smallWorkloadEvents();
+    // Act
+    const set = buildSet(events, { labelHorizonMs: 6 * HOUR_MS, nextCategoryCount: 3 });
+    // Assess: the named classes are the three most frequent next categories of the train rows
+    const counts = new Map<number, number>();
+    for (const r of set.split.train) {
+      const c = set.nextCategoryLabels[r]!;
+      if (c >= 0) counts.set(c, (counts.get(c) ?? 0) + 1);
+    }
+    const named = [0, 1, 2].map((c) => counts.get(c) ?? 0);
+    expect(named).toEqual([...named].sort((a, b) => b - a));
+    expect(named[2]!).toBeGreaterThan(0);
+    expect(set.categories).toHaveLength(4);
+  });
+
+  it('purges and bounds the cutoffs by the longest label window, max(H, D)', () => {
+    // Prepare: five days, H = 6 h and the default D = 1 day
+    const workload = generateWorkload({ users: 150, days: 5, seed: 3 });
+    const events = workload.events.map((raw) => validateEvent(raw, workload.endMs).event);
+    const W = 24 * HOUR_MS;
+    // Act
+    const set = buildTrainingSet(events, { labelHorizonMs: 6 * HOUR_MS });
+    // Assess
+    const times = (rows: number[]) => rows.map((r) => set.rowMeta[r]!.cutoffMs);
+    for (const t of times([...set.split.train, ...set.split.validation, ...set.split.test])) {
+      expect(t + W).toBeLessThanOrEqual(set.window.toMs);
+    }
+    expect(Math.max(...times(set.split.train)) + W).toBeLessThan(Math.min(...times(set.split.validation)));
+    expect(Math.max(...times(set.split.validation)) + W).toBeLessThan(Math.min(...times(set.split.test)));
+    expect(set.horizons).toEqual({ purchaseMs: 6 * HOUR_MS, churnMs: W });
+    for (const part of [set.split.train, set.split.test]) {
+      expect(part.some((r) => set.churnLabels[r] === 1)).toBe(true);
+      expect(part.some((r) => set.churnLabels[r] === 0)).toBe(true);
+    }
   });
 
   it('names a heuristic feature that exists', () => {
