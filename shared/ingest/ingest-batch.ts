@@ -12,6 +12,7 @@ import { applyEventsToProfile, type SequencedEvent } from '../profile/apply-even
 import type { ProfileState } from '../profile/profile-state';
 import type { ProfileScore } from '../model/model-outputs';
 import { decodeProfileItem, encodeProfileItem } from '../profile/profile-item-codec';
+import { profileScoresOf } from '../model/profile-score';
 import { decodeBatch, lowestSequenceNumber } from './decode-batch';
 import type {
   IngestRecord,
@@ -178,12 +179,7 @@ async function scoreProfiles(
   stats.inferenceMs += clock() - started;
   if (result === undefined) return states.map(() => undefined);
   stats.modelVersion = result.modelVersion;
-  const scoredAt = deps.now();
-  return states.map((_state, row) => ({
-    propensity: result.probabilities[row]!,
-    modelVersion: result.modelVersion,
-    scoredAt,
-  }));
+  return profileScoresOf(result, states.length, deps.now());
 }
 
 /**
