@@ -80,6 +80,7 @@ async function main(): Promise<void> {
     const firstS3 = s3Requests.total;
     resetCount(requests);
     const second = await pass(deps);
+    const secondRequests = { ...requests.byCommand };
 
     // Read units: eventually consistent Scan, item sizes summed per page and rounded up to 4 KB, ½ unit each.
     const items = [
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
               rescored: sum(second.stats, 'rescored'),
               ms: Math.round(second.ms),
               profilesReadPerSecond: rate(sum(second.stats, 'scanned'), second.ms),
-              requests: { ...requests.byCommand },
+              requests: secondRequests,
             },
           },
           computeOnly: {
