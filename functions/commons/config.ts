@@ -52,6 +52,22 @@ export const TRAIN_CONFIG = z.object({
 });
 
 /**
+ * What the rescoring function reads from its environment. Its load on the table is bounded by these:
+ * at most `RESCORE_MAX_WRITES_PER_SECOND` writes per second over all segments (one write unit each),
+ * and per scan call `RESCORE_PAGE_SIZE` items read (README, "Rescoring").
+ */
+export const RESCORE_CONFIG = z.object({
+  PROFILES_TABLE: name,
+  MODELS_BUCKET: name,
+  /** Parallel-scan segments, one concurrent invocation each (DynamoDB `TotalSegments`). @default 4 */
+  RESCORE_TOTAL_SEGMENTS: z.coerce.number().int().min(1).max(1000).default(4),
+  /** Items read per scan call (DynamoDB `Limit`), scored in one inference. @default 100 */
+  RESCORE_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Writes per second over all segments together. @default 1000 */
+  RESCORE_MAX_WRITES_PER_SECOND: z.coerce.number().positive().default(1000),
+});
+
+/**
  * Each function's configuration, by function name: the CDK stack binds exactly these variable names
  * (see `ProfileFunction`), so renaming one here breaks the stack's compilation.
  */
@@ -59,6 +75,7 @@ export const FUNCTION_CONFIGS = {
   ingest: INGEST_CONFIG,
   archive: ARCHIVE_CONFIG,
   train: TRAIN_CONFIG,
+  rescore: RESCORE_CONFIG,
 } as const;
 
 /** A function that reads a configuration from its environment. */

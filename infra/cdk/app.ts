@@ -76,7 +76,8 @@ export function buildApp(options: BuildAppOptions = {}): ProfileStreamApp {
     shardCount: parameters.shardCount,
   });
   const stateless = new StatelessStack(app, STACK_NAMES.stateless, {
-    description: 'profile-stream: ingest, archive and train functions, schedule, alarms, dashboard',
+    description:
+      'profile-stream: ingest, archive, train and rescore functions, schedule, rescoring workflow, alarms, dashboard',
     resources: stateful.resources,
     projectRoot: PROJECT_ROOT,
     trainingRateHours: parameters.trainingRateHours,

@@ -136,6 +136,13 @@ export class StatefulStack extends Stack {
       metrics: [{ id: FAILURES_METRICS_FILTER_ID }],
     });
 
+    // Moves of the model pointer start the rescoring workflow (stateless stack) through EventBridge.
+    // Set on the CloudFormation resource itself: the L2 `eventBridgeEnabled` would add a custom
+    // resource and its Lambda function just to flip this switch.
+    (modelsBucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
+      eventBridgeConfiguration: { eventBridgeEnabled: true },
+    };
+
     this.resources = { stream, table, modelsBucket, archiveBucket, quarantineBucket, failuresBucket };
   }
 

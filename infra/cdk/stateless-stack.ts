@@ -7,6 +7,7 @@ import type { Construct } from 'constructs';
 import { OnnxRuntimeLayer } from './constructs/onnx-runtime-layer';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring';
 import { ProfileFunction } from './constructs/profile-function';
+import { RescoringWorkflow } from './constructs/rescoring-workflow';
 import type { StatefulResources } from './stateful-stack';
 
 /** Settings shared by both Kinesis consumers. */
@@ -46,6 +47,17 @@ export const ARCHIVE_CONSUMER: ConsumerSettings = {
   maxBatchingWindow: Duration.seconds(30),
 };
 
+/** The ingest function's timeout: also how long a batch scored with a previous model may still write. */
+const INGEST_TIMEOUT = Duration.seconds(60);
+
+/**
+ * Rescoring's load on the table: 4 segments run at once, each reading 100 items per scan call and
+ * scoring them in one inference; writes are paced to 1,000 per second over all segments (1,000 WRU/s:
+ * a quarter of what an on-demand table absorbs at once, leaving ingest its share), so a million
+ * profiles are rescored in about 17 minutes (README, "Rescoring").
+ */
+export const RESCORE_SETTINGS = { totalSegments: 4, pageSize: 100, maxWritesPerSecond: 1000 } as const;
+
 /** Properties of {@link StatelessStack}. */
 export interface StatelessStackProps extends StackProps {
   /** The resources of the stateful stack. */
@@ -64,19 +76,23 @@ export interface StatelessStackProps extends StackProps {
 }
 
 /**
- * The code: the three functions, their triggers, and the alarms and dashboard that watch them.
+ * The code: the four functions, their triggers (the rescoring workflow among them), and the alarms and dashboard that watch them.
  * Holds no data, so it can be destroyed and redeployed at will.
  */
 export class StatelessStack extends Stack {
   readonly ingest: ProfileFunction<'ingest'>;
   readonly archive: ProfileFunction<'archive'>;
   readonly train: ProfileFunction<'train'>;
+  readonly rescore: ProfileFunction<'rescore'>;
+  /** Rescoring after every move of the model pointer. */
+  readonly rescoring: RescoringWorkflow;
   /** The schedule that starts training. */
   readonly trainingSchedule: events.Rule;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
     const { resources, projectRoot } = props;
+    const modelPollSeconds = props.modelPollSeconds ?? 60;
     const onnxRuntimeLayer = new OnnxRuntimeLayer(this, 'OnnxRuntime', { projectRoot }).layer;
 
     this.ingest = new ProfileFunction(this, 'Ingest', {
@@ -84,9 +100,9 @@ export class StatelessStack extends Stack {
       projectRoot,
       // More memory buys CPU for the ONNX run and JSON parsing; the batch is small.
       memorySize: 1024,
-      timeout: Duration.seconds(60),
+      timeout: INGEST_TIMEOUT,
       onnxRuntimeLayer,
-      environment: { MODEL_POLL_SECONDS: String(props.modelPollSeconds ?? 60) },
+      environment: { MODEL_POLL_SECONDS: String(modelPollSeconds) },
     })
       .bindTable({ table: resources.table, access: 'readWrite', envVar: 'PROFILES_TABLE' })
       .bindBucket({ bucket: resources.quarantineBucket, access: 'write', envVar: 'QUARANTINE_BUCKET' })
@@ -128,6 +144,31 @@ export class StatelessStack extends Stack {
         ...consumer,
       });
     }
+
+    this.rescore = new ProfileFunction(this, 'Rescore', {
+      name: 'rescore',
+      projectRoot,
+      // As ingest: the ONNX run and the item codec are the work; pages are small.
+      memorySize: 1024,
+      // An invocation stops taking pages 30 s before this and answers where to resume.
+      timeout: Duration.minutes(5),
+      onnxRuntimeLayer,
+      environment: {
+        RESCORE_TOTAL_SEGMENTS: String(RESCORE_SETTINGS.totalSegments),
+        RESCORE_PAGE_SIZE: String(RESCORE_SETTINGS.pageSize),
+        RESCORE_MAX_WRITES_PER_SECOND: String(RESCORE_SETTINGS.maxWritesPerSecond),
+      },
+    })
+      .bindTable({ table: resources.table, access: 'readWrite', envVar: 'PROFILES_TABLE' })
+      .bindBucket({ bucket: resources.modelsBucket, access: 'read', envVar: 'MODELS_BUCKET' });
+    this.rescoring = new RescoringWorkflow(this, 'Rescoring', {
+      rescore: this.rescore.function,
+      modelsBucket: resources.modelsBucket,
+      totalSegments: RESCORE_SETTINGS.totalSegments,
+      // Ingest looks for a new model at most this often, and a batch scored just before may still be
+      // writing for up to the function's timeout; 30 s more for clock and poll jitter.
+      settle: Duration.seconds(modelPollSeconds + INGEST_TIMEOUT.toSeconds() + 30),
+    });
 
     this.trainingSchedule = new events.Rule(this, 'TrainingSchedule', {
       description: 'Rebuilds the scoring model from the event archive',

@@ -9,7 +9,7 @@ import { EventProducer } from '../client/event-producer';
 import { generateWorkload } from '../workload/synthetic-workload';
 import { injectFaults } from '../workload/fault-injection';
 import { appliedEvents, foldInMemory } from '../local/reference-fold';
-import { startLocalPipeline, type LocalPipeline } from '../local/local-pipeline';
+import { startLocalPipeline, type LocalPipeline, type RescorePassSummary } from '../local/local-pipeline';
 import type { TrainSummary } from '../../shared/training/train-use-case';
 import {
   collectAccounting,
@@ -17,6 +17,7 @@ import {
   formatAccounting,
   formatMetricsTable,
   sampleProfiles,
+  type RunAccounting,
 } from '../local/run-report';
 
 const integer = (label: string) => (value: string) => {
@@ -144,12 +145,24 @@ async function main(): Promise<void> {
     training.promoted && training.modelVersion !== undefined
       ? await describeModel(pipeline, training.modelVersion, options.dataDir)
       : undefined;
+  // The promotion moved models/current.json: in AWS that starts the rescoring workflow, whose first
+  // pass scores every profile written so far (all of them unscored here) with the promoted model.
+  const firstPass = model === undefined ? undefined : await pipeline.rescorePass();
+  if (firstPass !== undefined)
+    console.log(`[${elapsed()}] rescoring, first pass: ${formatRescorePass(firstPass)}`);
 
   // Phase 3: the rest of the history streams in; ingest picks the promoted model up without a restart.
   const restSent = await producer.sendRaw(rest);
   progress.sent = warmUpSent.sent + restSent.sent;
   await pipeline.drain(180_000);
   progress.stop();
+  // The workflow's second pass, after the settle wait (here: the end of the stream, well past ingest's
+  // poll interval): what ingest wrote before it picked the model up, or with none, is rescored now.
+  const secondPass = model === undefined ? undefined : await pipeline.rescorePass();
+  if (secondPass !== undefined) {
+    console.log(`[${elapsed()}] rescoring, second pass: ${formatRescorePass(secondPass)}`);
+  }
+  const rescored = (firstPass?.stats.rescored ?? 0) + (secondPass?.stats.rescored ?? 0);
 
   // The expectation: the records Kinesis accepted, folded in memory by the same rules. It differs from
   // the workload's distinct events only by duplicates beyond the profiles' dedupe horizon (bot bursts).
@@ -176,7 +189,11 @@ async function main(): Promise<void> {
     console.log(`report: ${model.reportPath}`);
   }
   console.log(
-    `scored profiles: ${accounting.scored.toLocaleString('en-US')} of ${accounting.profiles.toLocaleString('en-US')} (the rest were last updated before the model was promoted)`,
+    `scored profiles: ${accounting.scored.toLocaleString('en-US')} of ${accounting.profiles.toLocaleString('en-US')} ` +
+      `(rescored ${rescored.toLocaleString('en-US')})` +
+      (model === undefined
+        ? ''
+        : `, ${scoredBy(accounting, model.version)} by the promoted model ${model.version}`),
   );
   if (expectedApplied !== manifest.validEvents) {
     console.log(
@@ -197,6 +214,22 @@ async function main(): Promise<void> {
     return;
   }
   await shutdown(accounting.balanced ? 0 : 1);
+}
+
+/** One rescoring pass in a line. */
+function formatRescorePass(pass: RescorePassSummary): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const { scanned, stale, rescored, writeConflicts, alreadyFresh, gaveUp } = pass.stats;
+  return (
+    `${pass.segments} segments, ${pass.invocations} invocations: read ${n(scanned)}, stale ${n(stale)}, ` +
+    `rescored ${n(rescored)} with ${pass.modelVersion ?? 'no model'} (conflicts ${n(writeConflicts)}, ` +
+    `already fresh ${n(alreadyFresh)}, left to the next pass ${n(gaveUp)})`
+  );
+}
+
+function scoredBy(accounting: RunAccounting, modelVersion: string): string {
+  const count = accounting.scoredBy[modelVersion] ?? 0;
+  return count === accounting.profiles ? 'all' : count.toLocaleString('en-US');
 }
 
 /** Print a progress line every two seconds until stopped. */

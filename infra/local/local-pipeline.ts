@@ -10,6 +10,8 @@ import path from 'node:path';
 import { localNameFor, synthesizeTopology, type LocalTopology } from './topology';
 import { startLocalCloud, type LocalCloud } from './emulators';
 import { EventSourceMappingEmulator, type EventSourceMappingProgress } from './event-source-mapping';
+import type { RescoreResponse } from '../../functions/rescore/rescore-handler';
+import type { RescoreStats } from '../../shared/rescoring/rescore-segment';
 
 /** Options of {@link startLocalPipeline}. */
 export interface LocalPipelineOptions {
@@ -44,10 +46,24 @@ export interface LocalPipeline {
   mappings: Map<string, EventSourceMappingEmulator>;
   /** Invoke a function's real handler directly (e.g. the scheduled `train`). */
   invoke(functionName: string, event: unknown): Promise<unknown>;
+  /**
+   * One pass of the rescoring workflow: every segment of the template's rescore function invoked
+   * until it answers done, all segments at once, as the state machine's Map runs them. `npm start`
+   * runs one after its promotion and one at the end (the workflow's second pass, after the settle wait).
+   */
+  rescorePass(): Promise<RescorePassSummary>;
   /** Resolves once every mapping has processed everything currently in the stream. */
   drain(timeoutMs?: number): Promise<void>;
   /** Stop the mappings (finishing in-flight batches), then the emulators. */
   stop(): Promise<void>;
+}
+
+/** What one rescoring pass did, summed over its segments. */
+export interface RescorePassSummary {
+  segments: number;
+  invocations: number;
+  stats: Omit<RescoreStats, 'modelVersion'>;
+  modelVersion: string | undefined;
 }
 
 /** Default of {@link LocalPipelineOptions.maxBatchingWindowSeconds}: the ingest consumer's own window. */
@@ -130,6 +146,18 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         if (handler === undefined) throw new Error(`the template has no function ${functionName}`);
         return handler(event as never, { awsRequestId: `local-${Date.now()}` });
       },
+      rescorePass: async () => {
+        const rescore = topology.functions.find((fn) => fn.name === 'rescore');
+        const handler = handlers.get('rescore');
+        if (rescore === undefined || handler === undefined) {
+          throw new Error('the template has no rescore function');
+        }
+        return rescorePass(
+          handler,
+          rescore.timeoutSeconds,
+          Number(rescore.environment.RESCORE_TOTAL_SEGMENTS),
+        );
+      },
       drain: async (timeoutMs) => {
         await Promise.all([...mappings.values()].map((m) => m.waitUntilCaughtUp({ timeoutMs })));
       },
@@ -155,4 +183,47 @@ function resolveEnvironment(
       typeof value === 'string' ? value : localNameFor(value.ref),
     ]),
   );
+}
+
+/**
+ * The rescoring state machine's Map, locally: each segment invoked with the previous answer until it
+ * answers done, with the function's timeout emulated so the continuation path runs as in Lambda.
+ */
+async function rescorePass(
+  handler: Handler,
+  timeoutSeconds: number,
+  totalSegments: number,
+): Promise<RescorePassSummary> {
+  if (!Number.isInteger(totalSegments) || totalSegments < 1) {
+    throw new Error(`the rescore function's RESCORE_TOTAL_SEGMENTS is not a segment count: ${totalSegments}`);
+  }
+  const answers = await Promise.all(
+    Array.from({ length: totalSegments }, async (_s, segment) => {
+      const answers: RescoreResponse[] = [];
+      let event: unknown = { segment };
+      for (;;) {
+        const started = Date.now();
+        const answer = (await handler(event as never, {
+          awsRequestId: `local-${started}`,
+          getRemainingTimeInMillis: () => timeoutSeconds * 1000 - (Date.now() - started),
+        })) as RescoreResponse;
+        answers.push(answer);
+        if (answer.done) return answers;
+        event = answer;
+      }
+    }),
+  );
+  const all = answers.flat();
+  const counters: Record<string, number> = {};
+  for (const { stats } of all) {
+    for (const [key, value] of Object.entries(stats)) {
+      if (typeof value === 'number') counters[key] = (counters[key] ?? 0) + value;
+    }
+  }
+  return {
+    segments: totalSegments,
+    invocations: all.length,
+    stats: counters as RescorePassSummary['stats'],
+    modelVersion: all.find((a) => a.stats.modelVersion !== undefined)?.stats.modelVersion,
+  };
 }

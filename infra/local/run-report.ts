@@ -35,6 +35,8 @@ export interface RunAccounting {
   profiles: number;
   /** Profiles that carry a model score. */
   scored: number;
+  /** Scored profiles by the model version that scored them. */
+  scoredBy: Record<string, number>;
   /** What should have happened, when known: the same sent records folded in memory. */
   expected?: { applied: number; quarantined: number };
   /** Stored profiles that differ from the reference fold (or exist on one side only). */
@@ -110,6 +112,7 @@ export async function collectAccounting(
     onFailure,
     profiles: profiles.length,
     scored: profiles.filter((p) => p.scoreStatus === 'scored').length,
+    scoredBy: countBy(profiles.flatMap((p) => (p.score === undefined ? [] : [p.score.modelVersion]))),
   };
   if (reference === undefined) return { ...counted, balanced: conserved };
   let mismatchedProfiles = Math.abs(reference.profiles.size - profiles.length);
@@ -132,6 +135,12 @@ export async function collectAccounting(
     mismatchedProfiles,
     balanced: conserved && mismatchedProfiles === 0 && quarantined === reference.quarantined,
   };
+}
+
+function countBy(keys: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const key of keys) counts[key] = (counts[key] ?? 0) + 1;
+  return counts;
 }
 
 /** One line that accounts for every produced record. */

@@ -130,7 +130,7 @@ describe('profile-stream stacks', () => {
     it('pins nodejs22.x on x86_64 with tracing, source maps and Powertools settings for every function', () => {
       // Assess
       const functions = stateless.findResources('AWS::Lambda::Function');
-      expect(Object.keys(functions)).toHaveLength(3);
+      expect(Object.keys(functions)).toHaveLength(4);
       for (const fn of Object.values(functions)) {
         expect(fn).toMatchObject({
           Properties: {
@@ -149,12 +149,12 @@ describe('profile-stream stacks', () => {
       }
     });
 
-    it('gives each function a log group with retention', () => {
+    it('gives each function and the rescoring state machine a log group with retention', () => {
       // Assess
       const logGroups = stateless.findResources('AWS::Logs::LogGroup', {
         Properties: { RetentionInDays: 30 },
       });
-      expect(Object.keys(logGroups)).toHaveLength(3);
+      expect(Object.keys(logGroups)).toHaveLength(5);
     });
 
     it('wires exactly the environment variables of each function’s configuration schema', () => {
@@ -173,7 +173,7 @@ describe('profile-stream stacks', () => {
       }
     });
 
-    it('attaches the onnxruntime layer to ingest and train only', () => {
+    it('attaches the onnxruntime layer to the functions that score only: ingest, train and rescore', () => {
       // Prepare
       const layer = new Capture();
 
@@ -192,6 +192,7 @@ describe('profile-stream stacks', () => {
       expect(Object.values(withLayers).map((fn) => fn.Metadata['profile-stream:function'])).toEqual([
         'ingest',
         'train',
+        'rescore',
       ]);
     });
 
@@ -255,6 +256,125 @@ describe('profile-stream stacks', () => {
       template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(6 hours)' });
       template.hasResourceProperties('AWS::Lambda::Function', {
         Environment: { Variables: Match.objectLike({ LABEL_HORIZON_HOURS: '48' }) },
+      });
+    });
+
+    describe('rescoring', () => {
+      /** The parts of an Amazon States Language state these tests read. */
+      interface AslState {
+        Type: string;
+        Next?: string;
+        End?: boolean;
+        Parameters?: unknown;
+        ItemProcessor: { States: Record<string, AslState> };
+        Retry?: unknown[];
+        Choices?: unknown[];
+      }
+      /** The state machine's definition, with every CloudFormation token replaced by `"<ref>"`. */
+      const definition = (): { StartAt: string; States: Record<string, AslState> } => {
+        const [machine] = Object.values(stateless.findResources('AWS::StepFunctions::StateMachine'));
+        const parts = machine?.Properties.DefinitionString['Fn::Join'][1] as unknown[];
+        return JSON.parse(parts.map((part) => (typeof part === 'string' ? part : '<ref>')).join(''));
+      };
+      const functionIdOf = (name: string) =>
+        Object.keys(
+          stateless.findResources('AWS::Lambda::Function', { Metadata: { 'profile-stream:function': name } }),
+        )[0]!;
+
+      it('sends the models bucket’s object events to EventBridge', () => {
+        // Assess
+        stateful.hasResource('AWS::S3::Bucket', {
+          Metadata: { 'profile-stream:role': 'models' },
+          Properties: Match.objectLike({
+            NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
+          }),
+        });
+        // No custom resource (and its Lambda function) just to flip the switch.
+        stateful.resourceCountIs('Custom::S3BucketNotifications', 0);
+      });
+
+      it('starts the state machine when models/current.json is written', () => {
+        // Prepare
+        const target = new Capture();
+        // Assess
+        stateless.hasResourceProperties('AWS::Events::Rule', {
+          EventPattern: {
+            source: ['aws.s3'],
+            'detail-type': ['Object Created'],
+            detail: {
+              bucket: { name: [{ 'Fn::ImportValue': Match.stringLikeRegexp('ModelsBucket') }] },
+              object: { key: ['models/current.json'] },
+            },
+          },
+          Targets: [Match.objectLike({ Arn: target, RetryPolicy: { MaximumRetryAttempts: 3 } })],
+        });
+        expect(stateless.toJSON().Resources[target.asObject().Ref].Type).toBe(
+          'AWS::StepFunctions::StateMachine',
+        );
+      });
+
+      it('runs two passes over 4 segments with a settle wait of poll + ingest timeout + 30 s between', () => {
+        // Act
+        const { StartAt, States } = definition();
+        // Assess
+        expect(StartAt).toBe('Segments');
+        expect(States.Segments!.Parameters).toEqual({ segments: [0, 1, 2, 3] });
+        expect(States.Segments!.Next).toBe('FirstPass');
+        expect(States.FirstPass!.Next).toBe('Settle');
+        expect(States.Settle).toMatchObject({ Type: 'Wait', Seconds: 60 + 60 + 30, Next: 'SecondPass' });
+        for (const pass of ['FirstPass', 'SecondPass']) {
+          const map = States[pass]!;
+          expect(map).toMatchObject({
+            Type: 'Map',
+            ItemsPath: '$.segments',
+            MaxConcurrency: 4,
+            ResultPath: null,
+            ItemSelector: { 'segment.$': '$$.Map.Item.Value' },
+          });
+          const segment = map.ItemProcessor.States[`${pass}Segment`]!;
+          expect(segment.Retry).toEqual(
+            expect.arrayContaining([
+              expect.objectContaining({
+                ErrorEquals: ['RescoreThrottledError', 'ModelPointerUnreadableError'],
+                MaxAttempts: 5,
+              }),
+            ]),
+          );
+          // A segment loops until the function answers done.
+          expect(segment.Next).toBe(`${pass}More`);
+          expect(map.ItemProcessor.States[`${pass}More`]!.Choices).toEqual([
+            { Variable: '$.done', BooleanEquals: false, Next: `${pass}Segment` },
+          ]);
+        }
+        expect(States.SecondPass!.End).toBe(true);
+      });
+
+      it('invokes only the rescore function, which is bounded by its settings', () => {
+        // Assess
+        stateless.hasResourceProperties('AWS::IAM::Policy', {
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({
+                Action: 'lambda:InvokeFunction',
+                Resource: Match.arrayWith([{ 'Fn::GetAtt': [functionIdOf('rescore'), 'Arn'] }]),
+              }),
+            ]),
+          },
+        });
+        stateless.hasResourceProperties('AWS::Lambda::Function', {
+          Timeout: 300,
+          Environment: {
+            Variables: Match.objectLike({
+              RESCORE_TOTAL_SEGMENTS: '4',
+              RESCORE_PAGE_SIZE: '100',
+              RESCORE_MAX_WRITES_PER_SECOND: '1000',
+            }),
+          },
+        });
+        stateless.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+          TracingConfiguration: { Enabled: true },
+          LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+        });
       });
     });
 
