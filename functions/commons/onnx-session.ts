@@ -165,11 +165,11 @@ export class OnnxModelSession {
   }
 }
 
-/** The {@link OnnxRowScorer} of the train function: load, run once over every row, release. */
+/** The {@link OnnxRowScorer} of the train function: load, run once over every row (every head), release. */
 export const scoreRowsOnce: OnnxRowScorer = async (onnx, io, matrix: FeatureMatrix) => {
   const session = await OnnxModelSession.load(onnx, io);
   try {
-    return await session.run(matrix.values, matrix.rows, matrix.columns);
+    return await session.runHeads(matrix.values, matrix.rows, matrix.columns);
   } finally {
     await session.release();
   }

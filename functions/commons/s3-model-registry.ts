@@ -5,14 +5,15 @@ import {
   createModelPointer,
   CURRENT_POINTER_KEY,
   type MetricSummary,
-  type ModelMetadata,
+  type ModelMetadataV2,
   ModelMetadataViolation,
   modelObjectKeys,
   type ModelObjectKeys,
   type ModelPointer,
   modelPointerSchema,
-  parseModelMetadata,
   parseModelPointer,
+  parsePublishedMetadata,
+  publishedHeadMetrics,
   parseServingContract,
   type ServingContract,
 } from '../../shared/model/model-metadata';
@@ -42,9 +43,12 @@ export interface ModelListing {
   current: boolean;
   /** From the version's metadata; absent when it is missing or does not parse (see `problem`). */
   createdAt?: string;
-  /** Test-split metrics of the model itself, from its metadata. */
+  /** Test-split metrics of the published purchase scorer, from its provenance. */
   metrics?: MetricSummary;
-  exampleCounts?: ModelMetadata['exampleCounts'];
+  /** Row counts per split, from its provenance. */
+  exampleCounts?: Record<string, number>;
+  /** The heads its graph serves (`purchase`, `churn`, `nextCategories`, `embedding`, `contributions`). */
+  heads?: string[];
   /** Why the metadata could not be read. */
   problem?: string;
 }
@@ -113,12 +117,12 @@ export class S3ModelRegistry implements ModelRegistry {
     return text === undefined ? undefined : parseModelPointer(JSON.parse(text));
   }
 
-  /** A version's metadata; throws {@link ModelNotFoundError} or `ModelMetadataViolation`. */
-  async getMetadata(modelVersion: string): Promise<ModelMetadata> {
+  /** A version's metadata, v2 or v1 read as v2; throws {@link ModelNotFoundError} or `ModelMetadataViolation`. */
+  async getMetadata(modelVersion: string): Promise<ModelMetadataV2> {
     const { metadataKey } = modelObjectKeys(modelVersion);
     const text = await this.readText(metadataKey);
     if (text === undefined) throw new ModelNotFoundError(modelVersion, metadataKey);
-    return parseModelMetadata(JSON.parse(text));
+    return parsePublishedMetadata(JSON.parse(text));
   }
 
   /** A version's serving contract (metadata v2 or v1); throws {@link ModelNotFoundError} or `ModelMetadataViolation`. */
@@ -202,11 +206,14 @@ export class S3ModelRegistry implements ModelRegistry {
         const row = { modelVersion, current: modelVersion === current?.modelVersion };
         try {
           const metadata = await this.getMetadata(modelVersion);
+          const metrics = publishedHeadMetrics(metadata);
+          const exampleCounts = metadata.provenance?.exampleCounts;
           return {
             ...row,
             createdAt: metadata.createdAt,
-            metrics: metadata.metrics.model,
-            exampleCounts: metadata.exampleCounts,
+            heads: Object.keys(metadata.outputs),
+            ...(metrics === undefined ? {} : { metrics }),
+            ...(exampleCounts === undefined ? {} : { exampleCounts }),
           };
         } catch (error) {
           if (!(error instanceof ModelNotFoundError || error instanceof ModelMetadataViolation)) throw error;

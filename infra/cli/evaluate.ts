@@ -24,7 +24,11 @@ import {
   describeHeadChoices,
   trainMultiTaskModel,
 } from '../../shared/training/multi-task-model';
-import { multiTaskInputOf } from '../../shared/training/train-use-case';
+import { globalImportanceOf, multiTaskInputOf } from '../../shared/training/train-use-case';
+import { scoreRowsOnce } from '../../functions/commons/onnx-session';
+import { renderEvaluationReportHtml } from '../../shared/model/evaluation-report';
+import { takeRows, toFeatureMatrix } from '../../shared/model/matrix';
+import { declaredOutputNames } from '../../shared/model/model-metadata';
 import {
   buildTrainingSet,
   CART_HEURISTIC_FEATURE,
@@ -273,17 +277,26 @@ async function evaluate(options: EvaluateOptions): Promise<void> {
   } else console.log('\nNext-category head: not trained (no labelled rows in a split)');
   console.log('\n* = published (best on validation).');
   for (const [label, value] of describeHeadChoices(heads)) console.log(`  ${label}: ${value}`);
-  const { exampleCounts, training } = metadata;
+  const counts = metadata.provenance?.exampleCounts ?? {};
+  const training = metadata.provenance?.training ?? {};
   console.log(
-    `\nexamples train/validation/test ${exampleCounts.train}/${exampleCounts.validation}/${exampleCounts.test}, ` +
-      `positives ${exampleCounts.positives}; training ${trainSeconds.toFixed(1)} s on ${training.backend} ` +
-      `(epochs best ${training.bestEpoch} of ${training.epochsRun}); model ${metadata.sizeBytes} bytes ONNX`,
+    `\nexamples train/validation/test ${counts['train']}/${counts['validation']}/${counts['test']}, ` +
+      `positives ${counts['positives']}; training ${trainSeconds.toFixed(1)} s on ${String(training['backend'])} ` +
+      `(epochs best ${String(training['bestEpoch'])} of ${String(training['epochsRun'])}); model ${metadata.sizeBytes} bytes ONNX ` +
+      `(outputs ${declaredOutputNames(metadata.outputs).join(', ')})`,
   );
+  // The published graph's own attribution outputs on the test rows: the report's global importance.
+  const testRows = takeRows(toFeatureMatrix(set.features, set.featureNames.length), set.split.test);
+  const scores = await scoreRowsOnce(trained.onnx, metadata, testRows);
+  const reportHtml = renderEvaluationReportHtml({
+    ...trained.reportPage,
+    importance: globalImportanceOf(scores, testRows.rows),
+  });
 
   facts.push(['Training time', `${trainSeconds.toFixed(1)} s (training set ${buildSeconds.toFixed(2)} s)`]);
   await mkdir(options.out, { recursive: true });
   const reportPath = path.resolve(options.out, `evaluation-${stamp}.html`);
-  await writeFile(reportPath, withDataSection(trained.reportHtml, facts));
+  await writeFile(reportPath, withDataSection(reportHtml, facts));
   console.log(`report: ${reportPath}`);
 }
 

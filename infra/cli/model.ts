@@ -48,7 +48,7 @@ const metric = (value: number | undefined) => (value === undefined ? '—' : val
 /** Rows of `list`, one per version, the serving one marked with `*`. */
 export function formatModelListing(rows: readonly ModelListing[]): string {
   const table = [
-    ['', 'version', 'created', 'ROC-AUC', 'PR-AUC', 'ECE', 'test rows'],
+    ['', 'version', 'created', 'ROC-AUC', 'PR-AUC', 'ECE', 'test rows', 'outputs'],
     ...rows.map((row) => [
       row.current ? '*' : '',
       row.modelVersion,
@@ -56,7 +56,8 @@ export function formatModelListing(rows: readonly ModelListing[]): string {
       metric(row.metrics?.rocAuc),
       metric(row.metrics?.prAuc),
       metric(row.metrics?.expectedCalibrationError),
-      row.exampleCounts === undefined ? '—' : String(row.exampleCounts.test),
+      row.exampleCounts?.test === undefined ? '—' : String(row.exampleCounts.test),
+      row.heads?.join(',') ?? '—',
     ]),
   ];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));

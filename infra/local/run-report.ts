@@ -14,7 +14,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { S3ModelRegistry } from '../../functions/commons/s3-model-registry';
 import { readObjectIfExists } from '../../functions/commons/s3-objects';
-import { modelObjectKeys, type MetricSummary, type ModelMetadata } from '../../shared/model/model-metadata';
+import {
+  declaredOutputNames,
+  type MetricSummary,
+  metricSummarySchema,
+  modelObjectKeys,
+  type ModelProvenance,
+} from '../../shared/model/model-metadata';
 import type { LocalPipeline } from './local-pipeline';
 
 /** Where every produced record ended up. */
@@ -184,14 +190,29 @@ export async function sampleProfiles(pipeline: LocalPipeline, count: number): Pr
     }));
 }
 
-/** A promoted model: its metadata, and its HTML report copied out of the local models bucket. */
+/** What the run prints of a promoted model, from its metadata (v2, or v1 read as v2). */
+export interface PromotedModelSummary {
+  /** Rows per split (train, validation, test, positives); absent counts print as `?`. */
+  exampleCounts: Record<string, number | undefined>;
+  /** Per head: the published scorer and every candidate's metrics. */
+  metrics: NonNullable<ModelProvenance['heads']>;
+  /** The ONNX outputs the graph serves. */
+  outputs: string[];
+}
+
+/** A promoted model: its metadata summary, and its HTML report copied out of the local models bucket. */
 export async function describeModel(
   pipeline: LocalPipeline,
   version: string,
   dataDir: string | undefined,
-): Promise<{ version: string; metadata: ModelMetadata; reportPath: string | undefined }> {
+): Promise<{ version: string; metadata: PromotedModelSummary; reportPath: string | undefined }> {
   const bucket = pipeline.buckets.models!;
-  const metadata = await new S3ModelRegistry(pipeline.cloud.clients.s3, bucket).getMetadata(version);
+  const published = await new S3ModelRegistry(pipeline.cloud.clients.s3, bucket).getMetadata(version);
+  const metadata: PromotedModelSummary = {
+    exampleCounts: published.provenance?.exampleCounts ?? {},
+    metrics: published.provenance?.heads ?? {},
+    outputs: declaredOutputNames(published.outputs),
+  };
   const report = await readObjectIfExists(
     pipeline.cloud.clients.s3,
     bucket,
@@ -206,15 +227,43 @@ export async function describeModel(
   return { version, metadata, reportPath };
 }
 
-/** The model beside its two baselines, one row per scorer. */
-export function formatMetricsTable(metrics: ModelMetadata['metrics']): string {
-  const row = (name: string, m: MetricSummary) =>
-    `${name.padEnd(20)} ${m.rocAuc.toFixed(3)} [${m.rocAucCi95.lower.toFixed(3)}, ${m.rocAucCi95.upper.toFixed(3)}]` +
-    `  ${m.prAuc.toFixed(3)}   ${m.logLoss.toFixed(3)}   ${m.brierScore.toFixed(3)}  ${m.expectedCalibrationError.toFixed(3)}`;
-  return [
-    `${'scorer'.padEnd(20)} ROC-AUC [95% CI]        PR-AUC  logloss  Brier  ECE`,
-    row('MLP (promoted)', metrics.model),
-    row('heuristic (cart)', metrics.heuristic),
-    row('logistic regression', metrics.logisticRegression),
-  ].join('\n');
+const fixed3 = (value: unknown) => (typeof value === 'number' ? value.toFixed(3) : '  –  ');
+
+/** Every head's candidates, one row per scorer, the published one marked `*`. */
+export function formatMetricsTable(heads: PromotedModelSummary['metrics']): string {
+  const lines: string[] = [];
+  for (const head of ['purchase', 'churn'] as const) {
+    const provenance = heads[head];
+    if (provenance === undefined) continue;
+    lines.push(
+      `${`${head} scorer`.padEnd(22)} ROC-AUC [95% CI]        PR-AUC  logloss  Brier  ECE`,
+      ...Object.entries(provenance.metrics).map(([scorer, values]) => {
+        const name = `${scorer}${scorer === provenance.chosen ? ' *' : ''}`.padEnd(22);
+        const parsed = metricSummarySchema.safeParse(values);
+        if (!parsed.success) return `${name} (no test metrics)`;
+        const m: MetricSummary = parsed.data;
+        return (
+          `${name} ${m.rocAuc.toFixed(3)} [${m.rocAucCi95.lower.toFixed(3)}, ${m.rocAucCi95.upper.toFixed(3)}]` +
+          `  ${m.prAuc.toFixed(3)}   ${m.logLoss.toFixed(3)}   ${m.brierScore.toFixed(3)}  ${m.expectedCalibrationError.toFixed(3)}`
+        );
+      }),
+    );
+  }
+  const category = heads.nextCategories;
+  if (category !== undefined) {
+    lines.push(
+      `${'next-category scorer'.padEnd(22)} recall@3  NDCG@3`,
+      ...Object.entries(category.metrics).map(
+        ([scorer, values]) =>
+          `${`${scorer}${scorer === category.chosen ? ' *' : ''}`.padEnd(22)} ${fixed3(values['recallAt3'])}     ${fixed3(values['ndcgAt3'])}`,
+      ),
+    );
+    if (category.aheadOnValidation !== undefined) {
+      lines.push(
+        `(${category.aheadOnValidation}, read from the profile state, ranked better on validation; the graph head serves)`,
+      );
+    }
+  }
+  lines.push('* = published (best on validation)');
+  return lines.join('\n');
 }

@@ -2,7 +2,9 @@
  * A self-contained HTML page comparing scorers on the test split: a metrics table, a ROC plot and a
  * reliability (calibration) plot, drawn as inline SVG so the page opens from S3 or disk with no assets.
  */
+import type { FeatureImportance } from './attribution-summary';
 import type { EvaluationReport } from './metrics';
+import type { RankingReport } from './ranking-metrics';
 
 /** One scorer's results under a display name. */
 export interface ScorerEvaluation {
@@ -16,8 +18,17 @@ export interface EvaluationReportPage {
   modelVersion: string;
   /** ISO timestamp shown in the header. */
   createdAt: string;
-  /** First one is the candidate model; the rest are baselines. */
+  /** The purchase head: every candidate scorer, the published one named so. */
   scorers: readonly ScorerEvaluation[];
+  /** The churn head's candidates, when the model has the head. */
+  churnScorers?: readonly ScorerEvaluation[];
+  /** The next-category head's candidates (recall@k, NDCG@k), when the model has the head. */
+  rankings?: readonly { name: string; report: RankingReport }[];
+  /**
+   * Global importance per attributed head: mean |contribution| over the test rows, as the published
+   * graph computes it (added by whoever runs the graph; the trainer itself runs no ONNX).
+   */
+  importance?: readonly { head: string; rows: number; features: readonly FeatureImportance[] }[];
   /** Extra label/value rows (training window, example counts, epochs…). */
   facts?: readonly (readonly [string, string])[];
 }
@@ -90,7 +101,7 @@ function rocPlot(scorers: readonly ScorerEvaluation[]): string {
   );
 }
 
-function calibrationPlot(scorers: readonly ScorerEvaluation[]): string {
+function calibrationPlot(scorers: readonly ScorerEvaluation[], outcome: string): string {
   const series = scorers
     .map(({ report }, i) => {
       const bins = report.calibrationBins.filter((b) => b.count > 0);
@@ -107,7 +118,7 @@ function calibrationPlot(scorers: readonly ScorerEvaluation[]): string {
     .join('');
   return plotFrame(
     'Mean predicted probability',
-    'Observed purchase rate',
+    `Observed ${outcome} rate`,
     scorers.map((s) => s.name),
     series,
   );
@@ -131,6 +142,57 @@ function metricsTable(scorers: readonly ScorerEvaluation[]): string {
     })
     .join('');
   return `<table><thead><tr>${header}</tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** Metrics table and both plots of one binary head. */
+function binarySection(title: string, outcome: string, scorers: readonly ScorerEvaluation[]): string {
+  return `<h2>${escapeHtml(title)}</h2>
+${metricsTable(scorers)}
+<figure>${rocPlot(scorers)}<figcaption>ROC curve (test split)</figcaption></figure>
+<figure>${calibrationPlot(scorers, outcome)}<figcaption>Reliability diagram (10 equal-width bins)</figcaption></figure>`;
+}
+
+function rankingSection(rankings: NonNullable<EvaluationReportPage['rankings']>): string {
+  const k = rankings[0]?.report.k ?? 3;
+  const header = ['Scorer', `Recall@${k}`, '95% CI', `NDCG@${k}`, '95% CI', 'Rows']
+    .map((h) => `<th>${h}</th>`)
+    .join('');
+  const rows = rankings
+    .map(({ name, report: r }) => {
+      const cells = [
+        format(r.recall),
+        `${format(r.recallCi95.lower)} – ${format(r.recallCi95.upper)}`,
+        format(r.ndcg),
+        `${format(r.ndcgCi95.lower)} – ${format(r.ndcgCi95.upper)}`,
+        String(r.count),
+      ];
+      return `<tr><th>${escapeHtml(name)}</th>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
+    })
+    .join('');
+  return `<h2>Next categories (test split, rows with a next category)</h2>
+<table><thead><tr>${header}</tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** How many features the importance tables show. */
+const IMPORTANCE_ROWS = 15;
+
+function importanceSection(importance: NonNullable<EvaluationReportPage['importance']>): string {
+  const tables = importance
+    .map(({ head, rows, features }) => {
+      const body = features
+        .slice(0, IMPORTANCE_ROWS)
+        .map(
+          (f) =>
+            `<tr><th>${escapeHtml(f.feature)}</th><td>${format(f.meanAbsoluteContribution)}</td><td>${format(f.meanContribution)}</td></tr>`,
+        )
+        .join('');
+      return `<h3>${escapeHtml(head)} (${rows} test rows)</h3>
+<table><thead><tr><th>Feature</th><th>Mean |contribution|</th><th>Mean contribution</th></tr></thead><tbody>${body}</tbody></table>`;
+    })
+    .join('\n');
+  return `<h2>Global feature importance</h2>
+<p>Contributions in logit units, from the graph's own attribution outputs, measured from the training mean; the ${IMPORTANCE_ROWS} largest by mean magnitude.</p>
+${tables}`;
 }
 
 /** Render the page; every interpolated string is HTML-escaped. */
@@ -160,12 +222,12 @@ figure { display: inline-block; margin: 0 1.5rem 1rem 0; }
 <body>
 <h1>${escapeHtml(page.title)}</h1>
 <table>${facts}</table>
-<h2>Test-set metrics</h2>
-${metricsTable(page.scorers)}
+${binarySection('Purchase (test split)', 'purchase', page.scorers)}
 <p>ROC-AUC interval: percentile bootstrap over test rows. Log loss clips probabilities to [1e-7, 1 − 1e-7].
 Heuristic scores are scaled feature values, not probabilities, so their calibration metrics are indicative only.</p>
-<figure>${rocPlot(page.scorers)}<figcaption>ROC curve (test split)</figcaption></figure>
-<figure>${calibrationPlot(page.scorers)}<figcaption>Reliability diagram (10 equal-width bins)</figcaption></figure>
+${page.churnScorers === undefined ? '' : binarySection('Churn (test split)', 'churn', page.churnScorers)}
+${page.rankings === undefined ? '' : rankingSection(page.rankings)}
+${page.importance === undefined || page.importance.length === 0 ? '' : importanceSection(page.importance)}
 </body>
 </html>
 `;

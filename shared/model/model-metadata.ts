@@ -177,6 +177,11 @@ const headProvenanceSchema = z
     chosen: z.string().min(1),
     /** Metrics per scorer name. */
     metrics: z.record(z.string().min(1), headMetricsSchema),
+    /**
+     * A scorer the graph cannot serve that ranked better on validation (the next-category baselines
+     * read from the profile state: its own affinity or last category). Recorded, not served.
+     */
+    aheadOnValidation: z.string().min(1).optional(),
   })
   .strict();
 
@@ -338,6 +343,52 @@ export function parseServingContract(raw: unknown): ServingContract {
     sizeBytes: v1.sizeBytes,
     sha256: v1.sha256,
   };
+}
+
+/**
+ * Any published metadata document as v2: a v2 document as it is; a v1 document (no `metadataVersion`)
+ * as the v2 document it corresponds to — the purchase head alone, read from its `outputName`, and its
+ * training fields as provenance (its `metrics.model` is the `network` scorer, chosen). The one reader
+ * of stored metadata (registry, champion check, listings, reports), so none of them branches on the
+ * version. Throws {@link ModelMetadataViolation} naming the first offending field of the version the
+ * document claims.
+ */
+export function parsePublishedMetadata(raw: unknown): ModelMetadataV2 {
+  const claimsVersion = typeof raw === 'object' && raw !== null && 'metadataVersion' in raw;
+  if (claimsVersion) return parseModelMetadataV2(raw);
+  const v1 = parseModelMetadata(raw);
+  const { model, heuristic, logisticRegression } = v1.metrics;
+  return {
+    metadataVersion: 2,
+    modelVersion: v1.modelVersion,
+    featureSchemaVersion: v1.featureSchemaVersion,
+    featureNames: v1.featureNames,
+    inputName: v1.inputName,
+    outputs: { purchase: { name: v1.outputName } },
+    createdAt: v1.createdAt,
+    sizeBytes: v1.sizeBytes,
+    sha256: v1.sha256,
+    provenance: {
+      trainingWindow: v1.trainingWindow,
+      exampleCounts: v1.exampleCounts,
+      heads: { purchase: { chosen: 'network', metrics: { network: model, heuristic, logisticRegression } } },
+      training: v1.training,
+    },
+  };
+}
+
+/**
+ * The test-split metrics of the scorer a binary head published, from the provenance (absent when the
+ * document has none, e.g. an external model's, or they do not read as a {@link MetricSummary}).
+ */
+export function publishedHeadMetrics(
+  metadata: ModelMetadataV2,
+  head: 'purchase' | 'churn' = 'purchase',
+): MetricSummary | undefined {
+  const provenance = metadata.provenance?.heads?.[head];
+  if (provenance === undefined) return undefined;
+  const parsed = metricSummarySchema.safeParse(provenance.metrics[provenance.chosen]);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** Validate parsed JSON as a {@link ModelPointer}; throws {@link ModelMetadataViolation}. */

@@ -22,7 +22,7 @@
  * from the stored state instead (it holds the categories), which is its decision, not the graph's.
  */
 import { type DatasetSplit, splitStratified } from '../model/dataset-split';
-import { renderEvaluationReportHtml } from '../model/evaluation-report';
+import { type EvaluationReportPage, renderEvaluationReportHtml } from '../model/evaluation-report';
 import { fitLogisticRegressionModel } from '../model/logistic-regression';
 import { assertBinaryLabels, type FeatureMatrix, takeRows, toFeatureMatrix } from '../model/matrix';
 import { type EvaluationReport, evaluateScores, rocAuc } from '../model/metrics';
@@ -31,23 +31,34 @@ import {
   DEFAULT_STD_FLOOR,
   type DenseLayerWeights,
   type FeatureNormalisation,
-  type MlpWeights,
 } from '../model/mlp-weights';
 import { sha256Hex } from '../model/model-compatibility';
 import { ModelInputError } from '../model/model-input-error';
 import {
+  declaredOutputNames,
   type MetricSummary,
-  type ModelMetadata,
+  type ModelMetadataV2,
+  type ModelProvenance,
   ONNX_INPUT_NAME,
-  ONNX_OUTPUT_NAME,
-  parseModelMetadata,
+  parseModelMetadataV2,
 } from '../model/model-metadata';
-import { predictMultiTask, purchaseMlpWeights } from '../model/multi-task-forward';
+import { ONNX_OUTPUTS } from '../model/model-outputs';
+import { predictMultiTask } from '../model/multi-task-forward';
 import type { BinaryHeadWeights, CategoryHeadWeights, MultiTaskWeights } from '../model/multi-task-weights';
-import { exportMlpToOnnx } from '../model/onnx-export';
+import {
+  ATTRIBUTED_HEADS,
+  type AttributedHead,
+  attributionContract,
+  attributionNodes,
+} from '../model/onnx-attribution';
+import { exportMultiTaskToOnnx, multiTaskServingOutputs } from '../model/onnx-export';
 import { applyPlattScaling, fitPlattScaling } from '../model/platt-scaling';
 import { evaluateRankings, type RankingReport, topKOfScores } from '../model/ranking-metrics';
 import type { EpochRecord, MlpTrainingOptions, MultiTaskRows, NetworkTrainer } from './training-ports';
+import { DEFAULT_CHURN_HORIZON_MS } from './training-set';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 /** How many next categories a profile is shown, and the k of recall@k / NDCG@k. */
 export const NEXT_CATEGORY_TOP_K = 3;
@@ -117,6 +128,11 @@ export interface MultiTaskTrainingInput {
   producer?: string;
   /** Explicit split (e.g. by time); by default a stratified seeded random split on the purchase label. */
   split?: DatasetSplit;
+  /**
+   * The label windows the rows were built with, recorded in the serving contract.
+   * @default purchase unrecorded, churn DEFAULT_CHURN_HORIZON_MS
+   */
+  horizons?: { purchaseMs: number; churnMs: number };
 }
 
 /** Options of {@link trainMultiTaskModel}. */
@@ -189,10 +205,11 @@ export interface TrainedMultiTaskModel {
   /** The published network: what the multi-task exporter takes. */
   multiTask: MultiTaskWeights;
   heads: HeadResults;
-  /** The purchase head as an MLP ({@link purchaseMlpWeights}): what `onnx` holds. */
-  weights: MlpWeights;
+  /** The multi-task graph with the attribution outputs of the purchase and churn heads. */
   onnx: Uint8Array;
-  metadata: ModelMetadata;
+  metadata: ModelMetadataV2;
+  /** What `reportHtml` renders; a caller that scores the graph adds global importance and re-renders. */
+  reportPage: EvaluationReportPage;
   reportHtml: string;
   /** The published purchase head (`model`) and its baselines on the test split. */
   evaluations: { model: EvaluationReport; heuristic: EvaluationReport; logisticRegression: EvaluationReport };
@@ -552,52 +569,90 @@ export async function trainMultiTaskModel(
     heuristic: purchaseTest.heuristic,
     logisticRegression: purchaseTest.logisticRegression,
   };
-  const weights = purchaseMlpWeights(multiTask);
-  const onnx = exportMlpToOnnx(weights, { featureNames, producer, modelVersion: input.modelVersion });
+  const contributions = Object.fromEntries(
+    ATTRIBUTED_HEADS.filter((head) => heads[head] !== undefined).map((head) => {
+      const { method, steps, units, baseline } = attributionContract(multiTask, head);
+      return [head, { name: ONNX_OUTPUTS[`${head}Contributions`], method, steps, units, baseline }];
+    }),
+  );
+  const onnx = exportMultiTaskToOnnx(multiTask, {
+    featureNames,
+    producer,
+    modelVersion: input.modelVersion,
+    extend: (graph, tensors) =>
+      graph.append(
+        attributionNodes(multiTask, Object.keys(contributions) as AttributedHead[], {
+          normalisedInput: tensors.normalised,
+        }),
+      ),
+  });
   const createdAt = new Date(input.createdAtMs).toISOString();
   const positives = countOnes(input.labels, [...split.train, ...split.validation, ...split.test]);
-  const metadata = parseModelMetadata({
+  const exampleCounts = {
+    train: split.train.length,
+    validation: split.validation.length,
+    test: split.test.length,
+    positives,
+  };
+  const training = {
+    seed,
+    backend: fitted.backend,
+    hiddenUnits: [...hiddenUnits],
+    epochsRun: fitted.history.length,
+    bestEpoch: fitted.bestEpoch,
+    maxEpochs,
+    stoppedEarly: fitted.stoppedEarly,
+    classWeights,
+    calibrated: calibrate,
+    heuristicFeature: input.heuristicFeature,
+    churnHeuristicFeature,
+  };
+  const horizons = input.horizons ?? { purchaseMs: undefined, churnMs: DEFAULT_CHURN_HORIZON_MS };
+  const outputs = multiTaskServingOutputs(multiTask, {
+    labelHorizonHours: (horizons.purchaseMs ?? HOUR_MS) / HOUR_MS,
+    churnHorizonDays: horizons.churnMs / DAY_MS,
+  });
+  // Without a known label horizon the contract says nothing about it rather than a made-up one.
+  if (horizons.purchaseMs === undefined) delete outputs.purchase.labelHorizonHours;
+  const metadata = parseModelMetadataV2({
+    metadataVersion: 2,
     modelVersion: input.modelVersion,
     featureSchemaVersion: input.featureSchemaVersion,
     featureNames: [...featureNames],
     inputName: ONNX_INPUT_NAME,
-    outputName: ONNX_OUTPUT_NAME,
-    trainingWindow: input.trainingWindow,
-    exampleCounts: {
-      train: split.train.length,
-      validation: split.validation.length,
-      test: split.test.length,
-      positives,
-    },
-    metrics: {
-      model: summarise(evaluations.model),
-      heuristic: summarise(evaluations.heuristic),
-      logisticRegression: summarise(evaluations.logisticRegression),
-    },
-    training: {
-      seed,
-      backend: fitted.backend,
-      hiddenUnits: [...hiddenUnits],
-      epochsRun: fitted.history.length,
-      bestEpoch: fitted.bestEpoch,
-      maxEpochs,
-      stoppedEarly: fitted.stoppedEarly,
-      classWeights: [...classWeights.purchase],
-      calibrated: calibrate,
-      heuristicFeature: input.heuristicFeature,
-    },
+    outputs: { ...outputs, ...(Object.keys(contributions).length === 0 ? {} : { contributions }) },
     createdAt,
     sizeBytes: onnx.byteLength,
     sha256: sha256Hex(onnx),
+    provenance: {
+      producer,
+      trainingWindow: input.trainingWindow,
+      exampleCounts,
+      heads: headProvenance(headResults),
+      training,
+    },
   });
-  const reportHtml = renderEvaluationReportHtml({
-    title: 'Multi-task profile model — evaluation (purchase head)',
+  const reportPage: EvaluationReportPage = {
+    title: 'Multi-task profile model — evaluation',
     modelVersion: input.modelVersion,
     createdAt,
-    scorers: BINARY_SCORERS.map((scorer) => ({
-      name: `${scorer === 'network' ? `MLP ${featureNames.length}→${hiddenUnits.join('→')}→1` : scorer === 'heuristic' ? `Heuristic (${input.heuristicFeature})` : 'Logistic regression'}${scorer === purchaseChoice.result.chosen ? ' (published)' : ''}`,
-      report: purchaseTest[scorer],
-    })),
+    scorers: binaryScorerRows(purchaseChoice.result, `MLP ${featureNames.length}→${hiddenUnits.join('→')}→1`),
+    ...(churnChoice === undefined
+      ? {}
+      : {
+          churnScorers: binaryScorerRows(
+            churnChoice.result,
+            `MLP ${featureNames.length}→${hiddenUnits.join('→')}→1`,
+          ),
+        }),
+    ...(categoryChoice === undefined
+      ? {}
+      : {
+          rankings: CATEGORY_SCORERS.map((scorer) => ({
+            name: `${scorer}${scorer === categoryChoice.result.chosen ? ' (published)' : ''}${scorer === 'affinity' || scorer === 'lastCategory' ? ' (profile state, not in the graph)' : ''}`,
+            report: categoryChoice.result.test[scorer],
+          })),
+        }),
     facts: [
       [
         'Training window',
@@ -610,20 +665,78 @@ export async function trainMultiTaskModel(
       ['Positives (all splits)', String(positives)],
       ['Epochs (best / run / max)', `${fitted.bestEpoch} / ${fitted.history.length} / ${maxEpochs}`],
       ['Backend', fitted.backend],
-      ['Class weights', classWeights.purchase.map((w) => w.toFixed(3)).join(' / ')],
+      ['Class weights (purchase)', classWeights.purchase.map((w) => w.toFixed(3)).join(' / ')],
       ['ONNX size', `${onnx.byteLength} bytes`],
+      ['Outputs', declaredOutputNames(metadata.outputs).join(', ')],
       ...describeHeadChoices(headResults),
     ],
-  });
+  };
   return {
     multiTask,
     heads: headResults,
-    weights,
     onnx,
     metadata,
-    reportHtml,
+    reportPage,
+    reportHtml: renderEvaluationReportHtml(reportPage),
     evaluations,
     history: fitted.history,
+  };
+}
+
+/** The purchase or churn rows of the report: every candidate, the published one marked. */
+function binaryScorerRows(result: BinaryHeadResult, networkName: string) {
+  return BINARY_SCORERS.map((scorer) => ({
+    name: `${scorer === 'network' ? networkName : scorer === 'heuristic' ? `Heuristic (${result.heuristicFeature})` : 'Logistic regression'}${scorer === result.chosen ? ' (published)' : ''}`,
+    report: result.test[scorer],
+  }));
+}
+
+/**
+ * Per head: the published scorer and every candidate's metrics. Test metrics keep their
+ * {@link MetricSummary} names (so a reader parses the chosen one back as such); validation ones are
+ * prefixed `validation`.
+ */
+export function headProvenance(heads: HeadResults): NonNullable<ModelProvenance['heads']> {
+  const binary = (result: BinaryHeadResult) => ({
+    chosen: result.chosen,
+    metrics: Object.fromEntries(
+      BINARY_SCORERS.map((s) => [
+        s,
+        { validationRocAuc: result.validationRocAuc[s], ...summarise(result.test[s]) },
+      ]),
+    ),
+  });
+  const category = heads.nextCategories;
+  return {
+    purchase: binary(heads.purchase),
+    ...(heads.churn === undefined ? {} : { churn: binary(heads.churn) }),
+    ...(category === undefined
+      ? {}
+      : {
+          nextCategories: {
+            chosen: category.chosen,
+            metrics: Object.fromEntries(
+              CATEGORY_SCORERS.map((s) => {
+                const { recall, recallCi95, ndcg, ndcgCi95, count } = category.test[s];
+                return [
+                  s,
+                  {
+                    validationRecallAt3: category.validation[s].recall,
+                    validationNdcgAt3: category.validation[s].ndcg,
+                    recallAt3: recall,
+                    recallAt3Ci95: recallCi95,
+                    ndcgAt3: ndcg,
+                    ndcgAt3Ci95: ndcgCi95,
+                    count,
+                  },
+                ];
+              }),
+            ),
+            ...(category.stateBaselineAhead === undefined
+              ? {}
+              : { aheadOnValidation: category.stateBaselineAhead }),
+          },
+        }),
   };
 }
 

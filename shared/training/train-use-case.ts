@@ -2,9 +2,15 @@
  * The training use case: archive → examples → candidate model → champion comparison → promotion.
  *
  * Flow: read the archived events → `buildTrainingSet` (point-in-time rows, time split with purge gaps)
- * → skip when the data cannot support a model → `trainMultiTaskModel` on that split → store the
- * candidate → score candidate AND champion with their own ONNX graphs on the candidate's test rows →
- * `decidePromotion` → move `models/current.json` or leave it.
+ * → skip when the data cannot support a model → `trainMultiTaskModel` on that split → score the
+ * candidate's graph on its test rows (every head; its attribution outputs give the report's global
+ * importance) → store the candidate → score the champion's graph on the same rows → `decidePromotion`
+ * on the purchase head → move `models/current.json` or leave it.
+ *
+ * Promotion rule: the purchase head is the gate (ROC-AUC must not get worse, `decidePromotion`); churn
+ * ROC-AUC and next-category recall@3 are compared on the same rows where both models have the head,
+ * and reported (`heads`), not gated: a head the champion lacks is no reason to keep a better
+ * purchase model out, and one the candidate loses is visible in the summary.
  *
  * Every outside thing comes in through a port (`training-ports.ts`): the archive, the model registry,
  * the network trainer (TensorFlow.js) and the ONNX runtime; the wall clock is passed in too.
@@ -13,11 +19,19 @@
  */
 import { createHash } from 'node:crypto';
 import type { ContractEvent } from '../contract/event-contract';
+import { globalImportance } from '../model/attribution-summary';
+import { type EvaluationReportPage, renderEvaluationReportHtml } from '../model/evaluation-report';
 import { takeLabels, takeRows, toFeatureMatrix } from '../model/matrix';
-import { evaluateScores } from '../model/metrics';
+import { evaluateScores, rocAuc } from '../model/metrics';
 import { modelIncompatibility } from '../model/model-compatibility';
 import { ModelInputError } from '../model/model-input-error';
-import { type MetricSummary, type ModelMetadata, ModelMetadataViolation } from '../model/model-metadata';
+import {
+  type MetricSummary,
+  type ModelMetadataV2,
+  ModelMetadataViolation,
+  OTHER_CATEGORY,
+} from '../model/model-metadata';
+import type { BatchScores } from '../model/model-outputs';
 import { ModelScoringError } from '../model/model-scoring-error';
 import {
   type ChampionAssessment,
@@ -28,6 +42,7 @@ import {
 import {
   type MultiTaskTrainingInput,
   type MultiTaskTrainingOptions,
+  NEXT_CATEGORY_TOP_K,
   summarise,
   trainMultiTaskModel,
 } from './multi-task-model';
@@ -102,6 +117,8 @@ export interface TrainSummary {
   reason: string;
   /** Candidate and champion on the candidate's test rows (absent when skipped). */
   metrics?: { candidate: MetricSummary; champion?: MetricSummary };
+  /** The other heads on the same rows (absent when skipped). */
+  heads?: HeadComparison;
   examples: ExampleCounts;
   durationMs: number;
   /** Peak resident set size of the process so far (`maxRSS`), MB. */
@@ -183,8 +200,9 @@ export async function trainAndPublish(deps: TrainDependencies, options: TrainOpt
 /** The labels and state-baseline inputs of every head, as {@link trainMultiTaskModel} takes them. */
 export function multiTaskInputOf(
   trainingSet: TrainingSet,
-): Pick<MultiTaskTrainingInput, 'features' | 'labels' | 'churnLabels' | 'nextCategory'> {
+): Pick<MultiTaskTrainingInput, 'features' | 'labels' | 'churnLabels' | 'nextCategory' | 'horizons'> {
   return {
+    horizons: trainingSet.horizons,
     features: trainingSet.features,
     labels: trainingSet.labels,
     churnLabels: trainingSet.churnLabels,
@@ -197,26 +215,57 @@ export function multiTaskInputOf(
   };
 }
 
+/** A secondary head's test metric for candidate and champion, on the same rows. */
+export interface HeadMetricComparison {
+  /** `rocAuc` (churn) or `recallAt3` (next categories: rows whose next category is a named one). */
+  metric: string;
+  candidate: number;
+  /** Absent when the champion lacks the head or could not be scored. */
+  champion?: number;
+}
+
+/** Churn and next categories compared; a head is absent when the candidate lacks it. */
+export interface HeadComparison {
+  churn?: HeadMetricComparison;
+  nextCategories?: HeadMetricComparison;
+}
+
 /** Outcome of {@link publishCandidate}. */
 export interface PublishOutcome {
   promoted: boolean;
   reason: string;
   metrics: { candidate: MetricSummary; champion?: MetricSummary };
+  heads: HeadComparison;
 }
 
 /**
- * Store a trained candidate, score it and the champion on the test rows of `trainingSet` (the rows the
- * candidate was held out from), and move the pointer when {@link decidePromotion} says so.
+ * Score a trained candidate on the test rows of `trainingSet` (the rows it was held out from), store
+ * it (its report completed with global importance when it has a `reportPage` and attributions), score
+ * the champion on the same rows, and move the pointer when {@link decidePromotion} says so.
  */
 export async function publishCandidate(
   deps: Pick<TrainDependencies, 'registry' | 'scoreOnnx'>,
   trainingSet: TrainingSet,
-  candidate: ModelCandidateFiles,
+  candidate: ModelCandidateFiles & { reportPage?: EvaluationReportPage },
   policy?: PromotionPolicy,
 ): Promise<PublishOutcome> {
   const { modelVersion } = candidate.metadata;
-  await deps.registry.putCandidate(modelVersion, candidate);
-  const decision = await compareWithChampion(deps, trainingSet, candidate, policy);
+  const rows = testRowsOf(trainingSet);
+  // Not caught: our own exporter wrote the candidate, so a candidate that cannot be scored is a bug.
+  const candidateScores = await deps.scoreOnnx(candidate.onnx, candidate.metadata, rows.matrix);
+  const reportHtml =
+    candidate.reportPage === undefined
+      ? candidate.reportHtml
+      : renderEvaluationReportHtml({
+          ...candidate.reportPage,
+          importance: globalImportanceOf(candidateScores, rows.matrix.rows),
+        });
+  await deps.registry.putCandidate(modelVersion, {
+    onnx: candidate.onnx,
+    metadata: candidate.metadata,
+    reportHtml,
+  });
+  const decision = await compareWithChampion(deps, rows, candidate.metadata, candidateScores, policy);
   if (decision.promote) await deps.registry.promote(modelVersion, decision.championVersion);
   return {
     promoted: decision.promote,
@@ -225,7 +274,20 @@ export async function publishCandidate(
       candidate: decision.candidate,
       ...(decision.champion === undefined ? {} : { champion: decision.champion }),
     },
+    heads: decision.heads,
   };
+}
+
+/** Global importance per attributed head over the scored rows, for the report. */
+export function globalImportanceOf(scores: Omit<BatchScores, 'modelVersion'>, rows: number) {
+  const contributions = scores.contributions;
+  if (contributions === undefined) return [];
+  return (['purchase', 'churn'] as const).flatMap((head) => {
+    const values = contributions[head];
+    return values === undefined
+      ? []
+      : [{ head, rows, features: globalImportance(values, rows, contributions.featureNames) }];
+  });
 }
 
 function buildExamples(
@@ -276,47 +338,123 @@ function checkExamples(
   return undefined;
 }
 
-/** Score candidate and champion on the candidate's test rows and decide. */
+/** The candidate's test rows with the labels of every head. */
+interface TestRows {
+  matrix: ReturnType<typeof takeRows>;
+  purchase: Uint8Array;
+  churn: Uint8Array;
+  /** The next category's NAME per row, undefined when the row has none or it is `other`. */
+  nextCategory: (string | undefined)[];
+}
+
+function testRowsOf(trainingSet: TrainingSet): TestRows {
+  const { test } = trainingSet.split;
+  return {
+    matrix: takeRows(toFeatureMatrix(trainingSet.features, trainingSet.featureNames.length), test),
+    purchase: takeLabels(trainingSet.labels, test),
+    churn: takeLabels(trainingSet.churnLabels, test),
+    nextCategory: test.map((r) => {
+      const name = trainingSet.categories[trainingSet.nextCategoryLabels[r]!];
+      return name === OTHER_CATEGORY ? undefined : name;
+    }),
+  };
+}
+
+/**
+ * Recall@3 by category NAME on the rows whose next category is a named one: candidate and champion
+ * may know different categories, and `other` means different things to each.
+ */
+function recallByName(
+  nextCategories: NonNullable<BatchScores['nextCategories']>,
+  labels: readonly (string | undefined)[],
+): number {
+  const { categories, probabilities } = nextCategories;
+  const width = categories.length;
+  let hits = 0;
+  let rows = 0;
+  labels.forEach((label, r) => {
+    if (label === undefined) return;
+    rows += 1;
+    const top = Array.from(probabilities.subarray(r * width, (r + 1) * width), (p, c) => ({ p, c }))
+      .sort((a, b) => b.p - a.p)
+      .slice(0, NEXT_CATEGORY_TOP_K);
+    if (top.some(({ c }) => categories[c] === label)) hits += 1;
+  });
+  return rows === 0 ? Number.NaN : hits / rows;
+}
+
+/** The secondary heads of candidate and champion on the same rows. */
+function compareHeads(
+  rows: TestRows,
+  candidate: Omit<BatchScores, 'modelVersion'>,
+  champion: Omit<BatchScores, 'modelVersion'> | undefined,
+): HeadComparison {
+  const bothClasses = rows.churn.some((l) => l === 1) && rows.churn.some((l) => l === 0);
+  return {
+    ...(candidate.churn === undefined || !bothClasses
+      ? {}
+      : {
+          churn: {
+            metric: 'rocAuc',
+            candidate: rocAuc(rows.churn, candidate.churn),
+            ...(champion?.churn === undefined ? {} : { champion: rocAuc(rows.churn, champion.churn) }),
+          },
+        }),
+    ...(candidate.nextCategories === undefined
+      ? {}
+      : {
+          nextCategories: {
+            metric: `recallAt${NEXT_CATEGORY_TOP_K}`,
+            candidate: recallByName(candidate.nextCategories, rows.nextCategory),
+            ...(champion?.nextCategories === undefined
+              ? {}
+              : { champion: recallByName(champion.nextCategories, rows.nextCategory) }),
+          },
+        }),
+  };
+}
+
+/** Score the champion on the candidate's test rows and decide on the purchase head. */
 async function compareWithChampion(
   deps: Pick<TrainDependencies, 'registry' | 'scoreOnnx'>,
-  trainingSet: TrainingSet,
-  candidate: ModelCandidateFiles,
+  rows: TestRows,
+  candidate: ModelMetadataV2,
+  candidateScores: Omit<BatchScores, 'modelVersion'>,
   policy: PromotionPolicy | undefined,
-): Promise<PromotionDecision & { championVersion: string | undefined }> {
-  const { scoreOnnx } = deps;
-  const test = takeRows(
-    toFeatureMatrix(trainingSet.features, trainingSet.featureNames.length),
-    trainingSet.split.test,
-  );
-  const labels = takeLabels(trainingSet.labels, trainingSet.split.test);
-  const seed = candidate.metadata.training.seed;
+): Promise<PromotionDecision & { championVersion: string | undefined; heads: HeadComparison }> {
+  const seed = Number(candidate.provenance?.training?.['seed'] ?? 42);
   // No schema parse here: a NaN metric must reach decidePromotion, which refuses it, not throw.
   const measure = (probabilities: Float32Array): MetricSummary =>
-    summarise(evaluateScores(labels, probabilities, { seed }));
+    summarise(evaluateScores(rows.purchase, probabilities, { seed }));
 
-  // Not caught: our own exporter wrote the candidate, so a candidate that cannot be scored is a bug.
-  const candidateMetrics = measure(await scoreOnnx(candidate.onnx, candidate.metadata, test));
+  const candidateMetrics = measure(candidateScores.purchase);
   const pointer = await deps.registry.getCurrentPointer();
+  let championScores: Omit<BatchScores, 'modelVersion'> | undefined;
   const champion =
     pointer === undefined
       ? undefined
-      : await assessChampion(deps.registry, pointer.modelVersion, candidate.metadata, async (onnx, io) =>
-          measure(await scoreOnnx(onnx, io, test)),
-        );
+      : await assessChampion(deps.registry, pointer.modelVersion, candidate, async (onnx, io) => {
+          championScores = await deps.scoreOnnx(onnx, io, rows.matrix);
+          return measure(championScores.purchase);
+        });
   const decision = decidePromotion({
-    candidate: { modelVersion: candidate.metadata.modelVersion, metrics: candidateMetrics },
+    candidate: { modelVersion: candidate.modelVersion, metrics: candidateMetrics },
     ...(champion === undefined ? {} : { champion }),
     ...(policy === undefined ? {} : { policy }),
   });
-  return { ...decision, championVersion: pointer?.modelVersion };
+  return {
+    ...decision,
+    championVersion: pointer?.modelVersion,
+    heads: compareHeads(rows, candidateScores, championScores),
+  };
 }
 
 /** The champion's metrics on the candidate's rows, or why they cannot be had. */
 async function assessChampion(
   registry: ModelRegistry,
   modelVersion: string,
-  candidate: ModelMetadata,
-  measure: (onnx: Uint8Array, io: ModelMetadata) => Promise<MetricSummary>,
+  candidate: ModelMetadataV2,
+  measure: (onnx: Uint8Array, io: ModelMetadataV2) => Promise<MetricSummary>,
 ): Promise<ChampionAssessment> {
   const incomparable = (why: string): ChampionAssessment => ({ comparable: false, modelVersion, why });
   const candidateFeatures = {

@@ -8,7 +8,8 @@ import type { ContractEvent } from '../contract/event-contract';
 import type { FeatureMatrix } from '../model/matrix';
 import type { FeatureNormalisation } from '../model/mlp-weights';
 import type { MultiTaskWeights } from '../model/multi-task-weights';
-import type { ModelMetadata, ModelPointer } from '../model/model-metadata';
+import type { ModelMetadataV2, ModelPointer } from '../model/model-metadata';
+import type { BatchScores } from '../model/model-outputs';
 
 /** Event-time window `[fromMs, toMs)`; an open end reads everything on that side. */
 export interface ArchiveWindow {
@@ -25,7 +26,7 @@ export interface ArchivedEventSource {
 /** The files of one trained model. */
 export interface ModelCandidateFiles {
   onnx: Uint8Array;
-  metadata: ModelMetadata;
+  metadata: ModelMetadataV2;
   reportHtml: string;
 }
 
@@ -46,8 +47,8 @@ export interface ModelRegistry {
   putCandidate(modelVersion: string, files: ModelCandidateFiles): Promise<unknown>;
   /** The pointer that serves, or `undefined` when nothing was ever promoted. */
   getCurrentPointer(): Promise<ModelPointer | undefined>;
-  /** Rejects with {@link ModelNotFoundError} or `ModelMetadataViolation`. */
-  getMetadata(modelVersion: string): Promise<ModelMetadata>;
+  /** Any stored version's metadata as v2 (`parsePublishedMetadata`); rejects with {@link ModelNotFoundError} or `ModelMetadataViolation`. */
+  getMetadata(modelVersion: string): Promise<ModelMetadataV2>;
   /** Rejects with {@link ModelNotFoundError}. */
   getOnnx(modelVersion: string): Promise<Uint8Array>;
   /** Move the pointer to `modelVersion`, provided `previous` still serves. */
@@ -55,14 +56,16 @@ export interface ModelRegistry {
 }
 
 /**
- * Runs an ONNX model on raw feature rows in one inference and resolves with one probability per row.
- * Rejects with `ModelScoringError` when the model cannot be loaded or run or answers anything else.
+ * Runs an ONNX model on raw feature rows in one inference and resolves with every output its contract
+ * declares (purchase probabilities always; churn, next categories, embedding, contributions when
+ * declared). Rejects with `ModelScoringError` when the model cannot be loaded or run or answers
+ * anything else.
  */
 export type OnnxRowScorer = (
   onnx: Uint8Array,
-  io: Pick<ModelMetadata, 'inputName' | 'outputName'>,
+  io: Pick<ModelMetadataV2, 'inputName' | 'outputs' | 'featureNames'>,
   matrix: FeatureMatrix,
-) => Promise<Float32Array>;
+) => Promise<Omit<BatchScores, 'modelVersion'>>;
 
 /** A labelled matrix. */
 export interface LabelledRows {

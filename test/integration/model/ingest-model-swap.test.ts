@@ -1,3 +1,5 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { profilesTableDefinition } from '../../support/profiles-table';
 import { DynamoDbProfileStore } from '../../../functions/commons/dynamodb-profile-store';
 import { S3ModelRegistry } from '../../../functions/commons/s3-model-registry';
@@ -87,5 +89,45 @@ describe('ingest with a model promoted while it runs', () => {
     expect(beforeAnyModel.outcomes).toEqual([{ scoreStatus: 'unscored' }]);
     expect(afterA.outcomes).toEqual([{ scoreStatus: 'scored', modelVersion: modelA.metadata.modelVersion }]);
     expect(afterB.outcomes).toEqual([{ scoreStatus: 'scored', modelVersion: modelB.metadata.modelVersion }]);
+
+    // Assess: every output of the one graph is stored as plain attributes a reader in any language can use.
+    const { outputs, featureNames } = modelB.metadata;
+    expect(outputs.churn).toBeDefined();
+    expect(outputs.nextCategories).toBeDefined();
+    expect(outputs.embedding).toBeDefined();
+    const lastIds = [...new Set(batches[2]!.map((e) => profileIdOf(validateEvent(e, nowMs).event)))];
+    const raw = await Promise.all(
+      lastIds.map(async (profileId) => {
+        const out = await cloud.clients.dynamodb.send(
+          new GetItemCommand({ TableName: TABLE, Key: marshall({ profileId }), ConsistentRead: true }),
+        );
+        return unmarshall(out.Item!);
+      }),
+    );
+    const isProbability = (p: unknown) => typeof p === 'number' && p >= 0 && p <= 1;
+    expect(raw.length).toBeGreaterThan(0);
+    for (const item of raw) {
+      expect([item['propensity'], item['churnRisk']].map(isProbability)).toEqual([true, true]);
+      const categories = Object.entries(item['nextCategories'] as Record<string, number>);
+      expect(categories).toHaveLength(3);
+      for (const [category, p] of categories) {
+        expect(outputs.nextCategories!.categories).toContain(category);
+        expect(isProbability(p)).toBe(true);
+      }
+      for (const head of ['purchase', 'churn'] as const) {
+        const reasons = Object.entries((item['reasons'] as Record<string, Record<string, number>>)[head]!);
+        // Up to 3: the item codec drops the least important ones (never the top one) to stay in one write unit.
+        expect(reasons.length).toBeGreaterThanOrEqual(1);
+        expect(reasons.length).toBeLessThanOrEqual(3);
+        for (const [feature, contribution] of reasons) {
+          expect(featureNames).toContain(feature);
+          expect(Number.isFinite(contribution)).toBe(true);
+        }
+      }
+      const [scale, bytes] = item['embedding'] as [number, number[]];
+      expect(scale).toBeGreaterThan(0);
+      expect(bytes).toHaveLength(outputs.embedding!.size);
+      expect(bytes.every((byte) => Number.isInteger(byte) && byte >= -128 && byte <= 127)).toBe(true);
+    }
   });
 });

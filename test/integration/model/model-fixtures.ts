@@ -4,7 +4,7 @@ import { tfjsMlpTrainer } from '../../../functions/train/tfjs-mlp-trainer';
 import { archiveBatch } from '../../../shared/archive/archive-batch';
 import { type EventInput, partitionKeyOf } from '../../../shared/contract/event-contract';
 import { trainMultiTaskModel, type TrainedMultiTaskModel } from '../../../shared/training/multi-task-model';
-import { modelVersionFor } from '../../../shared/training/train-use-case';
+import { modelVersionFor, multiTaskInputOf } from '../../../shared/training/train-use-case';
 import { ingestRecords } from '../../support/factories';
 import { CART_HEURISTIC_FEATURE, type TrainingSet } from '../../../shared/training/training-set';
 
@@ -30,7 +30,10 @@ export async function writeArchive(
   return objects;
 }
 
-/** Train a small model on the rows and split of `trainingSet`, with `labels` in place of its own. */
+/**
+ * Train a small model with every head on the rows and split of `trainingSet`, with `labels` in place
+ * of its purchase labels (churn and next-category labels stay the set's own).
+ */
 export function trainSmallModel(
   trainingSet: TrainingSet,
   labels: Uint8Array,
@@ -40,7 +43,7 @@ export function trainSmallModel(
   return trainMultiTaskModel(
     tfjsMlpTrainer,
     {
-      features: trainingSet.features,
+      ...multiTaskInputOf(trainingSet),
       labels,
       featureNames: trainingSet.featureNames,
       featureSchemaVersion: trainingSet.featureSchemaVersion,

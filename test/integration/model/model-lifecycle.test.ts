@@ -113,6 +113,22 @@ describe('model lifecycle against the emulators', () => {
     expect(scheduled.metrics!.candidate.rocAuc).toBeGreaterThan(scheduled.metrics!.champion!.rocAuc);
     const promotedPointer = await registry.getCurrentPointer();
     expect(promotedPointer).toMatchObject({ modelVersion: scheduled.modelVersion, previous: noiseVersion });
+    // One graph with every head and the attributions, under metadata v2; the other heads compared too.
+    const published = await registry.getMetadata(scheduled.modelVersion!);
+    expect(published.metadataVersion).toBe(2);
+    expect(Object.keys(published.outputs).sort()).toEqual(
+      ['churn', 'contributions', 'embedding', 'nextCategories', 'purchase'].sort(),
+    );
+    expect(Object.keys(published.outputs.contributions!).sort()).toEqual(['churn', 'purchase']);
+    expect(published.provenance?.heads?.purchase?.chosen).toBeDefined();
+    expect(scheduled.heads?.churn).toMatchObject({ metric: 'rocAuc', champion: expect.any(Number) });
+    expect(scheduled.heads?.nextCategories).toMatchObject({
+      metric: 'recallAt3',
+      champion: expect.any(Number),
+    });
+    const report = await readText(`models/${scheduled.modelVersion}/report.html`);
+    expect(report).toContain('Global feature importance');
+    expect(report).toContain('Churn (test split)');
 
     // Act 2: another no-signal candidate, judged on the same held-out rows.
     const noiseAgain = await trainSmallModel(trainingSet, shuffledLabels(trainingSet, 2), nowMs + 1000, 2);
@@ -133,6 +149,8 @@ describe('model lifecycle against the emulators', () => {
       [noiseVersion, scheduled.modelVersion, noiseAgain.metadata.modelVersion].sort(),
     );
     expect(listing.filter((row) => row.current).map((row) => row.modelVersion)).toEqual([noiseVersion]);
+    expect(listing.every((row) => row.problem === undefined && row.metrics !== undefined)).toBe(true);
+    expect(listing.find((row) => row.modelVersion === scheduled.modelVersion)?.heads).toContain('churn');
     await expect(registry.rollback()).rejects.toThrow(/an earlier promotion must exist/);
   });
 });

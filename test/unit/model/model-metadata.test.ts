@@ -7,7 +7,9 @@ import {
   parseModelMetadata,
   parseModelMetadataV2,
   parseModelPointer,
+  parsePublishedMetadata,
   parseServingContract,
+  publishedHeadMetrics,
 } from '../../../shared/model/model-metadata';
 import { metricsFactory } from '../../support/model-fixtures';
 
@@ -168,6 +170,26 @@ describe('metadata v2 and the serving contract', () => {
       sizeBytes: 6500,
       sha256: 'a'.repeat(64),
     });
+  });
+
+  it('reads stored v1 metadata as v2 for every reader: its metrics become the purchase provenance', () => {
+    // Act
+    const published = parsePublishedMetadata(metadataFactory({ outputName: 'p' }));
+    // Assess: a valid v2 document, whose published purchase metrics are v1's `metrics.model`
+    expect(parseModelMetadataV2(JSON.parse(JSON.stringify(published)))).toEqual(published);
+    expect(published.outputs).toEqual({ purchase: { name: 'p' } });
+    expect(published.provenance?.exampleCounts).toEqual({
+      train: 70,
+      validation: 15,
+      test: 15,
+      positives: 9,
+    });
+    expect(published.provenance?.heads?.purchase?.chosen).toBe('network');
+    expect(publishedHeadMetrics(published)).toEqual(metrics);
+    expect(publishedHeadMetrics(published, 'churn')).toBeUndefined();
+    expect(() => parsePublishedMetadata(metadataFactory({ outputName: '' }))).toThrow(
+      expect.objectContaining({ name: 'ModelMetadataViolation', field: 'outputName' }),
+    );
   });
 
   it.each<[string, Record<string, unknown>, string]>([

@@ -17,6 +17,12 @@ import {
 import { randomFeatures, randomMultiTaskWeights } from '../../support/multi-task-fixtures';
 
 const io = { inputName: ONNX_INPUT_NAME, outputName: ONNX_OUTPUT_NAME };
+/** The same model's contract as the train function's scorer takes it. */
+const servingIo = {
+  inputName: ONNX_INPUT_NAME,
+  outputs: { purchase: { name: ONNX_OUTPUT_NAME } },
+  featureNames: ['x0', 'x1'],
+};
 /** One sigmoid unit over two features: sigmoid(x0). */
 const graph = () => {
   const weights: MlpWeights = {
@@ -31,7 +37,7 @@ describe('OnnxModelSession', () => {
     // Prepare
     const matrix = toFeatureMatrix(Float32Array.from([0, 5, 2, 5, -2, 5]), 2);
     // Act
-    const probabilities = await scoreRowsOnce(graph(), io, matrix);
+    const { purchase: probabilities } = await scoreRowsOnce(graph(), servingIo, matrix);
     // Assess
     expect(Array.from(probabilities)).toEqual(
       [0, 2, -2].map((x) => expect.closeTo(1 / (1 + Math.exp(-x)), 6)),
@@ -46,7 +52,9 @@ describe('OnnxModelSession', () => {
     await expect(session.run(Float32Array.from([Number.NaN, 0]), 1, 2)).rejects.toThrow(
       new ModelScoringError(`output ${ONNX_OUTPUT_NAME} is not a probability`),
     );
-    await expect(scoreRowsOnce(graph(), { ...io, outputName: 'other' }, zeroRow)).rejects.toThrow(
+    await expect(
+      scoreRowsOnce(graph(), { ...servingIo, outputs: { purchase: { name: 'other' } } }, zeroRow),
+    ).rejects.toThrow(
       new ModelScoringError('the graph lacks declared output other (it has purchase_probability)'),
     );
     const garbage = new TextEncoder().encode('not a graph');

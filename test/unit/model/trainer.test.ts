@@ -9,7 +9,11 @@ import { splitStratified } from '../../../shared/model/dataset-split';
 import { takeRows, toFeatureMatrix } from '../../../shared/model/matrix';
 import { rocAuc } from '../../../shared/model/metrics';
 import { computeNormalisation, predictMlp } from '../../../shared/model/mlp-weights';
-import { parseModelMetadata } from '../../../shared/model/model-metadata';
+import {
+  declaredOutputNames,
+  parseModelMetadataV2,
+  publishedHeadMetrics,
+} from '../../../shared/model/model-metadata';
 import { predictMultiTask, purchaseMlpWeights } from '../../../shared/model/multi-task-forward';
 import type { MultiTaskWeights } from '../../../shared/model/multi-task-weights';
 import { exportMlpToOnnx, inspectOnnxModel } from '../../../shared/model/onnx-export';
@@ -242,16 +246,21 @@ describe('trainer', () => {
       features: new ort.Tensor('float32', data.features.subarray(0, 12 * 100), [100, 12]),
     });
     // Assess
-    const metadata = parseModelMetadata(JSON.parse(JSON.stringify(trained.metadata)));
+    const metadata = parseModelMetadataV2(JSON.parse(JSON.stringify(trained.metadata)));
     expect(metadata.sha256).toBe(createHash('sha256').update(trained.onnx).digest('hex'));
     expect(metadata.sizeBytes).toBe(trained.onnx.byteLength);
-    expect(
-      metadata.exampleCounts.train + metadata.exampleCounts.validation + metadata.exampleCounts.test,
-    ).toBe(3000);
-    expect(metadata.exampleCounts.positives).toBe(data.labels.reduce((sum, l) => sum + l, 0));
-    expect(metadata.training.calibrated).toBe(true);
-    expect(metadata.metrics.model.rocAuc).toBeGreaterThan(metadata.metrics.heuristic.rocAuc);
-    const expected = predictMlp(trained.weights, toFeatureMatrix(data.features.subarray(0, 12 * 100), 12));
+    const counts = metadata.provenance!.exampleCounts!;
+    expect(counts['train']! + counts['validation']! + counts['test']!).toBe(3000);
+    expect(counts['positives']).toBe(data.labels.reduce((sum, l) => sum + l, 0));
+    expect(metadata.provenance!.training!['calibrated']).toBe(true);
+    const purchase = metadata.provenance!.heads!.purchase!;
+    expect(publishedHeadMetrics(metadata)!.rocAuc).toBeGreaterThan(
+      purchase.metrics['heuristic']!['rocAuc'] as number,
+    );
+    const expected = predictMultiTask(
+      trained.multiTask,
+      toFeatureMatrix(data.features.subarray(0, 12 * 100), 12),
+    ).purchase;
     Array.from(output.purchase_probability?.data as Float32Array).forEach((p, i) => {
       expect(Math.abs(p - (expected[i] as number))).toBeLessThan(1e-5);
     });
@@ -342,11 +351,16 @@ describe('trainer', () => {
       expect(head.validationRocAuc[head.chosen]).toBeGreaterThan(head.validationRocAuc.network);
       expect(head.test[head.chosen].rocAuc).toBeGreaterThan(0.6);
     }
-    // the exported purchase graph is the chosen baseline head
-    expect(trained.weights.layers).toEqual(multiTask.heads.purchase.layers);
-    expect(trained.metadata.metrics.model).toEqual(
-      trained.metadata.metrics[heads.purchase.chosen === 'heuristic' ? 'heuristic' : 'logisticRegression'],
+    // the metadata names the chosen baseline and carries its test metrics as the published ones
+    const provenance = trained.metadata.provenance!.heads!;
+    expect(provenance.purchase!.chosen).toBe(heads.purchase.chosen);
+    expect(provenance.churn!.chosen).toBe(heads.churn!.chosen);
+    expect(publishedHeadMetrics(trained.metadata)!.rocAuc).toBe(
+      heads.purchase.test[heads.purchase.chosen].rocAuc,
     );
+    // baselines read the features: exact attributions, and no embedding output
+    expect(trained.metadata.outputs.contributions?.purchase?.method).toBe('exact-linear');
+    expect(trained.metadata.outputs.embedding).toBeUndefined();
   });
 
   it('trains, chooses and evaluates every head; the exported graph serves the published purchase head', async () => {
@@ -392,9 +406,23 @@ describe('trainer', () => {
     const session = await ort.InferenceSession.create(trained.onnx);
     const rows = toFeatureMatrix(data.features.subarray(0, 8 * 200), 8);
     const output = await session.run({ features: new ort.Tensor('float32', rows.values, [200, 8]) });
-    const expected = predictMultiTask(trained.multiTask, rows).purchase;
+    const expected = predictMultiTask(trained.multiTask, rows);
     Array.from(output.purchase_probability?.data as Float32Array).forEach((p, i) => {
-      expect(Math.abs(p - expected[i]!)).toBeLessThan(1e-5);
+      expect(Math.abs(p - expected.purchase[i]!)).toBeLessThan(1e-5);
     });
+    Array.from(output.churn_probability?.data as Float32Array).forEach((p, i) => {
+      expect(Math.abs(p - expected.churn![i]!)).toBeLessThan(1e-5);
+    });
+    // ONE graph with every head it has, declared in the v2 serving contract
+    const { outputs, provenance } = parseModelMetadataV2(JSON.parse(JSON.stringify(trained.metadata)));
+    expect(Object.keys(output).sort()).toEqual(declaredOutputNames(outputs).sort());
+    expect(outputs.nextCategories?.categories).toEqual(categories);
+    expect(outputs.churn?.horizonDays).toBe(1);
+    expect(output.purchase_contributions?.dims).toEqual([200, 8]);
+    expect(output.churn_contributions?.dims).toEqual([200, 8]);
+    // the state baseline that ranks better is recorded, not served
+    expect(provenance!.heads!.nextCategories!.aheadOnValidation).toBe('affinity');
+    expect(trained.reportHtml).toContain('Next categories');
+    expect(trained.reportHtml).toContain('Churn (test split)');
   });
 });

@@ -10,7 +10,7 @@ import type { MlpWeights } from '../../../shared/model/mlp-weights';
 import { sha256Hex } from '../../../shared/model/model-compatibility';
 import {
   createModelPointer,
-  type ModelMetadata,
+  type ModelMetadataV2,
   type ModelPointer,
 } from '../../../shared/model/model-metadata';
 import { ModelScoringError } from '../../../shared/model/model-scoring-error';
@@ -97,7 +97,7 @@ class InMemoryModelRegistry implements ModelRegistry {
   async getCurrentPointer(): Promise<ModelPointer | undefined> {
     return this.pointer;
   }
-  async getMetadata(modelVersion: string): Promise<ModelMetadata> {
+  async getMetadata(modelVersion: string): Promise<ModelMetadataV2> {
     const files = this.files.get(modelVersion);
     if (files === undefined) throw new ModelNotFoundError(modelVersion, 'metadata.json');
     return files.metadata;
@@ -128,15 +128,15 @@ function fakeRuntime(scores: { candidate: () => Float32Array; champion: () => Fl
   const scoreOnnx: OnnxRowScorer = async (onnx, _io, matrix) => {
     const model = onnx === CHAMPION_ONNX ? 'champion' : 'candidate';
     seen.push({ model, matrix });
-    return scores[model]();
+    return { purchase: scores[model]() };
   };
   return { scoreOnnx, seen };
 }
 
-let championTemplate: Promise<ModelMetadata> | undefined;
+let championTemplate: Promise<ModelMetadataV2> | undefined;
 
 /** A registry where a champion serves: real, schema-valid metadata from one run, with `overrides`. */
-async function registryWithChampion(overrides: Partial<ModelMetadata> = {}) {
+async function registryWithChampion(overrides: Partial<ModelMetadataV2> = {}) {
   championTemplate ??= (async () => {
     const first = new InMemoryModelRegistry();
     const { scoreOnnx } = fakeRuntime({ candidate: perfect, champion: perfect });
@@ -200,7 +200,9 @@ describe('trainAndPublish with in-memory ports', () => {
     // Assess
     expect(summary).toMatchObject({ skipped: false, promoted: true, reason: 'no model serves yet' });
     expect(registry.promotions).toEqual([{ modelVersion: summary.modelVersion, previous: undefined }]);
-    expect(registry.files.get(summary.modelVersion!)?.metadata.training.backend).toBe('fake');
+    expect(registry.files.get(summary.modelVersion!)?.metadata.provenance?.training?.['backend']).toBe(
+      'fake',
+    );
   });
 
   it('scores candidate and champion on the same held-out rows and promotes only the better one', async () => {
@@ -272,7 +274,7 @@ describe('trainAndPublish with in-memory ports', () => {
     const unrunnable = await registryWithChampion();
     const failing: OnnxRowScorer = async (onnx) => {
       if (onnx === CHAMPION_ONNX) throw new ModelScoringError('onnxruntime cannot load it: bad graph');
-      return perfect();
+      return { purchase: perfect() };
     };
     // Act
     const afterCorrupt = await run({ registry: corrupt, scoreOnnx: failing });
