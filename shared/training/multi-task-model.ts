@@ -555,8 +555,9 @@ export async function trainMultiTaskModel(
     ...(churnChoice === undefined ? {} : { churn: churnChoice.head }),
     ...(categoryChoice === undefined ? {} : { nextCategories: categoryChoice.head }),
   };
-  const readsEmbedding = Object.values(heads).some((head) => head.input === 'embedding');
-  const multiTask: MultiTaskWeights = { normalisation, trunk: readsEmbedding ? trunk : [], heads };
+  // The trunk stays even when every head is a baseline over the features: its last layer is the user
+  // embedding look-alike audiences and retrieval read, and it costs one small matmul per batch.
+  const multiTask: MultiTaskWeights = { normalisation, trunk, heads };
   const headResults: HeadResults = {
     purchase: purchaseChoice.result,
     ...(churnChoice === undefined ? {} : { churn: churnChoice.result }),

@@ -338,12 +338,12 @@ describe('trainer', () => {
       },
       { bootstrapResamples: 20 },
     );
-    // Assess: every head is a baseline over the features, so the published graph needs no trunk
+    // Assess: every head is a baseline over the features; the trunk stays for the embedding
     const { heads, multiTask } = trained;
     expect(heads.purchase.chosen).not.toBe('network');
     expect(heads.churn?.chosen).not.toBe('network');
     expect(heads.nextCategories?.chosen).toBe('popularity');
-    expect(multiTask.trunk).toEqual([]);
+    expect(multiTask.trunk.length).toBeGreaterThan(0);
     expect(multiTask.heads.purchase.input).toBe('features');
     expect(multiTask.heads.churn?.input).toBe('features');
     expect(multiTask.heads.nextCategories?.input).toBe('features');
@@ -358,9 +358,12 @@ describe('trainer', () => {
     expect(publishedHeadMetrics(trained.metadata)!.rocAuc).toBe(
       heads.purchase.test[heads.purchase.chosen].rocAuc,
     );
-    // baselines read the features: exact attributions, and no embedding output
+    // baselines read the features: exact attributions; the trunk still serves the embedding
     expect(trained.metadata.outputs.contributions?.purchase?.method).toBe('exact-linear');
-    expect(trained.metadata.outputs.embedding).toBeUndefined();
+    expect(trained.metadata.outputs.embedding).toEqual({
+      name: 'embedding',
+      size: multiTask.trunk[multiTask.trunk.length - 1]!.bias.length,
+    });
   });
 
   it('trains, chooses and evaluates every head; the exported graph serves the published purchase head', async () => {
