@@ -32,26 +32,16 @@ import {
   type DenseLayerWeights,
   type FeatureNormalisation,
 } from '../model/mlp-weights';
-import { sha256Hex } from '../model/model-compatibility';
 import { ModelInputError } from '../model/model-input-error';
 import {
   declaredOutputNames,
   type MetricSummary,
   type ModelMetadataV2,
   type ModelProvenance,
-  ONNX_INPUT_NAME,
-  parseModelMetadataV2,
 } from '../model/model-metadata';
-import { ONNX_OUTPUTS } from '../model/model-outputs';
 import { predictMultiTask } from '../model/multi-task-forward';
 import type { BinaryHeadWeights, CategoryHeadWeights, MultiTaskWeights } from '../model/multi-task-weights';
-import {
-  ATTRIBUTED_HEADS,
-  type AttributedHead,
-  attributionContract,
-  attributionNodes,
-} from '../model/onnx-attribution';
-import { exportMultiTaskToOnnx, multiTaskServingOutputs } from '../model/onnx-export';
+import { exportServedModel } from '../model/served-model';
 import { applyPlattScaling, fitPlattScaling } from '../model/platt-scaling';
 import { evaluateRankings, type RankingReport, topKOfScores } from '../model/ranking-metrics';
 import type { EpochRecord, MlpTrainingOptions, MultiTaskRows, NetworkTrainer } from './training-ports';
@@ -570,23 +560,6 @@ export async function trainMultiTaskModel(
     heuristic: purchaseTest.heuristic,
     logisticRegression: purchaseTest.logisticRegression,
   };
-  const contributions = Object.fromEntries(
-    ATTRIBUTED_HEADS.filter((head) => heads[head] !== undefined).map((head) => {
-      const { method, steps, units, baseline } = attributionContract(multiTask, head);
-      return [head, { name: ONNX_OUTPUTS[`${head}Contributions`], method, steps, units, baseline }];
-    }),
-  );
-  const onnx = exportMultiTaskToOnnx(multiTask, {
-    featureNames,
-    producer,
-    modelVersion: input.modelVersion,
-    extend: (graph, tensors) =>
-      graph.append(
-        attributionNodes(multiTask, Object.keys(contributions) as AttributedHead[], {
-          normalisedInput: tensors.normalised,
-        }),
-      ),
-  });
   const createdAt = new Date(input.createdAtMs).toISOString();
   const positives = countOnes(input.labels, [...split.train, ...split.validation, ...split.test]);
   const exampleCounts = {
@@ -609,22 +582,15 @@ export async function trainMultiTaskModel(
     churnHeuristicFeature,
   };
   const horizons = input.horizons ?? { purchaseMs: undefined, churnMs: DEFAULT_CHURN_HORIZON_MS };
-  const outputs = multiTaskServingOutputs(multiTask, {
-    labelHorizonHours: (horizons.purchaseMs ?? HOUR_MS) / HOUR_MS,
-    churnHorizonDays: horizons.churnMs / DAY_MS,
-  });
-  // Without a known label horizon the contract says nothing about it rather than a made-up one.
-  if (horizons.purchaseMs === undefined) delete outputs.purchase.labelHorizonHours;
-  const metadata = parseModelMetadataV2({
-    metadataVersion: 2,
-    modelVersion: input.modelVersion,
+  const { onnx, metadata } = exportServedModel(multiTask, {
+    featureNames,
     featureSchemaVersion: input.featureSchemaVersion,
-    featureNames: [...featureNames],
-    inputName: ONNX_INPUT_NAME,
-    outputs: { ...outputs, ...(Object.keys(contributions).length === 0 ? {} : { contributions }) },
+    modelVersion: input.modelVersion,
+    producer,
     createdAt,
-    sizeBytes: onnx.byteLength,
-    sha256: sha256Hex(onnx),
+    // Without a known label horizon the contract says nothing about it rather than a made-up one.
+    ...(horizons.purchaseMs === undefined ? {} : { labelHorizonHours: horizons.purchaseMs / HOUR_MS }),
+    churnHorizonDays: horizons.churnMs / DAY_MS,
     provenance: {
       producer,
       trainingWindow: input.trainingWindow,

@@ -1,61 +1,51 @@
 /**
- * A model for the benchmarks: an MLP of the trainer's default shape (FEATURE_COUNT → 32 → 16 → 1)
- * with seeded random weights, exported through the production ONNX exporter, so inference costs what
- * a trained model costs. It is either run from memory or published to S3 the way training publishes.
+ * A model for the benchmarks, of the trainer's shape and published the trainer's way: a 32 → 16 trunk
+ * (the embedding), purchase, churn and next-category (20 + other) heads, and the contributions behind
+ * the purchase and churn logits — seeded random weights through the production exporter
+ * (`exportServedModel`), so inference costs what a trained model with every head and its
+ * explanations costs. It is either run from memory or published to S3 as training publishes.
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { OnnxModelSession } from '../../functions/commons/onnx-session';
 import { FEATURE_NAMES, FEATURE_SCHEMA_VERSION } from '../../shared/features/feature-vector';
 import type { ProfileScorer } from '../../shared/ingest/ingest-ports';
-import type { DenseLayerWeights, MlpWeights } from '../../shared/model/mlp-weights';
-import { sha256Hex } from '../../shared/model/model-compatibility';
 import {
   CURRENT_POINTER_KEY,
   createModelPointer,
   modelObjectKeys,
-  ONNX_INPUT_NAME,
-  ONNX_OUTPUT_NAME,
-  parseModelMetadata,
-  type MetricSummary,
+  OTHER_CATEGORY,
 } from '../../shared/model/model-metadata';
 import type { BatchScores } from '../../shared/model/model-outputs';
-import { exportMlpToOnnx } from '../../shared/model/onnx-export';
-import { createRandom, type RandomSource } from '../../shared/model/seeded-random';
+import { exportServedModel, type ServedModel } from '../../shared/model/served-model';
+import { randomMultiTaskWeights } from '../support/multi-task-fixtures';
 
 /** Version string of the benchmark model. */
-export const BENCH_MODEL_VERSION = 'bench-mlp-32-16';
-/** Hidden layer widths: the trainer's defaults. */
-const HIDDEN_UNITS = [32, 16] as const;
+export const BENCH_MODEL_VERSION = 'bench-multitask-32-16';
 
-function denseLayer(random: RandomSource, inputs: number, outputs: number, last: boolean): DenseLayerWeights {
-  // Glorot-ish scale keeps activations finite and outputs spread over (0, 1).
-  const scale = Math.sqrt(2 / (inputs + outputs));
-  return {
-    weights: Array.from({ length: inputs }, () =>
-      Array.from({ length: outputs }, () => (random() * 2 - 1) * scale),
-    ),
-    bias: Array.from({ length: outputs }, () => (random() * 2 - 1) * 0.1),
-    activation: last ? 'sigmoid' : 'relu',
-  };
-}
-
-/** ONNX bytes of the benchmark model. */
-export function benchModelBytes(seed = 11): Uint8Array {
-  const random = createRandom(seed);
-  const widths = [FEATURE_NAMES.length, ...HIDDEN_UNITS, 1];
-  const weights: MlpWeights = {
-    normalisation: {
-      mean: FEATURE_NAMES.map(() => 0),
-      std: FEATURE_NAMES.map(() => 1 + random() * 10),
+/** The benchmark model: graph and metadata v2. */
+export function benchModel(seed = 11): ServedModel {
+  const categories = [
+    ...Array.from({ length: 20 }, (_, i) => `cat-${String(i).padStart(2, '0')}`),
+    OTHER_CATEGORY,
+  ];
+  const weights = randomMultiTaskWeights(
+    {
+      features: FEATURE_NAMES.length,
+      trunk: [32, 16],
+      purchaseInput: 'embedding',
+      churnInput: 'embedding',
+      categories,
     },
-    layers: widths
-      .slice(1)
-      .map((outputs, l) => denseLayer(random, widths[l]!, outputs, l === widths.length - 2)),
-  };
-  return exportMlpToOnnx(weights, {
+    seed,
+  );
+  return exportServedModel(weights, {
     featureNames: FEATURE_NAMES,
-    producer: 'profile-stream-bench',
+    featureSchemaVersion: FEATURE_SCHEMA_VERSION,
     modelVersion: BENCH_MODEL_VERSION,
+    producer: 'profile-stream-bench',
+    createdAt: new Date().toISOString(),
+    labelHorizonHours: 24,
+    churnHorizonDays: 1,
   });
 }
 
@@ -66,13 +56,12 @@ export function benchModelBytes(seed = 11): Uint8Array {
 export class InMemoryOnnxScorer implements ProfileScorer {
   private constructor(private readonly session: OnnxModelSession) {}
 
-  /** Load `bytes` into onnxruntime-node. */
-  static async create(bytes: Uint8Array, threads = 1): Promise<InMemoryOnnxScorer> {
-    const session = await OnnxModelSession.load(
-      bytes,
-      { inputName: ONNX_INPUT_NAME, outputName: ONNX_OUTPUT_NAME },
-      { intraOpNumThreads: threads, interOpNumThreads: threads },
-    );
+  /** Load the model into onnxruntime-node. */
+  static async create(model: ServedModel, threads = 1): Promise<InMemoryOnnxScorer> {
+    const session = await OnnxModelSession.load(model.onnx, model.metadata, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: threads,
+    });
     return new InMemoryOnnxScorer(session);
   }
 
@@ -81,50 +70,12 @@ export class InMemoryOnnxScorer implements ProfileScorer {
   }
 }
 
-const PLACEHOLDER_METRICS: MetricSummary = {
-  rocAuc: 0.5,
-  rocAucCi95: { lower: 0.5, upper: 0.5 },
-  prAuc: 0.5,
-  logLoss: 0.6931,
-  brierScore: 0.25,
-  expectedCalibrationError: 0,
-};
-
 /** Publish the model like training does: ONNX file, metadata (checksum, feature schema), then the pointer. */
-export async function publishBenchModel(s3: S3Client, bucket: string, bytes: Uint8Array): Promise<void> {
+export async function publishBenchModel(s3: S3Client, bucket: string, model: ServedModel): Promise<void> {
   const { onnxKey, metadataKey } = modelObjectKeys(BENCH_MODEL_VERSION);
-  const metadata = parseModelMetadata({
-    modelVersion: BENCH_MODEL_VERSION,
-    featureSchemaVersion: FEATURE_SCHEMA_VERSION,
-    featureNames: [...FEATURE_NAMES],
-    inputName: ONNX_INPUT_NAME,
-    outputName: ONNX_OUTPUT_NAME,
-    trainingWindow: { fromMs: 0, toMs: 0 },
-    exampleCounts: { train: 0, validation: 0, test: 0, positives: 0 },
-    metrics: {
-      model: PLACEHOLDER_METRICS,
-      heuristic: PLACEHOLDER_METRICS,
-      logisticRegression: PLACEHOLDER_METRICS,
-    },
-    training: {
-      seed: 11,
-      backend: 'none (random weights for benchmarking)',
-      hiddenUnits: [...HIDDEN_UNITS],
-      epochsRun: 0,
-      bestEpoch: 0,
-      maxEpochs: 0,
-      stoppedEarly: false,
-      classWeights: [1, 1],
-      calibrated: false,
-      heuristicFeature: FEATURE_NAMES[0]!,
-    },
-    createdAt: new Date().toISOString(),
-    sizeBytes: bytes.byteLength,
-    sha256: sha256Hex(bytes),
-  });
   const put = (Key: string, Body: Uint8Array | string) =>
     s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
-  await put(onnxKey, bytes);
-  await put(metadataKey, JSON.stringify(metadata));
+  await put(onnxKey, model.onnx);
+  await put(metadataKey, JSON.stringify(model.metadata));
   await put(CURRENT_POINTER_KEY, JSON.stringify(createModelPointer(BENCH_MODEL_VERSION, Date.now())));
 }

@@ -23,7 +23,7 @@ import { estimateItemBytes } from '../../shared/profile/dynamodb-item-size';
 import { InMemoryProfileStore } from '../support/in-memory-adapters';
 import { profilesTableDefinition } from '../support/profiles-table';
 import { ingestProfiles, InMemorySegmentScanner } from '../support/rescoring-fixtures';
-import { BENCH_MODEL_VERSION, benchModelBytes, InMemoryOnnxScorer, publishBenchModel } from './bench-model';
+import { BENCH_MODEL_VERSION, benchModel, InMemoryOnnxScorer, publishBenchModel } from './bench-model';
 import { countRequests, resetCount } from './request-counter';
 
 const SEGMENTS = 4;
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     const s3 = new S3Client({ ...endpointOf(cloud.endpoints.s3), forcePathStyle: true });
     const store = new DynamoDbProfileStore(dynamodb, 'bench-rescore');
     await seed(store);
-    await publishBenchModel(s3, 'bench-models', benchModelBytes());
+    await publishBenchModel(s3, 'bench-models', benchModel());
     const requests = countRequests(dynamodb);
     const s3Requests = countRequests(s3);
     const deps: RescoreDependencies = {
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     // Compute alone: the same pass on in-memory ports (one core, no I/O).
     const memory = new InMemoryProfileStore();
     await seed(memory);
-    const onnx = await InMemoryOnnxScorer.create(benchModelBytes());
+    const onnx = await InMemoryOnnxScorer.create(benchModel());
     const compute = await pass({
       ...deps,
       scanner: new InMemorySegmentScanner(memory),

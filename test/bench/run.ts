@@ -12,7 +12,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startLocalCloud, type LocalCloud } from '../../infra/local/emulators';
-import { benchModelBytes, InMemoryOnnxScorer, publishBenchModel } from './bench-model';
+import { benchModel, InMemoryOnnxScorer, publishBenchModel } from './bench-model';
 import { formatTable, machineInfo, median, statusOf, writeJsonReport, type ResultRow } from './bench-report';
 import { buildBenchWorkload, defaultWorkloadRecords, SHARD_COUNT, BATCH_SIZE } from './bench-workload';
 import { runComputeBench, type ComputeBenchResult, type StageTiming } from './compute-bench';
@@ -281,7 +281,7 @@ async function main(): Promise<void> {
       `${source.manifest.malformed.length} malformed), ${SHARD_COUNT} shards, batches of ${BATCH_SIZE}: ` +
       `${workload.interleaved.length} batches`,
   );
-  const modelBytes = benchModelBytes();
+  const model = benchModel();
 
   const rows: ResultRow[] = [];
   const report: Record<string, unknown> = {
@@ -305,7 +305,7 @@ async function main(): Promise<void> {
   let compute: ComputeBenchResult | undefined;
   if (options.compute) {
     console.log(`[${elapsed()}] part 1: handler compute in memory (warm-up, then ${options.runs} runs)…`);
-    const scorer = await InMemoryOnnxScorer.create(modelBytes);
+    const scorer = await InMemoryOnnxScorer.create(model);
     compute = await runComputeBench(workload.interleaved, scorer, { runs: options.runs });
     const { profileItems: _items, ...figures } = compute;
     report.compute = figures;
@@ -318,7 +318,7 @@ async function main(): Promise<void> {
       cloud = await startLocalCloud();
       await cloud.createBucket(BENCH_BUCKETS.models);
       await cloud.createBucket(BENCH_BUCKETS.quarantine);
-      await publishBenchModel(cloud.clients.s3, BENCH_BUCKETS.models, modelBytes);
+      await publishBenchModel(cloud.clients.s3, BENCH_BUCKETS.models, model);
     }
     if (options.stack && cloud !== undefined) {
       console.log(`[${elapsed()}] part 2: real path and per-event baseline on dynalite + s3rver…`);

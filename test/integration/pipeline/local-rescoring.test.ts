@@ -8,7 +8,7 @@ import { collectAccounting, scanProfiles } from '../../../infra/local/run-report
 import { foldInMemory } from '../../../infra/local/reference-fold';
 import { injectFaults } from '../../../infra/workload/fault-injection';
 import { generateWorkload } from '../../../infra/workload/synthetic-workload';
-import { BENCH_MODEL_VERSION, benchModelBytes, publishBenchModel } from '../../bench/bench-model';
+import { BENCH_MODEL_VERSION, benchModel, publishBenchModel } from '../../bench/bench-model';
 
 describe('local pipeline rescoring (template → real rescore handler)', () => {
   let pipeline: LocalPipeline;
@@ -44,7 +44,7 @@ describe('local pipeline rescoring (template → real rescore handler)', () => {
     // Prepare: everything was ingested without a model; then one is published.
     const before = await scanProfiles(pipeline);
     expect(before.every((p) => p.scoreStatus === 'unscored')).toBe(true);
-    await publishBenchModel(pipeline.cloud.clients.s3, pipeline.buckets.models!, benchModelBytes());
+    await publishBenchModel(pipeline.cloud.clients.s3, pipeline.buckets.models!, benchModel());
     // Act
     const first = await pipeline.rescorePass();
     const second = await pipeline.rescorePass();
