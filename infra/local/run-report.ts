@@ -22,6 +22,7 @@ import {
   type ModelProvenance,
 } from '../../shared/model/model-metadata';
 import type { LocalPipeline } from './local-pipeline';
+import type { ProfileScore } from '../../shared/model/model-outputs';
 
 /** Where every produced record ended up. */
 export interface RunAccounting {
@@ -164,6 +165,13 @@ export function formatAccounting(a: RunAccounting): string {
   );
 }
 
+/** The stored score as JSON prints it readably: the embedding's bytes as a list, not an indexed object. */
+function printableScore({ embedding, ...score }: ProfileScore): Record<string, unknown> {
+  return embedding === undefined
+    ? score
+    : { ...score, embedding: { scale: embedding.scale, bytes: [...embedding.bytes] } };
+}
+
 /** A few profiles as readable JSON: the highest purchase propensities first, then the most active. */
 export async function sampleProfiles(pipeline: LocalPipeline, count: number): Promise<unknown[]> {
   const profiles = await scanProfiles(pipeline);
@@ -185,7 +193,7 @@ export async function sampleProfiles(pipeline: LocalPipeline, count: number): Pr
       topCategories: p.state.categories.slice(0, 3).map((c) => c.key),
       sessions: p.state.sessionCount,
       lastEventAt: new Date(p.state.lastEventAt).toISOString(),
-      score: p.scoreStatus === 'scored' ? p.score : 'unscored',
+      score: p.score === undefined ? 'unscored' : printableScore(p.score),
       version: p.version,
     }));
 }
