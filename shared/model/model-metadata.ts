@@ -95,6 +95,17 @@ export const OTHER_CATEGORY = 'other';
  * `onnx-attribution.ts` gives, plus the output name). For each row the contributions sum to the head's
  * logit minus `baseline.logit`, within the tolerance the method states.
  */
+/** The reference point contributions are measured from: a profile whose contributions are all zero. */
+export const attributionBaselineSchema = z
+  .object({
+    description: z.string().min(1),
+    /** Raw feature values the contributions are measured from (F values, `featureNames` order). */
+    features: z.array(z.number()).min(1),
+    /** The head's logit at `features`: Σ contributions ≈ logit(x) − this. */
+    logit: z.number(),
+  })
+  .strict();
+
 const contributionOutputSchema = z
   .object({
     name: outputName,
@@ -103,15 +114,7 @@ const contributionOutputSchema = z
     /** Interpolation steps of a path method; 1 otherwise. */
     steps: z.number().int().min(1),
     units: z.literal('logit'),
-    baseline: z
-      .object({
-        description: z.string().min(1),
-        /** Raw feature values the contributions are measured from (F values, `featureNames` order). */
-        features: z.array(z.number()).min(1),
-        /** The head's logit at `features`. */
-        logit: z.number(),
-      })
-      .strict(),
+    baseline: attributionBaselineSchema,
   })
   .strict();
 
@@ -326,23 +329,13 @@ export function parseModelMetadataV2(raw: unknown): ModelMetadataV2 {
  * document claims.
  */
 export function parseServingContract(raw: unknown): ServingContract {
-  const claimsVersion = typeof raw === 'object' && raw !== null && 'metadataVersion' in raw;
-  if (claimsVersion) {
-    const { metadataVersion, provenance: _provenance, ...serving } = parseModelMetadataV2(raw);
-    return { metadataVersion, ...serving };
-  }
-  const v1 = parseModelMetadata(raw);
-  return {
-    metadataVersion: 1,
-    modelVersion: v1.modelVersion,
-    featureSchemaVersion: v1.featureSchemaVersion,
-    featureNames: v1.featureNames,
-    inputName: v1.inputName,
-    outputs: { purchase: { name: v1.outputName } },
-    createdAt: v1.createdAt,
-    sizeBytes: v1.sizeBytes,
-    sha256: v1.sha256,
-  };
+  const { provenance: _provenance, ...serving } = parsePublishedMetadata(raw);
+  return claimsMetadataVersion(raw) ? serving : { ...serving, metadataVersion: 1 };
+}
+
+/** Whether a document says which metadata version it is (v1 documents do not). */
+function claimsMetadataVersion(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && 'metadataVersion' in raw;
 }
 
 /**
@@ -354,8 +347,7 @@ export function parseServingContract(raw: unknown): ServingContract {
  * document claims.
  */
 export function parsePublishedMetadata(raw: unknown): ModelMetadataV2 {
-  const claimsVersion = typeof raw === 'object' && raw !== null && 'metadataVersion' in raw;
-  if (claimsVersion) return parseModelMetadataV2(raw);
+  if (claimsMetadataVersion(raw)) return parseModelMetadataV2(raw);
   const v1 = parseModelMetadata(raw);
   const { model, heuristic, logisticRegression } = v1.metrics;
   return {

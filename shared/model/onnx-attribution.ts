@@ -36,8 +36,10 @@ import { onnx } from 'onnx-proto';
 import { z } from 'zod';
 import { assertMlpWeights, type DenseLayerWeights } from './mlp-weights';
 import { ModelInputError } from './model-input-error';
+import { attributionBaselineSchema } from './model-metadata';
 import { ONNX_OUTPUTS } from './model-outputs';
 import type { MultiTaskWeights } from './multi-task-weights';
+import { tensorValueInfo } from './onnx-export';
 
 /** The heads that carry attributions: the binary ones. */
 export const ATTRIBUTED_HEADS = ['purchase', 'churn'] as const;
@@ -60,15 +62,7 @@ export const attributionContractSchema = z
     steps: z.number().int().min(1),
     units: z.literal('logit'),
     /** The reference point contributions are measured from. */
-    baseline: z
-      .object({
-        description: z.string().min(1),
-        /** Raw feature values of the baseline, in feature order (the training mean). */
-        features: z.array(z.number()).min(1),
-        /** The head's logit at the baseline: Σ contributions ≈ logit(x) − this. */
-        logit: z.number(),
-      })
-      .strict(),
+    baseline: attributionBaselineSchema,
   })
   .strict();
 /** What a reader needs to interpret a head's contributions: method, units and baseline. */
@@ -352,7 +346,7 @@ export function attributionNodes(
     const method = methodOf(layers, options.method);
     methods[head] = method;
     const output = OUTPUT_NAMES[head];
-    outputs.push(floatValueInfo(output, [options.batchDim ?? 'batch', featureCount]));
+    outputs.push(tensorValueInfo(output, [options.batchDim ?? 'batch', featureCount]));
     const prefix = `${head}_attribution`;
 
     // d logit / d a is a constant above the topmost nonlinear hidden layer: fold it here, not in the graph.
@@ -455,16 +449,4 @@ export function appendAttributionNodes(
   graph.initializer = [...(graph.initializer ?? []), ...piece.initializers];
   graph.output = [...(graph.output ?? []), ...piece.outputs];
   return piece.methods;
-}
-
-function floatValueInfo(name: string, dims: (number | string)[]): onnx.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType: DataType.FLOAT,
-        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
-      },
-    },
-  };
 }
