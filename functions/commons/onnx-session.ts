@@ -135,6 +135,7 @@ export class OnnxModelSession {
             nextCategories: {
               categories: nextCategories.categories,
               probabilities: valuesOf(nextCategories.name),
+              ...(nextCategories.rankedBy === undefined ? {} : { rankedBy: nextCategories.rankedBy }),
             },
           }),
       ...(embedding === undefined

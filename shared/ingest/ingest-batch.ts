@@ -179,7 +179,7 @@ async function scoreProfiles(
   stats.inferenceMs += clock() - started;
   if (result === undefined) return states.map(() => undefined);
   stats.modelVersion = result.modelVersion;
-  return toProfileScores(result, states.length, deps.now());
+  return toProfileScores(result, states.length, deps.now(), states);
 }
 
 /**

@@ -136,6 +136,12 @@ export const servingOutputsSchema = z
       .object({
         name: outputName,
         categories: z.array(z.string().min(1)).min(2).refine(uniqueNames, 'must be unique'),
+        /**
+         * Who ranks the stored next categories: the graph head (`model`, the default), or the
+         * profile's own decayed category affinity (`profile-affinity`), published when that ranked
+         * better on validation than every head the graph could carry.
+         */
+        rankedBy: z.enum(['model', 'profile-affinity']).optional(),
       })
       .strict()
       .optional(),

@@ -32,7 +32,12 @@ export interface BatchScores {
   /** B churn probabilities, when the model has the head. */
   churn?: Float32Array;
   /** The K category keys plus `other`, and B × (K + 1) probabilities, when the model has the head. */
-  nextCategories?: { categories: readonly string[]; probabilities: Float32Array };
+  nextCategories?: {
+    categories: readonly string[];
+    probabilities: Float32Array;
+    /** `profile-affinity`: rank each profile's own affinities instead (see the serving contract). */
+    rankedBy?: 'model' | 'profile-affinity';
+  };
   /** B × size values, when the model exports its embedding. */
   embedding?: { size: number; values: Float32Array };
   /** B × F signed contributions per head, when the model exports attributions. */

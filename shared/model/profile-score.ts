@@ -3,7 +3,10 @@
  * the rescoring function share, so a profile reads the same whichever of them scored it.
  *
  * - `propensity`, `churnRisk`: the head's probability for the row.
- * - `nextCategories`: the {@link TOP_CATEGORIES} most likely of the model's K named categories, with the
+ * - `nextCategories`: when the model says its categories are `rankedBy: 'profile-affinity'` (each
+ *   profile's own affinity ranked better on validation than the graph head), the profile's top
+ *   categories by decayed affinity with their share as the probability; otherwise
+ *   the {@link TOP_CATEGORIES} most likely of the model's K named categories, with the
  *   model's probabilities (not renormalised). The catch-all `other` column is left out: it names no
  *   category a recommendation could use, so a profile whose mass sits on `other` gets the best named
  *   ones, with honestly small probabilities.
@@ -14,6 +17,7 @@
  */
 import { OTHER_CATEGORY } from './model-metadata';
 import type { BatchScores, CategoryPrediction, ProfileScore, ScoreReason } from './model-outputs';
+import { type ProfileState, UNKNOWN_CATEGORY } from '../profile/profile-state';
 
 /** How many next categories a profile keeps. */
 export const TOP_CATEGORIES = 3;
@@ -40,6 +44,30 @@ function nextCategoriesOf(
     category: categories[i]!,
     probability: at(i),
   }));
+}
+
+/**
+ * The profile's own top categories by decayed affinity (share of its total affinity as the
+ * probability), filled up from the model's ranking when it knows fewer than {@link TOP_CATEGORIES}.
+ * The `unknown` bucket (product events without a category) names nothing to recommend.
+ */
+function byProfileAffinity(
+  state: ProfileState,
+  modelRanked: readonly CategoryPrediction[],
+): CategoryPrediction[] {
+  let total = 0;
+  for (const c of state.categories) total += c.score;
+  const picks: CategoryPrediction[] = [];
+  for (const c of state.categories) {
+    if (picks.length === TOP_CATEGORIES) break;
+    if (c.key === UNKNOWN_CATEGORY || c.score <= 0) continue;
+    picks.push({ category: c.key, probability: c.score / total });
+  }
+  for (const prediction of modelRanked) {
+    if (picks.length === TOP_CATEGORIES) break;
+    if (!picks.some((p) => p.category === prediction.category)) picks.push(prediction);
+  }
+  return picks;
 }
 
 function reasonsOf(featureNames: readonly string[], contributions: Float32Array, row: number): ScoreReason[] {
@@ -72,12 +100,21 @@ export function quantiseEmbedding(values: ArrayLike<number>): { scale: number; b
  * One {@link ProfileScore} per row of `batch` (`rows` rows, in row order), stamped `scoredAt` (epoch
  * ms). Heads the batch lacks are absent from every score.
  */
-export function toProfileScores(batch: BatchScores, rows: number, scoredAt: number): ProfileScore[] {
+export function toProfileScores(
+  batch: BatchScores,
+  rows: number,
+  scoredAt: number,
+  states?: readonly ProfileState[],
+): ProfileScore[] {
   const { modelVersion, purchase, churn, nextCategories, embedding, contributions } = batch;
+  const byAffinity = nextCategories?.rankedBy === 'profile-affinity' && states !== undefined;
   return Array.from({ length: rows }, (_, row): ProfileScore => {
     const score: ProfileScore = { propensity: purchase[row]!, modelVersion, scoredAt };
     if (churn !== undefined) score.churnRisk = churn[row]!;
-    if (nextCategories !== undefined) score.nextCategories = nextCategoriesOf(nextCategories, row);
+    if (nextCategories !== undefined) {
+      const modelRanked = nextCategoriesOf(nextCategories, row);
+      score.nextCategories = byAffinity ? byProfileAffinity(states[row]!, modelRanked) : modelRanked;
+    }
     if (contributions !== undefined) {
       const { featureNames } = contributions;
       score.reasons = {

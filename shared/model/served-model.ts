@@ -35,6 +35,8 @@ export interface ServedModelOptions {
   /** The churn horizon D, when the model has a churn head. */
   churnHorizonDays: number;
   provenance?: ModelProvenance;
+  /** `profile-affinity` when each profile's own affinity ranked next categories better on validation. */
+  nextCategoriesRankedBy?: 'model' | 'profile-affinity';
 }
 
 /** The graph and its metadata (v2), ready for the registry. */
@@ -66,6 +68,9 @@ export function exportServedModel(weights: MultiTaskWeights, options: ServedMode
     churnHorizonDays: options.churnHorizonDays,
   });
   if (options.labelHorizonHours === undefined) delete outputs.purchase.labelHorizonHours;
+  if (outputs.nextCategories !== undefined && options.nextCategoriesRankedBy !== undefined) {
+    outputs.nextCategories.rankedBy = options.nextCategoriesRankedBy;
+  }
   const metadata = parseModelMetadataV2({
     metadataVersion: 2,
     modelVersion: options.modelVersion,

@@ -197,7 +197,7 @@ async function rescoreAll(
     stats.inferenceMs += performance.now() - started;
     if (result === undefined) return undefined;
     stats.modelVersion = result.modelVersion;
-    const scores = toProfileScores(result, states.length, deps.now());
+    const scores = toProfileScores(result, states.length, deps.now(), states);
     const next: Candidate[] = [];
     let throttled: string | undefined;
     // allSettled, then throw: no write may still be running when the run ends with an error.

@@ -180,6 +180,8 @@ export interface CategoryHeadResult {
   test: Record<CategoryScorer, RankingReport>;
   /** A state-served baseline with a better validation recall@3 than `chosen`, if any (module comment). */
   stateBaselineAhead?: 'affinity' | 'lastCategory';
+  /** Who ranks the stored next categories: the graph head, or each profile's own affinity. */
+  rankedBy: 'model' | 'profile-affinity';
   categories: readonly string[];
 }
 
@@ -400,6 +402,9 @@ function chooseCategoryHead(
     better(validation[s], validation[chosen]),
   );
   const stateBaselineAhead = stateAhead.sort((a, b) => (better(validation[a], validation[b]) ? -1 : 1))[0];
+  // Serving can rank a profile's own affinities (the state is at hand when it scores); the last
+  // category alone is not kept in the state, so affinity is what serving can use.
+  const rankedBy = better(validation.affinity, validation[chosen]) ? 'profile-affinity' : 'model';
   return {
     head: chosen === 'network' ? network : popularityHead,
     result: {
@@ -407,6 +412,7 @@ function chooseCategoryHead(
       validation,
       test,
       categories: input.categories,
+      rankedBy,
       ...(stateBaselineAhead === undefined ? {} : { stateBaselineAhead }),
     },
   };
@@ -584,6 +590,9 @@ export async function trainMultiTaskModel(
   const horizons = input.horizons ?? { purchaseMs: undefined, churnMs: DEFAULT_CHURN_HORIZON_MS };
   const { onnx, metadata } = exportServedModel(multiTask, {
     featureNames,
+    ...(categoryChoice?.result.rankedBy === 'profile-affinity'
+      ? { nextCategoriesRankedBy: 'profile-affinity' as const }
+      : {}),
     featureSchemaVersion: input.featureSchemaVersion,
     modelVersion: input.modelVersion,
     producer,

@@ -1,10 +1,49 @@
 import fc from 'fast-check';
 import type { BatchScores } from '../../../shared/model/model-outputs';
 import { quantiseEmbedding, toProfileScores } from '../../../shared/model/profile-score';
+import { applyEventsToProfile } from '../../../shared/profile/apply-events';
+import { makeEvent, sequenced, T0 } from '../../support/factories';
 
 const SCORED_AT = 1_800_000_000_000;
 
 describe('toProfileScores', () => {
+  it("ranks next categories by the profile's own affinity when the model says so, filled up by the model", () => {
+    // Prepare: a profile that viewed hats most, then bags, plus one product without a category
+    const views = (categoryId: string | undefined, n: number, from: number) =>
+      Array.from({ length: n }, (_, i) =>
+        makeEvent({
+          type: 'product_view',
+          productId: `p-${from + i}`,
+          ...(categoryId === undefined ? {} : { categoryId }),
+          occurredAt: T0 + (from + i) * 1000,
+        }),
+      );
+    const state = applyEventsToProfile(
+      undefined,
+      sequenced([...views('hats', 3, 0), ...views('bags', 1, 3), ...views(undefined, 5, 4)]),
+      'u-1',
+    ).state;
+    const batch = (rankedBy?: 'model' | 'profile-affinity'): BatchScores => ({
+      modelVersion: 'v-affinity',
+      purchase: Float32Array.from([0.5]),
+      nextCategories: {
+        categories: ['bags', 'socks', 'shoes', 'other'],
+        probabilities: Float32Array.from([0.1, 0.4, 0.3, 0.2]),
+        ...(rankedBy === undefined ? {} : { rankedBy }),
+      },
+    });
+    // Act
+    const [byAffinity] = toProfileScores(batch('profile-affinity'), 1, SCORED_AT, [state]);
+    const [byModel] = toProfileScores(batch(), 1, SCORED_AT, [state]);
+    // Assess: hats then bags from the profile (shares of its affinity, `unknown` skipped), then the
+    // model's best category the profile does not have; the model's own order otherwise
+    expect(byAffinity!.nextCategories!.map((c) => c.category)).toEqual(['hats', 'bags', 'socks']);
+    const [hats, bags] = byAffinity!.nextCategories!;
+    expect(hats!.probability).toBeGreaterThan(bags!.probability);
+    expect(hats!.probability + bags!.probability).toBeLessThan(1);
+    expect(byModel!.nextCategories!.map((c) => c.category)).toEqual(['socks', 'shoes', 'bags']);
+  });
+
   it('maps every head of a two-row batch to each profile', () => {
     // Prepare
     const batch: BatchScores = {
