@@ -268,7 +268,8 @@ export function formatMetricsTable(heads: PromotedModelSummary['metrics']): stri
     );
     if (category.aheadOnValidation !== undefined) {
       lines.push(
-        `(${category.aheadOnValidation}, read from the profile state, ranked better on validation; the graph head serves)`,
+        `(${category.aheadOnValidation}, read from the profile state, ranked better on validation; stored next categories ` +
+          `follow each profile's own affinity wherever it beat the published graph head)`,
       );
     }
   }

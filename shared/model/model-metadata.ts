@@ -187,8 +187,9 @@ const headProvenanceSchema = z
     /** Metrics per scorer name. */
     metrics: z.record(z.string().min(1), headMetricsSchema),
     /**
-     * A scorer the graph cannot serve that ranked better on validation (the next-category baselines
-     * read from the profile state: its own affinity or last category). Recorded, not served.
+     * A scorer the graph cannot carry that ranked better on validation (the next-category baselines
+     * read from the profile state: its own affinity or last category). When it is the affinity, the
+     * serving contract's `rankedBy: 'profile-affinity'` has serving rank by it.
      */
     aheadOnValidation: z.string().min(1).optional(),
   })
