@@ -26,11 +26,23 @@ export const TOP_REASONS = 3;
 /** Largest magnitude of a quantised embedding byte (symmetric, so -128 is never used). */
 const INT8_MAX = 127;
 
-/** Indices of the `count` largest `key(i)` over `0..n-1`, largest first; ties go to the lower index. */
+/**
+ * Indices of the `count` largest `key(i)` over `0..n-1` that `keep`, largest first; ties go to the
+ * lower index. A running insertion into at most `count` slots: this runs for every profile and head of
+ * every batch, so it allocates nothing but its small result.
+ */
 function topIndices(n: number, count: number, key: (i: number) => number, keep: (i: number) => boolean) {
-  const indices: number[] = [];
-  for (let i = 0; i < n; i++) if (keep(i)) indices.push(i);
-  return indices.sort((a, b) => key(b) - key(a) || a - b).slice(0, count);
+  const best: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (!keep(i)) continue;
+    const k = key(i);
+    if (best.length === count && k <= key(best[count - 1]!)) continue;
+    let at = best.length;
+    while (at > 0 && key(best[at - 1]!) < k) at--;
+    best.splice(at, 0, i);
+    if (best.length > count) best.pop();
+  }
+  return best;
 }
 
 function nextCategoriesOf(
