@@ -55,7 +55,7 @@ const CHAMPION_ONNX = new TextEncoder().encode('champion graph');
 const fakeNetwork = (): NetworkTrainer & { fits: number } => {
   const trainer = {
     fits: 0,
-    async fit(_train: unknown, _validation: unknown, normalisation: MlpWeights['normalisation']) {
+    fit: async (_train: unknown, _validation: unknown, normalisation: MlpWeights['normalisation']) => {
       trainer.fits++;
       return {
         weights: {
