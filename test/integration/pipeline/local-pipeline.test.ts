@@ -3,12 +3,12 @@
  * behind the event source mapping emulator, a faulty workload. The stored profiles must equal, field
  * by field, the same records folded in memory.
  */
-import { EventProducer } from '../../../infra/client/event-producer';
 import { comparableState, foldInMemory } from '../../../infra/local/reference-fold';
 import { injectFaults } from '../../../infra/workload/fault-injection';
 import { generateWorkload } from '../../../infra/workload/synthetic-workload';
 import { collectAccounting, readQuarantine, scanProfiles } from '../../../infra/local/run-report';
-import { startLocalPipeline, type LocalPipeline } from '../../../infra/local/local-pipeline';
+import type { LocalPipeline } from '../../../infra/local/local-pipeline';
+import { startPipelineWithRecords } from '../../support/local-pipeline-fixture';
 
 describe('local pipeline (template → emulators → real ingest handler)', () => {
   let pipeline: LocalPipeline;
@@ -24,18 +24,7 @@ describe('local pipeline (template → emulators → real ingest handler)', () =
   });
 
   beforeAll(async () => {
-    pipeline = await startLocalPipeline({
-      pollIntervalMs: 50,
-      withArchive: false,
-      environment: { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
-    });
-    const producer = new EventProducer({
-      kinesis: pipeline.cloud.clients.kinesis,
-      streamName: pipeline.streamName,
-    });
-    const sent = await producer.sendRaw(records);
-    expect(sent.failed).toEqual([]);
-    await pipeline.drain(60_000);
+    pipeline = await startPipelineWithRecords(records);
   }, 120_000);
 
   afterAll(async () => {

@@ -2,8 +2,8 @@
  * Rescoring in the local pipeline: the rescore function and its segment count come from the
  * synthesized template, and its real handler runs over the emulators as the state machine's Map would.
  */
-import { EventProducer } from '../../../infra/client/event-producer';
-import { startLocalPipeline, type LocalPipeline } from '../../../infra/local/local-pipeline';
+import type { LocalPipeline } from '../../../infra/local/local-pipeline';
+import { startPipelineWithRecords } from '../../support/local-pipeline-fixture';
 import { collectAccounting, scanProfiles } from '../../../infra/local/run-report';
 import { foldInMemory } from '../../../infra/local/reference-fold';
 import { injectFaults } from '../../../infra/workload/fault-injection';
@@ -23,17 +23,7 @@ describe('local pipeline rescoring (template → real rescore handler)', () => {
   });
 
   beforeAll(async () => {
-    pipeline = await startLocalPipeline({
-      pollIntervalMs: 50,
-      withArchive: false,
-      environment: { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
-    });
-    const producer = new EventProducer({
-      kinesis: pipeline.cloud.clients.kinesis,
-      streamName: pipeline.streamName,
-    });
-    expect((await producer.sendRaw(records)).failed).toEqual([]);
-    await pipeline.drain(60_000);
+    pipeline = await startPipelineWithRecords(records);
   }, 120_000);
 
   afterAll(async () => {

@@ -52,7 +52,7 @@ async function freshTable(model: FakeServingModel) {
     return results.map((r) => r.stats);
   };
   const read = async (profileIds: readonly string[]) => store.getMany(profileIds);
-  return { store, scanner, pass, read };
+  return { store, scanner, deps, pass, read };
 }
 
 const total = (stats: RescoreStats[], key: keyof RescoreStats) =>
@@ -144,18 +144,9 @@ describe('rescoring against dynalite', () => {
   it('resumes a segment from the continuation key across invocations', async () => {
     // Prepare
     const model = new FakeServingModel('v2');
-    const { store, scanner, read } = await freshTable(model);
+    const { store, deps, read } = await freshTable(model);
     const all = ids('u', 25);
     await ingestProfiles(store, all, undefined);
-    const deps: RescoreDependencies = {
-      scanner,
-      profiles: store,
-      model,
-      now: Date.now,
-      sleep: async () => {},
-      pageSize: 4,
-      maxWritesPerSecond: 1_000_000,
-    };
     // Act: each invocation has time for two pages.
     let invocations = 0;
     let startKey: string | undefined;
@@ -165,7 +156,7 @@ describe('rescoring against dynalite', () => {
       let pages = 2;
       const result = await rescoreSegment(
         { segment: 0, totalSegments: 1, ...(startKey === undefined ? {} : { startKey }) },
-        { ...deps, hasTimeLeft: () => pages-- > 0 },
+        { ...deps, pageSize: 4, hasTimeLeft: () => pages-- > 0 },
       );
       rescored += result.stats.rescored;
       if (result.stoppedBecause !== 'deadline') break;

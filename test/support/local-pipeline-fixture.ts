@@ -1,0 +1,27 @@
+/**
+ * The local pipeline as the integration tests start it: template-derived resources, quick polling,
+ * no archive consumer, quiet logs and no metrics; then `records` published and ingested.
+ */
+import { EventProducer } from '../../infra/client/event-producer';
+import type { RawRecord } from '../../infra/client/put-records-plan';
+import { startLocalPipeline, type LocalPipeline } from '../../infra/local/local-pipeline';
+
+/** Start the pipeline, publish `records` (every one must be accepted) and wait until ingest drained. */
+export async function startPipelineWithRecords(records: readonly RawRecord[]): Promise<LocalPipeline> {
+  const pipeline = await startLocalPipeline({
+    pollIntervalMs: 50,
+    withArchive: false,
+    environment: { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
+  });
+  const producer = new EventProducer({
+    kinesis: pipeline.cloud.clients.kinesis,
+    streamName: pipeline.streamName,
+  });
+  const sent = await producer.sendRaw(records);
+  if (sent.failed.length > 0) {
+    await pipeline.stop();
+    throw new Error(`${sent.failed.length} records were not accepted by the local stream`);
+  }
+  await pipeline.drain(60_000);
+  return pipeline;
+}
