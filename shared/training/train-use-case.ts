@@ -21,6 +21,7 @@
 import { createHash } from 'node:crypto';
 import type { ContractEvent } from '../contract/event-contract';
 import { globalImportance } from '../model/attribution-summary';
+import { driftReferenceOf, type DriftReport, measureDrift } from '../model/feature-drift';
 import { type EvaluationReportPage, renderEvaluationReportHtml } from '../model/evaluation-report';
 import { takeLabels, takeRows, toFeatureMatrix } from '../model/matrix';
 import { evaluateScores, rocAuc } from '../model/metrics';
@@ -121,6 +122,8 @@ export interface TrainSummary {
   metrics?: { candidate: MetricSummary; champion?: MetricSummary };
   /** The other heads on the same rows (absent when skipped). */
   heads?: HeadComparison;
+  /** The newest rows against the serving model's training distributions (absent when not measured). */
+  drift?: DriftReport;
   examples: ExampleCounts;
   durationMs: number;
   /** Peak resident set size of the process so far (`maxRSS`), MB. */
@@ -238,6 +241,8 @@ export interface PublishOutcome {
   reason: string;
   metrics: { candidate: MetricSummary; champion?: MetricSummary };
   heads: HeadComparison;
+  /** The newest rows against the serving model's reference (absent without a comparable champion). */
+  drift?: DriftReport;
 }
 
 /**
@@ -251,24 +256,22 @@ export async function publishCandidate(
   candidate: ModelCandidateFiles & { reportPage?: EvaluationReportPage },
   policy?: PromotionPolicy,
 ): Promise<PublishOutcome> {
-  const { modelVersion } = candidate.metadata;
   const rows = testRowsOf(trainingSet);
   // Not caught: our own exporter wrote the candidate, so a candidate that cannot be scored is a bug.
   const candidateScores = await deps.scoreOnnx(candidate.onnx, candidate.metadata, rows.matrix);
+  const metadata = withDriftReference(candidate.metadata, trainingSet, candidateScores.purchase);
+  // The champion is scored before the candidate is stored so that its report can show the drift.
+  const decision = await compareWithChampion(deps, rows, metadata, candidateScores, policy);
   const reportHtml =
     candidate.reportPage === undefined
       ? candidate.reportHtml
       : renderEvaluationReportHtml({
           ...candidate.reportPage,
           importance: globalImportanceOf(candidateScores, rows.matrix.rows),
+          ...(decision.drift === undefined ? {} : { drift: decision.drift }),
         });
-  await deps.registry.putCandidate(modelVersion, {
-    onnx: candidate.onnx,
-    metadata: candidate.metadata,
-    reportHtml,
-  });
-  const decision = await compareWithChampion(deps, rows, candidate.metadata, candidateScores, policy);
-  if (decision.promote) await deps.registry.promote(modelVersion, decision.championVersion);
+  await deps.registry.putCandidate(metadata.modelVersion, { onnx: candidate.onnx, metadata, reportHtml });
+  if (decision.promote) await deps.registry.promote(metadata.modelVersion, decision.championVersion);
   return {
     promoted: decision.promote,
     reason: decision.reason,
@@ -277,7 +280,23 @@ export async function publishCandidate(
       ...(decision.champion === undefined ? {} : { champion: decision.champion }),
     },
     heads: decision.heads,
+    ...(decision.drift === undefined ? {} : { drift: decision.drift }),
   };
+}
+
+/** The candidate's metadata with the distributions later runs measure drift against. */
+function withDriftReference(
+  metadata: ModelMetadataV2,
+  trainingSet: TrainingSet,
+  testPurchaseScores: Float32Array,
+): ModelMetadataV2 {
+  const drift = driftReferenceOf({
+    featureNames: trainingSet.featureNames,
+    features: trainingSet.features,
+    trainingRows: trainingSet.split.train,
+    testPurchaseScores,
+  });
+  return { ...metadata, provenance: { ...metadata.provenance, drift } };
 }
 
 /** Global importance per attributed head over the scored rows, for the report. */
@@ -432,7 +451,9 @@ async function compareWithChampion(
   candidate: ModelMetadataV2,
   candidateScores: Omit<BatchScores, 'modelVersion'>,
   policy: PromotionPolicy | undefined,
-): Promise<PromotionDecision & { championVersion: string | undefined; heads: HeadComparison }> {
+): Promise<
+  PromotionDecision & { championVersion: string | undefined; heads: HeadComparison; drift?: DriftReport }
+> {
   const seed = Number(candidate.provenance?.training?.['seed'] ?? 42);
   // No schema parse here: a NaN metric must reach decidePromotion, which refuses it, not throw.
   const measure = (probabilities: Float32Array): MetricSummary =>
@@ -441,11 +462,23 @@ async function compareWithChampion(
   const candidateMetrics = measure(candidateScores.purchase);
   const pointer = await deps.registry.getCurrentPointer();
   let championScores: Omit<BatchScores, 'modelVersion'> | undefined;
+  let drift: DriftReport | undefined;
   const champion =
     pointer === undefined
       ? undefined
       : await assessChampion(deps.registry, pointer.modelVersion, candidate, async (onnx, io) => {
           championScores = await deps.scoreOnnx(onnx, io, rows.matrix);
+          // The test rows are the archive's newest cutoffs: what the serving model sees now.
+          const reference = io.provenance?.drift;
+          if (reference !== undefined) {
+            drift = measureDrift({
+              referenceModel: io.modelVersion,
+              reference,
+              featureNames: candidate.featureNames,
+              liveFeatures: rows.matrix.values,
+              livePurchaseScores: championScores.purchase,
+            });
+          }
           return measure(championScores.purchase);
         });
   const heads = compareHeads(rows, candidateScores, championScores);
@@ -455,7 +488,12 @@ async function compareWithChampion(
     otherHeads: headPairs(heads),
     ...(policy === undefined ? {} : { policy }),
   });
-  return { ...decision, championVersion: pointer?.modelVersion, heads };
+  return {
+    ...decision,
+    championVersion: pointer?.modelVersion,
+    heads,
+    ...(drift === undefined ? {} : { drift }),
+  };
 }
 
 /** The champion's metrics on the candidate's rows, or why they cannot be had. */

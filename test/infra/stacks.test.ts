@@ -419,6 +419,36 @@ describe('profile-stream stacks', () => {
       },
     );
 
+    it('alarms when daily training has promoted nothing for 7 runs, counting a missing run as none', () => {
+      // Assess
+      stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'ProfileStream',
+        MetricName: 'ModelPromoted',
+        Dimensions: [{ Name: 'service', Value: 'train' }],
+        Statistic: 'Sum',
+        Period: 86_400,
+        EvaluationPeriods: 7,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      });
+    });
+
+    it.each(['FeatureDriftPsiMax', 'ScoreDriftPsi'])(
+      'alarms on training-time drift %s ≥ 0.25',
+      (metricName) => {
+        // Assess
+        stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'ProfileStream',
+          MetricName: metricName,
+          Dimensions: [{ Name: 'service', Value: 'train' }],
+          Statistic: 'Maximum',
+          Threshold: 0.25,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        });
+      },
+    );
+
     it('alarms on the maximum iterator age above five minutes', () => {
       // Assess
       const alarms = stateless.findResources('AWS::CloudWatch::Alarm', {

@@ -16,6 +16,7 @@ import {
   type MetricName,
   type MetricService,
 } from '../../../functions/commons/telemetry-contract';
+import { DRIFT_ALARM_PSI } from '../../../shared/model/feature-drift';
 import { FAILURES_METRICS_FILTER_ID } from '../stateful-stack';
 
 /** Properties of {@link PipelineMonitoring}. */
@@ -23,6 +24,8 @@ export interface PipelineMonitoringProps {
   readonly ingest: lambda.IFunction;
   readonly archive: lambda.IFunction;
   readonly train: lambda.IFunction;
+  /** The training schedule, for the alarm on runs that promote nothing. */
+  readonly training: { readonly rateHours: number; readonly alarmAfterRunsWithoutPromotion: number };
   /** The rescoring state machine and the function it runs per segment. */
   readonly rescoring: { readonly stateMachine: sfn.IStateMachine; readonly rescore: lambda.IFunction };
   /** The event source mappings' on-failure destination. */
@@ -161,6 +164,35 @@ export class PipelineMonitoring extends Construct {
       "a rescoring run timed out: some profiles keep the previous model's scores",
     );
 
+    const trainingPeriod = Duration.hours(props.training.rateHours);
+    const driftMetric = (name: 'FeatureDriftPsiMax' | 'ScoreDriftPsi') =>
+      publishedMetric('train', name, { statistic: 'Maximum', period: trainingPeriod });
+    this.addAlarm(
+      'trainFeatureDrift',
+      driftMetric('FeatureDriftPsiMax'),
+      `a feature's distribution shifted (PSI ≥ ${DRIFT_ALARM_PSI}) against the serving model's training rows`,
+      { threshold: DRIFT_ALARM_PSI },
+    );
+    this.addAlarm(
+      'trainScoreDrift',
+      driftMetric('ScoreDriftPsi'),
+      `the serving model's purchase scores shifted (PSI ≥ ${DRIFT_ALARM_PSI}) against its own test rows`,
+      { threshold: DRIFT_ALARM_PSI },
+    );
+    const runs = props.training.alarmAfterRunsWithoutPromotion;
+    this.addAlarm(
+      'trainNotPromoting',
+      publishedMetric('train', 'ModelPromoted', { statistic: 'Sum', period: trainingPeriod }),
+      `${runs} training runs in a row promoted no model (or did not run): the serving model is growing stale`,
+      {
+        threshold: 1,
+        evaluationPeriods: runs,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        // A run that failed before publishing, or no run at all, promoted nothing either.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      },
+    );
+
     this.dashboard = this.createDashboard(props, failuresWritten);
   }
 
@@ -168,16 +200,22 @@ export class PipelineMonitoring extends Construct {
     id: string,
     metric: cloudwatch.IMetric,
     description: string,
-    options: { threshold?: number; evaluationPeriods?: number } = {},
+    options: {
+      threshold?: number;
+      evaluationPeriods?: number;
+      comparisonOperator?: cloudwatch.ComparisonOperator;
+      treatMissingData?: cloudwatch.TreatMissingData;
+    } = {},
   ): void {
     const alarm = new cloudwatch.Alarm(this, `${id}Alarm`, {
       metric,
       alarmDescription: `profile-stream: ${description}`,
       threshold: options.threshold ?? 1,
       evaluationPeriods: options.evaluationPeriods ?? 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      comparisonOperator:
+        options.comparisonOperator ?? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       // No invocations means nothing went wrong; an idle stream is not an incident.
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      treatMissingData: options.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     alarm.addAlarmAction(new actions.SnsAction(this.alarmTopic));
     alarm.addOkAction(new actions.SnsAction(this.alarmTopic));

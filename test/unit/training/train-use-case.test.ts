@@ -12,6 +12,7 @@ import {
   createModelPointer,
   type ModelMetadataV2,
   type ModelPointer,
+  parseModelMetadataV2,
 } from '../../../shared/model/model-metadata';
 import { ModelScoringError } from '../../../shared/model/model-scoring-error';
 import {
@@ -279,6 +280,34 @@ describe('trainAndPublish with in-memory ports', () => {
     expect(kept.reason).toMatch(/but the churn head regresses: rocAuc 0\.0000 vs 1\.0000/);
     expect(registryA.promotions).toEqual([]);
     expect(promoted).toMatchObject({ promoted: true, heads: { churn: { candidate: 1, champion: 0 } } });
+  });
+
+  it("measures the newest rows against the serving model's training distributions and stores its own", async () => {
+    // Prepare: one champion with a drift reference (every candidate of this build has one), one from
+    // before drift references existed.
+    const runtime = fakeRuntime({ candidate: perfect, champion: reversed });
+    const withReference = await registryWithChampion();
+    const { drift: _drift, ...olderProvenance } = (await withReference.getMetadata(CHAMPION_VERSION))
+      .provenance!;
+    const withoutReference = await registryWithChampion({ provenance: olderProvenance });
+    // Act
+    const summary = await run({ registry: withReference, scoreOnnx: runtime.scoreOnnx });
+    const older = await run({ registry: withoutReference, scoreOnnx: runtime.scoreOnnx });
+    // Assess
+    expect(summary.drift).toMatchObject({
+      referenceModel: CHAMPION_VERSION,
+      rows: trainingSet.split.test.length,
+    });
+    expect(summary.drift!.features).toHaveLength(FEATURE_NAMES.length);
+    expect(summary.drift!.maxFeaturePsi).toBe(summary.drift!.features[0]!.psi);
+    expect(summary.drift!.scorePsi).toEqual(expect.any(Number));
+    const stored = withReference.files.get(summary.modelVersion!)!;
+    expect(parseModelMetadataV2(stored.metadata).provenance?.drift?.rows).toBe(
+      trainingSet.split.train.length,
+    );
+    expect(stored.reportHtml).toContain('Drift against the serving model');
+    expect(older.drift).toBeUndefined();
+    expect(withoutReference.files.get(older.modelVersion!)!.reportHtml).not.toContain('Drift against');
   });
 
   it('promotes over a champion of another feature schema without downloading or scoring it', async () => {
