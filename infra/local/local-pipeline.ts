@@ -9,7 +9,12 @@ import type { KinesisStreamEvent } from 'aws-lambda';
 import path from 'node:path';
 import { localNameFor, synthesizeTopology, type LocalTopology } from './topology';
 import { startLocalCloud, type LocalCloud } from './emulators';
-import { EventSourceMappingEmulator, type EventSourceMappingProgress } from './event-source-mapping';
+import {
+  ENHANCED_FAN_OUT_POLL_INTERVAL_MS,
+  EventSourceMappingEmulator,
+  type EventSourceMappingProgress,
+} from './event-source-mapping';
+import type { StackParameters } from '../cdk/stack-parameters';
 import type { RescoreResponse } from '../../functions/rescore/rescore-handler';
 import type { RescoreStats } from '../../shared/rescoring/rescore-segment';
 
@@ -17,8 +22,14 @@ import type { RescoreStats } from '../../shared/rescoring/rescore-segment';
 export interface LocalPipelineOptions {
   /** Keep emulator data here between runs. @default undefined (in memory / temporary) */
   dataDir?: string;
-  /** Idle poll interval of the emulated event source mappings. @default 200 */
+  /**
+   * Idle poll interval of the emulated event source mappings on shared throughput; a mapping on an
+   * enhanced fan-out consumer polls at most every `ENHANCED_FAN_OUT_POLL_INTERVAL_MS` instead.
+   * @default 200
+   */
   pollIntervalMs?: number;
+  /** Stack parameters the template is synthesized with (as `cdk -c`). @default {} (the stack's defaults) */
+  stackParameters?: Partial<StackParameters>;
   /**
    * Upper bound on the template's batching windows. The archive consumer's 30 s window only makes
    * fewer, larger S3 objects; locally it would leave a run idle at every drain waiting for the last
@@ -73,7 +84,7 @@ type Handler = (event: never, context?: unknown) => Promise<unknown>;
 
 /** Start the emulators, create the template's resources and run its consumers with the real handlers. */
 export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
-  const topology = synthesizeTopology();
+  const topology = synthesizeTopology(options.stackParameters);
   const cloud = await startLocalCloud({ dataDir: options.dataDir });
   const mappings = new Map<string, EventSourceMappingEmulator>();
   try {
@@ -123,7 +134,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         functionName: esm.functionName,
         invoke: (event: KinesisStreamEvent) =>
           handler(event as never, { awsRequestId: `local-${Date.now()}` }),
-        pollIntervalMs: options.pollIntervalMs,
+        pollIntervalMs:
+          esm.fanOut === 'enhanced'
+            ? Math.min(
+                options.pollIntervalMs ?? ENHANCED_FAN_OUT_POLL_INTERVAL_MS,
+                ENHANCED_FAN_OUT_POLL_INTERVAL_MS,
+              )
+            : options.pollIntervalMs,
       });
       if (options.onProgress !== undefined) {
         const onProgress = options.onProgress;

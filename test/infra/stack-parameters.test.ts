@@ -22,7 +22,12 @@ describe('resolveStackParameters', () => {
     const parameters = resolveStackParameters(app, { shardCount: 0 });
 
     // Assess
-    expect(parameters).toEqual({ shardCount: 0, trainingRateHours: 12, labelHorizonHours: 24 });
+    expect(parameters).toEqual({
+      ...DEFAULT_STACK_PARAMETERS,
+      shardCount: 0,
+      trainingRateHours: 12,
+      labelHorizonHours: 24,
+    });
   });
 
   it.each([
@@ -30,6 +35,9 @@ describe('resolveStackParameters', () => {
     ['shardCount', '1.5'],
     ['trainingRateHours', '0'],
     ['labelHorizonHours', 'soon'],
+    ['ingestBatchingWindowSeconds', '0.5'],
+    ['ingestBatchingWindowSeconds', '301'],
+    ['ingestFanOut', 'efo'],
   ])('rejects %s = %s, naming the parameter', (field, value) => {
     // Prepare
     const app = new App({ context: { [field]: value } });
