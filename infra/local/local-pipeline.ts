@@ -7,7 +7,12 @@
  */
 import type { KinesisStreamEvent } from 'aws-lambda';
 import path from 'node:path';
-import { localNameFor, synthesizeTopology, type LocalTopology } from './topology';
+import {
+  localNameFor,
+  synthesizeTopology,
+  type LocalTopology,
+  type TopologyEventSourceMapping,
+} from './topology';
 import { startLocalCloud, type LocalCloud } from './emulators';
 import {
   ENHANCED_FAN_OUT_POLL_INTERVAL_MS,
@@ -116,32 +121,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     for (const esm of topology.eventSourceMappings) {
       const handler = handlers.get(esm.functionName);
       if (handler === undefined) continue;
-      const onFailureBucket =
-        esm.onFailureBucketLogicalId === undefined ? undefined : localNameFor(esm.onFailureBucketLogicalId);
-      const mapping = new EventSourceMappingEmulator({
-        config: {
-          ...esm,
-          maximumBatchingWindowInSeconds: Math.min(
-            esm.maximumBatchingWindowInSeconds,
-            options.maxBatchingWindowSeconds ?? LOCAL_MAX_BATCHING_WINDOW_SECONDS,
-          ),
-          onFailure: onFailureBucket === undefined ? undefined : { bucket: onFailureBucket },
-        },
-        kinesis: cloud.clients.kinesis,
-        s3: cloud.clients.s3,
-        streamName,
-        streamArn,
-        functionName: esm.functionName,
-        invoke: (event: KinesisStreamEvent) =>
-          handler(event as never, { awsRequestId: `local-${Date.now()}` }),
-        pollIntervalMs:
-          esm.fanOut === 'enhanced'
-            ? Math.min(
-                options.pollIntervalMs ?? ENHANCED_FAN_OUT_POLL_INTERVAL_MS,
-                ENHANCED_FAN_OUT_POLL_INTERVAL_MS,
-              )
-            : options.pollIntervalMs,
-      });
+      const mapping = emulateMapping(
+        esm,
+        { cloud, streamName, streamArn },
+        (event) => handler(event as never, { awsRequestId: `local-${Date.now()}` }),
+        options,
+      );
       if (options.onProgress !== undefined) {
         const onProgress = options.onProgress;
         mapping.subscribe((p) => onProgress(esm.functionName, p));
@@ -188,6 +173,45 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     await cloud.stop();
     throw error;
   }
+}
+
+/**
+ * The emulated event source mapping of one of the template's mappings on a local stream: the
+ * template's settings, with the local window cap and poll cadence of `options`, the on-failure
+ * bucket's local name, and a poll every `ENHANCED_FAN_OUT_POLL_INTERVAL_MS` for a mapping on an
+ * enhanced fan-out consumer (kinesalite has no SubscribeToShard). Not started.
+ */
+export function emulateMapping(
+  esm: TopologyEventSourceMapping,
+  stream: { cloud: LocalCloud; streamName: string; streamArn: string },
+  invoke: (event: KinesisStreamEvent) => Promise<unknown>,
+  options: Pick<LocalPipelineOptions, 'pollIntervalMs' | 'maxBatchingWindowSeconds'> = {},
+): EventSourceMappingEmulator {
+  const onFailureBucket =
+    esm.onFailureBucketLogicalId === undefined ? undefined : localNameFor(esm.onFailureBucketLogicalId);
+  return new EventSourceMappingEmulator({
+    config: {
+      ...esm,
+      maximumBatchingWindowInSeconds: Math.min(
+        esm.maximumBatchingWindowInSeconds,
+        options.maxBatchingWindowSeconds ?? LOCAL_MAX_BATCHING_WINDOW_SECONDS,
+      ),
+      onFailure: onFailureBucket === undefined ? undefined : { bucket: onFailureBucket },
+    },
+    kinesis: stream.cloud.clients.kinesis,
+    s3: stream.cloud.clients.s3,
+    streamName: stream.streamName,
+    streamArn: stream.streamArn,
+    functionName: esm.functionName,
+    invoke,
+    pollIntervalMs:
+      esm.fanOut === 'enhanced'
+        ? Math.min(
+            options.pollIntervalMs ?? ENHANCED_FAN_OUT_POLL_INTERVAL_MS,
+            ENHANCED_FAN_OUT_POLL_INTERVAL_MS,
+          )
+        : options.pollIntervalMs,
+  });
 }
 
 /** Turn the template's environment (literal values and references to resources) into local values. */
