@@ -32,9 +32,9 @@ import { defaultDelta, dpSgdEpsilon, noiseMultiplierForEpsilon } from './rdp-acc
 
 /** Backend name recorded for a DP-SGD fit. */
 export const DP_SGD_BACKEND = 'dp-sgd-js';
-/** @default clip norm C */
+/** Default L2 bound C of each unit's gradient. */
 export const DEFAULT_CLIP_NORM = 1;
-/** @default expected units per step */
+/** Default expected units per step (q = this / units). */
 export const DEFAULT_EXPECTED_BATCH_UNITS = 256;
 /** Epochs the evaluate CLI runs under DP-SGD (every step spends budget: fewer, larger steps). */
 export const DEFAULT_DP_EPOCHS = 30;
