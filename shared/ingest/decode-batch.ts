@@ -1,6 +1,7 @@
 import { ContractViolation, decodeEvent, partitionKeyOf } from '../contract/event-contract';
 import type { SequencedEvent } from '../profile/apply-events';
 import { compareSequenceNumbers } from '../profile/sequence-number';
+import { scrubPersonalData } from '../privacy/scrub-personal-data';
 import type { IngestRecord, QuarantinedRecord } from './ingest-ports';
 
 /** A batch split into what the domain can apply and what goes to quarantine. */
@@ -39,6 +40,8 @@ export function decodeBatch(records: readonly IngestRecord[]): DecodedBatch {
         unknownFields.set(field, (unknownFields.get(field) ?? 0) + 1);
     } catch (error) {
       if (!(error instanceof ContractViolation)) throw error;
+      // Rare path (about 1 % of records): the scrub parses the bytes a second time.
+      const { data, scrub, personalFieldsRemoved } = scrubPersonalData(record.data);
       quarantined.push({
         shardId: record.shardId,
         sequenceNumber: record.sequenceNumber,
@@ -48,7 +51,9 @@ export function decodeBatch(records: readonly IngestRecord[]): DecodedBatch {
         rule: error.rule,
         redactedValue: error.value,
         approximateArrivalMs: record.approximateArrivalMs,
-        dataBase64: Buffer.from(record.data).toString('base64'),
+        dataBase64: Buffer.from(data).toString('base64'),
+        scrub,
+        personalFieldsRemoved,
       });
     }
   }

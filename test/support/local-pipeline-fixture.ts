@@ -4,14 +4,31 @@
  */
 import { EventProducer } from '../../infra/client/event-producer';
 import type { RawRecord } from '../../infra/client/put-records-plan';
-import { startLocalPipeline, type LocalPipeline } from '../../infra/local/local-pipeline';
+import {
+  startLocalPipeline,
+  type LocalPipeline,
+  type LocalPipelineOptions,
+} from '../../infra/local/local-pipeline';
 
-/** Start the pipeline, publish `records` (every one must be accepted) and wait until ingest drained. */
-export async function startPipelineWithRecords(records: readonly RawRecord[]): Promise<LocalPipeline> {
+/**
+ * Start the pipeline, publish `records` (every one must be accepted) and wait until ingest drained.
+ *
+ * @param options - overrides of the fixture's pipeline options (e.g. `withArchive: true`); `environment`
+ *   is merged into the fixture's
+ */
+export async function startPipelineWithRecords(
+  records: readonly RawRecord[],
+  options: LocalPipelineOptions = {},
+): Promise<LocalPipeline> {
   const pipeline = await startLocalPipeline({
     pollIntervalMs: 50,
     withArchive: false,
-    environment: { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
+    ...options,
+    environment: {
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      ...options.environment,
+    },
   });
   const producer = new EventProducer({
     kinesis: pipeline.cloud.clients.kinesis,
