@@ -1,6 +1,7 @@
 import { ContractViolation, decodeEvent, partitionKeyOf } from '../contract/event-contract';
 import type { SequencedEvent } from '../profile/apply-events';
 import { compareSequenceNumbers } from '../profile/sequence-number';
+import { pseudonymiseEventIds, type DecodePrivacy } from '../privacy/pseudonymise';
 import { scrubPersonalData } from '../privacy/scrub-personal-data';
 import type { IngestRecord, QuarantinedRecord } from './ingest-ports';
 
@@ -25,17 +26,22 @@ export interface DecodedBatch {
  * The contract's "not ahead of processing time" rule is checked against the record's arrival time at
  * Kinesis, which a redelivery keeps: a record is refused or accepted the same way however often and
  * however late Lambda delivers it.
+ *
+ * @param privacy - the keyed hash for context fingerprints and, if asked, pseudonymous ids; without
+ *   it events keep their raw ids and carry no fingerprints
  */
-export function decodeBatch(records: readonly IngestRecord[]): DecodedBatch {
+export function decodeBatch(records: readonly IngestRecord[], privacy?: DecodePrivacy): DecodedBatch {
   const valid: SequencedEvent[] = [];
   const quarantined: QuarantinedRecord[] = [];
   const unknownFields = new Map<string, number>();
   let partitionKeyMismatches = 0;
   for (const record of records) {
     try {
-      const decoded = decodeEvent(record.data, record.approximateArrivalMs);
+      const decoded = decodeEvent(record.data, record.approximateArrivalMs, privacy?.hasher);
       valid.push({ event: decoded.event, shardId: record.shardId, sequenceNumber: record.sequenceNumber });
+      // The producer keyed the record by the raw id: compare before pseudonymising.
       if (record.partitionKey !== partitionKeyOf(decoded.event)) partitionKeyMismatches++;
+      if (privacy?.pseudonymiseIds === true) pseudonymiseEventIds(decoded.event, privacy.hasher);
       for (const field of decoded.unknownFields)
         unknownFields.set(field, (unknownFields.get(field) ?? 0) + 1);
     } catch (error) {

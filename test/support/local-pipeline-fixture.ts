@@ -14,11 +14,11 @@ import {
  * Start the pipeline, publish `records` (every one must be accepted) and wait until ingest drained.
  *
  * @param options - overrides of the fixture's pipeline options (e.g. `withArchive: true`); `environment`
- *   is merged into the fixture's
+ *   is merged into the fixture's; `drainTimeoutMs` bounds the wait for ingest (default 60 s)
  */
 export async function startPipelineWithRecords(
   records: readonly RawRecord[],
-  options: LocalPipelineOptions = {},
+  options: LocalPipelineOptions & { drainTimeoutMs?: number } = {},
 ): Promise<LocalPipeline> {
   const pipeline = await startLocalPipeline({
     pollIntervalMs: 50,
@@ -39,6 +39,6 @@ export async function startPipelineWithRecords(
     await pipeline.stop();
     throw new Error(`${sent.failed.length} records were not accepted by the local stream`);
   }
-  await pipeline.drain(60_000);
+  await pipeline.drain(options.drainTimeoutMs ?? 60_000);
   return pipeline;
 }

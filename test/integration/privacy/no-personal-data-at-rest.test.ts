@@ -12,7 +12,7 @@ import { startPipelineWithRecords } from '../../support/local-pipeline-fixture';
 import { findNeedles, readEveryStore } from '../../support/persistent-stores';
 
 describe('no personal data at rest after a local run', () => {
-  const workload = generateWorkload({ seed: 11, users: 1000, days: 5 });
+  const workload = generateWorkload({ seed: 11, users: 1200, days: 5 });
   const { records, manifest } = injectFaults(workload.events, {
     nowMs: Date.now(),
     seed: 11,
@@ -37,6 +37,7 @@ describe('no personal data at rest after a local run', () => {
     try {
       pipeline = await startPipelineWithRecords(records, {
         withArchive: true,
+        drainTimeoutMs: 180_000,
         environment: { POWERTOOLS_LOG_LEVEL: 'DEBUG', LABEL_HORIZON_HOURS: '12' },
       });
       training = await pipeline.invoke('train', { source: 'aws.events', 'detail-type': 'Scheduled Event' });
