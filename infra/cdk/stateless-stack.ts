@@ -181,6 +181,7 @@ export class StatelessStack extends Stack {
       ingest: this.ingest.function,
       archive: this.archive.function,
       train: this.train.function,
+      rescoring: { stateMachine: this.rescoring.stateMachine, rescore: this.rescore.function },
       failuresBucket: resources.failuresBucket,
     });
   }

@@ -5,12 +5,13 @@
  * → skip when the data cannot support a model → `trainMultiTaskModel` on that split → score the
  * candidate's graph on its test rows (every head; its attribution outputs give the report's global
  * importance) → store the candidate → score the champion's graph on the same rows → `decidePromotion`
- * on the purchase head → move `models/current.json` or leave it.
+ * per head → move `models/current.json` or leave it.
  *
- * Promotion rule: the purchase head is the gate (ROC-AUC must not get worse, `decidePromotion`); churn
- * ROC-AUC and next-category recall@3 are compared on the same rows where both models have the head,
- * and reported (`heads`), not gated: a head the champion lacks is no reason to keep a better
- * purchase model out, and one the candidate loses is visible in the summary.
+ * Promotion rule: the purchase head decides (ROC-AUC must not get worse, `decidePromotion`), and churn
+ * ROC-AUC and next-category recall@3, compared on the same rows where both models have the head, can
+ * veto: a candidate whose other head is more than the policy's tolerance worse than the champion's is
+ * kept out. A head the champion lacks is no reason to keep a better purchase model out. Every
+ * comparison is reported (`heads`).
  *
  * Every outside thing comes in through a port (`training-ports.ts`): the archive, the model registry,
  * the network trainer (TensorFlow.js) and the ONNX runtime; the wall clock is passed in too.
@@ -36,6 +37,7 @@ import { ModelScoringError } from '../model/model-scoring-error';
 import {
   type ChampionAssessment,
   decidePromotion,
+  type HeadMetricPair,
   type PromotionDecision,
   type PromotionPolicy,
 } from '../model/promotion';
@@ -414,7 +416,16 @@ function compareHeads(
   };
 }
 
-/** Score the champion on the candidate's test rows and decide on the purchase head. */
+/** The compared heads both models have, as {@link decidePromotion} takes them. */
+function headPairs(heads: HeadComparison): HeadMetricPair[] {
+  return Object.entries(heads).flatMap(([head, comparison]: [string, HeadMetricComparison]) =>
+    comparison.champion === undefined
+      ? []
+      : [{ head, metric: comparison.metric, candidate: comparison.candidate, champion: comparison.champion }],
+  );
+}
+
+/** Score the champion on the candidate's test rows and decide per head. */
 async function compareWithChampion(
   deps: Pick<TrainDependencies, 'registry' | 'scoreOnnx'>,
   rows: TestRows,
@@ -437,16 +448,14 @@ async function compareWithChampion(
           championScores = await deps.scoreOnnx(onnx, io, rows.matrix);
           return measure(championScores.purchase);
         });
+  const heads = compareHeads(rows, candidateScores, championScores);
   const decision = decidePromotion({
     candidate: { modelVersion: candidate.modelVersion, metrics: candidateMetrics },
     ...(champion === undefined ? {} : { champion }),
+    otherHeads: headPairs(heads),
     ...(policy === undefined ? {} : { policy }),
   });
-  return {
-    ...decision,
-    championVersion: pointer?.modelVersion,
-    heads: compareHeads(rows, candidateScores, championScores),
-  };
+  return { ...decision, championVersion: pointer?.modelVersion, heads };
 }
 
 /** The champion's metrics on the candidate's rows, or why they cannot be had. */

@@ -387,6 +387,7 @@ describe('profile-stream stacks', () => {
       ['archive', 'Errors'],
       ['archive', 'DestinationDeliveryFailures'],
       ['train', 'Errors'],
+      ['rescore', 'Errors'],
     ])('alarms on %s %s', (name, metricName) => {
       // Prepare
       const [functionId] = Object.keys(
@@ -401,6 +402,22 @@ describe('profile-stream stacks', () => {
         AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
       });
     });
+
+    it.each(['ExecutionsFailed', 'ExecutionsTimedOut'])(
+      'alarms on the rescoring state machine’s %s',
+      (metricName) => {
+        // Prepare
+        const [stateMachineId] = Object.keys(stateless.findResources('AWS::StepFunctions::StateMachine'));
+        // Assess
+        stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'AWS/States',
+          MetricName: metricName,
+          Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: stateMachineId } }],
+          Threshold: 1,
+          AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+        });
+      },
+    );
 
     it('alarms on the maximum iterator age above five minutes', () => {
       // Assess

@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
   METRICS_NAMESPACE,
@@ -22,6 +23,8 @@ export interface PipelineMonitoringProps {
   readonly ingest: lambda.IFunction;
   readonly archive: lambda.IFunction;
   readonly train: lambda.IFunction;
+  /** The rescoring state machine and the function it runs per segment. */
+  readonly rescoring: { readonly stateMachine: sfn.IStateMachine; readonly rescore: lambda.IFunction };
   /** The event source mappings' on-failure destination. */
   readonly failuresBucket: s3.IBucket;
   /**
@@ -97,10 +100,16 @@ export class PipelineMonitoring extends Construct {
     );
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { masterKey: topicKey, enforceSSL: true });
 
-    const functions = { ingest: props.ingest, archive: props.archive, train: props.train };
+    const functions = {
+      ingest: props.ingest,
+      archive: props.archive,
+      train: props.train,
+      rescore: props.rescoring.rescore,
+    };
     for (const [name, fn] of Object.entries(functions)) {
-      // The daily trainer reports over an hour so one failed run is one alarm, not sixty.
-      const period = name === 'train' ? Duration.hours(1) : FIVE_MINUTES;
+      // The daily trainer and the rescorer (once per promotion) report over an hour so one failed run
+      // is one alarm, not sixty.
+      const period = name === 'train' || name === 'rescore' ? Duration.hours(1) : FIVE_MINUTES;
       this.addAlarm(`${name}Errors`, fn.metricErrors({ period }), 'function errors (whole batches failed)');
       this.addAlarm(`${name}Throttles`, fn.metricThrottles({ period }), 'throttled invocations');
     }
@@ -136,6 +145,20 @@ export class PipelineMonitoring extends Construct {
       'ingestModelRefused',
       publishedMetric('ingest', 'ModelRefused', { statistic: 'Sum', period: FIVE_MINUTES }),
       'ingest refuses the published model and keeps serving the previous one (or none)',
+    );
+
+    // A failed or timed-out execution leaves profiles scored by another model than the one serving
+    // until the next promotion (ingest rescores only the profiles it writes).
+    const { stateMachine } = props.rescoring;
+    this.addAlarm(
+      'rescoringExecutionsFailed',
+      stateMachine.metricFailed({ statistic: 'Sum', period: Duration.hours(1) }),
+      "a rescoring run failed: some profiles keep the previous model's scores",
+    );
+    this.addAlarm(
+      'rescoringExecutionsTimedOut',
+      stateMachine.metricTimedOut({ statistic: 'Sum', period: Duration.hours(1) }),
+      "a rescoring run timed out: some profiles keep the previous model's scores",
     );
 
     this.dashboard = this.createDashboard(props, failuresWritten);
@@ -193,7 +216,7 @@ export class PipelineMonitoring extends Construct {
           graph('Iterator age (max, ms)', consumers.map(iteratorAge)),
           graph(
             'Errors and throttles',
-            [props.ingest, props.archive, props.train].flatMap((fn) => [
+            [props.ingest, props.archive, props.train, props.rescoring.rescore].flatMap((fn) => [
               fn.metricErrors({ period: ONE_MINUTE }),
               fn.metricThrottles({ period: ONE_MINUTE }),
             ]),

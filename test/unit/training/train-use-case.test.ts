@@ -37,6 +37,7 @@ const events = workload.events.map((e) => validateEvent(e, nowMs).event);
 // The same rows the use case builds, so the test knows the labels of the held-out rows.
 const trainingSet = buildTrainingSet(events, { labelHorizonMs: HORIZON_HOURS * HOUR_MS });
 const testLabels = Float32Array.from(trainingSet.split.test, (row) => trainingSet.labels[row]!);
+const testChurnLabels = Float32Array.from(trainingSet.split.test, (row) => trainingSet.churnLabels[row]!);
 // Few rows: lower the minimums so the small workload can train (the defaults are tested below).
 const SMALL_DATA: TrainOptions = {
   labelHorizonHours: HORIZON_HOURS,
@@ -123,12 +124,15 @@ const reversed = (): Float32Array => testLabels.map((label) => 1 - label);
  * An ONNX runtime stand-in: the champion's bytes score one way, any other graph (the candidate)
  * the other. Records every matrix it was given.
  */
-function fakeRuntime(scores: { candidate: () => Float32Array; champion: () => Float32Array }) {
+function fakeRuntime(
+  scores: { candidate: () => Float32Array; champion: () => Float32Array },
+  churn?: { candidate: () => Float32Array; champion: () => Float32Array },
+) {
   const seen: { model: 'candidate' | 'champion'; matrix: FeatureMatrix }[] = [];
   const scoreOnnx: OnnxRowScorer = async (onnx, _io, matrix) => {
     const model = onnx === CHAMPION_ONNX ? 'champion' : 'candidate';
     seen.push({ model, matrix });
-    return { purchase: scores[model]() };
+    return { purchase: scores[model](), ...(churn === undefined ? {} : { churn: churn[model]() }) };
   };
   return { scoreOnnx, seen };
 }
@@ -250,6 +254,31 @@ describe('trainAndPublish with in-memory ports', () => {
     expect(summary.reason).toMatch(/on the same test rows$/);
     expect(registry.promotions).toEqual([]);
     expect(registry.files.has(summary.modelVersion!)).toBe(true);
+  });
+
+  it("keeps a better purchase model out when its churn head is worse than the champion's on the same rows", async () => {
+    // Prepare: purchase strictly better; churn perfect for the champion, reversed for the candidate.
+    const churnPerfect = () => Float32Array.from(testChurnLabels);
+    const churnReversed = () => testChurnLabels.map((label) => 1 - label);
+    const regressing = fakeRuntime(
+      { candidate: perfect, champion: reversed },
+      { candidate: churnReversed, champion: churnPerfect },
+    );
+    const improving = fakeRuntime(
+      { candidate: perfect, champion: reversed },
+      { candidate: churnPerfect, champion: churnReversed },
+    );
+    const registryA = await registryWithChampion();
+    const registryB = await registryWithChampion();
+    // Act
+    const kept = await run({ registry: registryA, scoreOnnx: regressing.scoreOnnx });
+    const promoted = await run({ registry: registryB, scoreOnnx: improving.scoreOnnx });
+    // Assess
+    expect(testChurnLabels.some((l) => l === 1) && testChurnLabels.some((l) => l === 0)).toBe(true);
+    expect(kept).toMatchObject({ promoted: false, heads: { churn: { candidate: 0, champion: 1 } } });
+    expect(kept.reason).toMatch(/but the churn head regresses: rocAuc 0\.0000 vs 1\.0000/);
+    expect(registryA.promotions).toEqual([]);
+    expect(promoted).toMatchObject({ promoted: true, heads: { churn: { candidate: 1, champion: 0 } } });
   });
 
   it('promotes over a champion of another feature schema without downloading or scoring it', async () => {
