@@ -12,7 +12,7 @@ import { startPipelineWithRecords } from '../../support/local-pipeline-fixture';
 import { findNeedles, readEveryStore } from '../../support/persistent-stores';
 
 describe('no personal data at rest after a local run', () => {
-  const workload = generateWorkload({ seed: 11, users: 1200, days: 5 });
+  const workload = generateWorkload({ seed: 11, users: 1000, days: 5 });
   const { records, manifest } = injectFaults(workload.events, {
     nowMs: Date.now(),
     seed: 11,
