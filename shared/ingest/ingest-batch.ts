@@ -13,6 +13,7 @@ import type { ProfileState } from '../profile/profile-state';
 import type { ProfileScore } from '../model/model-outputs';
 import { toProfileScores } from '../model/profile-score';
 import { decodeProfileItem, encodeProfileItem } from '../profile/profile-item-codec';
+import type { DecodePrivacy } from '../privacy/pseudonymise';
 import { decodeBatch, lowestSequenceNumber } from './decode-batch';
 import type {
   IngestRecord,
@@ -29,6 +30,8 @@ export interface IngestDependencies {
   scorer: ProfileScorer;
   /** Processing time (epoch ms). */
   now: () => number;
+  /** Fingerprints and pseudonymous ids at decode (`shared/privacy/pseudonymise.ts`). @default none */
+  privacy?: DecodePrivacy;
   /** Times an inference, for the metrics. @default performance.now */
   monotonicMs?: () => number;
   /**
@@ -94,7 +97,7 @@ export async function ingestBatch(
   const nowMs = deps.now();
   const stats = emptyStats(records.length);
 
-  const decoded = decodeBatch(records);
+  const decoded = decodeBatch(records, deps.privacy);
   for (const q of decoded.quarantined) stats.quarantined[q.kind]++;
   for (const count of decoded.unknownFields.values()) stats.unknownFieldsDropped += count;
   stats.partitionKeyMismatches = decoded.partitionKeyMismatches;
