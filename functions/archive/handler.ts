@@ -29,7 +29,10 @@ export const handler = async (event: KinesisStreamEvent): Promise<void> => {
   const erasure =
     profiles === undefined || secretId === undefined
       ? undefined
-      : { profiles, tombstones: new TombstoneKeys(await loadHashKey({ ...process.env, HASH_KEY_SECRET_ID: secretId })) };
+      : {
+          profiles,
+          tombstones: new TombstoneKeys(await loadHashKey({ ...process.env, HASH_KEY_SECRET_ID: secretId })),
+        };
   const { archived, objects, erased } = await archiveBatch(toIngestRecords(event), writer, erasure);
   publish('Archived', archived);
   if (erased > 0) publish('ErasedDropped', erased);

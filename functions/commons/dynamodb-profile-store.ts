@@ -82,7 +82,9 @@ export class DynamoDbProfileStore implements ProfileStore, ErasureProfileStore {
   }
 
   async deleteMany(profileIds: readonly string[]): Promise<void> {
-    await this.batchWrite(profileIds.map((profileId) => ({ DeleteRequest: { Key: marshall({ profileId }) } })));
+    await this.batchWrite(
+      profileIds.map((profileId) => ({ DeleteRequest: { Key: marshall({ profileId }) } })),
+    );
   }
 
   /** BatchWriteItem in chunks of 25, unprocessed items retried with backoff as for reads. */

@@ -33,7 +33,9 @@ export interface SecretKeyEnvironment {
 let cached: Promise<Uint8Array> | undefined;
 
 /** The key bytes (the secret string's UTF-8), loaded once and cached for the container's life. */
-export function loadHashKey(env: SecretKeyEnvironment = process.env as unknown as SecretKeyEnvironment): Promise<Uint8Array> {
+export function loadHashKey(
+  env: SecretKeyEnvironment = process.env as unknown as SecretKeyEnvironment,
+): Promise<Uint8Array> {
   cached ??= fetchHashKey(env).catch((error: unknown) => {
     cached = undefined; // the next invocation tries again
     throw error;
@@ -60,6 +62,7 @@ async function fetchHashKey(env: SecretKeyEnvironment): Promise<Uint8Array> {
 
 function checked(secret: string, source: string): Uint8Array {
   const bytes = new TextEncoder().encode(secret);
-  if (bytes.length < MIN_KEY_BYTES) throw new SecretKeyError(source, `must be at least ${MIN_KEY_BYTES} bytes`);
+  if (bytes.length < MIN_KEY_BYTES)
+    throw new SecretKeyError(source, `must be at least ${MIN_KEY_BYTES} bytes`);
   return bytes;
 }

@@ -46,7 +46,9 @@ export const handler = async (event: Pick<ErasureRequestCreated, 'detail'>): Pro
   try {
     const body = await s3.send(new GetObjectCommand({ Bucket: config.ERASURE_BUCKET, Key: key }));
     const request = parseErasureRequest(JSON.parse(await body.Body!.transformToString()));
-    const tombstones = new TombstoneKeys(await loadHashKey({ ...process.env, HASH_KEY_SECRET_ID: config.HASH_KEY_SECRET_ID }));
+    const tombstones = new TombstoneKeys(
+      await loadHashKey({ ...process.env, HASH_KEY_SECRET_ID: config.HASH_KEY_SECRET_ID }),
+    );
     const receipt = await eraseSubject(request, { profiles, tombstones, ...areas, now: Date.now });
     await s3.send(
       new PutObjectCommand({
@@ -58,7 +60,10 @@ export const handler = async (event: Pick<ErasureRequestCreated, 'detail'>): Pro
     );
     await s3.send(new DeleteObjectCommand({ Bucket: config.ERASURE_BUCKET, Key: key }));
     publish('ProfilesErased', receipt.subjects.length);
-    publish('RecordsErased', receipt.archive.recordsRemoved + receipt.quarantine.recordsRemoved + receipt.failures.recordsRemoved);
+    publish(
+      'RecordsErased',
+      receipt.archive.recordsRemoved + receipt.quarantine.recordsRemoved + receipt.failures.recordsRemoved,
+    );
     publish('ErasureMs', receipt.durationMs);
     logger.info('erasure done', { ...receipt });
     return receipt;

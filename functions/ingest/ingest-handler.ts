@@ -56,7 +56,11 @@ export function createIngestHandler(
     });
     try {
       const tombstones = loadTombstones === undefined ? undefined : await loadTombstones();
-      const { failedSequenceNumbers, stats } = await ingestBatch(records, { now: Date.now, ...rest, tombstones });
+      const { failedSequenceNumbers, stats } = await ingestBatch(records, {
+        now: Date.now,
+        ...rest,
+        tombstones,
+      });
       publishMetrics(stats, performance.now() - started);
       logger.info('batch processed', { ...stats, failed: failedSequenceNumbers.length });
       return { batchItemFailures: failedSequenceNumbers.map((itemIdentifier) => ({ itemIdentifier })) };

@@ -25,7 +25,9 @@ interface EraseOptions {
 
 const program = new Command()
   .name('npm run erase --')
-  .description('Erase people from the profiles, archive, quarantine and on-failure objects; print the receipt.')
+  .description(
+    'Erase people from the profiles, archive, quarantine and on-failure objects; print the receipt.',
+  )
   .argument('<profileIds...>', 'userIds, or anon:<anonymousId> for anonymous visitors')
   .requiredOption('--bucket <name>', 'erasure bucket name')
   .option('--endpoint <url>', 'S3 endpoint (the local cloud); default: AWS')
@@ -64,7 +66,9 @@ const program = new Command()
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
-    console.error(`no receipt after ${opts.timeoutSeconds} s: s3://${opts.bucket}/${key} will appear when done`);
+    console.error(
+      `no receipt after ${opts.timeoutSeconds} s: s3://${opts.bucket}/${key} will appear when done`,
+    );
     process.exitCode = 2;
   });
 

@@ -154,7 +154,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
 
     const erase = handlers.get('erase');
     const processErasureRequests = async (): Promise<ErasureReceipt[]> => {
-      if (erase === undefined || buckets.erasure === undefined) throw new Error('the template has no erase function');
+      if (erase === undefined || buckets.erasure === undefined)
+        throw new Error('the template has no erase function');
       const page = await cloud.clients.s3.send(
         new ListObjectsV2Command({ Bucket: buckets.erasure, Prefix: ERASURE_REQUESTS_PREFIX }),
       );

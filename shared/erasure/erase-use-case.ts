@@ -100,7 +100,10 @@ export interface EraseDependencies {
 }
 
 /** Carry out one erasure request and answer its receipt. */
-export async function eraseSubject(request: ErasureRequest, deps: EraseDependencies): Promise<ErasureReceipt> {
+export async function eraseSubject(
+  request: ErasureRequest,
+  deps: EraseDependencies,
+): Promise<ErasureReceipt> {
   const startedAt = deps.now();
   const requested = request.profileIds.filter((id) => !isTombstoneKey(id));
   const found = await deps.profiles.getMany(requested);
@@ -170,7 +173,12 @@ async function scrubArea(
   concurrency: number,
 ): Promise<AreaReceipt> {
   const keys = await store.listKeys();
-  const receipt: AreaReceipt = { objectsScanned: keys.length, objectsRewritten: 0, objectsDeleted: 0, recordsRemoved: 0 };
+  const receipt: AreaReceipt = {
+    objectsScanned: keys.length,
+    objectsRewritten: 0,
+    objectsDeleted: 0,
+    recordsRemoved: 0,
+  };
   let next = 0;
   const worker = async () => {
     while (next < keys.length) {

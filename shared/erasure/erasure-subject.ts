@@ -57,7 +57,8 @@ export function scrubQuarantineText(text: string, subject: ErasureSubject): Scru
     const record = parseJsonObject(line);
     if (record === undefined) return false;
     const partitionKey = typeof record.partitionKey === 'string' ? record.partitionKey : '';
-    const data = typeof record.dataBase64 === 'string' ? Buffer.from(record.dataBase64, 'base64') : new Uint8Array();
+    const data =
+      typeof record.dataBase64 === 'string' ? Buffer.from(record.dataBase64, 'base64') : new Uint8Array();
     return subject.ownsRecordBytes(data, partitionKey);
   });
 }
