@@ -20,7 +20,7 @@ import {
   scrubQuarantineText,
   type ScrubResult,
 } from './erasure-subject';
-import { isTombstoneKey, type TombstoneItem, type TombstoneKeys } from './tombstones';
+import { isTombstoneKey, type TombstoneKeys } from './tombstones';
 
 /** Where erasure requests are put in the erasure bucket (S3 announces them to the erase function). */
 export const ERASURE_REQUESTS_PREFIX = 'requests/';

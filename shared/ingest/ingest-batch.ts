@@ -119,10 +119,12 @@ export async function ingestBatch(
   const { tombstones } = deps;
   // A refused record names its person only by its partition key: userId, else anonymousId.
   const quarantineOwners = (q: { partitionKey: string }) => [q.partitionKey, `anon:${q.partitionKey}`];
-  const candidates = tombstones === undefined ? [] : [...byProfile.keys(), ...decoded.quarantined.flatMap(quarantineOwners)];
+  const candidates =
+    tombstones === undefined ? [] : [...byProfile.keys(), ...decoded.quarantined.flatMap(quarantineOwners)];
   const lookup = [...byProfile.keys(), ...new Set(candidates.map((id) => tombstones!.keyOf(id)))];
   // One BatchGetItem for the profiles and their tombstones.
-  const stored = lookup.length === 0 ? new Map<string, StoredProfileItem>() : await deps.profiles.getMany(lookup);
+  const stored =
+    lookup.length === 0 ? new Map<string, StoredProfileItem>() : await deps.profiles.getMany(lookup);
   const erased = tombstones === undefined ? new Set<string>() : erasedAmong(candidates, stored, tombstones);
 
   const quarantined = decoded.quarantined.filter((q) => !quarantineOwners(q).some((id) => erased.has(id)));

@@ -79,7 +79,13 @@ describe('synthesizeTopology', () => {
     expect(topology.buckets.map((bucket) => bucket.role).sort()).toEqual(
       ['archive', 'erasure', 'failures', 'models', 'other', 'quarantine'].sort(),
     );
-    expect(topology.functions.map((fn) => fn.name)).toEqual(['ingest', 'archive', 'train', 'rescore', 'erase']);
+    expect(topology.functions.map((fn) => fn.name)).toEqual([
+      'ingest',
+      'archive',
+      'train',
+      'rescore',
+      'erase',
+    ]);
     expect(topology.schedule).toEqual({ functionName: 'train', rate: 'rate(1 day)', rateSeconds: 86_400 });
   });
 
