@@ -14,8 +14,7 @@ import { toIngestRecords } from '../commons/kinesis-event';
 import { S3ArchiveWriter } from '../commons/s3-archive-writer';
 import { DynamoDbProfileStore } from '../commons/dynamodb-profile-store';
 import { dynamoDbClient } from '../commons/aws-clients';
-import { loadHashKey } from '../commons/secret-key';
-import { TombstoneKeys } from '../../shared/erasure/tombstones';
+import { tombstoneKeysLoader } from '../commons/secret-key';
 import { logger, metricPublisher, metrics } from '../commons/telemetry';
 
 const config = readConfig(ARCHIVE_CONFIG);
@@ -23,16 +22,14 @@ const writer = new S3ArchiveWriter(s3Client(), config.ARCHIVE_BUCKET);
 const publish = metricPublisher('archive');
 const { PROFILES_TABLE: table, HASH_KEY_SECRET_ID: secretId } = config;
 const profiles = table === undefined ? undefined : new DynamoDbProfileStore(dynamoDbClient(), table);
+const tombstones = secretId === undefined ? undefined : tombstoneKeysLoader(secretId);
 
 /** Lambda entry point for the archive's Kinesis event source. */
 export const handler = async (event: KinesisStreamEvent): Promise<void> => {
   const erasure =
-    profiles === undefined || secretId === undefined
+    profiles === undefined || tombstones === undefined
       ? undefined
-      : {
-          profiles,
-          tombstones: new TombstoneKeys(await loadHashKey({ ...process.env, HASH_KEY_SECRET_ID: secretId })),
-        };
+      : { profiles, tombstones: await tombstones() };
   const { archived, objects, erased } = await archiveBatch(toIngestRecords(event), writer, erasure);
   publish('Archived', archived);
   if (erased > 0) publish('ErasedDropped', erased);

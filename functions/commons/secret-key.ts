@@ -5,6 +5,7 @@
  * generates a key and hands it over in `LOCAL_HASH_KEY` instead.
  */
 import { MIN_KEY_BYTES } from '../../shared/privacy/keyed-hash';
+import { TombstoneKeys } from '../../shared/erasure/tombstones';
 
 /** The extension's default port (`PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`). */
 const EXTENSION_PORT = 2773;
@@ -41,6 +42,21 @@ export function loadHashKey(
     throw error;
   });
   return cached;
+}
+
+/**
+ * The tombstone keys under the secret `secretId`, built once per container (their cache of computed
+ * keys lives as long) and built again after a failed load.
+ */
+export function tombstoneKeysLoader(secretId: string): () => Promise<TombstoneKeys> {
+  let keys: Promise<TombstoneKeys> | undefined;
+  return () =>
+    (keys ??= loadHashKey({ ...(process.env as Partial<SecretKeyEnvironment>), HASH_KEY_SECRET_ID: secretId })
+      .then((key) => new TombstoneKeys(key))
+      .catch((error: unknown) => {
+        keys = undefined;
+        throw error;
+      }));
 }
 
 async function fetchHashKey(env: SecretKeyEnvironment): Promise<Uint8Array> {

@@ -13,7 +13,7 @@ import { dynamoDbClient, s3Client } from '../commons/aws-clients';
 import { ERASE_CONFIG, readConfig } from '../commons/config';
 import { DynamoDbProfileStore } from '../commons/dynamodb-profile-store';
 import { S3ErasableArea } from '../commons/s3-erasable-area';
-import { loadHashKey } from '../commons/secret-key';
+import { tombstoneKeysLoader } from '../commons/secret-key';
 import { logger, metricPublisher, metrics } from '../commons/telemetry';
 import { ARCHIVE_PREFIX } from '../../shared/archive/archive-batch';
 import {
@@ -22,7 +22,6 @@ import {
   parseErasureRequest,
   type ErasureReceipt,
 } from '../../shared/erasure/erase-use-case';
-import { TombstoneKeys } from '../../shared/erasure/tombstones';
 
 const config = readConfig(ERASE_CONFIG);
 const s3 = s3Client();
@@ -33,6 +32,7 @@ const areas = {
   failures: new S3ErasableArea(s3, config.FAILURES_BUCKET, ''),
 };
 const publish = metricPublisher('erase');
+const loadTombstones = tombstoneKeysLoader(config.HASH_KEY_SECRET_ID);
 
 /** The part of S3's EventBridge "Object Created" event this function reads. */
 export type ErasureRequestCreated = EventBridgeEvent<
@@ -46,9 +46,7 @@ export const handler = async (event: Pick<ErasureRequestCreated, 'detail'>): Pro
   try {
     const body = await s3.send(new GetObjectCommand({ Bucket: config.ERASURE_BUCKET, Key: key }));
     const request = parseErasureRequest(JSON.parse(await body.Body!.transformToString()));
-    const tombstones = new TombstoneKeys(
-      await loadHashKey({ ...process.env, HASH_KEY_SECRET_ID: config.HASH_KEY_SECRET_ID }),
-    );
+    const tombstones = await loadTombstones();
     const receipt = await eraseSubject(request, { profiles, tombstones, ...areas, now: Date.now });
     await s3.send(
       new PutObjectCommand({

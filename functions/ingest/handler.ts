@@ -9,8 +9,7 @@ import { INGEST_CONFIG, readConfig } from '../commons/config';
 import { DynamoDbProfileStore } from '../commons/dynamodb-profile-store';
 import { S3ModelScorer } from '../commons/s3-model-scorer';
 import { S3QuarantineSink } from '../commons/s3-quarantine-sink';
-import { loadHashKey } from '../commons/secret-key';
-import { TombstoneKeys } from '../../shared/erasure/tombstones';
+import { tombstoneKeysLoader } from '../commons/secret-key';
 import { createIngestHandler, MODEL_SCORER_HOOKS } from './ingest-handler';
 
 const config = readConfig(INGEST_CONFIG);
@@ -27,8 +26,5 @@ export const handler = createIngestHandler({
     MODEL_SCORER_HOOKS,
   ),
   // Loaded at the first batch (the secrets extension answers only inside an invocation), then cached.
-  tombstones:
-    secretId === undefined
-      ? undefined
-      : async () => new TombstoneKeys(await loadHashKey({ ...process.env, HASH_KEY_SECRET_ID: secretId })),
+  tombstones: secretId === undefined ? undefined : tombstoneKeysLoader(secretId),
 });

@@ -21,8 +21,14 @@ export interface TombstoneItem extends StoredProfileItem {
   requestId: string;
 }
 
+/** Tombstone keys remembered per container: an HMAC costs microseconds, a lookup far less. */
+const KEY_CACHE_LIMIT = 50_000;
+
 /** Maps profile ids to their tombstone keys under one secret key (the caller holds the key bytes). */
 export class TombstoneKeys {
+  // Bounded by clearing when full: active profiles come back within minutes, so hits stay high.
+  private readonly cache = new Map<string, string>();
+
   constructor(private readonly key: Uint8Array) {}
 
   /** The keyed hash of a profile id, as the receipt names it. */
@@ -32,7 +38,13 @@ export class TombstoneKeys {
 
   /** The tombstone item key of a profile id. */
   keyOf(profileId: string): string {
-    return TOMBSTONE_KEY_PREFIX + this.hashOf(profileId);
+    let key = this.cache.get(profileId);
+    if (key === undefined) {
+      if (this.cache.size >= KEY_CACHE_LIMIT) this.cache.clear();
+      key = TOMBSTONE_KEY_PREFIX + this.hashOf(profileId);
+      this.cache.set(profileId, key);
+    }
+    return key;
   }
 }
 
