@@ -51,6 +51,7 @@ const ISO_4217 = new Set(Intl.supportedValuesOf('currency'));
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 const NOT_ANONYMOUS = /^(?!anon:)/;
 const DOTTED_SEGMENTS = /^[^.\s]+(\.[^.\s]+)*$/;
+const DECIMAL_SEQUENCE_NUMBER = /^\d{1,128}$/;
 
 const id = (max = 128) => z.string().min(1).max(max);
 const money = z.number().finite().min(0);
@@ -71,6 +72,17 @@ const occurredAtSchema = z.union([
     .regex(RFC3339, 'must be an RFC 3339 timestamp with an offset')
     .refine((s) => !Number.isNaN(Date.parse(s)), 'must be a valid calendar date'),
 ]);
+
+/**
+ * The replay envelope: where a republished record first sat in the stream. `npm run replay` sets it on
+ * repaired quarantine records and on-failure payloads, and ingest sequences such a record under this
+ * identity, so the profile's high-water mark for that shard recognises one already applied exactly.
+ * Producers never set it.
+ */
+const replayOfSchema = z.object({
+  shardId: id(),
+  sequenceNumber: z.string().regex(DECIMAL_SEQUENCE_NUMBER, 'must be a decimal Kinesis sequence number'),
+});
 
 /**
  * The wire shape a producer sends (before normalisation), field by field. Exported for JSON Schema
@@ -106,6 +118,7 @@ export const eventInputSchema = z.object({
   revenue: money.optional(),
   query: z.string().min(1).max(256).optional(),
   context: contextSchema.optional(),
+  replayOf: replayOfSchema.optional(),
 });
 
 type EventFields = z.output<typeof eventInputSchema>;
@@ -194,6 +207,14 @@ function checkedContext(raw: unknown): Record<string, unknown> | undefined {
   return readEveryKnownField(raw, read, KNOWN_CONTEXT) ? out : undefined;
 }
 
+function checkedReplayOf(raw: unknown): Record<string, unknown> | undefined {
+  if (!isPlainObject(raw)) return;
+  const { shardId, sequenceNumber } = raw;
+  if (!isId(shardId) || typeof sequenceNumber !== 'string' || !DECIMAL_SEQUENCE_NUMBER.test(sequenceNumber))
+    return;
+  return readEveryKnownField(raw, 2, KNOWN_REPLAY_OF) ? { shardId, sequenceNumber } : undefined;
+}
+
 /**
  * The fast path of {@link validateEvent}: {@link eventInputSchema}'s field rules written out by hand
  * for the well-formed event, returning exactly the schema's output (a fresh object with the known
@@ -270,7 +291,7 @@ export function checkedEventFields(raw: unknown): EventFields | undefined {
     out.quantity = quantity;
     read++;
   }
-  const { orderId, revenue, query, context } = raw;
+  const { orderId, revenue, query, context, replayOf } = raw;
   if (orderId !== undefined) {
     if (!isId(orderId)) return;
     out.orderId = orderId;
@@ -290,6 +311,12 @@ export function checkedEventFields(raw: unknown): EventFields | undefined {
     const checked = checkedContext(context);
     if (checked === undefined) return;
     out.context = checked;
+    read++;
+  }
+  if (replayOf !== undefined) {
+    const checked = checkedReplayOf(replayOf);
+    if (checked === undefined) return;
+    out.replayOf = checked;
     read++;
   }
   return readEveryKnownField(raw, read, KNOWN_TOP) ? (out as EventFields) : undefined;
@@ -322,6 +349,8 @@ export interface ContractEvent {
   revenue?: number;
   query?: string;
   context?: { device?: (typeof DEVICE_TYPES)[number]; channel?: string };
+  /** Set only on a replayed record: its original shard and sequence number (see `npm run replay`). */
+  replayOf?: { shardId: string; sequenceNumber: string };
 }
 
 /** Why a record was refused; the quarantine groups by this. */
@@ -363,6 +392,7 @@ export interface DecodedEvent {
 
 const KNOWN_TOP = new Set(Object.keys(eventInputSchema.shape));
 const KNOWN_CONTEXT = new Set(Object.keys(contextSchema.shape));
+const KNOWN_REPLAY_OF = new Set(Object.keys(replayOfSchema.shape));
 
 /** Describe a value without revealing it: type and size only, numbers and booleans in full. */
 export function redact(value: unknown): string {

@@ -219,7 +219,11 @@ const HALF_LIFE_COUNT = HALF_LIVES_MS.length;
 const SHARD_KEYS = new Map<string, string>();
 const MAX_SHARD_KEYS = 1024;
 
-function encodeShardId(shardId: string): string {
+/**
+ * The key of a shard in the item's `seq` map: the shard number for a Kinesis shard id
+ * (`shardId-000000000003` → `3`), else `=` and the id as it is.
+ */
+export function encodeShardId(shardId: string): string {
   let key = SHARD_KEYS.get(shardId);
   if (key === undefined) {
     const match = KINESIS_SHARD_ID.exec(shardId);

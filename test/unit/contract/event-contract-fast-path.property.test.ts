@@ -21,6 +21,11 @@ const EDGE_VALUES: readonly unknown[] = [
   'EUR',
   'eur',
   'XYZ',
+  '0',
+  '01',
+  '1'.repeat(128),
+  '1'.repeat(129),
+  '-1',
   ...EVENT_TYPES,
   ...DEVICE_TYPES,
   '2026-11-27T10:00:00Z',
@@ -102,6 +107,12 @@ const eventFields = fc.record(
     revenue: money,
     query: id,
     context,
+    replayOf: field(
+      fc.record(
+        { shardId: id, sequenceNumber: field(fc.bigInt({ min: 0n, max: 10n ** 40n }).map(String)), x: id },
+        { requiredKeys: ['shardId', 'sequenceNumber'] },
+      ),
+    ),
     extra: edgeValue,
   },
   { requiredKeys: ['schemaVersion', 'eventId', 'type', 'occurredAt'] },
@@ -176,6 +187,10 @@ describe('checkedEventFields (the fast path of validateEvent)', () => {
         ...base,
         context: { device: 'mobile', [key]: v },
       })),
+      ...Object.keys(eventInputSchema.shape.replayOf.unwrap().shape).map((key) => (v: unknown) => ({
+        ...base,
+        replayOf: { shardId: 's', sequenceNumber: '1', [key]: v },
+      })),
     ];
     for (const variant of variants) {
       for (const value of EDGE_VALUES) {
@@ -211,6 +226,7 @@ describe('checkedEventFields (the fast path of validateEvent)', () => {
       revenue: 3,
       query: 'shoes',
       context: { device: 'mobile', channel: 'app', ip: '10.0.0.1', userAgent: 'UA', email: 'a@b.c' },
+      replayOf: { shardId: 'shardId-000000000001', sequenceNumber: '4960' },
     };
     // Act
     const fast = checkedEventFields(event);
@@ -218,6 +234,9 @@ describe('checkedEventFields (the fast path of validateEvent)', () => {
     expect(Object.keys(fast ?? {})).toEqual(Object.keys(eventInputSchema.shape));
     expect(Object.keys(fast?.context ?? {})).toEqual(
       Object.keys(eventInputSchema.shape.context.unwrap().shape),
+    );
+    expect(Object.keys(fast?.replayOf ?? {})).toEqual(
+      Object.keys(eventInputSchema.shape.replayOf.unwrap().shape),
     );
     expect(fast).toEqual(eventInputSchema.parse(event));
   });
