@@ -33,6 +33,7 @@ import {
 } from '../model/model-metadata';
 import type { BatchScores } from '../model/model-outputs';
 import { ModelScoringError } from '../model/model-scoring-error';
+import { computePopulationStats } from '../traits/population-stats';
 import {
   type ChampionAssessment,
   decidePromotion,
@@ -260,12 +261,9 @@ export async function publishCandidate(
           ...candidate.reportPage,
           importance: globalImportanceOf(candidateScores, rows.matrix.rows),
         });
-  await deps.registry.putCandidate(modelVersion, {
-    onnx: candidate.onnx,
-    metadata: candidate.metadata,
-    reportHtml,
-  });
-  const decision = await compareWithChampion(deps, rows, candidate.metadata, candidateScores, policy);
+  const metadata = withPopulation(candidate.metadata, trainingSet, candidateScores);
+  await deps.registry.putCandidate(modelVersion, { onnx: candidate.onnx, metadata, reportHtml });
+  const decision = await compareWithChampion(deps, rows, metadata, candidateScores, policy);
   if (decision.promote) await deps.registry.promote(modelVersion, decision.championVersion);
   return {
     promoted: decision.promote,
@@ -276,6 +274,27 @@ export async function publishCandidate(
     },
     heads: decision.heads,
   };
+}
+
+/**
+ * The candidate's metadata with the population statistics of the training rows (RFM and price-band
+ * cut points over every row, the recent-buyers centroid over the test rows' embeddings), unless it
+ * ships its own or the rows give none.
+ */
+function withPopulation(
+  metadata: ModelMetadataV2,
+  trainingSet: TrainingSet,
+  scores: Omit<BatchScores, 'modelVersion'>,
+): ModelMetadataV2 {
+  if (metadata.population !== undefined) return metadata;
+  const { embedding } = scores;
+  const population = computePopulationStats(
+    trainingSet.features,
+    trainingSet.featureNames,
+    trainingSet.rows,
+    embedding === undefined ? undefined : { ...embedding, rows: trainingSet.split.test },
+  );
+  return population === undefined ? metadata : { ...metadata, population };
 }
 
 /** Global importance per attributed head over the scored rows, for the report. */
