@@ -9,7 +9,8 @@ import { INGEST_CONFIG, readConfig } from '../commons/config';
 import { DynamoDbProfileStore } from '../commons/dynamodb-profile-store';
 import { S3ModelScorer } from '../commons/s3-model-scorer';
 import { S3QuarantineSink } from '../commons/s3-quarantine-sink';
-import { createIngestHandler, MODEL_SCORER_HOOKS } from './ingest-handler';
+import { AUDIENCE_SOURCE_HOOKS, createIngestHandler, MODEL_SCORER_HOOKS } from './ingest-handler';
+import { S3AudienceSource } from '../commons/s3-audience-definitions';
 
 const config = readConfig(INGEST_CONFIG);
 
@@ -22,5 +23,12 @@ export const handler = createIngestHandler({
     config.MODELS_BUCKET,
     config.MODEL_POLL_SECONDS * 1000,
     MODEL_SCORER_HOOKS,
+  ),
+  // Audience definitions live beside the model pointer and are polled as often.
+  audiences: new S3AudienceSource(
+    s3Client(),
+    config.MODELS_BUCKET,
+    config.MODEL_POLL_SECONDS * 1000,
+    AUDIENCE_SOURCE_HOOKS,
   ),
 });
