@@ -8,6 +8,8 @@ export interface StackParameters {
   readonly trainingRateHours: number;
   /** How far after an event the trainer looks for a purchase (the label). */
   readonly labelHorizonHours: number;
+  /** Alarm when this many training runs in a row promoted nothing (the serving model grows stale). */
+  readonly alarmAfterRunsWithoutPromotion: number;
 }
 
 /**
@@ -18,6 +20,7 @@ export const DEFAULT_STACK_PARAMETERS: StackParameters = {
   shardCount: 2,
   trainingRateHours: 24,
   labelHorizonHours: 24,
+  alarmAfterRunsWithoutPromotion: 7,
 };
 
 /** Bounds from the services: provisioned streams start at 500 shards max; rate() needs ≥ 1. */
@@ -25,7 +28,11 @@ const RULES: Record<keyof StackParameters, { min: number; max: number }> = {
   shardCount: { min: 0, max: 500 },
   trainingRateHours: { min: 1, max: 24 * 7 },
   labelHorizonHours: { min: 1, max: 24 * 30 },
+  alarmAfterRunsWithoutPromotion: { min: 1, max: 24 * 7 },
 };
+
+/** CloudWatch evaluates an alarm over at most 7 days (period × evaluation periods). */
+const MAX_ALARM_WINDOW_HOURS = 24 * 7;
 
 /** A stack parameter is missing its mark; names the parameter, the rule and the offending value. */
 export class InvalidStackParameter extends Error {
@@ -54,9 +61,19 @@ export function resolveStackParameters(app: App, overrides: Partial<StackParamet
     }
     return value;
   };
-  return {
+  const parameters = {
     shardCount: resolve('shardCount'),
     trainingRateHours: resolve('trainingRateHours'),
     labelHorizonHours: resolve('labelHorizonHours'),
+    alarmAfterRunsWithoutPromotion: resolve('alarmAfterRunsWithoutPromotion'),
   };
+  const windowHours = parameters.trainingRateHours * parameters.alarmAfterRunsWithoutPromotion;
+  if (windowHours > MAX_ALARM_WINDOW_HOURS) {
+    throw new InvalidStackParameter(
+      'alarmAfterRunsWithoutPromotion',
+      `times trainingRateHours (${parameters.trainingRateHours}) must be at most ${MAX_ALARM_WINDOW_HOURS} hours, the longest window a CloudWatch alarm evaluates`,
+      parameters.alarmAfterRunsWithoutPromotion,
+    );
+  }
+  return parameters;
 }

@@ -68,6 +68,8 @@ export interface StatelessStackProps extends StackProps {
   readonly trainingRateHours: number;
   /** How far after an event the trainer looks for the label (a purchase). */
   readonly labelHorizonHours: number;
+  /** Alarm when this many training runs in a row promoted nothing. */
+  readonly alarmAfterRunsWithoutPromotion: number;
   /**
    * How often ingest checks the models bucket for a new model pointer.
    * @default 60
@@ -181,6 +183,11 @@ export class StatelessStack extends Stack {
       ingest: this.ingest.function,
       archive: this.archive.function,
       train: this.train.function,
+      training: {
+        rateHours: props.trainingRateHours,
+        alarmAfterRunsWithoutPromotion: props.alarmAfterRunsWithoutPromotion,
+      },
+      rescoring: { stateMachine: this.rescoring.stateMachine, rescore: this.rescore.function },
       failuresBucket: resources.failuresBucket,
     });
   }

@@ -3,6 +3,7 @@
  * reliability (calibration) plot, drawn as inline SVG so the page opens from S3 or disk with no assets.
  */
 import type { FeatureImportance } from './attribution-summary';
+import { DRIFT_ALARM_PSI, type DriftReport } from './feature-drift';
 import type { EvaluationReport } from './metrics';
 import type { RankingReport } from './ranking-metrics';
 
@@ -29,6 +30,8 @@ export interface EvaluationReportPage {
    * graph computes it (added by whoever runs the graph; the trainer itself runs no ONNX).
    */
   importance?: readonly { head: string; rows: number; features: readonly FeatureImportance[] }[];
+  /** This run's newest rows against the serving model's training distributions. */
+  drift?: DriftReport;
   /** Extra label/value rows (training window, example counts, epochs…). */
   facts?: readonly (readonly [string, string])[];
 }
@@ -195,6 +198,24 @@ function importanceSection(importance: NonNullable<EvaluationReportPage['importa
 ${tables}`;
 }
 
+/** How many features the drift table shows. */
+const DRIFT_ROWS = 10;
+
+const driftVerdict = (psi: number) =>
+  psi >= DRIFT_ALARM_PSI ? 'shifted' : psi >= 0.1 ? 'moderate' : 'stable';
+
+function driftSection(drift: DriftReport): string {
+  const row = (name: string, psi: number) =>
+    `<tr><th>${escapeHtml(name)}</th><td>${format(psi)}</td><td>${driftVerdict(psi)}</td></tr>`;
+  const body = [
+    ...(drift.scorePsi === undefined ? [] : [row('purchase score (serving model)', drift.scorePsi)]),
+    ...drift.features.slice(0, DRIFT_ROWS).map((f) => row(f.feature, f.psi)),
+  ].join('');
+  return `<h2>Drift against the serving model</h2>
+<p>Population stability index of the ${drift.rows} newest rows (this run's test split) against the training distributions of ${escapeHtml(drift.referenceModel)}; the ${DRIFT_ROWS} largest. Below 0.1 stable, 0.1–${DRIFT_ALARM_PSI} moderate, from ${DRIFT_ALARM_PSI} shifted (alarmed).</p>
+<table><thead><tr><th>Variable</th><th>PSI</th><th>Reading</th></tr></thead><tbody>${body}</tbody></table>`;
+}
+
 /** Render the page; every interpolated string is HTML-escaped. */
 export function renderEvaluationReportHtml(page: EvaluationReportPage): string {
   const first = page.scorers[0]?.report;
@@ -228,6 +249,7 @@ Heuristic scores are scaled feature values, not probabilities, so their calibrat
 ${page.churnScorers === undefined ? '' : binarySection('Churn (test split)', 'churn', page.churnScorers)}
 ${page.rankings === undefined ? '' : rankingSection(page.rankings)}
 ${page.importance === undefined || page.importance.length === 0 ? '' : importanceSection(page.importance)}
+${page.drift === undefined ? '' : driftSection(page.drift)}
 </body>
 </html>
 `;

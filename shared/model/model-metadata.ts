@@ -196,6 +196,30 @@ const headProvenanceSchema = z
   })
   .strict();
 
+const binnedDistributionSchema = z
+  .object({
+    upperEdges: z.array(z.number()),
+    shares: z.array(z.number().min(0).max(1)),
+  })
+  .strict()
+  .refine((d) => d.shares.length === d.upperEdges.length + 1, {
+    message: 'must have one more share than upper edges',
+    path: ['shares'],
+  })
+  .refine((d) => d.upperEdges.every((edge, i) => i === 0 || edge > d.upperEdges[i - 1]!), {
+    message: 'must be strictly increasing',
+    path: ['upperEdges'],
+  });
+
+/** The distributions the next training run compares live rows with (`shared/model/feature-drift.ts`). */
+const driftReferenceSchema = z
+  .object({
+    rows: count,
+    features: z.record(z.string().min(1), binnedDistributionSchema),
+    purchaseScore: binnedDistributionSchema.optional(),
+  })
+  .strict();
+
 /** Optional: how a v2 model was trained. Nothing in serving reads it. */
 export const modelProvenanceSchema = z
   .object({
@@ -215,6 +239,8 @@ export const modelProvenanceSchema = z
       .optional(),
     /** Trainer settings (seed, backend, hidden units, epochs…), free-form. */
     training: z.record(z.string().min(1), z.unknown()).optional(),
+    /** Feature and score distributions of this model's data, for drift checks of later runs. */
+    drift: driftReferenceSchema.optional(),
   })
   .strict();
 /** Training provenance of a v2 model. */

@@ -22,7 +22,26 @@ describe('resolveStackParameters', () => {
     const parameters = resolveStackParameters(app, { shardCount: 0 });
 
     // Assess
-    expect(parameters).toEqual({ shardCount: 0, trainingRateHours: 12, labelHorizonHours: 24 });
+    expect(parameters).toEqual({
+      shardCount: 0,
+      trainingRateHours: 12,
+      labelHorizonHours: 24,
+      alarmAfterRunsWithoutPromotion: 7,
+    });
+  });
+
+  it('refuses a no-promotion alarm window longer than CloudWatch evaluates (7 days)', () => {
+    // Prepare: daily runs × 7 fits, × 8 does not; twice-daily × 14 fits.
+    const app = (alarmAfterRunsWithoutPromotion: string, trainingRateHours = '24') =>
+      new App({ context: { alarmAfterRunsWithoutPromotion, trainingRateHours } });
+
+    // Act / Assess
+    expect(resolveStackParameters(app('7')).alarmAfterRunsWithoutPromotion).toBe(7);
+    expect(resolveStackParameters(app('14', '12')).alarmAfterRunsWithoutPromotion).toBe(14);
+    expect(() => resolveStackParameters(app('8'))).toThrow(
+      expect.objectContaining({ field: 'alarmAfterRunsWithoutPromotion', value: 8 }),
+    );
+    expect(() => resolveStackParameters(app('8'))).toThrow(/at most 168 hours/);
   });
 
   it.each([

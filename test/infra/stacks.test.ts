@@ -387,6 +387,7 @@ describe('profile-stream stacks', () => {
       ['archive', 'Errors'],
       ['archive', 'DestinationDeliveryFailures'],
       ['train', 'Errors'],
+      ['rescore', 'Errors'],
     ])('alarms on %s %s', (name, metricName) => {
       // Prepare
       const [functionId] = Object.keys(
@@ -401,6 +402,52 @@ describe('profile-stream stacks', () => {
         AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
       });
     });
+
+    it.each(['ExecutionsFailed', 'ExecutionsTimedOut'])(
+      'alarms on the rescoring state machine’s %s',
+      (metricName) => {
+        // Prepare
+        const [stateMachineId] = Object.keys(stateless.findResources('AWS::StepFunctions::StateMachine'));
+        // Assess
+        stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'AWS/States',
+          MetricName: metricName,
+          Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: stateMachineId } }],
+          Threshold: 1,
+          AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+        });
+      },
+    );
+
+    it('alarms when daily training has promoted nothing for 7 runs, counting a missing run as none', () => {
+      // Assess
+      stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'ProfileStream',
+        MetricName: 'ModelPromoted',
+        Dimensions: [{ Name: 'service', Value: 'train' }],
+        Statistic: 'Sum',
+        Period: 86_400,
+        EvaluationPeriods: 7,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      });
+    });
+
+    it.each(['FeatureDriftPsiMax', 'ScoreDriftPsi'])(
+      'alarms on training-time drift %s ≥ 0.25',
+      (metricName) => {
+        // Assess
+        stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'ProfileStream',
+          MetricName: metricName,
+          Dimensions: [{ Name: 'service', Value: 'train' }],
+          Statistic: 'Maximum',
+          Threshold: 0.25,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        });
+      },
+    );
 
     it('alarms on the maximum iterator age above five minutes', () => {
       // Assess
