@@ -262,7 +262,7 @@ export const BUILT_IN_AUDIENCES: AudienceSet = {
   audienceSetVersion: 1,
   audiences: [
     {
-      id: 'high-intent-cart-abandoners',
+      id: 'cart-abandoners',
       description:
         'Left a cart for an hour or more while the model expects a purchase: a reminder may convert.',
       condition: {
@@ -293,7 +293,7 @@ export const BUILT_IN_AUDIENCES: AudienceSet = {
       },
     },
     {
-      id: 'recent-buyer-look-alikes',
+      id: 'buyer-look-alikes',
       description: 'Not a recent buyer, but close to them in the model embedding: prospecting.',
       condition: {
         all: [{ similarTo: 'recent-buyers', gte: 0.8 }, { not: { event: 'purchase', withinHours: 24 * 7 } }],

@@ -190,34 +190,27 @@ export const profileItemSchema = profileItemSchemaV2
         'the oldest item schema whose readers decode this item; v2 and v3 only add optional attributes, so ' +
           'their items say 1 and v1 readers keep reading them. A reader refuses a version above its own',
       ),
-    traits: z
-      .object({
-        stage: z
-          .enum(LIFECYCLE_STAGES)
-          .describe('lifecycle stage as of lastEventAt (README, "Computed traits")'),
-        rfm: z
-          .tuple([rfmScore, rfmScore, rfmScore])
-          .describe('[recency, frequency, monetary] scores, 5 best'),
-        tier: z.enum(VALUE_TIERS).describe('value tier, from the monetary score'),
-        priceBand: z
-          .enum(PRICE_BANDS)
-          .optional()
-          .describe('average order value (cart unit price before an order) band'),
-        topCats: z
-          .array(z.string().min(1))
-          .optional()
-          .describe('preferred categories, by 7-day affinity, first strongest'),
-        abandonedCart: z
-          .tuple([nonNegativeInt, nonNegativeInt])
-          .optional()
-          .describe('[cart value in cents, minutes since the last cart change] when the cart is abandoned'),
-        daysSincePurchase: nonNegativeInt
-          .optional()
-          .describe('whole days from the last purchase to lastEventAt'),
-      })
-      .strict()
+    // Top-level and compact: they share the one write unit with everything above. The preferred
+    // categories are the top keys of `cat` and the days since the last purchase `orders[2]` / 86,400,
+    // so neither is stored twice.
+    stage: z
+      .enum(LIFECYCLE_STAGES)
       .optional()
-      .describe('computed traits, rewritten at every write as of lastEventAt'),
+      .describe('lifecycle stage as of lastEventAt (README, "Computed traits")'),
+    rfm: z
+      .string()
+      .regex(/^[1-5]{3}$/, 'must be three digits 1–5')
+      .optional()
+      .describe('RFM cell: recency, frequency and monetary score digits, 5 best (e.g. "534")'),
+    tier: z.enum(VALUE_TIERS).optional().describe('value tier, from the monetary score'),
+    priceBand: z
+      .enum(PRICE_BANDS)
+      .optional()
+      .describe('average order value (mean cart unit price before an order) band'),
+    abandonedCart: z
+      .tuple([nonNegativeInt, nonNegativeInt])
+      .optional()
+      .describe('[cart value in cents, minutes since the last cart change] while the cart is abandoned'),
     audiences: z
       .record(z.string().min(1), nonNegativeInt)
       .optional()
@@ -242,7 +235,7 @@ export interface ProfileItemMeta {
   version: number;
   /** Absent = the profile is stored unscored. */
   score?: ProfileScore;
-  /** The computed traits to store (`traits`); absent: none stored. */
+  /** The computed traits to store (`stage`, `rfm`, `tier`, `priceBand`, `abandonedCart`); absent: none stored. */
   traits?: ComputedTraits;
   /** Audience membership to store (`audiences`); absent or empty: none stored. */
   audiences?: AudienceMembership;
@@ -434,25 +427,20 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
       nowSec - state.sessionEnd,
     ];
   }
-  if (meta.traits !== undefined) item.traits = encodeTraits(meta.traits);
+  if (meta.traits !== undefined) encodeTraits(meta.traits, item);
   if (meta.audiences !== undefined && Object.keys(meta.audiences).length > 0)
     item.audiences = { ...meta.audiences };
   if (score !== undefined) fitReasonsToWriteUnit(item);
   return item;
 }
 
-function encodeTraits(traits: ComputedTraits): NonNullable<ProfileItem['traits']> {
-  const out: NonNullable<ProfileItem['traits']> = {
-    stage: traits.lifecycle,
-    rfm: traits.rfm,
-    tier: traits.valueTier,
-  };
-  if (traits.priceBand !== undefined) out.priceBand = traits.priceBand;
-  if (traits.preferredCategories.length > 0) out.topCats = traits.preferredCategories;
+function encodeTraits(traits: ComputedTraits, item: ProfileItem): void {
+  item.stage = traits.lifecycle;
+  item.rfm = traits.rfm.join('');
+  item.tier = traits.valueTier;
+  if (traits.priceBand !== undefined) item.priceBand = traits.priceBand;
   if (traits.abandonedCart !== undefined)
-    out.abandonedCart = [traits.abandonedCart.valueCents, traits.abandonedCart.ageMinutes];
-  if (traits.daysSinceLastPurchase !== undefined) out.daysSincePurchase = traits.daysSinceLastPurchase;
-  return out;
+    item.abandonedCart = [traits.abandonedCart.valueCents, traits.abandonedCart.ageMinutes];
 }
 
 // Hand-written checks: the decoder runs once per profile per batch, and zod's generic parse cost

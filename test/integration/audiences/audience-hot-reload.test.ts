@@ -159,7 +159,7 @@ describe('membership after a local run', () => {
       expect(items).toHaveLength(reference.size);
       let members = 0;
       for (const item of items) {
-        expect(typeof item.traits?.stage).toBe('string');
+        expect(typeof item.stage).toBe('string');
         const expected = profileExtrasOf(
           reference.get(item.profileId)!,
           undefined,

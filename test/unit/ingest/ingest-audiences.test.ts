@@ -53,12 +53,7 @@ describe('ingestBatch with audiences', () => {
     const item = profiles.items.get('u1')!;
     expect(profileItemSchema.safeParse(item).error).toBeUndefined();
     expect(item.audiences).toEqual({ viewers: enteredAt, abandoners: NOW });
-    expect(item.traits).toMatchObject({
-      stage: 'new',
-      rfm: [1, 1, 1],
-      tier: 'none',
-      abandonedCart: [2500, 120],
-    });
+    expect(item).toMatchObject({ stage: 'new', rfm: '111', tier: 'none', abandonedCart: [2500, 120] });
     expect(decodeProfileItem(item).audiences).toEqual(item.audiences);
     expect(first.stats).toMatchObject({ audienceSetVersion: 'v1', audienceEntries: 1, audienceExits: 0 });
     expect(second.stats).toMatchObject({ audienceEntries: 1, audienceExits: 0 });
