@@ -83,6 +83,8 @@ export function buildApp(options: BuildAppOptions = {}): ProfileStreamApp {
     trainingRateHours: parameters.trainingRateHours,
     labelHorizonHours: parameters.labelHorizonHours,
     alarmAfterRunsWithoutPromotion: parameters.alarmAfterRunsWithoutPromotion,
+    ingestBatchingWindowSeconds: parameters.ingestBatchingWindowSeconds,
+    ingestFanOut: parameters.ingestFanOut,
   });
   // A policy validation plugin: synth fails while any finding is neither fixed nor acknowledged.
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -9,17 +9,25 @@
 import type { ContractEvent } from '../contract/event-contract';
 import { decodeBatch } from '../ingest/decode-batch';
 import type { IngestRecord } from '../ingest/ingest-ports';
+import type { DecodePrivacy } from '../privacy/pseudonymise';
 import type { ArchiveObject, ArchiveWriter } from './archive-ports';
 
 /** Prefix of every archive object. */
 export const ARCHIVE_PREFIX = 'events';
 
-/** Plan the archive objects of one batch (records of one shard, in order). */
-export function planArchiveObjects(records: readonly IngestRecord[]): ArchiveObject[] {
+/**
+ * Plan the archive objects of one batch (records of one shard, in order).
+ *
+ * @param privacy - as ingest decodes (the same ids and fingerprints in the archive as in the table)
+ */
+export function planArchiveObjects(
+  records: readonly IngestRecord[],
+  privacy?: DecodePrivacy,
+): ArchiveObject[] {
   const first = records[0];
   const last = records[records.length - 1];
   if (first === undefined || last === undefined) return [];
-  const { valid } = decodeBatch(records);
+  const { valid } = decodeBatch(records, privacy);
   const byHour = new Map<string, ContractEvent[]>();
   for (const { event } of valid) {
     const iso = new Date(event.occurredAt).toISOString();
@@ -56,8 +64,9 @@ export interface ArchiveBatchResult {
 export async function archiveBatch(
   records: readonly IngestRecord[],
   writer: ArchiveWriter,
+  privacy?: DecodePrivacy,
 ): Promise<ArchiveBatchResult> {
-  const objects = planArchiveObjects(records);
+  const objects = planArchiveObjects(records, privacy);
   await Promise.all(objects.map((o) => writer.put(o)));
   return { archived: objects.reduce((n, o) => n + o.events.length, 0), objects: objects.length };
 }

@@ -6,6 +6,8 @@
  * people on the producing side (see `npm run schemas`).
  */
 import { fieldRuleFromZod, FieldRuleError } from '../errors';
+import type { KeyedHasher } from '../privacy/keyed-hash';
+import { addContextFingerprints, type ContextFingerprints } from '../privacy/pseudonymise';
 import { z } from 'zod';
 
 /** The only contract version this build accepts; a higher one is quarantined, never guessed at. */
@@ -71,6 +73,17 @@ const occurredAtSchema = z.union([
 ]);
 
 /**
+ * The replay envelope: where a republished record first sat in the stream. `npm run replay` sets it on
+ * repaired quarantine records and on-failure payloads, and ingest sequences such a record under this
+ * identity, so the profile's high-water mark for that shard recognises one already applied exactly.
+ * Producers never set it.
+ */
+const replayOfSchema = z.object({
+  shardId: id(),
+  sequenceNumber: z.string().regex(/^\d{1,128}$/, 'must be a decimal Kinesis sequence number'),
+});
+
+/**
  * The wire shape a producer sends (before normalisation), field by field. Exported for JSON Schema
  * generation. The cross-field rules live in {@link crossFieldViolation}: checked after this schema, in
  * plain code, they cost far less than a zod `superRefine` on every event (README, "Benchmarks").
@@ -104,6 +117,7 @@ export const eventInputSchema = z.object({
   revenue: money.optional(),
   query: z.string().min(1).max(256).optional(),
   context: contextSchema.optional(),
+  replayOf: replayOfSchema.optional(),
 });
 
 type EventFields = z.output<typeof eventInputSchema>;
@@ -131,7 +145,9 @@ export type EventInput = z.input<typeof eventInputSchema>;
 
 /**
  * A validated, normalised event: `occurredAt` in epoch milliseconds, personal context fields and
- * unknown fields removed. This is the only event shape the domain ever sees.
+ * unknown fields removed (in their place, when a pseudonymisation key is configured, the keyed
+ * `deviceHash` and `networkHash`: `shared/privacy/pseudonymise.ts`). This is the only event shape the
+ * domain ever sees.
  */
 export interface ContractEvent {
   schemaVersion: typeof CONTRACT_SCHEMA_VERSION;
@@ -152,7 +168,9 @@ export interface ContractEvent {
   orderId?: string;
   revenue?: number;
   query?: string;
-  context?: { device?: (typeof DEVICE_TYPES)[number]; channel?: string };
+  context?: { device?: (typeof DEVICE_TYPES)[number]; channel?: string } & ContextFingerprints;
+  /** Set only on a replayed record: its original shard and sequence number (see `npm run replay`). */
+  replayOf?: { shardId: string; sequenceNumber: string };
 }
 
 /** Why a record was refused; the quarantine groups by this. */
@@ -212,9 +230,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  *
  * @param bytes - the raw Kinesis record data
  * @param nowMs - when the record was received (at ingest: its arrival in Kinesis, stable across redeliveries)
+ * @param hasher - the keyed hash for the context fingerprints; without it none are computed
  * @throws {ContractViolation} naming the field and rule the record breaks
  */
-export function decodeEvent(bytes: Uint8Array, nowMs: number): DecodedEvent {
+export function decodeEvent(bytes: Uint8Array, nowMs: number, hasher?: KeyedHasher): DecodedEvent {
   if (bytes.byteLength > MAX_EVENT_BYTES) {
     throw new ContractViolation(
       'oversize',
@@ -240,15 +259,16 @@ export function decodeEvent(bytes: Uint8Array, nowMs: number): DecodedEvent {
       `${text.length} chars`,
     );
   }
-  return validateEvent(raw, nowMs);
+  return validateEvent(raw, nowMs, hasher);
 }
 
 /**
  * Validate and normalise an already-parsed value against contract v1.
  *
+ * @param hasher - the keyed hash for the context fingerprints; without it none are computed
  * @throws {ContractViolation} naming the field and rule the value breaks
  */
-export function validateEvent(raw: unknown, nowMs: number): DecodedEvent {
+export function validateEvent(raw: unknown, nowMs: number, hasher?: KeyedHasher): DecodedEvent {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ContractViolation('not_an_object', '(record)', 'must be a JSON object', redact(raw));
   }
@@ -304,7 +324,16 @@ export function validateEvent(raw: unknown, nowMs: number): DecodedEvent {
     const kept: NonNullable<ContractEvent['context']> = {};
     if (context.device !== undefined) kept.device = context.device;
     if (context.channel !== undefined) kept.channel = context.channel;
-    if (kept.device === undefined && kept.channel === undefined) delete event.context;
+    // Fingerprints replace the personal fields only when there are some: no HMAC otherwise.
+    if (hasher !== undefined && (context.userAgent !== undefined || context.ip !== undefined))
+      addContextFingerprints(hasher, context, kept);
+    if (
+      kept.device === undefined &&
+      kept.channel === undefined &&
+      kept.deviceHash === undefined &&
+      kept.networkHash === undefined
+    )
+      delete event.context;
     else event.context = kept;
   }
   return { event, unknownFields };

@@ -14,6 +14,7 @@ import type { ProfileState } from '../profile/profile-state';
 import type { ProfileScore } from '../model/model-outputs';
 import { toProfileScores } from '../model/profile-score';
 import { decodeProfileItem, encodeProfileItem } from '../profile/profile-item-codec';
+import type { DecodePrivacy } from '../privacy/pseudonymise';
 import { decodeBatch, lowestSequenceNumber } from './decode-batch';
 import type { CompiledAudienceSet, AudienceMembership } from '../audiences/audience-evaluation';
 import { membershipChanges, profileExtrasOf } from '../audiences/profile-extras';
@@ -34,6 +35,8 @@ export interface IngestDependencies {
   scorer: ProfileScorer;
   /** Processing time (epoch ms). */
   now: () => number;
+  /** Fingerprints and pseudonymous ids at decode (`shared/privacy/pseudonymise.ts`). @default none */
+  privacy?: DecodePrivacy;
   /** Times an inference, for the metrics. @default performance.now */
   monotonicMs?: () => number;
   /**
@@ -110,7 +113,7 @@ export async function ingestBatch(
   const nowMs = deps.now();
   const stats = emptyStats(records.length);
 
-  const decoded = decodeBatch(records);
+  const decoded = decodeBatch(records, deps.privacy);
   for (const q of decoded.quarantined) stats.quarantined[q.kind]++;
   for (const count of decoded.unknownFields.values()) stats.unknownFieldsDropped += count;
   stats.partitionKeyMismatches = decoded.partitionKeyMismatches;
@@ -153,7 +156,9 @@ export async function ingestBatch(
       if (ok) stats.profilesWritten++;
       else {
         stats.profilesFailed++;
-        failed.push(lowestSequenceNumber(pending.events.map((e) => e.sequenceNumber))!);
+        failed.push(
+          lowestSequenceNumber(pending.events.map((e) => e.streamSequenceNumber ?? e.sequenceNumber))!,
+        );
       }
     }),
   );

@@ -206,9 +206,13 @@ export async function trainAndPublish(deps: TrainDependencies, options: TrainOpt
 /** The labels and state-baseline inputs of every head, as {@link trainMultiTaskModel} takes them. */
 export function multiTaskInputOf(
   trainingSet: TrainingSet,
-): Pick<MultiTaskTrainingInput, 'features' | 'labels' | 'churnLabels' | 'nextCategory' | 'horizons'> {
+): Pick<
+  MultiTaskTrainingInput,
+  'features' | 'labels' | 'churnLabels' | 'nextCategory' | 'horizons' | 'privacyUnits'
+> {
   return {
     horizons: trainingSet.horizons,
+    privacyUnits: trainingSet.rowMeta.map((row) => row.profileId),
     features: trainingSet.features,
     labels: trainingSet.labels,
     churnLabels: trainingSet.churnLabels,

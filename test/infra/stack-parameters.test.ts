@@ -23,10 +23,10 @@ describe('resolveStackParameters', () => {
 
     // Assess
     expect(parameters).toEqual({
+      ...DEFAULT_STACK_PARAMETERS,
       shardCount: 0,
       trainingRateHours: 12,
       labelHorizonHours: 24,
-      alarmAfterRunsWithoutPromotion: 7,
     });
   });
 
@@ -49,6 +49,9 @@ describe('resolveStackParameters', () => {
     ['shardCount', '1.5'],
     ['trainingRateHours', '0'],
     ['labelHorizonHours', 'soon'],
+    ['ingestBatchingWindowSeconds', '0.5'],
+    ['ingestBatchingWindowSeconds', '301'],
+    ['ingestFanOut', 'efo'],
   ])('rejects %s = %s, naming the parameter', (field, value) => {
     // Prepare
     const app = new App({ context: { [field]: value } });

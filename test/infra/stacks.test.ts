@@ -259,6 +259,41 @@ describe('profile-stream stacks', () => {
       });
     });
 
+    it('reads the stream through a polled mapping with a 1 s window by default', () => {
+      // Assess
+      stateless.resourceCountIs('AWS::Kinesis::StreamConsumer', 0);
+      stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        BatchSize: 100,
+        MaximumBatchingWindowInSeconds: 1,
+      });
+    });
+
+    it('gives ingest an enhanced fan-out consumer of its own when ingestFanOut is enhanced', () => {
+      // Prepare
+      const custom = buildApp({
+        context: { ...SKIP_BUNDLING, ingestFanOut: 'enhanced', ingestBatchingWindowSeconds: '0' },
+      });
+
+      // Act
+      const template = Template.fromStack(custom.stateless);
+
+      // Assess
+      const consumers = template.findResources('AWS::Kinesis::StreamConsumer');
+      expect(Object.keys(consumers)).toHaveLength(1);
+      const [consumerId] = Object.keys(consumers);
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [consumerId, 'ConsumerARN'] },
+        BatchSize: 100,
+        MaximumBatchingWindowInSeconds: 0,
+      });
+      // The archive consumer keeps polling the stream itself.
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: Match.objectLike({ 'Fn::ImportValue': Match.anyValue() }),
+        BatchSize: 1000,
+      });
+      expect(new AwsSolutionsChecks().validateScope(custom.app).violations).toEqual([]);
+    });
+
     describe('rescoring', () => {
       /** The parts of an Amazon States Language state these tests read. */
       interface AslState {
