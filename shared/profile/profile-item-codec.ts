@@ -179,8 +179,6 @@ export const profileItemSchemaV2 = profileItemSchemaV1
       'outputs beside the propensity; every v2 attribute is optional, so a v1 item is a valid v2 item.',
   });
 
-const rfmScore = z.number().int().min(1).max(5);
-
 /** Zod schema of the stored item (v3: v2 plus computed traits and audiences); the JSON Schema file is generated from it. */
 export const profileItemSchema = profileItemSchemaV2
   .extend({
