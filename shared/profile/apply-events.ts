@@ -27,7 +27,10 @@
  * - order count and revenue beyond the dedupe horizon: a re-sent event or order counts again;
  * - sessions: an event older than the current session is counted but never opens a session, so a
  *   late event that would have split or bridged past sessions is not reflected;
- * - cart: derived from the last 4 cart events after the last purchase; older ones are forgotten.
+ * - cart: derived from the last 4 cart events after the last purchase; older ones are forgotten;
+ * - risk: the smoothed inter-event gap follows ARRIVAL order (a late event measures no gap); the
+ *   other risk signals are order independent as `shared/risk/risk-signals.ts` states. So the
+ *   guarantee above holds for the risk state when events arrive in event-time order, however batched.
  */
 import { EVENT_TYPES, profileIdOf, type ContractEvent, type EventType } from '../contract/event-contract';
 import { decayAnchor, decayContribution, rescaleDecay } from './fixed-point-decay';
@@ -46,6 +49,7 @@ import {
   type ProfileState,
   type ShardMark,
 } from './profile-state';
+import { foldRiskEvent } from '../risk/risk-signals';
 import { indexOfRecent, pruneRecent, touchRecent } from './recent-set';
 import { canonicalSequenceNumber, compareSequenceNumbers } from './sequence-number';
 
@@ -322,8 +326,10 @@ export function applyEventsToProfile(
       duplicates++;
       continue;
     }
+    const previousEventAt = next.lastEventAt;
     applyOne(next, event);
     rememberId(next, eventHash, event.occurredAt);
+    foldRiskEvent(next.risk, event, previousEventAt, next.dedupe);
     applied++;
   }
   return { state: next, applied, duplicates, changed: applied > 0 };

@@ -31,6 +31,8 @@ import type { CategoryPrediction, ProfileScore, ScoreReason } from '../model/mod
 import { estimateItemBytes } from './dynamodb-item-size';
 import type { AudienceMembership } from '../audiences/audience-evaluation';
 import { type ComputedTraits, LIFECYCLE_STAGES, PRICE_BANDS, VALUE_TIERS } from '../traits/computed-traits';
+import { assessRisk, DEFAULT_RISK_SCORING, type RiskScoring } from '../risk/anomaly-score';
+import type { FingerprintEntry } from '../risk/risk-signals';
 
 /** The item layout this code writes and reads (schema file v3: v2 plus computed traits and audiences). */
 export const ITEM_SCHEMA_VERSION = 3 as const;
@@ -66,6 +68,10 @@ export const EVENT_TYPE_CODES = {
 } as const satisfies Record<EventType, string>;
 
 const DEDUPE_ENTRY_BYTES = 5;
+/** `fp` entries: kind (0 device, 1 network), 32-bit hash BE, first-seen and last-seen age in hours (uint16 BE). */
+const FINGERPRINT_ENTRY_BYTES = 9;
+/** Oldest fingerprint age an `fp` entry holds (≈ 7.5 years, beyond the profile TTL); older ones are forgotten. */
+const MAX_FINGERPRINT_AGE_HOURS = 0xffff;
 const KINESIS_SHARD_ID = /^shardId-(\d{12})$/;
 /** A canonical decimal Kinesis sequence number (no leading zeros). */
 const SEQUENCE_NUMBER = /^(0|[1-9][0-9]{0,56})$/;
@@ -163,6 +169,26 @@ export const profileItemSchemaV2 = profileItemSchemaV1
       .object({ purchase: contributions.optional(), churn: contributions.optional() })
       .optional()
       .describe('why: the features behind the purchase propensity and the churn risk'),
+    riskScore: probability
+      .optional()
+      .describe(
+        `anomaly score (${PROBABILITY_DECIMALS} decimals) from the risk signals, shared/risk/anomaly-score.ts; ` +
+          'the trait risk.anomalyScore',
+      ),
+    risk: z
+      .tuple([nonNegativeInt, nonNegativeInt, nonNegativeInt, nonNegativeInt])
+      .optional()
+      .describe(
+        '[smoothed inter-event gap ms, its smoothed deviation ms, gaps measured (≤ 255), most events in one minute]',
+      ),
+    logins: z.array(nonNegativeInt).max(4).optional().describe('ages in seconds of the latest 4 logins'),
+    fp: binary
+      .refine((b) => b.byteLength % FINGERPRINT_ENTRY_BYTES === 0, 'must hold whole 9-byte entries')
+      .optional()
+      .describe(
+        'device / network fingerprints (2 of each, most recently seen): 9 bytes each (uint8 kind 0 device 1 network, ' +
+          'uint32 prefix of the keyed hash BE, uint16 BE age in hours of the first and of the last sighting)',
+      ),
     embedding: z
       .tuple([z.number().positive(), binary])
       .optional()
@@ -242,6 +268,8 @@ export interface ProfileItemMeta {
    * so a backfill of old history is not expired the moment it lands. @default lastEventAt
    */
   writtenAt?: number;
+  /** Thresholds of the stored `riskScore`. @default DEFAULT_RISK_SCORING */
+  riskScoring?: RiskScoring;
 }
 
 /** What {@link decodeProfileItem} returns. */
@@ -443,6 +471,7 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
   if (meta.traits !== undefined) encodeTraits(meta.traits, item);
   if (meta.audiences !== undefined && Object.keys(meta.audiences).length > 0)
     item.audiences = { ...meta.audiences };
+  encodeRisk(state, item, meta.riskScoring ?? DEFAULT_RISK_SCORING);
   if (score !== undefined) fitReasonsToWriteUnit(item);
   return item;
 }
@@ -454,6 +483,65 @@ function encodeTraits(traits: ComputedTraits, item: ProfileItem): void {
   if (traits.priceBand !== undefined) item.priceBand = traits.priceBand;
   if (traits.abandonedCart !== undefined)
     item.abandonedCart = [traits.abandonedCart.valueCents, traits.abandonedCart.ageMinutes];
+}
+
+function encodeRisk(state: ProfileState, item: ProfileItem, scoring: RiskScoring): void {
+  if (state.lastEventAt === 0) return;
+  const { risk } = state;
+  item.riskScore = storedProbability(assessRisk(state, scoring).anomalyScore);
+  item.risk = [risk.gapMs, risk.gapDevMs, risk.gaps, risk.peakPerMinute];
+  const nowSec = Math.floor(state.lastEventAt / 1000);
+  if (risk.logins.length > 0) item.logins = risk.logins.map((t) => nowSec - t);
+  const nowHour = Math.floor(state.lastEventAt / 3_600_000);
+  const kept = [
+    ...risk.devices.map((e) => [0, e] as const),
+    ...risk.networks.map((e) => [1, e] as const),
+  ].filter(([, e]) => nowHour - e.first <= MAX_FINGERPRINT_AGE_HOURS);
+  if (kept.length === 0) return;
+  const fp = new Uint8Array(kept.length * FINGERPRINT_ENTRY_BYTES);
+  const view = new DataView(fp.buffer);
+  kept.forEach(([kind, e], i) => {
+    const o = i * FINGERPRINT_ENTRY_BYTES;
+    view.setUint8(o, kind);
+    view.setUint32(o + 1, e.key);
+    view.setUint16(o + 5, nowHour - e.first);
+    view.setUint16(o + 7, nowHour - e.at);
+  });
+  item.fp = fp;
+}
+
+function decodeRisk(item: Record<string, unknown>, state: ProfileState): void {
+  const { risk } = state;
+  if (item.risk !== undefined) {
+    const [gapMs, gapDevMs, gaps, peak] = list(item.risk, 'risk', 4);
+    risk.gapMs = int(gapMs, 'risk.0');
+    risk.gapDevMs = int(gapDevMs, 'risk.1');
+    risk.gaps = int(gaps, 'risk.2');
+    risk.peakPerMinute = int(peak, 'risk.3');
+  }
+  const nowSec = Math.floor(state.lastEventAt / 1000);
+  if (item.logins !== undefined) {
+    risk.logins = list(item.logins, 'logins')
+      .map((age, i) => nowSec - int(age, 'logins', i))
+      .sort((a, b) => b - a);
+  }
+  if (item.fp === undefined) return;
+  const fp = bytes(item.fp, 'fp', FINGERPRINT_ENTRY_BYTES);
+  const view = new DataView(fp.buffer, fp.byteOffset, fp.byteLength);
+  const nowHour = Math.floor(state.lastEventAt / 3_600_000);
+  for (let o = 0; o < fp.byteLength; o += FINGERPRINT_ENTRY_BYTES) {
+    const kind = view.getUint8(o);
+    if (kind > 1) fail('fp', 'kind must be 0 (device) or 1 (network)', kind, o / FINGERPRINT_ENTRY_BYTES);
+    const entry: FingerprintEntry = {
+      key: view.getUint32(o + 1),
+      first: nowHour - view.getUint16(o + 5),
+      at: nowHour - view.getUint16(o + 7),
+    };
+    (kind === 0 ? risk.devices : risk.networks).push(entry);
+  }
+  const newestFirst = (a: FingerprintEntry, b: FingerprintEntry) => b.at - a.at || b.key - a.key;
+  risk.devices.sort(newestFirst);
+  risk.networks.sort(newestFirst);
 }
 
 // Hand-written checks: the decoder runs once per profile per batch, and zod's generic parse cost
@@ -638,6 +726,7 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
     state.dedupe.push({ key, at: nowMin - dedup[o + 4]! });
   }
   state.dedupe.sort((a, b) => b.at - a.at || b.key - a.key);
+  decodeRisk(item, state);
 
   const scoreStatus = item.scoreStatus;
   if (scoreStatus !== 'scored' && scoreStatus !== 'unscored')

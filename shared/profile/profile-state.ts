@@ -24,6 +24,7 @@
  * | anonymousId | no alias is recorded |
  */
 import { EVENT_TYPES, type EventType } from '../contract/event-contract';
+import { cloneRiskState, emptyRiskState, type RiskState } from '../risk/risk-signals';
 import type { RecentEntry } from './recent-set';
 
 const HOUR_MS = 3_600_000;
@@ -158,6 +159,8 @@ export interface ProfileState {
   shardMarks: ShardMark[];
   /** FNV-1a hashes of recent event ids and order ids; `at` in epoch MINUTES. */
   dedupe: RecentEntry<number>[];
+  /** Security-risk signals (`shared/risk/risk-signals.ts`). */
+  risk: RiskState;
 }
 
 /** A fresh profile with no events. */
@@ -183,6 +186,7 @@ export function emptyProfile(profileId: string): ProfileState {
     aliases: [],
     shardMarks: [],
     dedupe: [],
+    risk: emptyRiskState(),
   };
 }
 
@@ -199,6 +203,7 @@ export function cloneProfile(state: ProfileState): ProfileState {
     aliases: state.aliases.map((e) => ({ ...e })),
     shardMarks: state.shardMarks.map((e) => ({ ...e })),
     dedupe: state.dedupe.map((e) => ({ ...e })),
+    risk: cloneRiskState(state.risk),
   };
 }
 
