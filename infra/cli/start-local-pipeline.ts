@@ -11,6 +11,7 @@ import { injectFaults } from '../workload/fault-injection';
 import { appliedEvents, foldInMemory } from '../local/reference-fold';
 import { startLocalPipeline, type LocalPipeline, type RescorePassSummary } from '../local/local-pipeline';
 import type { TrainSummary } from '../../shared/training/train-use-case';
+import { startProfileExplorer, type ProfileExplorer } from '../local/explorer/explorer-server';
 import {
   collectAccounting,
   describeModel,
@@ -40,7 +41,10 @@ const program = new Command()
   .option('--seed <n>', 'workload seed', integer('--seed'), 42)
   .option('--no-faults', 'publish the workload without duplicates, reordering or malformed records')
   .option('--data-dir <dir>', 'keep the emulators’ data here (default: nothing left on disk)')
-  .option('--serve', 'keep the local cloud running after the run and print its endpoints')
+  .option(
+    '--serve',
+    'keep the local cloud running after the run, print its endpoints and serve the profile explorer',
+  )
   .option('--samples <n>', 'sample profiles to print at the end', integer('--samples'), 3)
   .option('--warm-up-share <x>', 'share of the records streamed before training', share, 0.7)
   .option(
@@ -90,9 +94,11 @@ async function main(): Promise<void> {
     },
   });
   let stopping = false;
+  let explorer: ProfileExplorer | undefined;
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
+    await explorer?.stop();
     await pipeline.stop();
     process.exit(code);
   };
@@ -204,6 +210,10 @@ async function main(): Promise<void> {
   console.log(`[${elapsed()}] ${formatAccounting(accounting)}`);
 
   if (options.serve) {
+    explorer = await startProfileExplorer({
+      dynamodb: pipeline.cloud.clients.dynamodb,
+      tableName: pipeline.tableName,
+    });
     console.log('\nLocal cloud is up (Ctrl-C to stop):');
     console.log(`  AWS_ENDPOINT_URL_KINESIS=${pipeline.cloud.endpoints.kinesis}`);
     console.log(`  AWS_ENDPOINT_URL_DYNAMODB=${pipeline.cloud.endpoints.dynamodb}`);
@@ -211,6 +221,7 @@ async function main(): Promise<void> {
     console.log(
       `  stream ${pipeline.streamName}, table ${pipeline.tableName}, credentials S3RVER/S3RVER, region us-east-1`,
     );
+    console.log(`  profile explorer: ${explorer.url} (loopback only)`);
     return;
   }
   await shutdown(accounting.balanced ? 0 : 1);
