@@ -19,8 +19,8 @@ function clear(node) {
 }
 
 const number = new Intl.NumberFormat('en-US');
-const percent = (p) => `${(p * 100).toFixed(1)} %`;
-const when = (iso) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—');
+const percent = (p) => `${(p * 100).toFixed(1)}%`;
+const when = (iso) => (iso ? iso.replace('T', ' ').replace(/:\d\d\.\d+Z$/, ' UTC') : '—');
 
 function duration(ms) {
   const minutes = Math.round(ms / 60000);
@@ -41,8 +41,8 @@ function plain(value) {
   return String(value);
 }
 
-/** Fill a table with [label, value] rows; `empty` when there are none. */
-function rows(table, entries, empty) {
+/** Fill a table with [label, value] rows; `empty` when there are none; `valueClass` styles the values. */
+function rows(table, entries, empty, valueClass = '') {
   clear(table);
   if (entries.length === 0) {
     const tr = table.insertRow();
@@ -55,7 +55,7 @@ function rows(table, entries, empty) {
   for (const [label, value] of entries) {
     const tr = table.insertRow();
     tr.appendChild(el('th', '', label));
-    tr.appendChild(el('td', '', value));
+    tr.appendChild(el('td', valueClass, value));
   }
 }
 
@@ -122,10 +122,11 @@ function renderProfile({ profile, attributes, audiences }) {
     $('traits'),
     Object.entries(attributes).map(([name, value]) => [name, plain(value)]),
     'none stored on this item',
+    'text',
   );
   rows(
     $('profile-audiences'),
-    audiences.map((a) => [a.audienceId, `since ${when(a.enteredAt)}`]),
+    audiences.map((a) => [a.audienceId, when(a.enteredAt)]),
     'in no audience',
   );
   chips($('recent-products'), profile.recentProducts, 'none');
@@ -147,18 +148,18 @@ function renderProfile({ profile, attributes, audiences }) {
         orders.averageOrderValue === undefined ? '—' : orders.averageOrderValue.toFixed(2),
       ],
       ['last purchase', when(orders.lastPurchaseAt)],
-      ['cart', `${cart.products} products, ${cart.units} units, ${cart.value.toFixed(2)}`],
-      [
-        'sessions',
-        `${session.count} (current: ${session.currentEvents} events, ${session.currentMinutes} min)`,
-      ],
-      ['linked anonymous ids', profile.linkedAnonymousIds.join(', ') || '—'],
+      ['cart products', number.format(cart.products)],
+      ['cart units', number.format(cart.units)],
+      ['cart value', cart.value.toFixed(2)],
+      ['sessions', number.format(session.count)],
+      ['current session', `${session.currentEvents} events, ${session.currentMinutes} min`],
+      ['linked anonymous ids', number.format(profile.linkedAnonymousIds.length)],
     ],
     'none',
   );
   rows(
     $('activity'),
-    Object.entries(profile.activity).map(([key, value]) => [key.replaceAll('_', ' '), value.toFixed(3)]),
+    Object.entries(profile.activity).map(([key, value]) => [key.replaceAll('_', ' ').replace('.', ' · '), value.toFixed(3)]),
     'none',
   );
 }
