@@ -159,7 +159,10 @@ function renderProfile({ profile, attributes, audiences }) {
   );
   rows(
     $('activity'),
-    Object.entries(profile.activity).map(([key, value]) => [key.replaceAll('_', ' ').replace('.', ' · '), value.toFixed(3)]),
+    Object.entries(profile.activity).map(([key, value]) => [
+      key.replaceAll('_', ' ').replace('.', ' · '),
+      value.toFixed(3),
+    ]),
     'none',
   );
 }
