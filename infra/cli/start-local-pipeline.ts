@@ -12,10 +12,13 @@ import { appliedEvents, foldInMemory } from '../local/reference-fold';
 import { startLocalPipeline, type LocalPipeline, type RescorePassSummary } from '../local/local-pipeline';
 import type { TrainSummary } from '../../shared/training/train-use-case';
 import { startProfileExplorer, type ProfileExplorer } from '../local/explorer/explorer-server';
+import { BUILT_IN_AUDIENCES } from '../../shared/audiences/audience-definition';
+import { S3AudiencePublisher } from '../../functions/commons/s3-audience-definitions';
 import {
   collectAccounting,
   describeModel,
   formatAccounting,
+  formatAudienceSizes,
   formatMetricsTable,
   sampleProfiles,
   type RunAccounting,
@@ -84,6 +87,8 @@ async function main(): Promise<void> {
   );
   const pipeline = await startLocalPipeline({
     dataDir: options.dataDir,
+    // `npm run erase` against the served cloud: requests are picked up as S3 → EventBridge would.
+    watchErasureRequests: options.serve === true,
     // Keep the handlers' own logs quiet; the runner prints progress.
     environment: {
       POWERTOOLS_LOG_LEVEL: 'WARN',
@@ -110,6 +115,15 @@ async function main(): Promise<void> {
   console.log(
     `[${elapsed()}] stream ${pipeline.streamName} (${pipeline.topology.stream.shardCount} shards), table ${pipeline.tableName}, ` +
       `consumers: ${[...pipeline.mappings.keys()].join(', ')}`,
+  );
+  // The built-in audiences, published as `npm run audience -- publish --built-in` would: ingest loads
+  // them at its first batch and evaluates them for every profile it writes.
+  const audienceSet = await new S3AudiencePublisher(
+    pipeline.cloud.clients.s3,
+    pipeline.buckets.models!,
+  ).publish(BUILT_IN_AUDIENCES);
+  console.log(
+    `[${elapsed()}] audiences ${audienceSet.version}: ${audienceSet.set.audiences.map((a) => a.id).join(', ')}`,
   );
   const workload = generateWorkload({ seed: options.seed, users: options.users, days: options.days });
   const { records, manifest } = injectFaults(workload.events, {
@@ -207,6 +221,12 @@ async function main(): Promise<void> {
         '(more than 16 events a minute from one profile, i.e. bots) and were applied again, as documented',
     );
   }
+  console.log(
+    formatAudienceSizes(
+      accounting.audienceSizes,
+      audienceSet.set.audiences.map((a) => a.id),
+    ),
+  );
   console.log(`[${elapsed()}] ${formatAccounting(accounting)}`);
 
   if (options.serve) {
@@ -222,6 +242,9 @@ async function main(): Promise<void> {
       `  stream ${pipeline.streamName}, table ${pipeline.tableName}, credentials S3RVER/S3RVER, region us-east-1`,
     );
     console.log(`  profile explorer: ${explorer.url} (loopback only)`);
+    console.log(
+      `  erase: npm run erase -- <id>… --bucket ${pipeline.buckets.erasure} --endpoint ${pipeline.cloud.endpoints.s3}`,
+    );
     return;
   }
   await shutdown(accounting.balanced ? 0 : 1);
