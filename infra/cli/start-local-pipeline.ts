@@ -11,6 +11,7 @@ import { injectFaults } from '../workload/fault-injection';
 import { appliedEvents, foldInMemory } from '../local/reference-fold';
 import { startLocalPipeline, type LocalPipeline, type RescorePassSummary } from '../local/local-pipeline';
 import type { TrainSummary } from '../../shared/training/train-use-case';
+import { startProfileExplorer, type ProfileExplorer } from '../local/explorer/explorer-server';
 import { BUILT_IN_AUDIENCES } from '../../shared/audiences/audience-definition';
 import { S3AudiencePublisher } from '../../functions/commons/s3-audience-definitions';
 import {
@@ -43,7 +44,10 @@ const program = new Command()
   .option('--seed <n>', 'workload seed', integer('--seed'), 42)
   .option('--no-faults', 'publish the workload without duplicates, reordering or malformed records')
   .option('--data-dir <dir>', 'keep the emulators’ data here (default: nothing left on disk)')
-  .option('--serve', 'keep the local cloud running after the run and print its endpoints')
+  .option(
+    '--serve',
+    'keep the local cloud running after the run, print its endpoints and serve the profile explorer',
+  )
   .option('--samples <n>', 'sample profiles to print at the end', integer('--samples'), 3)
   .option('--warm-up-share <x>', 'share of the records streamed before training', share, 0.7)
   .option(
@@ -95,9 +99,11 @@ async function main(): Promise<void> {
     },
   });
   let stopping = false;
+  let explorer: ProfileExplorer | undefined;
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
+    await explorer?.stop();
     await pipeline.stop();
     process.exit(code);
   };
@@ -224,6 +230,10 @@ async function main(): Promise<void> {
   console.log(`[${elapsed()}] ${formatAccounting(accounting)}`);
 
   if (options.serve) {
+    explorer = await startProfileExplorer({
+      dynamodb: pipeline.cloud.clients.dynamodb,
+      tableName: pipeline.tableName,
+    });
     console.log('\nLocal cloud is up (Ctrl-C to stop):');
     console.log(`  AWS_ENDPOINT_URL_KINESIS=${pipeline.cloud.endpoints.kinesis}`);
     console.log(`  AWS_ENDPOINT_URL_DYNAMODB=${pipeline.cloud.endpoints.dynamodb}`);
@@ -231,6 +241,7 @@ async function main(): Promise<void> {
     console.log(
       `  stream ${pipeline.streamName}, table ${pipeline.tableName}, credentials S3RVER/S3RVER, region us-east-1`,
     );
+    console.log(`  profile explorer: ${explorer.url} (loopback only)`);
     console.log(
       `  erase: npm run erase -- <id>… --bucket ${pipeline.buckets.erasure} --endpoint ${pipeline.cloud.endpoints.s3}`,
     );

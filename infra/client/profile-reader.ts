@@ -26,9 +26,19 @@ export class ProfileReader {
 
   /** The profile of `profileId` (a userId, or `anon:<anonymousId>`), or undefined when none exists. */
   async getProfile(profileId: string): Promise<ProfileView | undefined> {
+    return (await this.getProfileWithItem(profileId))?.profile;
+  }
+
+  /**
+   * The decoded profile together with the item as stored, for readers that also show attributes this
+   * reader does not decode (e.g. ones a newer writer added), or undefined when none exists.
+   */
+  async getProfileWithItem(
+    profileId: string,
+  ): Promise<{ profile: ProfileView; item: Readonly<Record<string, unknown>> } | undefined> {
     const item = await this.store.get(profileId);
     if (item === undefined) return undefined;
     const decoded = decodeProfileItem(item);
-    return { ...decoded, stalenessMs: this.now() - decoded.state.lastEventAt };
+    return { profile: { ...decoded, stalenessMs: this.now() - decoded.state.lastEventAt }, item };
   }
 }
