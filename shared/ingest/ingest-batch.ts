@@ -2,25 +2,24 @@
  * The ingest use case: one Kinesis batch in, profiles updated once in effect, refused records kept.
  *
  * Flow: decode + validate every record → quarantine the refused ones (one object) → group valid events
- * by profile → read those profiles at once → fold the events in (duplicates dropped by the profile's
- * own bookkeeping) → featurize every changed profile → ONE inference → write each changed profile once
- * under an optimistic lock → report profiles whose write kept failing by their lowest sequence number.
+ * by profile → read those profiles at once → route records of merged anonymous profiles to their user
+ * and freeze the anonymous profiles this batch's identifies merge (`merge-on-identify.ts`; one more read
+ * and one conditional write per merge) → fold the events in (duplicates dropped by the profile's own
+ * bookkeeping, merges applied once) → featurize every changed profile → ONE inference → write each
+ * changed profile once under an optimistic lock → report profiles whose write kept failing by their
+ * lowest sequence number.
  */
 import { profileIdOf, VIOLATION_KINDS, type ViolationKind } from '../contract/event-contract';
 import { FEATURE_COUNT, featurizeMany } from '../features/feature-vector';
-import { applyEventsToProfile, type SequencedEvent } from '../profile/apply-events';
-import type { ProfileState } from '../profile/profile-state';
+import type { SequencedEvent } from '../profile/apply-events';
+import { foldIntoTarget, type MergeResolution } from '../profile/profile-merge';
+import { MERGE_REFUSAL_REASONS, type MergeRefusalReason, type ProfileState } from '../profile/profile-state';
 import type { ProfileScore } from '../model/model-outputs';
 import { toProfileScores } from '../model/profile-score';
-import { decodeProfileItem, encodeProfileItem } from '../profile/profile-item-codec';
+import { decodeProfileItem, encodeProfileItem, type DecodedProfileItem } from '../profile/profile-item-codec';
 import { decodeBatch, lowestSequenceNumber } from './decode-batch';
-import type {
-  IngestRecord,
-  ProfileScorer,
-  ProfileStore,
-  QuarantineSink,
-  StoredProfileItem,
-} from './ingest-ports';
+import { planMerges } from './merge-on-identify';
+import type { IngestRecord, ProfileScorer, ProfileStore, QuarantineSink } from './ingest-ports';
 
 /** What the use case needs from the outside world. */
 export interface IngestDependencies {
@@ -58,6 +57,12 @@ export interface IngestStats {
   modelVersion: string | undefined;
   /** Age of the oldest event of the batch at processing time (event time → now). */
   maxEventAgeMs: number;
+  /** Anonymous profiles folded into a user profile by a write that landed. */
+  profilesMerged: number;
+  /** Identifies that did not merge, by reason (`profile-merge.ts`). */
+  mergesRefused: Record<MergeRefusalReason, number>;
+  /** Of `applied`, events of a merged anonymous profile applied to its user through the redirect. */
+  redirectedEvents: number;
 }
 
 /** The use case's answer: which sequence numbers to report as failed, and what happened. */
@@ -70,12 +75,17 @@ export interface IngestBatchResult {
 interface PendingProfile {
   profileId: string;
   events: SequencedEvent[];
-  stored: StoredProfileItem | undefined;
+  resolutions: ReadonlyMap<string, MergeResolution>;
+  /** Whether an item is stored (the write is then conditioned on `version`). */
+  exists: boolean;
   state: ProfileState;
   version: number;
-  /** What this fold applied and dropped: counted once the write lands. */
+  /** What this fold did: counted once the write lands. */
   applied: number;
   duplicates: number;
+  redirected: number;
+  merged: number;
+  refused: Record<MergeRefusalReason, number>;
 }
 
 /** A fold's outcome: the profile to write, or only the duplicates it recognised. */
@@ -100,20 +110,26 @@ export async function ingestBatch(
   stats.partitionKeyMismatches = decoded.partitionKeyMismatches;
   if (decoded.quarantined.length > 0) await deps.quarantine.putBatch(decoded.quarantined, batchIdOf(records));
 
-  const byProfile = new Map<string, SequencedEvent[]>();
   for (const sequenced of decoded.valid) {
-    const id = profileIdOf(sequenced.event);
-    const list = byProfile.get(id);
-    if (list === undefined) byProfile.set(id, [sequenced]);
-    else list.push(sequenced);
     stats.maxEventAgeMs = Math.max(stats.maxEventAgeMs, nowMs - sequenced.event.occurredAt);
   }
-  if (byProfile.size === 0) return { failedSequenceNumbers: [], stats };
+  const profileOf = (sequenced: SequencedEvent) => profileIdOf(sequenced.event);
+  const profileIds = new Set(decoded.valid.map(profileOf));
+  if (profileIds.size === 0) return { failedSequenceNumbers: [], stats };
 
-  const stored = await deps.profiles.getMany([...byProfile.keys()]);
+  const maxRetries = deps.maxConflictRetries ?? 3;
+  const stored = await deps.profiles.getMany([...profileIds]);
+  const plan = await planMerges(decoded.valid, profileOf, stored, deps.profiles, { now: nowMs, maxRetries });
+  stats.applied += plan.frozenApplied;
+  stats.duplicates += plan.frozenDuplicates;
+  const failed: string[] = [];
+  for (const target of plan.failed) {
+    stats.profilesFailed++;
+    failed.push(lowestSequenceNumber(target.events.map((e) => e.sequenceNumber))!);
+  }
   const changed: PendingProfile[] = [];
-  for (const [profileId, events] of byProfile) {
-    const fold = foldInto(profileId, events, stored.get(profileId));
+  for (const target of plan.targets.values()) {
+    const fold = foldInto(target.profileId, target.events, target.stored, target.resolutions);
     if (fold.pending !== undefined) changed.push(fold.pending);
     else {
       stats.profilesUnchanged++;
@@ -126,8 +142,6 @@ export async function ingestBatch(
     deps,
     stats,
   );
-  const failed: string[] = [];
-  const maxRetries = deps.maxConflictRetries ?? 3;
   // allSettled, then throw: no write may still be running when the invocation ends with an error.
   const outcomes = await Promise.allSettled(
     changed.map(async (pending, i) => {
@@ -145,19 +159,29 @@ export async function ingestBatch(
 }
 
 /** Fold events into a stored profile; nothing to write when every event was a duplicate. */
-function foldInto(profileId: string, events: SequencedEvent[], stored: StoredProfileItem | undefined): Fold {
-  const current = stored === undefined ? undefined : decodeProfileItem(stored);
-  const result = applyEventsToProfile(current?.state, events, profileId);
+function foldInto(
+  profileId: string,
+  events: SequencedEvent[],
+  current: DecodedProfileItem | undefined,
+  resolutions: ReadonlyMap<string, MergeResolution>,
+): Fold {
+  const result = foldIntoTarget(current?.state, events, profileId, (anonymousId) =>
+    resolutions.get(anonymousId),
+  );
   if (!result.changed) return { duplicates: result.duplicates };
   return {
     pending: {
       profileId,
       events,
-      stored,
+      resolutions,
+      exists: current !== undefined,
       state: result.state,
       version: current?.version ?? 0,
       applied: result.applied,
       duplicates: result.duplicates,
+      redirected: result.redirected,
+      merged: result.merged,
+      refused: result.refused,
     },
   };
 }
@@ -203,14 +227,14 @@ async function writeWithRetries(
       score: currentScore,
       writtenAt: deps.now(),
     });
-    const outcome = await deps.profiles.putIfVersion(
-      item,
-      current.stored === undefined ? undefined : current.version,
-    );
+    const outcome = await deps.profiles.putIfVersion(item, current.exists ? current.version : undefined);
     if (outcome.status === 'written') {
       // Counted only now: a profile whose write fails is redelivered and counted then.
       stats.applied += current.applied;
       stats.duplicates += current.duplicates;
+      stats.redirectedEvents += current.redirected;
+      stats.profilesMerged += current.merged;
+      for (const reason of MERGE_REFUSAL_REASONS) stats.mergesRefused[reason] += current.refused[reason];
       if (currentScore !== undefined) stats.scoredProfiles++;
       return true;
     }
@@ -218,7 +242,10 @@ async function writeWithRetries(
     if (outcome.status === 'throttled') return false;
     stats.writeConflicts++;
     if (attempt >= maxRetries) return false;
-    const fold = foldInto(pending.profileId, pending.events, outcome.current);
+    const stored = outcome.current === undefined ? undefined : decodeProfileItem(outcome.current);
+    // Frozen meanwhile by an identify on another shard: the redelivery routes these records to the user.
+    if (stored?.state.redirect !== undefined) return false;
+    const fold = foldInto(pending.profileId, pending.events, stored, pending.resolutions);
     if (fold.pending === undefined) {
       // The other writer already applied every event: nothing left to write.
       stats.duplicates += fold.duplicates;
@@ -245,6 +272,12 @@ function emptyStats(recordsIn: number): IngestStats {
     inferenceMs: 0,
     modelVersion: undefined,
     maxEventAgeMs: 0,
+    profilesMerged: 0,
+    mergesRefused: Object.fromEntries(MERGE_REFUSAL_REASONS.map((r) => [r, 0])) as Record<
+      MergeRefusalReason,
+      number
+    >,
+    redirectedEvents: 0,
   };
 }
 

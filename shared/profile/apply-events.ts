@@ -118,7 +118,7 @@ export function cartEventIsNewer(a: CartEvent, b: CartEvent): boolean {
   return a.priceCents > b.priceCents;
 }
 
-function addCartEvent(cart: CartEvent[], entry: CartEvent): void {
+export function addCartEvent(cart: CartEvent[], entry: CartEvent): void {
   const limit = PROFILE_LIMITS.cartEvents;
   if (cart.length >= limit && !cartEventIsNewer(entry, cart[cart.length - 1]!)) return;
   let index = 0;
@@ -127,12 +127,12 @@ function addCartEvent(cart: CartEvent[], entry: CartEvent): void {
   if (cart.length > limit) cart.pop();
 }
 
-function pruneCart(cart: CartEvent[], lastPurchaseAt: number): void {
+export function pruneCart(cart: CartEvent[], lastPurchaseAt: number): void {
   while (cart.length > 0 && cart[cart.length - 1]!.at <= lastPurchaseAt) cart.pop();
 }
 
-/** Move every decay anchor to a later `lastEventAt` (exact integer rescaling). */
-function advanceTo(state: ProfileState, atMs: number): void {
+/** Move every decay anchor to a later `lastEventAt` (exact integer rescaling); `state` is mutated. */
+export function advanceTo(state: ProfileState, atMs: number): void {
   const previous = state.lastEventAt;
   for (let h = 0; h < HALF_LIFE_COUNT; h++) {
     const halfLife = HALF_LIVES_MS[h]!;
@@ -190,10 +190,9 @@ function updateSession(state: ProfileState, atSec: number, sessionId: string | u
   // Otherwise the event belongs to an earlier session that was already counted.
 }
 
-/** Returns whether the record is a redelivery; otherwise records its sequence number. */
-function isRedelivery(state: ProfileState, shardId: string, rawSequenceNumber: string): boolean {
+/** Returns whether the record is a redelivery; otherwise records its sequence number in `marks`. */
+function isRedelivery(marks: ShardMark[], shardId: string, rawSequenceNumber: string): boolean {
   const sequenceNumber = canonicalSequenceNumber(rawSequenceNumber);
-  const marks = state.shardMarks;
   for (const mark of marks) {
     if (mark.shardId !== shardId) continue;
     if (compareSequenceNumbers(sequenceNumber, mark.sequenceNumber) <= 0) return true;
@@ -307,22 +306,28 @@ export function applyEventsToProfile(
   const next = state === undefined ? emptyProfile(profileId) : cloneProfile(state);
   let applied = 0;
   let duplicates = 0;
-  for (const { event, shardId, sequenceNumber } of events) {
-    if (profileIdOf(event) !== profileId) {
+  for (const sequenced of events) {
+    if (profileIdOf(sequenced.event) !== profileId) {
       throw new ProfileMismatchError('profileId', 'every event must belong to the profile', profileId);
     }
-    if (isRedelivery(next, shardId, sequenceNumber)) {
-      duplicates++;
-      continue;
-    }
-    const eventHash = fnv1a32(`e:${event.eventId}`);
-    if (indexOfRecent(next.dedupe, eventHash) >= 0) {
-      duplicates++;
-      continue;
-    }
-    applyOne(next, event);
-    rememberId(next, eventHash, event.occurredAt);
-    applied++;
+    if (foldEvent(next, sequenced, next.shardMarks)) applied++;
+    else duplicates++;
   }
   return { state: next, applied, duplicates, changed: applied > 0 };
+}
+
+/**
+ * Fold one record into `state` (mutated) unless it is a redelivery by `marks` (the profile's own, or a
+ * merged alias's: see `profile-merge.ts`) or a producer duplicate by the dedupe window.
+ *
+ * @returns whether the event was applied
+ */
+export function foldEvent(state: ProfileState, sequenced: SequencedEvent, marks: ShardMark[]): boolean {
+  const { event, shardId, sequenceNumber } = sequenced;
+  if (isRedelivery(marks, shardId, sequenceNumber)) return false;
+  const eventHash = fnv1a32(`e:${event.eventId}`);
+  if (indexOfRecent(state.dedupe, eventHash) >= 0) return false;
+  applyOne(state, event);
+  rememberId(state, eventHash, event.occurredAt);
+  return true;
 }

@@ -23,8 +23,12 @@ import {
   DECAYED_EVENT_TYPES,
   emptyProfile,
   HALF_LIVES_MS,
+  MERGE_REFUSAL_REASONS,
+  PROFILE_LIMITS,
   type CartEvent,
+  type MergeRefusalReason,
   type ProfileState,
+  type ShardMark,
 } from './profile-state';
 import type { RecentEntry } from './recent-set';
 import type { CategoryPrediction, ProfileScore, ScoreReason } from '../model/model-outputs';
@@ -161,6 +165,30 @@ export const profileItemSchema = profileItemSchemaV1
       .object({ purchase: contributions.optional(), churn: contributions.optional() })
       .optional()
       .describe('why: the features behind the purchase propensity and the churn risk'),
+    merges: z
+      .record(
+        z.string().min(1),
+        z.tuple([nonNegativeInt, z.record(z.string().min(1), z.string().regex(SEQUENCE_NUMBER))]),
+      )
+      .optional()
+      .describe(
+        `anonymousId merged into this user profile → [identify time, epoch s; that id's own shard → last applied ` +
+          `sequence number, keyed as seq]; at most ${PROFILE_LIMITS.mergedAliases}`,
+      ),
+    mergeRefusals: z
+      .record(z.string().min(1), z.tuple([nonNegativeInt, z.enum(MERGE_REFUSAL_REASONS)]))
+      .optional()
+      .describe(
+        `anonymousId an identify did not merge → [identify time, epoch s; reason]; the ${PROFILE_LIMITS.mergeRefusals} most recent`,
+      ),
+    mergedInto: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'on an anonymous profile merged into a user: that userId; its state is frozen, its events go there',
+      ),
+    linkedAt: nonNegativeInt.optional().describe('with mergedInto: event time of the identify, epoch ms'),
     embedding: z
       .tuple([z.number().positive(), binary])
       .optional()
@@ -221,6 +249,75 @@ function encodeShardId(shardId: string): string {
 
 function decodeShardId(key: string): string {
   return key.startsWith('=') ? key.slice(1) : `shardId-${key.padStart(12, '0')}`;
+}
+
+function encodeMarks(marks: readonly ShardMark[]): Record<string, string> {
+  const seq: Record<string, string> = {};
+  for (const m of marks) seq[encodeShardId(m.shardId)] = m.sequenceNumber;
+  return seq;
+}
+
+function decodeMarks(value: unknown, field: string): ShardMark[] {
+  return Object.entries(map(value, field))
+    .map(([key, sequenceNumber]) => ({
+      shardId: decodeShardId(key),
+      sequenceNumber: sequenceString(sequenceNumber, key),
+    }))
+    .sort(byShardId);
+}
+
+/** The identity attributes (`profile-merge.ts`): merges and refusals on a user, the redirect on an anonymous profile. */
+function encodeIdentity(state: ProfileState, item: ProfileItem): void {
+  if (state.merges.length > 0) {
+    item.merges = {};
+    for (const m of state.merges) item.merges[m.anonymousId] = [m.at, encodeMarks(m.shardMarks)];
+  }
+  if (state.mergeRefusals.length > 0) {
+    item.mergeRefusals = {};
+    for (const r of state.mergeRefusals) item.mergeRefusals[r.anonymousId] = [r.at, r.reason];
+  }
+  if (state.redirect !== undefined) {
+    item.mergedInto = state.redirect.into;
+    item.linkedAt = state.redirect.linkedAt;
+  }
+}
+
+const REFUSAL_REASONS: ReadonlySet<string> = new Set(MERGE_REFUSAL_REASONS);
+
+function decodeIdentity(item: Record<string, unknown>, state: ProfileState): void {
+  if (item.merges !== undefined) {
+    for (const [anonymousId, entry] of Object.entries(map(item.merges, 'merges'))) {
+      const [at, marks] = list(entry, 'merges', 2, anonymousId);
+      state.merges.push({
+        anonymousId,
+        at: int(at, 'merges', anonymousId),
+        shardMarks: decodeMarks(marks, 'merges'),
+      });
+    }
+    state.merges.sort((a, b) => (a.anonymousId < b.anonymousId ? -1 : 1));
+  }
+  if (item.mergeRefusals !== undefined) {
+    for (const [anonymousId, entry] of Object.entries(map(item.mergeRefusals, 'mergeRefusals'))) {
+      const [at, reason] = list(entry, 'mergeRefusals', 2, anonymousId);
+      if (typeof reason !== 'string' || !REFUSAL_REASONS.has(reason)) {
+        fail(
+          'mergeRefusals',
+          `reason must be one of ${MERGE_REFUSAL_REASONS.join(', ')}`,
+          reason,
+          anonymousId,
+        );
+      }
+      state.mergeRefusals.push({
+        anonymousId,
+        at: int(at, 'mergeRefusals', anonymousId),
+        reason: reason as MergeRefusalReason,
+      });
+    }
+    state.mergeRefusals.sort((a, b) => b.at - a.at || (a.anonymousId < b.anonymousId ? -1 : 1));
+  }
+  if (item.mergedInto !== undefined) {
+    state.redirect = { into: text(item.mergedInto, 'mergedInto'), linkedAt: int(item.linkedAt, 'linkedAt') };
+  }
 }
 
 function encodeAges(list: readonly RecentEntry[], now: number): Record<string, number> {
@@ -302,8 +399,7 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
   }
   const cat: Record<string, number> = {};
   for (const c of state.categories) cat[c.key] = c.score;
-  const seq: Record<string, string> = {};
-  for (const m of state.shardMarks) seq[encodeShardId(m.shardId)] = m.sequenceNumber;
+  const seq = encodeMarks(state.shardMarks);
   const dedup = new Uint8Array(state.dedupe.length * DEDUPE_ENTRY_BYTES);
   for (let i = 0, o = 0; i < state.dedupe.length; i++, o += DEDUPE_ENTRY_BYTES) {
     const { key, at } = state.dedupe[i]!;
@@ -372,6 +468,7 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
       nowSec - state.sessionEnd,
     ];
   }
+  encodeIdentity(state, item);
   if (score !== undefined) fitReasonsToWriteUnit(item);
   return item;
 }
@@ -542,12 +639,8 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
     state.sessionStart = nowSec - int(startAge, 'session.3');
     state.sessionEnd = nowSec - int(endAge, 'session.4');
   }
-  state.shardMarks = Object.entries(map(item.seq, 'seq'))
-    .map(([key, value]) => ({
-      shardId: decodeShardId(key),
-      sequenceNumber: sequenceString(value, key),
-    }))
-    .sort(byShardId);
+  state.shardMarks = decodeMarks(item.seq, 'seq');
+  decodeIdentity(item, state);
   const dedup = bytes(item.dedup, 'dedup', DEDUPE_ENTRY_BYTES);
   for (let o = 0; o < dedup.byteLength; o += DEDUPE_ENTRY_BYTES) {
     const key = ((dedup[o]! << 24) | (dedup[o + 1]! << 16) | (dedup[o + 2]! << 8) | dedup[o + 3]!) >>> 0;
