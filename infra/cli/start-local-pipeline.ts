@@ -16,7 +16,9 @@ import {
   describeModel,
   formatAccounting,
   formatMetricsTable,
+  profilesPerPerson,
   sampleProfiles,
+  scanProfiles,
   type RunAccounting,
 } from '../local/run-report';
 
@@ -201,6 +203,17 @@ async function main(): Promise<void> {
         '(more than 16 events a minute from one profile, i.e. bots) and were applied again, as documented',
     );
   }
+  const people = [...workload.groundTruth.values()].filter((t) => !t.isBot);
+  const identity = profilesPerPerson(
+    await scanProfiles(pipeline),
+    people.map((t) => t.profileIds),
+  );
+  const identified = people.filter((t) => t.identifiedAtMs !== undefined).length;
+  console.log(
+    `identity: ${identity.people.toLocaleString('en-US')} people (bots left out), ${identified.toLocaleString('en-US')} of them ` +
+      `identified after browsing anonymously → ${identity.mean.toFixed(2)} profiles per person ` +
+      `(${identity.split.toLocaleString('en-US')} split); ${accounting.redirects.toLocaleString('en-US')} anonymous profiles merged on identify`,
+  );
   console.log(`[${elapsed()}] ${formatAccounting(accounting)}`);
 
   if (options.serve) {
