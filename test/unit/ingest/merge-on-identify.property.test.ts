@@ -119,10 +119,11 @@ describe('merge on identify through ingestBatch (properties, inside the envelope
         person,
         fc.array(fc.nat(), { maxLength: 12 }),
         fc.array(fc.nat(), { maxLength: 12 }),
-        fc.array(fc.nat(), { maxLength: 40 }),
-        fc.array(fc.boolean(), { maxLength: 40 }),
-        fc.array(fc.nat(), { maxLength: 8 }),
-        async ({ own, anon }, orderKeys, cuts, turns, retries) => {
+        fc.record({
+          turns: fc.array(fc.nat(), { maxLength: 40 }),
+          retries: fc.array(fc.boolean(), { maxLength: 40 }),
+        }),
+        async ({ own, anon }, orderKeys, cuts, { turns, retries }) => {
           // Prepare: each key's records on its own shard, in a random arrival order
           const userShard = recordsOf(shuffled(own, orderKeys), 'shardId-000000000001', 10_000n);
           const anonShard = recordsOf(shuffled(anon, orderKeys.slice(6)), 'shardId-000000000002', 20_000n);
