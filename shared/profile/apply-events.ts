@@ -44,6 +44,7 @@ import {
   UNKNOWN_CATEGORY,
   type CartEvent,
   type ProfileState,
+  type SessionFields,
   type ShardMark,
 } from './profile-state';
 import { indexOfRecent, pruneRecent, touchRecent } from './recent-set';
@@ -169,7 +170,8 @@ function addAffinity(state: ProfileState, key: string, atMs: number, weight: num
   if (categories.length > PROFILE_LIMITS.categories) categories.pop();
 }
 
-function updateSession(state: ProfileState, atSec: number, sessionId: string | undefined): void {
+/** Returns how the event related to the current session: `same`, `new` (it opened one) or `earlier`. */
+function updateSession(state: SessionFields, atSec: number, sessionId: string | undefined): SessionOutcome {
   const key = sessionId === undefined ? 0 : fnv1a32(sessionId) || 1;
   const sameSession =
     state.sessionCount > 0 &&
@@ -180,14 +182,56 @@ function updateSession(state: ProfileState, atSec: number, sessionId: string | u
     state.sessionStart = Math.min(state.sessionStart, atSec);
     state.sessionEnd = Math.max(state.sessionEnd, atSec);
     state.sessionEvents++;
-  } else if (state.sessionCount === 0 || atSec > state.sessionEnd) {
+    return 'same';
+  }
+  if (state.sessionCount === 0 || atSec > state.sessionEnd) {
     state.sessionCount++;
     state.sessionKey = key;
     state.sessionStart = atSec;
     state.sessionEnd = atSec;
     state.sessionEvents = 1;
+    return 'new';
   }
   // Otherwise the event belongs to an earlier session that was already counted.
+  return 'earlier';
+}
+
+type SessionOutcome = 'same' | 'new' | 'earlier';
+
+/**
+ * An event of a merged alias (`profile-merge.ts`): its sessions are followed in the alias's own stream
+ * (`alias`), which arrives in its own order on its own shard, and counted on the profile when they are
+ * not the profile's current session. So an alias's earlier sessions still count when they arrive
+ * after the merge, and the session an identify shares with its cookie counts once.
+ */
+function updateAliasSession(
+  state: ProfileState,
+  alias: SessionFields,
+  atSec: number,
+  sessionId: string | undefined,
+): void {
+  const outcome = updateSession(alias, atSec, sessionId);
+  if (outcome === 'earlier') return;
+  const current =
+    state.sessionCount > 0 &&
+    (alias.sessionKey !== 0
+      ? alias.sessionKey === state.sessionKey
+      : alias.sessionStart <= state.sessionEnd + SESSION_GAP_SECONDS &&
+        state.sessionStart <= alias.sessionEnd + SESSION_GAP_SECONDS);
+  if (current) {
+    state.sessionStart = Math.min(state.sessionStart, atSec);
+    state.sessionEnd = Math.max(state.sessionEnd, atSec);
+    state.sessionEvents++;
+    return;
+  }
+  if (outcome === 'same') return;
+  state.sessionCount++;
+  if (state.sessionCount === 1 || atSec > state.sessionEnd) {
+    state.sessionKey = alias.sessionKey;
+    state.sessionStart = atSec;
+    state.sessionEnd = atSec;
+    state.sessionEvents = 1;
+  }
 }
 
 /** Returns whether the record is a redelivery; otherwise records its sequence number in `marks`. */
@@ -224,7 +268,7 @@ function rememberId(state: ProfileState, hash: number, atMs: number): void {
   if (minute >= oldest) touchRecent(state.dedupe, hash, minute, PROFILE_LIMITS.dedupeWindow);
 }
 
-function applyOne(state: ProfileState, event: ContractEvent): void {
+function applyOne(state: ProfileState, event: ContractEvent, aliasSession: SessionFields | undefined): void {
   const atMs = event.occurredAt;
   const atSec = Math.floor(atMs / 1000);
   if (state.firstSeenAt === 0 || atMs < state.firstSeenAt) state.firstSeenAt = atMs;
@@ -245,7 +289,8 @@ function applyOne(state: ProfileState, event: ContractEvent): void {
     const category = categoryKeyOf(event);
     if (category !== undefined) addAffinity(state, category, atMs, weight);
   }
-  updateSession(state, atSec, event.sessionId);
+  if (aliasSession === undefined) updateSession(state, atSec, event.sessionId);
+  else updateAliasSession(state, aliasSession, atSec, event.sessionId);
   if (event.userId !== undefined && event.anonymousId !== undefined) {
     touchRecent(state.aliases, event.anonymousId, atSec, PROFILE_LIMITS.aliases);
   }
@@ -318,16 +363,22 @@ export function applyEventsToProfile(
 
 /**
  * Fold one record into `state` (mutated) unless it is a redelivery by `marks` (the profile's own, or a
- * merged alias's: see `profile-merge.ts`) or a producer duplicate by the dedupe window.
+ * merged alias's: see `profile-merge.ts`) or a producer duplicate by the dedupe window. A merged
+ * alias's record passes its session tracker too.
  *
  * @returns whether the event was applied
  */
-export function foldEvent(state: ProfileState, sequenced: SequencedEvent, marks: ShardMark[]): boolean {
+export function foldEvent(
+  state: ProfileState,
+  sequenced: SequencedEvent,
+  marks: ShardMark[],
+  aliasSession?: SessionFields,
+): boolean {
   const { event, shardId, sequenceNumber } = sequenced;
   if (isRedelivery(marks, shardId, sequenceNumber)) return false;
   const eventHash = fnv1a32(`e:${event.eventId}`);
   if (indexOfRecent(state.dedupe, eventHash) >= 0) return false;
-  applyOne(state, event);
+  applyOne(state, event, aliasSession);
   rememberId(state, eventHash, event.occurredAt);
   return true;
 }

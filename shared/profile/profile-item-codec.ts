@@ -168,12 +168,17 @@ export const profileItemSchema = profileItemSchemaV1
     merges: z
       .record(
         z.string().min(1),
-        z.tuple([nonNegativeInt, z.record(z.string().min(1), z.string().regex(SEQUENCE_NUMBER))]),
+        z.tuple([
+          nonNegativeInt,
+          z.record(z.string().min(1), z.string().regex(SEQUENCE_NUMBER)),
+          z.tuple([nonNegativeInt, nonNegativeInt, nonNegativeInt, nonNegativeInt, nonNegativeInt]),
+        ]),
       )
       .optional()
       .describe(
         `anonymousId merged into this user profile → [identify time, epoch s; that id's own shard → last applied ` +
-          `sequence number, keyed as seq]; at most ${PROFILE_LIMITS.mergedAliases}`,
+          `sequence number, keyed as seq; that id's own current session as [count, events, sessionId hash or 0, ` +
+          `start, end] in epoch s]; at most ${PROFILE_LIMITS.mergedAliases}`,
       ),
     mergeRefusals: z
       .record(z.string().min(1), z.tuple([nonNegativeInt, z.enum(MERGE_REFUSAL_REASONS)]))
@@ -270,7 +275,14 @@ function decodeMarks(value: unknown, field: string): ShardMark[] {
 function encodeIdentity(state: ProfileState, item: ProfileItem): void {
   if (state.merges.length > 0) {
     item.merges = {};
-    for (const m of state.merges) item.merges[m.anonymousId] = [m.at, encodeMarks(m.shardMarks)];
+    for (const m of state.merges) {
+      const s = m.session;
+      item.merges[m.anonymousId] = [
+        m.at,
+        encodeMarks(m.shardMarks),
+        [s.sessionCount, s.sessionEvents, s.sessionKey, s.sessionStart, s.sessionEnd],
+      ];
+    }
   }
   if (state.mergeRefusals.length > 0) {
     item.mergeRefusals = {};
@@ -287,11 +299,19 @@ const REFUSAL_REASONS: ReadonlySet<string> = new Set(MERGE_REFUSAL_REASONS);
 function decodeIdentity(item: Record<string, unknown>, state: ProfileState): void {
   if (item.merges !== undefined) {
     for (const [anonymousId, entry] of Object.entries(map(item.merges, 'merges'))) {
-      const [at, marks] = list(entry, 'merges', 2, anonymousId);
+      const [at, marks, session] = list(entry, 'merges', 3, anonymousId);
+      const [count, events, key, start, end] = list(session, 'merges', 5, anonymousId);
       state.merges.push({
         anonymousId,
         at: int(at, 'merges', anonymousId),
         shardMarks: decodeMarks(marks, 'merges'),
+        session: {
+          sessionCount: int(count, 'merges', anonymousId),
+          sessionEvents: int(events, 'merges', anonymousId),
+          sessionKey: int(key, 'merges', anonymousId),
+          sessionStart: int(start, 'merges', anonymousId),
+          sessionEnd: int(end, 'merges', anonymousId),
+        },
       });
     }
     state.merges.sort((a, b) => (a.anonymousId < b.anonymousId ? -1 : 1));

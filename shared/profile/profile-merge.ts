@@ -24,7 +24,8 @@
  * and does 2. A's own consumer meeting the redirect into U while U lacks the marker does 2 first (a
  * "completion", without the identify), then applies A's events to U. A merge already in `merges` is
  * never applied again, so 2 happens once whoever does it; each of A's later events is checked against
- * the marks recorded under A (redelivery, exact) and the merged dedupe window (producer duplicates).
+ * the marks recorded under A (redelivery, exact), the frozen A's own dedupe window (aged by A's latest
+ * event, so a merge into a later user history does not shorten A's horizon) and the merged window.
  *
  * Guards: an anonymous id already redirected into another user is not merged again (a shared device),
  * nor once a user holds `PROFILE_LIMITS.mergedAliases` merges; either refusal is recorded on the user
@@ -36,6 +37,7 @@
  */
 import { profileIdOf } from '../contract/event-contract';
 import { decayAnchor, rescaleDecay } from './fixed-point-decay';
+import { fnv1a32 } from './hashing';
 import {
   addCartEvent,
   advanceTo,
@@ -188,10 +190,12 @@ export function mergeProfiles(target: ProfileState, source: MergeSource): Profil
     pruneCart(next.cart, next.lastPurchaseAt);
     mergeSessions(next, from);
   }
+  const { sessionCount, sessionKey, sessionStart, sessionEnd, sessionEvents } = from;
   next.merges.push({
     anonymousId: source.anonymousId,
     at: Math.floor(source.linkedAt / 1000),
     shardMarks: from.shardMarks,
+    session: { sessionCount, sessionKey, sessionStart, sessionEnd, sessionEvents },
   });
   next.merges.sort((a, b) => (a.anonymousId < b.anonymousId ? -1 : a.anonymousId > b.anonymousId ? 1 : 0));
   return next;
@@ -277,7 +281,17 @@ export function foldIntoTarget(
       );
     }
     const alias = next.merges.find((m) => m.anonymousId === anonymousId)!;
-    if (foldEvent(next, sequenced, alias.shardMarks)) {
+    // The frozen profile's own window (aged by its own latest event) still knows what it applied.
+    const frozen = resolve(anonymousId);
+    if (
+      frozen !== undefined &&
+      !('refused' in frozen) &&
+      indexOfRecent(frozen.state.dedupe, fnv1a32(`e:${event.eventId}`)) >= 0
+    ) {
+      result.duplicates++;
+      continue;
+    }
+    if (foldEvent(next, sequenced, alias.shardMarks, alias.session)) {
       result.applied++;
       result.redirected++;
     } else result.duplicates++;

@@ -128,6 +128,12 @@ export interface ShardMark {
   sequenceNumber: string;
 }
 
+/** The session bookkeeping of a profile (and of each merged alias's own stream). */
+export type SessionFields = Pick<
+  ProfileState,
+  'sessionCount' | 'sessionKey' | 'sessionStart' | 'sessionEnd' | 'sessionEvents'
+>;
+
 /** An anonymous profile folded into this (user) profile by an `identify`. */
 export interface MergedAlias {
   anonymousId: string;
@@ -138,6 +144,8 @@ export interface MergedAlias {
    * on its own shard and are checked against these, never against the profile's own marks.
    */
   shardMarks: ShardMark[];
+  /** The alias's own current session, continued by its later events (they count sessions in their own order). */
+  session: SessionFields;
 }
 
 /** Why an identify did not merge its anonymous profile. */
@@ -248,7 +256,11 @@ export function cloneProfile(state: ProfileState): ProfileState {
     aliases: state.aliases.map((e) => ({ ...e })),
     shardMarks: state.shardMarks.map((e) => ({ ...e })),
     dedupe: state.dedupe.map((e) => ({ ...e })),
-    merges: state.merges.map((m) => ({ ...m, shardMarks: m.shardMarks.map((e) => ({ ...e })) })),
+    merges: state.merges.map((m) => ({
+      ...m,
+      shardMarks: m.shardMarks.map((e) => ({ ...e })),
+      session: { ...m.session },
+    })),
     mergeRefusals: state.mergeRefusals.map((e) => ({ ...e })),
     ...(state.redirect === undefined ? {} : { redirect: { ...state.redirect } }),
   };
