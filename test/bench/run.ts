@@ -17,6 +17,7 @@ import { formatTable, machineInfo, median, statusOf, writeJsonReport, type Resul
 import { buildBenchWorkload, defaultWorkloadRecords, SHARD_COUNT, BATCH_SIZE } from './bench-workload';
 import { runComputeBench, type ComputeBenchResult, type StageTiming } from './compute-bench';
 import { runItemSizeBench, type ItemSizeResult } from './item-size-bench';
+import { mergeRows, runMergeBench } from './merge-bench';
 import { BENCH_BUCKETS, createProfilesTable, runBaseline, runRealPath, type StackRun } from './stack-bench';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -310,6 +311,8 @@ async function main(): Promise<void> {
     const { profileItems: _items, ...figures } = compute;
     report.compute = figures;
     rows.push(...computeRows(compute));
+    report.merges = await runMergeBench(workload.interleaved, { runs: options.runs, nowMs: Date.now() });
+    rows.push(...mergeRows(report.merges as Awaited<ReturnType<typeof runMergeBench>>));
   }
 
   let cloud: LocalCloud | undefined;
