@@ -74,6 +74,10 @@ export const PUBLISHED_METRICS = {
     TrainingExamples: count,
     TrainingMs: milliseconds,
     CandidateRocAuc: { unit: 'None' },
+    /** Largest PSI of a feature, newest rows vs the serving model's training rows; when measured. */
+    FeatureDriftPsiMax: { unit: 'None' },
+    /** PSI of the serving model's purchase scores, newest rows vs its own test rows; when measured. */
+    ScoreDriftPsi: { unit: 'None' },
   },
 } as const satisfies Record<string, Record<string, MetricSpec>>;
 

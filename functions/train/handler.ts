@@ -4,8 +4,8 @@
  *
  * Flow: read config once → build the adapters once per container (S3 archive reader, S3 model
  * registry, TF.js network trainer, onnxruntime scorer) → `trainAndPublish`, the domain (archive →
- * training set → train → store candidate → compare with champion → promote or not) → log and count
- * the outcome → return the summary (visible in the invocation result).
+ * training set → train → compare with champion, measure drift → store candidate → promote or not) →
+ * log and count the outcome → return the summary (visible in the invocation result).
  */
 import type { ScheduledEvent } from 'aws-lambda';
 import { existsSync } from 'node:fs';
@@ -15,14 +15,14 @@ import { readConfig, TRAIN_CONFIG } from '../commons/config';
 import { scoreRowsOnce } from '../commons/onnx-session';
 import { S3ArchiveReader } from '../commons/s3-archive-reader';
 import { S3ModelRegistry } from '../commons/s3-model-registry';
-import { logger, metricPublisher, metrics } from '../commons/telemetry';
+import { logger, metrics } from '../commons/telemetry';
 import { trainAndPublish, type TrainSummary } from '../../shared/training/train-use-case';
 import { initialiseTrainingBackend, tfjsMlpTrainer } from './tfjs-mlp-trainer';
+import { publishTrainingMetrics } from './train-metrics';
 
 const config = readConfig(TRAIN_CONFIG);
 const events = new S3ArchiveReader(s3Client(), config.ARCHIVE_BUCKET);
 const registry = new S3ModelRegistry(s3Client(), config.MODELS_BUCKET);
-const publish = metricPublisher('train');
 // In the Lambda bundle the stack copies the wasm binaries beside index.js; in the repo the package
 // finds its own. Without either, training falls back to the slower cpu backend (recorded in metadata).
 const bundledWasm = existsSync(path.join(__dirname, 'tfjs-backend-wasm.wasm'));
@@ -36,13 +36,7 @@ export const handler = async (_event?: ScheduledEvent): Promise<TrainSummary> =>
       { events, registry, network: tfjsMlpTrainer, scoreOnnx: scoreRowsOnce, now: Date.now, log: logger },
       { labelHorizonHours: config.LABEL_HORIZON_HOURS },
     );
-    publish('TrainingSkipped', summary.skipped ? 1 : 0);
-    publish('ModelPromoted', summary.promoted ? 1 : 0);
-    publish('TrainingExamples', summary.examples.rows);
-    publish('TrainingMs', summary.durationMs);
-    if (summary.metrics !== undefined) {
-      publish('CandidateRocAuc', summary.metrics.candidate.rocAuc);
-    }
+    publishTrainingMetrics(summary);
     return summary;
   } finally {
     metrics.publishStoredMetrics();

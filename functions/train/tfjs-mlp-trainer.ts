@@ -27,6 +27,7 @@ import {
   normaliseMatrix,
 } from '../../shared/model/mlp-weights';
 import { ModelInputError } from '../../shared/model/model-input-error';
+import { dpSgdTrainer } from '../../shared/privacy/dp-sgd';
 import type { MultiTaskWeights } from '../../shared/model/multi-task-weights';
 import { createRandom, randomPermutation, type RandomSource } from '../../shared/model/seeded-random';
 import type {
@@ -349,9 +350,15 @@ export async function fitMultiTaskNetwork(
   return { weights: best.weights, history, bestEpoch: best.epoch, stoppedEarly };
 }
 
-/** The {@link NetworkTrainer} of the train function: {@link fitMultiTaskNetwork} on the process's TF.js backend. */
+/**
+ * The {@link NetworkTrainer} of the train function: {@link fitMultiTaskNetwork} on the process's TF.js
+ * backend, or DP-SGD (`shared/privacy/dp-sgd.ts`, per-unit gradients by hand) when the options ask for
+ * differential privacy.
+ */
 export const tfjsMlpTrainer: NetworkTrainer = {
   async fit(train, validation, normalisation, options) {
+    if (options.differentialPrivacy !== undefined)
+      return dpSgdTrainer.fit(train, validation, normalisation, options);
     const backend = await initialiseTrainingBackend();
     return { ...(await fitMultiTaskNetwork(train, validation, normalisation, options)), backend };
   },

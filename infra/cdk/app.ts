@@ -82,6 +82,9 @@ export function buildApp(options: BuildAppOptions = {}): ProfileStreamApp {
     projectRoot: PROJECT_ROOT,
     trainingRateHours: parameters.trainingRateHours,
     labelHorizonHours: parameters.labelHorizonHours,
+    alarmAfterRunsWithoutPromotion: parameters.alarmAfterRunsWithoutPromotion,
+    ingestBatchingWindowSeconds: parameters.ingestBatchingWindowSeconds,
+    ingestFanOut: parameters.ingestFanOut,
   });
   // A policy validation plugin: synth fails while any finding is neither fixed nor acknowledged.
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

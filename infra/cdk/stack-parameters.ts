@@ -8,7 +8,26 @@ export interface StackParameters {
   readonly trainingRateHours: number;
   /** How far after an event the trainer looks for a purchase (the label). */
   readonly labelHorizonHours: number;
+  /** Alarm when this many training runs in a row promoted nothing (the serving model grows stale). */
+  readonly alarmAfterRunsWithoutPromotion: number;
+  /**
+   * The ingest consumer's `MaximumBatchingWindowInSeconds` (whole seconds, as Lambda accepts). The
+   * frontier benchmark (README, "Benchmarks") measures what each value costs in latency and writes.
+   */
+  readonly ingestBatchingWindowSeconds: number;
+  /**
+   * How ingest reads the stream: `shared` polls with the stream's shared read throughput (Lambda
+   * polls each shard about once a second); `enhanced` registers a Kinesis stream consumer (enhanced
+   * fan-out: records pushed ~70 ms after the put, 2 MB/s per shard of its own) for shops that need
+   * sub-second freshness, at a consumer-shard-hour and per-GB price.
+   */
+  readonly ingestFanOut: IngestFanOut;
 }
+
+/** Values of {@link StackParameters.ingestFanOut}. */
+export const INGEST_FAN_OUT_MODES = ['shared', 'enhanced'] as const;
+/** One of {@link INGEST_FAN_OUT_MODES}. */
+export type IngestFanOut = (typeof INGEST_FAN_OUT_MODES)[number];
 
 /**
  * Defaults. Two provisioned shards (2 MB/s, 2,000 records/s in) cost less than on-demand's
@@ -18,14 +37,27 @@ export const DEFAULT_STACK_PARAMETERS: StackParameters = {
   shardCount: 2,
   trainingRateHours: 24,
   labelHorizonHours: 24,
+  alarmAfterRunsWithoutPromotion: 7,
+  ingestBatchingWindowSeconds: 1,
+  ingestFanOut: 'shared',
 };
 
-/** Bounds from the services: provisioned streams start at 500 shards max; rate() needs ≥ 1. */
-const RULES: Record<keyof StackParameters, { min: number; max: number }> = {
+type NumericParameter = Exclude<keyof StackParameters, 'ingestFanOut'>;
+
+/**
+ * Bounds from the services: provisioned streams start at 500 shards max; rate() needs ≥ 1; Lambda
+ * takes a batching window of 0–300 whole seconds.
+ */
+const RULES: Record<NumericParameter, { min: number; max: number }> = {
   shardCount: { min: 0, max: 500 },
   trainingRateHours: { min: 1, max: 24 * 7 },
   labelHorizonHours: { min: 1, max: 24 * 30 },
+  alarmAfterRunsWithoutPromotion: { min: 1, max: 24 * 7 },
+  ingestBatchingWindowSeconds: { min: 0, max: 300 },
 };
+
+/** CloudWatch evaluates an alarm over at most 7 days (period × evaluation periods). */
+const MAX_ALARM_WINDOW_HOURS = 24 * 7;
 
 /** A stack parameter is missing its mark; names the parameter, the rule and the offending value. */
 export class InvalidStackParameter extends Error {
@@ -45,8 +77,10 @@ export class InvalidStackParameter extends Error {
  * strings), else {@link DEFAULT_STACK_PARAMETERS}, and validates it once, at synth start.
  */
 export function resolveStackParameters(app: App, overrides: Partial<StackParameters> = {}): StackParameters {
-  const resolve = (field: keyof StackParameters): number => {
-    const raw: unknown = overrides[field] ?? app.node.tryGetContext(field) ?? DEFAULT_STACK_PARAMETERS[field];
+  const rawOf = (field: keyof StackParameters): unknown =>
+    overrides[field] ?? app.node.tryGetContext(field) ?? DEFAULT_STACK_PARAMETERS[field];
+  const resolve = (field: NumericParameter): number => {
+    const raw = rawOf(field);
     const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
     const { min, max } = RULES[field];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -54,9 +88,30 @@ export function resolveStackParameters(app: App, overrides: Partial<StackParamet
     }
     return value;
   };
-  return {
+  const fanOut = rawOf('ingestFanOut');
+  const ingestFanOut = INGEST_FAN_OUT_MODES.find((mode) => mode === fanOut);
+  if (ingestFanOut === undefined) {
+    throw new InvalidStackParameter(
+      'ingestFanOut',
+      `must be one of ${INGEST_FAN_OUT_MODES.join(', ')}`,
+      fanOut,
+    );
+  }
+  const parameters = {
     shardCount: resolve('shardCount'),
     trainingRateHours: resolve('trainingRateHours'),
     labelHorizonHours: resolve('labelHorizonHours'),
+    ingestBatchingWindowSeconds: resolve('ingestBatchingWindowSeconds'),
+    ingestFanOut,
+    alarmAfterRunsWithoutPromotion: resolve('alarmAfterRunsWithoutPromotion'),
   };
+  const windowHours = parameters.trainingRateHours * parameters.alarmAfterRunsWithoutPromotion;
+  if (windowHours > MAX_ALARM_WINDOW_HOURS) {
+    throw new InvalidStackParameter(
+      'alarmAfterRunsWithoutPromotion',
+      `times trainingRateHours (${parameters.trainingRateHours}) must be at most ${MAX_ALARM_WINDOW_HOURS} hours, the longest window a CloudWatch alarm evaluates`,
+      parameters.alarmAfterRunsWithoutPromotion,
+    );
+  }
+  return parameters;
 }

@@ -22,6 +22,7 @@ import {
   type CategoryHeadResult,
   DEFAULT_LOGISTIC_REGRESSION_L2,
   describeHeadChoices,
+  type MultiTaskTrainingOptions,
   trainMultiTaskModel,
 } from '../../shared/training/multi-task-model';
 import { globalImportanceOf, multiTaskInputOf } from '../../shared/training/train-use-case';
@@ -42,6 +43,12 @@ import {
 import { generateWorkload } from '../workload/synthetic-workload';
 import { EVENT_FILE_FORMATS, type EventFileFormat, readEventFile } from '../workload/event-files';
 import { labelColumnsOf, trainingSetCsvLines } from './training-set-csv';
+import {
+  DEFAULT_CLIP_NORM,
+  DEFAULT_DP_EPOCHS,
+  DEFAULT_DP_LEARNING_RATE,
+  DEFAULT_EXPECTED_BATCH_UNITS,
+} from '../../shared/privacy/dp-sgd';
 
 const HOUR_MS = 3_600_000;
 /** Synthetic workload size when `--synthetic` is given without a number (as `npm start`). */
@@ -63,6 +70,29 @@ interface EvaluateOptions {
   out: string;
   seed: number;
   export?: string;
+  dpEpsilon?: number;
+  dpNoiseMultiplier?: number;
+  dpDelta?: number;
+  dpClipNorm: number;
+  dpBatchUnits: number;
+  dpEpochs: number;
+  dpLearningRate: number;
+}
+
+/** The training options `--dp-*` ask for: none unless `--dp-epsilon` or `--dp-noise-multiplier` is given. */
+function privacyOptionsOf(options: EvaluateOptions): MultiTaskTrainingOptions {
+  if (options.dpEpsilon === undefined && options.dpNoiseMultiplier === undefined) return {};
+  return {
+    maxEpochs: options.dpEpochs,
+    learningRate: options.dpLearningRate,
+    differentialPrivacy: {
+      ...(options.dpEpsilon === undefined ? {} : { targetEpsilon: options.dpEpsilon }),
+      ...(options.dpNoiseMultiplier === undefined ? {} : { noiseMultiplier: options.dpNoiseMultiplier }),
+      ...(options.dpDelta === undefined ? {} : { delta: options.dpDelta }),
+      clipNorm: options.dpClipNorm,
+      expectedBatchUnits: options.dpBatchUnits,
+    },
+  };
 }
 
 /** Events read from the source, with what had to be left out. */
@@ -247,23 +277,32 @@ async function evaluate(options: EvaluateOptions): Promise<void> {
       producer: 'profile-stream-evaluate',
       split: set.split,
     },
-    { seed: options.seed, logisticRegressionL2: options.l2 },
+    { seed: options.seed, logisticRegressionL2: options.l2, ...privacyOptionsOf(options) },
   );
   const trainSeconds = (performance.now() - trainStarted) / 1000;
   const { heads, metadata } = trained;
+  const calibrated = metadata.provenance?.training?.['calibrated'] === true;
   const binaryTable = (title: string, head: BinaryHeadResult) => {
     const test = head.test.network;
     console.log(`\n${title} head — test period: ${test.count} rows, ${test.positives} positive`);
     console.log(
       metricsTable(
         BINARY_SCORERS.map((scorer) => [
-          `${scorer === 'network' ? 'multi-task network' : scorer === 'heuristic' ? `heuristic (${head.heuristicFeature})` : 'logistic regression'}, calibrated` +
+          `${scorer === 'network' ? 'multi-task network' : scorer === 'heuristic' ? `heuristic (${head.heuristicFeature})` : 'logistic regression'}${calibrated ? ', calibrated' : ''}` +
             ` [val ${fixed(head.validationRocAuc[scorer])}]${scorer === head.chosen ? ' *' : ''}`,
           head.test[scorer],
         ]),
       ),
     );
   };
+  const privacy = metadata.provenance?.differentialPrivacy;
+  if (privacy !== undefined) {
+    console.log(
+      `\nDP-SGD: (ε = ${fixed(privacy.epsilon, 3)}, δ = ${privacy.delta.toExponential(2)}) per ${privacy.unit}; ` +
+        `σ = ${fixed(privacy.noiseMultiplier, 3)}, C = ${privacy.clipNorm}, Poisson q = ${fixed(privacy.samplingProbability)} ` +
+        `of ${privacy.units} ${privacy.unit}s, ${privacy.steps} steps; only the network is publishable`,
+    );
+  }
   binaryTable(`Purchase (${options.horizonHours} h)`, heads.purchase);
   if (heads.churn !== undefined) binaryTable(`Churn (${options.churnHorizonHours} h)`, heads.churn);
   else console.log('\nChurn head: not trained (a split lacks one of its classes)');
@@ -275,7 +314,11 @@ async function evaluate(options: EvaluateOptions): Promise<void> {
     );
     console.log(rankingTable(category));
   } else console.log('\nNext-category head: not trained (no labelled rows in a split)');
-  console.log('\n* = published (best on validation).');
+  console.log(
+    privacy === undefined
+      ? '\n* = published (best on validation).'
+      : '\n* = published (the DP-SGD network: baselines are not private, and no choice is made on validation).',
+  );
   for (const [label, value] of describeHeadChoices(heads)) console.log(`  ${label}: ${value}`);
   const counts = metadata.provenance?.exampleCounts ?? {};
   const training = metadata.provenance?.training ?? {};
@@ -358,6 +401,31 @@ const program = new Command()
     'also write the point-in-time rows (ids, cutoff, split, features, labels) as CSV',
   )
   .option('--seed <n>', 'seed of the sampling, the workload and the training', positiveInteger, 42)
+  .option(
+    '--dp-epsilon <ε>',
+    'train the network with DP-SGD to this ε (per profile); σ chosen by the accountant',
+    positiveNumber,
+  )
+  .option(
+    '--dp-noise-multiplier <σ>',
+    'DP-SGD with this noise multiplier; reports the ε spent',
+    positiveNumber,
+  )
+  .option('--dp-delta <δ>', 'δ of the guarantee (default min(1e-5, profiles^-1.1))', fraction)
+  .option('--dp-clip-norm <C>', "L2 bound of each profile's gradient", positiveNumber, DEFAULT_CLIP_NORM)
+  .option(
+    '--dp-batch-units <n>',
+    'expected profiles per DP-SGD step (Poisson sampling)',
+    positiveInteger,
+    DEFAULT_EXPECTED_BATCH_UNITS,
+  )
+  .option('--dp-epochs <n>', 'DP-SGD epochs (fixed: no early stopping)', positiveInteger, DEFAULT_DP_EPOCHS)
+  .option(
+    '--dp-learning-rate <lr>',
+    'Adam learning rate under DP-SGD',
+    positiveNumber,
+    DEFAULT_DP_LEARNING_RATE,
+  )
   .action(async (options: EvaluateOptions) => {
     await evaluate(options);
   });

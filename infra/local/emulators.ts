@@ -25,7 +25,15 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  KinesisClient,
+  ListShardsCommand,
+  MergeShardsCommand,
+  SplitShardCommand,
+  type Shard,
+} from '@aws-sdk/client-kinesis';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import dynalite from 'dynalite';
@@ -78,6 +86,13 @@ export interface LocalCloud {
   env: Record<string, string>;
   /** Creates a stream and resolves with its ARN once it is ACTIVE. */
   createStream(name: string, shardCount: number): Promise<string>;
+  /**
+   * Splits an open shard at the middle of its hash-key range (SplitShard) and resolves with the two
+   * children's ids once the stream is ACTIVE again.
+   */
+  splitShard(streamName: string, shardId: string): Promise<string[]>;
+  /** Merges two adjacent open shards (MergeShards) and resolves with the child's id once ACTIVE. */
+  mergeShards(streamName: string, shardId: string, adjacentShardId: string): Promise<string>;
   /** Creates a table and resolves once it is ACTIVE. */
   createTable(definition: CreateTableCommandInput): Promise<void>;
   /** Creates a bucket. */
@@ -189,6 +204,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
       createStream: (name, shardCount) => createStream(clients.kinesis, name, shardCount),
+      splitShard: (name, shardId) => splitShard(clients.kinesis, name, shardId),
+      mergeShards: (name, shardId, adjacentShardId) =>
+        mergeShards(clients.kinesis, name, shardId, adjacentShardId),
       createTable: (definition) => createTable(clients.dynamodb, definition),
       createBucket: async (name) => {
         await clients.s3.send(new CreateBucketCommand({ Bucket: name }));
@@ -209,6 +227,62 @@ async function createStream(kinesis: KinesisClient, name: string, shardCount: nu
     );
     return { status: summary?.StreamStatus, result: summary?.StreamARN ?? '' };
   });
+}
+
+async function streamActive(kinesis: KinesisClient, name: string): Promise<void> {
+  await waitUntilActive(`stream ${name}`, async () => {
+    const { StreamDescriptionSummary: summary } = await kinesis.send(
+      new DescribeStreamSummaryCommand({ StreamName: name }),
+    );
+    return { status: summary?.StreamStatus, result: undefined };
+  });
+}
+
+async function listShards(kinesis: KinesisClient, name: string): Promise<Shard[]> {
+  const { Shards: shards = [] } = await kinesis.send(new ListShardsCommand({ StreamName: name }));
+  return shards;
+}
+
+async function splitShard(kinesis: KinesisClient, name: string, shardId: string): Promise<string[]> {
+  const before = await listShards(kinesis, name);
+  const range = before.find((shard) => shard.ShardId === shardId)?.HashKeyRange;
+  if (range?.StartingHashKey === undefined || range.EndingHashKey === undefined) {
+    throw new Error(`stream ${name} has no shard ${shardId}`);
+  }
+  const middle = (BigInt(range.StartingHashKey) + BigInt(range.EndingHashKey) + 1n) / 2n;
+  await kinesis.send(
+    new SplitShardCommand({
+      StreamName: name,
+      ShardToSplit: shardId,
+      NewStartingHashKey: middle.toString(),
+    }),
+  );
+  await streamActive(kinesis, name);
+  return (await listShards(kinesis, name))
+    .filter((shard) => shard.ParentShardId === shardId && shard.AdjacentParentShardId === undefined)
+    .map((shard) => shard.ShardId ?? '');
+}
+
+async function mergeShards(
+  kinesis: KinesisClient,
+  name: string,
+  shardId: string,
+  adjacentShardId: string,
+): Promise<string> {
+  await kinesis.send(
+    new MergeShardsCommand({
+      StreamName: name,
+      ShardToMerge: shardId,
+      AdjacentShardToMerge: adjacentShardId,
+    }),
+  );
+  await streamActive(kinesis, name);
+  const child = (await listShards(kinesis, name)).find(
+    (shard) => shard.ParentShardId === shardId && shard.AdjacentParentShardId === adjacentShardId,
+  );
+  if (child?.ShardId === undefined)
+    throw new Error(`merging ${shardId} and ${adjacentShardId} made no shard`);
+  return child.ShardId;
 }
 
 async function createTable(dynamodb: DynamoDBClient, definition: CreateTableCommandInput): Promise<void> {

@@ -7,9 +7,19 @@
  */
 import type { KinesisStreamEvent } from 'aws-lambda';
 import path from 'node:path';
-import { localNameFor, synthesizeTopology, type LocalTopology } from './topology';
+import {
+  localNameFor,
+  synthesizeTopology,
+  type LocalTopology,
+  type TopologyEventSourceMapping,
+} from './topology';
 import { startLocalCloud, type LocalCloud } from './emulators';
-import { EventSourceMappingEmulator, type EventSourceMappingProgress } from './event-source-mapping';
+import {
+  ENHANCED_FAN_OUT_POLL_INTERVAL_MS,
+  EventSourceMappingEmulator,
+  type EventSourceMappingProgress,
+} from './event-source-mapping';
+import type { StackParameters } from '../cdk/stack-parameters';
 import type { RescoreResponse } from '../../functions/rescore/rescore-handler';
 import type { RescoreStats } from '../../shared/rescoring/rescore-segment';
 
@@ -17,8 +27,14 @@ import type { RescoreStats } from '../../shared/rescoring/rescore-segment';
 export interface LocalPipelineOptions {
   /** Keep emulator data here between runs. @default undefined (in memory / temporary) */
   dataDir?: string;
-  /** Idle poll interval of the emulated event source mappings. @default 200 */
+  /**
+   * Idle poll interval of the emulated event source mappings on shared throughput; a mapping on an
+   * enhanced fan-out consumer polls at most every `ENHANCED_FAN_OUT_POLL_INTERVAL_MS` instead.
+   * @default 200
+   */
   pollIntervalMs?: number;
+  /** Stack parameters the template is synthesized with (as `cdk -c`). @default {} (the stack's defaults) */
+  stackParameters?: Partial<StackParameters>;
   /**
    * Upper bound on the template's batching windows. The archive consumer's 30 s window only makes
    * fewer, larger S3 objects; locally it would leave a run idle at every drain waiting for the last
@@ -73,7 +89,7 @@ type Handler = (event: never, context?: unknown) => Promise<unknown>;
 
 /** Start the emulators, create the template's resources and run its consumers with the real handlers. */
 export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
-  const topology = synthesizeTopology();
+  const topology = synthesizeTopology(options.stackParameters);
   const cloud = await startLocalCloud({ dataDir: options.dataDir });
   const mappings = new Map<string, EventSourceMappingEmulator>();
   try {
@@ -105,26 +121,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     for (const esm of topology.eventSourceMappings) {
       const handler = handlers.get(esm.functionName);
       if (handler === undefined) continue;
-      const onFailureBucket =
-        esm.onFailureBucketLogicalId === undefined ? undefined : localNameFor(esm.onFailureBucketLogicalId);
-      const mapping = new EventSourceMappingEmulator({
-        config: {
-          ...esm,
-          maximumBatchingWindowInSeconds: Math.min(
-            esm.maximumBatchingWindowInSeconds,
-            options.maxBatchingWindowSeconds ?? LOCAL_MAX_BATCHING_WINDOW_SECONDS,
-          ),
-          onFailure: onFailureBucket === undefined ? undefined : { bucket: onFailureBucket },
-        },
-        kinesis: cloud.clients.kinesis,
-        s3: cloud.clients.s3,
-        streamName,
-        streamArn,
-        functionName: esm.functionName,
-        invoke: (event: KinesisStreamEvent) =>
-          handler(event as never, { awsRequestId: `local-${Date.now()}` }),
-        pollIntervalMs: options.pollIntervalMs,
-      });
+      const mapping = emulateMapping(
+        esm,
+        { cloud, streamName, streamArn },
+        (event) => handler(event as never, { awsRequestId: `local-${Date.now()}` }),
+        options,
+      );
       if (options.onProgress !== undefined) {
         const onProgress = options.onProgress;
         mapping.subscribe((p) => onProgress(esm.functionName, p));
@@ -171,6 +173,45 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     await cloud.stop();
     throw error;
   }
+}
+
+/**
+ * The emulated event source mapping of one of the template's mappings on a local stream: the
+ * template's settings, with the local window cap and poll cadence of `options`, the on-failure
+ * bucket's local name, and a poll every `ENHANCED_FAN_OUT_POLL_INTERVAL_MS` for a mapping on an
+ * enhanced fan-out consumer (kinesalite has no SubscribeToShard). Not started.
+ */
+export function emulateMapping(
+  esm: TopologyEventSourceMapping,
+  stream: { cloud: LocalCloud; streamName: string; streamArn: string },
+  invoke: (event: KinesisStreamEvent) => Promise<unknown>,
+  options: Pick<LocalPipelineOptions, 'pollIntervalMs' | 'maxBatchingWindowSeconds'> = {},
+): EventSourceMappingEmulator {
+  const onFailureBucket =
+    esm.onFailureBucketLogicalId === undefined ? undefined : localNameFor(esm.onFailureBucketLogicalId);
+  return new EventSourceMappingEmulator({
+    config: {
+      ...esm,
+      maximumBatchingWindowInSeconds: Math.min(
+        esm.maximumBatchingWindowInSeconds,
+        options.maxBatchingWindowSeconds ?? LOCAL_MAX_BATCHING_WINDOW_SECONDS,
+      ),
+      onFailure: onFailureBucket === undefined ? undefined : { bucket: onFailureBucket },
+    },
+    kinesis: stream.cloud.clients.kinesis,
+    s3: stream.cloud.clients.s3,
+    streamName: stream.streamName,
+    streamArn: stream.streamArn,
+    functionName: esm.functionName,
+    invoke,
+    pollIntervalMs:
+      esm.fanOut === 'enhanced'
+        ? Math.min(
+            options.pollIntervalMs ?? ENHANCED_FAN_OUT_POLL_INTERVAL_MS,
+            ENHANCED_FAN_OUT_POLL_INTERVAL_MS,
+          )
+        : options.pollIntervalMs,
+  });
 }
 
 /** Turn the template's environment (literal values and references to resources) into local values. */

@@ -53,6 +53,8 @@ export interface TopologyEventSourceMapping {
   readonly reportBatchItemFailures: boolean;
   readonly parallelizationFactor: number;
   readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  /** `enhanced` when the mapping reads through a stream consumer (enhanced fan-out), else `shared`. */
+  readonly fanOut: 'shared' | 'enhanced';
   readonly onFailureBucketLogicalId?: string;
 }
 
@@ -199,6 +201,7 @@ export function topologyFromTemplates(stateful: CfnTemplate, stateless: CfnTempl
       const destination = isObject(props.DestinationConfig) ? props.DestinationConfig.OnFailure : undefined;
       const onFailureBucketLogicalId = isObject(destination) ? refOf(destination.Destination) : undefined;
       const responseTypes = Array.isArray(props.FunctionResponseTypes) ? props.FunctionResponseTypes : [];
+      const source = statelessResources.find(([id]) => id === refOf(props.EventSourceArn))?.[1];
       return {
         functionName,
         // Defaults are Lambda's own for Kinesis when the template leaves a setting out.
@@ -210,6 +213,7 @@ export function topologyFromTemplates(stateful: CfnTemplate, stateless: CfnTempl
         reportBatchItemFailures: responseTypes.includes('ReportBatchItemFailures'),
         parallelizationFactor: Number(props.ParallelizationFactor ?? 1),
         startingPosition: props.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
+        fanOut: source?.Type === 'AWS::Kinesis::StreamConsumer' ? 'enhanced' : 'shared',
         ...(onFailureBucketLogicalId ? { onFailureBucketLogicalId } : {}),
       };
     });

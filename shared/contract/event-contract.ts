@@ -71,6 +71,17 @@ const occurredAtSchema = z.union([
 ]);
 
 /**
+ * The replay envelope: where a republished record first sat in the stream. `npm run replay` sets it on
+ * repaired quarantine records and on-failure payloads, and ingest sequences such a record under this
+ * identity, so the profile's high-water mark for that shard recognises one already applied exactly.
+ * Producers never set it.
+ */
+const replayOfSchema = z.object({
+  shardId: id(),
+  sequenceNumber: z.string().regex(/^\d{1,128}$/, 'must be a decimal Kinesis sequence number'),
+});
+
+/**
  * The wire shape a producer sends (before normalisation), field by field. Exported for JSON Schema
  * generation. The cross-field rules live in {@link crossFieldViolation}: checked after this schema, in
  * plain code, they cost far less than a zod `superRefine` on every event (README, "Benchmarks").
@@ -104,6 +115,7 @@ export const eventInputSchema = z.object({
   revenue: money.optional(),
   query: z.string().min(1).max(256).optional(),
   context: contextSchema.optional(),
+  replayOf: replayOfSchema.optional(),
 });
 
 type EventFields = z.output<typeof eventInputSchema>;
@@ -153,6 +165,8 @@ export interface ContractEvent {
   revenue?: number;
   query?: string;
   context?: { device?: (typeof DEVICE_TYPES)[number]; channel?: string };
+  /** Set only on a replayed record: its original shard and sequence number (see `npm run replay`). */
+  replayOf?: { shardId: string; sequenceNumber: string };
 }
 
 /** Why a record was refused; the quarantine groups by this. */

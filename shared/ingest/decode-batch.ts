@@ -33,7 +33,13 @@ export function decodeBatch(records: readonly IngestRecord[]): DecodedBatch {
   for (const record of records) {
     try {
       const decoded = decodeEvent(record.data, record.approximateArrivalMs);
-      valid.push({ event: decoded.event, shardId: record.shardId, sequenceNumber: record.sequenceNumber });
+      const origin = decoded.event.replayOf;
+      valid.push(
+        origin === undefined
+          ? { event: decoded.event, shardId: record.shardId, sequenceNumber: record.sequenceNumber }
+          : // A replay is deduplicated under its original place in the stream (exact against the marks).
+            { event: decoded.event, ...origin, streamSequenceNumber: record.sequenceNumber },
+      );
       if (record.partitionKey !== partitionKeyOf(decoded.event)) partitionKeyMismatches++;
       for (const field of decoded.unknownFields)
         unknownFields.set(field, (unknownFields.get(field) ?? 0) + 1);

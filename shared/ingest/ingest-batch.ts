@@ -149,7 +149,9 @@ export async function ingestBatch(
       if (ok) stats.profilesWritten++;
       else {
         stats.profilesFailed++;
-        failed.push(lowestSequenceNumber(pending.events.map((e) => e.sequenceNumber))!);
+        failed.push(
+          lowestSequenceNumber(pending.events.map((e) => e.streamSequenceNumber ?? e.sequenceNumber))!,
+        );
       }
     }),
   );

@@ -3,7 +3,9 @@
  * reliability (calibration) plot, drawn as inline SVG so the page opens from S3 or disk with no assets.
  */
 import type { FeatureImportance } from './attribution-summary';
+import { DRIFT_ALARM_PSI, type DriftReport } from './feature-drift';
 import type { EvaluationReport } from './metrics';
+import type { DifferentialPrivacyRecord } from './model-metadata';
 import type { RankingReport } from './ranking-metrics';
 
 /** One scorer's results under a display name. */
@@ -29,6 +31,10 @@ export interface EvaluationReportPage {
    * graph computes it (added by whoever runs the graph; the trainer itself runs no ONNX).
    */
   importance?: readonly { head: string; rows: number; features: readonly FeatureImportance[] }[];
+  /** This run's newest rows against the serving model's training distributions. */
+  drift?: DriftReport;
+  /** The (ε, δ) guarantee when the network was trained with DP-SGD. */
+  differentialPrivacy?: DifferentialPrivacyRecord;
   /** Extra label/value rows (training window, example counts, epochs…). */
   facts?: readonly (readonly [string, string])[];
 }
@@ -195,6 +201,48 @@ function importanceSection(importance: NonNullable<EvaluationReportPage['importa
 ${tables}`;
 }
 
+/** How many features the drift table shows. */
+const DRIFT_ROWS = 10;
+
+const driftVerdict = (psi: number) =>
+  psi >= DRIFT_ALARM_PSI ? 'shifted' : psi >= 0.1 ? 'moderate' : 'stable';
+
+function driftSection(drift: DriftReport): string {
+  const row = (name: string, psi: number) =>
+    `<tr><th>${escapeHtml(name)}</th><td>${format(psi)}</td><td>${driftVerdict(psi)}</td></tr>`;
+  const body = [
+    ...(drift.scorePsi === undefined ? [] : [row('purchase score (serving model)', drift.scorePsi)]),
+    ...drift.features.slice(0, DRIFT_ROWS).map((f) => row(f.feature, f.psi)),
+  ].join('');
+  return `<h2>Drift against the serving model</h2>
+<p>Population stability index of the ${drift.rows} newest rows (this run's test split) against the training distributions of ${escapeHtml(drift.referenceModel)}; the ${DRIFT_ROWS} largest. Below 0.1 stable, 0.1–${DRIFT_ALARM_PSI} moderate, from ${DRIFT_ALARM_PSI} shifted (alarmed).</p>
+<table><thead><tr><th>Variable</th><th>PSI</th><th>Reading</th></tr></thead><tbody>${body}</tbody></table>`;
+}
+
+function privacySection(dp: DifferentialPrivacyRecord): string {
+  const facts: [string, string][] = [
+    ['Guarantee', `(ε = ${format(dp.epsilon, 3)}, δ = ${dp.delta.toExponential(2)}) per ${dp.unit}`],
+    ...(dp.targetEpsilon === undefined ? [] : [['Target ε', String(dp.targetEpsilon)] as [string, string]]),
+    [
+      'Mechanism',
+      `DP-SGD: per-${dp.unit} gradients clipped to L2 ≤ ${dp.clipNorm}, Gaussian noise σ = ${format(dp.noiseMultiplier, 3)} × C`,
+    ],
+    [
+      'Sampling',
+      `${dp.sampling}, q = ${format(dp.samplingProbability, 4)} of ${dp.units} ${dp.unit}s, ${dp.steps} steps (${dp.epochs} epochs)`,
+    ],
+    ['Accountant', `${dp.accountant.toUpperCase()} (subsampled Gaussian), optimal order ${dp.rdpOrder}`],
+  ];
+  const rows = facts
+    .map(([label, value]) => `<tr><th>${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`)
+    .join('');
+  const notCovered = dp.notCovered.map((item) => `<li>${escapeHtml(item)}</li>`).join('');
+  return `<h2>Differential privacy</h2>
+<table>${rows}</table>
+<p>The guarantee covers the published graph's weights. Baselines were not trained privately and are shown for comparison only (not publishable). Not covered:</p>
+<ul>${notCovered}</ul>`;
+}
+
 /** Render the page; every interpolated string is HTML-escaped. */
 export function renderEvaluationReportHtml(page: EvaluationReportPage): string {
   const first = page.scorers[0]?.report;
@@ -222,12 +270,14 @@ figure { display: inline-block; margin: 0 1.5rem 1rem 0; }
 <body>
 <h1>${escapeHtml(page.title)}</h1>
 <table>${facts}</table>
+${page.differentialPrivacy === undefined ? '' : privacySection(page.differentialPrivacy)}
 ${binarySection('Purchase (test split)', 'purchase', page.scorers)}
 <p>ROC-AUC interval: percentile bootstrap over test rows. Log loss clips probabilities to [1e-7, 1 − 1e-7].
 Heuristic scores are scaled feature values, not probabilities, so their calibration metrics are indicative only.</p>
 ${page.churnScorers === undefined ? '' : binarySection('Churn (test split)', 'churn', page.churnScorers)}
 ${page.rankings === undefined ? '' : rankingSection(page.rankings)}
 ${page.importance === undefined || page.importance.length === 0 ? '' : importanceSection(page.importance)}
+${page.drift === undefined ? '' : driftSection(page.drift)}
 </body>
 </html>
 `;

@@ -195,6 +195,64 @@ const headProvenanceSchema = z
   })
   .strict();
 
+const binnedDistributionSchema = z
+  .object({
+    upperEdges: z.array(z.number()),
+    shares: z.array(z.number().min(0).max(1)),
+  })
+  .strict()
+  .refine((d) => d.shares.length === d.upperEdges.length + 1, {
+    message: 'must have one more share than upper edges',
+    path: ['shares'],
+  })
+  .refine((d) => d.upperEdges.every((edge, i) => i === 0 || edge > d.upperEdges[i - 1]!), {
+    message: 'must be strictly increasing',
+    path: ['upperEdges'],
+  });
+
+/** The distributions the next training run compares live rows with (`shared/model/feature-drift.ts`). */
+const driftReferenceSchema = z
+  .object({
+    rows: count,
+    features: z.record(z.string().min(1), binnedDistributionSchema),
+    purchaseScore: binnedDistributionSchema.optional(),
+  })
+  .strict();
+
+/**
+ * The (ε, δ) guarantee of a model trained with DP-SGD, and how it was obtained. ε is what the RDP
+ * accountant proves for the published graph's weights with respect to adding or removing one `unit`
+ * (a profile, or a row when no profile ids were given); `notCovered` names what else read the private
+ * rows and is not part of that guarantee.
+ */
+export const differentialPrivacySchema = z
+  .object({
+    mechanism: z.literal('dp-sgd'),
+    epsilon: z.number().min(0),
+    delta: z.number().gt(0).lt(1),
+    unit: z.enum(['profile', 'row']),
+    /** Privacy units in the training split (the n of the sampling probability). */
+    units: z.number().int().min(1),
+    /** Gaussian noise std over the clip norm. */
+    noiseMultiplier: z.number().positive(),
+    /** L2 bound of each unit's gradient. */
+    clipNorm: z.number().positive(),
+    /** Each unit joins each step independently with `samplingProbability` (what the accountant assumes). */
+    sampling: z.literal('poisson'),
+    samplingProbability: z.number().gt(0).max(1),
+    steps: z.number().int().min(1),
+    epochs: z.number().int().min(1),
+    accountant: z.literal('rdp'),
+    /** The Rényi order that gave ε. */
+    rdpOrder: z.number().gt(1),
+    /** Present when σ was chosen for a target ε. */
+    targetEpsilon: z.number().positive().optional(),
+    notCovered: z.array(z.string().min(1)),
+  })
+  .strict();
+/** How a model was trained with differential privacy: see {@link differentialPrivacySchema}. */
+export type DifferentialPrivacyRecord = z.infer<typeof differentialPrivacySchema>;
+
 /** Optional: how a v2 model was trained. Nothing in serving reads it. */
 export const modelProvenanceSchema = z
   .object({
@@ -214,6 +272,10 @@ export const modelProvenanceSchema = z
       .optional(),
     /** Trainer settings (seed, backend, hidden units, epochs…), free-form. */
     training: z.record(z.string().min(1), z.unknown()).optional(),
+    /** Feature and score distributions of this model's data, for drift checks of later runs. */
+    drift: driftReferenceSchema.optional(),
+    /** Present when the network was trained with DP-SGD. */
+    differentialPrivacy: differentialPrivacySchema.optional(),
   })
   .strict();
 /** Training provenance of a v2 model. */

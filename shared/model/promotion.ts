@@ -12,6 +12,11 @@
  * 3. ROC-AUC gain = candidate − champion. Above the margin (+ tolerance): promote. Below the margin
  *    (− tolerance): keep. Within the tolerance of the margin it is a tie, broken by log loss: promote
  *    only when the candidate's log loss is strictly lower.
+ * 4. The other heads, where both models have them and were measured on the same rows: a candidate
+ *    that would promote is still kept when any of them is worse than the champion's by more than
+ *    {@link PromotionPolicy.maxHeadRegression}. A head the champion lacks never blocks (there is
+ *    nothing to regress from); the tolerance exists because a secondary head's metric on a few
+ *    hundred rows moves by about a hundredth between equally good models.
  *
  * The champion may have been trained on events that fall into the candidate's test split; that can only
  * flatter the champion, so the comparison errs towards keeping what serves.
@@ -26,6 +31,18 @@ export interface PromotionPolicy {
   tieTolerance?: number;
   /** A candidate at or below this ROC-AUC is never promoted, champion or not. @default 0.5 */
   minCandidateRocAuc?: number;
+  /** How much worse than the champion another head's metric may be before it blocks. @default 0.01 */
+  maxHeadRegression?: number;
+}
+
+/** Another head of both models, measured on the same rows (higher is better). */
+export interface HeadMetricPair {
+  /** e.g. `churn`, `nextCategories` */
+  head: string;
+  /** e.g. `rocAuc`, `recallAt3` */
+  metric: string;
+  candidate: number;
+  champion: number;
 }
 
 /** The champion as the use case found it. */
@@ -49,6 +66,8 @@ export interface PromotionInput {
   candidate: { modelVersion: string; metrics: MetricSummary };
   /** Absent when no model has ever been promoted. */
   champion?: ChampionAssessment;
+  /** The other heads both models have, on the candidate's rows (rule 4). */
+  otherHeads?: readonly HeadMetricPair[];
   policy?: PromotionPolicy;
 }
 
@@ -65,6 +84,7 @@ const DEFAULT_POLICY: Required<PromotionPolicy> = {
   minRocAucGain: 0,
   tieTolerance: 0.0005,
   minCandidateRocAuc: 0.5,
+  maxHeadRegression: 0.01,
 };
 
 const fixed = (value: number) => value.toFixed(4);
@@ -76,6 +96,23 @@ function allFinite(metrics: MetricSummary): boolean {
 
 /** Decide whether the candidate replaces the champion (see the module comment for the rule). */
 export function decidePromotion(input: PromotionInput): PromotionDecision {
+  const decision = decideOnPurchaseHead(input);
+  if (!decision.promote) return decision;
+  const tolerance = input.policy?.maxHeadRegression ?? DEFAULT_POLICY.maxHeadRegression;
+  const regressed = (input.otherHeads ?? []).find(
+    // A NaN on either side (e.g. one class in the rows) is no evidence either way.
+    (pair) => pair.candidate < pair.champion - tolerance,
+  );
+  if (regressed === undefined) return decision;
+  const { head, metric, candidate, champion } = regressed;
+  return {
+    ...decision,
+    promote: false,
+    reason: `${decision.reason}, but the ${head} head regresses: ${metric} ${fixed(candidate)} vs ${fixed(champion)} (more than ${fixed(tolerance)} worse)`,
+  };
+}
+
+function decideOnPurchaseHead(input: PromotionInput): PromotionDecision {
   const { candidate, champion } = input;
   const policy = { ...DEFAULT_POLICY, ...input.policy };
   const mine = candidate.metrics;

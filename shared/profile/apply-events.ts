@@ -54,8 +54,10 @@ import { canonicalSequenceNumber, compareSequenceNumbers } from './sequence-numb
 export interface SequencedEvent {
   event: ContractEvent;
   shardId: string;
-  /** Kinesis sequence number (decimal string, up to 56 digits). */
+  /** Kinesis sequence number (decimal string, up to 56 digits); a replay's original one. */
   sequenceNumber: string;
+  /** A replay's own sequence number in the stream now, which a partial batch failure must report. */
+  streamSequenceNumber?: string;
 }
 
 /** Result of {@link applyEventsToProfile}. */

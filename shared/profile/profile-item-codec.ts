@@ -247,7 +247,11 @@ const TYPE_BY_CODE = new Map<string, EventType>(
 const DECAY_SLOT = new Map<EventType, number>(DECAYED_EVENT_TYPES.map((t, i) => [t, i]));
 const HALF_LIFE_COUNT = HALF_LIVES_MS.length;
 
-function encodeShardId(shardId: string): string {
+/**
+ * The key of a shard in the item's `seq` map: the shard number for a Kinesis shard id
+ * (`shardId-000000000003` → `3`), else `=` and the id as it is.
+ */
+export function encodeShardId(shardId: string): string {
   const match = KINESIS_SHARD_ID.exec(shardId);
   return match ? String(Number(match[1])) : `=${shardId}`;
 }

@@ -119,6 +119,11 @@ export interface MultiTaskTrainingInput {
   /** Explicit split (e.g. by time); by default a stratified seeded random split on the purchase label. */
   split?: DatasetSplit;
   /**
+   * The privacy unit of each row (its profile id), read only when training with differential privacy:
+   * the guarantee then protects a whole profile rather than one of its rows.
+   */
+  privacyUnits?: readonly string[];
+  /**
    * The label windows the rows were built with, recorded in the serving contract.
    * @default purchase unrecorded, churn DEFAULT_CHURN_HORIZON_MS
    */
@@ -174,7 +179,7 @@ export interface BinaryHeadResult {
 
 /** How the next-category head was chosen and how every candidate did (rows with a label only). */
 export interface CategoryHeadResult {
-  /** The published graph scorer: best validation recall@3, then NDCG@3 (network first on ties). */
+  /** The published graph scorer: best validation recall@3, then NDCG@3 (network first on ties; always the network under DP). */
   chosen: GraphCategoryScorer;
   validation: Record<CategoryScorer, RankingReport>;
   test: Record<CategoryScorer, RankingReport>;
@@ -318,6 +323,8 @@ interface CategoryHeadContext {
   featureNames: readonly string[];
   seed: number;
   bootstrapResamples: number | undefined;
+  /** Publish the network and rank by it, whatever validation says (differential privacy). */
+  networkOnly: boolean;
 }
 
 /** Fit popularity, rank with every candidate, choose on validation, test all. */
@@ -397,14 +404,16 @@ function chooseCategoryHead(
   }
   const better = (a: RankingReport, b: RankingReport) =>
     a.recall > b.recall || (a.recall === b.recall && a.ndcg > b.ndcg);
-  const chosen = better(validation.popularity, validation.network) ? 'popularity' : 'network';
+  const chosen =
+    !context.networkOnly && better(validation.popularity, validation.network) ? 'popularity' : 'network';
   const stateAhead = (['affinity', 'lastCategory'] as const).filter((s) =>
     better(validation[s], validation[chosen]),
   );
   const stateBaselineAhead = stateAhead.sort((a, b) => (better(validation[a], validation[b]) ? -1 : 1))[0];
   // Serving can rank a profile's own affinities (the state is at hand when it scores); the last
   // category alone is not kept in the state, so affinity is what serving can use.
-  const rankedBy = better(validation.affinity, validation[chosen]) ? 'profile-affinity' : 'model';
+  const rankedBy =
+    !context.networkOnly && better(validation.affinity, validation[chosen]) ? 'profile-affinity' : 'model';
   return {
     head: chosen === 'network' ? network : popularityHead,
     result: {
@@ -434,6 +443,8 @@ export async function trainMultiTaskModel(
   input: MultiTaskTrainingInput,
   options: MultiTaskTrainingOptions = {},
 ): Promise<TrainedMultiTaskModel> {
+  const { differentialPrivacy } = options;
+  const dp = differentialPrivacy === undefined ? undefined : differentiallyPrivateChoices(options);
   const {
     validationFraction,
     testFraction,
@@ -446,7 +457,7 @@ export async function trainMultiTaskModel(
     seed = 42,
     hiddenUnits = [32, 16],
     maxEpochs = 60,
-  } = options;
+  } = { ...options, ...dp };
   const {
     featureNames,
     producer = 'profile-stream-train',
@@ -478,9 +489,11 @@ export async function trainMultiTaskModel(
     validation: takeRows(all, split.validation),
     test: takeRows(all, split.test),
   };
+  const units = dp === undefined ? undefined : privacyUnitIndices(input.privacyUnits, all.rows);
   const rowsOf = (name: 'train' | 'validation'): MultiTaskRows => ({
     matrix: matrices[name],
     purchase: purchase[name],
+    ...(units === undefined ? {} : { units: Int32Array.from(split[name], (r) => units[r]!) }),
     ...(churn === undefined ? {} : { churn: churn[name] }),
     ...(nextCategory === undefined
       ? {}
@@ -503,6 +516,14 @@ export async function trainMultiTaskModel(
     ...(nextCategory === undefined ? {} : { categories: nextCategory.categories }),
   });
   const { trunk } = fitted.weights;
+  if (dp !== undefined && fitted.differentialPrivacy === undefined) {
+    // A trainer that ignored the option must not yield a model whose metadata claims a guarantee.
+    throw new ModelInputError(
+      'differentialPrivacy',
+      'was not honoured by the network trainer',
+      fitted.backend,
+    );
+  }
   const evaluate = (labels: Uint8Array, scores: ArrayLike<number>) =>
     evaluateScores(labels, scores, { seed, ...(bootstrapResamples ? { bootstrapResamples } : {}) });
   const context: BinaryHeadContext = {
@@ -540,7 +561,7 @@ export async function trainMultiTaskModel(
     nextCategory === undefined || fitted.weights.heads.nextCategories === undefined
       ? undefined
       : chooseCategoryHead(
-          { normalisation, trunk, featureNames, seed, bootstrapResamples },
+          { normalisation, trunk, featureNames, seed, bootstrapResamples, networkOnly: dp !== undefined },
           nextCategory,
           all,
           split,
@@ -588,6 +609,16 @@ export async function trainMultiTaskModel(
     churnHeuristicFeature,
   };
   const horizons = input.horizons ?? { purchaseMs: undefined, churnMs: DEFAULT_CHURN_HORIZON_MS };
+  const privacy =
+    fitted.differentialPrivacy === undefined
+      ? undefined
+      : {
+          ...fitted.differentialPrivacy,
+          notCovered: [
+            ...fitted.differentialPrivacy.notCovered,
+            ...notCoveredByDpSgd(categoryChoice !== undefined),
+          ],
+        };
   const { onnx, metadata } = exportServedModel(multiTask, {
     featureNames,
     ...(categoryChoice?.result.rankedBy === 'profile-affinity'
@@ -606,12 +637,14 @@ export async function trainMultiTaskModel(
       exampleCounts,
       heads: headProvenance(headResults),
       training,
+      ...(privacy === undefined ? {} : { differentialPrivacy: privacy }),
     },
   });
   const reportPage: EvaluationReportPage = {
     title: 'Multi-task profile model — evaluation',
     modelVersion: input.modelVersion,
     createdAt,
+    ...(privacy === undefined ? {} : { differentialPrivacy: privacy }),
     scorers: binaryScorerRows(purchaseChoice.result, `MLP ${featureNames.length}→${hiddenUnits.join('→')}→1`),
     ...(churnChoice === undefined
       ? {}
@@ -657,6 +690,64 @@ export async function trainMultiTaskModel(
     evaluations,
     history: fitted.history,
   };
+}
+
+/**
+ * What DP-SGD changes around the network: each choice that would read the private rows outside the
+ * accountant is fixed instead. Class weights from label counts → none; Platt calibration on validation
+ * → off (without class weights the network's sigmoid is already fitted to the base rate); the choice of
+ * a head's scorer on validation → the network (a baseline fitted without DP, or a choice between
+ * candidates by their validation scores, would leak what the accountant does not count). Baselines are
+ * still fitted and tested: they appear in the report and metadata, marked not publishable. Explicit
+ * settings that contradict this are refused.
+ */
+function differentiallyPrivateChoices(options: MultiTaskTrainingOptions) {
+  if (options.calibrate === true) {
+    throw new ModelInputError(
+      'calibrate',
+      'cannot be on with differentialPrivacy (it fits on validation rows)',
+      'true',
+    );
+  }
+  if (options.classWeighting === 'balanced') {
+    throw new ModelInputError(
+      'classWeighting',
+      'must be none with differentialPrivacy (it counts labels)',
+      'balanced',
+    );
+  }
+  if (options.publishable !== undefined && options.publishable.some((s) => s !== 'network')) {
+    throw new ModelInputError(
+      'publishable',
+      'may name only the network with differentialPrivacy (baselines are not private)',
+      options.publishable.join(','),
+    );
+  }
+  return { calibrate: false, classWeighting: 'none' as const, publishable: ['network'] as const };
+}
+
+/** One index per distinct privacy unit, by row; without ids every row is its own unit. */
+function privacyUnitIndices(ids: readonly string[] | undefined, rows: number): Int32Array | undefined {
+  if (ids === undefined) return undefined;
+  if (ids.length !== rows)
+    throw new ModelInputError('privacyUnits', `needs one id per row (${rows})`, String(ids.length));
+  const index = new Map<string, number>();
+  return Int32Array.from(ids, (id) => {
+    let i = index.get(id);
+    if (i === undefined) index.set(id, (i = index.size));
+    return i;
+  });
+}
+
+/** What reads the private rows around a DP-SGD fit and is not covered by its (ε, δ). */
+export function notCoveredByDpSgd(hasCategoryHead: boolean): string[] {
+  return [
+    'feature standardisation (mean and std of the train split)',
+    ...(hasCategoryHead ? ['next-category vocabulary (the most frequent categories of the rows)'] : []),
+    'which heads are trained (each needs both classes in every split)',
+    'held-out metrics in this metadata and the report (validation and test rows)',
+    'hyper-parameters (clip norm, learning rate, batch, epochs) when tuned on the same data',
+  ];
 }
 
 /** The purchase or churn rows of the report: every candidate, the published one marked. */

@@ -5,12 +5,13 @@
  * → skip when the data cannot support a model → `trainMultiTaskModel` on that split → score the
  * candidate's graph on its test rows (every head; its attribution outputs give the report's global
  * importance) → store the candidate → score the champion's graph on the same rows → `decidePromotion`
- * on the purchase head → move `models/current.json` or leave it.
+ * per head → move `models/current.json` or leave it.
  *
- * Promotion rule: the purchase head is the gate (ROC-AUC must not get worse, `decidePromotion`); churn
- * ROC-AUC and next-category recall@3 are compared on the same rows where both models have the head,
- * and reported (`heads`), not gated: a head the champion lacks is no reason to keep a better
- * purchase model out, and one the candidate loses is visible in the summary.
+ * Promotion rule: the purchase head decides (ROC-AUC must not get worse, `decidePromotion`), and churn
+ * ROC-AUC and next-category recall@3, compared on the same rows where both models have the head, can
+ * veto: a candidate whose other head is more than the policy's tolerance worse than the champion's is
+ * kept out. A head the champion lacks is no reason to keep a better purchase model out. Every
+ * comparison is reported (`heads`).
  *
  * Every outside thing comes in through a port (`training-ports.ts`): the archive, the model registry,
  * the network trainer (TensorFlow.js) and the ONNX runtime; the wall clock is passed in too.
@@ -20,6 +21,7 @@
 import { createHash } from 'node:crypto';
 import type { ContractEvent } from '../contract/event-contract';
 import { globalImportance } from '../model/attribution-summary';
+import { driftReferenceOf, type DriftReport, measureDrift } from '../model/feature-drift';
 import { type EvaluationReportPage, renderEvaluationReportHtml } from '../model/evaluation-report';
 import { takeLabels, takeRows, toFeatureMatrix } from '../model/matrix';
 import { evaluateScores, rocAuc } from '../model/metrics';
@@ -36,6 +38,7 @@ import { ModelScoringError } from '../model/model-scoring-error';
 import {
   type ChampionAssessment,
   decidePromotion,
+  type HeadMetricPair,
   type PromotionDecision,
   type PromotionPolicy,
 } from '../model/promotion';
@@ -119,6 +122,8 @@ export interface TrainSummary {
   metrics?: { candidate: MetricSummary; champion?: MetricSummary };
   /** The other heads on the same rows (absent when skipped). */
   heads?: HeadComparison;
+  /** The newest rows against the serving model's training distributions (absent when not measured). */
+  drift?: DriftReport;
   examples: ExampleCounts;
   durationMs: number;
   /** Peak resident set size of the process so far (`maxRSS`), MB. */
@@ -200,9 +205,13 @@ export async function trainAndPublish(deps: TrainDependencies, options: TrainOpt
 /** The labels and state-baseline inputs of every head, as {@link trainMultiTaskModel} takes them. */
 export function multiTaskInputOf(
   trainingSet: TrainingSet,
-): Pick<MultiTaskTrainingInput, 'features' | 'labels' | 'churnLabels' | 'nextCategory' | 'horizons'> {
+): Pick<
+  MultiTaskTrainingInput,
+  'features' | 'labels' | 'churnLabels' | 'nextCategory' | 'horizons' | 'privacyUnits'
+> {
   return {
     horizons: trainingSet.horizons,
+    privacyUnits: trainingSet.rowMeta.map((row) => row.profileId),
     features: trainingSet.features,
     labels: trainingSet.labels,
     churnLabels: trainingSet.churnLabels,
@@ -236,6 +245,8 @@ export interface PublishOutcome {
   reason: string;
   metrics: { candidate: MetricSummary; champion?: MetricSummary };
   heads: HeadComparison;
+  /** The newest rows against the serving model's reference (absent without a comparable champion). */
+  drift?: DriftReport;
 }
 
 /**
@@ -249,24 +260,22 @@ export async function publishCandidate(
   candidate: ModelCandidateFiles & { reportPage?: EvaluationReportPage },
   policy?: PromotionPolicy,
 ): Promise<PublishOutcome> {
-  const { modelVersion } = candidate.metadata;
   const rows = testRowsOf(trainingSet);
   // Not caught: our own exporter wrote the candidate, so a candidate that cannot be scored is a bug.
   const candidateScores = await deps.scoreOnnx(candidate.onnx, candidate.metadata, rows.matrix);
+  const metadata = withDriftReference(candidate.metadata, trainingSet, candidateScores.purchase);
+  // The champion is scored before the candidate is stored so that its report can show the drift.
+  const decision = await compareWithChampion(deps, rows, metadata, candidateScores, policy);
   const reportHtml =
     candidate.reportPage === undefined
       ? candidate.reportHtml
       : renderEvaluationReportHtml({
           ...candidate.reportPage,
           importance: globalImportanceOf(candidateScores, rows.matrix.rows),
+          ...(decision.drift === undefined ? {} : { drift: decision.drift }),
         });
-  await deps.registry.putCandidate(modelVersion, {
-    onnx: candidate.onnx,
-    metadata: candidate.metadata,
-    reportHtml,
-  });
-  const decision = await compareWithChampion(deps, rows, candidate.metadata, candidateScores, policy);
-  if (decision.promote) await deps.registry.promote(modelVersion, decision.championVersion);
+  await deps.registry.putCandidate(metadata.modelVersion, { onnx: candidate.onnx, metadata, reportHtml });
+  if (decision.promote) await deps.registry.promote(metadata.modelVersion, decision.championVersion);
   return {
     promoted: decision.promote,
     reason: decision.reason,
@@ -275,7 +284,23 @@ export async function publishCandidate(
       ...(decision.champion === undefined ? {} : { champion: decision.champion }),
     },
     heads: decision.heads,
+    ...(decision.drift === undefined ? {} : { drift: decision.drift }),
   };
+}
+
+/** The candidate's metadata with the distributions later runs measure drift against. */
+function withDriftReference(
+  metadata: ModelMetadataV2,
+  trainingSet: TrainingSet,
+  testPurchaseScores: Float32Array,
+): ModelMetadataV2 {
+  const drift = driftReferenceOf({
+    featureNames: trainingSet.featureNames,
+    features: trainingSet.features,
+    trainingRows: trainingSet.split.train,
+    testPurchaseScores,
+  });
+  return { ...metadata, provenance: { ...metadata.provenance, drift } };
 }
 
 /** Global importance per attributed head over the scored rows, for the report. */
@@ -414,14 +439,25 @@ function compareHeads(
   };
 }
 
-/** Score the champion on the candidate's test rows and decide on the purchase head. */
+/** The compared heads both models have, as {@link decidePromotion} takes them. */
+function headPairs(heads: HeadComparison): HeadMetricPair[] {
+  return Object.entries(heads).flatMap(([head, comparison]: [string, HeadMetricComparison]) =>
+    comparison.champion === undefined
+      ? []
+      : [{ head, metric: comparison.metric, candidate: comparison.candidate, champion: comparison.champion }],
+  );
+}
+
+/** Score the champion on the candidate's test rows and decide per head. */
 async function compareWithChampion(
   deps: Pick<TrainDependencies, 'registry' | 'scoreOnnx'>,
   rows: TestRows,
   candidate: ModelMetadataV2,
   candidateScores: Omit<BatchScores, 'modelVersion'>,
   policy: PromotionPolicy | undefined,
-): Promise<PromotionDecision & { championVersion: string | undefined; heads: HeadComparison }> {
+): Promise<
+  PromotionDecision & { championVersion: string | undefined; heads: HeadComparison; drift?: DriftReport }
+> {
   const seed = Number(candidate.provenance?.training?.['seed'] ?? 42);
   // No schema parse here: a NaN metric must reach decidePromotion, which refuses it, not throw.
   const measure = (probabilities: Float32Array): MetricSummary =>
@@ -430,22 +466,37 @@ async function compareWithChampion(
   const candidateMetrics = measure(candidateScores.purchase);
   const pointer = await deps.registry.getCurrentPointer();
   let championScores: Omit<BatchScores, 'modelVersion'> | undefined;
+  let drift: DriftReport | undefined;
   const champion =
     pointer === undefined
       ? undefined
       : await assessChampion(deps.registry, pointer.modelVersion, candidate, async (onnx, io) => {
           championScores = await deps.scoreOnnx(onnx, io, rows.matrix);
+          // The test rows are the archive's newest cutoffs: what the serving model sees now.
+          const reference = io.provenance?.drift;
+          if (reference !== undefined) {
+            drift = measureDrift({
+              referenceModel: io.modelVersion,
+              reference,
+              featureNames: candidate.featureNames,
+              liveFeatures: rows.matrix.values,
+              livePurchaseScores: championScores.purchase,
+            });
+          }
           return measure(championScores.purchase);
         });
+  const heads = compareHeads(rows, candidateScores, championScores);
   const decision = decidePromotion({
     candidate: { modelVersion: candidate.modelVersion, metrics: candidateMetrics },
     ...(champion === undefined ? {} : { champion }),
+    otherHeads: headPairs(heads),
     ...(policy === undefined ? {} : { policy }),
   });
   return {
     ...decision,
     championVersion: pointer?.modelVersion,
-    heads: compareHeads(rows, candidateScores, championScores),
+    heads,
+    ...(drift === undefined ? {} : { drift }),
   };
 }
 

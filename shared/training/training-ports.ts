@@ -8,7 +8,8 @@ import type { ContractEvent } from '../contract/event-contract';
 import type { FeatureMatrix } from '../model/matrix';
 import type { FeatureNormalisation } from '../model/mlp-weights';
 import type { MultiTaskWeights } from '../model/multi-task-weights';
-import type { ModelMetadataV2, ModelPointer } from '../model/model-metadata';
+import type { DifferentialPrivacyRecord, ModelMetadataV2, ModelPointer } from '../model/model-metadata';
+import type { RandomSource } from '../model/seeded-random';
 import type { BatchScores } from '../model/model-outputs';
 
 /** Event-time window `[fromMs, toMs)`; an open end reads everything on that side. */
@@ -82,6 +83,32 @@ export interface MultiTaskRows {
   churn?: Uint8Array;
   /** A class index per row, −1 when the row has none (left out of that head's loss). */
   nextCategory?: Int16Array;
+  /**
+   * The privacy unit of each row (an index, e.g. of its profile) for differentially private training:
+   * a unit's rows are sampled, and their gradient clipped, together. Absent: every row is its own unit.
+   */
+  units?: Int32Array;
+}
+
+/**
+ * DP-SGD settings (`shared/privacy/dp-sgd.ts`). Give `targetEpsilon` (the accountant picks the noise)
+ * or `noiseMultiplier` (the accountant reports the ε it spends).
+ */
+export interface DifferentialPrivacyOptions {
+  targetEpsilon?: number;
+  noiseMultiplier?: number;
+  /** @default defaultDelta(units): min(1e-5, units^−1.1) */
+  delta?: number;
+  /** L2 bound of each unit's gradient. @default 1 */
+  clipNorm?: number;
+  /** Expected units per step: the sampling probability is this over the units. @default 256 */
+  expectedBatchUnits?: number;
+  /**
+   * Uniform numbers for the Poisson sampling and the noise. The guarantee needs them secret: a seeded
+   * generator with a known seed lets anyone replay and subtract the noise. Tests only.
+   * @default a CSPRNG (`crypto.getRandomValues`)
+   */
+  random?: RandomSource;
 }
 
 /** Hyper-parameters of a {@link NetworkTrainer}. */
@@ -110,6 +137,8 @@ export interface MlpTrainingOptions {
   categories?: readonly string[];
   /** Seeds the initialisers, the dropout masks and the per-epoch shuffles. @default 42 */
   seed?: number;
+  /** Train with DP-SGD for `maxEpochs` epochs exactly (no early stopping, no dropout). */
+  differentialPrivacy?: DifferentialPrivacyOptions;
 }
 
 /** Loss after one epoch (the weighted sum over heads). */
@@ -128,6 +157,8 @@ export interface FittedNetwork {
   stoppedEarly: boolean;
   /** Compute backend the fit ran on (e.g. `wasm`), recorded in the model metadata. */
   backend: string;
+  /** The guarantee of a DP-SGD fit (its `notCovered` lists only what the trainer itself read). */
+  differentialPrivacy?: DifferentialPrivacyRecord;
 }
 
 /**

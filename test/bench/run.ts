@@ -16,6 +16,7 @@ import { benchModel, InMemoryOnnxScorer, publishBenchModel } from './bench-model
 import { formatTable, machineInfo, median, statusOf, writeJsonReport, type ResultRow } from './bench-report';
 import { buildBenchWorkload, defaultWorkloadRecords, SHARD_COUNT, BATCH_SIZE } from './bench-workload';
 import { runComputeBench, type ComputeBenchResult, type StageTiming } from './compute-bench';
+import { archivedBytesPerEvent, costReport, costTargetRow, measuredUsage } from './cost-report';
 import { runItemSizeBench, type ItemSizeResult } from './item-size-bench';
 import { mergeRows, runMergeBench } from './merge-bench';
 import { BENCH_BUCKETS, createProfilesTable, runBaseline, runRealPath, type StackRun } from './stack-bench';
@@ -316,6 +317,7 @@ async function main(): Promise<void> {
   }
 
   let cloud: LocalCloud | undefined;
+  let costTable: string | undefined;
   try {
     if (options.stack || compute !== undefined) {
       cloud = await startLocalCloud();
@@ -342,6 +344,12 @@ async function main(): Promise<void> {
       console.log(`[${elapsed()}]   real path on the full workload done`);
       report.stack = { subsetReal, subsetBaseline, full };
       rows.push(...stackRows(subsetReal, subsetBaseline, full));
+      // Part 4: the measured usage in dollars (the default workload spans its generator's 7 days).
+      const usage = measuredUsage(full, source.records, workload.interleaved.length, SHARD_COUNT);
+      const cost = costReport(usage, archivedBytesPerEvent(source.records), workload.records / (7 * 86_400));
+      report.cost = { usage, breakdowns: cost.breakdowns, prices: cost.prices };
+      rows.push(costTargetRow(cost.breakdowns));
+      costTable = `Dollars per million events (${cost.prices.region} list prices of ${cost.prices.retrievedOn}, test/bench/aws-list-prices.ts):\n${cost.table}`;
     }
     if (compute !== undefined && cloud !== undefined) {
       console.log(`[${elapsed()}] part 3: profile item sizes…`);
@@ -358,6 +366,7 @@ async function main(): Promise<void> {
   report.loadAverage1mAtEnd = Number(machineInfo().loadAverage1m);
   report.results = rows.map((row) => ({ ...row, status: statusOf(row) }));
   console.log(`\n${formatTable(rows)}\n`);
+  if (costTable !== undefined) console.log(`${costTable}\n`);
   const missed = rows.filter((row) => statusOf(row) === 'MISS').map((row) => row.metric.trim());
   console.log(missed.length === 0 ? 'all targets met' : `targets missed: ${missed.join('; ')}`);
   console.log(`load average (1 min) at the end: ${report.loadAverage1mAtEnd}; total ${elapsed()}`);

@@ -22,7 +22,26 @@ describe('resolveStackParameters', () => {
     const parameters = resolveStackParameters(app, { shardCount: 0 });
 
     // Assess
-    expect(parameters).toEqual({ shardCount: 0, trainingRateHours: 12, labelHorizonHours: 24 });
+    expect(parameters).toEqual({
+      ...DEFAULT_STACK_PARAMETERS,
+      shardCount: 0,
+      trainingRateHours: 12,
+      labelHorizonHours: 24,
+    });
+  });
+
+  it('refuses a no-promotion alarm window longer than CloudWatch evaluates (7 days)', () => {
+    // Prepare: daily runs × 7 fits, × 8 does not; twice-daily × 14 fits.
+    const app = (alarmAfterRunsWithoutPromotion: string, trainingRateHours = '24') =>
+      new App({ context: { alarmAfterRunsWithoutPromotion, trainingRateHours } });
+
+    // Act / Assess
+    expect(resolveStackParameters(app('7')).alarmAfterRunsWithoutPromotion).toBe(7);
+    expect(resolveStackParameters(app('14', '12')).alarmAfterRunsWithoutPromotion).toBe(14);
+    expect(() => resolveStackParameters(app('8'))).toThrow(
+      expect.objectContaining({ field: 'alarmAfterRunsWithoutPromotion', value: 8 }),
+    );
+    expect(() => resolveStackParameters(app('8'))).toThrow(/at most 168 hours/);
   });
 
   it.each([
@@ -30,6 +49,9 @@ describe('resolveStackParameters', () => {
     ['shardCount', '1.5'],
     ['trainingRateHours', '0'],
     ['labelHorizonHours', 'soon'],
+    ['ingestBatchingWindowSeconds', '0.5'],
+    ['ingestBatchingWindowSeconds', '301'],
+    ['ingestFanOut', 'efo'],
   ])('rejects %s = %s, naming the parameter', (field, value) => {
     // Prepare
     const app = new App({ context: { [field]: value } });

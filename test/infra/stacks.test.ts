@@ -259,6 +259,41 @@ describe('profile-stream stacks', () => {
       });
     });
 
+    it('reads the stream through a polled mapping with a 1 s window by default', () => {
+      // Assess
+      stateless.resourceCountIs('AWS::Kinesis::StreamConsumer', 0);
+      stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        BatchSize: 100,
+        MaximumBatchingWindowInSeconds: 1,
+      });
+    });
+
+    it('gives ingest an enhanced fan-out consumer of its own when ingestFanOut is enhanced', () => {
+      // Prepare
+      const custom = buildApp({
+        context: { ...SKIP_BUNDLING, ingestFanOut: 'enhanced', ingestBatchingWindowSeconds: '0' },
+      });
+
+      // Act
+      const template = Template.fromStack(custom.stateless);
+
+      // Assess
+      const consumers = template.findResources('AWS::Kinesis::StreamConsumer');
+      expect(Object.keys(consumers)).toHaveLength(1);
+      const [consumerId] = Object.keys(consumers);
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [consumerId, 'ConsumerARN'] },
+        BatchSize: 100,
+        MaximumBatchingWindowInSeconds: 0,
+      });
+      // The archive consumer keeps polling the stream itself.
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: Match.objectLike({ 'Fn::ImportValue': Match.anyValue() }),
+        BatchSize: 1000,
+      });
+      expect(new AwsSolutionsChecks().validateScope(custom.app).violations).toEqual([]);
+    });
+
     describe('rescoring', () => {
       /** The parts of an Amazon States Language state these tests read. */
       interface AslState {
@@ -387,6 +422,7 @@ describe('profile-stream stacks', () => {
       ['archive', 'Errors'],
       ['archive', 'DestinationDeliveryFailures'],
       ['train', 'Errors'],
+      ['rescore', 'Errors'],
     ])('alarms on %s %s', (name, metricName) => {
       // Prepare
       const [functionId] = Object.keys(
@@ -401,6 +437,52 @@ describe('profile-stream stacks', () => {
         AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
       });
     });
+
+    it.each(['ExecutionsFailed', 'ExecutionsTimedOut'])(
+      'alarms on the rescoring state machine’s %s',
+      (metricName) => {
+        // Prepare
+        const [stateMachineId] = Object.keys(stateless.findResources('AWS::StepFunctions::StateMachine'));
+        // Assess
+        stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'AWS/States',
+          MetricName: metricName,
+          Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: stateMachineId } }],
+          Threshold: 1,
+          AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+        });
+      },
+    );
+
+    it('alarms when daily training has promoted nothing for 7 runs, counting a missing run as none', () => {
+      // Assess
+      stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'ProfileStream',
+        MetricName: 'ModelPromoted',
+        Dimensions: [{ Name: 'service', Value: 'train' }],
+        Statistic: 'Sum',
+        Period: 86_400,
+        EvaluationPeriods: 7,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      });
+    });
+
+    it.each(['FeatureDriftPsiMax', 'ScoreDriftPsi'])(
+      'alarms on training-time drift %s ≥ 0.25',
+      (metricName) => {
+        // Assess
+        stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'ProfileStream',
+          MetricName: metricName,
+          Dimensions: [{ Name: 'service', Value: 'train' }],
+          Statistic: 'Maximum',
+          Threshold: 0.25,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        });
+      },
+    );
 
     it('alarms on the maximum iterator age above five minutes', () => {
       // Assess

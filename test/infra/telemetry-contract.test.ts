@@ -133,14 +133,7 @@ describe('telemetry contract', () => {
 
   /** Runs the real ingest handler, configured as the stack configures it, and returns the EMF it printed. */
   async function emfOfIngestRuns(): Promise<{ emf: string[]; quarantined: ViolationKind[] }> {
-    // The Powertools settings the stack gives the ingest function, with metrics enabled.
-    const [ingest] = Object.values(
-      stateless.findResources('AWS::Lambda::Function', { Metadata: { 'profile-stream:function': 'ingest' } }),
-    ) as CfnResource[];
-    const variables = (ingest!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-    process.env.POWERTOOLS_SERVICE_NAME = String(variables.POWERTOOLS_SERVICE_NAME);
-    process.env.POWERTOOLS_METRICS_NAMESPACE = String(variables.POWERTOOLS_METRICS_NAMESPACE);
-    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    configurePowertoolsAs('ingest');
     // The Metrics instance reads those at module load: load the handler's modules afresh.
     let modules!: [
       typeof import('../../functions/ingest/ingest-handler'),
@@ -178,25 +171,78 @@ describe('telemetry contract', () => {
       JSON.stringify(event(THROTTLED_USER, 'e-2')),
       ...Object.values(recordsBreakingTheContract(event('u-1', 'e-3'))),
     ];
+    const emf = await emfPrintedBy(async () => {
+      await handler(records(1000, first), { awsRequestId: 'req-1' });
+      await handler(records(2000, [JSON.stringify(event('u-1', 'e-4'))]), { awsRequestId: 'req-2' });
+    });
+    return { emf, quarantined: quarantine.records.map((record) => record.kind) };
+  }
+
+  /** Publishes a training run that measured drift, as the train handler does, and returns the EMF. */
+  async function emfOfTrainRun(): Promise<string[]> {
+    configurePowertoolsAs('train');
+    let modules!: [
+      typeof import('../../functions/train/train-metrics'),
+      typeof import('../../functions/commons/telemetry'),
+    ];
+    await jest.isolateModulesAsync(async () => {
+      modules = await Promise.all([
+        import('../../functions/train/train-metrics'),
+        import('../../functions/commons/telemetry'),
+      ]);
+    });
+    const [{ publishTrainingMetrics }, { metrics }] = modules;
+    const examples = { events: 100, rows: 50, train: 35, validation: 7, test: 8, positives: 5 };
+    return emfPrintedBy(async () => {
+      publishTrainingMetrics({
+        modelVersion: 'v1',
+        skipped: false,
+        promoted: true,
+        reason: 'no model serves yet',
+        examples,
+        durationMs: 10,
+        peakRssMb: 100,
+        drift: {
+          referenceModel: 'v0',
+          rows: 8,
+          features: [{ feature: 'views_1h', psi: 0.3 }],
+          maxFeaturePsi: 0.3,
+          scorePsi: 0.1,
+        },
+      });
+      metrics.publishStoredMetrics();
+    });
+  }
+
+  /** The Powertools settings the stack gives function `name`, with metrics enabled. */
+  function configurePowertoolsAs(name: string): void {
+    const [fn] = Object.values(
+      stateless.findResources('AWS::Lambda::Function', { Metadata: { 'profile-stream:function': name } }),
+    ) as CfnResource[];
+    const variables = (fn!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    process.env.POWERTOOLS_SERVICE_NAME = String(variables.POWERTOOLS_SERVICE_NAME);
+    process.env.POWERTOOLS_METRICS_NAMESPACE = String(variables.POWERTOOLS_METRICS_NAMESPACE);
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+  }
+
+  /** The EMF lines `run` prints on stdout. */
+  async function emfPrintedBy(run: () => Promise<void>): Promise<string[]> {
     const written: string[] = [];
     const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       written.push(String(chunk));
       return true;
     });
-
     try {
-      await handler(records(1000, first), { awsRequestId: 'req-1' });
-      await handler(records(2000, [JSON.stringify(event('u-1', 'e-4'))]), { awsRequestId: 'req-2' });
+      await run();
     } finally {
       spy.mockRestore();
     }
-    const emf = written
+    return written
       .flatMap((chunk) => chunk.split('\n'))
       .filter((line) => line.includes('"CloudWatchMetrics"'));
-    return { emf, quarantined: quarantine.records.map((record) => record.kind) };
   }
 
-  it('reads quarantines once per violation kind, failed profiles, refused models and poll failures', () => {
+  it('reads quarantines once per violation kind, failed profiles, refused models, poll failures, drift and promotions', () => {
     // Act
     const read = customMetricsReadBy(stateless);
 
@@ -212,6 +258,11 @@ describe('telemetry contract', () => {
         ingest('ProfilesFailed'),
         ingest('ModelRefused'),
         ingest('ModelPollFailed'),
+        ...['FeatureDriftPsiMax', 'ScoreDriftPsi', 'ModelPromoted'].map((name) => ({
+          namespace: 'ProfileStream',
+          name,
+          dimensions: { service: 'train' },
+        })),
       ]),
     );
   });
@@ -222,7 +273,7 @@ describe('telemetry contract', () => {
 
     // Act
     const { emf, quarantined } = await emfOfIngestRuns();
-    const published = metricsPublishedIn(emf);
+    const published = metricsPublishedIn([...emf, ...(await emfOfTrainRun())]);
 
     // Assess: the run took every path the stack reads (one record of each violation kind; the failed
     // profile, poll and model are checked by the comparison itself)...

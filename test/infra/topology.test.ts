@@ -34,9 +34,20 @@ describe('synthesizeTopology', () => {
         reportBatchItemFailures: true,
         parallelizationFactor: mapping.Properties.ParallelizationFactor,
         startingPosition: mapping.Properties.StartingPosition,
+        fanOut: 'shared',
         onFailureBucketLogicalId: expect.stringMatching(/^FailuresBucket/),
       });
     }
+  });
+
+  it('reads ingest through enhanced fan-out, and its batching window, from the stack parameters', () => {
+    // Act
+    const custom = synthesizeTopology({ ingestFanOut: 'enhanced', ingestBatchingWindowSeconds: 5 });
+
+    // Assess
+    const byName = new Map(custom.eventSourceMappings.map((esm) => [esm.functionName, esm]));
+    expect(byName.get('ingest')).toMatchObject({ fanOut: 'enhanced', maximumBatchingWindowInSeconds: 5 });
+    expect(byName.get('archive')).toMatchObject({ fanOut: 'shared', maximumBatchingWindowInSeconds: 30 });
   });
 
   it('resolves cross-stack environment references to stateful logical ids', () => {

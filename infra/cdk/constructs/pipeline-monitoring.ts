@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
   METRICS_NAMESPACE,
@@ -15,6 +16,7 @@ import {
   type MetricName,
   type MetricService,
 } from '../../../functions/commons/telemetry-contract';
+import { DRIFT_ALARM_PSI } from '../../../shared/model/feature-drift';
 import { FAILURES_METRICS_FILTER_ID } from '../stateful-stack';
 
 /** Properties of {@link PipelineMonitoring}. */
@@ -22,6 +24,10 @@ export interface PipelineMonitoringProps {
   readonly ingest: lambda.IFunction;
   readonly archive: lambda.IFunction;
   readonly train: lambda.IFunction;
+  /** The training schedule, for the alarm on runs that promote nothing. */
+  readonly training: { readonly rateHours: number; readonly alarmAfterRunsWithoutPromotion: number };
+  /** The rescoring state machine and the function it runs per segment. */
+  readonly rescoring: { readonly stateMachine: sfn.IStateMachine; readonly rescore: lambda.IFunction };
   /** The event source mappings' on-failure destination. */
   readonly failuresBucket: s3.IBucket;
   /**
@@ -97,10 +103,16 @@ export class PipelineMonitoring extends Construct {
     );
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { masterKey: topicKey, enforceSSL: true });
 
-    const functions = { ingest: props.ingest, archive: props.archive, train: props.train };
+    const functions = {
+      ingest: props.ingest,
+      archive: props.archive,
+      train: props.train,
+      rescore: props.rescoring.rescore,
+    };
     for (const [name, fn] of Object.entries(functions)) {
-      // The daily trainer reports over an hour so one failed run is one alarm, not sixty.
-      const period = name === 'train' ? Duration.hours(1) : FIVE_MINUTES;
+      // The daily trainer and the rescorer (once per promotion) report over an hour so one failed run
+      // is one alarm, not sixty.
+      const period = name === 'train' || name === 'rescore' ? Duration.hours(1) : FIVE_MINUTES;
       this.addAlarm(`${name}Errors`, fn.metricErrors({ period }), 'function errors (whole batches failed)');
       this.addAlarm(`${name}Throttles`, fn.metricThrottles({ period }), 'throttled invocations');
     }
@@ -138,6 +150,49 @@ export class PipelineMonitoring extends Construct {
       'ingest refuses the published model and keeps serving the previous one (or none)',
     );
 
+    // A failed or timed-out execution leaves profiles scored by another model than the one serving
+    // until the next promotion (ingest rescores only the profiles it writes).
+    const { stateMachine } = props.rescoring;
+    this.addAlarm(
+      'rescoringExecutionsFailed',
+      stateMachine.metricFailed({ statistic: 'Sum', period: Duration.hours(1) }),
+      "a rescoring run failed: some profiles keep the previous model's scores",
+    );
+    this.addAlarm(
+      'rescoringExecutionsTimedOut',
+      stateMachine.metricTimedOut({ statistic: 'Sum', period: Duration.hours(1) }),
+      "a rescoring run timed out: some profiles keep the previous model's scores",
+    );
+
+    const trainingPeriod = Duration.hours(props.training.rateHours);
+    const driftMetric = (name: 'FeatureDriftPsiMax' | 'ScoreDriftPsi') =>
+      publishedMetric('train', name, { statistic: 'Maximum', period: trainingPeriod });
+    this.addAlarm(
+      'trainFeatureDrift',
+      driftMetric('FeatureDriftPsiMax'),
+      `a feature's distribution shifted (PSI ≥ ${DRIFT_ALARM_PSI}) against the serving model's training rows`,
+      { threshold: DRIFT_ALARM_PSI },
+    );
+    this.addAlarm(
+      'trainScoreDrift',
+      driftMetric('ScoreDriftPsi'),
+      `the serving model's purchase scores shifted (PSI ≥ ${DRIFT_ALARM_PSI}) against its own test rows`,
+      { threshold: DRIFT_ALARM_PSI },
+    );
+    const runs = props.training.alarmAfterRunsWithoutPromotion;
+    this.addAlarm(
+      'trainNotPromoting',
+      publishedMetric('train', 'ModelPromoted', { statistic: 'Sum', period: trainingPeriod }),
+      `${runs} training runs in a row promoted no model (or did not run): the serving model is growing stale`,
+      {
+        threshold: 1,
+        evaluationPeriods: runs,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        // A run that failed before publishing, or no run at all, promoted nothing either.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      },
+    );
+
     this.dashboard = this.createDashboard(props, failuresWritten);
   }
 
@@ -145,16 +200,22 @@ export class PipelineMonitoring extends Construct {
     id: string,
     metric: cloudwatch.IMetric,
     description: string,
-    options: { threshold?: number; evaluationPeriods?: number } = {},
+    options: {
+      threshold?: number;
+      evaluationPeriods?: number;
+      comparisonOperator?: cloudwatch.ComparisonOperator;
+      treatMissingData?: cloudwatch.TreatMissingData;
+    } = {},
   ): void {
     const alarm = new cloudwatch.Alarm(this, `${id}Alarm`, {
       metric,
       alarmDescription: `profile-stream: ${description}`,
       threshold: options.threshold ?? 1,
       evaluationPeriods: options.evaluationPeriods ?? 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      comparisonOperator:
+        options.comparisonOperator ?? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       // No invocations means nothing went wrong; an idle stream is not an incident.
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      treatMissingData: options.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     alarm.addAlarmAction(new actions.SnsAction(this.alarmTopic));
     alarm.addOkAction(new actions.SnsAction(this.alarmTopic));
@@ -193,7 +254,7 @@ export class PipelineMonitoring extends Construct {
           graph('Iterator age (max, ms)', consumers.map(iteratorAge)),
           graph(
             'Errors and throttles',
-            [props.ingest, props.archive, props.train].flatMap((fn) => [
+            [props.ingest, props.archive, props.train, props.rescoring.rescore].flatMap((fn) => [
               fn.metricErrors({ period: ONE_MINUTE }),
               fn.metricThrottles({ period: ONE_MINUTE }),
             ]),

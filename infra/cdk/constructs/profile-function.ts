@@ -90,6 +90,11 @@ export interface BindTableOptions<N extends ProfileFunctionName> {
 /** Options of {@link ProfileFunction.consumeStream}. */
 export interface ConsumeStreamOptions extends Omit<sources.KinesisEventSourceProps, 'onFailure'> {
   readonly stream: kinesis.IStream;
+  /**
+   * Read through this enhanced fan-out consumer of `stream` instead of the shared throughput.
+   * @default undefined (shared throughput, polled)
+   */
+  readonly streamConsumer?: kinesis.IStreamConsumer;
   /** Receives the full invocation record of every batch the mapping gives up on. */
   readonly failuresBucket: s3.IBucket;
 }
@@ -214,12 +219,12 @@ export class ProfileFunction<N extends ProfileFunctionName = ProfileFunctionName
    * Subscribes the function to a Kinesis stream (shared throughput) with batches the mapping
    * gives up on written to `failuresBucket`.
    */
-  consumeStream({ stream, failuresBucket, ...settings }: ConsumeStreamOptions): this {
+  consumeStream({ stream, streamConsumer, failuresBucket, ...settings }: ConsumeStreamOptions): this {
+    const props = { ...settings, onFailure: new sources.S3OnFailureDestination(failuresBucket) };
     this.function.addEventSource(
-      new sources.KinesisEventSource(stream, {
-        ...settings,
-        onFailure: new sources.S3OnFailureDestination(failuresBucket),
-      }),
+      streamConsumer === undefined
+        ? new sources.KinesisEventSource(stream, props)
+        : new sources.KinesisConsumerEventSource(streamConsumer, props),
     );
     this.acknowledgeActions(
       [...S3_READ_WILDCARDS, 's3:Abort*', 's3:DeleteObject*'],

@@ -16,15 +16,20 @@
  *   unknown `itemIdentifier` fails the whole batch. A redelivery counts as a retry.
  * - Discarded records go to the on-failure S3 bucket as the whole invocation record (payload included,
  *   as an escaped JSON string) under `aws/lambda/<ESM-UUID>/<shardId>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<UUID>`.
+ * - Resharding: a child shard (after SplitShard or MergeShards) is read, from its start, only once each
+ *   of its parents still in the stream is read to its end and every record of it acknowledged or
+ *   discarded, so one partition key's records stay in order across the reshard, as Lambda (like the
+ *   KCL) processes parents before children. Shards are listed again whenever a shard ends and at each
+ *   catch-up wait, so shards created mid-run are found.
  *
  * Local differences, on purpose: idle shards are polled every `pollIntervalMs` (Lambda: about once a
  * second) and retries wait `pollIntervalMs` instead of Lambda's backoff, so local runs stay fast.
- * Not emulated: ParallelizationFactor > 1 (accepted, run as 1), tumbling windows, filters, resharding order (parent shards
- * before children), enhanced fan-out, throttling.
+ * Not emulated: ParallelizationFactor > 1 (accepted, run as 1), tumbling windows, filters,
+ * enhanced fan-out, throttling.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import {
@@ -90,6 +95,10 @@ export class CatchUpTimeout extends Error {
 export class EventSourceMappingEmulator {
   private readonly context: ShardPollerContext;
   private readonly shards = new Map<string, ShardPoller>();
+  /** Each shard's parents (ParentShardId, AdjacentParentShardId), as listed. */
+  private readonly parentsOf = new Map<string, string[]>();
+  /** Shards whose poller runs in the current start. */
+  private readonly active = new Set<string>();
   private readonly listeners = new Set<(progress: EventSourceMappingProgress) => void>();
   private readonly wakers = new Set<() => void>();
   private readonly catchUpWaiters = new Set<() => void>();
@@ -138,6 +147,7 @@ export class EventSourceMappingEmulator {
       isRunning: () => this.running,
       pause: (ms) => this.pause(ms),
       caughtUp: () => this.notifyCatchUpWaiters(),
+      shardEnded: () => this.startReadyShards(),
     };
   }
 
@@ -165,18 +175,57 @@ export class EventSourceMappingEmulator {
   async start(): Promise<void> {
     if (this.running) return;
     await this.stopping;
-    const { Shards: shards = [] } = await this.options.kinesis.send(
-      new ListShardsCommand({ StreamName: this.options.streamName }),
-    );
-    for (const { ShardId: shardId } of shards) {
-      if (shardId === undefined) continue;
-      const poller = this.shards.get(shardId) ?? new ShardPoller(shardId, this.context);
-      await poller.prepare();
-      this.shards.set(shardId, poller);
-    }
     this.running = true;
     this.stopping = undefined;
-    this.loops = [...this.shards.values()].filter((poller) => !poller.finished).map((poller) => poller.run());
+    await this.startReadyShards(this.shards.size === 0);
+  }
+
+  /**
+   * Lists the shards and starts every poller whose parents are done (read to the end and delivered).
+   * Resolves once those pollers have their iterators.
+   *
+   * @param initial - the first listing: shards without a listed parent start at the configured
+   *   position; every other shard is a continuation of its parents and starts at its beginning
+   */
+  private async startReadyShards(initial = false): Promise<void> {
+    if (!this.running) return;
+    for (const shard of await this.listShards()) {
+      const shardId = shard.ShardId;
+      if (shardId === undefined || this.shards.has(shardId)) continue;
+      const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter(
+        (id): id is string => id !== undefined,
+      );
+      this.parentsOf.set(shardId, parents);
+      this.shards.set(shardId, new ShardPoller(shardId, this.context, initial ? undefined : 'TRIM_HORIZON'));
+    }
+    const ready = [...this.shards.values()].filter(
+      (poller) =>
+        !poller.finished &&
+        !this.active.has(poller.shardId) &&
+        (this.parentsOf.get(poller.shardId) ?? []).every(
+          // A parent no longer listed (trimmed) has nothing left to read.
+          (parent) => this.shards.get(parent)?.finished ?? true,
+        ),
+    );
+    for (const poller of ready) this.active.add(poller.shardId);
+    await Promise.all(ready.map((poller) => poller.prepare()));
+    if (!this.running) return;
+    this.loops.push(...ready.map((poller) => poller.run()));
+  }
+
+  private async listShards(): Promise<Shard[]> {
+    const shards: Shard[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.options.kinesis.send(
+        new ListShardsCommand(
+          nextToken === undefined ? { StreamName: this.options.streamName } : { NextToken: nextToken },
+        ),
+      );
+      shards.push(...(page.Shards ?? []));
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined);
+    return shards;
   }
 
   /**
@@ -188,8 +237,9 @@ export class EventSourceMappingEmulator {
       this.running = false;
       for (const wake of [...this.wakers]) wake();
       this.notifyCatchUpWaiters();
-      await Promise.all(this.loops);
-      this.loops = [];
+      // A shard that ends while stopping may still add its children's loops: wait until none is left.
+      while (this.loops.length > 0) await Promise.all(this.loops.splice(0));
+      this.active.clear();
     })();
     return this.stopping;
   }
@@ -200,15 +250,17 @@ export class EventSourceMappingEmulator {
    * {@link CatchUpTimeout} when a shard is still behind after `timeoutMs` (e.g. a batch retried
    * forever), or {@link EventSourceMappingNotRunning} when the mapping stops meanwhile.
    */
-  waitUntilCaughtUp(options: { timeoutMs?: number } = {}): Promise<void> {
+  async waitUntilCaughtUp(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_CATCH_UP_TIMEOUT_MS;
-    if (!this.running) return Promise.reject(new EventSourceMappingNotRunning('waitUntilCaughtUp'));
+    if (!this.running) throw new EventSourceMappingNotRunning('waitUntilCaughtUp');
     const since = performance.now();
+    // Shards created by a reshard since the last listing hold records this wait must cover.
+    await this.startReadyShards();
     const lagging = (): string[] =>
       [...this.shards.values()]
         .filter((shard) => !shard.finished && shard.caughtUpAt < since)
         .map((shard) => shard.shardId);
-    return new Promise((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       const settle = (error?: Error): void => {
         clearTimeout(timer);
         this.catchUpWaiters.delete(check);

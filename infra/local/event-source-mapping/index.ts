@@ -11,7 +11,9 @@ export {
 } from './emulator';
 export {
   InvalidEventSourceMappingConfig,
+  ENHANCED_FAN_OUT_POLL_INTERVAL_MS,
   LAMBDA_KINESIS_ESM_DEFAULTS,
+  LAMBDA_SHARED_POLL_INTERVAL_MS,
   MAX_INVOCATION_PAYLOAD_BYTES,
   type KinesisEventSourceMappingConfig,
   type StartingPosition,

@@ -11,6 +11,16 @@ export type StartingPosition = (typeof STARTING_POSITIONS)[number];
 export const MAX_INVOCATION_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /** Local idle poll interval; Lambda polls an idle shard about once per second. */
 export const DEFAULT_POLL_INTERVAL_MS = 200;
+/**
+ * Lambda's own cadence on a shard read with shared throughput: about one GetRecords a second while
+ * idle (read again at once while records keep coming). Benchmarks that estimate AWS latency use it.
+ */
+export const LAMBDA_SHARED_POLL_INTERVAL_MS = 1000;
+/**
+ * Enhanced fan-out pushes records over SubscribeToShard as they arrive (~70 ms after the put in
+ * AWS). kinesalite has no SubscribeToShard: a mapping on a stream consumer polls this often instead.
+ */
+export const ENHANCED_FAN_OUT_POLL_INTERVAL_MS = 50;
 
 /**
  * The event source mapping settings, the same fields the CloudFormation template holds

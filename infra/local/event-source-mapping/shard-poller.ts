@@ -20,7 +20,11 @@ import {
   type FailureCondition,
   type LastInvocation,
 } from './on-failure-record';
-import { MAX_INVOCATION_PAYLOAD_BYTES, type KinesisEventSourceMappingConfig } from './settings';
+import {
+  MAX_INVOCATION_PAYLOAD_BYTES,
+  type KinesisEventSourceMappingConfig,
+  type StartingPosition,
+} from './settings';
 
 /** Counters since construction. */
 export interface EventSourceMappingStats {
@@ -87,6 +91,8 @@ export interface ShardPollerContext {
   pause: (ms: number) => Promise<void>;
   /** Tells catch-up waiters that a shard caught up or finished. */
   caughtUp: () => void;
+  /** A shard was delivered to its end: its children may start. */
+  shardEnded: () => Promise<void>;
 }
 
 interface PolledRecord {
@@ -122,9 +128,14 @@ export class ShardPoller {
   /** The poller has delivered everything and exited (only for a closed shard). */
   finished = false;
 
+  /**
+   * @param startingPosition - where to read when nothing is checkpointed; a child shard found after a
+   *   reshard starts at its beginning. @default the mapping's `startingPosition`
+   */
   constructor(
     readonly shardId: string,
     private readonly context: ShardPollerContext,
+    private readonly startingPosition: StartingPosition = context.config.startingPosition,
   ) {}
 
   /** Opens an iterator after the checkpoint (else at the starting position) for a (re)start. */
@@ -155,6 +166,12 @@ export class ShardPoller {
       while (context.isRunning() && this.batchReady()) await this.deliver(this.takeBatch(), 0, 0);
       if (this.ended && this.buffer.length === 0) {
         this.finished = true;
+        // Children first, then the waiters: a waiter must not see this shard done and its children unknown.
+        try {
+          await context.shardEnded();
+        } catch (error) {
+          context.emit({ type: 'poll-failed', shardId: this.shardId, error });
+        }
         context.caughtUp();
         break;
       }
@@ -392,7 +409,7 @@ export class ShardPoller {
         StreamName: context.streamName,
         ShardId: this.shardId,
         ...(after === undefined
-          ? { ShardIteratorType: context.config.startingPosition }
+          ? { ShardIteratorType: this.startingPosition }
           : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after }),
       }),
     );

@@ -152,7 +152,8 @@ describe('model lifecycle against the emulators', () => {
     expect(listing.every((row) => row.problem === undefined && row.metrics !== undefined)).toBe(true);
     expect(listing.find((row) => row.modelVersion === scheduled.modelVersion)?.heads).toContain('churn');
     await expect(registry.rollback()).rejects.toThrow(/an earlier promotion must exist/);
-  });
+    // Three real trainings (TF.js) and five ONNX scorings: ~40 s alone on two cores, more beside other suites.
+  }, 180_000);
 });
 
 describe('trainAndPublish without enough data', () => {

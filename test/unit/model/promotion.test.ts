@@ -78,6 +78,40 @@ describe('decidePromotion', () => {
     expect(large.promote).toBe(true);
   });
 
+  it('keeps a better purchase model out when another head regresses past the tolerance', () => {
+    // Prepare
+    const better = { candidate: candidate({ rocAuc: 0.82 }), champion: champion() };
+    const churn = (candidateAuc: number) => [
+      { head: 'churn', metric: 'rocAuc', candidate: candidateAuc, champion: 0.75 },
+    ];
+    // Act
+    const slightlyWorse = decidePromotion({ ...better, otherHeads: churn(0.745) });
+    const muchWorse = decidePromotion({ ...better, otherHeads: churn(0.7) });
+    const laxer = decidePromotion({ ...better, otherHeads: churn(0.7), policy: { maxHeadRegression: 0.06 } });
+    const unmeasured = decidePromotion({ ...better, otherHeads: churn(Number.NaN) });
+    // Assess
+    expect(slightlyWorse.promote).toBe(true);
+    expect(muchWorse.promote).toBe(false);
+    expect(muchWorse.reason).toMatch(/but the churn head regresses: rocAuc 0\.7000 vs 0\.7500/);
+    expect(laxer.promote).toBe(true);
+    expect(unmeasured.promote).toBe(true);
+  });
+
+  it('never lets another head promote a candidate the purchase head keeps out', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1, noNaN: true }), (otherHeadMetric) => {
+        const decision = decidePromotion({
+          candidate: candidate({ rocAuc: 0.78 }),
+          champion: champion(),
+          otherHeads: [
+            { head: 'nextCategories', metric: 'recallAt3', candidate: otherHeadMetric, champion: 0 },
+          ],
+        });
+        expect(decision.promote).toBe(false);
+      }),
+    );
+  });
+
   it('breaks a ROC-AUC tie by log loss', () => {
     // Act
     const sharper = decidePromotion({

@@ -12,6 +12,7 @@ import {
   createModelPointer,
   type ModelMetadataV2,
   type ModelPointer,
+  parseModelMetadataV2,
 } from '../../../shared/model/model-metadata';
 import { ModelScoringError } from '../../../shared/model/model-scoring-error';
 import {
@@ -37,6 +38,7 @@ const events = workload.events.map((e) => validateEvent(e, nowMs).event);
 // The same rows the use case builds, so the test knows the labels of the held-out rows.
 const trainingSet = buildTrainingSet(events, { labelHorizonMs: HORIZON_HOURS * HOUR_MS });
 const testLabels = Float32Array.from(trainingSet.split.test, (row) => trainingSet.labels[row]!);
+const testChurnLabels = Float32Array.from(trainingSet.split.test, (row) => trainingSet.churnLabels[row]!);
 // Few rows: lower the minimums so the small workload can train (the defaults are tested below).
 const SMALL_DATA: TrainOptions = {
   labelHorizonHours: HORIZON_HOURS,
@@ -123,12 +125,15 @@ const reversed = (): Float32Array => testLabels.map((label) => 1 - label);
  * An ONNX runtime stand-in: the champion's bytes score one way, any other graph (the candidate)
  * the other. Records every matrix it was given.
  */
-function fakeRuntime(scores: { candidate: () => Float32Array; champion: () => Float32Array }) {
+function fakeRuntime(
+  scores: { candidate: () => Float32Array; champion: () => Float32Array },
+  churn?: { candidate: () => Float32Array; champion: () => Float32Array },
+) {
   const seen: { model: 'candidate' | 'champion'; matrix: FeatureMatrix }[] = [];
   const scoreOnnx: OnnxRowScorer = async (onnx, _io, matrix) => {
     const model = onnx === CHAMPION_ONNX ? 'champion' : 'candidate';
     seen.push({ model, matrix });
-    return { purchase: scores[model]() };
+    return { purchase: scores[model](), ...(churn === undefined ? {} : { churn: churn[model]() }) };
   };
   return { scoreOnnx, seen };
 }
@@ -250,6 +255,59 @@ describe('trainAndPublish with in-memory ports', () => {
     expect(summary.reason).toMatch(/on the same test rows$/);
     expect(registry.promotions).toEqual([]);
     expect(registry.files.has(summary.modelVersion!)).toBe(true);
+  });
+
+  it("keeps a better purchase model out when its churn head is worse than the champion's on the same rows", async () => {
+    // Prepare: purchase strictly better; churn perfect for the champion, reversed for the candidate.
+    const churnPerfect = () => Float32Array.from(testChurnLabels);
+    const churnReversed = () => testChurnLabels.map((label) => 1 - label);
+    const regressing = fakeRuntime(
+      { candidate: perfect, champion: reversed },
+      { candidate: churnReversed, champion: churnPerfect },
+    );
+    const improving = fakeRuntime(
+      { candidate: perfect, champion: reversed },
+      { candidate: churnPerfect, champion: churnReversed },
+    );
+    const registryA = await registryWithChampion();
+    const registryB = await registryWithChampion();
+    // Act
+    const kept = await run({ registry: registryA, scoreOnnx: regressing.scoreOnnx });
+    const promoted = await run({ registry: registryB, scoreOnnx: improving.scoreOnnx });
+    // Assess
+    expect(testChurnLabels.some((l) => l === 1) && testChurnLabels.some((l) => l === 0)).toBe(true);
+    expect(kept).toMatchObject({ promoted: false, heads: { churn: { candidate: 0, champion: 1 } } });
+    expect(kept.reason).toMatch(/but the churn head regresses: rocAuc 0\.0000 vs 1\.0000/);
+    expect(registryA.promotions).toEqual([]);
+    expect(promoted).toMatchObject({ promoted: true, heads: { churn: { candidate: 1, champion: 0 } } });
+  });
+
+  it("measures the newest rows against the serving model's training distributions and stores its own", async () => {
+    // Prepare: one champion with a drift reference (every candidate of this build has one), one from
+    // before drift references existed.
+    const runtime = fakeRuntime({ candidate: perfect, champion: reversed });
+    const withReference = await registryWithChampion();
+    const { drift: _drift, ...olderProvenance } = (await withReference.getMetadata(CHAMPION_VERSION))
+      .provenance!;
+    const withoutReference = await registryWithChampion({ provenance: olderProvenance });
+    // Act
+    const summary = await run({ registry: withReference, scoreOnnx: runtime.scoreOnnx });
+    const older = await run({ registry: withoutReference, scoreOnnx: runtime.scoreOnnx });
+    // Assess
+    expect(summary.drift).toMatchObject({
+      referenceModel: CHAMPION_VERSION,
+      rows: trainingSet.split.test.length,
+    });
+    expect(summary.drift!.features).toHaveLength(FEATURE_NAMES.length);
+    expect(summary.drift!.maxFeaturePsi).toBe(summary.drift!.features[0]!.psi);
+    expect(summary.drift!.scorePsi).toEqual(expect.any(Number));
+    const stored = withReference.files.get(summary.modelVersion!)!;
+    expect(parseModelMetadataV2(stored.metadata).provenance?.drift?.rows).toBe(
+      trainingSet.split.train.length,
+    );
+    expect(stored.reportHtml).toContain('Drift against the serving model');
+    expect(older.drift).toBeUndefined();
+    expect(withoutReference.files.get(older.modelVersion!)!.reportHtml).not.toContain('Drift against');
   });
 
   it('promotes over a champion of another feature schema without downloading or scoring it', async () => {
