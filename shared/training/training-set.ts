@@ -164,9 +164,10 @@ export interface TrainingSet {
   featureSchemaVersion: number;
   /**
    * Which profile and cutoff each row describes (the profile the person's latest event at the cutoff
-   * landed on). Rows are ordered by person (user id, or the unclaimed anonymous profile), then cutoff.
+   * landed on), and whose row it is (`personId`: the user id, or the unclaimed anonymous profile; the
+   * unit of differential privacy). Rows are ordered by person, then cutoff.
    */
-  rowMeta: { profileId: string; cutoffMs: number }[];
+  rowMeta: { profileId: string; personId: string; cutoffMs: number }[];
   /** Row indices of each split, ascending. */
   split: DatasetSplit;
   /** Event-time span of the (deduplicated) events: earliest and latest `occurredAt`. */
@@ -614,7 +615,7 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
       nextKeys.push(next);
       lastKeys.push(lastKey);
       affinities.push(state!.categories.map(({ key, score }) => ({ key, score })));
-      rowMeta.push({ profileId, cutoffMs: t });
+      rowMeta.push({ profileId, personId: id, cutoffMs: t });
       splitRows[splitOf(t)!].push(row);
     }
   }
