@@ -105,16 +105,7 @@ export async function planMerges(
     ) {
       continue;
     }
-    const resolution = await freeze(
-      user,
-      anonymousId,
-      event.occurredAt,
-      items,
-      targets,
-      profiles,
-      options,
-      plan,
-    );
+    const resolution = await freeze(user, anonymousId, event, items, targets, profiles, options, plan);
     if (resolution === undefined) plan.failed.push(user);
     else user.resolutions.set(anonymousId, resolution);
   }
@@ -126,7 +117,7 @@ export async function planMerges(
 async function freeze(
   user: RoutedTarget,
   anonymousId: string,
-  linkedAt: number,
+  identify: SequencedEvent['event'],
   items: Map<string, DecodedProfileItem | undefined>,
   targets: Map<string, RoutedTarget>,
   profiles: ProfileStore,
@@ -146,7 +137,7 @@ async function freeze(
     }
     // The anonymous profile's own records in this batch go into the frozen state, not into a write of their own.
     const own = targets.get(anonId)?.events ?? [];
-    const frozen = freezeAsRedirect(current?.state, anonymousId, user.profileId, linkedAt, own);
+    const frozen = freezeAsRedirect(current?.state, anonymousId, user.profileId, identify, own);
     const item = encodeProfileItem(frozen.source.state, {
       version: (current?.version ?? 0) + 1,
       ...(current?.score === undefined ? {} : { score: current.score }),

@@ -43,11 +43,12 @@ import {
   SESSION_GAP_SECONDS,
   UNKNOWN_CATEGORY,
   type CartEvent,
+  type MergedAlias,
   type ProfileState,
   type SessionFields,
   type ShardMark,
 } from './profile-state';
-import { indexOfRecent, pruneRecent, touchRecent } from './recent-set';
+import { indexOfRecent, pruneRecent, touchRecent, type RecentEntry } from './recent-set';
 import { canonicalSequenceNumber, compareSequenceNumbers } from './sequence-number';
 
 /** A validated event with where it came from in the stream. */
@@ -200,6 +201,9 @@ function updateSession(state: SessionFields, atSec: number, sessionId: string | 
 
 type SessionOutcome = 'same' | 'new' | 'earlier';
 
+/** What a merged alias's own stream keeps (see `MergedAlias`). */
+type AliasStream = Pick<MergedAlias, 'session' | 'sharedSessionKey' | 'dedupe'>;
+
 /**
  * An event of a merged alias (`profile-merge.ts`): its sessions are followed in the alias's own stream
  * (`alias`), which arrives in its own order on its own shard, and counted on the profile when they are
@@ -208,7 +212,7 @@ type SessionOutcome = 'same' | 'new' | 'earlier';
  */
 function updateAliasSession(
   state: ProfileState,
-  alias: SessionFields,
+  { session: alias, sharedSessionKey }: AliasStream,
   atSec: number,
   sessionId: string | undefined,
 ): void {
@@ -226,7 +230,8 @@ function updateAliasSession(
     state.sessionEvents++;
     return;
   }
-  if (outcome === 'same') return;
+  // The identify's session was counted when the identify was applied.
+  if (outcome === 'same' || (alias.sessionKey !== 0 && alias.sessionKey === sharedSessionKey)) return;
   state.sessionCount++;
   if (state.sessionCount === 1 || atSec > state.sessionEnd) {
     state.sessionKey = alias.sessionKey;
@@ -270,7 +275,7 @@ function rememberId(state: ProfileState, hash: number, atMs: number): void {
   if (minute >= oldest) touchRecent(state.dedupe, hash, minute, PROFILE_LIMITS.dedupeWindow);
 }
 
-function applyOne(state: ProfileState, event: ContractEvent, aliasSession: SessionFields | undefined): void {
+function applyOne(state: ProfileState, event: ContractEvent, alias: AliasStream | undefined): void {
   const atMs = event.occurredAt;
   const atSec = Math.floor(atMs / 1000);
   if (state.firstSeenAt === 0 || atMs < state.firstSeenAt) state.firstSeenAt = atMs;
@@ -291,8 +296,8 @@ function applyOne(state: ProfileState, event: ContractEvent, aliasSession: Sessi
     const category = categoryKeyOf(event);
     if (category !== undefined) addAffinity(state, category, atMs, weight);
   }
-  if (aliasSession === undefined) updateSession(state, atSec, event.sessionId);
-  else updateAliasSession(state, aliasSession, atSec, event.sessionId);
+  if (alias === undefined) updateSession(state, atSec, event.sessionId);
+  else updateAliasSession(state, alias, atSec, event.sessionId);
   if (event.userId !== undefined && event.anonymousId !== undefined) {
     touchRecent(state.aliases, event.anonymousId, atSec, PROFILE_LIMITS.aliases);
   }
@@ -374,13 +379,25 @@ export function foldEvent(
   state: ProfileState,
   sequenced: SequencedEvent,
   marks: ShardMark[],
-  aliasSession?: SessionFields,
+  alias?: AliasStream,
 ): boolean {
   const { event, shardId, sequenceNumber } = sequenced;
   if (isRedelivery(marks, shardId, sequenceNumber)) return false;
   const eventHash = fnv1a32(`e:${event.eventId}`);
   if (indexOfRecent(state.dedupe, eventHash) >= 0) return false;
-  applyOne(state, event, aliasSession);
+  if (alias !== undefined && indexOfRecent(alias.dedupe, eventHash) >= 0) return false;
+  applyOne(state, event, alias);
   rememberId(state, eventHash, event.occurredAt);
+  if (alias !== undefined) rememberInAliasWindow(alias.dedupe, eventHash, event.occurredAt);
   return true;
+}
+
+/**
+ * An alias's window follows its own stream: aged by its own latest event, which arrives in its own
+ * order, so a cookie's late duplicate is still caught however far ahead the user's history is.
+ */
+function rememberInAliasWindow(dedupe: RecentEntry<number>[], hash: number, atMs: number): void {
+  const minute = Math.floor(atMs / 60_000);
+  touchRecent(dedupe, hash, minute, PROFILE_LIMITS.dedupeWindow);
+  pruneRecent(dedupe, (dedupe[0]?.at ?? minute) - PROFILE_LIMITS.dedupeMaxAgeMinutes);
 }

@@ -172,13 +172,17 @@ export const profileItemSchema = profileItemSchemaV1
           nonNegativeInt,
           z.record(z.string().min(1), z.string().regex(SEQUENCE_NUMBER)),
           z.tuple([nonNegativeInt, nonNegativeInt, nonNegativeInt, nonNegativeInt, nonNegativeInt]),
+          nonNegativeInt,
+          nonNegativeInt,
+          binary,
         ]),
       )
       .optional()
       .describe(
         `anonymousId merged into this user profile → [identify time, epoch s; that id's own shard → last applied ` +
           `sequence number, keyed as seq; that id's own current session as [count, events, sessionId hash or 0, ` +
-          `start, end] in epoch s]; at most ${PROFILE_LIMITS.mergedAliases}`,
+          `start, end] in epoch s; the identify's sessionId hash or 0; that id's own dedupe window as its newest ` +
+          `minute and 5-byte entries like dedup, aged from it]; at most ${PROFILE_LIMITS.mergedAliases}`,
       ),
     mergeRefusals: z
       .record(z.string().min(1), z.tuple([nonNegativeInt, z.enum(MERGE_REFUSAL_REASONS)]))
@@ -194,6 +198,9 @@ export const profileItemSchema = profileItemSchemaV1
         'on an anonymous profile merged into a user: that userId; its state is frozen, its events go there',
       ),
     linkedAt: nonNegativeInt.optional().describe('with mergedInto: event time of the identify, epoch ms'),
+    linkedSession: nonNegativeInt
+      .optional()
+      .describe("with mergedInto: the identify's sessionId hash, 0 when it had none"),
     embedding: z
       .tuple([z.number().positive(), binary])
       .optional()
@@ -260,6 +267,29 @@ function decodeShardId(key: string): string {
   return key.startsWith('=') ? key.slice(1) : `shardId-${key.padStart(12, '0')}`;
 }
 
+/** A dedupe window as `dedup` stores it: 5 bytes per entry, the 32-bit hash big-endian and an age in minutes. */
+function packDedupe(entries: readonly RecentEntry<number>[], nowMin: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(entries.length * DEDUPE_ENTRY_BYTES);
+  for (let i = 0, o = 0; i < entries.length; i++, o += DEDUPE_ENTRY_BYTES) {
+    const { key, at } = entries[i]!;
+    out[o] = key >>> 24;
+    out[o + 1] = (key >>> 16) & 0xff;
+    out[o + 2] = (key >>> 8) & 0xff;
+    out[o + 3] = key & 0xff;
+    out[o + 4] = nowMin - at;
+  }
+  return out;
+}
+
+function unpackDedupe(packed: Uint8Array, nowMin: number): RecentEntry<number>[] {
+  const entries: RecentEntry<number>[] = [];
+  for (let o = 0; o < packed.byteLength; o += DEDUPE_ENTRY_BYTES) {
+    const key = ((packed[o]! << 24) | (packed[o + 1]! << 16) | (packed[o + 2]! << 8) | packed[o + 3]!) >>> 0;
+    entries.push({ key, at: nowMin - packed[o + 4]! });
+  }
+  return entries.sort((a, b) => b.at - a.at || b.key - a.key);
+}
+
 function encodeMarks(marks: readonly ShardMark[]): Record<string, string> {
   const seq: Record<string, string> = {};
   for (const m of marks) seq[encodeShardId(m.shardId)] = m.sequenceNumber;
@@ -281,10 +311,15 @@ function encodeIdentity(state: ProfileState, item: ProfileItem): void {
     item.merges = {};
     for (const m of state.merges) {
       const s = m.session;
+      // The alias's window is aged from its newest entry (its own latest event), like `dedup` from lastEventAt.
+      const newest = m.dedupe[0]?.at ?? 0;
       item.merges[m.anonymousId] = [
         m.at,
         encodeMarks(m.shardMarks),
         [s.sessionCount, s.sessionEvents, s.sessionKey, s.sessionStart, s.sessionEnd],
+        m.sharedSessionKey,
+        newest,
+        packDedupe(m.dedupe, newest),
       ];
     }
   }
@@ -295,6 +330,7 @@ function encodeIdentity(state: ProfileState, item: ProfileItem): void {
   if (state.redirect !== undefined) {
     item.mergedInto = state.redirect.into;
     item.linkedAt = state.redirect.linkedAt;
+    item.linkedSession = state.redirect.linkedSessionKey;
   }
 }
 
@@ -303,7 +339,7 @@ const REFUSAL_REASONS: ReadonlySet<string> = new Set(MERGE_REFUSAL_REASONS);
 function decodeIdentity(item: Record<string, unknown>, state: ProfileState): void {
   if (item.merges !== undefined) {
     for (const [anonymousId, entry] of Object.entries(map(item.merges, 'merges'))) {
-      const [at, marks, session] = list(entry, 'merges', 3, anonymousId);
+      const [at, marks, session, sharedKey, newest, window] = list(entry, 'merges', 6, anonymousId);
       const [count, events, key, start, end] = list(session, 'merges', 5, anonymousId);
       state.merges.push({
         anonymousId,
@@ -316,6 +352,11 @@ function decodeIdentity(item: Record<string, unknown>, state: ProfileState): voi
           sessionStart: int(start, 'merges', anonymousId),
           sessionEnd: int(end, 'merges', anonymousId),
         },
+        sharedSessionKey: int(sharedKey, 'merges', anonymousId),
+        dedupe: unpackDedupe(
+          bytes(window, 'merges', DEDUPE_ENTRY_BYTES, anonymousId),
+          int(newest, 'merges', anonymousId),
+        ),
       });
     }
     state.merges.sort((a, b) => (a.anonymousId < b.anonymousId ? -1 : 1));
@@ -340,7 +381,11 @@ function decodeIdentity(item: Record<string, unknown>, state: ProfileState): voi
     state.mergeRefusals.sort((a, b) => b.at - a.at || (a.anonymousId < b.anonymousId ? -1 : 1));
   }
   if (item.mergedInto !== undefined) {
-    state.redirect = { into: text(item.mergedInto, 'mergedInto'), linkedAt: int(item.linkedAt, 'linkedAt') };
+    state.redirect = {
+      into: text(item.mergedInto, 'mergedInto'),
+      linkedAt: int(item.linkedAt, 'linkedAt'),
+      linkedSessionKey: int(item.linkedSession, 'linkedSession'),
+    };
   }
 }
 
@@ -424,15 +469,7 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
   const cat: Record<string, number> = {};
   for (const c of state.categories) cat[c.key] = c.score;
   const seq = encodeMarks(state.shardMarks);
-  const dedup = new Uint8Array(state.dedupe.length * DEDUPE_ENTRY_BYTES);
-  for (let i = 0, o = 0; i < state.dedupe.length; i++, o += DEDUPE_ENTRY_BYTES) {
-    const { key, at } = state.dedupe[i]!;
-    dedup[o] = key >>> 24;
-    dedup[o + 1] = (key >>> 16) & 0xff;
-    dedup[o + 2] = (key >>> 8) & 0xff;
-    dedup[o + 3] = key & 0xff;
-    dedup[o + 4] = nowMin - at;
-  }
+  const dedup = packDedupe(state.dedupe, nowMin);
 
   const item: ProfileItem = {
     profileId: state.profileId,
@@ -665,12 +702,7 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
   }
   state.shardMarks = decodeMarks(item.seq, 'seq');
   decodeIdentity(item, state);
-  const dedup = bytes(item.dedup, 'dedup', DEDUPE_ENTRY_BYTES);
-  for (let o = 0; o < dedup.byteLength; o += DEDUPE_ENTRY_BYTES) {
-    const key = ((dedup[o]! << 24) | (dedup[o + 1]! << 16) | (dedup[o + 2]! << 8) | dedup[o + 3]!) >>> 0;
-    state.dedupe.push({ key, at: nowMin - dedup[o + 4]! });
-  }
-  state.dedupe.sort((a, b) => b.at - a.at || b.key - a.key);
+  state.dedupe = unpackDedupe(bytes(item.dedup, 'dedup', DEDUPE_ENTRY_BYTES), nowMin);
 
   const scoreStatus = item.scoreStatus;
   if (scoreStatus !== 'scored' && scoreStatus !== 'unscored')

@@ -69,6 +69,13 @@ export interface MergeSource {
   state: ProfileState;
   /** Event time of the identify that linked it, epoch ms. */
   linkedAt: number;
+  /** FNV-1a of the identify's `sessionId`, 0 when it had none. */
+  linkedSessionKey: number;
+}
+
+/** The session key of an identify, as sessions hash it. */
+export function sessionKeyOf(sessionId: string | undefined): number {
+  return sessionId === undefined ? 0 : fnv1a32(sessionId) || 1;
 }
 
 /** What a fold may do with an anonymous id an identify names (or a redirect leads to). */
@@ -196,6 +203,8 @@ export function mergeProfiles(target: ProfileState, source: MergeSource): Profil
     at: Math.floor(source.linkedAt / 1000),
     shardMarks: from.shardMarks,
     session: { sessionCount, sessionKey, sessionStart, sessionEnd, sessionEvents },
+    sharedSessionKey: source.linkedSessionKey,
+    dedupe: from.dedupe,
   });
   next.merges.sort((a, b) => (a.anonymousId < b.anonymousId ? -1 : a.anonymousId > b.anonymousId ? 1 : 0));
   return next;
@@ -281,17 +290,7 @@ export function foldIntoTarget(
       );
     }
     const alias = next.merges.find((m) => m.anonymousId === anonymousId)!;
-    // The frozen profile's own window (aged by its own latest event) still knows what it applied.
-    const frozen = resolve(anonymousId);
-    if (
-      frozen !== undefined &&
-      !('refused' in frozen) &&
-      indexOfRecent(frozen.state.dedupe, fnv1a32(`e:${event.eventId}`)) >= 0
-    ) {
-      result.duplicates++;
-      continue;
-    }
-    if (foldEvent(next, sequenced, alias.shardMarks, alias.session)) {
+    if (foldEvent(next, sequenced, alias.shardMarks, alias)) {
       result.applied++;
       result.redirected++;
     } else result.duplicates++;
@@ -309,15 +308,17 @@ export function freezeAsRedirect(
   state: ProfileState | undefined,
   anonymousId: string,
   userId: string,
-  linkedAt: number,
+  identify: Pick<SequencedEvent['event'], 'occurredAt' | 'sessionId'>,
   events: readonly SequencedEvent[],
 ): { source: MergeSource; applied: number; duplicates: number } {
   const profileId = `${ANONYMOUS_PREFIX}${anonymousId}`;
   const folded = foldIntoTarget(state, events, profileId, () => undefined);
   const frozen = folded.state;
-  frozen.redirect = { into: userId, linkedAt };
+  const linkedAt = identify.occurredAt;
+  const linkedSessionKey = sessionKeyOf(identify.sessionId);
+  frozen.redirect = { into: userId, linkedAt, linkedSessionKey };
   return {
-    source: { anonymousId, state: frozen, linkedAt },
+    source: { anonymousId, state: frozen, linkedAt, linkedSessionKey },
     applied: folded.applied,
     duplicates: folded.duplicates,
   };
@@ -328,7 +329,12 @@ export function sourceOf(state: ProfileState): MergeSource | undefined {
   const anonymousId = anonymousIdOf(state.profileId);
   return state.redirect === undefined || anonymousId === undefined
     ? undefined
-    : { anonymousId, state, linkedAt: state.redirect.linkedAt };
+    : {
+        anonymousId,
+        state,
+        linkedAt: state.redirect.linkedAt,
+        linkedSessionKey: state.redirect.linkedSessionKey,
+      };
 }
 
 /** Options of {@link IdentityFold}. */
@@ -384,7 +390,7 @@ export class IdentityFold {
     if ((this.states.get(userId)?.merges.length ?? 0) >= PROFILE_LIMITS.mergedAliases) {
       return { refused: 'alias-limit' };
     }
-    const { source } = freezeAsRedirect(current, anonymousId, userId, by.event.occurredAt, []);
+    const { source } = freezeAsRedirect(current, anonymousId, userId, by.event, []);
     this.states.set(anonId, source.state);
     return source;
   }

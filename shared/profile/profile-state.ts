@@ -146,6 +146,10 @@ export interface MergedAlias {
   shardMarks: ShardMark[];
   /** The alias's own current session, continued by its later events (they count sessions in their own order). */
   session: SessionFields;
+  /** FNV-1a of the identify's `sessionId` (0: none): the session both streams share, counted once. */
+  sharedSessionKey: number;
+  /** The alias's own dedupe window (minutes), aged by its own latest event, not the user's. */
+  dedupe: RecentEntry<number>[];
 }
 
 /** Why an identify did not merge its anonymous profile. */
@@ -167,6 +171,8 @@ export interface ProfileRedirect {
   into: string;
   /** Event time of the identify that linked it, epoch ms. */
   linkedAt: number;
+  /** FNV-1a of the identify's `sessionId`, 0 when it had none. */
+  linkedSessionKey: number;
 }
 
 /** Everything the profile engine keeps about one profile. Plain data: deep-equality comparable. */
@@ -260,6 +266,7 @@ export function cloneProfile(state: ProfileState): ProfileState {
       ...m,
       shardMarks: m.shardMarks.map((e) => ({ ...e })),
       session: { ...m.session },
+      dedupe: m.dedupe.map((e) => ({ ...e })),
     })),
     mergeRefusals: state.mergeRefusals.map((e) => ({ ...e })),
     ...(state.redirect === undefined ? {} : { redirect: { ...state.redirect } }),
