@@ -4,6 +4,7 @@ import { MERGE_REFUSAL_REASONS } from '../../shared/profile/profile-state';
 import { ingestBatch, type IngestDependencies, type IngestStats } from '../../shared/ingest/ingest-batch';
 import { toIngestRecords } from '../commons/kinesis-event';
 import type { ModelScorerHooks } from '../commons/s3-model-scorer';
+import type { TombstoneKeys } from '../../shared/erasure/tombstones';
 import { logger, metricPublisher, metrics } from '../commons/telemetry';
 
 /** The ingest Lambda handler's signature. */
@@ -38,8 +39,13 @@ export const MODEL_SCORER_HOOKS: ModelScorerHooks = {
  * to `batchItemFailures`. Invalid records are quarantined and acknowledged, so they never block a shard.
  */
 export function createIngestHandler(
-  deps: Omit<IngestDependencies, 'now'> & { now?: () => number },
+  deps: Omit<IngestDependencies, 'now' | 'tombstones'> & {
+    now?: () => number;
+    /** The tombstone keys, loaded lazily (the key comes from Secrets Manager). @default undefined */
+    tombstones?: () => Promise<TombstoneKeys>;
+  },
 ): IngestHandler {
+  const { tombstones: loadTombstones, ...rest } = deps;
   return async (event, context) => {
     const started = performance.now();
     const records = toIngestRecords(event);
@@ -50,7 +56,12 @@ export function createIngestHandler(
       requestId: context?.awsRequestId,
     });
     try {
-      const { failedSequenceNumbers, stats } = await ingestBatch(records, { now: Date.now, ...deps });
+      const tombstones = loadTombstones === undefined ? undefined : await loadTombstones();
+      const { failedSequenceNumbers, stats } = await ingestBatch(records, {
+        now: Date.now,
+        ...rest,
+        tombstones,
+      });
       publishMetrics(stats, performance.now() - started);
       logger.info('batch processed', { ...stats, failed: failedSequenceNumbers.length });
       return { batchItemFailures: failedSequenceNumbers.map((itemIdentifier) => ({ itemIdentifier })) };
@@ -72,6 +83,7 @@ function publishMetrics(stats: IngestStats, batchMs: number): void {
   publish('EventAgeMs', stats.maxEventAgeMs);
   publish('BatchMs', batchMs);
   if (stats.partitionKeyMismatches > 0) publish('PartitionKeyMismatches', stats.partitionKeyMismatches);
+  if (stats.erased > 0) publish('ErasedDropped', stats.erased);
   if (stats.unknownFieldsDropped > 0) publish('UnknownFieldsDropped', stats.unknownFieldsDropped);
   if (stats.modelVersion !== undefined) metrics.addMetadata('modelVersion', stats.modelVersion);
   for (const reason of VIOLATION_KINDS) {

@@ -82,6 +82,8 @@ async function main(): Promise<void> {
   );
   const pipeline = await startLocalPipeline({
     dataDir: options.dataDir,
+    // `npm run erase` against the served cloud: requests are picked up as S3 → EventBridge would.
+    watchErasureRequests: options.serve === true,
     // Keep the handlers' own logs quiet; the runner prints progress.
     environment: {
       POWERTOOLS_LOG_LEVEL: 'WARN',
@@ -223,6 +225,9 @@ async function main(): Promise<void> {
     console.log(`  AWS_ENDPOINT_URL_S3=${pipeline.cloud.endpoints.s3}`);
     console.log(
       `  stream ${pipeline.streamName}, table ${pipeline.tableName}, credentials S3RVER/S3RVER, region us-east-1`,
+    );
+    console.log(
+      `  erase: npm run erase -- <id>… --bucket ${pipeline.buckets.erasure} --endpoint ${pipeline.cloud.endpoints.s3}`,
     );
     return;
   }

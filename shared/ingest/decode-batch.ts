@@ -1,6 +1,8 @@
 import { ContractViolation, decodeEvent, partitionKeyOf } from '../contract/event-contract';
 import type { SequencedEvent } from '../profile/apply-events';
 import { compareSequenceNumbers } from '../profile/sequence-number';
+import { pseudonymiseEventIds, type DecodePrivacy } from '../privacy/pseudonymise';
+import { scrubPersonalData } from '../privacy/scrub-personal-data';
 import type { IngestRecord, QuarantinedRecord } from './ingest-ports';
 
 /** A batch split into what the domain can apply and what goes to quarantine. */
@@ -24,15 +26,18 @@ export interface DecodedBatch {
  * The contract's "not ahead of processing time" rule is checked against the record's arrival time at
  * Kinesis, which a redelivery keeps: a record is refused or accepted the same way however often and
  * however late Lambda delivers it.
+ *
+ * @param privacy - the keyed hash for context fingerprints and, if asked, pseudonymous ids; without
+ *   it events keep their raw ids and carry no fingerprints
  */
-export function decodeBatch(records: readonly IngestRecord[]): DecodedBatch {
+export function decodeBatch(records: readonly IngestRecord[], privacy?: DecodePrivacy): DecodedBatch {
   const valid: SequencedEvent[] = [];
   const quarantined: QuarantinedRecord[] = [];
   const unknownFields = new Map<string, number>();
   let partitionKeyMismatches = 0;
   for (const record of records) {
     try {
-      const decoded = decodeEvent(record.data, record.approximateArrivalMs);
+      const decoded = decodeEvent(record.data, record.approximateArrivalMs, privacy?.hasher);
       const origin = decoded.event.replayOf;
       valid.push(
         origin === undefined
@@ -40,11 +45,15 @@ export function decodeBatch(records: readonly IngestRecord[]): DecodedBatch {
           : // A replay is deduplicated under its original place in the stream (exact against the marks).
             { event: decoded.event, ...origin, streamSequenceNumber: record.sequenceNumber },
       );
+      // The producer keyed the record by the raw id: compare before pseudonymising.
       if (record.partitionKey !== partitionKeyOf(decoded.event)) partitionKeyMismatches++;
+      if (privacy?.pseudonymiseIds === true) pseudonymiseEventIds(decoded.event, privacy.hasher);
       for (const field of decoded.unknownFields)
         unknownFields.set(field, (unknownFields.get(field) ?? 0) + 1);
     } catch (error) {
       if (!(error instanceof ContractViolation)) throw error;
+      // Rare path (about 1 % of records): the scrub parses the bytes a second time.
+      const { data, scrub, personalFieldsRemoved } = scrubPersonalData(record.data);
       quarantined.push({
         shardId: record.shardId,
         sequenceNumber: record.sequenceNumber,
@@ -54,7 +63,9 @@ export function decodeBatch(records: readonly IngestRecord[]): DecodedBatch {
         rule: error.rule,
         redactedValue: error.value,
         approximateArrivalMs: record.approximateArrivalMs,
-        dataBase64: Buffer.from(record.data).toString('base64'),
+        dataBase64: Buffer.from(data).toString('base64'),
+        scrub,
+        personalFieldsRemoved,
       });
     }
   }

@@ -1,8 +1,9 @@
 /**
  * The ingest use case: one Kinesis batch in, profiles updated once in effect, refused records kept.
  *
- * Flow: decode + validate every record → quarantine the refused ones (one object) → group valid events
- * by profile → read those profiles at once → route records of merged anonymous profiles to their user
+ * Flow: decode + validate every record → group valid events by profile → read those profiles and
+ * their tombstones at once → drop what belongs to erased people (counted, never stored) → quarantine
+ * the other refused records (one object) → route records of merged anonymous profiles to their user
  * and freeze the anonymous profiles this batch's identifies merge (`merge-on-identify.ts`; one more read
  * and one conditional write per merge) → fold the events in (duplicates dropped by the profile's own
  * bookkeeping, merges applied once) → featurize every changed profile → ONE inference → write each
@@ -17,9 +18,17 @@ import { MERGE_REFUSAL_REASONS, type MergeRefusalReason, type ProfileState } fro
 import type { ProfileScore } from '../model/model-outputs';
 import { toProfileScores } from '../model/profile-score';
 import { decodeProfileItem, encodeProfileItem, type DecodedProfileItem } from '../profile/profile-item-codec';
+import type { DecodePrivacy } from '../privacy/pseudonymise';
 import { decodeBatch, lowestSequenceNumber } from './decode-batch';
+import { erasedAmong, type TombstoneKeys } from '../erasure/tombstones';
 import { planMerges } from './merge-on-identify';
-import type { IngestRecord, ProfileScorer, ProfileStore, QuarantineSink } from './ingest-ports';
+import type {
+  IngestRecord,
+  ProfileScorer,
+  ProfileStore,
+  QuarantineSink,
+  StoredProfileItem,
+} from './ingest-ports';
 
 /** What the use case needs from the outside world. */
 export interface IngestDependencies {
@@ -28,6 +37,8 @@ export interface IngestDependencies {
   scorer: ProfileScorer;
   /** Processing time (epoch ms). */
   now: () => number;
+  /** Fingerprints and pseudonymous ids at decode (`shared/privacy/pseudonymise.ts`). @default none */
+  privacy?: DecodePrivacy;
   /** Times an inference, for the metrics. @default performance.now */
   monotonicMs?: () => number;
   /**
@@ -35,6 +46,11 @@ export interface IngestDependencies {
    * reported as failed. @default 3
    */
   maxConflictRetries?: number;
+  /**
+   * Tombstone keys under the erasure key: events and refused records of erased people are dropped and
+   * counted as `erased`. @default undefined (no erasure check)
+   */
+  tombstones?: TombstoneKeys;
 }
 
 /** Counters of one batch, published as metrics by the handler. */
@@ -45,6 +61,8 @@ export interface IngestStats {
   /** Redeliveries and producer duplicates recognised in profiles that were written or needed no write. */
   duplicates: number;
   quarantined: Record<ViolationKind, number>;
+  /** Records of erased people (by tombstone), valid or not: dropped, neither applied nor quarantined. */
+  erased: number;
   unknownFieldsDropped: number;
   /** Valid records published under another partition key than the contract's (see `decodeBatch`). */
   partitionKeyMismatches: number;
@@ -104,28 +122,50 @@ export async function ingestBatch(
   const nowMs = deps.now();
   const stats = emptyStats(records.length);
 
-  const decoded = decodeBatch(records);
-  for (const q of decoded.quarantined) stats.quarantined[q.kind]++;
+  const decoded = decodeBatch(records, deps.privacy);
   for (const count of decoded.unknownFields.values()) stats.unknownFieldsDropped += count;
   stats.partitionKeyMismatches = decoded.partitionKeyMismatches;
-  if (decoded.quarantined.length > 0) await deps.quarantine.putBatch(decoded.quarantined, batchIdOf(records));
 
+  const byProfile = new Map<string, SequencedEvent[]>();
   for (const sequenced of decoded.valid) {
+    const id = profileIdOf(sequenced.event);
+    const list = byProfile.get(id);
+    if (list === undefined) byProfile.set(id, [sequenced]);
+    else list.push(sequenced);
     stats.maxEventAgeMs = Math.max(stats.maxEventAgeMs, nowMs - sequenced.event.occurredAt);
   }
-  const profileOf = (sequenced: SequencedEvent) => profileIdOf(sequenced.event);
-  const profileIds = new Set(decoded.valid.map(profileOf));
-  if (profileIds.size === 0) return { failedSequenceNumbers: [], stats };
 
+  const { tombstones } = deps;
+  // A refused record names its person only by its partition key: userId, else anonymousId.
+  const quarantineOwners = (q: { partitionKey: string }) => [q.partitionKey, `anon:${q.partitionKey}`];
+  const candidates =
+    tombstones === undefined ? [] : [...byProfile.keys(), ...decoded.quarantined.flatMap(quarantineOwners)];
+  const lookup = [...byProfile.keys(), ...new Set(candidates.map((id) => tombstones!.keyOf(id)))];
+  // One BatchGetItem for the profiles and their tombstones.
+  const stored =
+    lookup.length === 0 ? new Map<string, StoredProfileItem>() : await deps.profiles.getMany(lookup);
+  const erased = tombstones === undefined ? new Set<string>() : erasedAmong(candidates, stored, tombstones);
+
+  const quarantined = decoded.quarantined.filter((q) => !quarantineOwners(q).some((id) => erased.has(id)));
+  stats.erased += decoded.quarantined.length - quarantined.length;
+  for (const q of quarantined) stats.quarantined[q.kind]++;
+  if (quarantined.length > 0) await deps.quarantine.putBatch(quarantined, batchIdOf(records));
+  for (const id of erased) {
+    stats.erased += byProfile.get(id)?.length ?? 0;
+    byProfile.delete(id);
+  }
+  if (byProfile.size === 0) return { failedSequenceNumbers: [], stats };
+
+  const profileOf = (sequenced: SequencedEvent) => profileIdOf(sequenced.event);
   const maxRetries = deps.maxConflictRetries ?? 3;
-  const stored = await deps.profiles.getMany([...profileIds]);
-  const plan = await planMerges(decoded.valid, profileOf, stored, deps.profiles, { now: nowMs, maxRetries });
+  const valid = decoded.valid.filter((sequenced) => byProfile.has(profileOf(sequenced)));
+  const plan = await planMerges(valid, profileOf, stored, deps.profiles, { now: nowMs, maxRetries });
   stats.applied += plan.frozenApplied;
   stats.duplicates += plan.frozenDuplicates;
   const failed: string[] = [];
   for (const target of plan.failed) {
     stats.profilesFailed++;
-    failed.push(lowestSequenceNumber(target.events.map((e) => e.sequenceNumber))!);
+    failed.push(reportedSequenceNumber(target.events));
   }
   const changed: PendingProfile[] = [];
   for (const target of plan.targets.values()) {
@@ -149,15 +189,18 @@ export async function ingestBatch(
       if (ok) stats.profilesWritten++;
       else {
         stats.profilesFailed++;
-        failed.push(
-          lowestSequenceNumber(pending.events.map((e) => e.streamSequenceNumber ?? e.sequenceNumber))!,
-        );
+        failed.push(reportedSequenceNumber(pending.events));
       }
     }),
   );
   const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (rejected !== undefined) throw rejected.reason;
   return { failedSequenceNumbers: failed, stats };
+}
+
+/** What a failed profile reports: its lowest record in the stream now (a replay's own, not its original). */
+function reportedSequenceNumber(events: readonly SequencedEvent[]): string {
+  return lowestSequenceNumber(events.map((e) => e.streamSequenceNumber ?? e.sequenceNumber))!;
 }
 
 /** Fold events into a stored profile; nothing to write when every event was a duplicate. */
@@ -244,6 +287,11 @@ async function writeWithRetries(
     if (outcome.status === 'throttled') return false;
     stats.writeConflicts++;
     if (attempt >= maxRetries) return false;
+    if (outcome.current === undefined && (await isErasedNow(pending, deps))) {
+      // Erased between our read and this write: the tombstone is written before the profile is deleted.
+      stats.erased += pending.events.length;
+      return true;
+    }
     const stored = outcome.current === undefined ? undefined : decodeProfileItem(outcome.current);
     // Frozen meanwhile by an identify on another shard: the redelivery routes these records to the user.
     if (stored?.state.redirect !== undefined) return false;
@@ -258,12 +306,19 @@ async function writeWithRetries(
   }
 }
 
+async function isErasedNow(pending: PendingProfile, deps: IngestDependencies): Promise<boolean> {
+  if (deps.tombstones === undefined) return false;
+  const key = deps.tombstones.keyOf(pending.profileId);
+  return (await deps.profiles.getMany([key])).has(key);
+}
+
 function emptyStats(recordsIn: number): IngestStats {
   return {
     recordsIn,
     applied: 0,
     duplicates: 0,
     quarantined: Object.fromEntries(VIOLATION_KINDS.map((k) => [k, 0])) as Record<ViolationKind, number>,
+    erased: 0,
     unknownFieldsDropped: 0,
     partitionKeyMismatches: 0,
     profilesWritten: 0,

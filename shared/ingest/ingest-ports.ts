@@ -5,6 +5,7 @@
  */
 import type { ViolationKind } from '../contract/event-contract';
 import type { BatchScores } from '../model/model-outputs';
+import type { ScrubMethod } from '../privacy/scrub-personal-data';
 
 /** One stream record as the ingest use case sees it (already un-base64'd). */
 export interface IngestRecord {
@@ -28,8 +29,15 @@ export interface QuarantinedRecord {
   redactedValue: string;
   /** When Kinesis accepted the record, epoch ms. */
   approximateArrivalMs: number;
-  /** The record's bytes, base64, so it can be fixed and replayed. */
+  /**
+   * The record's bytes, base64, so it can be fixed and replayed, with personal data removed
+   * (`scrubPersonalData`): unchanged when there was none.
+   */
   dataBase64: string;
+  /** How the bytes were scrubbed: `json` (they parse) or `bytes` (not UTF-8 / not JSON). */
+  scrub: ScrubMethod;
+  /** Personal fields and e-mail addresses removed from the bytes; 0 means they are the original. */
+  personalFieldsRemoved: number;
 }
 
 /** Where refused records go: one object per batch, never per record. */

@@ -4,14 +4,31 @@
  */
 import { EventProducer } from '../../infra/client/event-producer';
 import type { RawRecord } from '../../infra/client/put-records-plan';
-import { startLocalPipeline, type LocalPipeline } from '../../infra/local/local-pipeline';
+import {
+  startLocalPipeline,
+  type LocalPipeline,
+  type LocalPipelineOptions,
+} from '../../infra/local/local-pipeline';
 
-/** Start the pipeline, publish `records` (every one must be accepted) and wait until ingest drained. */
-export async function startPipelineWithRecords(records: readonly RawRecord[]): Promise<LocalPipeline> {
+/**
+ * Start the pipeline, publish `records` (every one must be accepted) and wait until ingest drained.
+ *
+ * @param options - overrides of the fixture's pipeline options (e.g. `withArchive: true`); `environment`
+ *   is merged into the fixture's; `drainTimeoutMs` bounds the wait for ingest (default 60 s)
+ */
+export async function startPipelineWithRecords(
+  records: readonly RawRecord[],
+  options: LocalPipelineOptions & { drainTimeoutMs?: number } = {},
+): Promise<LocalPipeline> {
   const pipeline = await startLocalPipeline({
     pollIntervalMs: 50,
     withArchive: false,
-    environment: { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
+    ...options,
+    environment: {
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      ...options.environment,
+    },
   });
   const producer = new EventProducer({
     kinesis: pipeline.cloud.clients.kinesis,
@@ -22,6 +39,6 @@ export async function startPipelineWithRecords(records: readonly RawRecord[]): P
     await pipeline.stop();
     throw new Error(`${sent.failed.length} records were not accepted by the local stream`);
   }
-  await pipeline.drain(60_000);
+  await pipeline.drain(options.drainTimeoutMs ?? 60_000);
   return pipeline;
 }

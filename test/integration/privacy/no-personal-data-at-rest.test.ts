@@ -1,0 +1,86 @@
+/**
+ * "No personal data at rest": the synthetic workload (which puts ip, user agent and e-mail into the
+ * context of some events, and malforms some of those) runs through the local pipeline — ingest,
+ * archive, the scheduled training — and then no object of any bucket (quarantine, archive, models,
+ * failures), no item of the table and no log line holds any of its e-mail addresses, user agents or ips.
+ */
+import { readQuarantine } from '../../../infra/local/run-report';
+import type { LocalPipeline } from '../../../infra/local/local-pipeline';
+import { injectFaults } from '../../../infra/workload/fault-injection';
+import { generateWorkload } from '../../../infra/workload/synthetic-workload';
+import { startPipelineWithRecords } from '../../support/local-pipeline-fixture';
+import { findNeedles, readEveryStore } from '../../support/persistent-stores';
+
+describe('no personal data at rest after a local run', () => {
+  const workload = generateWorkload({ seed: 11, users: 1000, days: 5 });
+  const { records, manifest } = injectFaults(workload.events, {
+    nowMs: Date.now(),
+    seed: 11,
+    malformedRate: 0.05,
+  });
+  const personal = { email: new Set<string>(), userAgent: new Set<string>(), ip: new Set<string>() };
+  for (const event of workload.events) {
+    const context = event.context ?? {};
+    if (context.email !== undefined) personal.email.add(context.email);
+    if (context.userAgent !== undefined) personal.userAgent.add(context.userAgent);
+    if (context.ip !== undefined) personal.ip.add(`"${context.ip}"`);
+  }
+  const needles = [...personal.email, ...personal.userAgent, ...personal.ip];
+  let pipeline: LocalPipeline;
+  const logs: string[] = [];
+  let training: unknown;
+
+  beforeAll(async () => {
+    const spy = jest
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk) => logs.push(String(chunk)) > 0);
+    try {
+      pipeline = await startPipelineWithRecords(records, {
+        withArchive: true,
+        drainTimeoutMs: 180_000,
+        environment: { POWERTOOLS_LOG_LEVEL: 'DEBUG', LABEL_HORIZON_HOURS: '12' },
+      });
+      training = await pipeline.invoke('train', { source: 'aws.events', 'detail-type': 'Scheduled Event' });
+    } finally {
+      spy.mockRestore();
+    }
+  }, 240_000);
+
+  afterAll(async () => {
+    await pipeline?.stop();
+  });
+
+  it('publishes personal data, some of it in records the quarantine keeps', () => {
+    // Prepare: the check below means something only if the input holds what it looks for.
+    const text = (i: number) => Buffer.from(records[i]!.data).toString('latin1');
+    const malformedWithPersonalData = manifest.malformed.filter((m) =>
+      needles.some((n) => text(m.recordIndex).includes(n)),
+    );
+    // Assess
+    expect(personal.email.size).toBeGreaterThan(5);
+    expect(personal.userAgent.size).toBeGreaterThan(1);
+    expect(personal.ip.size).toBeGreaterThan(5);
+    expect(malformedWithPersonalData.length).toBeGreaterThan(3);
+  });
+
+  it('keeps none of it in any store: table, quarantine, archive, models, failures', async () => {
+    // Act
+    const stored = await readEveryStore(pipeline);
+    // Assess
+    expect(training).toMatchObject({ promoted: true });
+    expect(new Set(stored.map((s) => s.store))).toEqual(
+      new Set(['table', 'quarantine', 'archive', 'models']),
+    );
+    expect(findNeedles(stored, needles)).toEqual([]);
+    const quarantined = await readQuarantine(pipeline);
+    expect(quarantined).toHaveLength(manifest.malformed.length);
+    expect(
+      quarantined.filter((q) => (q as { personalFieldsRemoved?: number }).personalFieldsRemoved! > 0).length,
+    ).toBeGreaterThan(3);
+  });
+
+  it('writes none of it to the logs', () => {
+    expect(logs.length).toBeGreaterThan(0);
+    expect(needles.filter((n) => logs.some((line) => line.includes(n)))).toEqual([]);
+  });
+});
