@@ -55,9 +55,13 @@ describe('local pipeline (template → emulators → real ingest handler)', () =
   });
 
   it('quarantines every malformed record with its reason and accounts for every record', async () => {
-    const quarantined = await readQuarantine(pipeline);
+    // A redelivered range is quarantined again (documented); the records are the same. Merges make a
+    // redelivery legitimate: a cookie's write that meets a concurrent freeze is redelivered to its user.
+    const distinct = new Map(
+      (await readQuarantine(pipeline)).map((q) => [`${q.shardId}:${q.sequenceNumber}`, q]),
+    );
     const expectedKinds = manifest.malformed.map((m) => m.kind).sort();
-    expect(quarantined.map((q) => q.kind).sort()).toEqual(expectedKinds);
+    expect([...distinct.values()].map((q) => q.kind).sort()).toEqual(expectedKinds);
     const accounting = await collectAccounting(
       pipeline,
       { produced: records.length, failedToSend: 0 },
