@@ -1,5 +1,6 @@
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { VIOLATION_KINDS } from '../../shared/contract/event-contract';
+import { MERGE_REFUSAL_REASONS } from '../../shared/profile/profile-state';
 import { ingestBatch, type IngestDependencies, type IngestStats } from '../../shared/ingest/ingest-batch';
 import { toIngestRecords } from '../commons/kinesis-event';
 import type { ModelScorerHooks } from '../commons/s3-model-scorer';
@@ -115,5 +116,10 @@ function publishMetrics(stats: IngestStats, batchMs: number): void {
   for (const reason of VIOLATION_KINDS) {
     const count = stats.quarantined[reason];
     if (count > 0) publish('Quarantined', count, { reason });
+  }
+  if (stats.profilesMerged > 0) publish('ProfilesMerged', stats.profilesMerged);
+  for (const reason of MERGE_REFUSAL_REASONS) {
+    const count = stats.mergesRefused[reason];
+    if (count > 0) publish('MergesRefused', count, { reason });
   }
 }

@@ -20,7 +20,9 @@ import {
   formatAccounting,
   formatAudienceSizes,
   formatMetricsTable,
+  profilesPerPerson,
   sampleProfiles,
+  scanProfiles,
   type RunAccounting,
 } from '../local/run-report';
 
@@ -226,6 +228,17 @@ async function main(): Promise<void> {
       accounting.audienceSizes,
       audienceSet.set.audiences.map((a) => a.id),
     ),
+  );
+  const people = [...workload.groundTruth.values()].filter((t) => !t.isBot);
+  const identity = profilesPerPerson(
+    await scanProfiles(pipeline),
+    people.map((t) => t.profileIds),
+  );
+  const identified = people.filter((t) => t.identifiedAtMs !== undefined).length;
+  console.log(
+    `identity: ${identity.people.toLocaleString('en-US')} people (bots left out), ${identified.toLocaleString('en-US')} of them ` +
+      `identified after browsing anonymously → ${identity.mean.toFixed(2)} profiles per person ` +
+      `(${identity.split.toLocaleString('en-US')} split); ${accounting.redirects.toLocaleString('en-US')} anonymous profiles merged on identify`,
   );
   console.log(`[${elapsed()}] ${formatAccounting(accounting)}`);
 

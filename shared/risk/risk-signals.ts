@@ -85,17 +85,42 @@ const isNewerEntry = (a: FingerprintEntry, b: FingerprintEntry) =>
 
 /** Fold one sighting of `key` at hour `hour` into `list`, keeping the `limit` most recently seen. */
 function touchFingerprint(list: FingerprintEntry[], key: number, hour: number, limit: number): void {
-  let entry: FingerprintEntry = { key, at: hour, first: hour };
+  addFingerprint(list, { key, at: hour, first: hour }, limit);
+}
+
+/** Join `seen` into `list` on its key (latest last sighting, earliest first), keeping the `limit` newest. */
+function addFingerprint(list: FingerprintEntry[], seen: FingerprintEntry, limit: number): void {
+  const { key } = seen;
+  let entry: FingerprintEntry = { ...seen };
   const found = list.findIndex((e) => e.key === key);
   if (found >= 0) {
     const old = list[found]!;
-    entry = { key, at: Math.max(old.at, hour), first: Math.min(old.first, hour) };
+    entry = { key, at: Math.max(old.at, seen.at), first: Math.min(old.first, seen.first) };
     list.splice(found, 1);
   }
   let index = 0;
   while (index < list.length && !isNewerEntry(entry, list[index]!)) index++;
   list.splice(index, 0, entry);
   if (list.length > limit) list.pop();
+}
+
+/**
+ * Fold the risk state of a profile merged in (identify) into `into`: the newest logins of both, the
+ * fingerprints joined on their hash (order independent, as for one stream), the larger peak and the
+ * rhythm of the side that measured more gaps. The last two are approximations: two interleaved
+ * streams have no joint rhythm to reconstruct (the longer one is the better estimate), and the union
+ * of two windows can hold more entries in one minute than either side saw.
+ */
+export function mergeRiskStates(into: RiskState, from: RiskState): void {
+  for (const atSec of from.logins) addLogin(into.logins, atSec);
+  for (const entry of from.devices) addFingerprint(into.devices, entry, RISK_LIMITS.devices);
+  for (const entry of from.networks) addFingerprint(into.networks, entry, RISK_LIMITS.networks);
+  into.peakPerMinute = Math.max(into.peakPerMinute, from.peakPerMinute);
+  if (from.gaps > into.gaps) {
+    into.gapMs = from.gapMs;
+    into.gapDevMs = from.gapDevMs;
+    into.gaps = from.gaps;
+  }
 }
 
 function addLogin(logins: number[], atSec: number): void {

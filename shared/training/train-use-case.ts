@@ -212,7 +212,8 @@ export function multiTaskInputOf(
 > {
   return {
     horizons: trainingSet.horizons,
-    privacyUnits: trainingSet.rowMeta.map((row) => row.profileId),
+    // One person (a user with the anonymous profiles merged into it) is one unit, not one per profile id.
+    privacyUnits: trainingSet.rowMeta.map((row) => row.personId),
     features: trainingSet.features,
     labels: trainingSet.labels,
     churnLabels: trainingSet.churnLabels,

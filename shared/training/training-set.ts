@@ -34,6 +34,15 @@
  *   bounded by W so that this label, too, is fully observed and purged like the others.
  * Candidates (step 1) need `t + W ≤ end of data`, and the purge gaps below are W wide.
  *
+ * Identity: histories are stitched by identify, with the rule ingest applies (`profile-merge.ts`):
+ * an anonymous id belongs to the first user that identifies it (by event time; live, the first
+ * identify processed, the same unless two users identify one device), while that user holds fewer
+ * than `PROFILE_LIMITS.mergedAliases`. Sampling and labels are per PERSON (a user with the anonymous
+ * ids it claims): a browsing session on an anonymous cookie is labelled by the purchase its user makes
+ * after logging in. Each row's features are those of the profile the person's latest event at `t`
+ * landed on, exactly as ingest served it: the anonymous profile before the merge, the user's merged
+ * profile after; `rowMeta` names that profile.
+ *
  * Split by time, with purge gaps, by row counts. With `T` every candidate cutoff sorted by time, the
  * validation period starts at a cutoff `sv` and the test period at a cutoff `st`:
  * - train: `t < sv − W`
@@ -62,7 +71,8 @@ import {
 import type { DatasetSplit } from '../model/dataset-split';
 import { createRandom, type RandomSource, shuffleInPlace } from '../model/seeded-random';
 import { applyEventsToProfile, categoryKeyOf, type SequencedEvent } from '../profile/apply-events';
-import type { ProfileState } from '../profile/profile-state';
+import { ANONYMOUS_PREFIX, IdentityFold } from '../profile/profile-merge';
+import { PROFILE_LIMITS, type ProfileState } from '../profile/profile-state';
 
 const HOUR_MS = 3_600_000;
 
@@ -113,7 +123,10 @@ export interface TrainingSetStats {
   eventsIn: number;
   /** Events dropped because their `eventId` was seen before. */
   duplicateEvents: number;
+  /** People: user profiles with the anonymous profiles they claimed, and unclaimed anonymous profiles. */
   profiles: number;
+  /** Anonymous profiles stitched into a user's history. */
+  mergedProfiles: number;
   /** Cutoffs after thinning (step 2 of the sampling). */
   candidateCutoffs: number;
   /** Candidates dropped in the purge gaps. */
@@ -149,8 +162,12 @@ export interface TrainingSet {
   rows: number;
   featureNames: readonly string[];
   featureSchemaVersion: number;
-  /** Which profile and cutoff each row describes. Rows are ordered by profile id, then cutoff. */
-  rowMeta: { profileId: string; cutoffMs: number }[];
+  /**
+   * Which profile and cutoff each row describes (the profile the person's latest event at the cutoff
+   * landed on), and whose row it is (`personId`: the user id, or the unclaimed anonymous profile; the
+   * unit of differential privacy). Rows are ordered by person, then cutoff.
+   */
+  rowMeta: { profileId: string; personId: string; cutoffMs: number }[];
   /** Row indices of each split, ascending. */
   split: DatasetSplit;
   /** Event-time span of the (deduplicated) events: earliest and latest `occurredAt`. */
@@ -199,6 +216,102 @@ export function profileTimelines(events: readonly ContractEvent[]): ProfileTimel
   return { byProfile, duplicateEvents };
 }
 
+/** Events grouped by person (histories stitched by identify), each in time order. */
+export interface PersonTimelines {
+  /** Person id (the user id, or an unclaimed profile's own id) → the events of all its profiles. */
+  byPerson: Map<string, ContractEvent[]>;
+  /** Anonymous id → the user that claimed it (the module comment's rule). */
+  claims: Map<string, string>;
+  duplicateEvents: number;
+}
+
+/** {@link profileTimelines}, with each claimed anonymous profile's events moved into its user's. */
+export function personTimelines(events: readonly ContractEvent[]): PersonTimelines {
+  const { byProfile, duplicateEvents } = profileTimelines(events);
+  const identifies: ContractEvent[] = [];
+  for (const [id, list] of byProfile) {
+    if (id.startsWith(ANONYMOUS_PREFIX)) continue;
+    for (const e of list) if (e.type === 'identify' && e.anonymousId !== undefined) identifies.push(e);
+  }
+  // Event time decides; ties by user id, then archive order (stable), so the claim is reproducible.
+  identifies.sort(
+    (x, y) => x.occurredAt - y.occurredAt || (x.userId! < y.userId! ? -1 : x.userId! > y.userId! ? 1 : 0),
+  );
+  const claims = new Map<string, string>();
+  const claimed = new Map<string, number>();
+  for (const { userId, anonymousId } of identifies) {
+    if (claims.has(anonymousId!) || !byProfile.has(userId!)) continue;
+    if ((claimed.get(userId!) ?? 0) >= PROFILE_LIMITS.mergedAliases) continue;
+    claims.set(anonymousId!, userId!);
+    claimed.set(userId!, (claimed.get(userId!) ?? 0) + 1);
+  }
+  const byPerson = new Map<string, ContractEvent[]>();
+  for (const [id, list] of byProfile) {
+    const owner = id.startsWith(ANONYMOUS_PREFIX) ? claims.get(id.slice(ANONYMOUS_PREFIX.length)) : undefined;
+    if (owner === undefined) {
+      byPerson.set(id, [...(byPerson.get(id) ?? []), ...list]);
+      continue;
+    }
+    byPerson.set(owner, [...(byPerson.get(owner) ?? []), ...list]);
+  }
+  for (const [id, list] of byPerson) {
+    if (list.some((e) => profileIdOf(e) !== id)) list.sort((x, y) => x.occurredAt - y.occurredAt);
+  }
+  return { byPerson, claims, duplicateEvents };
+}
+
+/**
+ * Folds a person's time-ordered timeline forward: the plain fold for a person of one profile with no
+ * identify (the common case, batched), the identity fold otherwise (merges as ingest applies them).
+ */
+class PersonFold {
+  private state: ProfileState | undefined;
+  private readonly identity: IdentityFold | undefined;
+  private target: string;
+
+  constructor(
+    private readonly personId: string,
+    private readonly timeline: readonly ContractEvent[],
+    claims: ReadonlyMap<string, string>,
+  ) {
+    this.target = personId;
+    const stitched = timeline.some((e) => e.type === 'identify' || profileIdOf(e) !== personId);
+    this.identity = stitched
+      ? new IdentityFold({ claimedBy: (anonymousId) => claims.get(anonymousId) })
+      : undefined;
+  }
+
+  /** Fold `timeline[from, to)`. */
+  advance(from: number, to: number): void {
+    if (this.identity === undefined) {
+      this.state = foldRange(this.state, this.timeline, from, to, this.personId);
+      return;
+    }
+    for (let i = from; i < to; i++) {
+      this.target = this.identity.apply({
+        event: this.timeline[i]!,
+        shardId: TRAINING_SHARD_ID,
+        sequenceNumber: String(i + 1),
+      });
+    }
+  }
+
+  /** The profile the latest folded event landed on, and its state. */
+  current(): { profileId: string; state: ProfileState | undefined } {
+    if (this.identity === undefined) return { profileId: this.personId, state: this.state };
+    return { profileId: this.target, state: this.identity.states.get(this.target) };
+  }
+
+  /** The state of one of the person's profiles (frozen or live). */
+  stateOf(profileId: string): ProfileState | undefined {
+    return this.identity === undefined
+      ? profileId === this.personId
+        ? this.state
+        : undefined
+      : this.identity.states.get(profileId);
+  }
+}
+
 /** Fold `timeline[from, to)` into `state` exactly as ingest would (sequence numbers = positions + 1). */
 function foldRange(
   state: ProfileState | undefined,
@@ -233,11 +346,16 @@ export function featuresAt(
   profileId: string,
   asOfMs: number,
 ): Float32Array | undefined {
-  const timeline = profileTimelines(events.filter((e) => profileIdOf(e) === profileId)).byProfile.get(
-    profileId,
-  );
+  const { byPerson, claims } = personTimelines(events);
+  const anonymousId = profileId.startsWith(ANONYMOUS_PREFIX)
+    ? profileId.slice(ANONYMOUS_PREFIX.length)
+    : undefined;
+  const personId = (anonymousId === undefined ? undefined : claims.get(anonymousId)) ?? profileId;
+  const timeline = byPerson.get(personId);
   if (timeline === undefined) return undefined;
-  const state = foldRange(undefined, timeline, 0, firstAfter(timeline, asOfMs, 0), profileId);
+  const fold = new PersonFold(personId, timeline, claims);
+  fold.advance(0, firstAfter(timeline, asOfMs, 0));
+  const state = fold.stateOf(profileId);
   return state === undefined ? undefined : featurize(state, asOfMs);
 }
 
@@ -392,7 +510,7 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
   } = checkOptions(options);
   // Every label window must be observed and purged: the longest one sets both.
   const window = Math.max(horizon, churnHorizonMs);
-  const { byProfile, duplicateEvents } = profileTimelines(events);
+  const { byPerson: byProfile, claims, duplicateEvents } = personTimelines(events);
   const profileIds = [...byProfile.keys()].sort();
   let fromMs = Infinity;
   let toMs = -Infinity;
@@ -472,13 +590,14 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
   for (const [id, cutoffs] of candidates) {
     const timeline = byProfile.get(id)!;
     const purchases = timeline.filter((e) => e.type === 'purchase').map((e) => e.occurredAt);
-    let state: ProfileState | undefined;
+    const fold = new PersonFold(id, timeline, claims);
     let folded = 0;
     let nextPurchase = 0;
     let lastKey: string | undefined;
     for (const t of cutoffs) {
       const upTo = firstAfter(timeline, t, folded);
-      state = foldRange(state, timeline, folded, upTo, id);
+      fold.advance(folded, upTo);
+      const { profileId, state } = fold.current();
       for (let i = folded; i < upTo; i++) lastKey = categoryKeyOf(timeline[i]!) ?? lastKey;
       folded = upTo;
       const row = rowMeta.length;
@@ -496,7 +615,7 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
       nextKeys.push(next);
       lastKeys.push(lastKey);
       affinities.push(state!.categories.map(({ key, score }) => ({ key, score })));
-      rowMeta.push({ profileId: id, cutoffMs: t });
+      rowMeta.push({ profileId, personId: id, cutoffMs: t });
       splitRows[splitOf(t)!].push(row);
     }
   }
@@ -545,6 +664,7 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
       eventsIn: events.length,
       duplicateEvents,
       profiles: byProfile.size,
+      mergedProfiles: claims.size,
       candidateCutoffs: candidateCount,
       purgedCutoffs: purged,
       cappedCutoffs: capped,

@@ -42,7 +42,7 @@ describe('local pipeline (template → emulators → real ingest handler)', () =
     // Prepare
     const reference = foldInMemory(records, nowMs);
     // Act
-    const stored = await scanProfiles(pipeline);
+    const stored = (await scanProfiles(pipeline)).filter((p) => p.state.redirect === undefined);
     // Assess
     expect(stored.map((p) => p.state.profileId).sort()).toEqual([...reference.keys()].sort());
     for (const profile of stored) {
@@ -55,9 +55,13 @@ describe('local pipeline (template → emulators → real ingest handler)', () =
   });
 
   it('quarantines every malformed record with its reason and accounts for every record', async () => {
-    const quarantined = await readQuarantine(pipeline);
+    // A redelivered range is quarantined again (documented); the records are the same. Merges make a
+    // redelivery legitimate: a cookie's write that meets a concurrent freeze is redelivered to its user.
+    const distinct = new Map(
+      (await readQuarantine(pipeline)).map((q) => [`${q.shardId}:${q.sequenceNumber}`, q]),
+    );
     const expectedKinds = manifest.malformed.map((m) => m.kind).sort();
-    expect(quarantined.map((q) => q.kind).sort()).toEqual(expectedKinds);
+    expect([...distinct.values()].map((q) => q.kind).sort()).toEqual(expectedKinds);
     const accounting = await collectAccounting(
       pipeline,
       { produced: records.length, failedToSend: 0 },

@@ -51,7 +51,10 @@ describe('local pipeline rescoring (template → real rescore handler)', () => {
       { produced: records.length, failedToSend: 0 },
       { profiles: foldInMemory(records, nowMs), quarantined: 0 },
     );
-    expect(accounting).toMatchObject({ balanced: true, mismatchedProfiles: 0, scored: before.length });
-    expect(accounting.scoredBy).toEqual({ [BENCH_MODEL_VERSION]: before.length });
+    // The accounting counts live profiles; anonymous profiles merged into a user are redirects (rescored too).
+    const live = before.filter((p) => p.state.redirect === undefined).length;
+    expect(accounting).toMatchObject({ balanced: true, mismatchedProfiles: 0, scored: live });
+    expect(accounting.redirects).toBe(before.length - live);
+    expect(accounting.scoredBy).toEqual({ [BENCH_MODEL_VERSION]: live });
   }, 60_000);
 });
