@@ -2,7 +2,8 @@
  * Archive function: a second consumer of the stream that keeps valid events, without personal data,
  * as gzipped NDJSON in S3 for training and replay.
  *
- * Flow: decode the Lambda event (`toIngestRecords`) → `archiveBatch`, the domain (plan one object per
+ * Flow: decode the Lambda event (`toIngestRecords`) → `archiveBatch`, the domain (decode as ingest
+ * does — fingerprints, pseudonymous ids under the key loaded at cold start —, plan one object per
  * event hour, hand each to the writer port) → `S3ArchiveWriter` (gzip + PutObject) → count and log.
  * Any failure throws: the event source retries, and the deterministic keys make the retry overwrite.
  */
@@ -12,15 +13,18 @@ import { s3Client } from '../commons/aws-clients';
 import { ARCHIVE_CONFIG, readConfig } from '../commons/config';
 import { toIngestRecords } from '../commons/kinesis-event';
 import { S3ArchiveWriter } from '../commons/s3-archive-writer';
+import { decodePrivacyLoader } from '../commons/secret-key';
 import { logger, metricPublisher, metrics } from '../commons/telemetry';
 
 const config = readConfig(ARCHIVE_CONFIG);
 const writer = new S3ArchiveWriter(s3Client(), config.ARCHIVE_BUCKET);
 const publish = metricPublisher('archive');
+// Loading starts at the cold start; every batch awaits the same key.
+const privacy = decodePrivacyLoader(config);
 
 /** Lambda entry point for the archive's Kinesis event source. */
 export const handler = async (event: KinesisStreamEvent): Promise<void> => {
-  const { archived, objects } = await archiveBatch(toIngestRecords(event), writer);
+  const { archived, objects } = await archiveBatch(toIngestRecords(event), writer, await privacy());
   publish('Archived', archived);
   metrics.publishStoredMetrics();
   logger.debug('batch archived', { records: event.Records.length, archived, objects });

@@ -31,6 +31,17 @@ export function readConfig<T extends z.ZodRawShape>(
 
 const name = z.string().min(1, 'is required');
 
+/**
+ * The keyed hash of the decoding consumers (`functions/commons/secret-key.ts`): the secret's ARN, bound
+ * by the stack (optional so a bare environment still runs them, without fingerprints), and whether ids
+ * are pseudonymised (stack parameter `pseudonymiseIds`).
+ */
+const decodePrivacy = {
+  HASH_KEY_SECRET_ID: name.optional(),
+  /** `true` replaces userId/anonymousId by their keyed hash at decode. @default false */
+  PSEUDONYMISE_IDS: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+};
+
 /** What the ingest function reads from its environment. */
 export const INGEST_CONFIG = z.object({
   PROFILES_TABLE: name,
@@ -38,10 +49,14 @@ export const INGEST_CONFIG = z.object({
   MODELS_BUCKET: name,
   /** How often, at most, the scorer looks for a newly promoted model. @default 60 */
   MODEL_POLL_SECONDS: z.coerce.number().int().min(0).default(60),
+  ...decodePrivacy,
 });
 
 /** What the archive function reads from its environment. */
-export const ARCHIVE_CONFIG = z.object({ ARCHIVE_BUCKET: name });
+export const ARCHIVE_CONFIG = z.object({ ARCHIVE_BUCKET: name, ...decodePrivacy });
+
+/** What the scrub-failures function reads from its environment. */
+export const SCRUB_FAILURES_CONFIG = z.object({ FAILURES_BUCKET: name });
 
 /** What the training function reads from its environment. */
 export const TRAIN_CONFIG = z.object({
@@ -76,6 +91,7 @@ export const FUNCTION_CONFIGS = {
   archive: ARCHIVE_CONFIG,
   train: TRAIN_CONFIG,
   rescore: RESCORE_CONFIG,
+  'scrub-failures': SCRUB_FAILURES_CONFIG,
 } as const;
 
 /** A function that reads a configuration from its environment. */

@@ -63,6 +63,11 @@ export const PUBLISHED_METRICS = {
   archive: {
     Archived: count,
   },
+  'scrub-failures': {
+    /** Records of an on-failure object that lost personal fields; published when it rewrites one. */
+    FailureRecordsScrubbed: count,
+    PersonalFieldsRemoved: count,
+  },
   train: {
     TrainingSkipped: count,
     ModelPromoted: count,

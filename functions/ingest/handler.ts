@@ -1,14 +1,15 @@
 /**
  * Ingest function entry: Kinesis batch → validated events → updated, scored profiles in DynamoDB.
  *
- * Flow: read config once → build the AWS adapters once per container → `createIngestHandler`
- * (decode → `ingestBatch` → `batchItemFailures`).
+ * Flow: read config once → build the AWS adapters once per container and start loading the
+ * keyed-hash key (cold start) → `createIngestHandler` (decode → `ingestBatch` → `batchItemFailures`).
  */
 import { dynamoDbClient, s3Client } from '../commons/aws-clients';
 import { INGEST_CONFIG, readConfig } from '../commons/config';
 import { DynamoDbProfileStore } from '../commons/dynamodb-profile-store';
 import { S3ModelScorer } from '../commons/s3-model-scorer';
 import { S3QuarantineSink } from '../commons/s3-quarantine-sink';
+import { decodePrivacyLoader } from '../commons/secret-key';
 import { createIngestHandler, MODEL_SCORER_HOOKS } from './ingest-handler';
 
 const config = readConfig(INGEST_CONFIG);
@@ -23,4 +24,5 @@ export const handler = createIngestHandler({
     config.MODEL_POLL_SECONDS * 1000,
     MODEL_SCORER_HOOKS,
   ),
+  privacy: decodePrivacyLoader(config),
 });

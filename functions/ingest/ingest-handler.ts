@@ -1,6 +1,7 @@
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { VIOLATION_KINDS } from '../../shared/contract/event-contract';
 import { ingestBatch, type IngestDependencies, type IngestStats } from '../../shared/ingest/ingest-batch';
+import type { DecodePrivacy } from '../../shared/privacy/pseudonymise';
 import { toIngestRecords } from '../commons/kinesis-event';
 import type { ModelScorerHooks } from '../commons/s3-model-scorer';
 import { logger, metricPublisher, metrics } from '../commons/telemetry';
@@ -37,8 +38,13 @@ export const MODEL_SCORER_HOOKS: ModelScorerHooks = {
  * to `batchItemFailures`. Invalid records are quarantined and acknowledged, so they never block a shard.
  */
 export function createIngestHandler(
-  deps: Omit<IngestDependencies, 'now'> & { now?: () => number },
+  deps: Omit<IngestDependencies, 'now' | 'privacy'> & {
+    now?: () => number;
+    /** Fingerprints and pseudonymous ids, loaded once per container (the key). @default none */
+    privacy?: () => Promise<DecodePrivacy | undefined>;
+  },
 ): IngestHandler {
+  const { privacy: loadPrivacy, ...rest } = deps;
   return async (event, context) => {
     const started = performance.now();
     const records = toIngestRecords(event);
@@ -49,7 +55,12 @@ export function createIngestHandler(
       requestId: context?.awsRequestId,
     });
     try {
-      const { failedSequenceNumbers, stats } = await ingestBatch(records, { now: Date.now, ...deps });
+      const privacy = loadPrivacy === undefined ? undefined : await loadPrivacy();
+      const { failedSequenceNumbers, stats } = await ingestBatch(records, {
+        now: Date.now,
+        ...rest,
+        privacy,
+      });
       publishMetrics(stats, performance.now() - started);
       logger.info('batch processed', { ...stats, failed: failedSequenceNumbers.length });
       return { batchItemFailures: failedSequenceNumbers.map((itemIdentifier) => ({ itemIdentifier })) };

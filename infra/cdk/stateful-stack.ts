@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aw
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 
 /** Template metadata key naming what a bucket is for; {@link synthesizeTopology} reads it. */
@@ -54,6 +55,8 @@ export interface StatefulResources {
   readonly quarantineBucket: s3.IBucket;
   /** Receives the full invocation record of batches the event source mappings discard. */
   readonly failuresBucket: s3.IBucket;
+  /** The key of the keyed hash (device/network fingerprints, pseudonymised ids, erasure tombstones). */
+  readonly hashKeySecret: secretsmanager.ISecret;
 }
 
 /**
@@ -142,8 +145,34 @@ export class StatefulStack extends Stack {
     (modelsBucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
       eventBridgeConfiguration: { eventBridgeEnabled: true },
     };
+    // New on-failure objects start the scrub-failures function (stateless stack) the same way: a
+    // bucket notification to a function of the other stack would make the stacks depend on each other.
+    (failuresBucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
+      eventBridgeConfiguration: { eventBridgeEnabled: true },
+    };
 
-    this.resources = { stream, table, modelsBucket, archiveBucket, quarantineBucket, failuresBucket };
+    // Always created, whether or not ids are pseudonymised: fingerprints and tombstones need it too.
+    // 64 random alphanumerics (≈ 381 bits), used as their UTF-8 bytes: above HMAC-SHA256's 32 bytes.
+    const hashKeySecret = new secretsmanager.Secret(this, 'HashKeySecret', {
+      description: 'Key of the keyed hash (HMAC-SHA256) of user ids: erasure tombstones, pseudonymised ids',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(hashKeySecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating the key changes every pseudonym and fingerprint and orphans every tombstone: a planned re-keying (README, "Pseudonymous ids"), never a schedule.',
+    });
+
+    this.resources = {
+      stream,
+      table,
+      modelsBucket,
+      archiveBucket,
+      quarantineBucket,
+      failuresBucket,
+      hashKeySecret,
+    };
   }
 
   private createBucket(id: string, role: BucketRole, props: s3.BucketProps): s3.Bucket {

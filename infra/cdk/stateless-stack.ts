@@ -9,6 +9,7 @@ import { OnnxRuntimeLayer } from './constructs/onnx-runtime-layer';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring';
 import { ProfileFunction } from './constructs/profile-function';
 import { RescoringWorkflow } from './constructs/rescoring-workflow';
+import { FailureScrubbing } from './constructs/failure-scrubbing';
 import type { StatefulResources } from './stateful-stack';
 import type { IngestFanOut } from './stack-parameters';
 
@@ -77,6 +78,8 @@ export interface StatelessStackProps extends StackProps {
   readonly ingestBatchingWindowSeconds: number;
   /** Shared-throughput polling, or an enhanced fan-out consumer for ingest. */
   readonly ingestFanOut: IngestFanOut;
+  /** Pseudonymise userId/anonymousId at decode (stack parameter `pseudonymiseIds`). @default false */
+  readonly pseudonymiseIds?: boolean;
   /**
    * How often ingest checks the models bucket for a new model pointer.
    * @default 60
@@ -85,7 +88,7 @@ export interface StatelessStackProps extends StackProps {
 }
 
 /**
- * The code: the four functions, their triggers (the rescoring workflow among them), and the alarms and dashboard that watch them.
+ * The code: the functions (ingest, archive, train, rescore, scrub-failures), their triggers (the rescoring workflow among them), and the alarms and dashboard that watch them.
  * Holds no data, so it can be destroyed and redeployed at will.
  */
 export class StatelessStack extends Stack {
@@ -93,6 +96,8 @@ export class StatelessStack extends Stack {
   readonly archive: ProfileFunction<'archive'>;
   readonly train: ProfileFunction<'train'>;
   readonly rescore: ProfileFunction<'rescore'>;
+  /** Removes personal data from the on-failure objects the consumers' mappings write. */
+  readonly scrubFailures: ProfileFunction<'scrub-failures'>;
   /** Rescoring after every move of the model pointer. */
   readonly rescoring: RescoringWorkflow;
   /** The schedule that starts training. */
@@ -103,6 +108,11 @@ export class StatelessStack extends Stack {
     const { resources, projectRoot } = props;
     const modelPollSeconds = props.modelPollSeconds ?? 60;
     const onnxRuntimeLayer = new OnnxRuntimeLayer(this, 'OnnxRuntime', { projectRoot }).layer;
+    // Both consumers decode alike, so the table and the archive hold the same ids and fingerprints.
+    const decodePrivacy = {
+      hashKeySecret: resources.hashKeySecret,
+      environment: { PSEUDONYMISE_IDS: String(props.pseudonymiseIds ?? false) },
+    } as const;
 
     this.ingest = new ProfileFunction(this, 'Ingest', {
       name: 'ingest',
@@ -111,7 +121,8 @@ export class StatelessStack extends Stack {
       memorySize: 1024,
       timeout: INGEST_TIMEOUT,
       onnxRuntimeLayer,
-      environment: { MODEL_POLL_SECONDS: String(modelPollSeconds) },
+      hashKeySecret: decodePrivacy.hashKeySecret,
+      environment: { MODEL_POLL_SECONDS: String(modelPollSeconds), ...decodePrivacy.environment },
     })
       .bindTable({ table: resources.table, access: 'readWrite', envVar: 'PROFILES_TABLE' })
       .bindBucket({ bucket: resources.quarantineBucket, access: 'write', envVar: 'QUARANTINE_BUCKET' })
@@ -122,6 +133,7 @@ export class StatelessStack extends Stack {
       projectRoot,
       memorySize: 512,
       timeout: Duration.seconds(120),
+      ...decodePrivacy,
     }).bindBucket({ bucket: resources.archiveBucket, access: 'write', envVar: 'ARCHIVE_BUCKET' });
 
     this.train = new ProfileFunction(this, 'Train', {
@@ -191,6 +203,18 @@ export class StatelessStack extends Stack {
       // Ingest looks for a new model at most this often, and a batch scored just before may still be
       // writing for up to the function's timeout; 30 s more for clock and poll jitter.
       settle: Duration.seconds(modelPollSeconds + INGEST_TIMEOUT.toSeconds() + 30),
+    });
+
+    this.scrubFailures = new ProfileFunction(this, 'ScrubFailures', {
+      name: 'scrub-failures',
+      projectRoot,
+      // One object of at most one batch (6 MB of payload): parse, scrub, write back.
+      memorySize: 512,
+      timeout: Duration.seconds(60),
+    }).bindBucket({ bucket: resources.failuresBucket, access: 'readWrite', envVar: 'FAILURES_BUCKET' });
+    new FailureScrubbing(this, 'FailureScrubbing', {
+      failuresBucket: resources.failuresBucket,
+      scrub: this.scrubFailures.function,
     });
 
     this.trainingSchedule = new events.Rule(this, 'TrainingSchedule', {

@@ -7,6 +7,7 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
 import type { ConfigVariable } from '../../../functions/commons/config';
@@ -14,7 +15,7 @@ import { METRICS_NAMESPACE } from '../../../functions/commons/telemetry-contract
 import { ONNX_RUNTIME_MODULE } from './onnx-runtime-layer';
 
 /** The functions of the pipeline; each lives in `functions/<name>/handler.ts`. */
-export const PROFILE_FUNCTION_NAMES = ['ingest', 'archive', 'train', 'rescore'] as const;
+export const PROFILE_FUNCTION_NAMES = ['ingest', 'archive', 'train', 'rescore', 'scrub-failures'] as const;
 
 /** One of {@link PROFILE_FUNCTION_NAMES}. */
 export type ProfileFunctionName = (typeof PROFILE_FUNCTION_NAMES)[number];
@@ -77,7 +78,16 @@ export interface ProfileFunctionProps<N extends ProfileFunctionName> {
    * @default {}
    */
   readonly environment?: Partial<Record<ConfigVariable<N>, string>>;
+  /**
+   * The keyed-hash secret: its ARN in `HASH_KEY_SECRET_ID` and a read grant; the function loads it
+   * once per container with the Secrets Manager SDK (`functions/commons/secret-key.ts`).
+   * @default - the function has no key
+   */
+  readonly hashKeySecret?: secretsmanager.ISecret;
 }
+
+/** The variable holding the keyed-hash secret's ARN (`functions/commons/config.ts`). */
+export const HASH_KEY_SECRET_VARIABLE = 'HASH_KEY_SECRET_ID';
 
 /** Options of {@link ProfileFunction.bindTable}. */
 export interface BindTableOptions<N extends ProfileFunctionName> {
@@ -172,6 +182,10 @@ export class ProfileFunction<N extends ProfileFunctionName = ProfileFunctionName
     const cfn = this.function.node.defaultChild as lambda.CfnFunction;
     cfn.addMetadata(FUNCTION_METADATA.name, props.name);
     cfn.addMetadata(FUNCTION_METADATA.entry, entry);
+    if (props.hashKeySecret) {
+      this.function.addEnvironment(HASH_KEY_SECRET_VARIABLE, props.hashKeySecret.secretArn);
+      props.hashKeySecret.grantRead(this.function);
+    }
 
     this.acknowledge(
       'L1',
