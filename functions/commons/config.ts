@@ -39,7 +39,10 @@ const name = z.string().min(1, 'is required');
 const decodePrivacy = {
   HASH_KEY_SECRET_ID: name.optional(),
   /** `true` replaces userId/anonymousId by their keyed hash at decode. @default false */
-  PSEUDONYMISE_IDS: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+  PSEUDONYMISE_IDS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
 };
 
 /** What the ingest function reads from its environment. */

@@ -61,13 +61,15 @@ async function fetchHashKey(env: SecretKeyEnvironment, read: SecretReader): Prom
     throw new SecretKeyError('HASH_KEY_SECRET_ID', 'is required to load the keyed-hash key');
   }
   const secret = await read(env.HASH_KEY_SECRET_ID);
-  if (secret === undefined) throw new SecretKeyError('HASH_KEY_SECRET_ID', 'the secret must hold a SecretString');
+  if (secret === undefined)
+    throw new SecretKeyError('HASH_KEY_SECRET_ID', 'the secret must hold a SecretString');
   return checked(secret, 'HASH_KEY_SECRET_ID');
 }
 
 function checked(secret: string, source: string): Uint8Array {
   const bytes = new TextEncoder().encode(secret);
-  if (bytes.length < MIN_KEY_BYTES) throw new SecretKeyError(source, `must be at least ${MIN_KEY_BYTES} bytes`);
+  if (bytes.length < MIN_KEY_BYTES)
+    throw new SecretKeyError(source, `must be at least ${MIN_KEY_BYTES} bytes`);
   return bytes;
 }
 

@@ -9,7 +9,12 @@ import { EventProducer } from '../client/event-producer';
 import { generateWorkload } from '../workload/synthetic-workload';
 import { injectFaults } from '../workload/fault-injection';
 import { appliedEvents, foldInMemory } from '../local/reference-fold';
-import { startLocalPipeline, type LocalPipeline, type RescorePassSummary } from '../local/local-pipeline';
+import {
+  decodePrivacyOf,
+  startLocalPipeline,
+  type LocalPipeline,
+  type RescorePassSummary,
+} from '../local/local-pipeline';
 import type { TrainSummary } from '../../shared/training/train-use-case';
 import {
   collectAccounting,
@@ -41,6 +46,10 @@ const program = new Command()
   .option('--no-faults', 'publish the workload without duplicates, reordering or malformed records')
   .option('--data-dir <dir>', 'keep the emulators’ data here (default: nothing left on disk)')
   .option('--serve', 'keep the local cloud running after the run and print its endpoints')
+  .option(
+    '--pseudonymise-ids',
+    'store keyed hashes of userId/anonymousId instead of the ids (stack parameter pseudonymiseIds)',
+  )
   .option('--samples <n>', 'sample profiles to print at the end', integer('--samples'), 3)
   .option('--warm-up-share <x>', 'share of the records streamed before training', share, 0.7)
   .option(
@@ -66,6 +75,7 @@ interface RunOptions {
   faults: boolean;
   dataDir?: string;
   serve?: boolean;
+  pseudonymiseIds?: boolean;
   samples: number;
 }
 
@@ -80,6 +90,8 @@ async function main(): Promise<void> {
   );
   const pipeline = await startLocalPipeline({
     dataDir: options.dataDir,
+    // Otherwise the stack's own resolution: `cdk.json` context, then the default (off).
+    ...(options.pseudonymiseIds === true ? { stackParameters: { pseudonymiseIds: true } } : {}),
     // Keep the handlers' own logs quiet; the runner prints progress.
     environment: {
       POWERTOOLS_LOG_LEVEL: 'WARN',
@@ -170,6 +182,8 @@ async function main(): Promise<void> {
   const reference = foldInMemory(
     records.filter((r) => !unsent.has(r)),
     Date.now(),
+    // Decoded as the handlers decode: the same key, fingerprints and (if on) pseudonymous ids.
+    decodePrivacyOf(pipeline),
   );
   const expectedApplied = [...reference.values()].reduce((sum, state) => sum + appliedEvents(state), 0);
   const accounting = await collectAccounting(
@@ -210,6 +224,10 @@ async function main(): Promise<void> {
     console.log(`  AWS_ENDPOINT_URL_S3=${pipeline.cloud.endpoints.s3}`);
     console.log(
       `  stream ${pipeline.streamName}, table ${pipeline.tableName}, credentials S3RVER/S3RVER, region us-east-1`,
+    );
+    // Local only (there is no Secrets Manager here): the CLIs hash ids they are given with it.
+    console.log(
+      `  LOCAL_HASH_KEY=${pipeline.hashKey}${pipeline.pseudonymiseIds ? ' (ids pseudonymised)' : ''}`,
     );
     return;
   }
