@@ -90,7 +90,17 @@ describe('synthesizeTopology', () => {
     expect(topology.buckets.map((bucket) => bucket.role).sort()).toEqual(
       ['archive', 'failures', 'models', 'other', 'quarantine'].sort(),
     );
-    expect(topology.functions.map((fn) => fn.name)).toEqual(['ingest', 'archive', 'train', 'rescore']);
+    expect(topology.functions.map((fn) => fn.name)).toEqual([
+      'ingest',
+      'archive',
+      'train',
+      'rescore',
+      'scrub-failures',
+    ]);
+    const failures = topology.buckets.find((bucket) => bucket.role === 'failures');
+    expect(topology.objectCreatedTriggers).toEqual([
+      { functionName: 'scrub-failures', bucketLogicalId: failures?.logicalId, keyPrefix: 'aws/lambda/' },
+    ]);
     expect(topology.schedule).toEqual({ functionName: 'train', rate: 'rate(1 day)', rateSeconds: 86_400 });
   });
 
