@@ -77,7 +77,7 @@ export function buildApp(options: BuildAppOptions = {}): ProfileStreamApp {
   });
   const stateless = new StatelessStack(app, STACK_NAMES.stateless, {
     description:
-      'profile-stream: ingest, archive, train and rescore functions, schedule, rescoring workflow, alarms, dashboard',
+      'profile-stream: ingest, archive, train, rescore and scrub-failures functions, schedule, rescoring workflow, alarms, dashboard',
     resources: stateful.resources,
     projectRoot: PROJECT_ROOT,
     trainingRateHours: parameters.trainingRateHours,
