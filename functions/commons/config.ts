@@ -56,7 +56,23 @@ export const INGEST_CONFIG = z.object({
 });
 
 /** What the archive function reads from its environment. */
-export const ARCHIVE_CONFIG = z.object({ ARCHIVE_BUCKET: name, ...decodePrivacy });
+export const ARCHIVE_CONFIG = z.object({
+  ARCHIVE_BUCKET: name,
+  /** Where tombstones are looked up (with `HASH_KEY_SECRET_ID`); without both none is. */
+  PROFILES_TABLE: name.optional(),
+  ...decodePrivacy,
+});
+
+/** What the erasure function reads from its environment. */
+export const ERASE_CONFIG = z.object({
+  PROFILES_TABLE: name,
+  ARCHIVE_BUCKET: name,
+  QUARANTINE_BUCKET: name,
+  FAILURES_BUCKET: name,
+  /** Requests (`requests/`) and receipts (`receipts/`). */
+  ERASURE_BUCKET: name,
+  HASH_KEY_SECRET_ID: name,
+});
 
 /** What the scrub-failures function reads from its environment. */
 export const SCRUB_FAILURES_CONFIG = z.object({ FAILURES_BUCKET: name });
@@ -95,6 +111,7 @@ export const FUNCTION_CONFIGS = {
   train: TRAIN_CONFIG,
   rescore: RESCORE_CONFIG,
   'scrub-failures': SCRUB_FAILURES_CONFIG,
+  erase: ERASE_CONFIG,
 } as const;
 
 /** A function that reads a configuration from its environment. */

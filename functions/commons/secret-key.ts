@@ -1,10 +1,13 @@
 /**
  * Loads the secret key of the keyed hash (`shared/privacy/keyed-hash.ts`) once per container: in AWS
  * from the stateful stack's Secrets Manager secret (its ARN in `HASH_KEY_SECRET_ID`), read with the
- * SDK at cold start (during init, so no batch waits for it); the local cloud has no Secrets Manager and
- * hands a generated key over in `LOCAL_HASH_KEY` instead. The key is the secret string's UTF-8 bytes.
+ * SDK — at cold start, during init, so no batch waits for it (the Parameters and Secrets extension
+ * answers only inside an invocation, and would add a layer); the local cloud has no Secrets Manager
+ * and hands a generated key over in `LOCAL_HASH_KEY` instead. The key is the secret string's UTF-8
+ * bytes. One key for everything keyed: fingerprints, pseudonymous ids, erasure tombstones.
  */
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { TombstoneKeys } from '../../shared/erasure/tombstones';
 import { createKeyedHasher, MIN_KEY_BYTES } from '../../shared/privacy/keyed-hash';
 import type { DecodePrivacy } from '../../shared/privacy/pseudonymise';
 import { secretsManagerClient } from './aws-clients';
@@ -35,11 +38,12 @@ export type SecretReader = (secretId: string) => Promise<string | undefined>;
 const readSecretString: SecretReader = async (secretId) =>
   (await secretsManagerClient().send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
 
-let cached: Promise<Uint8Array> | undefined;
+// By source, so the functions' loaders (tombstones, decoding) share one read per container.
+const cached = new Map<string, Promise<Uint8Array>>();
 
 /**
- * The key bytes, loaded once and cached for the container's life; a failed load is tried again at
- * the next call (the batch fails meanwhile and the event source retries it).
+ * The key bytes, loaded once per source and cached for the container's life; a failed load is tried
+ * again at the next call (the batch fails meanwhile and the event source retries it).
  *
  * @throws {@link SecretKeyError} when neither source is set, the secret has no string, or the key is
  * shorter than `MIN_KEY_BYTES`
@@ -48,11 +52,17 @@ export function loadHashKey(
   env: SecretKeyEnvironment = process.env,
   read: SecretReader = readSecretString,
 ): Promise<Uint8Array> {
-  cached ??= fetchHashKey(env, read).catch((error: unknown) => {
-    cached = undefined;
-    throw error;
-  });
-  return cached;
+  const source =
+    env.LOCAL_HASH_KEY !== undefined ? `local:${env.LOCAL_HASH_KEY}` : `secret:${env.HASH_KEY_SECRET_ID}`;
+  let key = cached.get(source);
+  if (key === undefined) {
+    key = fetchHashKey(env, read).catch((error: unknown) => {
+      cached.delete(source);
+      throw error;
+    });
+    cached.set(source, key);
+  }
+  return key;
 }
 
 async function fetchHashKey(env: SecretKeyEnvironment, read: SecretReader): Promise<Uint8Array> {
@@ -73,6 +83,23 @@ function checked(secret: string, source: string): Uint8Array {
   return bytes;
 }
 
+/**
+ * The tombstone keys under the secret `secretId`, built once per container (their cache of computed
+ * keys lives as long) and built again after a failed load. The read starts now (cold start).
+ */
+export function tombstoneKeysLoader(secretId: string): () => Promise<TombstoneKeys> {
+  let keys: Promise<TombstoneKeys> | undefined;
+  const load = () =>
+    (keys ??= loadHashKey({ LOCAL_HASH_KEY: process.env.LOCAL_HASH_KEY, HASH_KEY_SECRET_ID: secretId })
+      .then((key) => new TombstoneKeys(key))
+      .catch((error: unknown) => {
+        keys = undefined;
+        throw error;
+      }));
+  load().catch(() => undefined);
+  return load;
+}
+
 /** The decoding consumers' privacy settings (`functions/commons/config.ts`). */
 export interface DecodePrivacyConfig {
   HASH_KEY_SECRET_ID?: string;
@@ -82,8 +109,7 @@ export interface DecodePrivacyConfig {
 /**
  * How ingest and archive decode: with the key, device/network fingerprints always and pseudonymous
  * ids when `PSEUDONYMISE_IDS` is on; without a key (a bare environment) neither. The load starts now,
- * at module load (the cold start), and each batch awaits the same promise (cached here, per loader,
- * so tests can give each loader its own environment).
+ * at module load (the cold start), and each batch awaits the same promise.
  *
  * @throws {@link ConfigurationError} when ids are to be pseudonymised but no key source is configured:
  * raw ids must never be written by mistake
@@ -100,10 +126,10 @@ export function decodePrivacyLoader(
     }
     return () => Promise.resolve(undefined);
   }
-  const source = { ...env, HASH_KEY_SECRET_ID: config.HASH_KEY_SECRET_ID };
+  const source = { LOCAL_HASH_KEY: env.LOCAL_HASH_KEY, HASH_KEY_SECRET_ID: config.HASH_KEY_SECRET_ID };
   let privacy: Promise<DecodePrivacy> | undefined;
   const load = (): Promise<DecodePrivacy> =>
-    (privacy ??= fetchHashKey(source, read).then(
+    (privacy ??= loadHashKey(source, read).then(
       (key) => ({ hasher: createKeyedHasher(key), pseudonymiseIds: config.PSEUDONYMISE_IDS }),
       (error: unknown) => {
         privacy = undefined;

@@ -53,6 +53,8 @@ export const PUBLISHED_METRICS = {
     PartitionKeyMismatches: count,
     /** Published only when non-zero. */
     UnknownFieldsDropped: count,
+    /** Records of erased people (tombstoned), dropped unapplied and unquarantined; only when non-zero. */
+    ErasedDropped: count,
     /** Refused records by contract violation kind; published only when non-zero. */
     Quarantined: { unit: 'Count', dimensions: { reason: VIOLATION_KINDS } },
     /** A published model cannot serve this build; published when it happens. */
@@ -62,6 +64,16 @@ export const PUBLISHED_METRICS = {
   },
   archive: {
     Archived: count,
+    /** Events of erased people left out of the archive; published only when non-zero. */
+    ErasedDropped: count,
+  },
+  erase: {
+    /** Profile ids erased (requested plus linked), per request. */
+    ProfilesErased: count,
+    /** Archive, quarantine and on-failure records removed, per request. */
+    RecordsErased: count,
+    /** Request to receipt. */
+    ErasureMs: milliseconds,
   },
   'scrub-failures': {
     /** Records of an on-failure object that lost personal fields; published when it rewrites one. */

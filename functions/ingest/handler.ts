@@ -2,17 +2,18 @@
  * Ingest function entry: Kinesis batch → validated events → updated, scored profiles in DynamoDB.
  *
  * Flow: read config once → build the AWS adapters once per container and start loading the
- * keyed-hash key (cold start) → `createIngestHandler` (decode → `ingestBatch` → `batchItemFailures`).
+ * keyed-hash key (cold start; fingerprints, pseudonymous ids, tombstones) → `createIngestHandler` (decode → `ingestBatch` → `batchItemFailures`).
  */
 import { dynamoDbClient, s3Client } from '../commons/aws-clients';
 import { INGEST_CONFIG, readConfig } from '../commons/config';
 import { DynamoDbProfileStore } from '../commons/dynamodb-profile-store';
 import { S3ModelScorer } from '../commons/s3-model-scorer';
 import { S3QuarantineSink } from '../commons/s3-quarantine-sink';
-import { decodePrivacyLoader } from '../commons/secret-key';
+import { decodePrivacyLoader, tombstoneKeysLoader } from '../commons/secret-key';
 import { createIngestHandler, MODEL_SCORER_HOOKS } from './ingest-handler';
 
 const config = readConfig(INGEST_CONFIG);
+const secretId = config.HASH_KEY_SECRET_ID;
 
 /** Lambda entry point for the Kinesis event source (ReportBatchItemFailures enabled). */
 export const handler = createIngestHandler({
@@ -25,4 +26,5 @@ export const handler = createIngestHandler({
     MODEL_SCORER_HOOKS,
   ),
   privacy: decodePrivacyLoader(config),
+  tombstones: secretId === undefined ? undefined : tombstoneKeysLoader(secretId),
 });

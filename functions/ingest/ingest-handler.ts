@@ -4,6 +4,7 @@ import { ingestBatch, type IngestDependencies, type IngestStats } from '../../sh
 import type { DecodePrivacy } from '../../shared/privacy/pseudonymise';
 import { toIngestRecords } from '../commons/kinesis-event';
 import type { ModelScorerHooks } from '../commons/s3-model-scorer';
+import type { TombstoneKeys } from '../../shared/erasure/tombstones';
 import { logger, metricPublisher, metrics } from '../commons/telemetry';
 
 /** The ingest Lambda handler's signature. */
@@ -38,13 +39,15 @@ export const MODEL_SCORER_HOOKS: ModelScorerHooks = {
  * to `batchItemFailures`. Invalid records are quarantined and acknowledged, so they never block a shard.
  */
 export function createIngestHandler(
-  deps: Omit<IngestDependencies, 'now' | 'privacy'> & {
+  deps: Omit<IngestDependencies, 'now' | 'privacy' | 'tombstones'> & {
     now?: () => number;
     /** Fingerprints and pseudonymous ids, loaded once per container (the key). @default none */
     privacy?: () => Promise<DecodePrivacy | undefined>;
+    /** The tombstone keys, loaded once per container (the same key). @default undefined */
+    tombstones?: () => Promise<TombstoneKeys>;
   },
 ): IngestHandler {
-  const { privacy: loadPrivacy, ...rest } = deps;
+  const { privacy: loadPrivacy, tombstones: loadTombstones, ...rest } = deps;
   return async (event, context) => {
     const started = performance.now();
     const records = toIngestRecords(event);
@@ -55,11 +58,12 @@ export function createIngestHandler(
       requestId: context?.awsRequestId,
     });
     try {
-      const privacy = loadPrivacy === undefined ? undefined : await loadPrivacy();
+      const [privacy, tombstones] = await Promise.all([loadPrivacy?.(), loadTombstones?.()]);
       const { failedSequenceNumbers, stats } = await ingestBatch(records, {
         now: Date.now,
         ...rest,
         privacy,
+        tombstones,
       });
       publishMetrics(stats, performance.now() - started);
       logger.info('batch processed', { ...stats, failed: failedSequenceNumbers.length });
@@ -82,6 +86,7 @@ function publishMetrics(stats: IngestStats, batchMs: number): void {
   publish('EventAgeMs', stats.maxEventAgeMs);
   publish('BatchMs', batchMs);
   if (stats.partitionKeyMismatches > 0) publish('PartitionKeyMismatches', stats.partitionKeyMismatches);
+  if (stats.erased > 0) publish('ErasedDropped', stats.erased);
   if (stats.unknownFieldsDropped > 0) publish('UnknownFieldsDropped', stats.unknownFieldsDropped);
   if (stats.modelVersion !== undefined) metrics.addMetadata('modelVersion', stats.modelVersion);
   for (const reason of VIOLATION_KINDS) {

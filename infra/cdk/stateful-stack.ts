@@ -9,7 +9,7 @@ import type { Construct } from 'constructs';
 export const BUCKET_ROLE_METADATA = 'profile-stream:role';
 
 /** What each bucket holds. `other` covers infrastructure buckets such as the access log target. */
-export const BUCKET_ROLES = ['models', 'archive', 'quarantine', 'failures', 'other'] as const;
+export const BUCKET_ROLES = ['models', 'archive', 'quarantine', 'failures', 'erasure', 'other'] as const;
 
 /** One of {@link BUCKET_ROLES}. */
 export type BucketRole = (typeof BUCKET_ROLES)[number];
@@ -35,6 +35,8 @@ const RETENTION_DAYS = {
   failures: 60,
   noncurrentModelVersions: 90,
   accessLogs: 90,
+  /** Requests hold raw ids: the erase function deletes each one, this is the backstop. */
+  erasureRequests: 1,
 } as const;
 
 /** Properties of {@link StatefulStack}. */
@@ -55,6 +57,8 @@ export interface StatefulResources {
   readonly quarantineBucket: s3.IBucket;
   /** Receives the full invocation record of batches the event source mappings discard. */
   readonly failuresBucket: s3.IBucket;
+  /** Erasure requests (`requests/`) and receipts (`receipts/`). */
+  readonly erasureBucket: s3.IBucket;
   /** The key of the keyed hash (device/network fingerprints, pseudonymised ids, erasure tombstones). */
   readonly hashKeySecret: secretsmanager.ISecret;
 }
@@ -151,6 +155,15 @@ export class StatefulStack extends Stack {
       eventBridgeConfiguration: { eventBridgeEnabled: true },
     };
 
+    const erasureBucket = this.createBucket('ErasureBucket', 'erasure', {
+      ...logged('erasure'),
+      lifecycleRules: [{ prefix: 'requests/', expiration: Duration.days(RETENTION_DAYS.erasureRequests) }],
+    });
+    // New requests start the erase function through EventBridge (stateless stack), as for models.
+    (erasureBucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
+      eventBridgeConfiguration: { eventBridgeEnabled: true },
+    };
+
     // Always created, whether or not ids are pseudonymised: fingerprints and tombstones need it too.
     // 64 random alphanumerics (≈ 381 bits), used as their UTF-8 bytes: above HMAC-SHA256's 32 bytes.
     const hashKeySecret = new secretsmanager.Secret(this, 'HashKeySecret', {
@@ -171,6 +184,7 @@ export class StatefulStack extends Stack {
       archiveBucket,
       quarantineBucket,
       failuresBucket,
+      erasureBucket,
       hashKeySecret,
     };
   }

@@ -9,6 +9,7 @@ import { OnnxRuntimeLayer } from './constructs/onnx-runtime-layer';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring';
 import { ProfileFunction } from './constructs/profile-function';
 import { RescoringWorkflow } from './constructs/rescoring-workflow';
+import { ErasureIntake } from './constructs/erasure-intake';
 import { FailureScrubbing } from './constructs/failure-scrubbing';
 import type { StatefulResources } from './stateful-stack';
 import type { IngestFanOut } from './stack-parameters';
@@ -96,6 +97,7 @@ export class StatelessStack extends Stack {
   readonly archive: ProfileFunction<'archive'>;
   readonly train: ProfileFunction<'train'>;
   readonly rescore: ProfileFunction<'rescore'>;
+  readonly erase: ProfileFunction<'erase'>;
   /** Removes personal data from the on-failure objects the consumers' mappings write. */
   readonly scrubFailures: ProfileFunction<'scrub-failures'>;
   /** Rescoring after every move of the model pointer. */
@@ -134,7 +136,10 @@ export class StatelessStack extends Stack {
       memorySize: 512,
       timeout: Duration.seconds(120),
       ...decodePrivacy,
-    }).bindBucket({ bucket: resources.archiveBucket, access: 'write', envVar: 'ARCHIVE_BUCKET' });
+    })
+      .bindBucket({ bucket: resources.archiveBucket, access: 'write', envVar: 'ARCHIVE_BUCKET' })
+      // Tombstones only: erased people's events stay out of the archive.
+      .bindTable({ table: resources.table, access: 'read', envVar: 'PROFILES_TABLE' });
 
     this.train = new ProfileFunction(this, 'Train', {
       name: 'train',
@@ -203,6 +208,25 @@ export class StatelessStack extends Stack {
       // Ingest looks for a new model at most this often, and a batch scored just before may still be
       // writing for up to the function's timeout; 30 s more for clock and poll jitter.
       settle: Duration.seconds(modelPollSeconds + INGEST_TIMEOUT.toSeconds() + 30),
+    });
+
+    this.erase = new ProfileFunction(this, 'Erase', {
+      name: 'erase',
+      projectRoot,
+      // Reading and rewriting archive objects is the work: memory buys network and gunzip CPU.
+      memorySize: 1024,
+      // Lambda's maximum; README "Erasure" says how the time scales with the archive.
+      timeout: Duration.minutes(15),
+      hashKeySecret: resources.hashKeySecret,
+    })
+      .bindTable({ table: resources.table, access: 'readWrite', envVar: 'PROFILES_TABLE' })
+      .bindBucket({ bucket: resources.archiveBucket, access: 'rewrite', envVar: 'ARCHIVE_BUCKET' })
+      .bindBucket({ bucket: resources.quarantineBucket, access: 'rewrite', envVar: 'QUARANTINE_BUCKET' })
+      .bindBucket({ bucket: resources.failuresBucket, access: 'rewrite', envVar: 'FAILURES_BUCKET' })
+      .bindBucket({ bucket: resources.erasureBucket, access: 'rewrite', envVar: 'ERASURE_BUCKET' });
+    new ErasureIntake(this, 'ErasureIntake', {
+      erasureBucket: resources.erasureBucket,
+      erase: this.erase.function,
     });
 
     this.scrubFailures = new ProfileFunction(this, 'ScrubFailures', {

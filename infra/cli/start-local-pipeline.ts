@@ -92,6 +92,8 @@ async function main(): Promise<void> {
     dataDir: options.dataDir,
     // Otherwise the stack's own resolution: `cdk.json` context, then the default (off).
     ...(options.pseudonymiseIds === true ? { stackParameters: { pseudonymiseIds: true } } : {}),
+    // `npm run erase` against the served cloud: requests are picked up as S3 → EventBridge would.
+    watchErasureRequests: options.serve === true,
     // Keep the handlers' own logs quiet; the runner prints progress.
     environment: {
       POWERTOOLS_LOG_LEVEL: 'WARN',
@@ -228,6 +230,9 @@ async function main(): Promise<void> {
     // Local only (there is no Secrets Manager here): the CLIs hash ids they are given with it.
     console.log(
       `  LOCAL_HASH_KEY=${pipeline.hashKey}${pipeline.pseudonymiseIds ? ' (ids pseudonymised)' : ''}`,
+    );
+    console.log(
+      `  erase: npm run erase -- <id>… --bucket ${pipeline.buckets.erasure} --endpoint ${pipeline.cloud.endpoints.s3}`,
     );
     return;
   }

@@ -10,6 +10,7 @@ import { EVENT_TYPES } from '../../shared/contract/event-contract';
 import { appliedEvents, comparableState } from './reference-fold';
 import type { ProfileState } from '../../shared/profile/profile-state';
 import { decodeProfileItem, type DecodedProfileItem } from '../../shared/profile/profile-item-codec';
+import { isTombstoneKey } from '../../shared/erasure/tombstones';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { S3ModelRegistry } from '../../functions/commons/s3-model-registry';
@@ -64,7 +65,10 @@ export async function scanProfiles(pipeline: LocalPipeline): Promise<DecodedProf
     const page = await pipeline.cloud.clients.dynamodb.send(
       new ScanCommand({ TableName: pipeline.tableName, ExclusiveStartKey: startKey }),
     );
-    for (const item of page.Items ?? []) profiles.push(decodeProfileItem(unmarshall(item)));
+    for (const item of page.Items ?? []) {
+      const stored = unmarshall(item);
+      if (!isTombstoneKey(String(stored.profileId))) profiles.push(decodeProfileItem(stored));
+    }
     startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
   } while (startKey !== undefined);
   return profiles;

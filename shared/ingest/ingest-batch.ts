@@ -1,9 +1,10 @@
 /**
  * The ingest use case: one Kinesis batch in, profiles updated once in effect, refused records kept.
  *
- * Flow: decode + validate every record → quarantine the refused ones (one object) → group valid events
- * by profile → read those profiles at once → fold the events in (duplicates dropped by the profile's
- * own bookkeeping) → featurize every changed profile → ONE inference → write each changed profile once
+ * Flow: decode + validate every record → group valid events by profile → read those profiles and
+ * their tombstones at once → drop what belongs to erased people (counted, never stored) → quarantine
+ * the other refused records (one object) → fold the events in (duplicates dropped by the profile's own
+ * bookkeeping) → featurize every changed profile → ONE inference → write each changed profile once
  * under an optimistic lock → report profiles whose write kept failing by their lowest sequence number.
  */
 import { profileIdOf, VIOLATION_KINDS, type ViolationKind } from '../contract/event-contract';
@@ -15,6 +16,7 @@ import { toProfileScores } from '../model/profile-score';
 import { decodeProfileItem, encodeProfileItem } from '../profile/profile-item-codec';
 import type { DecodePrivacy } from '../privacy/pseudonymise';
 import { decodeBatch, lowestSequenceNumber } from './decode-batch';
+import { erasedAmong, type TombstoneKeys } from '../erasure/tombstones';
 import type {
   IngestRecord,
   ProfileScorer,
@@ -39,6 +41,11 @@ export interface IngestDependencies {
    * reported as failed. @default 3
    */
   maxConflictRetries?: number;
+  /**
+   * Tombstone keys under the erasure key: events and refused records of erased people are dropped and
+   * counted as `erased`. @default undefined (no erasure check)
+   */
+  tombstones?: TombstoneKeys;
 }
 
 /** Counters of one batch, published as metrics by the handler. */
@@ -49,6 +56,8 @@ export interface IngestStats {
   /** Redeliveries and producer duplicates recognised in profiles that were written or needed no write. */
   duplicates: number;
   quarantined: Record<ViolationKind, number>;
+  /** Records of erased people (by tombstone), valid or not: dropped, neither applied nor quarantined. */
+  erased: number;
   unknownFieldsDropped: number;
   /** Valid records published under another partition key than the contract's (see `decodeBatch`). */
   partitionKeyMismatches: number;
@@ -98,10 +107,8 @@ export async function ingestBatch(
   const stats = emptyStats(records.length);
 
   const decoded = decodeBatch(records, deps.privacy);
-  for (const q of decoded.quarantined) stats.quarantined[q.kind]++;
   for (const count of decoded.unknownFields.values()) stats.unknownFieldsDropped += count;
   stats.partitionKeyMismatches = decoded.partitionKeyMismatches;
-  if (decoded.quarantined.length > 0) await deps.quarantine.putBatch(decoded.quarantined, batchIdOf(records));
 
   const byProfile = new Map<string, SequencedEvent[]>();
   for (const sequenced of decoded.valid) {
@@ -111,9 +118,28 @@ export async function ingestBatch(
     else list.push(sequenced);
     stats.maxEventAgeMs = Math.max(stats.maxEventAgeMs, nowMs - sequenced.event.occurredAt);
   }
+
+  const { tombstones } = deps;
+  // A refused record names its person only by its partition key: userId, else anonymousId.
+  const quarantineOwners = (q: { partitionKey: string }) => [q.partitionKey, `anon:${q.partitionKey}`];
+  const candidates =
+    tombstones === undefined ? [] : [...byProfile.keys(), ...decoded.quarantined.flatMap(quarantineOwners)];
+  const lookup = [...byProfile.keys(), ...new Set(candidates.map((id) => tombstones!.keyOf(id)))];
+  // One BatchGetItem for the profiles and their tombstones.
+  const stored =
+    lookup.length === 0 ? new Map<string, StoredProfileItem>() : await deps.profiles.getMany(lookup);
+  const erased = tombstones === undefined ? new Set<string>() : erasedAmong(candidates, stored, tombstones);
+
+  const quarantined = decoded.quarantined.filter((q) => !quarantineOwners(q).some((id) => erased.has(id)));
+  stats.erased += decoded.quarantined.length - quarantined.length;
+  for (const q of quarantined) stats.quarantined[q.kind]++;
+  if (quarantined.length > 0) await deps.quarantine.putBatch(quarantined, batchIdOf(records));
+  for (const id of erased) {
+    stats.erased += byProfile.get(id)?.length ?? 0;
+    byProfile.delete(id);
+  }
   if (byProfile.size === 0) return { failedSequenceNumbers: [], stats };
 
-  const stored = await deps.profiles.getMany([...byProfile.keys()]);
   const changed: PendingProfile[] = [];
   for (const [profileId, events] of byProfile) {
     const fold = foldInto(profileId, events, stored.get(profileId));
@@ -223,6 +249,11 @@ async function writeWithRetries(
     if (outcome.status === 'throttled') return false;
     stats.writeConflicts++;
     if (attempt >= maxRetries) return false;
+    if (outcome.current === undefined && (await isErasedNow(pending, deps))) {
+      // Erased between our read and this write: the tombstone is written before the profile is deleted.
+      stats.erased += pending.events.length;
+      return true;
+    }
     const fold = foldInto(pending.profileId, pending.events, outcome.current);
     if (fold.pending === undefined) {
       // The other writer already applied every event: nothing left to write.
@@ -234,12 +265,19 @@ async function writeWithRetries(
   }
 }
 
+async function isErasedNow(pending: PendingProfile, deps: IngestDependencies): Promise<boolean> {
+  if (deps.tombstones === undefined) return false;
+  const key = deps.tombstones.keyOf(pending.profileId);
+  return (await deps.profiles.getMany([key])).has(key);
+}
+
 function emptyStats(recordsIn: number): IngestStats {
   return {
     recordsIn,
     applied: 0,
     duplicates: 0,
     quarantined: Object.fromEntries(VIOLATION_KINDS.map((k) => [k, 0])) as Record<ViolationKind, number>,
+    erased: 0,
     unknownFieldsDropped: 0,
     partitionKeyMismatches: 0,
     profilesWritten: 0,

@@ -214,13 +214,24 @@ const TYPE_BY_CODE = new Map<string, EventType>(
 const DECAY_SLOT = new Map<EventType, number>(DECAYED_EVENT_TYPES.map((t, i) => [t, i]));
 const HALF_LIFE_COUNT = HALF_LIVES_MS.length;
 
+// A stream has a few shards and every write encodes each of its marks: keep the keys (bounded, should a
+// caller cycle through many shard ids).
+const SHARD_KEYS = new Map<string, string>();
+const MAX_SHARD_KEYS = 1024;
+
 /**
  * The key of a shard in the item's `seq` map: the shard number for a Kinesis shard id
  * (`shardId-000000000003` → `3`), else `=` and the id as it is.
  */
 export function encodeShardId(shardId: string): string {
-  const match = KINESIS_SHARD_ID.exec(shardId);
-  return match ? String(Number(match[1])) : `=${shardId}`;
+  let key = SHARD_KEYS.get(shardId);
+  if (key === undefined) {
+    const match = KINESIS_SHARD_ID.exec(shardId);
+    key = match ? String(Number(match[1])) : `=${shardId}`;
+    if (SHARD_KEYS.size >= MAX_SHARD_KEYS) SHARD_KEYS.clear();
+    SHARD_KEYS.set(shardId, key);
+  }
+  return key;
 }
 
 function decodeShardId(key: string): string {

@@ -18,6 +18,7 @@ import { buildBenchWorkload, defaultWorkloadRecords, SHARD_COUNT, BATCH_SIZE } f
 import { runComputeBench, type ComputeBenchResult, type StageTiming } from './compute-bench';
 import { archivedBytesPerEvent, costReport, costTargetRow, measuredUsage } from './cost-report';
 import { runItemSizeBench, type ItemSizeResult } from './item-size-bench';
+import { runTombstoneBench } from './tombstone-bench';
 import { BENCH_BUCKETS, createProfilesTable, runBaseline, runRealPath, type StackRun } from './stack-bench';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -311,6 +312,16 @@ async function main(): Promise<void> {
     const { profileItems: _items, ...figures } = compute;
     report.compute = figures;
     rows.push(...computeRows(compute));
+    console.log(`[${elapsed()}] part 1b: the erasure (tombstone) check, with and without, alternating…`);
+    const tombstones = await runTombstoneBench(workload.interleaved, scorer, options.runs);
+    report.tombstones = tombstones;
+    rows.push({
+      section: '1 compute',
+      metric: `tombstone check per event (median of ${options.runs} alternating pairs)`,
+      value: tombstones.checkMicrosPerEvent,
+      unit: 'µs/event',
+      note: `${ms(tombstones.withoutCheckMs)} → ${ms(tombstones.withCheckMs)} ms over ${tombstones.events} records, ${tombstones.erasedProfiles} tombstones (all lookups miss); BatchGetItem per event ${tombstones.batchGetsPerEvent.without.toFixed(3)} → ${tombstones.batchGetsPerEvent.with.toFixed(3)}`,
+    });
   }
 
   let cloud: LocalCloud | undefined;

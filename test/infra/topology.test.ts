@@ -88,19 +88,24 @@ describe('synthesizeTopology', () => {
       ttlAttribute: 'expiresAt',
     });
     expect(topology.buckets.map((bucket) => bucket.role).sort()).toEqual(
-      ['archive', 'failures', 'models', 'other', 'quarantine'].sort(),
+      ['archive', 'erasure', 'failures', 'models', 'other', 'quarantine'].sort(),
     );
     expect(topology.functions.map((fn) => fn.name)).toEqual([
       'ingest',
       'archive',
       'train',
       'rescore',
+      'erase',
       'scrub-failures',
     ]);
-    const failures = topology.buckets.find((bucket) => bucket.role === 'failures');
-    expect(topology.objectCreatedTriggers).toEqual([
-      { functionName: 'scrub-failures', bucketLogicalId: failures?.logicalId, keyPrefix: 'aws/lambda/' },
-    ]);
+    const bucketOf = (role: string) => topology.buckets.find((bucket) => bucket.role === role)?.logicalId;
+    expect(topology.objectCreatedTriggers).toHaveLength(2);
+    expect(topology.objectCreatedTriggers).toEqual(
+      expect.arrayContaining([
+        { functionName: 'scrub-failures', bucketLogicalId: bucketOf('failures'), keyPrefix: 'aws/lambda/' },
+        { functionName: 'erase', bucketLogicalId: bucketOf('erasure'), keyPrefix: 'requests/' },
+      ]),
+    );
     expect(topology.schedule).toEqual({ functionName: 'train', rate: 'rate(1 day)', rateSeconds: 86_400 });
   });
 

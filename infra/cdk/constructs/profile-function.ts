@@ -15,7 +15,14 @@ import { METRICS_NAMESPACE } from '../../../functions/commons/telemetry-contract
 import { ONNX_RUNTIME_MODULE } from './onnx-runtime-layer';
 
 /** The functions of the pipeline; each lives in `functions/<name>/handler.ts`. */
-export const PROFILE_FUNCTION_NAMES = ['ingest', 'archive', 'train', 'rescore', 'scrub-failures'] as const;
+export const PROFILE_FUNCTION_NAMES = [
+  'ingest',
+  'archive',
+  'train',
+  'rescore',
+  'erase',
+  'scrub-failures',
+] as const;
 
 /** One of {@link PROFILE_FUNCTION_NAMES}. */
 export type ProfileFunctionName = (typeof PROFILE_FUNCTION_NAMES)[number];
@@ -33,10 +40,10 @@ const S3_READ_WILDCARDS = ['s3:GetObject*', 's3:GetBucket*', 's3:List*'] as cons
 export type TableAccess = 'read' | 'readWrite';
 
 /**
- * What a function may do with a bucket. Nothing here deletes objects (lifecycle rules do), so
- * `write` is put-only and `readWrite` is read plus put.
+ * What a function may do with a bucket. Only erasure deletes objects (otherwise lifecycle rules do):
+ * `write` is put-only, `readWrite` read plus put, `rewrite` read, put and delete.
  */
-export type BucketAccess = 'read' | 'write' | 'readWrite';
+export type BucketAccess = 'read' | 'write' | 'readWrite' | 'rewrite';
 
 /** Properties of {@link ProfileFunction}. */
 export interface ProfileFunctionProps<N extends ProfileFunctionName> {
@@ -224,6 +231,10 @@ export class ProfileFunction<N extends ProfileFunctionName = ProfileFunctionName
     if (access !== 'read') {
       bucket.grantPut(this.function);
       this.acknowledgeActions(['s3:Abort*'], 'Aborting own multipart uploads to bound buckets only.');
+    }
+    if (access === 'rewrite') {
+      bucket.grantDelete(this.function);
+      this.acknowledgeActions(['s3:DeleteObject*'], 'Erasure deletes emptied objects of bound buckets only.');
     }
     this.grantedBuckets.push({ bucket, why: `${envVar} (${access})` });
     return this;

@@ -3,12 +3,15 @@ import { decodePrivacyLoader, SecretKeyError } from '../../../functions/commons/
 import { createKeyedHasher } from '../../../shared/privacy/keyed-hash';
 
 const KEY = 'k'.repeat(64);
-const ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:HashKeySecret-abc';
+// The key is cached per source for the container's life: each test names a secret of its own.
+let secrets = 0;
+const arn = () => `arn:aws:secretsmanager:us-east-1:000000000000:secret:HashKeySecret-${++secrets}`;
 
 describe('decodePrivacyLoader', () => {
   it('reads the secret once per container and hashes with its UTF-8 bytes', async () => {
     // Prepare
     const read = jest.fn(async () => KEY);
+    const ARN = arn();
 
     // Act: module load starts the read; two batches await it.
     const load = decodePrivacyLoader({ HASH_KEY_SECRET_ID: ARN, PSEUDONYMISE_IDS: true }, {}, read);
@@ -28,7 +31,7 @@ describe('decodePrivacyLoader', () => {
 
     // Act
     const privacy = await decodePrivacyLoader(
-      { HASH_KEY_SECRET_ID: ARN, PSEUDONYMISE_IDS: false },
+      { HASH_KEY_SECRET_ID: arn(), PSEUDONYMISE_IDS: false },
       { LOCAL_HASH_KEY: local },
       read,
     )();
@@ -47,7 +50,7 @@ describe('decodePrivacyLoader', () => {
       .fn<Promise<string | undefined>, [string]>()
       .mockRejectedValueOnce(new Error('throttled'))
       .mockResolvedValue(KEY);
-    const load = decodePrivacyLoader({ HASH_KEY_SECRET_ID: ARN, PSEUDONYMISE_IDS: false }, {}, read);
+    const load = decodePrivacyLoader({ HASH_KEY_SECRET_ID: arn(), PSEUDONYMISE_IDS: false }, {}, read);
 
     // Act / Assess: the first batch shares the failed warm-up read; the next batch reads again.
     await expect(load()).rejects.toThrow('throttled');
@@ -61,7 +64,11 @@ describe('decodePrivacyLoader', () => {
       decodePrivacyLoader({ PSEUDONYMISE_IDS: false }, { LOCAL_HASH_KEY: 'short' })(),
     ).rejects.toThrow(expect.objectContaining({ name: 'SecretKeyError', source: 'LOCAL_HASH_KEY' }));
     await expect(
-      decodePrivacyLoader({ HASH_KEY_SECRET_ID: ARN, PSEUDONYMISE_IDS: false }, {}, async () => undefined)(),
+      decodePrivacyLoader(
+        { HASH_KEY_SECRET_ID: arn(), PSEUDONYMISE_IDS: false },
+        {},
+        async () => undefined,
+      )(),
     ).rejects.toThrow(SecretKeyError);
   });
 
