@@ -1,9 +1,8 @@
-import { Duration } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { objectCreatedRule } from './object-created-rule';
 
 /** Where Lambda writes on-failure invocation records in an S3 destination. */
 export const ON_FAILURE_KEY_PREFIX = 'aws/lambda/';
@@ -30,19 +29,11 @@ export class FailureScrubbing extends Construct {
 
   constructor(scope: Construct, id: string, props: FailureScrubbingProps) {
     super(scope, id);
-    this.rule = new events.Rule(this, 'OnFailureObjectCreated', {
+    this.rule = objectCreatedRule(this, 'OnFailureObjectCreated', {
       description: 'Removes personal data from every on-failure invocation record',
-      eventPattern: {
-        source: ['aws.s3'],
-        detailType: ['Object Created'],
-        detail: {
-          bucket: { name: [props.failuresBucket.bucketName] },
-          object: { key: [{ prefix: ON_FAILURE_KEY_PREFIX }] },
-        },
-      },
-      targets: [
-        new targets.LambdaFunction(props.scrub, { retryAttempts: 8, maxEventAge: Duration.hours(24) }),
-      ],
+      bucket: props.failuresBucket,
+      keyPrefix: ON_FAILURE_KEY_PREFIX,
+      target: props.scrub,
     });
   }
 }
