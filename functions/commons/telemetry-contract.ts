@@ -61,6 +61,13 @@ export const PUBLISHED_METRICS = {
     ModelRefused: count,
     /** The model pointer could not be read (S3, network); published when it happens. */
     ModelPollFailed: count,
+    /** Audience entries / exits of the profiles written (published when an audience set is loaded). */
+    AudienceEntries: count,
+    AudienceExits: count,
+    /** A published audience set does not validate (the previous one keeps serving); published when it happens. */
+    AudienceSetRefused: count,
+    /** The audience pointer could not be read (S3, network); published when it happens. */
+    AudiencePollFailed: count,
   },
   archive: {
     Archived: count,

@@ -10,7 +10,8 @@ import { DynamoDbProfileStore } from '../commons/dynamodb-profile-store';
 import { S3ModelScorer } from '../commons/s3-model-scorer';
 import { S3QuarantineSink } from '../commons/s3-quarantine-sink';
 import { decodePrivacyLoader, tombstoneKeysLoader } from '../commons/secret-key';
-import { createIngestHandler, MODEL_SCORER_HOOKS } from './ingest-handler';
+import { AUDIENCE_SOURCE_HOOKS, createIngestHandler, MODEL_SCORER_HOOKS } from './ingest-handler';
+import { S3AudienceSource } from '../commons/s3-audience-definitions';
 
 const config = readConfig(INGEST_CONFIG);
 const secretId = config.HASH_KEY_SECRET_ID;
@@ -27,4 +28,11 @@ export const handler = createIngestHandler({
   ),
   privacy: decodePrivacyLoader(config),
   tombstones: secretId === undefined ? undefined : tombstoneKeysLoader(secretId),
+  // Audience definitions live beside the model pointer and are polled as often.
+  audiences: new S3AudienceSource(
+    s3Client(),
+    config.MODELS_BUCKET,
+    config.MODEL_POLL_SECONDS * 1000,
+    AUDIENCE_SOURCE_HOOKS,
+  ),
 });

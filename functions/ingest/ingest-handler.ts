@@ -5,6 +5,7 @@ import type { DecodePrivacy } from '../../shared/privacy/pseudonymise';
 import { toIngestRecords } from '../commons/kinesis-event';
 import type { ModelScorerHooks } from '../commons/s3-model-scorer';
 import type { TombstoneKeys } from '../../shared/erasure/tombstones';
+import type { AudienceSourceHooks } from '../commons/s3-audience-definitions';
 import { logger, metricPublisher, metrics } from '../commons/telemetry';
 
 /** The ingest Lambda handler's signature. */
@@ -28,6 +29,27 @@ export const MODEL_SCORER_HOOKS: ModelScorerHooks = {
   onPollFailed: (reason) => {
     logger.warn('could not look for a new model; keeping the current one', { reason });
     publish('ModelPollFailed', 1);
+  },
+};
+
+/**
+ * How the ingest function reports audience set changes: logged (a refusal with its field and rule),
+ * and counted as `AudienceSetRefused` and `AudiencePollFailed`.
+ */
+export const AUDIENCE_SOURCE_HOOKS: AudienceSourceHooks = {
+  onLoaded: (version, audiences) => logger.info('audience set loaded', { version, audiences }),
+  onRefused: (version, error) => {
+    logger.error('audience set refused; keeping the previous one', {
+      version,
+      field: error.field,
+      rule: error.rule,
+      value: error.value,
+    });
+    publish('AudienceSetRefused', 1);
+  },
+  onPollFailed: (reason) => {
+    logger.warn('could not look for a new audience set; keeping the current one', { reason });
+    publish('AudiencePollFailed', 1);
   },
 };
 
@@ -89,6 +111,11 @@ function publishMetrics(stats: IngestStats, batchMs: number): void {
   if (stats.erased > 0) publish('ErasedDropped', stats.erased);
   if (stats.unknownFieldsDropped > 0) publish('UnknownFieldsDropped', stats.unknownFieldsDropped);
   if (stats.modelVersion !== undefined) metrics.addMetadata('modelVersion', stats.modelVersion);
+  if (stats.audienceSetVersion !== undefined) {
+    publish('AudienceEntries', stats.audienceEntries);
+    publish('AudienceExits', stats.audienceExits);
+    metrics.addMetadata('audienceSetVersion', stats.audienceSetVersion);
+  }
   for (const reason of VIOLATION_KINDS) {
     const count = stats.quarantined[reason];
     if (count > 0) publish('Quarantined', count, { reason });

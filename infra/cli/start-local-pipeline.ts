@@ -16,10 +16,13 @@ import {
   type RescorePassSummary,
 } from '../local/local-pipeline';
 import type { TrainSummary } from '../../shared/training/train-use-case';
+import { BUILT_IN_AUDIENCES } from '../../shared/audiences/audience-definition';
+import { S3AudiencePublisher } from '../../functions/commons/s3-audience-definitions';
 import {
   collectAccounting,
   describeModel,
   formatAccounting,
+  formatAudienceSizes,
   formatMetricsTable,
   sampleProfiles,
   type RunAccounting,
@@ -119,6 +122,15 @@ async function main(): Promise<void> {
     `[${elapsed()}] stream ${pipeline.streamName} (${pipeline.topology.stream.shardCount} shards), table ${pipeline.tableName}, ` +
       `consumers: ${[...pipeline.mappings.keys()].join(', ')}`,
   );
+  // The built-in audiences, published as `npm run audience -- publish --built-in` would: ingest loads
+  // them at its first batch and evaluates them for every profile it writes.
+  const audienceSet = await new S3AudiencePublisher(
+    pipeline.cloud.clients.s3,
+    pipeline.buckets.models!,
+  ).publish(BUILT_IN_AUDIENCES);
+  console.log(
+    `[${elapsed()}] audiences ${audienceSet.version}: ${audienceSet.set.audiences.map((a) => a.id).join(', ')}`,
+  );
   const workload = generateWorkload({ seed: options.seed, users: options.users, days: options.days });
   const { records, manifest } = injectFaults(workload.events, {
     nowMs: Date.now(),
@@ -217,6 +229,12 @@ async function main(): Promise<void> {
         '(more than 16 events a minute from one profile, i.e. bots) and were applied again, as documented',
     );
   }
+  console.log(
+    formatAudienceSizes(
+      accounting.audienceSizes,
+      audienceSet.set.audiences.map((a) => a.id),
+    ),
+  );
   console.log(`[${elapsed()}] ${formatAccounting(accounting)}`);
 
   if (options.serve) {

@@ -4,8 +4,9 @@
  * Flow: decode + validate every record → group valid events by profile → read those profiles and
  * their tombstones at once → drop what belongs to erased people (counted, never stored) → quarantine
  * the other refused records (one object) → fold the events in (duplicates dropped by the profile's own
- * bookkeeping) → featurize every changed profile → ONE inference → write each changed profile once
- * under an optimistic lock → report profiles whose write kept failing by their lowest sequence number.
+ * bookkeeping) → featurize every changed profile → ONE inference → computed traits and audience
+ * membership of each → write each changed profile once under an optimistic lock → report profiles
+ * whose write kept failing by their lowest sequence number.
  */
 import { profileIdOf, VIOLATION_KINDS, type ViolationKind } from '../contract/event-contract';
 import { FEATURE_COUNT, featurizeMany } from '../features/feature-vector';
@@ -17,7 +18,11 @@ import { decodeProfileItem, encodeProfileItem } from '../profile/profile-item-co
 import type { DecodePrivacy } from '../privacy/pseudonymise';
 import { decodeBatch, lowestSequenceNumber } from './decode-batch';
 import { erasedAmong, type TombstoneKeys } from '../erasure/tombstones';
+import type { CompiledAudienceSet, AudienceMembership } from '../audiences/audience-evaluation';
+import { membershipChanges, profileExtrasOf } from '../audiences/profile-extras';
+import type { PopulationStats, TraitThresholds } from '../traits/computed-traits';
 import type {
+  AudienceSource,
   IngestRecord,
   ProfileScorer,
   ProfileStore,
@@ -46,6 +51,10 @@ export interface IngestDependencies {
    * counted as `erased`. @default undefined (no erasure check)
    */
   tombstones?: TombstoneKeys;
+  /** The audience definitions evaluated for every changed profile. @default none: membership kept as stored */
+  audiences?: AudienceSource;
+  /** Lifecycle and abandoned-cart thresholds. @default DEFAULT_TRAIT_THRESHOLDS */
+  traitThresholds?: TraitThresholds;
 }
 
 /** Counters of one batch, published as metrics by the handler. */
@@ -70,6 +79,11 @@ export interface IngestStats {
   modelVersion: string | undefined;
   /** Age of the oldest event of the batch at processing time (event time → now). */
   maxEventAgeMs: number;
+  /** The audience set version evaluated, when one is loaded. */
+  audienceSetVersion: string | undefined;
+  /** Audience entries and exits in the profiles written. */
+  audienceEntries: number;
+  audienceExits: number;
 }
 
 /** The use case's answer: which sequence numbers to report as failed, and what happened. */
@@ -85,6 +99,8 @@ interface PendingProfile {
   stored: StoredProfileItem | undefined;
   state: ProfileState;
   version: number;
+  /** The membership stored with the item folded into. */
+  audiences: AudienceMembership | undefined;
   /** What this fold applied and dropped: counted once the write lands. */
   applied: number;
   duplicates: number;
@@ -150,17 +166,19 @@ export async function ingestBatch(
     }
   }
 
-  const scores = await scoreProfiles(
+  const { scores, population } = await scoreProfiles(
     changed.map((p) => p.state),
     deps,
     stats,
   );
+  const context: WriteContext = { deps, stats, population, audiences: await deps.audiences?.current() };
+  stats.audienceSetVersion = context.audiences?.version;
   const failed: string[] = [];
   const maxRetries = deps.maxConflictRetries ?? 3;
   // allSettled, then throw: no write may still be running when the invocation ends with an error.
   const outcomes = await Promise.allSettled(
     changed.map(async (pending, i) => {
-      const ok = await writeWithRetries(pending, scores[i], deps, maxRetries, stats);
+      const ok = await writeWithRetries(pending, scores[i], context, maxRetries);
       if (ok) stats.profilesWritten++;
       else {
         stats.profilesFailed++;
@@ -187,18 +205,33 @@ function foldInto(profileId: string, events: SequencedEvent[], stored: StoredPro
       stored,
       state: result.state,
       version: current?.version ?? 0,
+      audiences: current?.audiences,
       applied: result.applied,
       duplicates: result.duplicates,
     },
   };
 }
 
+/** The batch's scores, and the population statistics of the model that gave them. */
+interface ScoredBatch {
+  scores: (ProfileScore | undefined)[];
+  population: PopulationStats | undefined;
+}
+
+/** What every write of a batch shares. */
+interface WriteContext {
+  deps: IngestDependencies;
+  stats: IngestStats;
+  population: PopulationStats | undefined;
+  audiences: CompiledAudienceSet | undefined;
+}
+
 async function scoreProfiles(
   states: readonly ProfileState[],
   deps: IngestDependencies,
   stats: IngestStats,
-): Promise<(ProfileScore | undefined)[]> {
-  if (states.length === 0) return [];
+): Promise<ScoredBatch> {
+  if (states.length === 0) return { scores: [], population: undefined };
   // "As of" each profile's latest event, not the wall clock: a replay scores exactly as live did.
   const matrix = featurizeMany(
     states,
@@ -208,9 +241,12 @@ async function scoreProfiles(
   const started = clock();
   const result = await deps.scorer.score(matrix, states.length, FEATURE_COUNT);
   stats.inferenceMs += clock() - started;
-  if (result === undefined) return states.map(() => undefined);
+  if (result === undefined) return { scores: states.map(() => undefined), population: undefined };
   stats.modelVersion = result.modelVersion;
-  return toProfileScores(result, states.length, deps.now(), states);
+  return {
+    scores: toProfileScores(result, states.length, deps.now(), states),
+    population: result.population,
+  };
 }
 
 /**
@@ -222,17 +258,27 @@ async function scoreProfiles(
 async function writeWithRetries(
   pending: PendingProfile,
   score: ProfileScore | undefined,
-  deps: IngestDependencies,
+  context: WriteContext,
   maxRetries: number,
-  stats: IngestStats,
 ): Promise<boolean> {
+  const { deps, stats } = context;
   let current = pending;
   let currentScore = score;
+  let population = context.population;
   for (let attempt = 0; ; attempt++) {
+    const extras = profileExtrasOf(
+      current.state,
+      currentScore,
+      population,
+      context.audiences,
+      current.audiences,
+      deps.traitThresholds,
+    );
     const item = encodeProfileItem(current.state, {
       version: current.version + 1,
       score: currentScore,
       writtenAt: deps.now(),
+      ...extras,
     });
     const outcome = await deps.profiles.putIfVersion(
       item,
@@ -243,6 +289,9 @@ async function writeWithRetries(
       stats.applied += current.applied;
       stats.duplicates += current.duplicates;
       if (currentScore !== undefined) stats.scoredProfiles++;
+      const changes = membershipChanges(current.audiences, extras.audiences);
+      stats.audienceEntries += changes.entered;
+      stats.audienceExits += changes.exited;
       return true;
     }
     // Throttled after the SDK's retries: report the profile so Lambda redelivers it later.
@@ -261,7 +310,9 @@ async function writeWithRetries(
       return true;
     }
     current = fold.pending;
-    [currentScore] = await scoreProfiles([current.state], deps, stats);
+    const rescored = await scoreProfiles([current.state], deps, stats);
+    [currentScore] = rescored.scores;
+    population = rescored.population;
   }
 }
 
@@ -288,6 +339,9 @@ function emptyStats(recordsIn: number): IngestStats {
     inferenceMs: 0,
     modelVersion: undefined,
     maxEventAgeMs: 0,
+    audienceSetVersion: undefined,
+    audienceEntries: 0,
+    audienceExits: 0,
   };
 }
 
