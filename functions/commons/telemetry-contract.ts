@@ -87,6 +87,11 @@ export const PUBLISHED_METRICS = {
     /** Request to receipt. */
     ErasureMs: milliseconds,
   },
+  'scrub-failures': {
+    /** Records of an on-failure object that lost personal fields; published when it rewrites one. */
+    FailureRecordsScrubbed: count,
+    PersonalFieldsRemoved: count,
+  },
   train: {
     TrainingSkipped: count,
     ModelPromoted: count,

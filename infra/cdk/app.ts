@@ -77,7 +77,7 @@ export function buildApp(options: BuildAppOptions = {}): ProfileStreamApp {
   });
   const stateless = new StatelessStack(app, STACK_NAMES.stateless, {
     description:
-      'profile-stream: ingest, archive, train and rescore functions, schedule, rescoring workflow, alarms, dashboard',
+      'profile-stream: ingest, archive, train, rescore and scrub-failures functions, schedule, rescoring workflow, alarms, dashboard',
     resources: stateful.resources,
     projectRoot: PROJECT_ROOT,
     trainingRateHours: parameters.trainingRateHours,
@@ -85,6 +85,7 @@ export function buildApp(options: BuildAppOptions = {}): ProfileStreamApp {
     alarmAfterRunsWithoutPromotion: parameters.alarmAfterRunsWithoutPromotion,
     ingestBatchingWindowSeconds: parameters.ingestBatchingWindowSeconds,
     ingestFanOut: parameters.ingestFanOut,
+    pseudonymiseIds: parameters.pseudonymiseIds,
   });
   // A policy validation plugin: synth fails while any finding is neither fixed nor acknowledged.
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -22,6 +22,12 @@ export interface StackParameters {
    * sub-second freshness, at a consumer-shard-hour and per-GB price.
    */
   readonly ingestFanOut: IngestFanOut;
+  /**
+   * Replace `userId` and `anonymousId` at decode by their keyed hash (HMAC-SHA256 under the stateful
+   * stack's secret), so the table, archive and logs hold no raw ids; readers hash the id they are given
+   * (README, "Pseudonymous ids"). Device and network fingerprints are computed either way.
+   */
+  readonly pseudonymiseIds: boolean;
 }
 
 /** Values of {@link StackParameters.ingestFanOut}. */
@@ -40,9 +46,10 @@ export const DEFAULT_STACK_PARAMETERS: StackParameters = {
   alarmAfterRunsWithoutPromotion: 7,
   ingestBatchingWindowSeconds: 1,
   ingestFanOut: 'shared',
+  pseudonymiseIds: false,
 };
 
-type NumericParameter = Exclude<keyof StackParameters, 'ingestFanOut'>;
+type NumericParameter = Exclude<keyof StackParameters, 'ingestFanOut' | 'pseudonymiseIds'>;
 
 /**
  * Bounds from the services: provisioned streams start at 500 shards max; rate() needs ≥ 1; Lambda
@@ -55,6 +62,13 @@ const RULES: Record<NumericParameter, { min: number; max: number }> = {
   alarmAfterRunsWithoutPromotion: { min: 1, max: 24 * 7 },
   ingestBatchingWindowSeconds: { min: 0, max: 300 },
 };
+
+const BOOLEAN_VALUES = new Map<unknown, boolean>([
+  [true, true],
+  [false, false],
+  ['true', true],
+  ['false', false],
+]);
 
 /** CloudWatch evaluates an alarm over at most 7 days (period × evaluation periods). */
 const MAX_ALARM_WINDOW_HOURS = 24 * 7;
@@ -97,12 +111,19 @@ export function resolveStackParameters(app: App, overrides: Partial<StackParamet
       fanOut,
     );
   }
+  // CLI `-c pseudonymiseIds=true` arrives as a string; code passes a boolean.
+  const pseudonymise = rawOf('pseudonymiseIds');
+  const pseudonymiseIds = BOOLEAN_VALUES.get(pseudonymise);
+  if (pseudonymiseIds === undefined) {
+    throw new InvalidStackParameter('pseudonymiseIds', 'must be true or false', pseudonymise);
+  }
   const parameters = {
     shardCount: resolve('shardCount'),
     trainingRateHours: resolve('trainingRateHours'),
     labelHorizonHours: resolve('labelHorizonHours'),
     ingestBatchingWindowSeconds: resolve('ingestBatchingWindowSeconds'),
     ingestFanOut,
+    pseudonymiseIds,
     alarmAfterRunsWithoutPromotion: resolve('alarmAfterRunsWithoutPromotion'),
   };
   const windowHours = parameters.trainingRateHours * parameters.alarmAfterRunsWithoutPromotion;

@@ -9,7 +9,12 @@ import { EventProducer } from '../client/event-producer';
 import { generateWorkload } from '../workload/synthetic-workload';
 import { injectFaults } from '../workload/fault-injection';
 import { appliedEvents, foldInMemory } from '../local/reference-fold';
-import { startLocalPipeline, type LocalPipeline, type RescorePassSummary } from '../local/local-pipeline';
+import {
+  decodePrivacyOf,
+  startLocalPipeline,
+  type LocalPipeline,
+  type RescorePassSummary,
+} from '../local/local-pipeline';
 import type { TrainSummary } from '../../shared/training/train-use-case';
 import { startProfileExplorer, type ProfileExplorer } from '../local/explorer/explorer-server';
 import { BUILT_IN_AUDIENCES } from '../../shared/audiences/audience-definition';
@@ -50,6 +55,10 @@ const program = new Command()
     '--serve',
     'keep the local cloud running after the run, print its endpoints and serve the profile explorer',
   )
+  .option(
+    '--pseudonymise-ids',
+    'store keyed hashes of userId/anonymousId instead of the ids (stack parameter pseudonymiseIds)',
+  )
   .option('--samples <n>', 'sample profiles to print at the end', integer('--samples'), 3)
   .option('--warm-up-share <x>', 'share of the records streamed before training', share, 0.7)
   .option(
@@ -75,6 +84,7 @@ interface RunOptions {
   faults: boolean;
   dataDir?: string;
   serve?: boolean;
+  pseudonymiseIds?: boolean;
   samples: number;
 }
 
@@ -89,6 +99,8 @@ async function main(): Promise<void> {
   );
   const pipeline = await startLocalPipeline({
     dataDir: options.dataDir,
+    // Otherwise the stack's own resolution: `cdk.json` context, then the default (off).
+    ...(options.pseudonymiseIds === true ? { stackParameters: { pseudonymiseIds: true } } : {}),
     // `npm run erase` against the served cloud: requests are picked up as S3 → EventBridge would.
     watchErasureRequests: options.serve === true,
     // Keep the handlers' own logs quiet; the runner prints progress.
@@ -192,6 +204,8 @@ async function main(): Promise<void> {
   const reference = foldInMemory(
     records.filter((r) => !unsent.has(r)),
     Date.now(),
+    // Decoded as the handlers decode: the same key, fingerprints and (if on) pseudonymous ids.
+    decodePrivacyOf(pipeline),
   );
   const expectedApplied = [...reference.values()].reduce((sum, state) => sum + appliedEvents(state), 0);
   const accounting = await collectAccounting(
@@ -255,6 +269,10 @@ async function main(): Promise<void> {
       `  stream ${pipeline.streamName}, table ${pipeline.tableName}, credentials S3RVER/S3RVER, region us-east-1`,
     );
     console.log(`  profile explorer: ${explorer.url} (loopback only)`);
+    // Local only (there is no Secrets Manager here): the CLIs hash ids they are given with it.
+    console.log(
+      `  LOCAL_HASH_KEY=${pipeline.hashKey}${pipeline.pseudonymiseIds ? ' (ids pseudonymised)' : ''}`,
+    );
     console.log(
       `  erase: npm run erase -- <id>… --bucket ${pipeline.buckets.erasure} --endpoint ${pipeline.cloud.endpoints.s3}`,
     );

@@ -9,6 +9,7 @@
 import { IdentityFold } from '../../shared/profile/profile-merge';
 import type { ProfileState } from '../../shared/profile/profile-state';
 import { decodeBatch } from '../../shared/ingest/decode-batch';
+import type { DecodePrivacy } from '../../shared/privacy/pseudonymise';
 
 /** Records as a producer sent them, in delivery order. */
 export interface DeliveredRecord {
@@ -20,8 +21,13 @@ export interface DeliveredRecord {
  * Fold delivered records into live profiles in memory (sequence numbers are made up, increasing).
  *
  * @param nowMs - when the records reached the stream, for the contract's future-timestamp rule
+ * @param privacy - decode as the pipeline's handlers do (fingerprints, pseudonymous ids) @default none
  */
-export function foldInMemory(records: readonly DeliveredRecord[], nowMs: number): Map<string, ProfileState> {
+export function foldInMemory(
+  records: readonly DeliveredRecord[],
+  nowMs: number,
+  privacy?: DecodePrivacy,
+): Map<string, ProfileState> {
   const decoded = decodeBatch(
     records.map((r, i) => ({
       shardId: 'reference',
@@ -30,6 +36,7 @@ export function foldInMemory(records: readonly DeliveredRecord[], nowMs: number)
       data: r.data,
       approximateArrivalMs: nowMs,
     })),
+    privacy,
   );
   const identity = new IdentityFold();
   for (const sequenced of decoded.valid) identity.apply(sequenced);
