@@ -88,7 +88,11 @@ describe('profile explorer API (local pipeline on the emulators)', () => {
     expect(found.audiences).toEqual([]);
     // Whatever else the writer stored (traits, once it computes them) comes as stored; the state the view
     // already describes does not come twice.
-    for (const [name, value] of Object.entries(found.attributes)) expect(stored!.item[name]).toEqual(value);
+    // Binary attributes (e.g. the risk fingerprints `fp`) travel as base64 in the JSON.
+    const asJson = (value: unknown) =>
+      value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value;
+    for (const [name, value] of Object.entries(found.attributes))
+      expect(asJson(stored!.item[name])).toEqual(value);
     for (const described of ['act', 'cat', 'views', 'orders', 'cart', 'seq', 'dedup', 'propensity'])
       expect(found.attributes).not.toHaveProperty(described);
   });
@@ -110,7 +114,12 @@ describe('profile explorer API (local pipeline on the emulators)', () => {
     expect(score.explanations?.churn).toEqual([
       'time since the last purchase lowered the churn risk (-1.81)',
     ]);
-    expect(found.attributes).toEqual(SCORED_TRAITS);
+    // The risk signals every write stores come along as plain attributes too.
+    expect(found.attributes).toEqual({
+      ...SCORED_TRAITS,
+      riskScore: expect.any(Number),
+      risk: [expect.any(Number), expect.any(Number), expect.any(Number), expect.any(Number)],
+    });
     expect(found.audiences).toEqual([
       {
         audienceId: 'cart-abandoners',

@@ -7,7 +7,7 @@ import { comparableState, foldInMemory } from '../../../infra/local/reference-fo
 import { injectFaults } from '../../../infra/workload/fault-injection';
 import { generateWorkload } from '../../../infra/workload/synthetic-workload';
 import { collectAccounting, readQuarantine, scanProfiles } from '../../../infra/local/run-report';
-import type { LocalPipeline } from '../../../infra/local/local-pipeline';
+import { decodePrivacyOf, type LocalPipeline } from '../../../infra/local/local-pipeline';
 import { startPipelineWithRecords } from '../../support/local-pipeline-fixture';
 
 describe('local pipeline (template → emulators → real ingest handler)', () => {
@@ -40,7 +40,7 @@ describe('local pipeline (template → emulators → real ingest handler)', () =
 
   it('stores exactly the profiles an in-memory fold of the same records gives, field by field', async () => {
     // Prepare
-    const reference = foldInMemory(records, nowMs);
+    const reference = foldInMemory(records, nowMs, decodePrivacyOf(pipeline));
     // Act
     const stored = (await scanProfiles(pipeline)).filter((p) => p.state.redirect === undefined);
     // Assess
@@ -65,12 +65,15 @@ describe('local pipeline (template → emulators → real ingest handler)', () =
     const accounting = await collectAccounting(
       pipeline,
       { produced: records.length, failedToSend: 0 },
-      { profiles: foldInMemory(records, nowMs), quarantined: manifest.malformed.length },
+      {
+        profiles: foldInMemory(records, nowMs, decodePrivacyOf(pipeline)),
+        quarantined: manifest.malformed.length,
+      },
     );
     expect(accounting).toMatchObject({ balanced: true, onFailure: 0, mismatchedProfiles: 0 });
     expect(accounting.applied).toBe(manifest.validEvents);
     // The same check notices a single profile that differs from the reference.
-    const tampered = new Map(foldInMemory(records, nowMs));
+    const tampered = new Map(foldInMemory(records, nowMs, decodePrivacyOf(pipeline)));
     const [someId, someState] = [...tampered][0]!;
     tampered.set(someId, { ...someState, sessionCount: someState.sessionCount + 1 });
     const noticed = await collectAccounting(

@@ -8,7 +8,7 @@ import { comparableState, foldInMemory } from '../../../infra/local/reference-fo
 import { collectAccounting, profilesPerPerson, scanProfiles } from '../../../infra/local/run-report';
 import { injectFaults } from '../../../infra/workload/fault-injection';
 import { generateWorkload } from '../../../infra/workload/synthetic-workload';
-import type { LocalPipeline } from '../../../infra/local/local-pipeline';
+import { decodePrivacyOf, type LocalPipeline } from '../../../infra/local/local-pipeline';
 import { startPipelineWithRecords } from '../../support/local-pipeline-fixture';
 
 describe('merge on identify (emulators, real ingest handler)', () => {
@@ -84,7 +84,7 @@ describe('merge on identify (emulators, real ingest handler)', () => {
     expect(sharerState.mergeRefusals).toEqual([
       expect.objectContaining({ anonymousId: identified[0]!.anonymousId, reason: 'shared-device' }),
     ]);
-    const reference = foldInMemory(records, nowMs);
+    const reference = foldInMemory(records, nowMs, decodePrivacyOf(pipeline));
     const live = (await scanProfiles(pipeline)).filter((p) => p.state.redirect === undefined);
     for (const profile of live) {
       expect(comparableState(profile.state)).toEqual(
