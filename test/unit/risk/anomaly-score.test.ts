@@ -12,6 +12,9 @@ import {
   profileItemSchema,
 } from '../../../shared/profile/profile-item-codec';
 import { makeEvent, sequenced, T0 } from '../../support/factories';
+import { BUILT_IN_AUDIENCES } from '../../../shared/audiences/audience-definition';
+import { compileAudienceSet, evaluateMembership } from '../../../shared/audiences/audience-evaluation';
+import { computeTraits } from '../../../shared/traits/computed-traits';
 
 const fold = (events: ContractEvent[]) => applyEventsToProfile(undefined, sequenced(events), 'u-1').state;
 const hash = (n: number) => n.toString(16).padStart(8, '0').repeat(4);
@@ -54,6 +57,23 @@ describe('anomaly score', () => {
     expect(risk.signals.newFingerprint).toBe(2);
     expect(risk.contributions.loginBurst).toBe(1);
     expect(risk.contributions.newFingerprint).toBe(1);
+  });
+
+  it('puts the takeover, not the shopper, into the built-in suspicious audience', () => {
+    // Prepare
+    const start = T0 + 7 * 86_400_000;
+    const context = { deviceHash: hash(9), networkHash: hash(9) };
+    const attack = [0, 20, 40, 60, 80].map((s) =>
+      makeEvent({ type: 'login', occurredAt: start + s * 1000, context }),
+    );
+    const set = compileAudienceSet(BUILT_IN_AUDIENCES);
+    const audiencesOf = (events: ContractEvent[]) => {
+      const state = fold(events);
+      return Object.keys(evaluateMembership(set, { state, traits: computeTraits(state) }, undefined, 1));
+    };
+    // Act / Assess
+    expect(audiencesOf([...shopperHistory(), ...attack])).toContain('suspicious');
+    expect(audiencesOf(shopperHistory())).not.toContain('suspicious');
   });
 
   it('flags a crawler: fast, regular product views and no cart', () => {
