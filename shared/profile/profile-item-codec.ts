@@ -14,6 +14,10 @@
  * not know. So v2 only ADDS optional attributes and its items keep `itemSchemaVersion` 1, read as "the
  * oldest layout whose readers decode this item": old and new functions read each other's items, and a
  * v1 writer simply drops the v2 outputs (every write is a whole PutItem) until a v2 writer rescores.
+ * v4 is the one layout older readers cannot read: its `merges` entries are flat lists of ages, and a
+ * merged id is no longer repeated in `aliases`. Only items with merges say 4 (v3 code refuses them by
+ * that number instead of misreading them); this decoder still reads the v2/v3 form, and the item's next
+ * write stores v4.
  */
 import { FieldRuleError } from '../errors';
 import { z } from 'zod';
