@@ -276,7 +276,12 @@ describe('profile-stream stacks', () => {
     it('gives ingest an enhanced fan-out consumer of its own when ingestFanOut is enhanced', () => {
       // Prepare
       const custom = buildApp({
-        context: { ...SKIP_BUNDLING, ingestFanOut: 'enhanced', ingestBatchingWindowSeconds: '0' },
+        context: {
+          ...SKIP_BUNDLING,
+          ingestFanOut: 'enhanced',
+          ingestBatchingWindowSeconds: '0',
+          ingestBatchSize: '250',
+        },
       });
 
       // Act
@@ -288,7 +293,7 @@ describe('profile-stream stacks', () => {
       const [consumerId] = Object.keys(consumers);
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [consumerId, 'ConsumerARN'] },
-        BatchSize: 100,
+        BatchSize: 250,
         MaximumBatchingWindowInSeconds: 0,
       });
       // The archive consumer keeps polling the stream itself.
