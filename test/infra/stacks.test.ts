@@ -202,7 +202,7 @@ describe('profile-stream stacks', () => {
     });
 
     it.each([
-      ['ingest', 100, 1],
+      ['ingest', 500, 0],
       ['archive', 1000, 30],
     ])('bounds failures of the %s Kinesis consumer', (name, batchSize, window) => {
       // Prepare
@@ -264,12 +264,12 @@ describe('profile-stream stacks', () => {
       });
     });
 
-    it('reads the stream through a polled mapping with a 1 s window by default', () => {
+    it('reads the stream through a polled mapping, batches of up to 500 and no window, by default', () => {
       // Assess
       stateless.resourceCountIs('AWS::Kinesis::StreamConsumer', 0);
       stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-        BatchSize: 100,
-        MaximumBatchingWindowInSeconds: 1,
+        BatchSize: 500,
+        MaximumBatchingWindowInSeconds: 0,
       });
     });
 
@@ -279,7 +279,7 @@ describe('profile-stream stacks', () => {
         context: {
           ...SKIP_BUNDLING,
           ingestFanOut: 'enhanced',
-          ingestBatchingWindowSeconds: '0',
+          ingestBatchingWindowSeconds: '2',
           ingestBatchSize: '250',
         },
       });
@@ -294,7 +294,7 @@ describe('profile-stream stacks', () => {
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [consumerId, 'ConsumerARN'] },
         BatchSize: 250,
-        MaximumBatchingWindowInSeconds: 0,
+        MaximumBatchingWindowInSeconds: 2,
       });
       // The archive consumer keeps polling the stream itself.
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
