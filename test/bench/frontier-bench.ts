@@ -1,8 +1,8 @@
 /**
  * `npm run bench:frontier`: the latency / cost frontier of the ingest consumer. Drives the local cloud
  * (emulators, the event source mapping emulator, the real ingest handler, as `npm start` runs them) at a
- * fixed input rate from an open-loop producer, and measures for each batching window (and enhanced
- * fan-out) in one run:
+ * fixed input rate from an open-loop producer, and measures for each batching window × ingest batch
+ * size (and enhanced fan-out) in one run:
  * - put → profile readable, p50 / p99, seen from a reader outside the pipeline: every `--probe-every`-th
  *   record is a probe, and the reader polls its profile (BatchGetItem, every `--read-poll-ms`) until the
  *   profile's high-water mark for the probe's shard reaches the probe's sequence number;
