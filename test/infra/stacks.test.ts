@@ -202,7 +202,7 @@ describe('profile-stream stacks', () => {
     });
 
     it.each([
-      ['ingest', 500, 1],
+      ['ingest', 100, 1],
       ['archive', 1000, 30],
     ])('bounds failures of the %s Kinesis consumer', (name, batchSize, window) => {
       // Prepare
@@ -264,11 +264,11 @@ describe('profile-stream stacks', () => {
       });
     });
 
-    it('reads the stream through a polled mapping, batches of up to 500 in a 1 s window, by default', () => {
+    it('reads the stream through a polled mapping, batches of up to 100 in a 1 s window, by default', () => {
       // Assess
       stateless.resourceCountIs('AWS::Kinesis::StreamConsumer', 0);
       stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-        BatchSize: 500,
+        BatchSize: 100,
         MaximumBatchingWindowInSeconds: 1,
       });
     });
