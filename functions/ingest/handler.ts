@@ -18,7 +18,8 @@ const secretId = config.HASH_KEY_SECRET_ID;
 
 /** Lambda entry point for the Kinesis event source (ReportBatchItemFailures enabled). */
 export const handler = createIngestHandler({
-  profiles: new DynamoDbProfileStore(dynamoDbClient(), config.PROFILES_TABLE),
+  // Eventually consistent profile reads: every write is conditioned on the version read.
+  profiles: new DynamoDbProfileStore(dynamoDbClient(), config.PROFILES_TABLE, 'eventual'),
   quarantine: new S3QuarantineSink(s3Client(), config.QUARANTINE_BUCKET),
   scorer: new S3ModelScorer(
     s3Client(),

@@ -84,6 +84,7 @@ export function buildApp(options: BuildAppOptions = {}): ProfileStreamApp {
     labelHorizonHours: parameters.labelHorizonHours,
     alarmAfterRunsWithoutPromotion: parameters.alarmAfterRunsWithoutPromotion,
     ingestBatchingWindowSeconds: parameters.ingestBatchingWindowSeconds,
+    ingestBatchSize: parameters.ingestBatchSize,
     ingestFanOut: parameters.ingestFanOut,
     pseudonymiseIds: parameters.pseudonymiseIds,
   });

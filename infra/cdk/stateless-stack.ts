@@ -38,14 +38,6 @@ export const CONSUMER_FAILURE_SETTINGS = {
   startingPosition: lambda.StartingPosition.TRIM_HORIZON,
 } as const;
 
-/**
- * ingest: Lambda's default batch of 100 bounds what a partial-batch retry re-delivers; one ONNX run
- * per batch costs a small fraction of a millisecond. The batching window (stack parameter
- * `ingestBatchingWindowSeconds`, default 1 s) trades latency for writes: the frontier benchmark
- * measures both (README, "Benchmarks").
- */
-export const INGEST_BATCH_SIZE = 100;
-
 /** archive: large, slow batches make fewer, larger S3 objects; latency does not matter here. */
 export const ARCHIVE_CONSUMER: ConsumerSettings = {
   batchSize: 1000,
@@ -75,8 +67,13 @@ export interface StatelessStackProps extends StackProps {
   readonly labelHorizonHours: number;
   /** Alarm when this many training runs in a row promoted nothing. */
   readonly alarmAfterRunsWithoutPromotion: number;
-  /** The ingest consumer's batching window, whole seconds. */
+  /**
+   * The ingest consumer's batching window, whole seconds; with {@link ingestBatchSize} it trades
+   * latency for writes, and the frontier benchmark measures both (README, "Benchmarks").
+   */
   readonly ingestBatchingWindowSeconds: number;
+  /** The ingest consumer's batch size, records (one ONNX run per batch). */
+  readonly ingestBatchSize: number;
   /** Shared-throughput polling, or an enhanced fan-out consumer for ingest. */
   readonly ingestFanOut: IngestFanOut;
   /** Pseudonymise userId/anonymousId at decode (stack parameter `pseudonymiseIds`). @default false */
@@ -160,7 +157,7 @@ export class StatelessStack extends Stack {
       .bindBucket({ bucket: resources.modelsBucket, access: 'readWrite', envVar: 'MODELS_BUCKET' });
 
     const ingestConsumer: ConsumerSettings = {
-      batchSize: INGEST_BATCH_SIZE,
+      batchSize: props.ingestBatchSize,
       maxBatchingWindow: Duration.seconds(props.ingestBatchingWindowSeconds),
     };
     // Enhanced fan-out: a consumer of its own gets records pushed (~70 ms) instead of polled (~1 s),

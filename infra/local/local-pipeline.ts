@@ -106,7 +106,7 @@ export interface RescorePassSummary {
   modelVersion: string | undefined;
 }
 
-/** Default of {@link LocalPipelineOptions.maxBatchingWindowSeconds}: the ingest consumer's own window. */
+/** Default of {@link LocalPipelineOptions.maxBatchingWindowSeconds}: short enough not to idle a drain. */
 export const LOCAL_MAX_BATCHING_WINDOW_SECONDS = 1;
 
 type Handler = (event: never, context?: unknown) => Promise<unknown>;

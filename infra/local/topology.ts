@@ -38,6 +38,8 @@ export interface TopologyFunction {
   readonly entry: string;
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
+  /** The instruction set (`Architectures`; Lambda's default when absent is x86_64). */
+  readonly architecture: 'x86_64' | 'arm64';
   /** Literal values, or references to stateful resources (cross-stack imports resolved). */
   readonly environment: Record<string, string | ResourceRef>;
 }
@@ -198,6 +200,8 @@ export function topologyFromTemplates(stateful: CfnTemplate, stateless: CfnTempl
           entry: String(resource.Metadata?.[FUNCTION_METADATA.entry]),
           timeoutSeconds: Number(props.Timeout ?? 3),
           memoryMb: Number(props.MemorySize ?? 128),
+          architecture:
+            Array.isArray(props.Architectures) && props.Architectures[0] === 'arm64' ? 'arm64' : 'x86_64',
           environment,
         },
       ];

@@ -5,9 +5,12 @@
  *
  * Assumptions the prices carry: Kinesis in provisioned mode (the stack's default, 2 shards; the
  * on-demand mode bills per GB and per stream-hour instead); Lambda on x86_64 (the stack pins it) in the
- * first duration tier; DynamoDB on-demand (the table is PAY_PER_REQUEST), Standard table class; S3
+ * first duration tier (arm64 priced too, for the day the functions move); DynamoDB on-demand (the table is PAY_PER_REQUEST), Standard table class; S3
  * Standard; CloudWatch standard log class and standard-resolution metrics and alarms.
  */
+
+/** A Lambda instruction set architecture, spelled as CloudFormation's `Architectures`. */
+export type LambdaArchitecture = 'x86_64' | 'arm64';
 
 /** The price table; every rate in US dollars. */
 export interface AwsListPrices {
@@ -26,7 +29,8 @@ export interface AwsListPrices {
     shardRecordsPerSecond: number;
     shardBytesPerSecond: number;
   };
-  lambda: { gbSecond: number; requestsPerMillion: number };
+  /** Duration by architecture (Graviton arm64 is 20 % cheaper per GB-second), requests alike. */
+  lambda: { gbSecond: Record<LambdaArchitecture, number>; requestsPerMillion: number };
   dynamodb: {
     writeRequestUnitsPerMillion: number;
     readRequestUnitsPerMillion: number;
@@ -61,7 +65,7 @@ export const AWS_LIST_PRICES: AwsListPrices = {
     shardRecordsPerSecond: 1000,
     shardBytesPerSecond: 1024 * 1024,
   },
-  lambda: { gbSecond: 0.0000166667, requestsPerMillion: 0.2 },
+  lambda: { gbSecond: { x86_64: 0.0000166667, arm64: 0.0000133334 }, requestsPerMillion: 0.2 },
   dynamodb: { writeRequestUnitsPerMillion: 0.625, readRequestUnitsPerMillion: 0.125, storageGbMonth: 0.25 },
   s3: { putPerThousand: 0.005, getPerThousand: 0.0004, standardGbMonth: 0.023 },
   cloudwatch: { logsIngestedPerGb: 0.5, logsStoredGbMonth: 0.03, metricMonth: 0.3, alarmMonth: 0.1 },

@@ -10,11 +10,12 @@ import { kinesisStreamRecordOf, LOCAL_STREAM_SOURCE } from '../../infra/local/ki
 import type { RawRecord } from '../../infra/client/put-records-plan';
 import { injectFaults, type FaultManifest } from '../../infra/workload/fault-injection';
 import { generateWorkload } from '../../infra/workload/synthetic-workload';
+import { DEFAULT_STACK_PARAMETERS } from '../../infra/cdk/stack-parameters';
 
 /** Shards of the imaginary stream (the stack default is 2; 4 spreads 3,000 people more like production). */
 export const SHARD_COUNT = 4;
-/** Records per event source mapping batch (the stack's ingest BatchSize). */
-export const BATCH_SIZE = 100;
+/** Records per event source mapping batch: the stack's ingest `BatchSize`. */
+export const BATCH_SIZE = DEFAULT_STACK_PARAMETERS.ingestBatchSize;
 const SEQUENCE_DIGITS = 56;
 
 /** One shard's batches, in delivery order. */

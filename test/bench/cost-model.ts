@@ -8,8 +8,10 @@
  * by the hour or month (shards, metrics, alarms) is spread over the events of a month at the given rate,
  * so small deployments pay a floor per event.
  */
-import type { AwsListPrices } from './aws-list-prices';
+import type { AwsListPrices, LambdaArchitecture } from './aws-list-prices';
 
+/** Memory at which a Lambda function gets one full vCPU (Lambda docs, "Memory and computing power"). */
+export const FULL_VCPU_MB = 1769;
 /** Hours in the month AWS bills by. */
 export const HOURS_PER_MONTH = 730;
 const SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600;
@@ -21,12 +23,22 @@ export interface MeasuredUsage {
   recordBytes: number;
   /** Profile writes (PutItem) per event; each ≤ 1 KB costs one write unit (README, item size). */
   dynamodbWritesPerEvent: number;
-  /** Profiles read by key per event (strongly consistent, ≤ 4 KB: one read unit each). */
-  dynamodbKeysReadPerEvent: number;
-  /** Quarantine objects written per event (one per batch holding a refused record). */
-  quarantinePutsPerEvent: number;
-  /** Duration of one ingest invocation, ms (the Lambda duration estimate). */
-  ingestMsPerInvocation: number;
+  /**
+   * Read units per event: every key read (profiles and tombstones) at the consistency the store asked
+   * for (items ≤ 4 KB: 1 unit strongly consistent, ½ eventually consistent).
+   */
+  dynamodbReadUnitsPerEvent: number;
+  /**
+   * Share of records refused into the quarantine. Each invocation holding at least one writes one
+   * object, so the PUTs per event follow from the batch size: `(1 − (1 − share)^n) / n`.
+   */
+  malformedShare: number;
+  /**
+   * Ingest invocation duration (the Lambda duration estimate): waiting on DynamoDB and S3 per
+   * invocation, plus CPU per record at one full vCPU (stretched by `1769 / memoryMb` below 1,769 MB,
+   * where Lambda gives a proportional share of a vCPU).
+   */
+  ingestDuration: { waitMsPerInvocation: number; cpuMsPerRecord: number };
 }
 
 /** The deployment and the operating assumptions the measured usage is priced under. */
@@ -37,9 +49,10 @@ export interface Deployment {
   /** Share of a shard's write limits the deployment runs at (headroom for bursts). */
   shardUtilisation: number;
   fanOut: 'shared' | 'enhanced';
-  ingest: { memoryMb: number; batchSize: number; windowSeconds: number };
+  ingest: { memoryMb: number; architecture: LambdaArchitecture; batchSize: number; windowSeconds: number };
   archive: {
     memoryMb: number;
+    architecture: LambdaArchitecture;
     batchSize: number;
     windowSeconds: number;
     msPerInvocation: number;
@@ -55,22 +68,37 @@ export interface Deployment {
     /** Days of archive each run reads: every event is trained on this many times over its life. */
     windowDays: number;
     memoryMb: number;
+    architecture: LambdaArchitecture;
     secondsPerMillionEvents: number;
     /** Archive objects read per million events trained. */
     objectsPerMillionEvents: number;
   };
   rescoring: {
-    /** Promotions per month; each rescores (reads and rewrites) every profile. */
+    /** Promotions per month; each scans every profile and rewrites {@link rescoredShare} of them. */
     promotionsPerMonth: number;
+    /** Share of the profiles a promotion rewrites (1: every one, as the rescorer does today). */
+    rescoredShare: number;
     /** Profiles in the table per event per second of input. */
     profilesPerEventPerSecond: number;
     profileBytes: number;
+  };
+  /**
+   * Hook for the activation feed (a stream of its own and index writes): priced when set, left out of
+   * the table otherwise.
+   */
+  activation?: {
+    /** Provisioned shards of the activation stream. */
+    streamShards: number;
+    /** Activation records put per event (25 KB PUT payload units each). */
+    recordsPerEvent: number;
+    /** Index writes (≤ 1 KB each) per event. */
+    indexWritesPerEvent: number;
   };
 }
 
 /** One priced item. */
 export interface CostLine {
-  service: 'Kinesis' | 'Lambda' | 'DynamoDB' | 'S3' | 'CloudWatch' | 'Training' | 'Rescoring';
+  service: 'Kinesis' | 'Lambda' | 'DynamoDB' | 'S3' | 'CloudWatch' | 'Training' | 'Rescoring' | 'Activation';
   item: string;
   /** Billed quantity per million events, in `unit`. */
   quantity: number;
@@ -104,6 +132,14 @@ export function recordsPerInvocation(
   consumer: { batchSize: number; windowSeconds: number },
 ): number {
   return Math.max(1, Math.min(consumer.batchSize, perShardRate * Math.max(1, consumer.windowSeconds)));
+}
+
+/**
+ * Quarantine objects per event when a share of records is refused at random and each invocation of
+ * `recordsPerBatch` records holding at least one refused record writes one object.
+ */
+export function quarantinePutsPerEvent(malformedShare: number, recordsPerBatch: number): number {
+  return (1 - (1 - malformedShare) ** recordsPerBatch) / recordsPerBatch;
 }
 
 /** Dollars per million events for `deployment`, from `usage`, at `prices`. */
@@ -149,6 +185,7 @@ export function costPerMillionEvents(
 
   const ingestInvocations = M / recordsPerInvocation(perShardRate, deployment.ingest);
   const archiveInvocations = M / recordsPerInvocation(perShardRate, deployment.archive);
+  const ingestRecords = recordsPerInvocation(perShardRate, deployment.ingest);
   line(
     'Lambda',
     'requests (ingest + archive)',
@@ -156,12 +193,24 @@ export function costPerMillionEvents(
     'M requests',
     prices.lambda.requestsPerMillion,
   );
-  const gbSeconds =
-    (ingestInvocations * usage.ingestMsPerInvocation * deployment.ingest.memoryMb +
-      archiveInvocations * deployment.archive.msPerInvocation * deployment.archive.memoryMb) /
-    1000 /
-    1024;
-  line('Lambda', 'GB-seconds (ingest + archive)', gbSeconds, 'GB-s', prices.lambda.gbSecond);
+  const { ingest, archive } = deployment;
+  const cpuStretch = Math.max(1, FULL_VCPU_MB / ingest.memoryMb);
+  const ingestMs =
+    usage.ingestDuration.waitMsPerInvocation +
+    usage.ingestDuration.cpuMsPerRecord * cpuStretch * ingestRecords;
+  const gbSecondsOf = (invocations: number, ms: number, memoryMb: number) =>
+    (invocations * ms * memoryMb) / 1000 / 1024;
+  const ingestGbSeconds = gbSecondsOf(ingestInvocations, ingestMs, ingest.memoryMb);
+  const archiveGbSeconds = gbSecondsOf(archiveInvocations, archive.msPerInvocation, archive.memoryMb);
+  lines.push({
+    service: 'Lambda',
+    item: `GB-seconds (ingest + archive, ${ingest.architecture})`,
+    quantity: ingestGbSeconds + archiveGbSeconds,
+    unit: 'GB-s',
+    dollarsPerMillionEvents:
+      ingestGbSeconds * prices.lambda.gbSecond[ingest.architecture] +
+      archiveGbSeconds * prices.lambda.gbSecond[archive.architecture],
+  });
 
   line(
     'DynamoDB',
@@ -172,13 +221,13 @@ export function costPerMillionEvents(
   );
   line(
     'DynamoDB',
-    'read request units (profile reads)',
-    usage.dynamodbKeysReadPerEvent,
+    'read request units (profiles and tombstones)',
+    usage.dynamodbReadUnitsPerEvent,
     'M RRU',
     prices.dynamodb.readRequestUnitsPerMillion,
   );
 
-  const puts = M * usage.quarantinePutsPerEvent + archiveInvocations;
+  const puts = M * quarantinePutsPerEvent(usage.malformedShare, ingestRecords) + archiveInvocations;
   line(
     'S3',
     'PUT requests (archive objects + quarantine)',
@@ -223,7 +272,7 @@ export function costPerMillionEvents(
     `Lambda GB-seconds (each event read by ${timesTrained.toFixed(1)} runs)`,
     trainingGbSeconds,
     'GB-s',
-    prices.lambda.gbSecond,
+    prices.lambda.gbSecond[training.architecture],
   );
   line(
     'Training',
@@ -233,24 +282,49 @@ export function costPerMillionEvents(
     prices.s3.getPerThousand,
   );
 
-  // A promotion rescores every profile: a scan (eventually consistent, 0.5 RRU per 4 KB) and one write each.
+  // A promotion scans every profile (eventually consistent, 0.5 RRU per 4 KB) and rewrites its share.
   const { rescoring } = deployment;
   const profiles = rescoring.profilesPerEventPerSecond * deployment.eventsPerSecond;
-  const rescoredPerMillion = (profiles * rescoring.promotionsPerMonth) / millions;
+  const scannedPerMillion = (profiles * rescoring.promotionsPerMonth) / millions;
   line(
     'Rescoring',
     `profile rewrites (${rescoring.promotionsPerMonth} promotions/month)`,
-    rescoredPerMillion / M,
+    (scannedPerMillion * rescoring.rescoredShare) / M,
     'M WRU',
     prices.dynamodb.writeRequestUnitsPerMillion,
   );
   line(
     'Rescoring',
     'scan read units',
-    (rescoredPerMillion * (rescoring.profileBytes / 4096) * 0.5) / M,
+    (scannedPerMillion * (rescoring.profileBytes / 4096) * 0.5) / M,
     'M RRU',
     prices.dynamodb.readRequestUnitsPerMillion,
   );
+
+  const { activation } = deployment;
+  if (activation !== undefined) {
+    line(
+      'Activation',
+      `stream shard-hours (${activation.streamShards} shards)`,
+      (activation.streamShards * HOURS_PER_MONTH) / millions,
+      'shard-h',
+      prices.kinesis.shardHour,
+    );
+    line(
+      'Activation',
+      'stream PUT payload units',
+      activation.recordsPerEvent,
+      'M units',
+      prices.kinesis.putPayloadUnitsPerMillion,
+    );
+    line(
+      'Activation',
+      'index write request units',
+      activation.indexWritesPerEvent,
+      'M WRU',
+      prices.dynamodb.writeRequestUnitsPerMillion,
+    );
+  }
 
   return {
     eventsPerSecond: deployment.eventsPerSecond,

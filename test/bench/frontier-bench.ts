@@ -1,8 +1,8 @@
 /**
  * `npm run bench:frontier`: the latency / cost frontier of the ingest consumer. Drives the local cloud
  * (emulators, the event source mapping emulator, the real ingest handler, as `npm start` runs them) at a
- * fixed input rate from an open-loop producer, and measures for each batching window (and enhanced
- * fan-out) in one run:
+ * fixed input rate from an open-loop producer, and measures for each batching window × ingest batch
+ * size (and enhanced fan-out) in one run:
  * - put → profile readable, p50 / p99, seen from a reader outside the pipeline: every `--probe-every`-th
  *   record is a probe, and the reader polls its profile (BatchGetItem, every `--read-poll-ms`) until the
  *   profile's high-water mark for the probe's shard reaches the probe's sequence number;
@@ -24,7 +24,7 @@ import { PutRecordsCommand, type PutRecordsResultEntry } from '@aws-sdk/client-k
 import { Command, InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import { dynamoDbClient } from '../../functions/commons/aws-clients';
-import type { IngestFanOut } from '../../infra/cdk/stack-parameters';
+import { DEFAULT_STACK_PARAMETERS, type IngestFanOut } from '../../infra/cdk/stack-parameters';
 import type { RawRecord } from '../../infra/client/put-records-plan';
 import { LAMBDA_SHARED_POLL_INTERVAL_MS } from '../../infra/local/event-source-mapping';
 import { emulateMapping, startLocalPipeline, type LocalPipeline } from '../../infra/local/local-pipeline';
@@ -43,9 +43,10 @@ export const FRONTIER_TARGETS = { p99Ms: 1000, writesPerEvent: 0.3 } as const;
 /** Records per PutRecords call from the open-loop producer: one call per tick. */
 const TICK_MS = 20;
 
-/** One point of the frontier: a batching window, read with shared throughput or enhanced fan-out. */
+/** One point of the frontier: a batching window and batch size, read shared or with enhanced fan-out. */
 export interface FrontierSetting {
   windowSeconds: number;
+  batchSize: number;
   fanOut: IngestFanOut;
 }
 
@@ -91,7 +92,13 @@ const program = new Command()
     list('--windows', Number),
     [0, 1, 2, 5],
   )
-  .option('--no-enhanced', 'skip the enhanced fan-out point (window 0)')
+  .option(
+    '--batch-sizes <list>',
+    'ingest batch sizes, each measured with every window',
+    list('--batch-sizes', Number),
+    [DEFAULT_STACK_PARAMETERS.ingestBatchSize],
+  )
+  .option('--no-enhanced', 'skip the enhanced fan-out point (window 0, the first batch size)')
   .option('--probe-every <n>', 'every n-th record is a latency probe', positive('--probe-every'), 10)
   .option(
     '--read-poll-ms <n>',
@@ -104,6 +111,7 @@ interface FrontierOptions {
   rate: number;
   seconds: number;
   windows: number[];
+  batchSizes: number[];
   enhanced: boolean;
   probeEvery: number;
   readPollMs: number;
@@ -236,6 +244,7 @@ async function measureSetting(
 ): Promise<FrontierPoint> {
   const topology = synthesizeTopology({
     ingestBatchingWindowSeconds: setting.windowSeconds,
+    ingestBatchSize: setting.batchSize,
     ingestFanOut: setting.fanOut,
   });
   const esm = topology.eventSourceMappings.find((m) => m.functionName === 'ingest');
@@ -299,8 +308,8 @@ async function measureSetting(
   }
 }
 
-function settingName({ windowSeconds, fanOut }: FrontierSetting): string {
-  return `window ${windowSeconds} s${fanOut === 'enhanced' ? ', enhanced fan-out' : ''}`;
+function settingName({ windowSeconds, batchSize, fanOut }: FrontierSetting): string {
+  return `window ${windowSeconds} s, batch ${batchSize}${fanOut === 'enhanced' ? ', enhanced fan-out' : ''}`;
 }
 
 function pointRows(point: FrontierPoint, rate: number): ResultRow[] {
@@ -348,8 +357,12 @@ async function main(): Promise<void> {
   const perSetting = records.slice(0, Math.round(options.rate * options.seconds));
   const warmUp = records.slice(0, Math.min(records.length, Math.round(options.rate * 2)));
   const settings: FrontierSetting[] = [
-    ...options.windows.map((windowSeconds) => ({ windowSeconds, fanOut: 'shared' as const })),
-    ...(options.enhanced ? [{ windowSeconds: 0, fanOut: 'enhanced' as const }] : []),
+    ...options.batchSizes.flatMap((batchSize) =>
+      options.windows.map((windowSeconds) => ({ windowSeconds, batchSize, fanOut: 'shared' as const })),
+    ),
+    ...(options.enhanced
+      ? [{ windowSeconds: 0, batchSize: options.batchSizes[0]!, fanOut: 'enhanced' as const }]
+      : []),
   ];
 
   const pipeline = await startLocalPipeline({
@@ -371,7 +384,13 @@ async function main(): Promise<void> {
         `${pipeline.topology.stream.shardCount} shards; warm-up…`,
     );
     // Untimed: loads the model and warms the code paths so the first setting is not penalised.
-    await measureSetting(pipeline, { windowSeconds: 0, fanOut: 'shared' }, warmUp, options, 'warm-up');
+    await measureSetting(
+      pipeline,
+      { windowSeconds: 0, batchSize: options.batchSizes[0]!, fanOut: 'shared' },
+      warmUp,
+      options,
+      'warm-up',
+    );
     for (const [index, setting] of settings.entries()) {
       const point = await measureSetting(pipeline, setting, perSetting, options, String(index));
       points.push(point);

@@ -9,29 +9,41 @@ import type { S3Client } from '@aws-sdk/client-s3';
 export interface RequestCount {
   total: number;
   byCommand: Record<string, number>;
-  /** DynamoDB items asked for by key (GetItem, and every key of a BatchGetItem): the read units. */
+  /** DynamoDB items asked for by key (GetItem, and every key of a BatchGetItem). */
   keysRead: number;
+  /** Read units of those keys for items ≤ 4 KB: 1 each strongly consistent, ½ eventually consistent. */
+  readUnits: number;
 }
 
 const MIDDLEWARE_NAME = 'benchRequestCounter';
 
-/** Keys a read request asks for: 1 for GetItem, the sum over tables for BatchGetItem, else 0. */
-function keysIn(command: string, input: unknown): number {
-  if (command === 'GetItemCommand') return 1;
-  if (command !== 'BatchGetItemCommand') return 0;
-  const tables = (input as { RequestItems?: Record<string, { Keys?: unknown[] }> }).RequestItems ?? {};
-  return Object.values(tables).reduce((sum, table) => sum + (table.Keys?.length ?? 0), 0);
+interface KeyedRead {
+  Keys?: unknown[];
+  ConsistentRead?: boolean;
+}
+
+/** Keys a read request asks for, with their consistency (GetItem: one key; BatchGetItem: per table). */
+function readsIn(command: string, input: unknown): KeyedRead[] {
+  if (command === 'GetItemCommand') {
+    return [{ Keys: [undefined], ConsistentRead: (input as KeyedRead).ConsistentRead }];
+  }
+  if (command !== 'BatchGetItemCommand') return [];
+  return Object.values((input as { RequestItems?: Record<string, KeyedRead> }).RequestItems ?? {});
 }
 
 /** Start counting `client`'s requests; the returned object updates as requests go out. */
 export function countRequests(client: DynamoDBClient | S3Client): RequestCount {
-  const count: RequestCount = { total: 0, byCommand: {}, keysRead: 0 };
+  const count: RequestCount = { total: 0, byCommand: {}, keysRead: 0, readUnits: 0 };
   (client as DynamoDBClient).middlewareStack.add(
     (next, context) => async (args) => {
       const command = context.commandName ?? 'unknown';
       count.total++;
       count.byCommand[command] = (count.byCommand[command] ?? 0) + 1;
-      count.keysRead += keysIn(command, args.input);
+      for (const read of readsIn(command, args.input)) {
+        const keys = read.Keys?.length ?? 0;
+        count.keysRead += keys;
+        count.readUnits += read.ConsistentRead === true ? keys : keys / 2;
+      }
       return next(args);
     },
     { step: 'deserialize', name: MIDDLEWARE_NAME },
@@ -49,4 +61,5 @@ export function resetCount(count: RequestCount): void {
   count.total = 0;
   count.byCommand = {};
   count.keysRead = 0;
+  count.readUnits = 0;
 }

@@ -17,7 +17,7 @@ import { benchModel, InMemoryOnnxScorer, publishBenchModel } from './bench-model
 import { formatTable, machineInfo, median, statusOf, writeJsonReport, type ResultRow } from './bench-report';
 import { buildBenchWorkload, defaultWorkloadRecords, SHARD_COUNT, BATCH_SIZE } from './bench-workload';
 import { runComputeBench, type ComputeBenchResult, type StageTiming } from './compute-bench';
-import { archivedBytesPerEvent, costReport, costTargetRow, measuredUsage } from './cost-report';
+import { archivedBytesPerEvent, costReport, costTargetRows, measuredUsage } from './cost-report';
 import { runItemSizeBench, type ItemSizeResult } from './item-size-bench';
 import { runTombstoneBench } from './tombstone-bench';
 import { audienceRows, runAudienceBench } from './audience-bench';
@@ -390,11 +390,31 @@ async function main(): Promise<void> {
       report.stack = { subsetReal, subsetBaseline, full };
       rows.push(...stackRows(subsetReal, subsetBaseline, full));
       // Part 4: the measured usage in dollars (the default workload spans its generator's 7 days).
-      const usage = measuredUsage(full, source.records, workload.interleaved.length, SHARD_COUNT);
+      const { usage, durationSource } = measuredUsage(
+        full,
+        source.records,
+        source.manifest.malformed.length,
+        workload.interleaved.length,
+        SHARD_COUNT,
+        compute,
+      );
       const cost = costReport(usage, archivedBytesPerEvent(source.records), workload.records / (7 * 86_400));
-      report.cost = { usage, breakdowns: cost.breakdowns, prices: cost.prices };
-      rows.push(costTargetRow(cost.breakdowns));
-      costTable = `Dollars per million events (${cost.prices.region} list prices of ${cost.prices.retrievedOn}, test/bench/aws-list-prices.ts):\n${cost.table}`;
+      report.cost = {
+        usage,
+        durationSource,
+        settings: cost.settings,
+        breakdowns: cost.breakdowns,
+        prices: cost.prices,
+      };
+      rows.push(...costTargetRows(cost.breakdowns, cost.labels));
+      const duration =
+        durationSource === 'cpu'
+          ? `ingest duration from part 1's CPU time: ${usage.ingestDuration.cpuMsPerRecord.toFixed(3)} ms per record at one vCPU + ${usage.ingestDuration.waitMsPerInvocation.toFixed(1)} ms of assumed service latency per invocation`
+          : `ingest duration from part 2's wall time (run with part 1 for the CPU-based estimate): ${usage.ingestDuration.waitMsPerInvocation.toFixed(1)} ms per invocation`;
+      costTable =
+        `Dollars per million events (${cost.prices.region} list prices of ${cost.prices.retrievedOn}, test/bench/aws-list-prices.ts; stack: ${cost.settings}).\n` +
+        `Measured: ${usage.dynamodbWritesPerEvent.toFixed(3)} writes and ${usage.dynamodbReadUnitsPerEvent.toFixed(3)} read units per event, ` +
+        `${full.s3.total} quarantine PUTs in ${workload.interleaved.length} batches; ${duration}.\n${cost.table}`;
     }
     if (compute !== undefined && cloud !== undefined) {
       console.log(`[${elapsed()}] part 3: profile item sizes…`);

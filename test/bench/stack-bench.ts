@@ -9,6 +9,7 @@ import { DynamoDbProfileStore } from '../../functions/commons/dynamodb-profile-s
 import { S3ModelScorer } from '../../functions/commons/s3-model-scorer';
 import { S3QuarantineSink } from '../../functions/commons/s3-quarantine-sink';
 import { createIngestHandler } from '../../functions/ingest/ingest-handler';
+import { TombstoneKeys } from '../../shared/erasure/tombstones';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalCloud } from '../../infra/local/emulators';
 import type { BenchWorkload } from './bench-workload';
 import { countRequests, resetCount, type RequestCount } from './request-counter';
@@ -119,16 +120,24 @@ async function measurePass(
   }
 }
 
-/** The real ingest path: `createIngestHandler` with the DynamoDB store, S3 quarantine and S3 model. */
+/** The bench's keyed-hash key (any 32 bytes: the tombstone lookups all miss). */
+const BENCH_HASH_KEY = new Uint8Array(32).fill(7);
+
+/**
+ * The real ingest path as `functions/ingest/handler.ts` wires it: `createIngestHandler` with the
+ * DynamoDB store (eventually consistent profile reads), tombstone lookups, S3 quarantine and S3 model.
+ */
 export function runRealPath(cloud: LocalCloud, label: string, workload: BenchWorkload): Promise<StackRun> {
   return measurePass(cloud, label, workload, async ({ dynamodb, s3 }, tableName) => {
     const scorer = new S3ModelScorer(s3, BENCH_BUCKETS.models, MODEL_POLL_MS);
     await scorer.refresh();
     if (scorer.modelVersion === undefined) throw new Error('the bench model did not load from S3');
+    const tombstones = new TombstoneKeys(BENCH_HASH_KEY);
     const handler = createIngestHandler({
-      profiles: new DynamoDbProfileStore(dynamodb, tableName),
+      profiles: new DynamoDbProfileStore(dynamodb, tableName, 'eventual'),
       quarantine: new S3QuarantineSink(s3, BENCH_BUCKETS.quarantine),
       scorer,
+      tombstones: async () => tombstones,
     });
     return async (event) => (await handler(event)).batchItemFailures.length;
   });

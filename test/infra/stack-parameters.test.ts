@@ -63,6 +63,9 @@ describe('resolveStackParameters', () => {
     ['labelHorizonHours', 'soon'],
     ['ingestBatchingWindowSeconds', '0.5'],
     ['ingestBatchingWindowSeconds', '301'],
+    ['ingestBatchSize', '0'],
+    ['ingestBatchSize', '10001'],
+    ['ingestBatchSize', '250.5'],
     ['ingestFanOut', 'efo'],
     ['pseudonymiseIds', 'yes'],
   ])('rejects %s = %s, naming the parameter', (field, value) => {

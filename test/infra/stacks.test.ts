@@ -264,7 +264,7 @@ describe('profile-stream stacks', () => {
       });
     });
 
-    it('reads the stream through a polled mapping with a 1 s window by default', () => {
+    it('reads the stream through a polled mapping, batches of up to 100 in a 1 s window, by default', () => {
       // Assess
       stateless.resourceCountIs('AWS::Kinesis::StreamConsumer', 0);
       stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -276,7 +276,12 @@ describe('profile-stream stacks', () => {
     it('gives ingest an enhanced fan-out consumer of its own when ingestFanOut is enhanced', () => {
       // Prepare
       const custom = buildApp({
-        context: { ...SKIP_BUNDLING, ingestFanOut: 'enhanced', ingestBatchingWindowSeconds: '0' },
+        context: {
+          ...SKIP_BUNDLING,
+          ingestFanOut: 'enhanced',
+          ingestBatchingWindowSeconds: '2',
+          ingestBatchSize: '250',
+        },
       });
 
       // Act
@@ -288,8 +293,8 @@ describe('profile-stream stacks', () => {
       const [consumerId] = Object.keys(consumers);
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [consumerId, 'ConsumerARN'] },
-        BatchSize: 100,
-        MaximumBatchingWindowInSeconds: 0,
+        BatchSize: 250,
+        MaximumBatchingWindowInSeconds: 2,
       });
       // The archive consumer keeps polling the stream itself.
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {

@@ -59,6 +59,7 @@ describe('synthesizeTopology', () => {
       entry: 'functions/ingest/handler.ts',
       timeoutSeconds: 60,
       memoryMb: 1024,
+      architecture: 'x86_64',
       environment: {
         PROFILES_TABLE: { ref: topology.table.logicalId },
         POWERTOOLS_METRICS_NAMESPACE: 'ProfileStream',

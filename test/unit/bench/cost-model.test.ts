@@ -1,6 +1,7 @@
 import { AWS_LIST_PRICES } from '../../bench/aws-list-prices';
 import {
   costPerMillionEvents,
+  quarantinePutsPerEvent,
   recordsPerInvocation,
   shardsFor,
   type CostBreakdown,
@@ -11,9 +12,10 @@ import {
 const usage: MeasuredUsage = {
   recordBytes: 300,
   dynamodbWritesPerEvent: 0.2,
-  dynamodbKeysReadPerEvent: 0.2,
-  quarantinePutsPerEvent: 0.001,
-  ingestMsPerInvocation: 50,
+  dynamodbReadUnitsPerEvent: 0.2,
+  // A share at which one batch of 100 in ten holds a refused record: 0.001 objects per event.
+  malformedShare: 1 - 0.9 ** 0.01,
+  ingestDuration: { waitMsPerInvocation: 50, cpuMsPerRecord: 0 },
 };
 
 const deployment = (eventsPerSecond: number, overrides: Partial<Deployment> = {}): Deployment => ({
@@ -21,9 +23,10 @@ const deployment = (eventsPerSecond: number, overrides: Partial<Deployment> = {}
   minShards: 2,
   shardUtilisation: 0.8,
   fanOut: 'shared',
-  ingest: { memoryMb: 1024, batchSize: 100, windowSeconds: 1 },
+  ingest: { memoryMb: 1024, architecture: 'x86_64', batchSize: 100, windowSeconds: 1 },
   archive: {
     memoryMb: 512,
+    architecture: 'x86_64',
     batchSize: 1000,
     windowSeconds: 30,
     msPerInvocation: 500,
@@ -36,10 +39,16 @@ const deployment = (eventsPerSecond: number, overrides: Partial<Deployment> = {}
     runsPerMonth: 30,
     windowDays: 7,
     memoryMb: 3008,
+    architecture: 'x86_64',
     secondsPerMillionEvents: 60,
     objectsPerMillionEvents: 200,
   },
-  rescoring: { promotionsPerMonth: 4, profilesPerEventPerSecond: 10_000, profileBytes: 1024 },
+  rescoring: {
+    promotionsPerMonth: 4,
+    rescoredShare: 1,
+    profilesPerEventPerSecond: 10_000,
+    profileBytes: 1024,
+  },
   ...overrides,
 });
 
@@ -103,6 +112,71 @@ describe('costPerMillionEvents', () => {
       ((1e6 * 300) / 1024 ** 3) * 0.013,
       9,
     );
+  });
+});
+
+describe('costPerMillionEvents, the levers', () => {
+  it('stretches CPU time per record by 1769 / memory below a full vCPU, and adds the wait', () => {
+    // Prepare: 10 ms waiting + 0.1 ms of CPU per record at a full vCPU
+    const cpu = { ...usage, ingestDuration: { waitMsPerInvocation: 10, cpuMsPerRecord: 0.1 } };
+    const half = deployment(1000, { ingest: { ...deployment(1000).ingest, memoryMb: 512 } });
+    // Act
+    const cost = costPerMillionEvents(cpu, half, AWS_LIST_PRICES);
+    // Assess: 10,000 × (10 + 0.1 × 1769/512 × 100) ms × 0.5 GB + 1,000 × 500 ms × 0.5 GB
+    const ingestGbs = (10_000 * (10 + ((0.1 * 1769) / 512) * 100) * 0.5) / 1000;
+    expect(dollars(cost, 'GB-seconds')).toBeCloseTo((ingestGbs + 250) * 0.0000166667, 9);
+  });
+
+  it('prices arm64 functions at the Graviton rate', () => {
+    // Prepare
+    const base = deployment(1000);
+    const arm = deployment(1000, {
+      ingest: { ...base.ingest, architecture: 'arm64' },
+      archive: { ...base.archive, architecture: 'arm64' },
+    });
+    // Act
+    const cost = costPerMillionEvents(usage, arm, AWS_LIST_PRICES);
+    // Assess: the 750 GB-s of the hand-computed case at $0.0000133334
+    expect(dollars(cost, 'GB-seconds')).toBeCloseTo(750 * 0.0000133334, 9);
+  });
+
+  it('rewrites only the rescored share of the profiles, and scans them all', () => {
+    // Prepare
+    const base = deployment(1000);
+    const thresholded = deployment(1000, { rescoring: { ...base.rescoring, rescoredShare: 0.25 } });
+    // Act
+    const all = costPerMillionEvents(usage, base, AWS_LIST_PRICES);
+    const some = costPerMillionEvents(usage, thresholded, AWS_LIST_PRICES);
+    // Assess
+    expect(dollars(some, 'profile rewrites')).toBeCloseTo(dollars(all, 'profile rewrites')! / 4, 9);
+    expect(dollars(some, 'scan read units')).toBeCloseTo(dollars(all, 'scan read units')!, 12);
+  });
+
+  it('prices the activation feed only when it is deployed', () => {
+    // Prepare
+    const activation = { streamShards: 1, recordsPerEvent: 0.1, indexWritesPerEvent: 0.1 };
+    // Act
+    const without = costPerMillionEvents(usage, deployment(1000), AWS_LIST_PRICES);
+    const withFeed = costPerMillionEvents(usage, deployment(1000, { activation }), AWS_LIST_PRICES);
+    // Assess: 1 shard × 730 h / 2,628 M × $0.015; 0.1 M units × $0.014; 0.1 M WRU × $0.625
+    expect(without.lines.filter((line) => line.service === 'Activation')).toEqual([]);
+    expect(dollars(withFeed, 'stream shard-hours')).toBeCloseTo((730 * 0.015) / 2628, 9);
+    expect(dollars(withFeed, 'stream PUT payload units')).toBeCloseTo(0.0014, 9);
+    expect(dollars(withFeed, 'index write request units')).toBeCloseTo(0.0625, 9);
+    expect(withFeed.dollarsPerMillionEvents - without.dollarsPerMillionEvents).toBeCloseTo(
+      (730 * 0.015) / 2628 + 0.0014 + 0.0625,
+      9,
+    );
+  });
+});
+
+describe('quarantinePutsPerEvent', () => {
+  it('is one object per batch holding a refused record, spread over the batch', () => {
+    // Assess: 1 − 0.99^100 = 0.633968 of batches of 100 hold one at 1 %
+    expect(quarantinePutsPerEvent(0.01, 100)).toBeCloseTo(0.00633968, 8);
+    expect(quarantinePutsPerEvent(0.01, 1)).toBeCloseTo(0.01, 12);
+    expect(quarantinePutsPerEvent(0.0001, 500)).toBeCloseTo((1 - 0.9999 ** 500) / 500, 12);
+    expect(quarantinePutsPerEvent(0, 100)).toBe(0);
   });
 });
 

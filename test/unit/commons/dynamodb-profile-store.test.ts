@@ -1,4 +1,5 @@
 import {
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
@@ -66,5 +67,51 @@ describe('DynamoDbProfileStore.putIfVersion on a conditional failure', () => {
       Key: marshall({ profileId: 'u-1' }),
       ConsistentRead: true,
     });
+  });
+});
+
+describe('DynamoDbProfileStore.getMany read consistency', () => {
+  const TOMBSTONE = `erased#${'ab'.repeat(32)}`;
+
+  /** Answers every BatchGetItem with no items and records the requests. */
+  function recordingClient() {
+    const sent: BatchGetItemCommand[] = [];
+    const client = {
+      send: async (command: unknown) => {
+        if (!(command instanceof BatchGetItemCommand))
+          throw new Error(`unexpected command ${String(command)}`);
+        sent.push(command);
+        return { Responses: { [TABLE]: [] } };
+      },
+    };
+    return { client: client as unknown as DynamoDBClient, sent };
+  }
+  const readsOf = (sent: BatchGetItemCommand[]) =>
+    sent.map((command) => {
+      const request = command.input.RequestItems![TABLE]!;
+      return { consistent: request.ConsistentRead, keys: request.Keys!.map((key) => key.profileId!.S) };
+    });
+
+  it('reads profiles eventually consistent and tombstones strongly when told to', async () => {
+    // Prepare
+    const { client, sent } = recordingClient();
+    const store = new DynamoDbProfileStore(client, TABLE, 'eventual');
+    // Act
+    await store.getMany(['u-1', TOMBSTONE, 'anon:a-1']);
+    // Assess
+    expect(readsOf(sent)).toEqual([
+      { consistent: false, keys: ['u-1', 'anon:a-1'] },
+      { consistent: true, keys: [TOMBSTONE] },
+    ]);
+  });
+
+  it('reads everything strongly consistent, in one request, by default', async () => {
+    // Prepare
+    const { client, sent } = recordingClient();
+    const store = new DynamoDbProfileStore(client, TABLE);
+    // Act
+    await store.getMany(['u-1', TOMBSTONE]);
+    // Assess
+    expect(readsOf(sent)).toEqual([{ consistent: true, keys: ['u-1', TOMBSTONE] }]);
   });
 });

@@ -92,6 +92,30 @@ describe('ingestBatch', () => {
     expect(totalEvents(profiles.items.get('u1'))).toBe(3);
   });
 
+  it('folds into the current item when an eventually consistent read returned a stale one', async () => {
+    // Prepare: u1 holds events a and z; the replica the read hits still has the item with a only
+    // (ingest reads profiles eventually consistent, functions/ingest/handler.ts).
+    const { profiles, all } = deps();
+    await ingestBatch([record(view('a', 'u1'))], all);
+    const staleItem = profiles.items.get('u1')!;
+    await ingestBatch([record(view('z', 'u1', 5))], all);
+    const originalGetMany = profiles.getMany.bind(profiles);
+    profiles.getMany = async (ids) => {
+      const found = await originalGetMany(ids);
+      if (found.has('u1')) found.set('u1', staleItem);
+      return found;
+    };
+    // Act: b is new, z is a redelivery the stale item does not know of yet.
+    const result = await ingestBatch([record(view('b', 'u1')), record(view('z', 'u1', 5))], all);
+    // Assess: the version condition refused the write on the stale item; the retry on the current
+    // item applied b once and recognised z, so nothing is lost or applied twice.
+    expect(result.failedSequenceNumbers).toEqual([]);
+    expect(result.stats.writeConflicts).toBe(1);
+    expect(result.stats).toMatchObject({ applied: 1, duplicates: 1 });
+    expect(totalEvents(profiles.items.get('u1'))).toBe(3);
+    expect(profiles.items.get('u1')!.version).toBe(staleItem.version + 2);
+  });
+
   it('reports a profile whose write keeps failing by its lowest sequence number, and only it', async () => {
     const { profiles, all } = deps({ maxConflictRetries: 2 });
     const originalPut = profiles.putIfVersion.bind(profiles);
