@@ -71,6 +71,8 @@ export const ERASE_CONFIG = z.object({
   FAILURES_BUCKET: name,
   /** Requests (`requests/`) and receipts (`receipts/`). */
   ERASURE_BUCKET: name,
+  ...decodePrivacy,
+  /** Tombstones are keyed hashes: the erase function always needs the key. */
   HASH_KEY_SECRET_ID: name,
 });
 

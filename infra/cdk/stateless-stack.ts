@@ -110,7 +110,8 @@ export class StatelessStack extends Stack {
     const { resources, projectRoot } = props;
     const modelPollSeconds = props.modelPollSeconds ?? 60;
     const onnxRuntimeLayer = new OnnxRuntimeLayer(this, 'OnnxRuntime', { projectRoot }).layer;
-    // Both consumers decode alike, so the table and the archive hold the same ids and fingerprints.
+    // Both consumers decode alike, so the table and the archive hold the same ids and fingerprints; the
+    // erase function hashes requested ids the same way.
     const decodePrivacy = {
       hashKeySecret: resources.hashKeySecret,
       environment: { PSEUDONYMISE_IDS: String(props.pseudonymiseIds ?? false) },
@@ -217,7 +218,8 @@ export class StatelessStack extends Stack {
       memorySize: 1024,
       // Lambda's maximum; README "Erasure" says how the time scales with the archive.
       timeout: Duration.minutes(15),
-      hashKeySecret: resources.hashKeySecret,
+      // As the consumers decode: requests name raw ids, the stores hold what decoding made of them.
+      ...decodePrivacy,
     })
       .bindTable({ table: resources.table, access: 'readWrite', envVar: 'PROFILES_TABLE' })
       .bindBucket({ bucket: resources.archiveBucket, access: 'rewrite', envVar: 'ARCHIVE_BUCKET' })

@@ -551,8 +551,8 @@ describe('profile-stream stacks', () => {
       });
     });
 
-    it('gives ingest and archive the secret ARN, a read grant and ids unpseudonymised by default', () => {
-      for (const name of ['ingest', 'archive']) {
+    it('gives ingest, archive and erase the secret ARN, a read grant and ids unpseudonymised by default', () => {
+      for (const name of ['ingest', 'archive', 'erase']) {
         // Act
         const { logicalId, variables } = functionOf(name);
         const role = stateless.findResources('AWS::Lambda::Function')[logicalId!]?.Properties.Role;
@@ -580,7 +580,7 @@ describe('profile-stream stacks', () => {
       }
     });
 
-    it('pseudonymises ids in both consumers when the context says pseudonymiseIds=true', () => {
+    it('pseudonymises ids in both consumers and erase when the context says pseudonymiseIds=true', () => {
       // Prepare
       const on = buildApp({
         context: { ...SKIP_BUNDLING, pseudonymiseIds: 'true' },
@@ -596,7 +596,7 @@ describe('profile-stream stacks', () => {
       const flags = Object.values(template.findResources('AWS::Lambda::Function'))
         .map((fn) => fn.Properties.Environment.Variables.PSEUDONYMISE_IDS)
         .filter((flag) => flag !== undefined);
-      expect(flags).toEqual(['true', 'true']);
+      expect(flags).toEqual(['true', 'true', 'true']);
     });
 
     it('sends the failures bucket’s object events to EventBridge', () => {
