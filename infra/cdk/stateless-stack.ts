@@ -156,9 +156,12 @@ export class StatelessStack extends Stack {
         'tfjs-backend-wasm-threaded-simd.wasm',
       ].map((file) => path.posix.join('node_modules/@tensorflow/tfjs-backend-wasm/dist', file)),
       environment: { LABEL_HORIZON_HOURS: String(props.labelHorizonHours) },
+      // Tombstones only: erased people's events stay out of training even if the archive still has some.
+      hashKeySecret: resources.hashKeySecret,
     })
       .bindBucket({ bucket: resources.archiveBucket, access: 'read', envVar: 'ARCHIVE_BUCKET' })
-      .bindBucket({ bucket: resources.modelsBucket, access: 'readWrite', envVar: 'MODELS_BUCKET' });
+      .bindBucket({ bucket: resources.modelsBucket, access: 'readWrite', envVar: 'MODELS_BUCKET' })
+      .bindTable({ table: resources.table, access: 'read', envVar: 'PROFILES_TABLE' });
 
     const ingestConsumer: ConsumerSettings = {
       batchSize: INGEST_BATCH_SIZE,

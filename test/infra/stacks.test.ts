@@ -574,8 +574,13 @@ describe('profile-stream stacks', () => {
           },
         });
       }
-      // Only the decoding consumers hold the key.
-      for (const name of ['train', 'rescore', 'scrub-failures']) {
+      // Training holds it for tombstone keys only (no ids to hash); rescoring and scrubbing never.
+      expect(functionOf('train').variables).toMatchObject({
+        HASH_KEY_SECRET_ID: { 'Fn::ImportValue': expect.stringMatching(/HashKeySecret/) },
+        PROFILES_TABLE: expect.anything(),
+      });
+      expect(functionOf('train').variables.PSEUDONYMISE_IDS).toBeUndefined();
+      for (const name of ['rescore', 'scrub-failures']) {
         expect(functionOf(name).variables.HASH_KEY_SECRET_ID).toBeUndefined();
       }
     });

@@ -3,7 +3,8 @@
  * `erasure-pseudonymised.test.ts` (one pipeline per test file: handlers read their configuration at
  * module load, once per Jest module registry). A person erased in the middle of a run, then the whole stream
  * replayed and the training set rebuilt from the archive — the person comes back nowhere (table,
- * archive, quarantine, on-failure objects, training rows), their later events are dropped and counted,
+ * archive, quarantine, on-failure objects, training rows — also from an archive object the rewrite
+ * missed, which the training function filters by tombstone), their later events are dropped and counted,
  * and the receipt names them only by keyed hash. With `pseudonymiseIds` on, the request still names the
  * raw ids while the table and archive hold only their keyed hashes.
  */
@@ -15,6 +16,10 @@ import { EventProducer } from '../../../infra/client/event-producer';
 import type { RawRecord } from '../../../infra/client/put-records-plan';
 import { decodePrivacyOf, startLocalPipeline, type LocalPipeline } from '../../../infra/local/local-pipeline';
 import { S3ArchiveReader } from '../../../functions/commons/s3-archive-reader';
+import { S3ArchiveWriter } from '../../../functions/commons/s3-archive-writer';
+import { ARCHIVE_PREFIX } from '../../../shared/archive/archive-batch';
+import { profileIdOf, type ContractEvent } from '../../../shared/contract/event-contract';
+import type { TrainSummary } from '../../../shared/training/train-use-case';
 import { buildTrainingSet } from '../../../shared/training/training-set';
 import { isTombstoneKey } from '../../../shared/erasure/tombstones';
 import { storedProfileIdOf } from '../../../shared/privacy/pseudonymise';
@@ -223,6 +228,28 @@ export function describeErasureScenario(pseudonymiseIds: boolean): void {
       const set = buildTrainingSet(events, { labelHorizonMs: 24 * HOUR });
       const rowProfiles = new Set(set.rowMeta.map((r) => r.profileId));
       expect([...rowProfiles].sort()).toEqual([stored('u-other-1'), stored('u-other-2')].sort());
+
+      // Defence in depth: an archive object the rewrite missed (an old archive function's, say) brings
+      // the person's events back into the bucket; the training function leaves them out by tombstone.
+      const victimEvents = before
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as ContractEvent)
+        .filter((event) => [stored(VICTIM), stored(`anon:${VICTIM_DEVICE}`)].includes(profileIdOf(event)));
+      expect(victimEvents.length).toBeGreaterThan(12);
+      await new S3ArchiveWriter(pipeline.cloud.clients.s3, pipeline.buckets.archive!).put({
+        key: `${ARCHIVE_PREFIX}/dt=2026-11-20/hour=03/old-function-version.ndjson.gz`,
+        events: victimEvents,
+      });
+      const archived = (
+        await new S3ArchiveReader(pipeline.cloud.clients.s3, pipeline.buckets.archive!).readEvents()
+      ).events;
+      const training = (await pipeline.invoke('train', {
+        source: 'aws.events',
+        'detail-type': 'Scheduled Event',
+      })) as TrainSummary;
+      expect(archived).toHaveLength(events.length + victimEvents.length);
+      expect(training.examples.events).toBe(events.length);
     }, 240_000);
   });
 }
