@@ -44,7 +44,7 @@ function archiveAndTable(held: ContractEvent[], erased: string[]) {
 
 /** A network that learns nothing (every weight 0): the rest of the pipeline runs for real. */
 const idleNetwork: NetworkTrainer = {
-  fit: async (_train, _validation, normalisation) => ({
+  trainNetwork: async (_train, _validation, normalisation) => ({
     weights: {
       normalisation,
       trunk: [],
