@@ -71,6 +71,8 @@ export const ERASE_CONFIG = z.object({
   FAILURES_BUCKET: name,
   /** Requests (`requests/`) and receipts (`receipts/`). */
   ERASURE_BUCKET: name,
+  ...decodePrivacy,
+  /** Tombstones are keyed hashes: the erase function always needs the key. */
   HASH_KEY_SECRET_ID: name,
 });
 
@@ -83,6 +85,10 @@ export const TRAIN_CONFIG = z.object({
   MODELS_BUCKET: name,
   /** Label horizon H: a cutoff is positive when the user purchases within (t, t + H]. @default 24 */
   LABEL_HORIZON_HOURS: z.coerce.number().positive().default(24),
+  /** Where tombstones are looked up (with `HASH_KEY_SECRET_ID`): erased people's events are dropped. */
+  PROFILES_TABLE: name.optional(),
+  /** The erasure key (tombstones are keyed hashes); without both, no tombstone check. */
+  HASH_KEY_SECRET_ID: name.optional(),
 });
 
 /**

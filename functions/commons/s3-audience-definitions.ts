@@ -8,6 +8,7 @@ import {
 } from '../../shared/audiences/audience-definition';
 import { type CompiledAudienceSet, compileAudienceSet } from '../../shared/audiences/audience-evaluation';
 import type { AudienceSource } from '../../shared/ingest/ingest-ports';
+import { HotReloadedPointer } from './hot-reloaded-pointer';
 import { readObjectIfExists } from './s3-objects';
 
 /** Key of the pointer naming the audience set that serves (beside the model pointer, same bucket). */
@@ -51,62 +52,66 @@ export interface AudienceSourceHooks {
  * never leaves ingest without the previous set.
  */
 export class S3AudienceSource implements AudienceSource {
-  private loaded: CompiledAudienceSet | undefined;
-  private refusedVersion: string | undefined;
-  private nextCheckAt = 0;
+  private readonly pointer: HotReloadedPointer<
+    AudienceSetPointer,
+    CompiledAudienceSet,
+    AudienceDefinitionViolation
+  >;
 
   constructor(
-    private readonly s3: S3Client,
-    private readonly bucket: string,
-    private readonly pollMs: number,
-    private readonly hooks: AudienceSourceHooks = {},
-    private readonly now: () => number = Date.now,
-  ) {}
+    s3: S3Client,
+    bucket: string,
+    pollMs: number,
+    hooks: AudienceSourceHooks = {},
+    now: () => number = Date.now,
+  ) {
+    this.pointer = new HotReloadedPointer({
+      s3,
+      bucket,
+      pointerKey: AUDIENCE_POINTER_KEY,
+      pollMs,
+      now,
+      parsePointer: (json) => audienceSetPointerSchema.parse(json),
+      versionOf: (pointer) => pointer.version,
+      load: async (pointer) => {
+        const bytes = await readObjectIfExists(s3, bucket, pointer.key);
+        if (bytes === undefined)
+          throw new AudienceDefinitionViolation('(pointer).key', 'must name an existing object', pointer.key);
+        return compileAudienceSet(
+          parseAudienceSet(JSON.parse(Buffer.from(bytes).toString('utf8'))),
+          pointer.version,
+        );
+      },
+      refusalOf: audienceRefusalOf,
+      onLoaded: (pointer, set) => hooks.onLoaded?.(pointer.version, set.ids.length),
+      onRefused: (version, refusal) => hooks.onRefused?.(version ?? '(unknown)', refusal),
+      onPollFailed: (reason) => hooks.onPollFailed?.(reason),
+    });
+  }
 
-  async current(): Promise<CompiledAudienceSet | undefined> {
-    if (this.now() >= this.nextCheckAt) await this.refresh();
-    return this.loaded;
+  current(): Promise<CompiledAudienceSet | undefined> {
+    return this.pointer.current();
   }
 
   /** Look for a newly published set now. Never throws. */
-  async refresh(): Promise<void> {
-    this.nextCheckAt = this.now() + this.pollMs;
-    let candidate: string | undefined;
-    try {
-      const pointerBytes = await readObjectIfExists(this.s3, this.bucket, AUDIENCE_POINTER_KEY);
-      if (pointerBytes === undefined) return;
-      const pointer = audienceSetPointerSchema.parse(JSON.parse(Buffer.from(pointerBytes).toString('utf8')));
-      candidate = pointer.version;
-      if (candidate === this.loaded?.version || candidate === this.refusedVersion) return;
-      const bytes = await readObjectIfExists(this.s3, this.bucket, pointer.key);
-      if (bytes === undefined)
-        throw new AudienceDefinitionViolation('(pointer).key', 'must name an existing object', pointer.key);
-      const set = parseAudienceSet(JSON.parse(Buffer.from(bytes).toString('utf8')));
-      this.loaded = compileAudienceSet(set, pointer.version);
-      this.refusedVersion = undefined;
-      this.hooks.onLoaded?.(pointer.version, set.audiences.length);
-    } catch (error) {
-      const refusal =
-        error instanceof AudienceDefinitionViolation
-          ? error
-          : error instanceof SyntaxError
-            ? new AudienceDefinitionViolation('(document)', 'must be JSON', error.message)
-            : error instanceof z.ZodError
-              ? new AudienceDefinitionViolation(
-                  '(pointer)',
-                  'must be an audience set pointer',
-                  error.issues[0]?.message ?? '',
-                )
-              : undefined;
-      if (refusal !== undefined) {
-        // Refused until the pointer moves on: re-reading a bad set every poll would only repeat the error.
-        this.refusedVersion = candidate;
-        this.hooks.onRefused?.(candidate ?? '(unknown)', refusal);
-      } else {
-        this.hooks.onPollFailed?.(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
-      }
-    }
+  refresh(): Promise<void> {
+    return this.pointer.refresh();
   }
+}
+
+/** What makes a publication unusable, as the violation it is reported as; `undefined`: a read failure. */
+function audienceRefusalOf(error: unknown): AudienceDefinitionViolation | undefined {
+  if (error instanceof AudienceDefinitionViolation) return error;
+  if (error instanceof SyntaxError)
+    return new AudienceDefinitionViolation('(document)', 'must be JSON', error.message);
+  if (error instanceof z.ZodError) {
+    return new AudienceDefinitionViolation(
+      '(pointer)',
+      'must be an audience set pointer',
+      error.issues[0]?.message ?? '',
+    );
+  }
+  return undefined;
 }
 
 /**

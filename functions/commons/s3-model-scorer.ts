@@ -5,6 +5,7 @@ import { type ExpectedFeatures, modelIncompatibility } from '../../shared/model/
 import {
   CURRENT_POINTER_KEY,
   ModelMetadataViolation,
+  type ModelPointer,
   parseModelPointer,
   parseServingContract,
   type ServingContract,
@@ -12,6 +13,7 @@ import {
 import type { BatchScores } from '../../shared/model/model-outputs';
 import { ModelScoringError } from '../../shared/model/model-scoring-error';
 import { type HeadScores, OnnxModelSession } from './onnx-session';
+import { HotReloadedPointer } from './hot-reloaded-pointer';
 import { readObjectIfExists } from './s3-objects';
 
 /** The features this build computes: a model must read exactly these to serve. */
@@ -56,26 +58,45 @@ interface LoadedModel {
  * swapped in between batches, so a batch in flight always finishes on the session it started with.
  */
 export class S3ModelScorer implements ProfileScorer {
-  private loaded: LoadedModel | undefined;
-  private refusedVersion: string | undefined;
-  private nextCheckAt = 0;
+  private readonly pointer: HotReloadedPointer<ModelPointer, LoadedModel, string>;
 
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
-    private readonly pollMs: number,
+    pollMs: number,
     private readonly hooks: ModelScorerHooks = {},
-    private readonly now: () => number = Date.now,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.pointer = new HotReloadedPointer({
+      s3,
+      bucket,
+      pointerKey: CURRENT_POINTER_KEY,
+      pollMs,
+      now,
+      parsePointer: parseModelPointer,
+      versionOf: (pointer) => pointer.modelVersion,
+      load: (pointer) => this.load(pointer.metadataKey, pointer.onnxKey, pointer.modelVersion),
+      // A model that cannot serve stays refused until the pointer moves on; S3 or network trouble keeps
+      // serving what is loaded and looks again at the next poll.
+      refusalOf: (error) =>
+        error instanceof ModelRefusedError ||
+        error instanceof ModelMetadataViolation ||
+        error instanceof SyntaxError
+          ? `${error.name}: ${error.message}`
+          : undefined,
+      onLoaded: (pointer) => hooks.onLoaded?.(pointer.modelVersion),
+      onRefused: (_version, reason) => hooks.onRefused?.(reason),
+      onPollFailed: (reason) => hooks.onPollFailed?.(reason),
+    });
+  }
 
   /** The version currently serving, if any. */
   get modelVersion(): string | undefined {
-    return this.loaded?.metadata.modelVersion;
+    return this.pointer.value?.metadata.modelVersion;
   }
 
   async score(features: Float32Array, rows: number, width: number): Promise<BatchScores | undefined> {
-    await this.refreshIfDue();
-    const model = this.loaded;
+    const model = await this.pointer.current();
     if (model === undefined) return undefined;
     try {
       const { modelVersion, population } = model.metadata;
@@ -83,8 +104,7 @@ export class S3ModelScorer implements ProfileScorer {
       return { modelVersion, ...heads, ...(population === undefined ? {} : { population }) };
     } catch (error) {
       // A model that cannot score must not block the stream: drop it, write this batch unscored.
-      this.loaded = undefined;
-      this.refusedVersion = model.metadata.modelVersion;
+      this.pointer.refuse(model.metadata.modelVersion);
       this.hooks.onRefused?.(error instanceof Error ? error.message : String(error));
       return undefined;
     }
@@ -111,37 +131,8 @@ export class S3ModelScorer implements ProfileScorer {
    * cannot be read or a model that cannot serve is reported and the current model (or none) keeps
    * serving, so a bad publication or an S3 hiccup cannot block the stream.
    */
-  async refresh(): Promise<void> {
-    this.nextCheckAt = this.now() + this.pollMs;
-    let candidate: string | undefined;
-    try {
-      const pointerText = await this.readText(CURRENT_POINTER_KEY);
-      if (pointerText === undefined) return;
-      const pointer = parseModelPointer(JSON.parse(pointerText));
-      candidate = pointer.modelVersion;
-      if (candidate === this.loaded?.metadata.modelVersion || candidate === this.refusedVersion) return;
-      this.loaded = await this.load(pointer.metadataKey, pointer.onnxKey, pointer.modelVersion);
-      this.refusedVersion = undefined;
-      this.hooks.onLoaded?.(pointer.modelVersion);
-    } catch (error) {
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      if (
-        error instanceof ModelRefusedError ||
-        error instanceof ModelMetadataViolation ||
-        error instanceof SyntaxError
-      ) {
-        // A model that cannot serve stays refused until the pointer moves on.
-        this.refusedVersion = candidate;
-        this.hooks.onRefused?.(reason);
-      } else {
-        // S3 or network trouble: keep serving what is loaded and look again at the next poll.
-        this.hooks.onPollFailed?.(reason);
-      }
-    }
-  }
-
-  private async refreshIfDue(): Promise<void> {
-    if (this.now() >= this.nextCheckAt) await this.refresh();
+  refresh(): Promise<void> {
+    return this.pointer.refresh();
   }
 
   private async load(metadataKey: string, onnxKey: string, modelVersion: string): Promise<LoadedModel> {

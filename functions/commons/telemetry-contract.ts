@@ -102,6 +102,8 @@ export const PUBLISHED_METRICS = {
     FeatureDriftPsiMax: { unit: 'None' },
     /** PSI of the serving model's purchase scores, newest rows vs its own test rows; when measured. */
     ScoreDriftPsi: { unit: 'None' },
+    /** Archived events of erased people the tombstone filter left out; published only when non-zero. */
+    ErasedDropped: count,
   },
 } as const satisfies Record<string, Record<string, MetricSpec>>;
 

@@ -2,8 +2,8 @@
  * Erasure function entry: an erasure request object (`requests/<id>.json` in the erasure bucket,
  * announced by S3 through EventBridge) → the person removed everywhere → a receipt.
  *
- * Flow: read config once → build the adapters once per container → read and validate the request →
- * `eraseSubject`, the domain (tombstones, profiles, archive, quarantine, on-failure objects) → write the
+ * Flow: read config once → build the adapters once per container, load the key (tombstones; pseudonyms
+ * when ids are pseudonymised) → read and validate the request → `eraseSubject`, the domain (tombstones, profiles, archive, quarantine, on-failure objects) → write the
  * receipt (`receipts/<id>.json`) → delete the request (it holds raw ids) → count and log (hashes only).
  * Any failure throws: EventBridge retries the invocation, and every step is safe to repeat.
  */
@@ -13,7 +13,7 @@ import { dynamoDbClient, s3Client } from '../commons/aws-clients';
 import { ERASE_CONFIG, readConfig } from '../commons/config';
 import { DynamoDbProfileStore } from '../commons/dynamodb-profile-store';
 import { S3ErasableArea } from '../commons/s3-erasable-area';
-import { tombstoneKeysLoader } from '../commons/secret-key';
+import { decodePrivacyLoader, tombstoneKeysLoader } from '../commons/secret-key';
 import { logger, metricPublisher, metrics } from '../commons/telemetry';
 import { ARCHIVE_PREFIX } from '../../shared/archive/archive-batch';
 import {
@@ -33,6 +33,8 @@ const areas = {
 };
 const publish = metricPublisher('erase');
 const loadTombstones = tombstoneKeysLoader(config.HASH_KEY_SECRET_ID);
+// As ingest and archive decode, so the requested raw ids are hashed into the ids they stored.
+const loadPrivacy = decodePrivacyLoader(config);
 
 /** The part of S3's EventBridge "Object Created" event this function reads. */
 export type ErasureRequestCreated = EventBridgeEvent<
@@ -46,8 +48,8 @@ export const handler = async (event: Pick<ErasureRequestCreated, 'detail'>): Pro
   try {
     const body = await s3.send(new GetObjectCommand({ Bucket: config.ERASURE_BUCKET, Key: key }));
     const request = parseErasureRequest(JSON.parse(await body.Body!.transformToString()));
-    const tombstones = await loadTombstones();
-    const receipt = await eraseSubject(request, { profiles, tombstones, ...areas, now: Date.now });
+    const [tombstones, privacy] = await Promise.all([loadTombstones(), loadPrivacy()]);
+    const receipt = await eraseSubject(request, { profiles, tombstones, privacy, ...areas, now: Date.now });
     await s3.send(
       new PutObjectCommand({
         Bucket: config.ERASURE_BUCKET,

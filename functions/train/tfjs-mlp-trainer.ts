@@ -356,9 +356,9 @@ export async function fitMultiTaskNetwork(
  * differential privacy.
  */
 export const tfjsMlpTrainer: NetworkTrainer = {
-  async fit(train, validation, normalisation, options) {
+  async trainNetwork(train, validation, normalisation, options) {
     if (options.differentialPrivacy !== undefined)
-      return dpSgdTrainer.fit(train, validation, normalisation, options);
+      return dpSgdTrainer.trainNetwork(train, validation, normalisation, options);
     const backend = await initialiseTrainingBackend();
     return { ...(await fitMultiTaskNetwork(train, validation, normalisation, options)), backend };
   },

@@ -107,7 +107,8 @@ export class StatelessStack extends Stack {
     const { resources, projectRoot } = props;
     const modelPollSeconds = props.modelPollSeconds ?? 60;
     const onnxRuntimeLayer = new OnnxRuntimeLayer(this, 'OnnxRuntime', { projectRoot }).layer;
-    // Both consumers decode alike, so the table and the archive hold the same ids and fingerprints.
+    // Both consumers decode alike, so the table and the archive hold the same ids and fingerprints; the
+    // erase function hashes requested ids the same way.
     const decodePrivacy = {
       hashKeySecret: resources.hashKeySecret,
       environment: { PSEUDONYMISE_IDS: String(props.pseudonymiseIds ?? false) },
@@ -152,9 +153,12 @@ export class StatelessStack extends Stack {
         'tfjs-backend-wasm-threaded-simd.wasm',
       ].map((file) => path.posix.join('node_modules/@tensorflow/tfjs-backend-wasm/dist', file)),
       environment: { LABEL_HORIZON_HOURS: String(props.labelHorizonHours) },
+      // Tombstones only: erased people's events stay out of training even if the archive still has some.
+      hashKeySecret: resources.hashKeySecret,
     })
       .bindBucket({ bucket: resources.archiveBucket, access: 'read', envVar: 'ARCHIVE_BUCKET' })
-      .bindBucket({ bucket: resources.modelsBucket, access: 'readWrite', envVar: 'MODELS_BUCKET' });
+      .bindBucket({ bucket: resources.modelsBucket, access: 'readWrite', envVar: 'MODELS_BUCKET' })
+      .bindTable({ table: resources.table, access: 'read', envVar: 'PROFILES_TABLE' });
 
     const ingestConsumer: ConsumerSettings = {
       batchSize: props.ingestBatchSize,
@@ -214,7 +218,8 @@ export class StatelessStack extends Stack {
       memorySize: 1024,
       // Lambda's maximum; README "Erasure" says how the time scales with the archive.
       timeout: Duration.minutes(15),
-      hashKeySecret: resources.hashKeySecret,
+      // As the consumers decode: requests name raw ids, the stores hold what decoding made of them.
+      ...decodePrivacy,
     })
       .bindTable({ table: resources.table, access: 'readWrite', envVar: 'PROFILES_TABLE' })
       .bindBucket({ bucket: resources.archiveBucket, access: 'rewrite', envVar: 'ARCHIVE_BUCKET' })

@@ -6,7 +6,9 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { EventProducer } from '../client/event-producer';
-import { generateWorkload } from '../workload/synthetic-workload';
+import { generateWorkload, type UserGroundTruth } from '../workload/synthetic-workload';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ERASURE_REQUESTS_PREFIX, type ErasureReceipt } from '../../shared/erasure/erase-use-case';
 import { injectFaults } from '../workload/fault-injection';
 import { appliedEvents, foldInMemory } from '../local/reference-fold';
 import {
@@ -16,12 +18,14 @@ import {
   type RescorePassSummary,
 } from '../local/local-pipeline';
 import type { TrainSummary } from '../../shared/training/train-use-case';
+import { storedProfileIdOf } from '../../shared/privacy/pseudonymise';
 import { startProfileExplorer, type ProfileExplorer } from '../local/explorer/explorer-server';
 import { BUILT_IN_AUDIENCES } from '../../shared/audiences/audience-definition';
 import { S3AudiencePublisher } from '../../functions/commons/s3-audience-definitions';
 import {
   collectAccounting,
   describeModel,
+  erasedRecordsOf,
   formatAccounting,
   formatAudienceSizes,
   formatMetricsTable,
@@ -60,6 +64,12 @@ const program = new Command()
     'store keyed hashes of userId/anonymousId instead of the ids (stack parameter pseudonymiseIds)',
   )
   .option('--samples <n>', 'sample profiles to print at the end', integer('--samples'), 3)
+  .option(
+    '--erase <n>',
+    'erase this many people (every id of theirs) after the warm-up, as `npm run erase` would; the accounting counts their records apart',
+    integer('--erase'),
+    0,
+  )
   .option('--warm-up-share <x>', 'share of the records streamed before training', share, 0.7)
   .option(
     '--label-horizon-hours <n>',
@@ -86,6 +96,7 @@ interface RunOptions {
   serve?: boolean;
   pseudonymiseIds?: boolean;
   samples: number;
+  erase: number;
 }
 
 async function main(): Promise<void> {
@@ -164,6 +175,33 @@ async function main(): Promise<void> {
   await pipeline.drain(180_000);
   console.log(`[${elapsed()}] warm-up streamed: ${warmUp.length} records ingested and archived`);
 
+  // Mid-run erasure: requests as `npm run erase` puts them, handled by the erase function; the rest of
+  // the stream still carries these people's events, which ingest and the archive must drop.
+  const erasedPeople = pickPeopleToErase(workload.groundTruth, options.erase);
+  if (erasedPeople.length > 0) {
+    for (const [i, person] of erasedPeople.entries()) {
+      await pipeline.cloud.clients.s3.send(
+        new PutObjectCommand({
+          Bucket: pipeline.buckets.erasure!,
+          Key: `${ERASURE_REQUESTS_PREFIX}npm-start-${i}.json`,
+          Body: JSON.stringify({
+            requestId: `npm-start-${i}`,
+            profileIds: person.profileIds,
+            requestedAt: Date.now(),
+          }),
+        }),
+      );
+    }
+    const receipts = await pipeline.processErasureRequests();
+    const sum = (f: (r: ErasureReceipt) => number) => receipts.reduce((n, r) => n + f(r), 0);
+    console.log(
+      `[${elapsed()}] erased ${erasedPeople.length} people (${sum((r) => r.subjects.length)} profile ids): ` +
+        `${sum((r) => r.table.profilesDeleted)} profiles with ${sum((r) => r.table.eventsInDeletedProfiles)} events deleted, ` +
+        `${sum((r) => r.archive.recordsRemoved)} archived events and ${sum((r) => r.quarantine.recordsRemoved)} quarantined records removed, ` +
+        `in ${Math.max(...receipts.map((r) => r.durationMs))} ms at most per request`,
+    );
+  }
+
   // Phase 2: the scheduled training function, invoked as EventBridge would: archive → train → promote.
   const training = (await pipeline.invoke('train', {
     source: 'aws.events',
@@ -201,16 +239,22 @@ async function main(): Promise<void> {
   // The expectation: the records Kinesis accepted, folded in memory by the same rules. It differs from
   // the workload's distinct events only by duplicates beyond the profiles' dedupe horizon (bot bursts).
   const unsent = new Set([...warmUpSent.failed, ...restSent.failed].map((f) => f.record));
+  const delivered = records.filter((r) => !unsent.has(r));
+  const nowMs = Date.now();
   const reference = foldInMemory(
-    records.filter((r) => !unsent.has(r)),
-    Date.now(),
+    delivered,
+    nowMs,
     // Decoded as the handlers decode: the same key, fingerprints and (if on) pseudonymous ids.
     decodePrivacyOf(pipeline),
   );
   const expectedApplied = [...reference.values()].reduce((sum, state) => sum + appliedEvents(state), 0);
   const accounting = await collectAccounting(
     pipeline,
-    { produced: records.length, failedToSend: unsent.size },
+    {
+      produced: records.length,
+      failedToSend: unsent.size,
+      erased: await erasedRecordsOf(pipeline, delivered, nowMs),
+    },
     { profiles: reference, quarantined: manifest.malformed.length },
   );
   console.log(`\nSample profiles (highest purchase propensity first):`);
@@ -243,14 +287,16 @@ async function main(): Promise<void> {
       audienceSet.set.audiences.map((a) => a.id),
     ),
   );
-  const people = [...workload.groundTruth.values()].filter((t) => !t.isBot);
+  const erasedIds = new Set(erasedPeople.map((t) => t.profileId));
+  const people = [...workload.groundTruth.values()].filter((t) => !t.isBot && !erasedIds.has(t.profileId));
   const identity = profilesPerPerson(
     await scanProfiles(pipeline),
-    people.map((t) => t.profileIds),
+    // The table holds pseudonyms when ids are pseudonymised.
+    people.map((t) => t.profileIds.map(storedProfileIdOf(decodePrivacyOf(pipeline)))),
   );
   const identified = people.filter((t) => t.identifiedAtMs !== undefined).length;
   console.log(
-    `identity: ${identity.people.toLocaleString('en-US')} people (bots left out), ${identified.toLocaleString('en-US')} of them ` +
+    `identity: ${identity.people.toLocaleString('en-US')} people (bots${erasedPeople.length > 0 ? ' and erased people' : ''} left out), ${identified.toLocaleString('en-US')} of them ` +
       `identified after browsing anonymously → ${identity.mean.toFixed(2)} profiles per person ` +
       `(${identity.split.toLocaleString('en-US')} split); ${accounting.redirects.toLocaleString('en-US')} anonymous profiles merged on identify`,
   );
@@ -279,6 +325,19 @@ async function main(): Promise<void> {
     return;
   }
   await shutdown(accounting.balanced ? 0 : 1);
+}
+
+/**
+ * The people `--erase` erases: the first `count` non-bots who identified after browsing anonymously (so
+ * the erasure follows their aliases too), in the workload's order — the same ones for the same seed.
+ */
+function pickPeopleToErase(
+  groundTruth: ReadonlyMap<string, UserGroundTruth>,
+  count: number,
+): UserGroundTruth[] {
+  return [...groundTruth.values()]
+    .filter((t) => !t.isBot && t.identifiedAtMs !== undefined && t.profileIds.length > 1)
+    .slice(0, count);
 }
 
 /** One rescoring pass in a line. */

@@ -10,7 +10,12 @@ import { EVENT_TYPES } from '../../shared/contract/event-contract';
 import { appliedEvents, comparableState } from './reference-fold';
 import type { ProfileState } from '../../shared/profile/profile-state';
 import { decodeProfileItem, type DecodedProfileItem } from '../../shared/profile/profile-item-codec';
-import { isTombstoneKey } from '../../shared/erasure/tombstones';
+import { isTombstoneKey, TombstoneKeys } from '../../shared/erasure/tombstones';
+import { decodeBatch } from '../../shared/ingest/decode-batch';
+import { profileIdOf } from '../../shared/contract/event-contract';
+import { storedProfileIdOf } from '../../shared/privacy/pseudonymise';
+import { decodePrivacyOf } from './local-pipeline';
+import type { DeliveredRecord } from './reference-fold';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { S3ModelRegistry } from '../../functions/commons/s3-model-registry';
@@ -40,6 +45,11 @@ export interface RunAccounting {
   duplicates: number;
   /** Records the event source gave up on (written to the on-failure destination). */
   onFailure: number;
+  /**
+   * Records of people erased during the run (their tombstones are in the table): applied before the
+   * erasure and deleted with the profile, quarantined and removed by it, or dropped by ingest after it.
+   */
+  erased: number;
   /** Live profiles (anonymous profiles merged into a user are redirects, not profiles). */
   profiles: number;
   /** Anonymous profiles merged into a user: frozen redirects, their events counted in their user's. */
@@ -55,7 +65,7 @@ export interface RunAccounting {
   /** Stored profiles that differ from the reference fold (or exist on one side only). */
   mismatchedProfiles?: number;
   /**
-   * produced = applied + duplicates + quarantined + onFailure + failedToSend, and, when a reference is
+   * produced = applied + duplicates + quarantined + erased + onFailure + failedToSend, and, when a reference is
    * given, every stored profile equals its reference profile and the quarantine holds exactly the
    * expected number of distinct records.
    */
@@ -101,10 +111,84 @@ export async function readQuarantine(
   return records;
 }
 
-/** Account for every produced record from what the emulators hold. */
+/** The delivered records that belong to an erased person, found by the tombstones in the table. */
+export interface ErasedRecords {
+  /** Records (valid or not) whose profile has a tombstone. */
+  records: number;
+  /** Those among them the contract refuses (a quarantine would have kept them). */
+  refused: number;
+  /** The erased profile ids, as stored (pseudonyms when ids are pseudonymised). */
+  profileIds: Set<string>;
+}
+
+/**
+ * Which delivered records belong to people erased during the run: each record decoded as the handlers
+ * decode (the pipeline's key; pseudonymous ids if on), its profile — a refused record's by its
+ * partition key, as ingest checks it — looked up among the table's tombstones.
+ *
+ * @param nowMs - when the records reached the stream, for the contract's future-timestamp rule
+ */
+export async function erasedRecordsOf(
+  pipeline: LocalPipeline,
+  records: readonly DeliveredRecord[],
+  nowMs: number,
+): Promise<ErasedRecords> {
+  const tombstoned = new Set<string>();
+  let startKey: Record<string, never> | undefined;
+  do {
+    const page = await pipeline.cloud.clients.dynamodb.send(
+      new ScanCommand({
+        TableName: pipeline.tableName,
+        ExclusiveStartKey: startKey,
+        ProjectionExpression: 'profileId',
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const id = String(unmarshall(item).profileId);
+      if (isTombstoneKey(id)) tombstoned.add(id);
+    }
+    startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
+  } while (startKey !== undefined);
+  const erased: ErasedRecords = { records: 0, refused: 0, profileIds: new Set() };
+  if (tombstoned.size === 0) return erased;
+  const privacy = decodePrivacyOf(pipeline);
+  const keys = new TombstoneKeys(new TextEncoder().encode(pipeline.hashKey));
+  const isErased = (id: string) => tombstoned.has(keys.keyOf(id));
+  const decoded = decodeBatch(
+    records.map((r, i) => ({
+      shardId: 'report',
+      sequenceNumber: String(i + 1),
+      partitionKey: r.partitionKey,
+      data: r.data,
+      approximateArrivalMs: nowMs,
+    })),
+    privacy,
+  );
+  for (const { event } of decoded.valid) {
+    const id = profileIdOf(event);
+    if (!isErased(id)) continue;
+    erased.records++;
+    erased.profileIds.add(id);
+  }
+  const storedIdOf = storedProfileIdOf(privacy);
+  for (const { partitionKey } of decoded.quarantined) {
+    const owners = [storedIdOf(partitionKey), storedIdOf(`anon:${partitionKey}`)];
+    if (!owners.some(isErased)) continue;
+    erased.records++;
+    erased.refused++;
+  }
+  return erased;
+}
+
+/**
+ * Account for every produced record from what the emulators hold.
+ *
+ * @param sent - `erased`: the records of people erased during the run ({@link erasedRecordsOf}), who
+ *   are then left out of the reference too @default none
+ */
 export async function collectAccounting(
   pipeline: LocalPipeline,
-  sent: { produced: number; failedToSend: number },
+  sent: { produced: number; failedToSend: number; erased?: ErasedRecords },
   reference?: { profiles: ReadonlyMap<string, ProfileState>; quarantined: number },
 ): Promise<RunAccounting> {
   const ingest = pipeline.mappings.get('ingest');
@@ -117,11 +201,15 @@ export async function collectAccounting(
   const applied = profiles.reduce((sum, p) => sum + appliedEvents(p.state), 0);
   const checkpointed = ingest.stats.recordsCheckpointed;
   const onFailure = ingest.stats.recordsSentToOnFailure;
-  const duplicates = checkpointed - quarantined - applied;
+  const erased = sent.erased?.records ?? 0;
+  const duplicates = checkpointed - quarantined - applied - erased;
   const conserved =
-    duplicates >= 0 && sent.produced === applied + duplicates + quarantined + onFailure + sent.failedToSend;
+    duplicates >= 0 &&
+    sent.produced === applied + duplicates + quarantined + erased + onFailure + sent.failedToSend;
   const counted = {
-    ...sent,
+    produced: sent.produced,
+    failedToSend: sent.failedToSend,
+    erased,
     checkpointed,
     quarantined,
     applied,
@@ -134,9 +222,13 @@ export async function collectAccounting(
     audienceSizes: countBy(profiles.flatMap((p) => Object.keys(p.audiences ?? {}))),
   };
   if (reference === undefined) return { ...counted, balanced: conserved };
-  let mismatchedProfiles = Math.abs(reference.profiles.size - profiles.length);
+  // The erased people are nowhere: not in the table, not among the quarantine's records.
+  const erasedIds = sent.erased?.profileIds ?? new Set<string>();
+  const expectedProfiles = new Map([...reference.profiles].filter(([id]) => !erasedIds.has(id)));
+  const expectedQuarantined = reference.quarantined - (sent.erased?.refused ?? 0);
+  let mismatchedProfiles = Math.abs(expectedProfiles.size - profiles.length);
   for (const stored of profiles) {
-    const expected = reference.profiles.get(stored.state.profileId);
+    const expected = expectedProfiles.get(stored.state.profileId);
     if (
       expected === undefined ||
       !isDeepStrictEqual(comparableState(stored.state), comparableState(expected))
@@ -144,15 +236,15 @@ export async function collectAccounting(
       mismatchedProfiles++;
     }
   }
-  const expectedApplied = [...reference.profiles.values()].reduce(
+  const expectedApplied = [...expectedProfiles.values()].reduce(
     (sum, state) => sum + appliedEvents(state),
     0,
   );
   return {
     ...counted,
-    expected: { applied: expectedApplied, quarantined: reference.quarantined },
+    expected: { applied: expectedApplied, quarantined: expectedQuarantined },
     mismatchedProfiles,
-    balanced: conserved && mismatchedProfiles === 0 && quarantined === reference.quarantined,
+    balanced: conserved && mismatchedProfiles === 0 && quarantined === expectedQuarantined,
   };
 }
 
@@ -208,6 +300,7 @@ export function formatAccounting(a: RunAccounting): string {
   return (
     `accounting: produced ${n(a.produced)} = acknowledged ${n(a.applied + a.duplicates)} ` +
     `(applied ${n(a.applied)} + duplicates ${n(a.duplicates)}) + quarantined ${n(a.quarantined)} + ` +
+    (a.erased === 0 ? '' : `erased ${n(a.erased)} + `) +
     `on-failure ${n(a.onFailure)} + failed-to-send ${n(a.failedToSend)} → ${a.balanced ? 'balanced ✓' : 'UNBALANCED ✗'}` +
     ` · ${n(a.profiles)} profiles (+ ${n(a.redirects)} merged into their user)` +
     (a.expected === undefined

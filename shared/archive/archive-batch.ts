@@ -7,10 +7,10 @@
  * adding copies; training still de-duplicates by `eventId` (a redelivery may start elsewhere).
  */
 import { profileIdOf, type ContractEvent } from '../contract/event-contract';
-import { erasedAmong, type TombstoneKeys } from '../erasure/tombstones';
+import { erasedProfilesAmong, type TombstoneLookup } from '../erasure/tombstones';
 import { decodeBatch } from '../ingest/decode-batch';
 import type { SequencedEvent } from '../profile/apply-events';
-import type { IngestRecord, ProfileStore } from '../ingest/ingest-ports';
+import type { IngestRecord } from '../ingest/ingest-ports';
 import type { DecodePrivacy } from '../privacy/pseudonymise';
 import type { ArchiveObject, ArchiveWriter } from './archive-ports';
 
@@ -66,10 +66,7 @@ export interface ArchiveBatchResult {
 }
 
 /** How the archive consumer finds tombstones: the profiles table and the erasure key. */
-export interface ArchiveErasureCheck {
-  profiles: Pick<ProfileStore, 'getMany'>;
-  tombstones: TombstoneKeys;
-}
+export type ArchiveErasureCheck = TombstoneLookup;
 
 /**
  * Archive one batch: plan its objects and store them all. Rejects when any write fails, so the event
@@ -89,12 +86,12 @@ export async function archiveBatch(
 }
 
 /** The batch's profile ids that have a tombstone: one BatchGetItem of tombstone keys only. */
-async function erasedProfilesOf(
+function erasedProfilesOf(
   valid: readonly SequencedEvent[],
-  { profiles, tombstones }: ArchiveErasureCheck,
+  erasure: ArchiveErasureCheck,
 ): Promise<Set<string>> {
-  const ids = new Set(valid.map(({ event }) => profileIdOf(event)));
-  if (ids.size === 0) return ids;
-  const stored = await profiles.getMany([...ids].map((id) => tombstones.keyOf(id)));
-  return erasedAmong(ids, stored, tombstones);
+  return erasedProfilesAmong(
+    valid.map(({ event }) => profileIdOf(event)),
+    erasure,
+  );
 }

@@ -2,7 +2,8 @@
  * The erasure use case: one request (profile ids of a person) in, the person gone from every store,
  * a tombstone left so that later and replayed events are dropped, and a receipt that names no raw id.
  *
- * Flow: validate the request → read the requested profiles and add the anonymous profiles they link
+ * Flow: validate the request → map the requested (raw) ids to the stored ones (their keyed hash when ids
+ * are pseudonymised) → read the requested profiles and add the anonymous profiles they link
  * (aliases) → write a tombstone per profile id (before anything is deleted, so ingest and the archive
  * consumer start dropping at once) → delete the profiles (redirects of merged anonymous profiles are
  * keyed by the same profile id and go with them) → rewrite every archive, quarantine and on-failure
@@ -21,6 +22,7 @@ import {
   type ScrubResult,
 } from './erasure-subject';
 import { isTombstoneKey, type TombstoneKeys } from './tombstones';
+import { storedProfileIdOf, type DecodePrivacy } from '../privacy/pseudonymise';
 
 /** Where erasure requests are put in the erasure bucket (S3 announces them to the erase function). */
 export const ERASURE_REQUESTS_PREFIX = 'requests/';
@@ -33,7 +35,10 @@ export const MAX_IDS_PER_REQUEST = 100;
 /** An erasure request as the CLI writes it (`requests/<requestId>.json` in the erasure bucket). */
 export const erasureRequestSchema = z.object({
   requestId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be 1–64 letters, digits or hyphens'),
-  /** Profile ids: a `userId`, or `anon:<anonymousId>` for an anonymous visitor. */
+  /**
+   * Profile ids: a `userId`, or `anon:<anonymousId>` for an anonymous visitor; raw, also when ids are
+   * pseudonymised (the erase function hashes them).
+   */
   profileIds: z.array(z.string().min(1).max(133)).min(1).max(MAX_IDS_PER_REQUEST),
   /** Epoch ms. */
   requestedAt: z.number().int().min(0),
@@ -72,7 +77,10 @@ export interface ErasureReceipt {
   startedAt: string;
   completedAt: string;
   durationMs: number;
-  /** HMAC-SHA256 (hex) of each erased profile id; `requested` false for linked anonymous profiles. */
+  /**
+   * HMAC-SHA256 (hex) of each erased profile id as stored (of its pseudonym when ids are pseudonymised);
+   * `requested` false for linked anonymous profiles.
+   */
   subjects: { keyedId: string; requested: boolean; profileFound: boolean }[];
   table: {
     tombstonesWritten: number;
@@ -95,6 +103,12 @@ export interface EraseDependencies {
   quarantine: ErasableObjectStore;
   failures: ErasableObjectStore;
   now: () => number;
+  /**
+   * How ingest and archive decode: when they pseudonymise ids, the requested raw ids are hashed with the
+   * same key before anything is looked up, and raw records (quarantine, on-failure) are recognised by
+   * the hash of their ids. @default ids stored raw
+   */
+  privacy?: DecodePrivacy;
   /** Objects read at once per area. @default 16 */
   concurrency?: number;
 }
@@ -105,7 +119,8 @@ export async function eraseSubject(
   deps: EraseDependencies,
 ): Promise<ErasureReceipt> {
   const startedAt = deps.now();
-  const requested = request.profileIds.filter((id) => !isTombstoneKey(id));
+  const storedIdOf = storedProfileIdOf(deps.privacy);
+  const requested = [...new Set(request.profileIds.filter((id) => !isTombstoneKey(id)).map(storedIdOf))];
   const found = await deps.profiles.getMany(requested);
   const linked = new Set<string>();
   for (const item of found.values()) {
@@ -130,7 +145,7 @@ export async function eraseSubject(
     for (const count of decodeProfileItem(item).state.counts) eventsInDeletedProfiles += count;
   }
 
-  const subject = new ErasureSubject(all);
+  const subject = new ErasureSubject(all, storedIdOf);
   const concurrency = deps.concurrency ?? 16;
   const [archive, quarantine, failures] = await Promise.all([
     scrubArea(deps.archive, (text) => scrubArchiveText(text, subject), concurrency),

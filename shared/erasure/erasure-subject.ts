@@ -1,38 +1,61 @@
 /**
  * Who an erasure request is about, and how to recognise their records wherever they are kept. A person
- * is a set of profile ids: the requested ones plus the anonymous profiles a requested user profile has
- * linked as aliases (`identify`). A record is theirs when its profile id is, or — for records that do
- * not parse — when its partition key (userId, else anonymousId) names one of their profiles.
+ * is a set of stored profile ids: the requested ones plus the anonymous profiles a requested user
+ * profile has linked as aliases (`identify`). A record is theirs when its profile id is, or — for
+ * records that do not parse — when its partition key (userId, else anonymousId) names one of their
+ * profiles.
+ *
+ * Two kinds of stores: the table and the archive hold decoded events, with the ids as stored (keyed
+ * hashes when ids are pseudonymised); the quarantine and the on-failure objects hold the records'
+ * bytes as the producer sent them, with raw ids. `storedIdOf` maps a raw profile id to its stored one
+ * (`pseudonymousProfileId`, or the identity), so raw records are recognised by hashing their ids —
+ * which also finds the records of linked anonymous profiles, known to the erasure only by pseudonym.
  */
 import { profileIdOf } from '../contract/event-contract';
 
-/** The profile ids of one erasure, raw (held in memory only, never written). */
+/** The stored profile ids of one erasure (held in memory only, never written). */
 export class ErasureSubject {
   readonly profileIds: ReadonlySet<string>;
 
-  constructor(profileIds: Iterable<string>) {
+  /**
+   * @param profileIds - the person's profile ids as stored (pseudonyms when ids are pseudonymised)
+   * @param storedIdOf - the stored profile id of a raw one @default the identity (ids not pseudonymised)
+   */
+  constructor(
+    profileIds: Iterable<string>,
+    private readonly storedIdOf: (rawProfileId: string) => string = (id) => id,
+  ) {
     this.profileIds = new Set(profileIds);
   }
 
-  /** Whether an event (or anything carrying `userId` / `anonymousId`) belongs to the subject. */
+  /** Whether a decoded event as stored (the archive's) belongs to the subject. */
   ownsEvent(event: { userId?: unknown; anonymousId?: unknown }): boolean {
-    const userId = typeof event.userId === 'string' ? event.userId : undefined;
-    const anonymousId = typeof event.anonymousId === 'string' ? event.anonymousId : undefined;
-    if (userId === undefined && anonymousId === undefined) return false;
-    return this.profileIds.has(profileIdOf({ userId, anonymousId }));
+    const profileId = profileIdOfUntyped(event);
+    return profileId !== undefined && this.profileIds.has(profileId);
   }
 
-  /** Whether a Kinesis partition key (userId, else anonymousId) names one of the subject's profiles. */
+  /** Whether a Kinesis partition key (the raw userId, else anonymousId) names one of the subject's profiles. */
   ownsPartitionKey(partitionKey: string): boolean {
-    return this.profileIds.has(partitionKey) || this.profileIds.has(`anon:${partitionKey}`);
+    return (
+      this.profileIds.has(this.storedIdOf(partitionKey)) ||
+      this.profileIds.has(this.storedIdOf(`anon:${partitionKey}`))
+    );
   }
 
-  /** Whether a record's raw bytes (a JSON event, or anything else) belong to the subject. */
+  /** Whether a record's raw bytes (a JSON event with raw ids, or anything else) belong to the subject. */
   ownsRecordBytes(data: Uint8Array, partitionKey: string): boolean {
     if (this.ownsPartitionKey(partitionKey)) return true;
     const parsed = parseJsonObject(new TextDecoder().decode(data));
-    return parsed !== undefined && this.ownsEvent(parsed);
+    const profileId = parsed === undefined ? undefined : profileIdOfUntyped(parsed);
+    return profileId !== undefined && this.profileIds.has(this.storedIdOf(profileId));
   }
+}
+
+function profileIdOfUntyped(event: { userId?: unknown; anonymousId?: unknown }): string | undefined {
+  const userId = typeof event.userId === 'string' ? event.userId : undefined;
+  const anonymousId = typeof event.anonymousId === 'string' ? event.anonymousId : undefined;
+  if (userId === undefined && anonymousId === undefined) return undefined;
+  return profileIdOf({ userId, anonymousId });
 }
 
 /** What one rewrite of an object's text removed and kept. */

@@ -66,3 +66,28 @@ export function erasedAmong(
   for (const id of profileIds) if (stored.has(keys.keyOf(id))) erased.add(id);
   return erased;
 }
+
+/** Reads items by key: the profiles table, asked for tombstone keys only (`DynamoDbProfileStore`). */
+export interface TombstoneReader {
+  getMany(keys: readonly string[]): Promise<ReadonlyMap<string, unknown>>;
+}
+
+/** How a consumer finds tombstones: the profiles table and the erasure key. */
+export interface TombstoneLookup {
+  profiles: TombstoneReader;
+  tombstones: TombstoneKeys;
+}
+
+/**
+ * The profile ids among `profileIds` that have a tombstone, asking the table for their tombstone keys
+ * only (keyed hashes: no raw id leaves the caller); batched by the reader.
+ */
+export async function erasedProfilesAmong(
+  profileIds: Iterable<string>,
+  { profiles, tombstones }: TombstoneLookup,
+): Promise<Set<string>> {
+  const ids = new Set(profileIds);
+  if (ids.size === 0) return ids;
+  const stored = await profiles.getMany([...ids].map((id) => tombstones.keyOf(id)));
+  return erasedAmong(ids, stored, tombstones);
+}

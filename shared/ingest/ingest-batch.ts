@@ -18,7 +18,7 @@ import { MERGE_REFUSAL_REASONS, type MergeRefusalReason, type ProfileState } fro
 import type { ProfileScore } from '../model/model-outputs';
 import { toProfileScores } from '../model/profile-score';
 import { decodeProfileItem, encodeProfileItem, type DecodedProfileItem } from '../profile/profile-item-codec';
-import type { DecodePrivacy } from '../privacy/pseudonymise';
+import { storedProfileIdOf, type DecodePrivacy } from '../privacy/pseudonymise';
 import { decodeBatch, lowestSequenceNumber } from './decode-batch';
 import { erasedAmong, type TombstoneKeys } from '../erasure/tombstones';
 import type { CompiledAudienceSet, AudienceMembership } from '../audiences/audience-evaluation';
@@ -151,8 +151,13 @@ export async function ingestBatch(
   }
 
   const { tombstones } = deps;
-  // A refused record names its person only by its partition key: userId, else anonymousId.
-  const quarantineOwners = (q: { partitionKey: string }) => [q.partitionKey, `anon:${q.partitionKey}`];
+  // A refused record names its person only by its partition key: the raw userId, else anonymousId —
+  // hashed as decoding hashes ids, since tombstones are keyed by the stored profile id.
+  const storedIdOf = storedProfileIdOf(deps.privacy);
+  const quarantineOwners = (q: { partitionKey: string }) => [
+    storedIdOf(q.partitionKey),
+    storedIdOf(`anon:${q.partitionKey}`),
+  ];
   const candidates =
     tombstones === undefined ? [] : [...byProfile.keys(), ...decoded.quarantined.flatMap(quarantineOwners)];
   const lookup = [...byProfile.keys(), ...new Set(candidates.map((id) => tombstones!.keyOf(id)))];

@@ -287,62 +287,78 @@ const featureNamesSchema = z
   .min(1)
   .refine((names) => new Set(names).size === names.length, 'must be unique');
 
-/** Schema of {@link ModelMetadataV2}. */
+/** The fields serving reads (everything of v2 but `provenance`). */
+const servingFieldsShape = {
+  metadataVersion: z.literal(2),
+  modelVersion: modelVersionSchema,
+  featureSchemaVersion: z.number().int().min(1),
+  featureNames: featureNamesSchema,
+  /** The float32 `[B, F]` input, columns in `featureNames` order. */
+  inputName: z.string().min(1),
+  outputs: servingOutputsSchema,
+  createdAt: z.iso.datetime(),
+  sizeBytes: z.number().int().positive(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
+  /**
+   * Population statistics over the training rows (RFM and price-band cut points, look-alike
+   * centroids) that ingest maps each profile's traits against; absent: ingest's defaults serve.
+   */
+  population: populationStatsSchema.optional(),
+};
+
+/** The cross-field rules of the serving fields. */
+function checkServingFields(
+  doc: z.infer<z.ZodObject<typeof servingFieldsShape>>,
+  ctx: z.RefinementCtx,
+): void {
+  const size = doc.outputs.embedding?.size;
+  for (const [name, centroid] of Object.entries(doc.population?.centroids ?? {})) {
+    if (centroid.length !== size) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['population', 'centroids', name],
+        message: `must have outputs.embedding.size (${size ?? 'no embedding'}) values`,
+      });
+    }
+  }
+  const names = declaredOutputNames(doc.outputs);
+  if (!uniqueNames(names))
+    ctx.addIssue({ code: 'custom', path: ['outputs'], message: 'names must be unique' });
+  if (names.includes(doc.inputName))
+    ctx.addIssue({ code: 'custom', path: ['outputs'], message: 'must not reuse the input name' });
+  for (const head of ['purchase', 'churn'] as const) {
+    const contribution = doc.outputs.contributions?.[head];
+    if (contribution === undefined) continue;
+    if (doc.outputs[head] === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['outputs', 'contributions', head],
+        message: `needs the ${head} head`,
+      });
+    }
+    if (contribution.baseline.features.length !== doc.featureNames.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['outputs', 'contributions', head, 'baseline', 'features'],
+        message: `must have ${doc.featureNames.length} values, one per feature name`,
+      });
+    }
+  }
+}
+
+/** Schema of {@link ModelMetadataV2}: strict, as this build writes it. */
 export const modelMetadataV2Schema = z
-  .object({
-    metadataVersion: z.literal(2),
-    modelVersion: modelVersionSchema,
-    featureSchemaVersion: z.number().int().min(1),
-    featureNames: featureNamesSchema,
-    /** The float32 `[B, F]` input, columns in `featureNames` order. */
-    inputName: z.string().min(1),
-    outputs: servingOutputsSchema,
-    createdAt: z.iso.datetime(),
-    sizeBytes: z.number().int().positive(),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
-    provenance: modelProvenanceSchema.optional(),
-    /**
-     * Population statistics over the training rows (RFM and price-band cut points, look-alike
-     * centroids) that ingest maps each profile's traits against; absent: ingest's defaults serve.
-     */
-    population: populationStatsSchema.optional(),
-  })
+  .object({ ...servingFieldsShape, provenance: modelProvenanceSchema.optional() })
   .strict()
-  .superRefine((doc, ctx) => {
-    const size = doc.outputs.embedding?.size;
-    for (const [name, centroid] of Object.entries(doc.population?.centroids ?? {})) {
-      if (centroid.length !== size) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['population', 'centroids', name],
-          message: `must have outputs.embedding.size (${size ?? 'no embedding'}) values`,
-        });
-      }
-    }
-    const names = declaredOutputNames(doc.outputs);
-    if (!uniqueNames(names))
-      ctx.addIssue({ code: 'custom', path: ['outputs'], message: 'names must be unique' });
-    if (names.includes(doc.inputName))
-      ctx.addIssue({ code: 'custom', path: ['outputs'], message: 'must not reuse the input name' });
-    for (const head of ['purchase', 'churn'] as const) {
-      const contribution = doc.outputs.contributions?.[head];
-      if (contribution === undefined) continue;
-      if (doc.outputs[head] === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['outputs', 'contributions', head],
-          message: `needs the ${head} head`,
-        });
-      }
-      if (contribution.baseline.features.length !== doc.featureNames.length) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['outputs', 'contributions', head, 'baseline', 'features'],
-          message: `must have ${doc.featureNames.length} values, one per feature name`,
-        });
-      }
-    }
-  });
+  .superRefine(checkServingFields);
+
+/**
+ * What serving accepts of a v2 document: the serving fields, as strictly as the writer's schema, and
+ * nothing else looked at — `provenance` and any field this build does not know are left out unread, so
+ * an older ingest keeps serving a model whose newer trainer records more about how it was made.
+ */
+const servingContractV2Schema = z.object(servingFieldsShape).superRefine(checkServingFields);
+
 /** Metadata v2: the serving contract, and optionally how the model was trained. */
 export type ModelMetadataV2 = z.infer<typeof modelMetadataV2Schema>;
 
@@ -409,13 +425,15 @@ export function parseModelMetadataV2(raw: unknown): ModelMetadataV2 {
 
 /**
  * The serving contract of a published model's metadata, v2 or v1 (a document without
- * `metadataVersion`): a v1 model serves its purchase head only. Provenance is dropped: serving never
- * reads it. Throws {@link ModelMetadataViolation} naming the first offending field of the version the
+ * `metadataVersion`): a v1 model serves its purchase head only. Forward compatible: a v2 document's
+ * `provenance` and unknown fields (what a newer trainer adds about how the model was made) are ignored,
+ * unread; the serving fields are as strict as ever. Throws {@link ModelMetadataViolation} naming the first offending field of the version the
  * document claims.
  */
 export function parseServingContract(raw: unknown): ServingContract {
+  if (claimsMetadataVersion(raw)) return parseWith(servingContractV2Schema, 'metadata', raw);
   const { provenance: _provenance, ...serving } = parsePublishedMetadata(raw);
-  return claimsMetadataVersion(raw) ? serving : { ...serving, metadataVersion: 1 };
+  return { ...serving, metadataVersion: 1 };
 }
 
 /** Whether a document says which metadata version it is (v1 documents do not). */

@@ -563,7 +563,7 @@ export function fitMultiTaskNetworkDpSgd(
 
 /** The {@link NetworkTrainer} for DP-SGD; refuses options without `differentialPrivacy`. */
 export const dpSgdTrainer: NetworkTrainer = {
-  fit: async (train, validation, normalisation, options) => {
+  trainNetwork: async (train, validation, normalisation, options) => {
     const { differentialPrivacy } = options;
     if (differentialPrivacy === undefined) {
       throw new ModelInputError('differentialPrivacy', 'is required by the DP-SGD trainer', 'undefined');

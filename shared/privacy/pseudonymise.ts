@@ -50,6 +50,17 @@ export function pseudonymousProfileId(hasher: KeyedHasher, profileId: string): s
     : pseudonymOf(hasher, profileId);
 }
 
+/**
+ * How decoding under `privacy` maps a raw profile id to the stored one: {@link pseudonymousProfileId}
+ * when ids are pseudonymised, else the identity. For what names a person by raw id (a partition key,
+ * an erasure request, a quarantined record's bytes) and must meet what decoding stored.
+ */
+export function storedProfileIdOf(privacy: DecodePrivacy | undefined): (rawProfileId: string) => string {
+  if (privacy?.pseudonymiseIds !== true) return (profileId) => profileId;
+  const { hasher } = privacy;
+  return (profileId) => pseudonymousProfileId(hasher, profileId);
+}
+
 /** Replace a decoded event's ids by their pseudonyms, in place (decoding's fresh object). */
 export function pseudonymiseEventIds(event: ContractEvent, hasher: KeyedHasher): void {
   if (event.userId !== undefined) event.userId = pseudonymOf(hasher, event.userId);

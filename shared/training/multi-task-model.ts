@@ -507,7 +507,7 @@ export async function trainMultiTaskModel(
     purchase: weightsFor(purchase.train),
     ...(churn === undefined ? {} : { churn: weightsFor(churn.train) }),
   };
-  const fitted = await network.fit(rowsOf('train'), rowsOf('validation'), normalisation, {
+  const fitted = await network.trainNetwork(rowsOf('train'), rowsOf('validation'), normalisation, {
     ...options,
     seed,
     hiddenUnits,

@@ -167,7 +167,7 @@ export interface FittedNetwork {
  * validation loss. The TensorFlow.js trainer in Lambda; deterministic for a given seed.
  */
 export interface NetworkTrainer {
-  fit(
+  trainNetwork(
     train: MultiTaskRows,
     validation: MultiTaskRows,
     normalisation: FeatureNormalisation,

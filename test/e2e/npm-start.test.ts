@@ -1,6 +1,7 @@
 /**
  * `npm start` end to end, as a user runs it (a small workload to keep the suite quick): the process
- * exits 0 and its last line accounts for every record.
+ * exits 0 and its last line accounts for every record — with two people erased after the warm-up,
+ * whose records (applied then deleted, or dropped by ingest after the erasure) are a bucket of their own.
  */
 import { runRepoScript } from '../support/run-repo-script';
 
@@ -9,14 +10,16 @@ describe('npm start', () => {
     // Act
     const stdout = await runRepoScript(
       'infra/cli/start-local-pipeline.ts',
-      ['--users', '120', '--days', '3', '--samples', '1'],
+      ['--users', '120', '--days', '3', '--samples', '1', '--erase', '2'],
       170_000,
     );
     // Assess
     const lines = stdout.trim().split('\n');
     expect(stdout).toMatch(/warm-up streamed: \d+ records ingested and archived/);
     expect(stdout).toMatch(/training on the archive \(\d+ events/);
+    expect(stdout).toMatch(/erased 2 people \([4-9] profile ids\): [4-9] profiles with \d+ events deleted/);
     expect(lines[lines.length - 1]).toMatch(/accounting: produced [\d,]+ = .* → balanced ✓/);
+    expect(lines[lines.length - 1]).toMatch(/ \+ erased [1-9][\d,]* \+ /);
     expect(lines[lines.length - 1]).toMatch(/profiles differing from the in-memory fold: 0/);
     // Visitors who identified were stitched into their user's profile: one live profile per person.
     expect(stdout).toMatch(/identified after browsing anonymously → 1\.00 profiles per person \(0 split\)/);

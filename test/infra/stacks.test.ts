@@ -556,8 +556,8 @@ describe('profile-stream stacks', () => {
       });
     });
 
-    it('gives ingest and archive the secret ARN, a read grant and ids unpseudonymised by default', () => {
-      for (const name of ['ingest', 'archive']) {
+    it('gives ingest, archive and erase the secret ARN, a read grant and ids unpseudonymised by default', () => {
+      for (const name of ['ingest', 'archive', 'erase']) {
         // Act
         const { logicalId, variables } = functionOf(name);
         const role = stateless.findResources('AWS::Lambda::Function')[logicalId!]?.Properties.Role;
@@ -579,13 +579,18 @@ describe('profile-stream stacks', () => {
           },
         });
       }
-      // Only the decoding consumers hold the key.
-      for (const name of ['train', 'rescore', 'scrub-failures']) {
+      // Training holds it for tombstone keys only (no ids to hash); rescoring and scrubbing never.
+      expect(functionOf('train').variables).toMatchObject({
+        HASH_KEY_SECRET_ID: { 'Fn::ImportValue': expect.stringMatching(/HashKeySecret/) },
+        PROFILES_TABLE: expect.anything(),
+      });
+      expect(functionOf('train').variables.PSEUDONYMISE_IDS).toBeUndefined();
+      for (const name of ['rescore', 'scrub-failures']) {
         expect(functionOf(name).variables.HASH_KEY_SECRET_ID).toBeUndefined();
       }
     });
 
-    it('pseudonymises ids in both consumers when the context says pseudonymiseIds=true', () => {
+    it('pseudonymises ids in both consumers and erase when the context says pseudonymiseIds=true', () => {
       // Prepare
       const on = buildApp({
         context: { ...SKIP_BUNDLING, pseudonymiseIds: 'true' },
@@ -601,7 +606,7 @@ describe('profile-stream stacks', () => {
       const flags = Object.values(template.findResources('AWS::Lambda::Function'))
         .map((fn) => fn.Properties.Environment.Variables.PSEUDONYMISE_IDS)
         .filter((flag) => flag !== undefined);
-      expect(flags).toEqual(['true', 'true']);
+      expect(flags).toEqual(['true', 'true', 'true']);
     });
 
     it('sends the failures bucket’s object events to EventBridge', () => {

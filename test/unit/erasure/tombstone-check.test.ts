@@ -10,7 +10,8 @@ import {
   scrubQuarantineText,
 } from '../../../shared/erasure/erasure-subject';
 import { isTombstoneKey, TombstoneKeys } from '../../../shared/erasure/tombstones';
-import { keyedHash, KeyedHashKeyError } from '../../../shared/privacy/keyed-hash';
+import { createKeyedHasher, keyedHash, KeyedHashKeyError } from '../../../shared/privacy/keyed-hash';
+import { pseudonymousProfileId, storedProfileIdOf } from '../../../shared/privacy/pseudonymise';
 import { InMemoryProfileStore, InMemoryQuarantine } from '../../support/in-memory-adapters';
 import { ingestRecords, makeEvent, T0 } from '../../support/factories';
 
@@ -46,6 +47,31 @@ describe('the tombstone check in ingest', () => {
     expect(quarantine.records.map((r) => r.partitionKey)).toEqual(['u-kept']);
     expect([...profiles.items.keys()].filter((k) => !isTombstoneKey(k))).toEqual(['u-kept']);
     expect(profiles.requests.batchGet).toBe(1);
+  });
+
+  it('drops an erased person’s refused records by the hash of their raw partition key when ids are pseudonymised', async () => {
+    // Prepare: the tombstone is keyed by the stored (pseudonymous) profile id; records carry raw keys.
+    const keys = new TombstoneKeys(KEY);
+    const privacy = { hasher: createKeyedHasher(KEY), pseudonymiseIds: true };
+    const gone = pseudonymousProfileId(privacy.hasher, 'u-gone');
+    const profiles = new InMemoryProfileStore();
+    profiles.items.set(keys.keyOf(gone), { profileId: keys.keyOf(gone), version: 0 });
+    const quarantine = new InMemoryQuarantine();
+    const records = ingestRecords([makeEvent({ userId: 'u-gone' }), '{"userId":"u-gone"', '{"bad"'], {
+      partitionKey: (b) => (typeof b === 'string' && b.includes('bad') ? 'u-kept' : 'u-gone'),
+    });
+    // Act
+    const { stats } = await ingestBatch(records, {
+      profiles,
+      quarantine,
+      scorer: unscored,
+      now: () => T0,
+      tombstones: keys,
+      privacy,
+    });
+    // Assess
+    expect(stats).toMatchObject({ erased: 2, applied: 0 });
+    expect(quarantine.records.map((r) => r.partitionKey)).toEqual(['u-kept']);
   });
 
   it('applies everything when no tombstone matches, as without the check', async () => {
@@ -97,5 +123,30 @@ describe('keyed hash and scrubbers', () => {
     expect(a.text).toBe(JSON.stringify({ userId: 'u-kept', anonymousId: 'dev-1' }) + '\n');
     expect(q).toMatchObject({ removed: 2, kept: 1 });
     expect(scrubArchiveText(JSON.stringify({ userId: 'u-kept' }), subject).text).toBeUndefined();
+  });
+
+  it('recognises raw records by the hash of their ids when the subject holds pseudonyms', () => {
+    // Prepare: a person known by pseudonyms only (the user, and the device their profile linked).
+    const storedIdOf = storedProfileIdOf({ hasher: createKeyedHasher(KEY), pseudonymiseIds: true });
+    const subject = new ErasureSubject([storedIdOf('u-gone'), storedIdOf('anon:dev-1')], storedIdOf);
+    const quarantined = (partitionKey: string, data: string) =>
+      JSON.stringify({ partitionKey, dataBase64: Buffer.from(data).toString('base64') });
+    const quarantine = [
+      quarantined('dev-1', 'not json'),
+      quarantined('u-kept', '{"userId":"u-gone"}'),
+      quarantined('u-kept', '{"anonymousId":"dev-1"}'),
+      quarantined('u-kept', '{"userId":"u-kept"}'),
+    ].join('\n');
+    const archive = [
+      JSON.stringify({ userId: storedIdOf('u-gone') }),
+      JSON.stringify({ userId: 'u-gone' }),
+      JSON.stringify({ userId: storedIdOf('u-kept') }),
+    ].join('\n');
+    // Act
+    const q = scrubQuarantineText(quarantine, subject);
+    const a = scrubArchiveText(archive, subject);
+    // Assess: raw bytes by hashed ids; archive events hold stored ids already (a raw one is not theirs).
+    expect(q).toMatchObject({ removed: 3, kept: 1 });
+    expect(a).toMatchObject({ removed: 1, kept: 2 });
   });
 });

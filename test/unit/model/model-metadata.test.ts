@@ -237,13 +237,55 @@ describe('metadata v2 and the serving contract', () => {
       'outputs.nextCategories.categories',
     ],
     ['an unknown head', { outputs: { ...allHeads, ltv: { name: 'ltv' } } }, 'outputs'],
-    ['v1 training fields in a v2 document', { training: { seed: 1 } }, '(root)'],
   ])('refuses %s with the field named', (_, overrides, field) => {
     // Act
     const violation = violationOf(() => parseServingContract(servingOnlyFactory(overrides)));
     // Assess
     expect(violation.document).toBe('metadata');
     expect(violation.field).toBe(field);
+  });
+});
+
+describe('serving forward compatibility', () => {
+  it('serves a document with provenance this build does not know, which the writer’s schema refuses', () => {
+    // Prepare: a newer trainer's additions, inside provenance and beside it.
+    const newer = servingOnlyFactory({
+      outputs: allHeads,
+      provenance: { producer: 'a newer trainer', fairness: { parity: 0.97 }, drift: { format: 2 } },
+      lineage: { archiveObjects: 12 },
+      training: { seed: 1 },
+    });
+    // Act
+    const contract = parseServingContract(newer);
+    // Assess: the serving fields as written, nothing else; this build's own writer stays strict.
+    expect(contract).toEqual(servingOnlyFactory({ outputs: allHeads }));
+    expect(violationOf(() => parseModelMetadataV2(newer)).field).toMatch(/^(provenance|\(root\))/);
+  });
+
+  it.each(['modelVersion', 'featureSchemaVersion', 'featureNames', 'inputName', 'outputs', 'sha256'])(
+    'refuses a document without %s, naming it',
+    (field) => {
+      // Prepare
+      const { [field]: _missing, ...document } = servingOnlyFactory({ provenance: { anything: 1 } });
+      // Act
+      const violation = violationOf(() => parseServingContract(document));
+      // Assess
+      expect(violation.document).toBe('metadata');
+      expect(violation.field).toBe(field);
+    },
+  );
+
+  it('stays strict inside what serving reads: an unknown output or population field is refused', () => {
+    // Act
+    const output = violationOf(() =>
+      parseServingContract(servingOnlyFactory({ outputs: { ...allHeads, ltv: { name: 'ltv' } } })),
+    );
+    const population = violationOf(() =>
+      parseServingContract(servingOnlyFactory({ population: { rows: 1, newCut: [1] } })),
+    );
+    // Assess
+    expect(output.field).toBe('outputs');
+    expect(population.field).toMatch(/^population/);
   });
 });
 

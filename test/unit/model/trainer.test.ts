@@ -276,7 +276,7 @@ describe('trainer', () => {
       offset: -1,
     });
     const constant: NetworkTrainer = {
-      fit: async (train, _validation, normalisation) => {
+      trainNetwork: async (train, _validation, normalisation) => {
         const width = 4;
         const zeros = (rows: number, columns: number) =>
           Array.from({ length: rows }, () => new Array<number>(columns).fill(0));

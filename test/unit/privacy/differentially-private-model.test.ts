@@ -68,10 +68,10 @@ describe('trainMultiTaskModel with differential privacy', () => {
   it('refuses a model from a trainer that ignored the option, and settings that read the rows outside DP', async () => {
     // Prepare
     const ignoring: NetworkTrainer = {
-      fit: async (train, validation, normalisation, options) => {
+      trainNetwork: async (train, validation, normalisation, options) => {
         const { differentialPrivacy: _ignored, ...rest } = options;
         return dpSgdTrainer
-          .fit(train, validation, normalisation, {
+          .trainNetwork(train, validation, normalisation, {
             ...rest,
             differentialPrivacy: { noiseMultiplier: 1, random: createRandom(1) },
           })

@@ -166,7 +166,7 @@ describe('dpSgdTrainer', () => {
     const validation = problem(400, 2);
     const normalisation = computeNormalisation(train.matrix);
     // Act
-    const fitted = await dpSgdTrainer.fit(train, validation, normalisation, {
+    const fitted = await dpSgdTrainer.trainNetwork(train, validation, normalisation, {
       hiddenUnits: [8],
       maxEpochs: 8,
       learningRate: 1e-2,
@@ -183,8 +183,8 @@ describe('dpSgdTrainer', () => {
 
   it('refuses options without differentialPrivacy', async () => {
     const rows = problem(8, 1);
-    await expect(dpSgdTrainer.fit(rows, rows, computeNormalisation(rows.matrix), {})).rejects.toThrow(
-      /differentialPrivacy: is required/,
-    );
+    await expect(
+      dpSgdTrainer.trainNetwork(rows, rows, computeNormalisation(rows.matrix), {}),
+    ).rejects.toThrow(/differentialPrivacy: is required/);
   });
 });

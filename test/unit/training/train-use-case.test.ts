@@ -57,7 +57,11 @@ const CHAMPION_ONNX = new TextEncoder().encode('champion graph');
 const fakeNetwork = (): NetworkTrainer & { fits: number } => {
   const trainer = {
     fits: 0,
-    fit: async (_train: unknown, _validation: unknown, normalisation: MlpWeights['normalisation']) => {
+    trainNetwork: async (
+      _train: unknown,
+      _validation: unknown,
+      normalisation: MlpWeights['normalisation'],
+    ) => {
       trainer.fits++;
       return {
         weights: {
