@@ -94,6 +94,7 @@ function computeRows(result: ComputeBenchResult): ResultRow[] {
   const section = '1 compute';
   const { plain, production } = result;
   const total = production.medianMs;
+  const cpuTotal = median(production.runs.cpuMs);
   const runs = production.runs.wallMs.length;
   const best = (figures: ComputeBenchResult['plain']) =>
     Math.round(result.records / (Math.min(...figures.runs.wallMs) / 1000)).toLocaleString('en-US');
@@ -126,8 +127,8 @@ function computeRows(result: ComputeBenchResult): ResultRow[] {
       section,
       metric: `  ${stage.stage}`,
       value: stage.msPerThousandRecords,
-      unit: 'ms/1k rec',
-      note: stageNote(stage, total),
+      unit: 'CPU ms/1k rec',
+      note: stageNote(stage, cpuTotal),
     });
   }
   rows.push(
@@ -135,8 +136,8 @@ function computeRows(result: ComputeBenchResult): ResultRow[] {
       section,
       metric: '  other (async plumbing, GC, the handler itself)',
       value: (result.unaccountedMs / result.records) * 1000,
-      unit: 'ms/1k rec',
-      note: `${((result.unaccountedMs / total) * 100).toFixed(1)}% of the production handler (its median minus the stages above)`,
+      unit: 'CPU ms/1k rec',
+      note: `${((result.unaccountedMs / cpuTotal) * 100).toFixed(1)}% of the production handler's CPU time (its median minus the stages above)`,
     },
     {
       section,
@@ -149,8 +150,8 @@ function computeRows(result: ComputeBenchResult): ResultRow[] {
   return rows;
 }
 
-function stageNote(stage: StageTiming, handlerMs: number): string {
-  const share = `${((stage.medianMs / handlerMs) * 100).toFixed(1)}% of handler`;
+function stageNote(stage: StageTiming, handlerCpuMs: number): string {
+  const share = `${((stage.medianMs / handlerCpuMs) * 100).toFixed(1)}% of handler CPU`;
   if (stage.stage.startsWith('DynamoDB adapter')) return 'real path only (not in the handler figure above)';
   return stage.inHandlerPath ? share : `${share}, inside the stage above`;
 }
