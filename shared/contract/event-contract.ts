@@ -490,10 +490,13 @@ export function validateEvent(raw: unknown, nowMs: number, hasher?: KeyedHasher)
       redact(input.occurredAt),
     );
   }
-  const unknownFields = Object.keys(record).filter((k) => !KNOWN_TOP.has(k));
+  // Own keys in insertion order, as `Object.keys` lists them, without its array (once per record).
+  const unknownFields: string[] = [];
+  for (const k in record) if (Object.hasOwn(record, k) && !KNOWN_TOP.has(k)) unknownFields.push(k);
   const rawContext = record.context;
   if (rawContext !== null && typeof rawContext === 'object') {
-    for (const k of Object.keys(rawContext)) if (!KNOWN_CONTEXT.has(k)) unknownFields.push(`context.${k}`);
+    for (const k in rawContext)
+      if (Object.hasOwn(rawContext, k) && !KNOWN_CONTEXT.has(k)) unknownFields.push(`context.${k}`);
   }
   // Either path's output is a fresh object holding only known fields: normalise it in place.
   const event = input as unknown as ContractEvent;

@@ -232,8 +232,13 @@ function foldInto(
   current: DecodedProfileItem | undefined,
   resolutions: ReadonlyMap<string, MergeResolution>,
 ): Fold {
-  const result = foldIntoTarget(current?.state, events, profileId, (anonymousId) =>
-    resolutions.get(anonymousId),
+  // `current` was decoded for this fold alone (planMerges' read, or the item a conflict returned).
+  const result = foldIntoTarget(
+    current?.state,
+    events,
+    profileId,
+    (anonymousId) => resolutions.get(anonymousId),
+    true,
   );
   if (!result.changed) return { duplicates: result.duplicates };
   return {

@@ -52,19 +52,18 @@ export async function planMerges(
   profiles: ProfileStore,
   options: { now: number; maxRetries: number },
 ): Promise<MergePlan> {
+  // Each record's own profile id, asked once: the passes below read it by index.
+  const owners = valid.map(profileOf);
   const items = new Map<string, DecodedProfileItem | undefined>();
-  for (const sequenced of valid) {
-    const id = profileOf(sequenced);
-    if (!items.has(id)) items.set(id, decode(stored.get(id)));
-  }
+  for (const id of owners) if (!items.has(id)) items.set(id, decode(stored.get(id)));
   const ownerOf = (id: string) => items.get(id)?.state.redirect?.into ?? id;
 
   // Which anonymous and target items are still unread: one more BatchGetItem for all of them.
   const missing = new Set<string>();
-  for (const sequenced of valid) {
-    const target = ownerOf(profileOf(sequenced));
+  for (let i = 0; i < valid.length; i++) {
+    const target = ownerOf(owners[i]!);
     if (!items.has(target)) missing.add(target);
-    const { event } = sequenced;
+    const { event } = valid[i]!;
     if (event.type === 'identify' && event.anonymousId !== undefined) {
       const anonId = `${ANONYMOUS_PREFIX}${event.anonymousId}`;
       if (!items.has(anonId)) missing.add(anonId);
@@ -84,21 +83,21 @@ export async function planMerges(
     }
     return target;
   };
-  for (const sequenced of valid) {
-    const own = profileOf(sequenced);
+  for (let i = 0; i < valid.length; i++) {
+    const own = owners[i]!;
     const target = targetFor(ownerOf(own));
-    target.events.push(sequenced);
+    target.events.push(valid[i]!);
     const source = own === target.profileId ? undefined : sourceOf(items.get(own)!.state);
     if (source !== undefined) target.resolutions.set(source.anonymousId, source);
   }
 
   const plan: MergePlan = { targets, failed: [], frozenApplied: 0, frozenDuplicates: 0 };
   // Step 1, in stream order: two identifies of one anonymous id in a batch are decided first come first.
-  for (const sequenced of valid) {
-    const { event } = sequenced;
+  for (let i = 0; i < valid.length; i++) {
+    const { event } = valid[i]!;
     const anonymousId = event.anonymousId;
     if (event.type !== 'identify' || anonymousId === undefined) continue;
-    const user = targets.get(profileOf(sequenced))!;
+    const user = targets.get(owners[i]!)!;
     if (
       user.resolutions.has(anonymousId) ||
       (user.stored !== undefined && hasMerged(user.stored.state, anonymousId))

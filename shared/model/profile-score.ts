@@ -27,20 +27,36 @@ export const TOP_REASONS = 3;
 const INT8_MAX = 127;
 
 /**
- * Indices of the `count` largest `key(i)` over `0..n-1` that `keep`, largest first; ties go to the
- * lower index. A running insertion into at most `count` slots: this runs for every profile and head of
- * every batch, so it allocates nothing but its small result.
+ * Indices of the `count` largest `values[offset + i]` over `0..n-1` (by magnitude when `byMagnitude`),
+ * largest first; ties go to the lower index. Values that `skip` (by index) and, with `byMagnitude`,
+ * zeros are left out. A running insertion into at most `count` slots on the typed array itself: this
+ * runs for every profile and head of every batch, so it allocates nothing but its small result (no
+ * closure per row).
  */
-function topIndices(n: number, count: number, key: (i: number) => number, keep: (i: number) => boolean) {
+function topIndices(
+  values: Float32Array,
+  offset: number,
+  n: number,
+  count: number,
+  byMagnitude: boolean,
+  skip: number,
+): number[] {
   const best: number[] = [];
+  const keys: number[] = [];
   for (let i = 0; i < n; i++) {
-    if (!keep(i)) continue;
-    const k = key(i);
-    if (best.length === count && k <= key(best[count - 1]!)) continue;
+    if (i === skip) continue;
+    const v = values[offset + i]!;
+    if (byMagnitude && v === 0) continue;
+    const k = byMagnitude ? Math.abs(v) : v;
+    if (best.length === count && k <= keys[count - 1]!) continue;
     let at = best.length;
-    while (at > 0 && key(best[at - 1]!) < k) at--;
+    while (at > 0 && keys[at - 1]! < k) at--;
     best.splice(at, 0, i);
-    if (best.length > count) best.pop();
+    keys.splice(at, 0, k);
+    if (best.length > count) {
+      best.pop();
+      keys.pop();
+    }
   }
   return best;
 }
@@ -48,14 +64,15 @@ function topIndices(n: number, count: number, key: (i: number) => number, keep: 
 function nextCategoriesOf(
   scores: NonNullable<BatchScores['nextCategories']>,
   row: number,
+  otherIndex: number,
 ): CategoryPrediction[] {
   const { categories, probabilities } = scores;
   const k = categories.length;
-  const at = (i: number) => probabilities[row * k + i]!;
-  return topIndices(k, TOP_CATEGORIES, at, (i) => categories[i] !== OTHER_CATEGORY).map((i) => ({
-    category: categories[i]!,
-    probability: at(i),
-  }));
+  const offset = row * k;
+  const top = topIndices(probabilities, offset, k, TOP_CATEGORIES, false, otherIndex);
+  const out: CategoryPrediction[] = [];
+  for (const i of top) out.push({ category: categories[i]!, probability: probabilities[offset + i]! });
+  return out;
 }
 
 /**
@@ -84,13 +101,11 @@ function byProfileAffinity(
 
 function reasonsOf(featureNames: readonly string[], contributions: Float32Array, row: number): ScoreReason[] {
   const f = featureNames.length;
-  const at = (i: number) => contributions[row * f + i]!;
-  return topIndices(
-    f,
-    TOP_REASONS,
-    (i) => Math.abs(at(i)),
-    (i) => at(i) !== 0,
-  ).map((i) => ({ feature: featureNames[i]!, contribution: at(i) }));
+  const offset = row * f;
+  const top = topIndices(contributions, offset, f, TOP_REASONS, true, -1);
+  const out: ScoreReason[] = [];
+  for (const i of top) out.push({ feature: featureNames[i]!, contribution: contributions[offset + i]! });
+  return out;
 }
 
 /**
@@ -120,29 +135,31 @@ export function toProfileScores(
 ): ProfileScore[] {
   const { modelVersion, purchase, churn, nextCategories, embedding, contributions } = batch;
   const byAffinity = nextCategories?.rankedBy === 'profile-affinity' && states !== undefined;
-  return Array.from({ length: rows }, (_, row): ProfileScore => {
+  // The catch-all column, found once per batch (only the first one would ever be skipped: names are unique).
+  const otherIndex = nextCategories?.categories.indexOf(OTHER_CATEGORY) ?? -1;
+  const scores: ProfileScore[] = [];
+  for (let row = 0; row < rows; row++) {
     const score: ProfileScore = { propensity: purchase[row]!, modelVersion, scoredAt };
     if (churn !== undefined) score.churnRisk = churn[row]!;
     if (nextCategories !== undefined) {
-      const modelRanked = nextCategoriesOf(nextCategories, row);
+      const modelRanked = nextCategoriesOf(nextCategories, row, otherIndex);
       score.nextCategories = byAffinity ? byProfileAffinity(states[row]!, modelRanked) : modelRanked;
     }
     if (contributions !== undefined) {
       const { featureNames } = contributions;
-      score.reasons = {
-        ...(contributions.purchase === undefined
-          ? {}
-          : { purchase: reasonsOf(featureNames, contributions.purchase, row) }),
-        ...(contributions.churn === undefined
-          ? {}
-          : { churn: reasonsOf(featureNames, contributions.churn, row) }),
-      };
+      const reasons: ProfileScore['reasons'] = {};
+      if (contributions.purchase !== undefined)
+        reasons.purchase = reasonsOf(featureNames, contributions.purchase, row);
+      if (contributions.churn !== undefined)
+        reasons.churn = reasonsOf(featureNames, contributions.churn, row);
+      score.reasons = reasons;
     }
     if (embedding !== undefined) {
       score.embedding = quantiseEmbedding(
         embedding.values.subarray(row * embedding.size, (row + 1) * embedding.size),
       );
     }
-    return score;
-  });
+    scores.push(score);
+  }
+  return scores;
 }

@@ -103,6 +103,91 @@ describe('toProfileScores', () => {
   });
 });
 
+/**
+ * The ranking as the ingest path did it before the closure-free rewrite (a comparator per index and a
+ * keep predicate): the rewrite must pick exactly the same entries, in the same order, for any values.
+ */
+function referenceTop(n: number, count: number, key: (i: number) => number, keep: (i: number) => boolean) {
+  const best: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (!keep(i)) continue;
+    const k = key(i);
+    if (best.length === count && k <= key(best[count - 1]!)) continue;
+    let at = best.length;
+    while (at > 0 && key(best[at - 1]!) < k) at--;
+    best.splice(at, 0, i);
+    if (best.length > count) best.pop();
+  }
+  return best;
+}
+
+describe('toProfileScores, against the reference ranking', () => {
+  it('picks the same next categories and reasons as the reference for any scores (ties, zeros, -0, NaN)', () => {
+    // Values drawn from a small pool so that ties, zeros and signed zeros are common.
+    const value = fc.oneof(
+      fc.constantFrom(0, -0, 0.25, -0.25, 0.5, 1, Number.NaN),
+      fc.float({ min: -2, max: 2, noDefaultInfinity: true }),
+    );
+    const batchOf = fc
+      .record({
+        rows: fc.integer({ min: 1, max: 4 }),
+        categories: fc.integer({ min: 1, max: 7 }),
+        otherAt: fc.integer({ min: 0, max: 6 }),
+        features: fc.integer({ min: 1, max: 8 }),
+      })
+      .chain(({ rows, categories, otherAt, features }) =>
+        fc.record({
+          rows: fc.constant(rows),
+          names: fc.constant(
+            Array.from({ length: categories }, (_, i) => (i === otherAt % categories ? 'other' : `c${i}`)),
+          ),
+          featureNames: fc.constant(Array.from({ length: features }, (_, i) => `f${i}`)),
+          probabilities: fc.array(value, { minLength: rows * categories, maxLength: rows * categories }),
+          purchase: fc.array(value, { minLength: rows * features, maxLength: rows * features }),
+          churn: fc.array(value, { minLength: rows * features, maxLength: rows * features }),
+        }),
+      );
+    fc.assert(
+      fc.property(batchOf, ({ rows, names, featureNames, probabilities, purchase, churn }) => {
+        const batch: BatchScores = {
+          modelVersion: 'v-prop',
+          purchase: new Float32Array(rows),
+          nextCategories: { categories: names, probabilities: Float32Array.from(probabilities) },
+          contributions: {
+            featureNames,
+            purchase: Float32Array.from(purchase),
+            churn: Float32Array.from(churn),
+          },
+        };
+        const scores = toProfileScores(batch, rows, SCORED_AT);
+        const k = names.length;
+        const f = featureNames.length;
+        const p = batch.nextCategories!.probabilities;
+        scores.forEach((score, row) => {
+          const at = (i: number) => p[row * k + i]!;
+          const categories = referenceTop(k, 3, at, (i) => names[i] !== 'other');
+          expect(score.nextCategories).toEqual(
+            categories.map((i) => ({ category: names[i], probability: at(i) })),
+          );
+          for (const head of ['purchase', 'churn'] as const) {
+            const values = batch.contributions![head]!;
+            const c = (i: number) => values[row * f + i]!;
+            const top = referenceTop(
+              f,
+              3,
+              (i) => Math.abs(c(i)),
+              (i) => c(i) !== 0,
+            );
+            expect(score.reasons![head]).toEqual(
+              top.map((i) => ({ feature: featureNames[i], contribution: c(i) })),
+            );
+          }
+        });
+      }),
+    );
+  });
+});
+
 describe('quantiseEmbedding', () => {
   it('keeps every value within half a step of byte × scale, and the largest at ±127', () => {
     fc.assert(

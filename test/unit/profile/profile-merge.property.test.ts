@@ -78,3 +78,43 @@ describe('mergeProfiles (properties, inside the envelope)', () => {
     );
   });
 });
+
+describe('foldIntoTarget (owned state)', () => {
+  it('folds a state handed over in place to exactly what the pure fold returns, merges included', () => {
+    fc.assert(
+      fc.property(split, fc.integer({ min: 0, max: 8 }), ({ own, anon }, cut) => {
+        // Prepare: a stored user profile (the first `cut` own records), then a batch of the rest with
+        // an identify of the anonymous profile, whose frozen state the batch merges
+        const records = sequenced(
+          [
+            ...own,
+            { ...own[0]!, ...{ type: 'identify' as const, eventId: 'identify-1', anonymousId: 'a-9' } },
+          ].filter((e) => e !== undefined && e.userId !== undefined),
+          'shardId-000000000001',
+        );
+        if (records.length === 0) return;
+        const stored = foldIntoTarget(undefined, records.slice(0, cut), 'u-1', () => undefined).state;
+        const frozen = freezeAsRedirect(
+          undefined,
+          'a-9',
+          'u-1',
+          records[0]!.event,
+          sequenced(anon, 'shardId-000000000002'),
+        ).source;
+        const batch = records.slice(cut);
+        const resolve = (anonymousId: string) => (anonymousId === 'a-9' ? frozen : undefined);
+        const before = structuredClone(stored);
+        const handedOver = structuredClone(stored);
+        // Act
+        const pure = foldIntoTarget(stored, batch, 'u-1', resolve);
+        const owned = foldIntoTarget(handedOver, batch, 'u-1', resolve, true);
+        // Assess: the same result; the pure fold left its input alone, the owned one returned it (no merge)
+        // or a merged copy of it
+        expect(owned).toEqual(pure);
+        expect(stored).toEqual(before);
+        if (owned.merged === 0) expect(owned.state).toBe(handedOver);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
