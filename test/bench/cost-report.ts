@@ -77,7 +77,7 @@ export function measuredUsage(
   const adapterMsPerThousand = compute.stages
     .filter((stage) => stage.stage.startsWith('DynamoDB adapter'))
     .reduce((sum, stage) => sum + stage.msPerThousandRecords, 0);
-  const cpuMsPerRecord = 1000 / compute.eventsPerCpuSecond + adapterMsPerThousand / 1000;
+  const cpuMsPerRecord = 1000 / compute.production.eventsPerCpuSecond + adapterMsPerThousand / 1000;
   const batchGets = (full.dynamodb.byCommand.BatchGetItemCommand ?? 0) / batches;
   const quarantinePuts = full.s3.total / batches;
   const waitMsPerInvocation = batchGets * DYNAMODB_REQUEST_MS + PUT_WAVE_MS + quarantinePuts * S3_PUT_MS;
