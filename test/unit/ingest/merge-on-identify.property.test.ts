@@ -181,9 +181,12 @@ describe('merge on identify through ingestBatch (properties, inside the envelope
         person,
         fc.array(fc.nat(), { maxLength: 12 }),
         fc.array(fc.nat(), { maxLength: 12 }),
-        fc.array(fc.nat(), { maxLength: 40 }),
-        fc.array(fc.boolean(), { maxLength: 40 }),
-        async ({ own, anon }, orderKeys, cuts, turns, pauses) => {
+        fc.record({
+          turns: fc.array(fc.nat(), { maxLength: 40 }),
+          retries: fc.array(fc.boolean(), { maxLength: 40 }),
+          pauses: fc.array(fc.boolean(), { maxLength: 40 }),
+        }),
+        async ({ own, anon }, orderKeys, cuts, { turns, retries, pauses }) => {
           // Prepare: each key's records on its own shard, batched at random cuts (1 record .. all)
           const userShard = recordsOf(shuffled(own, orderKeys), 'shardId-000000000001', 10_000n);
           const anonShard = recordsOf(shuffled(anon, orderKeys.slice(6)), 'shardId-000000000002', 20_000n);
@@ -191,7 +194,7 @@ describe('merge on identify through ingestBatch (properties, inside the envelope
           const { profiles, stats } = await runShards(
             [batches(userShard, cuts), batches(anonShard, cuts.slice(3))],
             turns,
-            [],
+            retries,
             new InMemoryProfileStore(),
             pauses,
           );
