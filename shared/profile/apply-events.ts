@@ -212,7 +212,10 @@ type AliasStream = Pick<MergedAlias, 'session' | 'sharedSessionKey' | 'dedupe'>;
  * An event of a merged alias (`profile-merge.ts`): its sessions are followed in the alias's own stream
  * (`alias`), which arrives in its own order on its own shard, and counted on the profile when they are
  * not the profile's current session. So an alias's earlier sessions still count when they arrive
- * after the merge, and the session an identify shares with its cookie counts once.
+ * after the merge. The session the identify shares with its cookie is one session of the profile
+ * whoever meets it first: its cookie events join it as the profile's own events would, so it counts
+ * once and holds all its events, also when the cookie's consumer completed the merge before the
+ * identify itself was applied (then the identify joins the session its cookie events opened).
  */
 function updateAliasSession(
   state: ProfileState,
@@ -221,6 +224,10 @@ function updateAliasSession(
   sessionId: string | undefined,
 ): void {
   const outcome = updateSession(alias, atSec, sessionId);
+  if (sharedSessionKey !== 0 && alias.sessionKey === sharedSessionKey && outcome !== 'earlier') {
+    updateSession(state, atSec, sessionId);
+    return;
+  }
   if (outcome === 'earlier') return;
   const current =
     state.sessionCount > 0 &&
@@ -234,8 +241,7 @@ function updateAliasSession(
     state.sessionEvents++;
     return;
   }
-  // The identify's session was counted when the identify was applied.
-  if (outcome === 'same' || (alias.sessionKey !== 0 && alias.sessionKey === sharedSessionKey)) return;
+  if (outcome === 'same') return;
   state.sessionCount++;
   if (state.sessionCount === 1 || atSec > state.sessionEnd) {
     state.sessionKey = alias.sessionKey;

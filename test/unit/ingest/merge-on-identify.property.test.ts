@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { partitionKeyOf, type ContractEvent } from '../../../shared/contract/event-contract';
 import { ingestBatch, type IngestStats } from '../../../shared/ingest/ingest-batch';
-import type { IngestRecord, ProfileScorer } from '../../../shared/ingest/ingest-ports';
+import type { IngestRecord, ProfileScorer, ProfileStore } from '../../../shared/ingest/ingest-ports';
 import { decodeProfileItem } from '../../../shared/profile/profile-item-codec';
 import { foldIntoTarget, IdentityFold, sourceOf } from '../../../shared/profile/profile-merge';
 import { PROFILE_LIMITS, type ProfileState } from '../../../shared/profile/profile-state';
@@ -77,25 +77,54 @@ function batches(records: readonly IngestRecord[], cuts: readonly number[]): Ing
   return out;
 }
 
-/** Process every shard's batches in the interleaving `turns` picks, each batch possibly retried. */
+/**
+ * Process every shard's batches in the interleaving `turns` picks, each batch possibly retried. A `true`
+ * in `pauses` lets another shard's next batch run to its end just before a profile write (consumers run
+ * concurrently: the cookie's consumer can meet a redirect between the user consumer's freeze and its write).
+ */
 async function runShards(
   shards: IngestRecord[][][],
   turns: readonly number[],
   retries: readonly boolean[],
   profiles = new InMemoryProfileStore(),
+  pauses: readonly boolean[] = [],
 ): Promise<{ profiles: InMemoryProfileStore; stats: IngestStats[] }> {
-  const deps = { profiles, quarantine: new InMemoryQuarantine(), scorer: unscored, now: () => ARRIVAL };
   const next = shards.map(() => 0);
   const stats: IngestStats[] = [];
+  // The shard whose batch is running at the outer level; a batch run in a pause does not pause again.
+  let running: number | undefined;
+  let pause = 0;
+  const interleaved: ProfileStore = {
+    getMany: (ids) => profiles.getMany(ids),
+    putIfVersion: async (item, expectedVersion) => {
+      const paused = running;
+      const other = shards.findIndex((batches, s) => s !== paused && next[s]! < batches.length);
+      if (paused !== undefined && other >= 0 && (pauses[pause++] ?? false)) {
+        running = undefined;
+        await runBatch(other, false);
+        running = paused;
+      }
+      return profiles.putIfVersion(item, expectedVersion);
+    },
+  };
+  const deps = {
+    profiles: interleaved,
+    quarantine: new InMemoryQuarantine(),
+    scorer: unscored,
+    now: () => ARRIVAL,
+  };
   let turn = 0;
-  while (next.some((n, s) => n < shards[s]!.length)) {
-    const open = shards.map((_, s) => s).filter((s) => next[s]! < shards[s]!.length);
-    const s = open[(turns[turn] ?? 0) % open.length]!;
-    const batch = shards[s]![next[s]!]!;
-    const result = await ingestBatch(batch, deps);
+  const runBatch = async (s: number, retry: boolean) => {
+    const result = await ingestBatch(shards[s]![next[s]!]!, deps);
     stats.push(result.stats);
     // A batch item failure makes Lambda redeliver from the lowest failed record: here, the whole batch.
-    if (result.failedSequenceNumbers.length === 0 && !(retries[turn] ?? false)) next[s]!++;
+    if (result.failedSequenceNumbers.length === 0 && !retry) next[s]!++;
+  };
+  while (next.some((n, s) => n < shards[s]!.length)) {
+    const open = shards.map((_, s) => s).filter((s) => next[s]! < shards[s]!.length);
+    running = open[(turns[turn] ?? 0) % open.length]!;
+    await runBatch(running, retries[turn] ?? false);
+    running = undefined;
     turn++;
   }
   return { profiles, stats };
@@ -143,6 +172,39 @@ describe('merge on identify through ingestBatch (properties, inside the envelope
         },
       ),
       { numRuns: 120 },
+    );
+  });
+
+  it('gives the event-time merge when the cookie consumer completes the merge before the identify is written', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        person,
+        fc.array(fc.nat(), { maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        fc.record({
+          turns: fc.array(fc.nat(), { maxLength: 40 }),
+          retries: fc.array(fc.boolean(), { maxLength: 40 }),
+          pauses: fc.array(fc.boolean(), { maxLength: 40 }),
+        }),
+        async ({ own, anon }, orderKeys, cuts, { turns, retries, pauses }) => {
+          // Prepare: each key's records on its own shard, batched at random cuts (1 record .. all)
+          const userShard = recordsOf(shuffled(own, orderKeys), 'shardId-000000000001', 10_000n);
+          const anonShard = recordsOf(shuffled(anon, orderKeys.slice(6)), 'shardId-000000000002', 20_000n);
+          // Act: either consumer may run a whole batch between the other's freeze and its write
+          const { profiles, stats } = await runShards(
+            [batches(userShard, cuts), batches(anonShard, cuts.slice(3))],
+            turns,
+            retries,
+            new InMemoryProfileStore(),
+            pauses,
+          );
+          // Assess: the same session (start, events, count) as the event-time merge, every event once
+          const user = decodeProfileItem(profiles.items.get(USER)!).state;
+          expect(comparableState(user)).toEqual(comparableState(expectedUser(own, anon)));
+          expect(sum(stats, (s) => s.applied)).toBe(own.length + anon.length);
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 
