@@ -52,6 +52,8 @@ export const INGEST_CONFIG = z.object({
   MODELS_BUCKET: name,
   /** How often, at most, the scorer looks for a newly promoted model. @default 60 */
   MODEL_POLL_SECONDS: z.coerce.number().int().min(0).default(60),
+  /** The activation stream audience entries and exits are put on; without it none are emitted. */
+  ACTIVATION_STREAM: name.optional(),
   ...decodePrivacy,
 });
 

@@ -69,6 +69,10 @@ export const PUBLISHED_METRICS = {
     /** Audience entries / exits of the profiles written (published when an audience set is loaded). */
     AudienceEntries: count,
     AudienceExits: count,
+    /** Events put on the activation stream per batch (re-emissions included); with an audience set. */
+    ActivationEvents: count,
+    /** Profiles whose activation events could not be put (reported for redelivery); when it happens. */
+    ActivationFailed: count,
     /** A published audience set does not validate (the previous one keeps serving); published when it happens. */
     AudienceSetRefused: count,
     /** The audience pointer could not be read (S3, network); published when it happens. */

@@ -115,6 +115,8 @@ function publishMetrics(stats: IngestStats, batchMs: number): void {
   if (stats.audienceSetVersion !== undefined) {
     publish('AudienceEntries', stats.audienceEntries);
     publish('AudienceExits', stats.audienceExits);
+    publish('ActivationEvents', stats.activationEvents);
+    if (stats.activationFailed > 0) publish('ActivationFailed', stats.activationFailed);
     metrics.addMetadata('audienceSetVersion', stats.audienceSetVersion);
   }
   for (const reason of VIOLATION_KINDS) {
