@@ -76,6 +76,9 @@ export const ERASE_CONFIG = z.object({
   HASH_KEY_SECRET_ID: name,
 });
 
+/** What the activation-index function reads from its environment. */
+export const ACTIVATION_INDEX_CONFIG = z.object({ MEMBERS_TABLE: name });
+
 /** What the scrub-failures function reads from its environment. */
 export const SCRUB_FAILURES_CONFIG = z.object({ FAILURES_BUCKET: name });
 
@@ -114,6 +117,7 @@ export const FUNCTION_CONFIGS = {
   rescore: RESCORE_CONFIG,
   'scrub-failures': SCRUB_FAILURES_CONFIG,
   erase: ERASE_CONFIG,
+  'activation-index': ACTIVATION_INDEX_CONFIG,
 } as const;
 
 /** A function that reads a configuration from its environment. */

@@ -91,6 +91,16 @@ export const PUBLISHED_METRICS = {
     /** Request to receipt. */
     ErasureMs: milliseconds,
   },
+  'activation-index': {
+    /** Activation records read per batch. */
+    IndexedEvents: count,
+    /** Member rows written (the index's whole write cost). */
+    IndexWrites: count,
+    /** Transitions superseded by a higher version (re-emissions, late events): not written. */
+    IndexStale: count,
+    /** Records that are not activation events (logged with field and rule); when it happens. */
+    InvalidActivationEvents: count,
+  },
   'scrub-failures': {
     /** Records of an on-failure object that lost personal fields; published when it rewrites one. */
     FailureRecordsScrubbed: count,
