@@ -194,12 +194,13 @@ export async function ingestBatch(
   const plan = await planMerges(valid, profileOf, stored, deps.profiles, { now: nowMs, maxRetries });
   stats.applied += plan.frozenApplied;
   stats.duplicates += plan.frozenDuplicates;
+  const feed = new ActivationBatch(deps.transitions);
+  for (const frozen of plan.frozenTransitions) feed.add(frozen.profileId, frozen.user.events, frozen.events);
   const failed: string[] = [];
   for (const target of plan.failed) {
     stats.profilesFailed++;
     failed.push(reportedSequenceNumber(target.events));
   }
-  const feed = new ActivationBatch(deps.transitions);
   const changed: PendingProfile[] = [];
   for (const target of plan.targets.values()) {
     const fold = foldInto(target.profileId, target.events, target.stored, target.resolutions);
