@@ -5,6 +5,7 @@
  * AWS in the cloud and the embedded emulators locally.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -17,6 +18,7 @@ const httpHandler = (requestTimeout: number) =>
 let dynamodb: DynamoDBClient | undefined;
 let s3: S3Client | undefined;
 let secretsManager: SecretsManagerClient | undefined;
+let kinesis: KinesisClient | undefined;
 
 /** The container's DynamoDB client. */
 export function dynamoDbClient(): DynamoDBClient {
@@ -37,4 +39,10 @@ export function s3Client(): S3Client {
 export function secretsManagerClient(): SecretsManagerClient {
   secretsManager ??= new SecretsManagerClient({ requestHandler: httpHandler(5_000) });
   return secretsManager;
+}
+
+/** The container's Kinesis client (the activation feed). HTTP/1.1: the emulators speak nothing else. */
+export function kinesisClient(): KinesisClient {
+  kinesis ??= new KinesisClient({ requestHandler: httpHandler(5_000) });
+  return kinesis;
 }

@@ -52,6 +52,8 @@ export const INGEST_CONFIG = z.object({
   MODELS_BUCKET: name,
   /** How often, at most, the scorer looks for a newly promoted model. @default 60 */
   MODEL_POLL_SECONDS: z.coerce.number().int().min(0).default(60),
+  /** The activation stream audience entries and exits are put on; without it none are emitted. */
+  ACTIVATION_STREAM: name.optional(),
   ...decodePrivacy,
 });
 
@@ -75,6 +77,9 @@ export const ERASE_CONFIG = z.object({
   /** Tombstones are keyed hashes: the erase function always needs the key. */
   HASH_KEY_SECRET_ID: name,
 });
+
+/** What the activation-index function reads from its environment. */
+export const ACTIVATION_INDEX_CONFIG = z.object({ MEMBERS_TABLE: name });
 
 /** What the scrub-failures function reads from its environment. */
 export const SCRUB_FAILURES_CONFIG = z.object({ FAILURES_BUCKET: name });
@@ -118,6 +123,7 @@ export const FUNCTION_CONFIGS = {
   rescore: RESCORE_CONFIG,
   'scrub-failures': SCRUB_FAILURES_CONFIG,
   erase: ERASE_CONFIG,
+  'activation-index': ACTIVATION_INDEX_CONFIG,
 } as const;
 
 /** A function that reads a configuration from its environment. */

@@ -133,6 +133,15 @@ export class S3AudiencePublisher {
       : audienceSetPointerSchema.parse(JSON.parse(Buffer.from(bytes).toString('utf8')));
   }
 
+  /** The serving set with its pointer, or `undefined` when nothing was published. */
+  async currentSet(): Promise<(AudienceSetPointer & { set: AudienceSet }) | undefined> {
+    const pointer = await this.currentPointer();
+    if (pointer === undefined) return undefined;
+    const bytes = await readObjectIfExists(this.s3, this.bucket, pointer.key);
+    if (bytes === undefined) return undefined;
+    return { ...pointer, set: parseAudienceSet(JSON.parse(Buffer.from(bytes).toString('utf8'))) };
+  }
+
   /**
    * Validate and publish `raw` (parsed JSON).
    *

@@ -69,6 +69,10 @@ export const PUBLISHED_METRICS = {
     /** Audience entries / exits of the profiles written (published when an audience set is loaded). */
     AudienceEntries: count,
     AudienceExits: count,
+    /** Events put on the activation stream per batch (re-emissions included); with an audience set. */
+    ActivationEvents: count,
+    /** Profiles whose activation events could not be put (reported for redelivery); when it happens. */
+    ActivationFailed: count,
     /** A published audience set does not validate (the previous one keeps serving); published when it happens. */
     AudienceSetRefused: count,
     /** The audience pointer could not be read (S3, network); published when it happens. */
@@ -86,6 +90,16 @@ export const PUBLISHED_METRICS = {
     RecordsErased: count,
     /** Request to receipt. */
     ErasureMs: milliseconds,
+  },
+  'activation-index': {
+    /** Activation records read per batch. */
+    IndexedEvents: count,
+    /** Member rows written (the index's whole write cost). */
+    IndexWrites: count,
+    /** Transitions superseded by a higher version (re-emissions, late events): not written. */
+    IndexStale: count,
+    /** Records that are not activation events (logged with field and rule); when it happens. */
+    InvalidActivationEvents: count,
   },
   'scrub-failures': {
     /** Records of an on-failure object that lost personal fields; published when it rewrites one. */

@@ -2,9 +2,10 @@
  * Ingest function entry: Kinesis batch → validated events → updated, scored profiles in DynamoDB.
  *
  * Flow: read config once → build the AWS adapters once per container and start loading the
- * keyed-hash key (cold start; fingerprints, pseudonymous ids, tombstones) → `createIngestHandler` (decode → `ingestBatch` → `batchItemFailures`).
+ * keyed-hash key (cold start; fingerprints, pseudonymous ids, tombstones) → `createIngestHandler`
+ * (decode → `ingestBatch` → activation events put → `batchItemFailures`).
  */
-import { dynamoDbClient, s3Client } from '../commons/aws-clients';
+import { dynamoDbClient, kinesisClient, s3Client } from '../commons/aws-clients';
 import { INGEST_CONFIG, readConfig } from '../commons/config';
 import { DynamoDbProfileStore } from '../commons/dynamodb-profile-store';
 import { S3ModelScorer } from '../commons/s3-model-scorer';
@@ -12,6 +13,7 @@ import { S3QuarantineSink } from '../commons/s3-quarantine-sink';
 import { decodePrivacyLoader, tombstoneKeysLoader } from '../commons/secret-key';
 import { AUDIENCE_SOURCE_HOOKS, createIngestHandler, MODEL_SCORER_HOOKS } from './ingest-handler';
 import { S3AudienceSource } from '../commons/s3-audience-definitions';
+import { KinesisTransitionSink } from '../commons/kinesis-transition-sink';
 
 const config = readConfig(INGEST_CONFIG);
 const secretId = config.HASH_KEY_SECRET_ID;
@@ -36,4 +38,8 @@ export const handler = createIngestHandler({
     config.MODEL_POLL_SECONDS * 1000,
     AUDIENCE_SOURCE_HOOKS,
   ),
+  transitions:
+    config.ACTIVATION_STREAM === undefined
+      ? undefined
+      : new KinesisTransitionSink(kinesisClient(), config.ACTIVATION_STREAM),
 });

@@ -123,12 +123,14 @@ function publishMetrics(stats: IngestStats, batchMs: number): void {
   if (stats.audienceSetVersion !== undefined) {
     publish('AudienceEntries', stats.audienceEntries);
     publish('AudienceExits', stats.audienceExits);
+    publish('ActivationEvents', stats.activationEvents);
     metrics.addMetadata('audienceSetVersion', stats.audienceSetVersion);
   }
   for (const reason of VIOLATION_KINDS) {
     const count = stats.quarantined[reason];
     if (count > 0) publish('Quarantined', count, { reason });
   }
+  if (stats.activationFailed > 0) publish('ActivationFailed', stats.activationFailed);
   if (stats.profilesMerged > 0) publish('ProfilesMerged', stats.profilesMerged);
   for (const reason of MERGE_REFUSAL_REASONS) {
     const count = stats.mergesRefused[reason];

@@ -1,6 +1,9 @@
 import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as pipes from 'aws-cdk-lib/aws-pipes';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -13,6 +16,25 @@ export const BUCKET_ROLES = ['models', 'archive', 'quarantine', 'failures', 'era
 
 /** One of {@link BUCKET_ROLES}. */
 export type BucketRole = (typeof BUCKET_ROLES)[number];
+
+/** What each stream carries (template metadata under {@link BUCKET_ROLE_METADATA}). */
+export const STREAM_ROLES = ['events', 'activation'] as const;
+/** One of {@link STREAM_ROLES}. */
+export type StreamRole = (typeof STREAM_ROLES)[number];
+
+/** What each table holds (template metadata under {@link BUCKET_ROLE_METADATA}). */
+export const TABLE_ROLES = ['profiles', 'audience-members'] as const;
+/** One of {@link TABLE_ROLES}. */
+export type TableRole = (typeof TABLE_ROLES)[number];
+
+/** The audience members table's keys and TTL attribute (fixed by `functions/commons/dynamodb-audience-index.ts`). */
+export const MEMBERS_KEYS = { partition: 'audienceId', sort: 'profileId', ttl: 'expiresAt' } as const;
+
+/** The EventBridge `source` and `detail-type` of activation events on the bus (rules match on them). */
+export const ACTIVATION_BUS_EVENT = {
+  source: 'profile-stream.activation',
+  detailType: 'Audience Transition',
+} as const;
 
 /** The name of the profiles table's partition key (fixed by the shared wiring contract). */
 export const PROFILE_PARTITION_KEY = 'profileId';
@@ -52,6 +74,12 @@ export interface StatefulStackProps extends StackProps {
 export interface StatefulResources {
   readonly stream: kinesis.IStream;
   readonly table: dynamodb.ITable;
+  /** Audience entries and exits (JSON, partition key = profile id), fanned out to {@link activationBus}. */
+  readonly activationStream: kinesis.IStream;
+  /** Subscribers' rules match activation events here (source {@link ACTIVATION_BUS_EVENT}). */
+  readonly activationBus: events.IEventBus;
+  /** Audience id → profile id rows, written only on transitions (the activation-index function). */
+  readonly membersTable: dynamodb.ITable;
   readonly modelsBucket: s3.IBucket;
   readonly archiveBucket: s3.IBucket;
   readonly quarantineBucket: s3.IBucket;
@@ -85,6 +113,10 @@ export class StatefulStack extends Stack {
       ...(shardCount === 0 ? { streamMode: kinesis.StreamMode.ON_DEMAND } : { shardCount }),
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    (stream.node.defaultChild as kinesis.CfnStream).addMetadata(
+      BUCKET_ROLE_METADATA,
+      'events' satisfies StreamRole,
+    );
 
     const table = new dynamodb.Table(this, 'ProfilesTable', {
       partitionKey: { name: PROFILE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
@@ -94,6 +126,25 @@ export class StatefulStack extends Stack {
       timeToLiveAttribute: PROFILE_TTL_ATTRIBUTE,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    (table.node.defaultChild as dynamodb.CfnTable).addMetadata(
+      BUCKET_ROLE_METADATA,
+      'profiles' satisfies TableRole,
+    );
+
+    const { activationStream, activationBus } = this.createActivationFeed();
+    const membersTable = new dynamodb.Table(this, 'AudienceMembersTable', {
+      partitionKey: { name: MEMBERS_KEYS.partition, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: MEMBERS_KEYS.sort, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Exited rows are kept (marked) so a late, older entry cannot resurrect them, then expire.
+      timeToLiveAttribute: MEMBERS_KEYS.ttl,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    (membersTable.node.defaultChild as dynamodb.CfnTable).addMetadata(
+      BUCKET_ROLE_METADATA,
+      'audience-members' satisfies TableRole,
+    );
 
     const accessLogsBucket = this.createBucket('AccessLogsBucket', 'other', {
       // S3 log delivery only supports SSE-S3 targets and writes via the bucket policy CDK adds.
@@ -180,6 +231,9 @@ export class StatefulStack extends Stack {
     this.resources = {
       stream,
       table,
+      activationStream,
+      activationBus,
+      membersTable,
       modelsBucket,
       archiveBucket,
       quarantineBucket,
@@ -187,6 +241,56 @@ export class StatefulStack extends Stack {
       erasureBucket,
       hashKeySecret,
     };
+  }
+
+  /**
+   * The activation stream and its fan-out: an EventBridge Pipe (no code) puts every record on a bus,
+   * the JSON event as `detail`, so subscribers (CRM, marketing, fraud) use rules instead of polling.
+   */
+  private createActivationFeed(): { activationStream: kinesis.Stream; activationBus: events.EventBus } {
+    const activationStream = new kinesis.Stream(this, 'ActivationStream', {
+      encryption: kinesis.StreamEncryption.MANAGED,
+      retentionPeriod: Duration.hours(24),
+      // Transitions are a small fraction of events (README, "Activation feed"): one shard is ~1,000/s.
+      shardCount: 1,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    (activationStream.node.defaultChild as kinesis.CfnStream).addMetadata(
+      BUCKET_ROLE_METADATA,
+      'activation' satisfies StreamRole,
+    );
+    const activationBus = new events.EventBus(this, 'ActivationBus', {
+      description: 'Audience entries and exits of profile-stream (detail = the activation event)',
+    });
+    const role = new iam.Role(this, 'ActivationPipeRole', {
+      assumedBy: new iam.ServicePrincipal('pipes.amazonaws.com'),
+      description: 'Reads the activation stream and puts its events on the activation bus',
+    });
+    activationStream.grantRead(role);
+    activationBus.grantPutEventsTo(role);
+    const pipe = new pipes.CfnPipe(this, 'ActivationPipe', {
+      description: 'Activation stream → activation bus',
+      roleArn: role.roleArn,
+      source: activationStream.streamArn,
+      sourceParameters: {
+        kinesisStreamParameters: {
+          startingPosition: 'TRIM_HORIZON',
+          batchSize: 10,
+          maximumRetryAttempts: 10,
+        },
+      },
+      target: activationBus.eventBusArn,
+      targetParameters: {
+        eventBridgeEventBusParameters: {
+          source: ACTIVATION_BUS_EVENT.source,
+          detailType: ACTIVATION_BUS_EVENT.detailType,
+        },
+        // The record's data is the event JSON: it becomes the bus event's detail as is.
+        inputTemplate: '<$.data>',
+      },
+    });
+    pipe.node.addDependency(role);
+    return { activationStream, activationBus };
   }
 
   private createBucket(id: string, role: BucketRole, props: s3.BucketProps): s3.Bucket {

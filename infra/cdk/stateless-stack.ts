@@ -38,6 +38,12 @@ export const CONSUMER_FAILURE_SETTINGS = {
   startingPosition: lambda.StartingPosition.TRIM_HORIZON,
 } as const;
 
+/** activation-index: rows per batch collapse to one write each; a short window keeps `size` fresh. */
+export const ACTIVATION_INDEX_CONSUMER: ConsumerSettings = {
+  batchSize: 500,
+  maxBatchingWindow: Duration.seconds(1),
+};
+
 /** archive: large, slow batches make fewer, larger S3 objects; latency does not matter here. */
 export const ARCHIVE_CONSUMER: ConsumerSettings = {
   batchSize: 1000,
@@ -91,6 +97,8 @@ export interface StatelessStackProps extends StackProps {
  */
 export class StatelessStack extends Stack {
   readonly ingest: ProfileFunction<'ingest'>;
+  /** Keeps the audience members table in step with the activation stream. */
+  readonly activationIndex: ProfileFunction<'activation-index'>;
   readonly archive: ProfileFunction<'archive'>;
   readonly train: ProfileFunction<'train'>;
   readonly rescore: ProfileFunction<'rescore'>;
@@ -126,7 +134,17 @@ export class StatelessStack extends Stack {
     })
       .bindTable({ table: resources.table, access: 'readWrite', envVar: 'PROFILES_TABLE' })
       .bindBucket({ bucket: resources.quarantineBucket, access: 'write', envVar: 'QUARANTINE_BUCKET' })
-      .bindBucket({ bucket: resources.modelsBucket, access: 'read', envVar: 'MODELS_BUCKET' });
+      .bindBucket({ bucket: resources.modelsBucket, access: 'read', envVar: 'MODELS_BUCKET' })
+      .bindStream({ stream: resources.activationStream, envVar: 'ACTIVATION_STREAM' });
+
+    // Consumes the activation stream beside the EventBridge Pipe (each reads 2 MB/s per shard).
+    this.activationIndex = new ProfileFunction(this, 'ActivationIndex', {
+      name: 'activation-index',
+      projectRoot,
+      // Conditional puts of a few rows per batch: I/O, not CPU.
+      memorySize: 256,
+      timeout: Duration.seconds(60),
+    }).bindTable({ table: resources.membersTable, access: 'readWrite', envVar: 'MEMBERS_TABLE' });
 
     this.archive = new ProfileFunction(this, 'Archive', {
       name: 'archive',
@@ -185,6 +203,13 @@ export class StatelessStack extends Stack {
         ...consumer,
       });
     }
+    // Same failure handling: a write is idempotent by version, so retries and bisects are safe.
+    this.activationIndex.consumeStream({
+      stream: resources.activationStream,
+      failuresBucket: resources.failuresBucket,
+      ...CONSUMER_FAILURE_SETTINGS,
+      ...ACTIVATION_INDEX_CONSUMER,
+    });
 
     this.rescore = new ProfileFunction(this, 'Rescore', {
       name: 'rescore',
@@ -252,6 +277,7 @@ export class StatelessStack extends Stack {
 
     new PipelineMonitoring(this, 'Monitoring', {
       ingest: this.ingest.function,
+      activationIndex: this.activationIndex.function,
       archive: this.archive.function,
       train: this.train.function,
       training: {

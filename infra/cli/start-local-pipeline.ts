@@ -23,6 +23,13 @@ import { startProfileExplorer, type ProfileExplorer } from '../local/explorer/ex
 import { BUILT_IN_AUDIENCES } from '../../shared/audiences/audience-definition';
 import { S3AudiencePublisher } from '../../functions/commons/s3-audience-definitions';
 import {
+  activationAgrees,
+  formatActivation,
+  readActivationFeed,
+  type ActivationDelivery,
+} from '../local/activation-subscriber';
+import { DynamoDbAudienceIndex } from '../../functions/commons/dynamodb-audience-index';
+import {
   collectAccounting,
   describeModel,
   erasedRecordsOf,
@@ -287,6 +294,8 @@ async function main(): Promise<void> {
       audienceSet.set.audiences.map((a) => a.id),
     ),
   );
+  const activation = await reportActivation(pipeline, accounting.audienceSizes);
+  if (activation !== undefined) console.log(activation.line);
   const erasedIds = new Set(erasedPeople.map((t) => t.profileId));
   const people = [...workload.groundTruth.values()].filter((t) => !t.isBot && !erasedIds.has(t.profileId));
   const identity = profilesPerPerson(
@@ -314,6 +323,10 @@ async function main(): Promise<void> {
     console.log(
       `  stream ${pipeline.streamName}, table ${pipeline.tableName}, credentials S3RVER/S3RVER, region us-east-1`,
     );
+    console.log(
+      `  audiences: npm run audience -- list --bucket ${pipeline.buckets.models} --members-table ${pipeline.membersTableName} ` +
+        `--endpoint ${pipeline.cloud.endpoints.s3} --dynamodb-endpoint ${pipeline.cloud.endpoints.dynamodb}`,
+    );
     console.log(`  profile explorer: ${explorer.url} (loopback only)`);
     // Local only (there is no Secrets Manager here): the CLIs hash ids they are given with it.
     console.log(
@@ -324,7 +337,25 @@ async function main(): Promise<void> {
     );
     return;
   }
-  await shutdown(accounting.balanced ? 0 : 1);
+  await shutdown(accounting.balanced && activation?.agrees !== false ? 0 : 1);
+}
+
+/**
+ * The activation feed as a subscriber received it, next to the members index and the stored sizes:
+ * they agree when no transition was lost or invented.
+ */
+async function reportActivation(
+  pipeline: LocalPipeline,
+  storedSizes: Readonly<Record<string, number>>,
+): Promise<{ line: string; agrees: boolean; delivery: ActivationDelivery } | undefined> {
+  if (pipeline.activationStreamName === undefined || pipeline.membersTableName === undefined)
+    return undefined;
+  const delivery = await readActivationFeed(pipeline.cloud.clients.kinesis, pipeline.activationStreamName);
+  const index = new DynamoDbAudienceIndex(pipeline.cloud.clients.dynamodb, pipeline.membersTableName);
+  const ids = [...new Set([...Object.keys(storedSizes), ...Object.keys(delivery.byAudience)])];
+  const indexSizes = Object.fromEntries(await Promise.all(ids.map(async (id) => [id, await index.size(id)])));
+  const line = formatActivation(delivery, storedSizes, indexSizes);
+  return { line, agrees: activationAgrees(delivery, storedSizes, indexSizes), delivery };
 }
 
 /**

@@ -74,6 +74,10 @@ export interface LocalPipeline {
   streamName: string;
   streamArn: string;
   tableName: string;
+  /** The activation stream's local name (audience entries and exits), when the template has one. */
+  activationStreamName: string | undefined;
+  /** The audience members table's local name, when the template has one. */
+  membersTableName: string | undefined;
   /** Local bucket names by role (`models`, `archive`, `quarantine`, `failures`). */
   buckets: Record<string, string>;
   /** The emulated event source mappings by function name. */
@@ -117,15 +121,26 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const cloud = await startLocalCloud({ dataDir: options.dataDir });
   const mappings = new Map<string, EventSourceMappingEmulator>();
   try {
-    const streamName = localNameFor(topology.stream.logicalId);
-    const streamArn = await cloud.createStream(streamName, topology.stream.shardCount);
+    const streams = new Map<string, { streamName: string; streamArn: string }>();
+    for (const stream of [topology.stream, topology.activationStream]) {
+      if (stream === undefined) continue;
+      const name = localNameFor(stream.logicalId);
+      streams.set(stream.logicalId, {
+        streamName: name,
+        streamArn: await cloud.createStream(name, stream.shardCount),
+      });
+    }
+    const { streamName, streamArn } = streams.get(topology.stream.logicalId)!;
+    for (const table of [topology.table, topology.membersTable]) {
+      if (table === undefined) continue;
+      await cloud.createTable({
+        TableName: localNameFor(table.logicalId),
+        KeySchema: table.keySchema,
+        AttributeDefinitions: table.attributeDefinitions,
+        BillingMode: 'PAY_PER_REQUEST',
+      });
+    }
     const tableName = localNameFor(topology.table.logicalId);
-    await cloud.createTable({
-      TableName: tableName,
-      KeySchema: topology.table.keySchema,
-      AttributeDefinitions: topology.table.attributeDefinitions,
-      BillingMode: 'PAY_PER_REQUEST',
-    });
     const buckets: Record<string, string> = {};
     for (const bucket of topology.buckets) {
       const name = localNameFor(bucket.logicalId);
@@ -162,9 +177,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     for (const esm of topology.eventSourceMappings) {
       const handler = handlers.get(esm.functionName);
       if (handler === undefined) continue;
+      const source = streams.get(esm.streamLogicalId);
+      if (source === undefined)
+        throw new Error(`mapping of ${esm.functionName}: no stream ${esm.streamLogicalId}`);
       const mapping = emulateMapping(
         esm,
-        { cloud, streamName, streamArn },
+        { cloud, ...source },
         (event) => handler(event as never, { awsRequestId: `local-${Date.now()}` }),
         { ...options, onFailureObjectCreated: objectCreated },
       );
@@ -206,6 +224,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       streamName,
       streamArn,
       tableName,
+      activationStreamName:
+        topology.activationStream === undefined
+          ? undefined
+          : localNameFor(topology.activationStream.logicalId),
+      membersTableName:
+        topology.membersTable === undefined ? undefined : localNameFor(topology.membersTable.logicalId),
       buckets,
       mappings,
       hashKey,
@@ -228,7 +252,16 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         );
       },
       drain: async (timeoutMs) => {
-        await Promise.all([...mappings.values()].map((m) => m.waitUntilCaughtUp({ timeoutMs })));
+        // The events stream's consumers first: ingest puts the activation records its consumers read.
+        const onActivation = (name: string) =>
+          topology.eventSourceMappings.some(
+            (esm) =>
+              esm.functionName === name && esm.streamLogicalId === topology.activationStream?.logicalId,
+          );
+        for (const downstream of [false, true]) {
+          const stage = [...mappings].filter(([name]) => onActivation(name) === downstream);
+          await Promise.all(stage.map(([, m]) => m.waitUntilCaughtUp({ timeoutMs })));
+        }
       },
       stop: async () => {
         watching = false;

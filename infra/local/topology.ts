@@ -5,7 +5,13 @@ import {
   PROFILE_FUNCTION_NAMES,
   type ProfileFunctionName,
 } from '../cdk/constructs/profile-function';
-import { BUCKET_ROLE_METADATA, BUCKET_ROLES, type BucketRole } from '../cdk/stateful-stack';
+import {
+  BUCKET_ROLE_METADATA,
+  BUCKET_ROLES,
+  type BucketRole,
+  type StreamRole,
+  type TableRole,
+} from '../cdk/stateful-stack';
 
 /**
  * Shards a local stream gets when the cloud stream is on-demand: AWS starts on-demand streams
@@ -46,7 +52,9 @@ export interface TopologyFunction {
 
 /** An event source mapping, with every setting the local emulator must honour. */
 export interface TopologyEventSourceMapping {
-  readonly functionName: 'ingest' | 'archive';
+  readonly functionName: StreamConsumingFunction;
+  /** The stream it reads (through a consumer or not), by logical id in the stateful template. */
+  readonly streamLogicalId: string;
   readonly batchSize: number;
   readonly maximumBatchingWindowInSeconds: number;
   readonly bisectBatchOnFunctionError: boolean;
@@ -71,17 +79,38 @@ export interface TopologyObjectCreatedTrigger {
   readonly keyPrefix?: string;
 }
 
+/** Functions an event source mapping may invoke. */
+export const STREAM_CONSUMING_FUNCTIONS = ['ingest', 'archive', 'activation-index'] as const;
+/** One of {@link STREAM_CONSUMING_FUNCTIONS}. */
+export type StreamConsumingFunction = (typeof STREAM_CONSUMING_FUNCTIONS)[number];
+
+/** A stream of the stateful template. */
+export interface TopologyStream {
+  readonly logicalId: string;
+  /** The provisioned count, or {@link ON_DEMAND_LOCAL_SHARDS} for on-demand. */
+  readonly shardCount: number;
+  readonly onDemand: boolean;
+}
+
+/** A table of the stateful template. */
+export interface TopologyTable {
+  readonly logicalId: string;
+  readonly keySchema: KeySchemaElement[];
+  readonly attributeDefinitions: AttributeDefinition[];
+  readonly globalSecondaryIndexes: unknown[];
+  readonly ttlAttribute?: string;
+}
+
 /** The wiring the local runner builds, read from the synthesized templates. */
 export interface LocalTopology {
-  /** `shardCount` is the provisioned count, or {@link ON_DEMAND_LOCAL_SHARDS} for on-demand. */
-  readonly stream: { readonly logicalId: string; readonly shardCount: number; readonly onDemand: boolean };
-  readonly table: {
-    readonly logicalId: string;
-    readonly keySchema: KeySchemaElement[];
-    readonly attributeDefinitions: AttributeDefinition[];
-    readonly globalSecondaryIndexes: unknown[];
-    readonly ttlAttribute?: string;
-  };
+  /** The events stream (role `events`). */
+  readonly stream: TopologyStream;
+  /** The activation stream (role `activation`), when the template has one. */
+  readonly activationStream?: TopologyStream;
+  /** The profiles table (role `profiles`). */
+  readonly table: TopologyTable;
+  /** The audience members table (role `audience-members`), when the template has one. */
+  readonly membersTable?: TopologyTable;
   readonly buckets: { readonly logicalId: string; readonly role: BucketRole }[];
   readonly functions: TopologyFunction[];
   readonly eventSourceMappings: TopologyEventSourceMapping[];
@@ -150,18 +179,40 @@ export function topologyFromTemplates(stateful: CfnTemplate, stateless: CfnTempl
     return undefined;
   };
 
-  const [streamId, stream] = single(statefulResources, 'AWS::Kinesis::Stream');
-  const streamProps = stream.Properties ?? {};
-  const onDemand =
-    isObject(streamProps.StreamModeDetails) && streamProps.StreamModeDetails.StreamMode === 'ON_DEMAND';
-  const shardCount = onDemand ? ON_DEMAND_LOCAL_SHARDS : streamProps.ShardCount;
-  if (typeof shardCount !== 'number')
-    throw new TopologyError(`${streamId}.ShardCount`, 'must be a number', shardCount);
-
-  const [tableId, table] = single(statefulResources, 'AWS::DynamoDB::Table');
-  const tableProps = table.Properties ?? {};
-  const ttl = tableProps.TimeToLiveSpecification;
-  const ttlAttribute = isObject(ttl) && ttl.Enabled === true ? String(ttl.AttributeName) : undefined;
+  const streamOf = (role: StreamRole): TopologyStream | undefined => {
+    const found = withRole(statefulResources, 'AWS::Kinesis::Stream', role);
+    if (found === undefined) return undefined;
+    const [logicalId, stream] = found;
+    const props = stream.Properties ?? {};
+    const onDemand = isObject(props.StreamModeDetails) && props.StreamModeDetails.StreamMode === 'ON_DEMAND';
+    const shardCount = onDemand ? ON_DEMAND_LOCAL_SHARDS : props.ShardCount;
+    if (typeof shardCount !== 'number')
+      throw new TopologyError(`${logicalId}.ShardCount`, 'must be a number', shardCount);
+    return { logicalId, shardCount, onDemand };
+  };
+  const tableOf = (role: TableRole): TopologyTable | undefined => {
+    const found = withRole(statefulResources, 'AWS::DynamoDB::Table', role);
+    if (found === undefined) return undefined;
+    const [logicalId, table] = found;
+    const props = table.Properties ?? {};
+    const ttl = props.TimeToLiveSpecification;
+    const ttlAttribute = isObject(ttl) && ttl.Enabled === true ? String(ttl.AttributeName) : undefined;
+    return {
+      logicalId,
+      keySchema: props.KeySchema as KeySchemaElement[],
+      attributeDefinitions: props.AttributeDefinitions as AttributeDefinition[],
+      globalSecondaryIndexes: (props.GlobalSecondaryIndexes as unknown[] | undefined) ?? [],
+      ...(ttlAttribute ? { ttlAttribute } : {}),
+    };
+  };
+  const stream = streamOf('events');
+  if (stream === undefined)
+    throw new TopologyError('AWS::Kinesis::Stream', 'must have one of role events', 0);
+  const table = tableOf('profiles');
+  if (table === undefined)
+    throw new TopologyError('AWS::DynamoDB::Table', 'must have one of role profiles', 0);
+  const activationStream = streamOf('activation');
+  const membersTable = tableOf('audience-members');
 
   const buckets = statefulResources
     .filter(([, resource]) => resource.Type === 'AWS::S3::Bucket')
@@ -211,16 +262,33 @@ export function topologyFromTemplates(stateful: CfnTemplate, stateless: CfnTempl
     .filter(([, resource]) => resource.Type === 'AWS::Lambda::EventSourceMapping')
     .map(([logicalId, resource]): TopologyEventSourceMapping => {
       const props = resource.Properties ?? {};
-      const functionName = functionNameByLogicalId.get(refOf(props.FunctionName) ?? '');
-      if (functionName !== 'ingest' && functionName !== 'archive') {
-        throw new TopologyError(`${logicalId}.FunctionName`, 'must be ingest or archive', props.FunctionName);
+      const functionName = STREAM_CONSUMING_FUNCTIONS.find(
+        (known) => known === functionNameByLogicalId.get(refOf(props.FunctionName) ?? ''),
+      );
+      if (functionName === undefined) {
+        throw new TopologyError(
+          `${logicalId}.FunctionName`,
+          `must be one of ${STREAM_CONSUMING_FUNCTIONS.join(', ')}`,
+          props.FunctionName,
+        );
       }
       const destination = isObject(props.DestinationConfig) ? props.DestinationConfig.OnFailure : undefined;
       const onFailureBucketLogicalId = isObject(destination) ? refOf(destination.Destination) : undefined;
       const responseTypes = Array.isArray(props.FunctionResponseTypes) ? props.FunctionResponseTypes : [];
       const source = statelessResources.find(([id]) => id === refOf(props.EventSourceArn))?.[1];
+      const streamLogicalId =
+        source?.Type === 'AWS::Kinesis::StreamConsumer'
+          ? refOf(source.Properties?.StreamARN)
+          : refOf(props.EventSourceArn);
+      if (streamLogicalId === undefined)
+        throw new TopologyError(
+          `${logicalId}.EventSourceArn`,
+          'must reference a stream',
+          props.EventSourceArn,
+        );
       return {
         functionName,
+        streamLogicalId,
         // Defaults are Lambda's own for Kinesis when the template leaves a setting out.
         batchSize: Number(props.BatchSize ?? 100),
         maximumBatchingWindowInSeconds: Number(props.MaximumBatchingWindowInSeconds ?? 0),
@@ -271,14 +339,10 @@ export function topologyFromTemplates(stateful: CfnTemplate, stateless: CfnTempl
     });
 
   return {
-    stream: { logicalId: streamId, shardCount, onDemand },
-    table: {
-      logicalId: tableId,
-      keySchema: tableProps.KeySchema as KeySchemaElement[],
-      attributeDefinitions: tableProps.AttributeDefinitions as AttributeDefinition[],
-      globalSecondaryIndexes: (tableProps.GlobalSecondaryIndexes as unknown[] | undefined) ?? [],
-      ...(ttlAttribute ? { ttlAttribute } : {}),
-    },
+    stream,
+    table,
+    ...(activationStream ? { activationStream } : {}),
+    ...(membersTable ? { membersTable } : {}),
     buckets,
     functions,
     eventSourceMappings,
@@ -308,12 +372,18 @@ function rateToSeconds(expression: string): number {
   return Number(match[1]) * unit;
 }
 
-function single(resources: [string, CfnResource][], type: string): [string, CfnResource] {
-  const matches = resources.filter(([, resource]) => resource.Type === type);
-  const [first] = matches;
-  if (matches.length !== 1 || !first)
-    throw new TopologyError(type, 'must occur exactly once', matches.length);
-  return first;
+/** The one resource of `type` with `role` in its metadata; more than one is an error. */
+function withRole(
+  resources: [string, CfnResource][],
+  type: string,
+  role: string,
+): [string, CfnResource] | undefined {
+  const matches = resources.filter(
+    ([, resource]) => resource.Type === type && resource.Metadata?.[BUCKET_ROLE_METADATA] === role,
+  );
+  if (matches.length > 1)
+    throw new TopologyError(`${type}[${role}]`, 'must occur at most once', matches.length);
+  return matches[0];
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

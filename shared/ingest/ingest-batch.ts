@@ -8,7 +8,9 @@
  * and one conditional write per merge) → fold the events in (duplicates dropped by the profile's own
  * bookkeeping, merges applied once) → featurize every changed profile → ONE inference → computed
  * traits and audience membership of each → write each changed profile once under an optimistic lock
- * → report profiles whose write kept failing by their lowest sequence number.
+ * → put the audience transitions of the writes that landed on the activation feed (and re-emit the
+ * remembered ones of profiles whose records were already applied) → report profiles whose write or
+ * feed put kept failing by their lowest sequence number.
  */
 import { profileIdOf, VIOLATION_KINDS, type ViolationKind } from '../contract/event-contract';
 import { FEATURE_COUNT, featurizeMany } from '../features/feature-vector';
@@ -25,6 +27,12 @@ import type { CompiledAudienceSet, AudienceMembership } from '../audiences/audie
 import { membershipChanges, profileExtrasOf } from '../audiences/profile-extras';
 import type { PopulationStats, TraitThresholds } from '../traits/computed-traits';
 import { planMerges } from './merge-on-identify';
+import {
+  rememberedTransitions,
+  transitionsOf,
+  type ActivationEvent,
+  type AudienceLog,
+} from '../audiences/activation';
 import type {
   AudienceSource,
   IngestRecord,
@@ -32,6 +40,7 @@ import type {
   ProfileStore,
   QuarantineSink,
   StoredProfileItem,
+  TransitionSink,
 } from './ingest-ports';
 
 /** What the use case needs from the outside world. */
@@ -59,6 +68,8 @@ export interface IngestDependencies {
   audiences?: AudienceSource;
   /** Lifecycle and abandoned-cart thresholds. @default DEFAULT_TRAIT_THRESHOLDS */
   traitThresholds?: TraitThresholds;
+  /** The activation feed: audience entries and exits of the writes that land. @default none: not emitted */
+  transitions?: TransitionSink;
 }
 
 /** Counters of one batch, published as metrics by the handler. */
@@ -88,6 +99,10 @@ export interface IngestStats {
   /** Audience entries and exits in the profiles written. */
   audienceEntries: number;
   audienceExits: number;
+  /** Events put on the activation feed (re-emissions of remembered transitions included). */
+  activationEvents: number;
+  /** Profiles reported as failed because their activation events could not be put (write landed). */
+  activationFailed: number;
   /** Anonymous profiles folded into a user profile by a write that landed. */
   profilesMerged: number;
   /** Identifies that did not merge, by reason (`profile-merge.ts`). */
@@ -113,6 +128,8 @@ interface PendingProfile {
   version: number;
   /** The membership stored with the item folded into. */
   audiences: AudienceMembership | undefined;
+  /** The activation log stored with the item folded into. */
+  audienceLog: AudienceLog | undefined;
   /** What this fold did: counted once the write lands. */
   applied: number;
   duplicates: number;
@@ -182,6 +199,8 @@ export async function ingestBatch(
   const plan = await planMerges(valid, profileOf, stored, deps.profiles, { now: nowMs, maxRetries });
   stats.applied += plan.frozenApplied;
   stats.duplicates += plan.frozenDuplicates;
+  const feed = new ActivationBatch(deps.transitions);
+  for (const frozen of plan.frozenTransitions) feed.add(frozen.profileId, frozen.user.events, frozen.events);
   const failed: string[] = [];
   for (const target of plan.failed) {
     stats.profilesFailed++;
@@ -194,6 +213,8 @@ export async function ingestBatch(
     else {
       stats.profilesUnchanged++;
       stats.duplicates += fold.duplicates;
+      // Already applied (a redelivery): what the landed version emitted may have been lost with it.
+      feed.remember(target.profileId, target.events, target.stored);
     }
   }
 
@@ -202,7 +223,13 @@ export async function ingestBatch(
     deps,
     stats,
   );
-  const context: WriteContext = { deps, stats, population, audiences: await deps.audiences?.current() };
+  const context: WriteContext = {
+    deps,
+    stats,
+    population,
+    audiences: await deps.audiences?.current(),
+    feed,
+  };
   stats.audienceSetVersion = context.audiences?.version;
   // allSettled, then throw: no write may still be running when the invocation ends with an error.
   const outcomes = await Promise.allSettled(
@@ -217,6 +244,12 @@ export async function ingestBatch(
   );
   const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (rejected !== undefined) throw rejected.reason;
+  // After every write settled: only transitions of versions that landed are put.
+  const unsent = await feed.flush(stats);
+  for (const events of unsent) {
+    stats.activationFailed++;
+    failed.push(reportedSequenceNumber(events));
+  }
   return { failedSequenceNumbers: failed, stats };
 }
 
@@ -250,6 +283,7 @@ function foldInto(
       state: result.state,
       version: current?.version ?? 0,
       audiences: current?.audiences,
+      audienceLog: current?.audienceLog,
       applied: result.applied,
       duplicates: result.duplicates,
       redirected: result.redirected,
@@ -271,6 +305,7 @@ interface WriteContext {
   stats: IngestStats;
   population: PopulationStats | undefined;
   audiences: CompiledAudienceSet | undefined;
+  feed: ActivationBatch;
 }
 
 async function scoreProfiles(
@@ -321,11 +356,21 @@ async function writeWithRetries(
       current.audiences,
       deps.traitThresholds,
     );
+    const version = current.version + 1;
+    const committed = transitionsOf(
+      current.profileId,
+      current.audiences,
+      extras.audiences,
+      current.audienceLog,
+      version,
+      current.state.lastEventAt,
+    );
     const item = encodeProfileItem(current.state, {
-      version: current.version + 1,
+      version,
       score: currentScore,
       writtenAt: deps.now(),
       ...extras,
+      ...(committed.log === undefined ? {} : { audienceLog: committed.log }),
     });
     const outcome = await deps.profiles.putIfVersion(item, current.exists ? current.version : undefined);
     if (outcome.status === 'written') {
@@ -339,6 +384,9 @@ async function writeWithRetries(
       const changes = membershipChanges(current.audiences, extras.audiences);
       stats.audienceEntries += changes.entered;
       stats.audienceExits += changes.exited;
+      context.feed.add(current.profileId, current.events, committed.events);
+      // Some records were applied before (a redelivery): re-emit what the item they landed in remembers.
+      if (current.duplicates > 0) context.feed.remember(current.profileId, current.events, current);
       return true;
     }
     // Throttled after the SDK's retries: report the profile so Lambda redelivers it later.
@@ -355,8 +403,10 @@ async function writeWithRetries(
     if (stored?.state.redirect !== undefined) return false;
     const fold = foldInto(pending.profileId, pending.events, stored, pending.resolutions);
     if (fold.pending === undefined) {
-      // The other writer already applied every event: nothing left to write.
+      // The other writer already applied every event: nothing left to write. That writer may be this
+      // one (the write landed, its answer was lost): the stored item's transitions are re-emitted.
       stats.duplicates += fold.duplicates;
+      context.feed.remember(pending.profileId, pending.events, stored);
       return true;
     }
     current = fold.pending;
@@ -392,6 +442,8 @@ function emptyStats(recordsIn: number): IngestStats {
     audienceSetVersion: undefined,
     audienceEntries: 0,
     audienceExits: 0,
+    activationEvents: 0,
+    activationFailed: 0,
     profilesMerged: 0,
     mergesRefused: Object.fromEntries(MERGE_REFUSAL_REASONS.map((r) => [r, 0])) as Record<
       MergeRefusalReason,
@@ -399,6 +451,48 @@ function emptyStats(recordsIn: number): IngestStats {
     >,
     redirectedEvents: 0,
   };
+}
+
+/**
+ * The activation events of one batch, by profile, put at once when every write has settled. Without a
+ * sink nothing is collected.
+ */
+class ActivationBatch {
+  private readonly byProfile = new Map<string, { records: SequencedEvent[]; events: ActivationEvent[] }>();
+
+  constructor(private readonly sink: TransitionSink | undefined) {}
+
+  /** Transitions of a version this batch committed for `profileId`. */
+  add(profileId: string, records: SequencedEvent[], events: readonly ActivationEvent[]): void {
+    if (this.sink === undefined || events.length === 0) return;
+    const entry = this.byProfile.get(profileId);
+    if (entry === undefined) this.byProfile.set(profileId, { records, events: [...events] });
+    else entry.events.push(...events);
+  }
+
+  /** The transitions a stored (committed) item remembers, re-emitted under their own ids. */
+  remember(
+    profileId: string,
+    records: SequencedEvent[],
+    stored: { audiences?: AudienceMembership; audienceLog?: AudienceLog } | undefined,
+  ): void {
+    if (this.sink === undefined || stored?.audienceLog === undefined) return;
+    this.add(profileId, records, rememberedTransitions(profileId, stored.audiences, stored.audienceLog));
+  }
+
+  /** Put everything; resolves with the records of each profile whose events were not stored. */
+  async flush(stats: IngestStats): Promise<SequencedEvent[][]> {
+    if (this.sink === undefined || this.byProfile.size === 0) return [];
+    const events = [...this.byProfile.values()].flatMap((entry) => entry.events);
+    const unsent = await this.sink.put(events);
+    stats.activationEvents += events.length;
+    return [...unsent].flatMap((profileId) => {
+      const entry = this.byProfile.get(profileId);
+      if (entry === undefined) return [];
+      stats.activationEvents -= entry.events.length;
+      return [entry.records];
+    });
+  }
 }
 
 /** A stable id for a batch: its shard and first sequence number. */

@@ -7,6 +7,7 @@ import type { ViolationKind } from '../contract/event-contract';
 import type { BatchScores } from '../model/model-outputs';
 import type { CompiledAudienceSet } from '../audiences/audience-evaluation';
 import type { ScrubMethod } from '../privacy/scrub-personal-data';
+import type { ActivationEvent } from '../audiences/activation';
 
 /** One stream record as the ingest use case sees it (already un-base64'd). */
 export interface IngestRecord {
@@ -93,4 +94,14 @@ export interface AudienceSource {
    * none was ever published: the stored membership is then kept as it is.
    */
   current(): Promise<CompiledAudienceSet | undefined>;
+}
+
+/** Where audience entries and exits go (the `activation` stream; `shared/audiences/activation.ts`). */
+export interface TransitionSink {
+  /**
+   * Put the events, partitioned by profile id. Resolves with the profile ids whose events could not be
+   * stored after the adapter's own retries (their records are then reported as failed and redelivered,
+   * which re-emits them); rejects when nothing can be said.
+   */
+  put(events: readonly ActivationEvent[]): Promise<ReadonlySet<string>>;
 }

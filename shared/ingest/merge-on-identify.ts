@@ -15,6 +15,7 @@ import {
 } from '../profile/profile-merge';
 import { PROFILE_LIMITS } from '../profile/profile-state';
 import type { ProfileStore, StoredProfileItem } from './ingest-ports';
+import { rememberedTransitions, transitionsOf, type ActivationEvent } from '../audiences/activation';
 
 /** One profile the batch writes, with every record that lands on it in stream order. */
 export interface RoutedTarget {
@@ -33,6 +34,11 @@ export interface MergePlan {
   /** Events applied, and duplicates recognised, by the freeze writes themselves. */
   frozenApplied: number;
   frozenDuplicates: number;
+  /**
+   * Audience exits of the anonymous profiles frozen here (a redirect is in no audience), and the
+   * remembered ones of those found frozen already (a redelivery), with the user whose records carry them.
+   */
+  frozenTransitions: { profileId: string; user: RoutedTarget; events: ActivationEvent[] }[];
 }
 
 const decode = (item: StoredProfileItem | undefined) =>
@@ -91,7 +97,13 @@ export async function planMerges(
     if (source !== undefined) target.resolutions.set(source.anonymousId, source);
   }
 
-  const plan: MergePlan = { targets, failed: [], frozenApplied: 0, frozenDuplicates: 0 };
+  const plan: MergePlan = {
+    targets,
+    failed: [],
+    frozenApplied: 0,
+    frozenDuplicates: 0,
+    frozenTransitions: [],
+  };
   // Step 1, in stream order: two identifies of one anonymous id in a batch are decided first come first.
   for (let i = 0; i < valid.length; i++) {
     const { event } = valid[i]!;
@@ -129,7 +141,11 @@ async function freeze(
     const current = items.get(anonId);
     const redirect = current?.state.redirect;
     if (redirect !== undefined) {
-      return redirect.into === user.profileId ? sourceOf(current!.state)! : { refused: 'shared-device' };
+      if (redirect.into !== user.profileId) return { refused: 'shared-device' };
+      // Frozen by an earlier delivery of this identify: its exits may have been lost with that one.
+      const events = rememberedTransitions(anonId, current!.audiences, current!.audienceLog);
+      if (events.length > 0) plan.frozenTransitions.push({ profileId: anonId, user, events });
+      return sourceOf(current!.state)!;
     }
     if ((user.stored?.state.merges.length ?? 0) + frozenHere >= PROFILE_LIMITS.mergedAliases) {
       return { refused: 'alias-limit' };
@@ -137,13 +153,25 @@ async function freeze(
     // The anonymous profile's own records in this batch go into the frozen state, not into a write of their own.
     const own = targets.get(anonId)?.events ?? [];
     const frozen = freezeAsRedirect(current?.state, anonymousId, user.profileId, identify, own);
+    const version = (current?.version ?? 0) + 1;
+    const exits = transitionsOf(
+      anonId,
+      current?.audiences,
+      undefined,
+      current?.audienceLog,
+      version,
+      frozen.source.state.lastEventAt,
+    );
     const item = encodeProfileItem(frozen.source.state, {
-      version: (current?.version ?? 0) + 1,
+      version,
       ...(current?.score === undefined ? {} : { score: current.score }),
       writtenAt: options.now,
+      ...(exits.log === undefined ? {} : { audienceLog: exits.log }),
     });
     const outcome = await profiles.putIfVersion(item, current?.version);
     if (outcome.status === 'written') {
+      if (exits.events.length > 0)
+        plan.frozenTransitions.push({ profileId: anonId, user, events: exits.events });
       items.set(anonId, decodeProfileItem(item));
       plan.frozenApplied += frozen.applied;
       plan.frozenDuplicates += frozen.duplicates;

@@ -38,6 +38,7 @@ import type { RecentEntry } from './recent-set';
 import type { CategoryPrediction, ProfileScore, ScoreReason } from '../model/model-outputs';
 import { estimateItemBytes } from './dynamodb-item-size';
 import type { AudienceMembership } from '../audiences/audience-evaluation';
+import type { AudienceLog } from '../audiences/activation';
 import { type ComputedTraits, LIFECYCLE_STAGES, PRICE_BANDS, VALUE_TIERS } from '../traits/computed-traits';
 import { assessRisk, DEFAULT_RISK_SCORING, type RiskScoring } from '../risk/anomaly-score';
 import type { FingerprintEntry } from '../risk/risk-signals';
@@ -294,6 +295,16 @@ export const profileItemSchemaV3 = profileItemSchemaV2
       .describe(
         "audience id → enteredAt (epoch ms: the profile's latest event when the audience started to hold)",
       ),
+    audienceLog: z
+      .record(
+        z.string().min(1),
+        z.union([z.tuple([nonNegativeInt]), z.tuple([nonNegativeInt, nonNegativeInt])]),
+      )
+      .optional()
+      .describe(
+        'audience id → [version] at which a current member entered, or [version, exitedAt epoch ms] of an ' +
+          'exit in the last 7 days (at most 8): what a redelivery re-emits to the activation feed',
+      ),
   })
   .strict()
   .meta({
@@ -383,6 +394,8 @@ export interface ProfileItemMeta {
   traits?: ComputedTraits;
   /** Audience membership to store (`audiences`); absent or empty: none stored. */
   audiences?: AudienceMembership;
+  /** The activation log to store (`audienceLog`); absent or empty: none stored. */
+  audienceLog?: AudienceLog;
   /**
    * When the item is written (epoch ms). The TTL counts from the later of this and the latest event,
    * so a backfill of old history is not expired the moment it lands. @default lastEventAt
@@ -402,6 +415,8 @@ export interface DecodedProfileItem {
   score?: ProfileScore;
   /** The stored audience membership (absent: none). */
   audiences?: AudienceMembership;
+  /** The stored activation log (absent: none). */
+  audienceLog?: AudienceLog;
 }
 
 /** A stored item that does not match the schema (corrupt or from an unknown layout). */
@@ -760,6 +775,8 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
   if (meta.traits !== undefined) encodeTraits(meta.traits, item);
   if (meta.audiences !== undefined && Object.keys(meta.audiences).length > 0)
     item.audiences = { ...meta.audiences };
+  if (meta.audienceLog !== undefined && Object.keys(meta.audienceLog).length > 0)
+    item.audienceLog = { ...meta.audienceLog };
   encodeRisk(state, item, meta.riskScoring ?? DEFAULT_RISK_SCORING);
   encodeIdentity(state, item);
   if (score !== undefined) fitReasonsToWriteUnit(item);
@@ -1028,7 +1045,19 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
       audiences[id] = int(enteredAt, 'audiences', id);
     decoded.audiences = audiences;
   }
+  if (item.audienceLog !== undefined) decoded.audienceLog = decodeAudienceLog(item.audienceLog);
   return decoded;
+}
+
+function decodeAudienceLog(raw: unknown): AudienceLog {
+  const log: Record<string, [number] | [number, number]> = {};
+  for (const [id, entry] of Object.entries(map(raw, 'audienceLog'))) {
+    if (!Array.isArray(entry) || (entry.length !== 1 && entry.length !== 2))
+      fail(`audienceLog.${id}`, 'must be [version] or [version, exitedAt]', entry);
+    const version = int(entry[0], 'audienceLog', id);
+    log[id] = entry.length === 1 ? [version] : [version, int(entry[1], 'audienceLog', id)];
+  }
+  return log;
 }
 
 /**

@@ -16,6 +16,7 @@
  */
 import type { AudienceMembership } from '../audiences/audience-evaluation';
 import { profileExtrasOf } from '../audiences/profile-extras';
+import type { AudienceLog } from '../audiences/activation';
 import { FEATURE_COUNT, featurizeMany } from '../features/feature-vector';
 import type { ProfileStore, StoredProfileItem } from '../ingest/ingest-ports';
 import { toProfileScores } from '../model/profile-score';
@@ -105,6 +106,8 @@ interface Candidate {
   version: number;
   /** Kept as stored: audiences are evaluated by ingest, which holds the published set. */
   audiences: AudienceMembership | undefined;
+  /** Kept as stored: membership does not change here, so neither does what the feed may re-emit. */
+  audienceLog: AudienceLog | undefined;
 }
 
 /**
@@ -168,7 +171,13 @@ function decodeAll(items: readonly StoredProfileItem[], stats: RescoreStats): Ca
 function candidateOf(stored: StoredProfileItem): Candidate | undefined {
   try {
     const decoded = decodeProfileItem(stored);
-    return { stored, state: decoded.state, version: decoded.version, audiences: decoded.audiences };
+    return {
+      stored,
+      state: decoded.state,
+      version: decoded.version,
+      audiences: decoded.audiences,
+      audienceLog: decoded.audienceLog,
+    };
   } catch (error) {
     // A corrupt item is not the rescorer's to repair (ingest refuses it the same way): leave it.
     if (error instanceof ProfileItemViolation) return undefined;
@@ -214,6 +223,7 @@ async function rescoreAll(
             score: scores[i],
             // Traits follow the new model (its population, its churn head); membership stays as stored.
             ...profileExtrasOf(candidate.state, scores[i], result.population, undefined, candidate.audiences),
+            ...(candidate.audienceLog === undefined ? {} : { audienceLog: candidate.audienceLog }),
           }),
           // Rescoring is not activity: the TTL stays where the profile's last write put it, so a
           // profile nobody has seen for 400 days still expires however often models change.

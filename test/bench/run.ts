@@ -5,7 +5,7 @@
  *
  * Flow: build the workload and the model → part 1, handler compute in memory (one core) → part 2, the
  * real path and the per-event baseline against dynalite + s3rver → part 3, item sizes → part 4, traits and
- * audience evaluation per profile → report.
+ * audience evaluation per profile → part 5, activation feed and members index writes per event → report.
  */
 // Must stay the first import: it configures the telemetry the handler module creates when it loads.
 import './bench-env';
@@ -22,6 +22,7 @@ import { runItemSizeBench, type ItemSizeResult } from './item-size-bench';
 import { runTombstoneBench } from './tombstone-bench';
 import { audienceRows, runAudienceBench } from './audience-bench';
 import { mergeRows, runMergeBench } from './merge-bench';
+import { activationRows, runActivationBench } from './activation-bench';
 import { BENCH_BUCKETS, createProfilesTable, runBaseline, runRealPath, type StackRun } from './stack-bench';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -371,6 +372,10 @@ async function main(): Promise<void> {
     });
     report.merges = await runMergeBench(workload.interleaved, { runs: options.runs, nowMs: Date.now() });
     rows.push(...mergeRows(report.merges as Awaited<ReturnType<typeof runMergeBench>>));
+    console.log(`[${elapsed()}] part 5: the activation feed and the members index (built-in audiences)…`);
+    const activation = await runActivationBench(workload.interleaved, scorer);
+    report.activation = activation;
+    rows.push(...activationRows(activation));
   }
 
   let cloud: LocalCloud | undefined;

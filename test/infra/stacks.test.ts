@@ -12,12 +12,64 @@ describe('profile-stream stacks', () => {
   const stateless = Template.fromStack(built.stateless);
 
   describe('stateful stack', () => {
-    it('encrypts the events stream with 2 provisioned shards by default', () => {
+    it('encrypts the events stream with 2 provisioned shards by default, and the activation stream', () => {
       // Assess
-      stateful.resourceCountIs('AWS::Kinesis::Stream', 1);
-      stateful.hasResourceProperties('AWS::Kinesis::Stream', {
-        ShardCount: 2,
-        StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
+      stateful.resourceCountIs('AWS::Kinesis::Stream', 2);
+      for (const [role, ShardCount] of [
+        ['events', 2],
+        ['activation', 1],
+      ] as const) {
+        stateful.hasResource('AWS::Kinesis::Stream', {
+          Metadata: { 'profile-stream:role': role },
+          Properties: { ShardCount, StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' } },
+        });
+      }
+    });
+
+    it('fans the activation stream out to an EventBridge bus through a pipe, with no code', () => {
+      // Prepare
+      const [streamId] = Object.keys(
+        stateful.findResources('AWS::Kinesis::Stream', { Metadata: { 'profile-stream:role': 'activation' } }),
+      );
+      const [busId] = Object.keys(stateful.findResources('AWS::Events::EventBus'));
+      // Assess
+      stateful.hasResourceProperties('AWS::Pipes::Pipe', {
+        Source: { 'Fn::GetAtt': [streamId, 'Arn'] },
+        SourceParameters: { KinesisStreamParameters: { StartingPosition: 'TRIM_HORIZON' } },
+        Target: { 'Fn::GetAtt': [busId, 'Arn'] },
+        TargetParameters: {
+          EventBridgeEventBusParameters: {
+            Source: 'profile-stream.activation',
+            DetailType: 'Audience Transition',
+          },
+          InputTemplate: '<$.data>',
+        },
+      });
+      // The pipe's role reads the stream and puts on the bus, nothing else.
+      stateful.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Action: 'events:PutEvents', Resource: { 'Fn::GetAtt': [busId, 'Arn'] } }),
+          ]),
+        },
+      });
+      stateless.resourceCountIs('AWS::Pipes::Pipe', 0);
+    });
+
+    it('keeps audience members in a table keyed by audience then profile, on-demand, PITR, TTL for exits', () => {
+      // Assess
+      stateful.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        Metadata: { 'profile-stream:role': 'audience-members' },
+        Properties: {
+          KeySchema: [
+            { AttributeName: 'audienceId', KeyType: 'HASH' },
+            { AttributeName: 'profileId', KeyType: 'RANGE' },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        },
       });
     });
 
@@ -130,7 +182,7 @@ describe('profile-stream stacks', () => {
     it('pins nodejs22.x on x86_64 with tracing, source maps and Powertools settings for every function', () => {
       // Assess
       const functions = stateless.findResources('AWS::Lambda::Function');
-      expect(Object.keys(functions)).toHaveLength(6);
+      expect(Object.keys(functions)).toHaveLength(7);
       for (const fn of Object.values(functions)) {
         expect(fn).toMatchObject({
           Properties: {
@@ -154,7 +206,66 @@ describe('profile-stream stacks', () => {
       const logGroups = stateless.findResources('AWS::Logs::LogGroup', {
         Properties: { RetentionInDays: 30 },
       });
-      expect(Object.keys(logGroups)).toHaveLength(7);
+      expect(Object.keys(logGroups)).toHaveLength(8);
+    });
+
+    it("runs activation-index on the activation stream, with the consumers' failure handling, writing only the members table", () => {
+      // Prepare
+      const [fnId] = Object.keys(
+        stateless.findResources('AWS::Lambda::Function', {
+          Metadata: { 'profile-stream:function': 'activation-index' },
+        }),
+      );
+      // Assess
+      stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: fnId },
+        EventSourceArn: { 'Fn::ImportValue': Match.stringLikeRegexp('ActivationStream') },
+        BatchSize: 500,
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: 5,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+      });
+      stateless.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({
+            MEMBERS_TABLE: { 'Fn::ImportValue': Match.stringLikeRegexp('AudienceMembersTable') },
+          }),
+        },
+      });
+      // Ingest may put records on the activation stream.
+      stateless.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Action: Match.arrayWith(['kinesis:PutRecord', 'kinesis:PutRecords']),
+              Resource: { 'Fn::ImportValue': Match.stringLikeRegexp('ActivationStream') },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it("alarms on the activation-index function's errors and iterator age, and on failed activation puts", () => {
+      // Prepare
+      const [fnId] = Object.keys(
+        stateless.findResources('AWS::Lambda::Function', {
+          Metadata: { 'profile-stream:function': 'activation-index' },
+        }),
+      );
+      // Assess
+      for (const MetricName of ['Errors', 'IteratorAge']) {
+        stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'AWS/Lambda',
+          MetricName,
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }],
+        });
+      }
+      stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'ProfileStream',
+        MetricName: 'ActivationFailed',
+        Dimensions: [{ Name: 'service', Value: 'ingest' }],
+      });
     });
 
     it('wires exactly the environment variables of each function’s configuration schema', () => {
@@ -499,7 +610,7 @@ describe('profile-stream stacks', () => {
       const alarms = stateless.findResources('AWS::CloudWatch::Alarm', {
         Properties: { MetricName: 'IteratorAge', Statistic: 'Maximum', Threshold: 300_000 },
       });
-      expect(Object.keys(alarms)).toHaveLength(2);
+      expect(Object.keys(alarms)).toHaveLength(3);
     });
 
     it('alarms when a batch is discarded to the failures bucket', () => {

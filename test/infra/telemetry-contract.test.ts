@@ -5,6 +5,8 @@
  * requires every custom metric that the synthesized dashboard and alarms read to be in it under
  * exactly the same dimensions (names and values).
  */
+import { parseAudienceSet } from '../../shared/audiences/audience-definition';
+import { compileAudienceSet } from '../../shared/audiences/audience-evaluation';
 import { isDeepStrictEqual } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -152,6 +154,17 @@ describe('telemetry contract', () => {
       quarantine,
       scorer: new S3ModelScorer(modelsBucketFailingThenRefused(), 'models', 0, MODEL_SCORER_HOOKS),
       now: () => NOW,
+      // Every login enters an audience, and the activation stream refuses every put (ActivationFailed).
+      audiences: {
+        current: async () =>
+          compileAudienceSet(
+            parseAudienceSet({
+              audienceSetVersion: 1,
+              audiences: [{ id: 'loggers', description: 'd', condition: { field: 'count.login', gte: 1 } }],
+            }),
+          ),
+      },
+      transitions: { put: async (events) => new Set(events.map((e) => e.profileId)) },
     });
     const event = (userId: string, eventId: string) => ({
       schemaVersion: 1,

@@ -36,6 +36,8 @@ describe('synthesizeTopology', () => {
         startingPosition: mapping.Properties.StartingPosition,
         fanOut: 'shared',
         onFailureBucketLogicalId: expect.stringMatching(/^FailuresBucket/),
+        streamLogicalId:
+          name === 'activation-index' ? topology.activationStream?.logicalId : topology.stream.logicalId,
       });
     }
   });
@@ -91,8 +93,31 @@ describe('synthesizeTopology', () => {
     expect(topology.buckets.map((bucket) => bucket.role).sort()).toEqual(
       ['archive', 'erasure', 'failures', 'models', 'other', 'quarantine'].sort(),
     );
+    expect(topology.activationStream).toEqual({
+      logicalId: expect.stringMatching(/^ActivationStream/),
+      shardCount: 1,
+      onDemand: false,
+    });
+    expect(topology.membersTable).toEqual({
+      logicalId: expect.stringMatching(/^AudienceMembersTable/),
+      keySchema: [
+        { AttributeName: 'audienceId', KeyType: 'HASH' },
+        { AttributeName: 'profileId', KeyType: 'RANGE' },
+      ],
+      attributeDefinitions: [
+        { AttributeName: 'audienceId', AttributeType: 'S' },
+        { AttributeName: 'profileId', AttributeType: 'S' },
+      ],
+      globalSecondaryIndexes: [],
+      ttlAttribute: 'expiresAt',
+    });
+    // Ingest puts on the activation stream the activation-index function reads.
+    expect(topology.functions.find((fn) => fn.name === 'ingest')?.environment.ACTIVATION_STREAM).toEqual({
+      ref: topology.activationStream?.logicalId,
+    });
     expect(topology.functions.map((fn) => fn.name)).toEqual([
       'ingest',
+      'activation-index',
       'archive',
       'train',
       'rescore',

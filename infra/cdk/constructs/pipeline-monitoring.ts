@@ -22,6 +22,8 @@ import { FAILURES_METRICS_FILTER_ID } from '../stateful-stack';
 /** Properties of {@link PipelineMonitoring}. */
 export interface PipelineMonitoringProps {
   readonly ingest: lambda.IFunction;
+  /** The consumer of the activation stream that keeps the audience members table. */
+  readonly activationIndex: lambda.IFunction;
   readonly archive: lambda.IFunction;
   readonly train: lambda.IFunction;
   /** The training schedule, for the alarm on runs that promote nothing. */
@@ -108,6 +110,7 @@ export class PipelineMonitoring extends Construct {
       archive: props.archive,
       train: props.train,
       rescore: props.rescoring.rescore,
+      activationIndex: props.activationIndex,
     };
     for (const [name, fn] of Object.entries(functions)) {
       // The daily trainer and the rescorer (once per promotion) report over an hour so one failed run
@@ -116,7 +119,12 @@ export class PipelineMonitoring extends Construct {
       this.addAlarm(`${name}Errors`, fn.metricErrors({ period }), 'function errors (whole batches failed)');
       this.addAlarm(`${name}Throttles`, fn.metricThrottles({ period }), 'throttled invocations');
     }
-    for (const [name, fn] of Object.entries({ ingest: props.ingest, archive: props.archive })) {
+    const consumers = {
+      ingest: props.ingest,
+      archive: props.archive,
+      activationIndex: props.activationIndex,
+    };
+    for (const [name, fn] of Object.entries(consumers)) {
       this.addAlarm(
         `${name}IteratorAge`,
         iteratorAge(fn),
@@ -143,6 +151,11 @@ export class PipelineMonitoring extends Construct {
       'ingestProfilesFailed',
       publishedMetric('ingest', 'ProfilesFailed', { statistic: 'Sum', period: FIVE_MINUTES }),
       'profile writes kept failing (throttled or conflicting); their records are redelivered',
+    );
+    this.addAlarm(
+      'ingestActivationFailed',
+      publishedMetric('ingest', 'ActivationFailed', { statistic: 'Sum', period: FIVE_MINUTES }),
+      'audience transitions could not be put on the activation stream; their records are redelivered',
     );
     this.addAlarm(
       'ingestModelRefused',

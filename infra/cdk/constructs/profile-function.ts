@@ -22,6 +22,7 @@ export const PROFILE_FUNCTION_NAMES = [
   'rescore',
   'erase',
   'scrub-failures',
+  'activation-index',
 ] as const;
 
 /** One of {@link PROFILE_FUNCTION_NAMES}. */
@@ -114,6 +115,13 @@ export interface ConsumeStreamOptions extends Omit<sources.KinesisEventSourcePro
   readonly streamConsumer?: kinesis.IStreamConsumer;
   /** Receives the full invocation record of every batch the mapping gives up on. */
   readonly failuresBucket: s3.IBucket;
+}
+
+/** Options of {@link ProfileFunction.bindStream}. */
+export interface BindStreamOptions<N extends ProfileFunctionName> {
+  readonly stream: kinesis.IStream;
+  /** The variable of the function's configuration schema that receives the stream name. */
+  readonly envVar: ConfigVariable<N>;
 }
 
 /** Options of {@link ProfileFunction.bindBucket}. */
@@ -218,6 +226,13 @@ export class ProfileFunction<N extends ProfileFunctionName = ProfileFunctionName
     this.function.addEnvironment(envVar, table.tableName);
     if (access === 'read') table.grantReadData(this.function);
     else table.grantReadWriteData(this.function);
+    return this;
+  }
+
+  /** Puts the stream's name into `envVar` and grants writing records to it (PutRecord(s)). */
+  bindStream({ stream, envVar }: BindStreamOptions<N>): this {
+    this.function.addEnvironment(envVar, stream.streamName);
+    stream.grantWrite(this.function);
     return this;
   }
 
