@@ -2,15 +2,18 @@
  * The archive use case: which objects one batch becomes, handed to the {@link ArchiveWriter} port.
  *
  * Valid events only (personal fields are already gone after contract decoding), grouped by the UTC
- * date and hour of their event time, one NDJSON object per group. The key derives from the shard and
+ * date and hour of their event time and by profile-hash bucket (`profile-bucket.ts`: one bucket's
+ * objects hold whole histories, so training can build its rows bucket by bucket), one NDJSON object
+ * per group. The key derives from the shard and
  * the batch's first and last sequence numbers, so a redelivered batch overwrites its objects instead of
  * adding copies; training still de-duplicates by `eventId` (a redelivery may start elsewhere).
  */
-import type { ContractEvent } from '../contract/event-contract';
+import { type ContractEvent, profileIdOf } from '../contract/event-contract';
 import { decodeBatch } from '../ingest/decode-batch';
 import type { IngestRecord } from '../ingest/ingest-ports';
 import type { DecodePrivacy } from '../privacy/pseudonymise';
 import type { ArchiveObject, ArchiveWriter } from './archive-ports';
+import { bucketKeyPart, profileBucketOf } from './profile-bucket';
 
 /** Prefix of every archive object. */
 export const ARCHIVE_PREFIX = 'events';
@@ -31,7 +34,8 @@ export function planArchiveObjects(
   const byHour = new Map<string, ContractEvent[]>();
   for (const { event } of valid) {
     const iso = new Date(event.occurredAt).toISOString();
-    const partition = `dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}`;
+    const bucket = bucketKeyPart(profileBucketOf(profileIdOf(event)));
+    const partition = `dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/${bucket}`;
     const list = byHour.get(partition);
     if (list === undefined) byHour.set(partition, [event]);
     else list.push(event);

@@ -61,6 +61,7 @@ import {
 } from '../features/feature-vector';
 import type { DatasetSplit } from '../model/dataset-split';
 import { createRandom, type RandomSource, shuffleInPlace } from '../model/seeded-random';
+import { fnv1a32 } from '../profile/hashing';
 import { applyEventsToProfile, categoryKeyOf, type SequencedEvent } from '../profile/apply-events';
 import type { ProfileState } from '../profile/profile-state';
 
@@ -274,7 +275,7 @@ function candidateCutoffs(
 type SplitName = keyof DatasetSplit;
 
 /** Index of the first element of ascending `sorted` that is ≥ `value`. */
-function lowerBound(sorted: readonly number[], value: number): number {
+function lowerBound(sorted: ArrayLike<number>, value: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
@@ -290,7 +291,7 @@ function lowerBound(sorted: readonly number[], value: number): number {
  * undefined when no choice leaves every split a row.
  */
 function splitBoundaries(
-  sorted: readonly number[],
+  sorted: ArrayLike<number>,
   horizon: number,
   validationFraction: number,
   testFraction: number,
@@ -377,46 +378,114 @@ function checkOptions(options: TrainingSetOptions): Required<TrainingSetOptions>
  * cut). One pass per profile over its time-ordered events: the state is folded forward from cutoff
  * to cutoff, never rebuilt from scratch.
  *
+ * It is the one-partition case of the partitioned build (`partitioned-training-set.ts`): every step
+ * that looks across profiles (end of data, split boundaries, category classes, row order) goes through
+ * the same functions, so any split of the profiles into partitions gives the same set.
+ *
  * @throws {TrainingSetError} for invalid options, or when a split is left without rows once the purge
  *   gaps are taken out (too little data for the horizon)
  */
 export function buildTrainingSet(events: readonly ContractEvent[], options: TrainingSetOptions): TrainingSet {
-  const {
-    labelHorizonMs: horizon,
-    churnHorizonMs,
-    nextCategoryCount,
-    cutoffStepMs,
-    maxCutoffsPerProfile,
-    seed,
-    split,
-  } = checkOptions(options);
-  // Every label window must be observed and purged: the longest one sets both.
-  const window = Math.max(horizon, churnHorizonMs);
-  const { byProfile, duplicateEvents } = profileTimelines(events);
-  const profileIds = [...byProfile.keys()].sort();
+  const checked = checkOptions(options);
+  const timelines = profileTimelines(events);
+  const extent = extentOf(timelines);
+  const candidates = partitionCandidates(timelines, extent.toMs, checked);
+  const plan = planSplit([candidates.sorted], extent, checked);
+  const rows = partitionRows(timelines, candidates, plan, checked);
+  return assembleTrainingSet([{ rows, eventsIn: events.length }], plan, checked);
+}
+
+/** Earliest and latest `occurredAt` of deduplicated timelines (±Infinity when empty). */
+export function extentOf({ byProfile }: ProfileTimelines): { fromMs: number; toMs: number } {
   let fromMs = Infinity;
   let toMs = -Infinity;
   for (const timeline of byProfile.values()) {
     fromMs = Math.min(fromMs, timeline[0]!.occurredAt);
     toMs = Math.max(toMs, timeline[timeline.length - 1]!.occurredAt);
   }
+  return { fromMs, toMs };
+}
 
-  // Phase 1: candidate cutoffs and the range they span (profiles in id order: reproducible draws).
-  const random = createRandom(seed);
-  const candidates = new Map<string, number[]>();
-  let c0 = Infinity;
-  let c1 = -Infinity;
-  let candidateCount = 0;
-  for (const id of profileIds) {
-    const cutoffs = candidateCutoffs(byProfile.get(id)!, toMs - window, cutoffStepMs, random);
+/**
+ * The seeded generator of one profile's draws. Seeding per profile (rather than one sequence across
+ * profiles in id order) makes a profile's cutoffs independent of which other profiles share its
+ * partition: the property the partitioned build rests on.
+ */
+function profileRandom(seed: number, profileId: string, phase: number): RandomSource {
+  return createRandom((seed ^ fnv1a32(profileId) ^ Math.imul(phase, 0x9e3779b9)) >>> 0);
+}
+
+/** Candidate cutoffs of one partition's profiles (phase 1). */
+export interface PartitionCandidates {
+  /** Profile id → its candidate cutoffs, ascending; profiles in id order. */
+  byProfile: Map<string, number[]>;
+  /** Every candidate, ascending: what the split needs from the partition. */
+  sorted: Float64Array;
+  duplicateEvents: number;
+  profiles: number;
+}
+
+/** Phase 1: candidate cutoffs (steps 1–2 of the module comment) given the end of all data `toMs`. */
+export function partitionCandidates(
+  timelines: ProfileTimelines,
+  toMs: number,
+  options: TrainingSetOptions,
+): PartitionCandidates {
+  const { labelHorizonMs, churnHorizonMs, cutoffStepMs, seed } = checkOptions(options);
+  const window = Math.max(labelHorizonMs, churnHorizonMs);
+  const byProfile = new Map<string, number[]>();
+  let count = 0;
+  for (const id of [...timelines.byProfile.keys()].sort()) {
+    const random = profileRandom(seed, id, 1);
+    const cutoffs = candidateCutoffs(timelines.byProfile.get(id)!, toMs - window, cutoffStepMs, random);
     if (cutoffs.length === 0) continue;
-    candidates.set(id, cutoffs);
-    candidateCount += cutoffs.length;
-    c0 = Math.min(c0, cutoffs[0]!);
-    c1 = Math.max(c1, cutoffs[cutoffs.length - 1]!);
+    byProfile.set(id, cutoffs);
+    count += cutoffs.length;
   }
-  const sorted = [...candidates.values()].flat().sort((x, y) => x - y);
-  const boundaries = splitBoundaries(sorted, window, split.validationFraction, split.testFraction);
+  const sorted = new Float64Array(count);
+  let i = 0;
+  for (const cutoffs of byProfile.values()) for (const t of cutoffs) sorted[i++] = t;
+  sorted.sort();
+  return {
+    byProfile,
+    sorted,
+    duplicateEvents: timelines.duplicateEvents,
+    profiles: timelines.byProfile.size,
+  };
+}
+
+/** The global part of the cut: what every partition needs to label and split its rows. */
+export interface SplitPlan {
+  window: { fromMs: number; toMs: number };
+  validationStart: number;
+  testStart: number;
+  cutoffs: TrainingSet['cutoffs'];
+  candidateCutoffs: number;
+}
+
+/**
+ * The split boundaries from every partition's sorted candidates (merged: the order statistics are
+ * global). Memory: 8 bytes per candidate.
+ *
+ * @throws {TrainingSetError} when no cut leaves every split a row
+ */
+export function planSplit(
+  sortedPerPartition: readonly Float64Array[],
+  window: { fromMs: number; toMs: number },
+  options: TrainingSetOptions,
+): SplitPlan {
+  const { labelHorizonMs, churnHorizonMs, split } = checkOptions(options);
+  const longest = Math.max(labelHorizonMs, churnHorizonMs);
+  const sorted = new Float64Array(sortedPerPartition.reduce((n, s) => n + s.length, 0));
+  let offset = 0;
+  for (const part of sortedPerPartition) {
+    sorted.set(part, offset);
+    offset += part.length;
+  }
+  sorted.sort();
+  const boundaries = splitBoundaries(sorted, longest, split.validationFraction, split.testFraction);
+  const c0 = sorted[0] ?? Infinity;
+  const c1 = sorted[sorted.length - 1] ?? -Infinity;
   if (boundaries === undefined) {
     const span = sorted.length === 0 ? 'no cutoffs' : `${((c1 - c0) / HOUR_MS).toFixed(2)} h of cutoffs`;
     throw new TrainingSetError(
@@ -426,51 +495,96 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
     );
   }
   const { validationStart, testStart } = boundaries;
-  const ranges: TrainingSet['cutoffs'] = {
-    train: [c0, validationStart - window],
-    validation: [validationStart, testStart - window],
-    test: [testStart, c1],
+  return {
+    window,
+    validationStart,
+    testStart,
+    candidateCutoffs: sorted.length,
+    cutoffs: {
+      train: [c0, validationStart - longest],
+      validation: [validationStart, testStart - longest],
+      test: [testStart, c1],
+    },
   };
-  const splitOf = (t: number): SplitName | undefined =>
-    t < validationStart - window
-      ? 'train'
-      : t < validationStart
-        ? undefined
-        : t < testStart - window
-          ? 'validation'
-          : t < testStart
-            ? undefined
-            : 'test';
+}
 
-  // Phase 2: purge, then cap each profile with a seeded sample.
+/** The split of a cutoff under a plan, `undefined` in a purge gap. */
+function splitOfCutoff(plan: SplitPlan, longest: number, t: number): SplitName | undefined {
+  const { validationStart, testStart } = plan;
+  return t < validationStart - longest
+    ? 'train'
+    : t < validationStart
+      ? undefined
+      : t < testStart - longest
+        ? 'validation'
+        : t < testStart
+          ? undefined
+          : 'test';
+}
+
+/**
+ * One partition's rows before the category classes are known (they are counted over every
+ * partition's train rows): next and last categories as keys, affinities as raw state scores.
+ */
+export interface PartitionRows {
+  /** Row-major `rows × FEATURE_COUNT`. */
+  features: Float32Array;
+  labels: Uint8Array;
+  churnLabels: Uint8Array;
+  nextKeys: (string | undefined)[];
+  lastKeys: (string | undefined)[];
+  affinities: { key: string; score: number }[][];
+  /** By profile id, then cutoff. */
+  rowMeta: { profileId: string; cutoffMs: number }[];
+  splitOfRow: SplitName[];
+  profiles: number;
+  duplicateEvents: number;
+  purgedCutoffs: number;
+  cappedCutoffs: number;
+}
+
+/** Phases 2–3 for one partition: purge, cap (seeded per profile), fold forward and featurize. */
+export function partitionRows(
+  timelines: ProfileTimelines,
+  candidates: PartitionCandidates,
+  plan: SplitPlan,
+  options: TrainingSetOptions,
+): PartitionRows {
+  const { labelHorizonMs: horizon, churnHorizonMs, maxCutoffsPerProfile, seed } = checkOptions(options);
+  const window = Math.max(horizon, churnHorizonMs);
   let purged = 0;
   let capped = 0;
   let rows = 0;
-  for (const [id, cutoffs] of candidates) {
-    let kept = cutoffs.filter((t) => splitOf(t) !== undefined);
+  const keptByProfile = new Map<string, number[]>();
+  for (const [id, cutoffs] of candidates.byProfile) {
+    let kept = cutoffs.filter((t) => splitOfCutoff(plan, window, t) !== undefined);
     purged += cutoffs.length - kept.length;
     if (kept.length > maxCutoffsPerProfile) {
       capped += kept.length - maxCutoffsPerProfile;
-      kept = shuffleInPlace(kept, random)
+      kept = shuffleInPlace(kept, profileRandom(seed, id, 2))
         .slice(0, maxCutoffsPerProfile)
         .sort((x, y) => x - y);
     }
-    candidates.set(id, kept);
+    keptByProfile.set(id, kept);
     rows += kept.length;
   }
 
-  // Phase 3: fold forward and featurize at each cutoff.
-  const features = new Float32Array(rows * FEATURE_COUNT);
-  const labels = new Uint8Array(rows);
-  const churnLabels = new Uint8Array(rows);
-  const nextKeys: (string | undefined)[] = [];
-  const lastKeys: (string | undefined)[] = [];
-  const affinities: { key: string; score: number }[][] = [];
-  const rowMeta: TrainingSet['rowMeta'] = [];
-  const splitRows: DatasetSplit = { train: [], validation: [], test: [] };
-  let positives = 0;
-  for (const [id, cutoffs] of candidates) {
-    const timeline = byProfile.get(id)!;
+  const out: PartitionRows = {
+    features: new Float32Array(rows * FEATURE_COUNT),
+    labels: new Uint8Array(rows),
+    churnLabels: new Uint8Array(rows),
+    nextKeys: [],
+    lastKeys: [],
+    affinities: [],
+    rowMeta: [],
+    splitOfRow: [],
+    profiles: candidates.profiles,
+    duplicateEvents: candidates.duplicateEvents,
+    purgedCutoffs: purged,
+    cappedCutoffs: capped,
+  };
+  for (const [id, cutoffs] of keptByProfile) {
+    const timeline = timelines.byProfile.get(id)!;
     const purchases = timeline.filter((e) => e.type === 'purchase').map((e) => e.occurredAt);
     let state: ProfileState | undefined;
     let folded = 0;
@@ -481,30 +595,85 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
       state = foldRange(state, timeline, folded, upTo, id);
       for (let i = folded; i < upTo; i++) lastKey = categoryKeyOf(timeline[i]!) ?? lastKey;
       folded = upTo;
-      const row = rowMeta.length;
-      featurizeInto(state!, t, features, row * FEATURE_COUNT);
+      const row = out.rowMeta.length;
+      featurizeInto(state!, t, out.features, row * FEATURE_COUNT);
       while (nextPurchase < purchases.length && purchases[nextPurchase]! <= t) nextPurchase++;
-      const label = nextPurchase < purchases.length && purchases[nextPurchase]! <= t + horizon ? 1 : 0;
-      labels[row] = label;
-      positives += label;
-      churnLabels[row] = upTo >= timeline.length || timeline[upTo]!.occurredAt > t + churnHorizonMs ? 1 : 0;
+      out.labels[row] = nextPurchase < purchases.length && purchases[nextPurchase]! <= t + horizon ? 1 : 0;
+      out.churnLabels[row] =
+        upTo >= timeline.length || timeline[upTo]!.occurredAt > t + churnHorizonMs ? 1 : 0;
       let next: string | undefined;
       for (let i = upTo; next === undefined && i < timeline.length; i++) {
         if (timeline[i]!.occurredAt > t + window) break;
         next = categoryKeyOf(timeline[i]!);
       }
-      nextKeys.push(next);
-      lastKeys.push(lastKey);
-      affinities.push(state!.categories.map(({ key, score }) => ({ key, score })));
-      rowMeta.push({ profileId: id, cutoffMs: t });
-      splitRows[splitOf(t)!].push(row);
+      out.nextKeys.push(next);
+      out.lastKeys.push(lastKey);
+      out.affinities.push(state!.categories.map(({ key, score }) => ({ key, score })));
+      out.rowMeta.push({ profileId: id, cutoffMs: t });
+      out.splitOfRow.push(splitOfCutoff(plan, window, t)!);
     }
   }
+  return out;
+}
 
-  // Phase 4: the category classes, counted on the train rows only (no peek at later periods).
+/** One partition's rows as the assembly takes them, with the events it was built from. */
+export interface AssembledPartition {
+  rows: PartitionRows;
+  /** Events handed in (before de-duplication). */
+  eventsIn: number;
+}
+
+/**
+ * Phase 4 and the stitch: rows of every partition in profile-id order (each partition's rows already
+ * are; ids are unique to one partition), the category classes counted on the train rows of all of
+ * them, labels and affinities mapped to those classes.
+ */
+export function assembleTrainingSet(
+  partitions: readonly AssembledPartition[],
+  plan: SplitPlan,
+  options: TrainingSetOptions,
+): TrainingSet {
+  const { labelHorizonMs: horizon, churnHorizonMs, nextCategoryCount } = checkOptions(options);
+  // Merge the partitions' id-ordered runs into one id order (k-way: each run is already sorted).
+  const order: [number, number][] = [];
+  const heads = partitions.map(() => 0);
+  for (;;) {
+    let best = -1;
+    for (let p = 0; p < partitions.length; p++) {
+      const meta = partitions[p]!.rows.rowMeta[heads[p]!];
+      if (meta === undefined) continue;
+      const bestMeta = best < 0 ? undefined : partitions[best]!.rows.rowMeta[heads[best]!]!;
+      if (bestMeta === undefined || meta.profileId < bestMeta.profileId) best = p;
+    }
+    if (best < 0) break;
+    // A profile's rows are contiguous in its partition: take them all.
+    const part = partitions[best]!.rows;
+    const id = part.rowMeta[heads[best]!]!.profileId;
+    while (part.rowMeta[heads[best]!]?.profileId === id) order.push([best, heads[best]!++]);
+  }
+
+  const rows = order.length;
+  const features = new Float32Array(rows * FEATURE_COUNT);
+  const labels = new Uint8Array(rows);
+  const churnLabels = new Uint8Array(rows);
+  const rowMeta: TrainingSet['rowMeta'] = new Array(rows);
+  const splitRows: DatasetSplit = { train: [], validation: [], test: [] };
+  let positives = 0;
+  order.forEach(([p, r], row) => {
+    const part = partitions[p]!.rows;
+    features.set(part.features.subarray(r * FEATURE_COUNT, (r + 1) * FEATURE_COUNT), row * FEATURE_COUNT);
+    labels[row] = part.labels[r]!;
+    positives += part.labels[r]!;
+    churnLabels[row] = part.churnLabels[r]!;
+    rowMeta[row] = part.rowMeta[r]!;
+    splitRows[part.splitOfRow[r]!].push(row);
+  });
+
+  // The category classes, counted on the train rows only (no peek at later periods).
   const counts = new Map<string, number>();
   for (const row of splitRows.train) {
-    const key = nextKeys[row];
+    const [p, r] = order[row]!;
+    const key = partitions[p]!.rows.nextKeys[r];
     if (key !== undefined) counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   const categories = [...counts]
@@ -515,16 +684,22 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
   const other = categories.length;
   categories.push(OTHER_CATEGORY);
   const toClass = (key: string | undefined) => (key === undefined ? -1 : (classOf.get(key) ?? other));
-  const nextCategoryLabels = Int16Array.from(nextKeys, toClass);
-  const lastCategory = Int16Array.from(lastKeys, toClass);
+  const nextCategoryLabels = new Int16Array(rows);
+  const lastCategory = new Int16Array(rows);
   const categoryAffinity = new Float32Array(rows * categories.length);
-  affinities.forEach((scores, row) => {
+  order.forEach(([p, r], row) => {
+    const part = partitions[p]!.rows;
+    nextCategoryLabels[row] = toClass(part.nextKeys[r]);
+    lastCategory[row] = toClass(part.lastKeys[r]);
+    const scores = part.affinities[r]!;
     const total = scores.reduce((sum, { score }) => sum + score, 0);
     if (!(total > 0)) return;
     for (const { key, score } of scores)
       categoryAffinity[row * categories.length + toClass(key)]! += score / total;
   });
 
+  const sum = (field: 'profiles' | 'duplicateEvents' | 'purgedCutoffs' | 'cappedCutoffs') =>
+    partitions.reduce((n, { rows: part }) => n + part[field], 0);
   return {
     features,
     labels,
@@ -539,15 +714,15 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
     featureSchemaVersion: FEATURE_SCHEMA_VERSION,
     rowMeta,
     split: splitRows,
-    window: { fromMs, toMs },
-    cutoffs: ranges,
+    window: plan.window,
+    cutoffs: plan.cutoffs,
     stats: {
-      eventsIn: events.length,
-      duplicateEvents,
-      profiles: byProfile.size,
-      candidateCutoffs: candidateCount,
-      purgedCutoffs: purged,
-      cappedCutoffs: capped,
+      eventsIn: partitions.reduce((n, p) => n + p.eventsIn, 0),
+      duplicateEvents: sum('duplicateEvents'),
+      profiles: sum('profiles'),
+      candidateCutoffs: plan.candidateCutoffs,
+      purgedCutoffs: sum('purgedCutoffs'),
+      cappedCutoffs: sum('cappedCutoffs'),
       positives,
     },
   };
