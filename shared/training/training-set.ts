@@ -461,6 +461,8 @@ export interface SplitPlan {
   testStart: number;
   cutoffs: TrainingSet['cutoffs'];
   candidateCutoffs: number;
+  /** Candidates outside the purge gaps: the rows before the per-profile cap. */
+  unpurgedCutoffs: number;
 }
 
 /**
@@ -495,8 +497,11 @@ export function planSplit(
     );
   }
   const { validationStart, testStart } = boundaries;
+  let unpurgedCutoffs = 0;
+  for (const t of sorted) if (splitOfCutoff({ validationStart, testStart }, longest, t)) unpurgedCutoffs++;
   return {
     window,
+    unpurgedCutoffs,
     validationStart,
     testStart,
     candidateCutoffs: sorted.length,
@@ -509,7 +514,11 @@ export function planSplit(
 }
 
 /** The split of a cutoff under a plan, `undefined` in a purge gap. */
-function splitOfCutoff(plan: SplitPlan, longest: number, t: number): SplitName | undefined {
+function splitOfCutoff(
+  plan: Pick<SplitPlan, 'validationStart' | 'testStart'>,
+  longest: number,
+  t: number,
+): SplitName | undefined {
   const { validationStart, testStart } = plan;
   return t < validationStart - longest
     ? 'train'
