@@ -49,6 +49,19 @@ export const TRAIN_CONFIG = z.object({
   MODELS_BUCKET: name,
   /** Label horizon H: a cutoff is positive when the user purchases within (t, t + H]. @default 24 */
   LABEL_HORIZON_HOURS: z.coerce.number().positive().default(24),
+  /**
+   * Rows a distributed run keeps at most (the seeded class-aware sample, `partitioned-training-set.ts`).
+   * @default no sample
+   */
+  ROW_SAMPLE_MAX_ROWS: z.coerce.number().int().positive().optional(),
+});
+
+/** What a worker of the distributed training-set build reads from its environment. */
+export const BUILD_ROWS_CONFIG = z.object({
+  /** The archive it reads, and where it stores its results (`training-runs/`). */
+  ARCHIVE_BUCKET: name,
+  /** As the training function's: both must build the same rows. @default 24 */
+  LABEL_HORIZON_HOURS: z.coerce.number().positive().default(24),
 });
 
 /**
@@ -76,6 +89,7 @@ export const FUNCTION_CONFIGS = {
   archive: ARCHIVE_CONFIG,
   train: TRAIN_CONFIG,
   rescore: RESCORE_CONFIG,
+  'build-rows': BUILD_ROWS_CONFIG,
 } as const;
 
 /** A function that reads a configuration from its environment. */

@@ -2,8 +2,15 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { gunzipSync } from 'node:zlib';
 import { ARCHIVE_PREFIX } from '../../shared/archive/archive-batch';
 import {
+  ARCHIVE_PROFILE_BUCKETS,
+  bucketOfArchiveKey,
+  profileBucketOf,
+} from '../../shared/archive/profile-bucket';
+import type { PartitionedEventSource } from '../../shared/training/partitioned-training-set';
+import {
   type ContractEvent,
   ContractViolation,
+  profileIdOf,
   validateEvent,
   type ViolationKind,
 } from '../../shared/contract/event-contract';
@@ -74,7 +81,7 @@ export function parseArchiveLines(
 }
 
 /**
- * Reads the event archive (`events/dt=YYYY-MM-DD/hour=HH/<shard>-<first>-<last>.ndjson.gz`, written by
+ * Reads the event archive (`events/dt=YYYY-MM-DD/hour=HH/bucket=BB/<shard>-<first>-<last>.ndjson.gz`, written by
  * the archive function) back into contract events. With a window, only the day prefixes it covers are
  * listed and only the hour partitions it overlaps are fetched.
  *
@@ -116,8 +123,50 @@ export class S3ArchiveReader implements ArchivedEventSource {
 
   /** Every valid event whose `occurredAt` lies in the window. */
   async readEvents(window: ArchiveWindow = {}): Promise<ArchiveReadResult> {
+    return this.readKeys(await this.listKeys(window), window);
+  }
+
+  /**
+   * The window's events by profile-hash bucket (`shared/archive/profile-bucket.ts`), for the
+   * partitioned training-set build: a bucket reads the objects keyed with its bucket (and those written
+   * before buckets, filtered), and the extent comes from the first and last hour partitions only.
+   */
+  partitioned(window: ArchiveWindow = {}): PartitionedEventSource {
+    let listed: Promise<string[]> | undefined;
+    const keys = () => (listed ??= this.listKeys(window));
+    return {
+      partitions: async () => Array.from({ length: ARCHIVE_PROFILE_BUCKETS }, (_, b) => b),
+      readPartition: async (bucket) => {
+        const mine = (await keys()).filter((key) => (bucketOfArchiveKey(key) ?? bucket) === bucket);
+        const { events } = await this.readKeys(mine, window);
+        return events.filter((event) => profileBucketOf(profileIdOf(event)) === bucket);
+      },
+      extent: async () => this.extentOf(await keys(), window),
+    };
+  }
+
+  /** Earliest and latest event time: the objects of the first and last hours that hold any. */
+  private async extentOf(keys: readonly string[], window: ArchiveWindow) {
+    const byHour = new Map<number, string[]>();
+    for (const key of keys) {
+      const start = archivePartitionStartMs(key)!;
+      byHour.set(start, [...(byHour.get(start) ?? []), key]);
+    }
+    const hours = [...byHour.keys()].sort((a, b) => a - b);
+    const edge = async (order: number[], pick: (times: number[]) => number) => {
+      for (const hour of order) {
+        const { events } = await this.readKeys(byHour.get(hour)!, window);
+        if (events.length > 0) return pick(events.map((e) => e.occurredAt));
+      }
+      return undefined;
+    };
+    const fromMs = (await edge(hours, (t) => t.reduce((a, b) => Math.min(a, b)))) ?? Infinity;
+    const toMs = (await edge([...hours].reverse(), (t) => t.reduce((a, b) => Math.max(a, b)))) ?? -Infinity;
+    return { fromMs, toMs };
+  }
+
+  private async readKeys(keys: readonly string[], window: ArchiveWindow): Promise<ArchiveReadResult> {
     const { fromMs = -Infinity, toMs = Infinity } = window;
-    const keys = await this.listKeys(window);
     const nowMs = this.now();
     const parsed: ReturnType<typeof parseArchiveLines>[] = new Array(keys.length);
     let next = 0;

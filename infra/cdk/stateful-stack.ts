@@ -34,6 +34,8 @@ const RETENTION_DAYS = {
   failures: 60,
   noncurrentModelVersions: 90,
   accessLogs: 90,
+  /** Intermediate results of distributed training runs (`training-runs/`): a run takes minutes. */
+  trainingRuns: 2,
 } as const;
 
 /** Properties of {@link StatefulStack}. */
@@ -122,6 +124,7 @@ export class StatefulStack extends Stack {
           ],
           expiration: Duration.days(RETENTION_DAYS.archive),
         },
+        { prefix: 'training-runs/', expiration: Duration.days(RETENTION_DAYS.trainingRuns) },
       ],
     });
     const quarantineBucket = this.createBucket('QuarantineBucket', 'quarantine', {
