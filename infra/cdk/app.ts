@@ -85,6 +85,7 @@ export function buildApp(options: BuildAppOptions = {}): ProfileStreamApp {
     alarmAfterRunsWithoutPromotion: parameters.alarmAfterRunsWithoutPromotion,
     ingestBatchingWindowSeconds: parameters.ingestBatchingWindowSeconds,
     ingestFanOut: parameters.ingestFanOut,
+    trainingEngine: parameters.trainingEngine,
   });
   // A policy validation plugin: synth fails while any finding is neither fixed nor acknowledged.
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -22,7 +22,20 @@ export interface StackParameters {
    * sub-second freshness, at a consumer-shard-hour and per-GB price.
    */
   readonly ingestFanOut: IngestFanOut;
+  /**
+   * What the training schedule starts: `function` runs the whole build in the train function (the
+   * archive's window held at once, ~1.4 KB per event: up to ~1.5 million events); `distributed` starts
+   * the training workflow (Step Functions Distributed Maps of build-rows workers, one per profile-hash
+   * bucket, then the train function on their rows; README, "Distributed training"). Both are
+   * synthesized either way.
+   */
+  readonly trainingEngine: TrainingEngine;
 }
+
+/** Values of {@link StackParameters.trainingEngine}. */
+export const TRAINING_ENGINES = ['function', 'distributed'] as const;
+/** One of {@link TRAINING_ENGINES}. */
+export type TrainingEngine = (typeof TRAINING_ENGINES)[number];
 
 /** Values of {@link StackParameters.ingestFanOut}. */
 export const INGEST_FAN_OUT_MODES = ['shared', 'enhanced'] as const;
@@ -40,9 +53,10 @@ export const DEFAULT_STACK_PARAMETERS: StackParameters = {
   alarmAfterRunsWithoutPromotion: 7,
   ingestBatchingWindowSeconds: 1,
   ingestFanOut: 'shared',
+  trainingEngine: 'function',
 };
 
-type NumericParameter = Exclude<keyof StackParameters, 'ingestFanOut'>;
+type NumericParameter = Exclude<keyof StackParameters, 'ingestFanOut' | 'trainingEngine'>;
 
 /**
  * Bounds from the services: provisioned streams start at 500 shards max; rate() needs ≥ 1; Lambda
@@ -88,21 +102,20 @@ export function resolveStackParameters(app: App, overrides: Partial<StackParamet
     }
     return value;
   };
-  const fanOut = rawOf('ingestFanOut');
-  const ingestFanOut = INGEST_FAN_OUT_MODES.find((mode) => mode === fanOut);
-  if (ingestFanOut === undefined) {
-    throw new InvalidStackParameter(
-      'ingestFanOut',
-      `must be one of ${INGEST_FAN_OUT_MODES.join(', ')}`,
-      fanOut,
-    );
-  }
+  const oneOf = <T extends string>(field: 'ingestFanOut' | 'trainingEngine', modes: readonly T[]): T => {
+    const raw = rawOf(field);
+    const mode = modes.find((m) => m === raw);
+    if (mode === undefined) throw new InvalidStackParameter(field, `must be one of ${modes.join(', ')}`, raw);
+    return mode;
+  };
+  const ingestFanOut = oneOf('ingestFanOut', INGEST_FAN_OUT_MODES);
   const parameters = {
     shardCount: resolve('shardCount'),
     trainingRateHours: resolve('trainingRateHours'),
     labelHorizonHours: resolve('labelHorizonHours'),
     ingestBatchingWindowSeconds: resolve('ingestBatchingWindowSeconds'),
     ingestFanOut,
+    trainingEngine: oneOf('trainingEngine', TRAINING_ENGINES),
     alarmAfterRunsWithoutPromotion: resolve('alarmAfterRunsWithoutPromotion'),
   };
   const windowHours = parameters.trainingRateHours * parameters.alarmAfterRunsWithoutPromotion;

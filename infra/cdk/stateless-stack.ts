@@ -10,7 +10,8 @@ import { PipelineMonitoring } from './constructs/pipeline-monitoring';
 import { ProfileFunction } from './constructs/profile-function';
 import { RescoringWorkflow } from './constructs/rescoring-workflow';
 import type { StatefulResources } from './stateful-stack';
-import type { IngestFanOut } from './stack-parameters';
+import type { IngestFanOut, TrainingEngine } from './stack-parameters';
+import { DistributedTraining } from './constructs/distributed-training';
 
 /** Settings shared by both Kinesis consumers. */
 interface ConsumerSettings {
@@ -77,6 +78,8 @@ export interface StatelessStackProps extends StackProps {
   readonly ingestBatchingWindowSeconds: number;
   /** Shared-throughput polling, or an enhanced fan-out consumer for ingest. */
   readonly ingestFanOut: IngestFanOut;
+  /** What the training schedule starts (`StackParameters.trainingEngine`). @default 'function' */
+  readonly trainingEngine?: TrainingEngine;
   /**
    * How often ingest checks the models bucket for a new model pointer.
    * @default 60
@@ -95,6 +98,10 @@ export class StatelessStack extends Stack {
   readonly rescore: ProfileFunction<'rescore'>;
   /** Rescoring after every move of the model pointer. */
   readonly rescoring: RescoringWorkflow;
+  /** The build-rows worker of the distributed training workflow. */
+  readonly buildRows: ProfileFunction<'build-rows'>;
+  /** The distributed training workflow (started by the schedule when `trainingEngine` is `distributed`). */
+  readonly distributedTraining: DistributedTraining;
   /** The schedule that starts training. */
   readonly trainingSchedule: events.Rule;
 
@@ -139,8 +146,23 @@ export class StatelessStack extends Stack {
       ].map((file) => path.posix.join('node_modules/@tensorflow/tfjs-backend-wasm/dist', file)),
       environment: { LABEL_HORIZON_HOURS: String(props.labelHorizonHours) },
     })
-      .bindBucket({ bucket: resources.archiveBucket, access: 'read', envVar: 'ARCHIVE_BUCKET' })
+      // Read: the archive; read and write: the distributed runs' `training-runs/` objects.
+      .bindBucket({ bucket: resources.archiveBucket, access: 'readWrite', envVar: 'ARCHIVE_BUCKET' })
       .bindBucket({ bucket: resources.modelsBucket, access: 'readWrite', envVar: 'MODELS_BUCKET' });
+
+    this.buildRows = new ProfileFunction(this, 'BuildRows', {
+      name: 'build-rows',
+      projectRoot,
+      // One partition's events are held while its rows are built (~1.4 KB per event): 3008 MB holds
+      // about 2 million events per partition, i.e. 30 million per run over 16 buckets.
+      memorySize: 3008,
+      timeout: Duration.minutes(15),
+      environment: { LABEL_HORIZON_HOURS: String(props.labelHorizonHours) },
+    }).bindBucket({ bucket: resources.archiveBucket, access: 'readWrite', envVar: 'ARCHIVE_BUCKET' });
+    this.distributedTraining = new DistributedTraining(this, 'DistributedTraining', {
+      coordinator: this.train.function,
+      worker: this.buildRows.function,
+    });
 
     const ingestConsumer: ConsumerSettings = {
       batchSize: INGEST_BATCH_SIZE,
@@ -197,7 +219,11 @@ export class StatelessStack extends Stack {
       description: 'Rebuilds the scoring model from the event archive',
       schedule: events.Schedule.rate(Duration.hours(props.trainingRateHours)),
       // A failed run is simply superseded by the next one; the errors alarm reports it.
-      targets: [new targets.LambdaFunction(this.train.function, { retryAttempts: 0 })],
+      targets: [
+        props.trainingEngine === 'distributed'
+          ? new targets.SfnStateMachine(this.distributedTraining.stateMachine, { retryAttempts: 0 })
+          : new targets.LambdaFunction(this.train.function, { retryAttempts: 0 }),
+      ],
     });
 
     new PipelineMonitoring(this, 'Monitoring', {

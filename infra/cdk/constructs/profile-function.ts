@@ -14,7 +14,7 @@ import { METRICS_NAMESPACE } from '../../../functions/commons/telemetry-contract
 import { ONNX_RUNTIME_MODULE } from './onnx-runtime-layer';
 
 /** The functions of the pipeline; each lives in `functions/<name>/handler.ts`. */
-export const PROFILE_FUNCTION_NAMES = ['ingest', 'archive', 'train', 'rescore'] as const;
+export const PROFILE_FUNCTION_NAMES = ['ingest', 'archive', 'train', 'rescore', 'build-rows'] as const;
 
 /** One of {@link PROFILE_FUNCTION_NAMES}. */
 export type ProfileFunctionName = (typeof PROFILE_FUNCTION_NAMES)[number];
