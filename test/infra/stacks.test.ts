@@ -130,7 +130,7 @@ describe('profile-stream stacks', () => {
     it('pins nodejs22.x on x86_64 with tracing, source maps and Powertools settings for every function', () => {
       // Assess
       const functions = stateless.findResources('AWS::Lambda::Function');
-      expect(Object.keys(functions)).toHaveLength(4);
+      expect(Object.keys(functions)).toHaveLength(5);
       for (const fn of Object.values(functions)) {
         expect(fn).toMatchObject({
           Properties: {
@@ -149,12 +149,12 @@ describe('profile-stream stacks', () => {
       }
     });
 
-    it('gives each function and the rescoring state machine a log group with retention', () => {
+    it('gives each function and each state machine (rescoring, distributed training) a log group with retention', () => {
       // Assess
       const logGroups = stateless.findResources('AWS::Logs::LogGroup', {
         Properties: { RetentionInDays: 30 },
       });
-      expect(Object.keys(logGroups)).toHaveLength(5);
+      expect(Object.keys(logGroups)).toHaveLength(7);
     });
 
     it('wires exactly the environment variables of each function’s configuration schema', () => {
@@ -307,7 +307,9 @@ describe('profile-stream stacks', () => {
       }
       /** The state machine's definition, with every CloudFormation token replaced by `"<ref>"`. */
       const definition = (): { StartAt: string; States: Record<string, AslState> } => {
-        const [machine] = Object.values(stateless.findResources('AWS::StepFunctions::StateMachine'));
+        const [machine] = Object.entries(stateless.findResources('AWS::StepFunctions::StateMachine'))
+          .filter(([id]) => id.startsWith('Rescoring'))
+          .map(([, resource]) => resource);
         const parts = machine?.Properties.DefinitionString['Fn::Join'][1] as unknown[];
         return JSON.parse(parts.map((part) => (typeof part === 'string' ? part : '<ref>')).join(''));
       };
@@ -442,7 +444,9 @@ describe('profile-stream stacks', () => {
       'alarms on the rescoring state machine’s %s',
       (metricName) => {
         // Prepare
-        const [stateMachineId] = Object.keys(stateless.findResources('AWS::StepFunctions::StateMachine'));
+        const [stateMachineId] = Object.keys(
+          stateless.findResources('AWS::StepFunctions::StateMachine'),
+        ).filter((id) => id.startsWith('Rescoring'));
         // Assess
         stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
           Namespace: 'AWS/States',

@@ -90,7 +90,13 @@ describe('synthesizeTopology', () => {
     expect(topology.buckets.map((bucket) => bucket.role).sort()).toEqual(
       ['archive', 'failures', 'models', 'other', 'quarantine'].sort(),
     );
-    expect(topology.functions.map((fn) => fn.name)).toEqual(['ingest', 'archive', 'train', 'rescore']);
+    expect(topology.functions.map((fn) => fn.name)).toEqual([
+      'ingest',
+      'archive',
+      'train',
+      'build-rows',
+      'rescore',
+    ]);
     expect(topology.schedule).toEqual({ functionName: 'train', rate: 'rate(1 day)', rateSeconds: 86_400 });
   });
 

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -64,6 +64,17 @@ export class DistributedTraining extends Construct {
     });
     this.node.addValidation({
       validate: () => {
+        // The Distributed Maps start child executions of this state machine, and only of it.
+        const logicalId = Stack.of(this).resolve(
+          Stack.of(this).getLogicalId(this.stateMachine.node.defaultChild as CfnResource),
+        ) as string;
+        const name = `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}`;
+        for (const suffix of [':*', '/*:*']) {
+          Validations.of(this.stateMachine).acknowledge({
+            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${name}${suffix}]`,
+            reason: 'The Distributed Maps start and stop child executions of this state machine only.',
+          });
+        }
         for (const fn of [props.coordinator, props.worker]) {
           const arn = flattenCfnReference(Stack.of(this).resolve(fn.functionArn));
           Validations.of(this.stateMachine).acknowledge({

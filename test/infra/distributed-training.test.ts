@@ -1,0 +1,97 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { buildApp } from '../../infra/cdk/app';
+
+const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
+/** The parts of an Amazon States Language state these tests read. */
+interface AslState {
+  Type: string;
+  Next?: string;
+  End?: boolean;
+  Parameters?: Record<string, unknown>;
+  ItemsPath?: string;
+  ItemSelector?: Record<string, unknown>;
+  ItemProcessor?: {
+    ProcessorConfig?: Record<string, string>;
+    StartAt: string;
+    States: Record<string, AslState>;
+  };
+}
+
+describe('distributed training workflow', () => {
+  const built = buildApp({ context: SKIP_BUNDLING, trainingEngine: 'distributed' });
+  const stateless = Template.fromStack(built.stateless);
+  const [id, machine] = Object.entries(stateless.findResources('AWS::StepFunctions::StateMachine')).find(
+    ([logicalId]) => logicalId.startsWith('DistributedTraining'),
+  )!;
+  const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
+  const definition = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : '"<ref>"')).join('')) as {
+    StartAt: string;
+    States: Record<string, AslState>;
+  };
+  const functionIdOf = (name: string) =>
+    Object.keys(
+      stateless.findResources('AWS::Lambda::Function', { Metadata: { 'profile-stream:function': name } }),
+    )[0]!;
+
+  it('runs plan → Candidates → split → Rows → train, both passes Distributed Maps over the partitions', () => {
+    // Act
+    const { StartAt, States } = definition;
+    // Assess
+    expect(StartAt).toBe('Plan');
+    expect(States.Plan!.Next).toBe('Candidates');
+    expect(States.Candidates!.Next).toBe('Split');
+    expect(States.Split!.Next).toBe('Rows');
+    expect(States.Rows!.Next).toBe('Train');
+    expect(States.Train!.End).toBe(true);
+    for (const [pass, step] of [
+      ['Candidates', 'candidates'],
+      ['Rows', 'rows'],
+    ] as const) {
+      const map = States[pass]!;
+      expect(map).toMatchObject({ Type: 'Map', ItemsPath: '$.partitions' });
+      expect(map.ItemProcessor!.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' });
+      expect(map.ItemSelector).toMatchObject({
+        step,
+        'partition.$': '$$.Map.Item.Value',
+        'runId.$': '$.runId',
+      });
+    }
+    for (const [state, step] of [
+      ['Plan', 'plan'],
+      ['Split', 'split'],
+      ['Train', 'train'],
+    ] as const) {
+      expect(States[state]!.Parameters).toMatchObject({ Payload: { step } });
+    }
+  });
+
+  it('gives the workers the archive bucket to read and write its training-runs/ objects', () => {
+    stateless.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ ARCHIVE_BUCKET: Match.anyValue(), LABEL_HORIZON_HOURS: '24' }),
+      },
+      Timeout: 900,
+      MemorySize: 3008,
+    });
+    expect(functionIdOf('build-rows')).toBeDefined();
+    Template.fromStack(built.stateful).hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ Prefix: 'training-runs/', ExpirationInDays: 2 })]),
+      },
+    });
+  });
+
+  it('is what the training schedule starts when trainingEngine is distributed', () => {
+    stateless.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 day)',
+      Targets: [Match.objectLike({ Arn: { Ref: id } })],
+    });
+  });
+
+  it('leaves no unacknowledged cdk-nag AwsSolutions finding', () => {
+    const report = new AwsSolutionsChecks().validateScope(built.app);
+    expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
+  });
+});
