@@ -30,6 +30,11 @@ export function readConfig<T extends z.ZodRawShape>(
 }
 
 const name = z.string().min(1, 'is required');
+/**
+ * The Secrets Manager secret of the erasure key (`functions/commons/secret-key.ts`). Optional for the
+ * stream consumers so a bare environment still runs them; the stack always binds it.
+ */
+const hashKeySecret = { HASH_KEY_SECRET_ID: name.optional() };
 
 /** What the ingest function reads from its environment. */
 export const INGEST_CONFIG = z.object({
@@ -38,10 +43,27 @@ export const INGEST_CONFIG = z.object({
   MODELS_BUCKET: name,
   /** How often, at most, the scorer looks for a newly promoted model. @default 60 */
   MODEL_POLL_SECONDS: z.coerce.number().int().min(0).default(60),
+  ...hashKeySecret,
 });
 
 /** What the archive function reads from its environment. */
-export const ARCHIVE_CONFIG = z.object({ ARCHIVE_BUCKET: name });
+export const ARCHIVE_CONFIG = z.object({
+  ARCHIVE_BUCKET: name,
+  /** Where tombstones are looked up (with `HASH_KEY_SECRET_ID`); without both none is. */
+  PROFILES_TABLE: name.optional(),
+  ...hashKeySecret,
+});
+
+/** What the erasure function reads from its environment. */
+export const ERASE_CONFIG = z.object({
+  PROFILES_TABLE: name,
+  ARCHIVE_BUCKET: name,
+  QUARANTINE_BUCKET: name,
+  FAILURES_BUCKET: name,
+  /** Requests (`requests/`) and receipts (`receipts/`). */
+  ERASURE_BUCKET: name,
+  HASH_KEY_SECRET_ID: name,
+});
 
 /** What the training function reads from its environment. */
 export const TRAIN_CONFIG = z.object({
@@ -90,6 +112,7 @@ export const FUNCTION_CONFIGS = {
   train: TRAIN_CONFIG,
   rescore: RESCORE_CONFIG,
   'build-rows': BUILD_ROWS_CONFIG,
+  erase: ERASE_CONFIG,
 } as const;
 
 /** A function that reads a configuration from its environment. */

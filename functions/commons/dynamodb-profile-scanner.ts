@@ -1,4 +1,5 @@
 import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TOMBSTONE_KEY_PREFIX } from '../../shared/erasure/tombstones';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { StoredProfileItem } from '../../shared/ingest/ingest-ports';
 import type {
@@ -34,9 +35,14 @@ export class DynamoDbProfileScanner implements ProfileSegmentScanner {
         TotalSegments: request.totalSegments,
         Limit: request.limit,
         ConsistentRead: false,
-        FilterExpression: 'attribute_not_exists(#modelVersion) OR #modelVersion <> :serving',
-        ExpressionAttributeNames: { '#modelVersion': 'modelVersion' },
-        ExpressionAttributeValues: marshall({ ':serving': request.servingVersion }),
+        // Tombstones of erased people share the table; they are not profiles to score.
+        FilterExpression:
+          '(attribute_not_exists(#modelVersion) OR #modelVersion <> :serving) AND NOT begins_with(#id, :tombstone)',
+        ExpressionAttributeNames: { '#modelVersion': 'modelVersion', '#id': 'profileId' },
+        ExpressionAttributeValues: marshall({
+          ':serving': request.servingVersion,
+          ':tombstone': TOMBSTONE_KEY_PREFIX,
+        }),
         ...(request.startKey === undefined
           ? {}
           : { ExclusiveStartKey: marshall({ profileId: request.startKey }) }),

@@ -1,5 +1,7 @@
 import {
   BatchGetItemCommand,
+  BatchWriteItemCommand,
+  type WriteRequest,
   ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
@@ -8,7 +10,11 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { backoffDelayMs } from './backoff';
 import type { ProfileStore, StoredProfileItem, WriteOutcome } from '../../shared/ingest/ingest-ports';
+import type { ErasureProfileStore } from '../../shared/erasure/erasure-ports';
+import type { TombstoneItem } from '../../shared/erasure/tombstones';
 
+/** BatchWriteItem's limit on puts and deletes per call. */
+const BATCH_WRITE_LIMIT = 25;
 /** BatchGetItem's limit on keys per call. */
 const BATCH_GET_LIMIT = 100;
 /** How often unprocessed keys are retried before the batch fails (and Lambda retries it). */
@@ -39,7 +45,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * `version` (optimistic locking). A whole-item put under 1 KB costs one write unit, the same as an update,
  * and is idempotent where `ADD` is not.
  */
-export class DynamoDbProfileStore implements ProfileStore {
+export class DynamoDbProfileStore implements ProfileStore, ErasureProfileStore {
   constructor(
     private readonly dynamodb: DynamoDBClient,
     private readonly tableName: string,
@@ -69,6 +75,35 @@ export class DynamoDbProfileStore implements ProfileStore {
       }
     }
     return found;
+  }
+
+  async putTombstones(items: readonly TombstoneItem[]): Promise<void> {
+    await this.batchWrite(items.map((item) => ({ PutRequest: { Item: marshall(item) } })));
+  }
+
+  async deleteMany(profileIds: readonly string[]): Promise<void> {
+    await this.batchWrite(
+      profileIds.map((profileId) => ({ DeleteRequest: { Key: marshall({ profileId }) } })),
+    );
+  }
+
+  /** BatchWriteItem in chunks of 25, unprocessed items retried with backoff as for reads. */
+  private async batchWrite(requests: readonly WriteRequest[]): Promise<void> {
+    for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
+      let pending = requests.slice(i, i + BATCH_WRITE_LIMIT);
+      for (let round = 0; pending.length > 0; round++) {
+        if (round === MAX_UNPROCESSED_ROUNDS) throw new UnprocessedKeysError(pending.length);
+        if (round > 0) {
+          await sleep(
+            backoffDelayMs(round, UNPROCESSED_BACKOFF_BASE_MS, UNPROCESSED_BACKOFF_CAP_MS, Math.random),
+          );
+        }
+        const out = await this.dynamodb.send(
+          new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
+        );
+        pending = out.UnprocessedItems?.[this.tableName] ?? [];
+      }
+    }
   }
 
   async get(profileId: string): Promise<StoredProfileItem | undefined> {

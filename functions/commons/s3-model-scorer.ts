@@ -78,7 +78,9 @@ export class S3ModelScorer implements ProfileScorer {
     const model = this.loaded;
     if (model === undefined) return undefined;
     try {
-      return { modelVersion: model.metadata.modelVersion, ...(await this.run(model, features, rows, width)) };
+      const { modelVersion, population } = model.metadata;
+      const heads = await this.run(model, features, rows, width);
+      return { modelVersion, ...heads, ...(population === undefined ? {} : { population }) };
     } catch (error) {
       // A model that cannot score must not block the stream: drop it, write this batch unscored.
       this.loaded = undefined;

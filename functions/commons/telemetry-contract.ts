@@ -53,15 +53,34 @@ export const PUBLISHED_METRICS = {
     PartitionKeyMismatches: count,
     /** Published only when non-zero. */
     UnknownFieldsDropped: count,
+    /** Records of erased people (tombstoned), dropped unapplied and unquarantined; only when non-zero. */
+    ErasedDropped: count,
     /** Refused records by contract violation kind; published only when non-zero. */
     Quarantined: { unit: 'Count', dimensions: { reason: VIOLATION_KINDS } },
     /** A published model cannot serve this build; published when it happens. */
     ModelRefused: count,
     /** The model pointer could not be read (S3, network); published when it happens. */
     ModelPollFailed: count,
+    /** Audience entries / exits of the profiles written (published when an audience set is loaded). */
+    AudienceEntries: count,
+    AudienceExits: count,
+    /** A published audience set does not validate (the previous one keeps serving); published when it happens. */
+    AudienceSetRefused: count,
+    /** The audience pointer could not be read (S3, network); published when it happens. */
+    AudiencePollFailed: count,
   },
   archive: {
     Archived: count,
+    /** Events of erased people left out of the archive; published only when non-zero. */
+    ErasedDropped: count,
+  },
+  erase: {
+    /** Profile ids erased (requested plus linked), per request. */
+    ProfilesErased: count,
+    /** Archive, quarantine and on-failure records removed, per request. */
+    RecordsErased: count,
+    /** Request to receipt. */
+    ErasureMs: milliseconds,
   },
   train: {
     TrainingSkipped: count,

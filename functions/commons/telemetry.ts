@@ -16,6 +16,12 @@ import {
 export const logger = new Logger();
 /** The container's EMF metrics (namespace from `POWERTOOLS_METRICS_NAMESPACE`). */
 export const metrics = new Metrics();
+/**
+ * The one instance metrics with dimensions of their own go through. `metrics.singleMetric()` builds a
+ * whole `Metrics` (environment, console) on every call, which cost more than a batch's other metrics
+ * together; this one publishes on each `addMetric` and then clears its dimensions, so it is reusable.
+ */
+let singleMetrics: Metrics | undefined;
 
 /** Publishes one metric of a function's telemetry contract. */
 export type MetricPublisher<S extends MetricService> = <M extends MetricName<S>>(
@@ -40,7 +46,7 @@ export function metricPublisher<S extends MetricService>(service: S): MetricPubl
       return;
     }
     // On the shared buffer these dimensions would apply to every metric of the batch.
-    const single = metrics.singleMetric();
+    const single = (singleMetrics ??= metrics.singleMetric());
     for (const [dimension, dimensionValue] of Object.entries(dimensions)) {
       single.addDimension(dimension, dimensionValue);
     }

@@ -3,6 +3,8 @@ import { VIOLATION_KINDS } from '../../shared/contract/event-contract';
 import { ingestBatch, type IngestDependencies, type IngestStats } from '../../shared/ingest/ingest-batch';
 import { toIngestRecords } from '../commons/kinesis-event';
 import type { ModelScorerHooks } from '../commons/s3-model-scorer';
+import type { TombstoneKeys } from '../../shared/erasure/tombstones';
+import type { AudienceSourceHooks } from '../commons/s3-audience-definitions';
 import { logger, metricPublisher, metrics } from '../commons/telemetry';
 
 /** The ingest Lambda handler's signature. */
@@ -30,6 +32,27 @@ export const MODEL_SCORER_HOOKS: ModelScorerHooks = {
 };
 
 /**
+ * How the ingest function reports audience set changes: logged (a refusal with its field and rule),
+ * and counted as `AudienceSetRefused` and `AudiencePollFailed`.
+ */
+export const AUDIENCE_SOURCE_HOOKS: AudienceSourceHooks = {
+  onLoaded: (version, audiences) => logger.info('audience set loaded', { version, audiences }),
+  onRefused: (version, error) => {
+    logger.error('audience set refused; keeping the previous one', {
+      version,
+      field: error.field,
+      rule: error.rule,
+      value: error.value,
+    });
+    publish('AudienceSetRefused', 1);
+  },
+  onPollFailed: (reason) => {
+    logger.warn('could not look for a new audience set; keeping the current one', { reason });
+    publish('AudiencePollFailed', 1);
+  },
+};
+
+/**
  * Build the ingest handler around its adapters (the module `handler.ts` wires the AWS ones; tests
  * may wire the same adapters with a fault injected).
  *
@@ -37,8 +60,13 @@ export const MODEL_SCORER_HOOKS: ModelScorerHooks = {
  * to `batchItemFailures`. Invalid records are quarantined and acknowledged, so they never block a shard.
  */
 export function createIngestHandler(
-  deps: Omit<IngestDependencies, 'now'> & { now?: () => number },
+  deps: Omit<IngestDependencies, 'now' | 'tombstones'> & {
+    now?: () => number;
+    /** The tombstone keys, loaded lazily (the key comes from Secrets Manager). @default undefined */
+    tombstones?: () => Promise<TombstoneKeys>;
+  },
 ): IngestHandler {
+  const { tombstones: loadTombstones, ...rest } = deps;
   return async (event, context) => {
     const started = performance.now();
     const records = toIngestRecords(event);
@@ -49,7 +77,12 @@ export function createIngestHandler(
       requestId: context?.awsRequestId,
     });
     try {
-      const { failedSequenceNumbers, stats } = await ingestBatch(records, { now: Date.now, ...deps });
+      const tombstones = loadTombstones === undefined ? undefined : await loadTombstones();
+      const { failedSequenceNumbers, stats } = await ingestBatch(records, {
+        now: Date.now,
+        ...rest,
+        tombstones,
+      });
       publishMetrics(stats, performance.now() - started);
       logger.info('batch processed', { ...stats, failed: failedSequenceNumbers.length });
       return { batchItemFailures: failedSequenceNumbers.map((itemIdentifier) => ({ itemIdentifier })) };
@@ -71,8 +104,14 @@ function publishMetrics(stats: IngestStats, batchMs: number): void {
   publish('EventAgeMs', stats.maxEventAgeMs);
   publish('BatchMs', batchMs);
   if (stats.partitionKeyMismatches > 0) publish('PartitionKeyMismatches', stats.partitionKeyMismatches);
+  if (stats.erased > 0) publish('ErasedDropped', stats.erased);
   if (stats.unknownFieldsDropped > 0) publish('UnknownFieldsDropped', stats.unknownFieldsDropped);
   if (stats.modelVersion !== undefined) metrics.addMetadata('modelVersion', stats.modelVersion);
+  if (stats.audienceSetVersion !== undefined) {
+    publish('AudienceEntries', stats.audienceEntries);
+    publish('AudienceExits', stats.audienceExits);
+    metrics.addMetadata('audienceSetVersion', stats.audienceSetVersion);
+  }
   for (const reason of VIOLATION_KINDS) {
     const count = stats.quarantined[reason];
     if (count > 0) publish('Quarantined', count, { reason });

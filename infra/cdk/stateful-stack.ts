@@ -2,13 +2,14 @@ import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aw
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 
 /** Template metadata key naming what a bucket is for; {@link synthesizeTopology} reads it. */
 export const BUCKET_ROLE_METADATA = 'profile-stream:role';
 
 /** What each bucket holds. `other` covers infrastructure buckets such as the access log target. */
-export const BUCKET_ROLES = ['models', 'archive', 'quarantine', 'failures', 'other'] as const;
+export const BUCKET_ROLES = ['models', 'archive', 'quarantine', 'failures', 'erasure', 'other'] as const;
 
 /** One of {@link BUCKET_ROLES}. */
 export type BucketRole = (typeof BUCKET_ROLES)[number];
@@ -36,6 +37,8 @@ const RETENTION_DAYS = {
   accessLogs: 90,
   /** Intermediate results of distributed training runs (`training-runs/`): a run takes minutes. */
   trainingRuns: 2,
+  /** Requests hold raw ids: the erase function deletes each one, this is the backstop. */
+  erasureRequests: 1,
 } as const;
 
 /** Properties of {@link StatefulStack}. */
@@ -56,6 +59,10 @@ export interface StatefulResources {
   readonly quarantineBucket: s3.IBucket;
   /** Receives the full invocation record of batches the event source mappings discard. */
   readonly failuresBucket: s3.IBucket;
+  /** Erasure requests (`requests/`) and receipts (`receipts/`). */
+  readonly erasureBucket: s3.IBucket;
+  /** The key of the keyed hash (erasure tombstones, pseudonymised ids). */
+  readonly hashKeySecret: secretsmanager.ISecret;
 }
 
 /**
@@ -146,7 +153,34 @@ export class StatefulStack extends Stack {
       eventBridgeConfiguration: { eventBridgeEnabled: true },
     };
 
-    this.resources = { stream, table, modelsBucket, archiveBucket, quarantineBucket, failuresBucket };
+    const erasureBucket = this.createBucket('ErasureBucket', 'erasure', {
+      ...logged('erasure'),
+      lifecycleRules: [{ prefix: 'requests/', expiration: Duration.days(RETENTION_DAYS.erasureRequests) }],
+    });
+    // New requests start the erase function through EventBridge (stateless stack), as for models.
+    (erasureBucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
+      eventBridgeConfiguration: { eventBridgeEnabled: true },
+    };
+    const hashKeySecret = new secretsmanager.Secret(this, 'HashKeySecret', {
+      description: 'Key of the keyed hash (HMAC-SHA256) of user ids: erasure tombstones, pseudonymised ids',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(hashKeySecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'Rotating the key would orphan every tombstone (keyed by it): erased people would come back.',
+    });
+
+    this.resources = {
+      stream,
+      table,
+      modelsBucket,
+      archiveBucket,
+      quarantineBucket,
+      failuresBucket,
+      erasureBucket,
+      hashKeySecret,
+    };
   }
 
   private createBucket(id: string, role: BucketRole, props: s3.BucketProps): s3.Bucket {

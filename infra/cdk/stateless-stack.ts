@@ -9,6 +9,7 @@ import { OnnxRuntimeLayer } from './constructs/onnx-runtime-layer';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring';
 import { ProfileFunction } from './constructs/profile-function';
 import { RescoringWorkflow } from './constructs/rescoring-workflow';
+import { ErasureIntake } from './constructs/erasure-intake';
 import type { StatefulResources } from './stateful-stack';
 import type { IngestFanOut, TrainingEngine } from './stack-parameters';
 import { DistributedTraining } from './constructs/distributed-training';
@@ -102,6 +103,7 @@ export class StatelessStack extends Stack {
   readonly archive: ProfileFunction<'archive'>;
   readonly train: ProfileFunction<'train'>;
   readonly rescore: ProfileFunction<'rescore'>;
+  readonly erase: ProfileFunction<'erase'>;
   /** Rescoring after every move of the model pointer. */
   readonly rescoring: RescoringWorkflow;
   /** The build-rows worker of the distributed training workflow. */
@@ -125,6 +127,7 @@ export class StatelessStack extends Stack {
       timeout: INGEST_TIMEOUT,
       onnxRuntimeLayer,
       environment: { MODEL_POLL_SECONDS: String(modelPollSeconds) },
+      hashKeySecret: resources.hashKeySecret,
     })
       .bindTable({ table: resources.table, access: 'readWrite', envVar: 'PROFILES_TABLE' })
       .bindBucket({ bucket: resources.quarantineBucket, access: 'write', envVar: 'QUARANTINE_BUCKET' })
@@ -135,7 +138,11 @@ export class StatelessStack extends Stack {
       projectRoot,
       memorySize: 512,
       timeout: Duration.seconds(120),
-    }).bindBucket({ bucket: resources.archiveBucket, access: 'write', envVar: 'ARCHIVE_BUCKET' });
+      hashKeySecret: resources.hashKeySecret,
+    })
+      .bindBucket({ bucket: resources.archiveBucket, access: 'write', envVar: 'ARCHIVE_BUCKET' })
+      // Tombstones only: erased people's events stay out of the archive.
+      .bindTable({ table: resources.table, access: 'read', envVar: 'PROFILES_TABLE' });
 
     this.train = new ProfileFunction(this, 'Train', {
       name: 'train',
@@ -222,6 +229,25 @@ export class StatelessStack extends Stack {
       // Ingest looks for a new model at most this often, and a batch scored just before may still be
       // writing for up to the function's timeout; 30 s more for clock and poll jitter.
       settle: Duration.seconds(modelPollSeconds + INGEST_TIMEOUT.toSeconds() + 30),
+    });
+
+    this.erase = new ProfileFunction(this, 'Erase', {
+      name: 'erase',
+      projectRoot,
+      // Reading and rewriting archive objects is the work: memory buys network and gunzip CPU.
+      memorySize: 1024,
+      // Lambda's maximum; README "Erasure" says how the time scales with the archive.
+      timeout: Duration.minutes(15),
+      hashKeySecret: resources.hashKeySecret,
+    })
+      .bindTable({ table: resources.table, access: 'readWrite', envVar: 'PROFILES_TABLE' })
+      .bindBucket({ bucket: resources.archiveBucket, access: 'rewrite', envVar: 'ARCHIVE_BUCKET' })
+      .bindBucket({ bucket: resources.quarantineBucket, access: 'rewrite', envVar: 'QUARANTINE_BUCKET' })
+      .bindBucket({ bucket: resources.failuresBucket, access: 'rewrite', envVar: 'FAILURES_BUCKET' })
+      .bindBucket({ bucket: resources.erasureBucket, access: 'rewrite', envVar: 'ERASURE_BUCKET' });
+    new ErasureIntake(this, 'ErasureIntake', {
+      erasureBucket: resources.erasureBucket,
+      erase: this.erase.function,
     });
 
     this.trainingSchedule = new events.Rule(this, 'TrainingSchedule', {

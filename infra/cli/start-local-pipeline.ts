@@ -11,10 +11,13 @@ import { injectFaults } from '../workload/fault-injection';
 import { appliedEvents, foldInMemory } from '../local/reference-fold';
 import { startLocalPipeline, type LocalPipeline, type RescorePassSummary } from '../local/local-pipeline';
 import type { TrainSummary } from '../../shared/training/train-use-case';
+import { BUILT_IN_AUDIENCES } from '../../shared/audiences/audience-definition';
+import { S3AudiencePublisher } from '../../functions/commons/s3-audience-definitions';
 import {
   collectAccounting,
   describeModel,
   formatAccounting,
+  formatAudienceSizes,
   formatMetricsTable,
   sampleProfiles,
   type RunAccounting,
@@ -80,6 +83,8 @@ async function main(): Promise<void> {
   );
   const pipeline = await startLocalPipeline({
     dataDir: options.dataDir,
+    // `npm run erase` against the served cloud: requests are picked up as S3 → EventBridge would.
+    watchErasureRequests: options.serve === true,
     // Keep the handlers' own logs quiet; the runner prints progress.
     environment: {
       POWERTOOLS_LOG_LEVEL: 'WARN',
@@ -104,6 +109,15 @@ async function main(): Promise<void> {
   console.log(
     `[${elapsed()}] stream ${pipeline.streamName} (${pipeline.topology.stream.shardCount} shards), table ${pipeline.tableName}, ` +
       `consumers: ${[...pipeline.mappings.keys()].join(', ')}`,
+  );
+  // The built-in audiences, published as `npm run audience -- publish --built-in` would: ingest loads
+  // them at its first batch and evaluates them for every profile it writes.
+  const audienceSet = await new S3AudiencePublisher(
+    pipeline.cloud.clients.s3,
+    pipeline.buckets.models!,
+  ).publish(BUILT_IN_AUDIENCES);
+  console.log(
+    `[${elapsed()}] audiences ${audienceSet.version}: ${audienceSet.set.audiences.map((a) => a.id).join(', ')}`,
   );
   const workload = generateWorkload({ seed: options.seed, users: options.users, days: options.days });
   const { records, manifest } = injectFaults(workload.events, {
@@ -201,6 +215,12 @@ async function main(): Promise<void> {
         '(more than 16 events a minute from one profile, i.e. bots) and were applied again, as documented',
     );
   }
+  console.log(
+    formatAudienceSizes(
+      accounting.audienceSizes,
+      audienceSet.set.audiences.map((a) => a.id),
+    ),
+  );
   console.log(`[${elapsed()}] ${formatAccounting(accounting)}`);
 
   if (options.serve) {
@@ -210,6 +230,9 @@ async function main(): Promise<void> {
     console.log(`  AWS_ENDPOINT_URL_S3=${pipeline.cloud.endpoints.s3}`);
     console.log(
       `  stream ${pipeline.streamName}, table ${pipeline.tableName}, credentials S3RVER/S3RVER, region us-east-1`,
+    );
+    console.log(
+      `  erase: npm run erase -- <id>… --bucket ${pipeline.buckets.erasure} --endpoint ${pipeline.cloud.endpoints.s3}`,
     );
     return;
   }

@@ -22,6 +22,10 @@ import {
 import type { StackParameters } from '../cdk/stack-parameters';
 import type { RescoreResponse } from '../../functions/rescore/rescore-handler';
 import type { RescoreStats } from '../../shared/rescoring/rescore-segment';
+import { ERASURE_REQUESTS_PREFIX, type ErasureReceipt } from '../../shared/erasure/erase-use-case';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** Options of {@link startLocalPipeline}. */
 export interface LocalPipelineOptions {
@@ -47,6 +51,12 @@ export interface LocalPipelineOptions {
   onProgress?: (functionName: string, progress: EventSourceMappingProgress) => void;
   /** Start the archive consumer too. @default true */
   withArchive?: boolean;
+  /**
+   * Watch the erasure bucket's `requests/` prefix and run the erase function for each new request, as
+   * S3 → EventBridge does in the cloud (`npm run erase` against `npm start -- --serve`). Tests call
+   * {@link LocalPipeline.processErasureRequests} instead. @default false
+   */
+  watchErasureRequests?: boolean;
 }
 
 /** A running local pipeline. */
@@ -68,6 +78,8 @@ export interface LocalPipeline {
    * runs one after its promotion and one at the end (the workflow's second pass, after the settle wait).
    */
   rescorePass(): Promise<RescorePassSummary>;
+  /** Run the erase function once for every request waiting in the erasure bucket; their receipts. */
+  processErasureRequests(): Promise<ErasureReceipt[]>;
   /** Resolves once every mapping has processed everything currently in the stream. */
   drain(timeoutMs?: number): Promise<void>;
   /** Stop the mappings (finishing in-flight batches), then the emulators. */
@@ -110,10 +122,17 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     }
 
     const handlers = new Map<string, Handler>();
+    const hashKey = { LOCAL_HASH_KEY: localHashKey(options.dataDir) };
     for (const fn of topology.functions) {
       if (fn.name === 'archive' && options.withArchive === false) continue;
       // Handlers read their configuration at module load, as in Lambda: set it before importing.
-      Object.assign(process.env, cloud.env, resolveEnvironment(fn.environment), options.environment ?? {});
+      Object.assign(
+        process.env,
+        cloud.env,
+        hashKey,
+        resolveEnvironment(fn.environment),
+        options.environment ?? {},
+      );
       const module = (await import(path.resolve(__dirname, '../..', fn.entry))) as { handler: Handler };
       handlers.set(fn.name, module.handler);
     }
@@ -135,9 +154,33 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       await mapping.start();
     }
 
+    const erase = handlers.get('erase');
+    const processErasureRequests = async (): Promise<ErasureReceipt[]> => {
+      if (erase === undefined || buckets.erasure === undefined)
+        throw new Error('the template has no erase function');
+      const page = await cloud.clients.s3.send(
+        new ListObjectsV2Command({ Bucket: buckets.erasure, Prefix: ERASURE_REQUESTS_PREFIX }),
+      );
+      const receipts: ErasureReceipt[] = [];
+      for (const { Key: key } of page.Contents ?? []) {
+        const detail = { bucket: { name: buckets.erasure }, object: { key } };
+        receipts.push((await erase({ detail } as never)) as ErasureReceipt);
+      }
+      return receipts;
+    };
+    let watching = options.watchErasureRequests === true;
+    const watcher = (async () => {
+      while (watching) {
+        // A failed erasure stays in requests/ and is tried again, as EventBridge retries.
+        await processErasureRequests().catch((error: unknown) => console.error('erasure failed:', error));
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    })();
+
     return {
       cloud,
       topology,
+      processErasureRequests,
       streamName,
       streamArn,
       tableName,
@@ -164,6 +207,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         await Promise.all([...mappings.values()].map((m) => m.waitUntilCaughtUp({ timeoutMs })));
       },
       stop: async () => {
+        watching = false;
+        await watcher;
         await Promise.all([...mappings.values()].map((m) => m.stop()));
         await cloud.stop();
       },
@@ -173,6 +218,20 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     await cloud.stop();
     throw error;
   }
+}
+
+/**
+ * The local stand-in for the Secrets Manager key: generated once, and kept in the data directory when
+ * there is one so tombstones still match after a restart.
+ */
+function localHashKey(dataDir: string | undefined): string {
+  if (dataDir === undefined) return randomBytes(32).toString('hex');
+  const file = path.join(dataDir, 'hash-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const key = randomBytes(32).toString('hex');
+  writeFileSync(file, key, { mode: 0o600 });
+  return key;
 }
 
 /**

@@ -10,6 +10,7 @@ import { EVENT_TYPES } from '../../shared/contract/event-contract';
 import { appliedEvents, comparableState } from './reference-fold';
 import type { ProfileState } from '../../shared/profile/profile-state';
 import { decodeProfileItem, type DecodedProfileItem } from '../../shared/profile/profile-item-codec';
+import { isTombstoneKey } from '../../shared/erasure/tombstones';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { S3ModelRegistry } from '../../functions/commons/s3-model-registry';
@@ -44,6 +45,8 @@ export interface RunAccounting {
   scored: number;
   /** Scored profiles by the model version that scored them. */
   scoredBy: Record<string, number>;
+  /** Members per audience, from the stored membership (not part of the balance: a profile is in 0..n). */
+  audienceSizes: Record<string, number>;
   /** What should have happened, when known: the same sent records folded in memory. */
   expected?: { applied: number; quarantined: number };
   /** Stored profiles that differ from the reference fold (or exist on one side only). */
@@ -64,7 +67,10 @@ export async function scanProfiles(pipeline: LocalPipeline): Promise<DecodedProf
     const page = await pipeline.cloud.clients.dynamodb.send(
       new ScanCommand({ TableName: pipeline.tableName, ExclusiveStartKey: startKey }),
     );
-    for (const item of page.Items ?? []) profiles.push(decodeProfileItem(unmarshall(item)));
+    for (const item of page.Items ?? []) {
+      const stored = unmarshall(item);
+      if (!isTombstoneKey(String(stored.profileId))) profiles.push(decodeProfileItem(stored));
+    }
     startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
   } while (startKey !== undefined);
   return profiles;
@@ -120,6 +126,7 @@ export async function collectAccounting(
     profiles: profiles.length,
     scored: profiles.filter((p) => p.scoreStatus === 'scored').length,
     scoredBy: countBy(profiles.flatMap((p) => (p.score === undefined ? [] : [p.score.modelVersion]))),
+    audienceSizes: countBy(profiles.flatMap((p) => Object.keys(p.audiences ?? {}))),
   };
   if (reference === undefined) return { ...counted, balanced: conserved };
   let mismatchedProfiles = Math.abs(reference.profiles.size - profiles.length);
@@ -148,6 +155,18 @@ function countBy(keys: readonly string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const key of keys) counts[key] = (counts[key] ?? 0) + 1;
   return counts;
+}
+
+/** Audience sizes in a line, largest first (`audiences defined` lists the set, so an empty one shows). */
+export function formatAudienceSizes(
+  sizes: Readonly<Record<string, number>>,
+  defined: readonly string[],
+): string {
+  const ids = [...new Set([...defined, ...Object.keys(sizes)])];
+  const rows = ids
+    .map((id) => [id, sizes[id] ?? 0] as const)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return `audience sizes: ${rows.length === 0 ? 'none defined' : rows.map(([id, n]) => `${id} ${n.toLocaleString('en-US')}`).join(' · ')}`;
 }
 
 /** One line that accounts for every produced record. */

@@ -8,9 +8,11 @@
  * the batch's first and last sequence numbers, so a redelivered batch overwrites its objects instead of
  * adding copies; training still de-duplicates by `eventId` (a redelivery may start elsewhere).
  */
-import { type ContractEvent, profileIdOf } from '../contract/event-contract';
+import { profileIdOf, type ContractEvent } from '../contract/event-contract';
+import { erasedAmong, type TombstoneKeys } from '../erasure/tombstones';
 import { decodeBatch } from '../ingest/decode-batch';
-import type { IngestRecord } from '../ingest/ingest-ports';
+import type { SequencedEvent } from '../profile/apply-events';
+import type { IngestRecord, ProfileStore } from '../ingest/ingest-ports';
 import type { DecodePrivacy } from '../privacy/pseudonymise';
 import type { ArchiveObject, ArchiveWriter } from './archive-ports';
 import { bucketKeyPart, profileBucketOf } from './profile-bucket';
@@ -19,20 +21,24 @@ import { bucketKeyPart, profileBucketOf } from './profile-bucket';
 export const ARCHIVE_PREFIX = 'events';
 
 /**
- * Plan the archive objects of one batch (records of one shard, in order).
+ * Plan the archive objects of one batch (records of one shard, in order), leaving out the events of
+ * the profiles in `erased`.
  *
  * @param privacy - as ingest decodes (the same ids and fingerprints in the archive as in the table)
+ * @param valid - the batch's valid events, when the caller decoded it already
  */
 export function planArchiveObjects(
   records: readonly IngestRecord[],
   privacy?: DecodePrivacy,
+  erased: ReadonlySet<string> = new Set(),
+  valid: readonly SequencedEvent[] = decodeBatch(records, privacy).valid,
 ): ArchiveObject[] {
   const first = records[0];
   const last = records[records.length - 1];
   if (first === undefined || last === undefined) return [];
-  const { valid } = decodeBatch(records, privacy);
   const byHour = new Map<string, ContractEvent[]>();
   for (const { event } of valid) {
+    if (erased.size > 0 && erased.has(profileIdOf(event))) continue;
     const iso = new Date(event.occurredAt).toISOString();
     const bucket = bucketKeyPart(profileBucketOf(profileIdOf(event)));
     const partition = `dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/${bucket}`;
@@ -59,6 +65,14 @@ export interface ArchiveBatchResult {
   /** Valid events written. */
   archived: number;
   objects: number;
+  /** Valid events of erased people, left out. */
+  erased: number;
+}
+
+/** How the archive consumer finds tombstones: the profiles table and the erasure key. */
+export interface ArchiveErasureCheck {
+  profiles: Pick<ProfileStore, 'getMany'>;
+  tombstones: TombstoneKeys;
 }
 
 /**
@@ -68,9 +82,23 @@ export interface ArchiveBatchResult {
 export async function archiveBatch(
   records: readonly IngestRecord[],
   writer: ArchiveWriter,
-  privacy?: DecodePrivacy,
+  { privacy, erasure }: { privacy?: DecodePrivacy; erasure?: ArchiveErasureCheck } = {},
 ): Promise<ArchiveBatchResult> {
-  const objects = planArchiveObjects(records, privacy);
+  const { valid } = decodeBatch(records, privacy);
+  const erased = erasure === undefined ? new Set<string>() : await erasedProfilesOf(valid, erasure);
+  const objects = planArchiveObjects(records, privacy, erased, valid);
   await Promise.all(objects.map((o) => writer.put(o)));
-  return { archived: objects.reduce((n, o) => n + o.events.length, 0), objects: objects.length };
+  const archived = objects.reduce((n, o) => n + o.events.length, 0);
+  return { archived, objects: objects.length, erased: valid.length - archived };
+}
+
+/** The batch's profile ids that have a tombstone: one BatchGetItem of tombstone keys only. */
+async function erasedProfilesOf(
+  valid: readonly SequencedEvent[],
+  { profiles, tombstones }: ArchiveErasureCheck,
+): Promise<Set<string>> {
+  const ids = new Set(valid.map(({ event }) => profileIdOf(event)));
+  if (ids.size === 0) return ids;
+  const stored = await profiles.getMany([...ids].map((id) => tombstones.keyOf(id)));
+  return erasedAmong(ids, stored, tombstones);
 }

@@ -51,6 +51,9 @@ const NEEDS_PRODUCT: ReadonlySet<EventType> = new Set([
 
 const ISO_4217 = new Set(Intl.supportedValuesOf('currency'));
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+const NOT_ANONYMOUS = /^(?!anon:)/;
+const DOTTED_SEGMENTS = /^[^.\s]+(\.[^.\s]+)*$/;
+const DECIMAL_SEQUENCE_NUMBER = /^\d{1,128}$/;
 
 const id = (max = 128) => z.string().min(1).max(max);
 const money = z.number().finite().min(0);
@@ -80,7 +83,7 @@ const occurredAtSchema = z.union([
  */
 const replayOfSchema = z.object({
   shardId: id(),
-  sequenceNumber: z.string().regex(/^\d{1,128}$/, 'must be a decimal Kinesis sequence number'),
+  sequenceNumber: z.string().regex(DECIMAL_SEQUENCE_NUMBER, 'must be a decimal Kinesis sequence number'),
 });
 
 /**
@@ -94,7 +97,7 @@ export const eventInputSchema = z.object({
   type: z.enum(EVENT_TYPES),
   // "anon:<id>" names anonymous profiles: a userId shaped like one would share its profile.
   userId: id()
-    .regex(/^(?!anon:)/, 'must not start with "anon:" (reserved for anonymous profiles)')
+    .regex(NOT_ANONYMOUS, 'must not start with "anon:" (reserved for anonymous profiles)')
     .optional(),
   anonymousId: id().optional(),
   sessionId: id().optional(),
@@ -104,7 +107,7 @@ export const eventInputSchema = z.object({
   categoryPath: z
     .string()
     .max(256)
-    .regex(/^[^.\s]+(\.[^.\s]+)*$/, 'must be dot-separated segments without spaces')
+    .regex(DOTTED_SEGMENTS, 'must be dot-separated segments without spaces')
     .optional(),
   brand: z.string().min(1).max(128).optional(),
   price: money.optional(),
@@ -138,6 +141,187 @@ function crossFieldViolation(e: EventFields): [string, string] | undefined {
       return ['revenue', 'purchase needs revenue or price'];
   }
   return undefined;
+}
+
+const EVENT_TYPE_SET: ReadonlySet<unknown> = new Set(EVENT_TYPES);
+const DEVICE_TYPE_SET: ReadonlySet<unknown> = new Set(DEVICE_TYPES);
+
+const isText = (v: unknown, min: number, max: number): v is string =>
+  typeof v === 'string' && v.length >= min && v.length <= max;
+const isId = (v: unknown): v is string => isText(v, 1, 128);
+const isMoney = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
+
+/** Own enumerable fields of `record`, counted without building their list. */
+function ownFieldCount(record: object): number {
+  let count = 0;
+  for (const key in record) if (Object.hasOwn(record, key)) count++;
+  return count;
+}
+
+/**
+ * Whether the `read` fields a fast path took from `record` are all it holds of `known`: none of them
+ * holds an explicit undefined (which zod keeps as a present key) and none is a field the schema knows
+ * but the fast path does not read (a field added to the schema is then left to the schema).
+ */
+function readEveryKnownField(record: Record<string, unknown>, read: number, known: ReadonlySet<string>) {
+  if (ownFieldCount(record) === read) return true;
+  let defined = 0;
+  for (const key in record) {
+    if (!Object.hasOwn(record, key) || !known.has(key)) continue;
+    if (record[key] === undefined) return false;
+    defined++;
+  }
+  return defined === read;
+}
+
+function checkedContext(raw: unknown): Record<string, unknown> | undefined {
+  if (!isPlainObject(raw)) return;
+  const { device, channel, ip, userAgent, email } = raw;
+  const out: Record<string, unknown> = {};
+  let read = 0;
+  if (device !== undefined) {
+    if (!DEVICE_TYPE_SET.has(device)) return;
+    out.device = device;
+    read++;
+  }
+  if (channel !== undefined) {
+    if (!isText(channel, 1, 64)) return;
+    out.channel = channel;
+    read++;
+  }
+  if (ip !== undefined) {
+    if (!isText(ip, 0, 64)) return;
+    out.ip = ip;
+    read++;
+  }
+  if (userAgent !== undefined) {
+    if (!isText(userAgent, 0, 1024)) return;
+    out.userAgent = userAgent;
+    read++;
+  }
+  if (email !== undefined) {
+    if (!isText(email, 0, 320)) return;
+    out.email = email;
+    read++;
+  }
+  return readEveryKnownField(raw, read, KNOWN_CONTEXT) ? out : undefined;
+}
+
+function checkedReplayOf(raw: unknown): Record<string, unknown> | undefined {
+  if (!isPlainObject(raw)) return;
+  const { shardId, sequenceNumber } = raw;
+  if (!isId(shardId) || typeof sequenceNumber !== 'string' || !DECIMAL_SEQUENCE_NUMBER.test(sequenceNumber))
+    return;
+  return readEveryKnownField(raw, 2, KNOWN_REPLAY_OF) ? { shardId, sequenceNumber } : undefined;
+}
+
+/**
+ * The fast path of {@link validateEvent}: {@link eventInputSchema}'s field rules written out by hand
+ * for the well-formed event, returning exactly the schema's output (a fresh object with the known
+ * fields in shape order), or undefined whenever it cannot vouch for the input: the schema then parses
+ * it and words the error. zod's generic parse cost more than the rest of ingest's decode (README,
+ * "Benchmarks"); a property test holds this equal to the schema on arbitrary input. Named field reads
+ * and writes on purpose: keyed ones by a list of names cost as much as the checks.
+ */
+export function checkedEventFields(raw: unknown): EventFields | undefined {
+  if (!isPlainObject(raw)) return;
+  const { schemaVersion, eventId, type, userId, anonymousId, sessionId, occurredAt } = raw;
+  if (schemaVersion !== CONTRACT_SCHEMA_VERSION || !isId(eventId) || !EVENT_TYPE_SET.has(type)) return;
+  const out: Record<string, unknown> = { schemaVersion, eventId, type };
+  let read = 3;
+  if (userId !== undefined) {
+    if (!isId(userId) || !NOT_ANONYMOUS.test(userId)) return;
+    out.userId = userId;
+    read++;
+  }
+  if (anonymousId !== undefined) {
+    if (!isId(anonymousId)) return;
+    out.anonymousId = anonymousId;
+    read++;
+  }
+  if (sessionId !== undefined) {
+    if (!isId(sessionId)) return;
+    out.sessionId = sessionId;
+    read++;
+  }
+  if (typeof occurredAt === 'number') {
+    if (!Number.isSafeInteger(occurredAt) || occurredAt < 0) return;
+  } else if (
+    typeof occurredAt !== 'string' ||
+    !RFC3339.test(occurredAt) ||
+    Number.isNaN(Date.parse(occurredAt))
+  ) {
+    return;
+  }
+  out.occurredAt = occurredAt;
+  read++;
+  const { productId, categoryId, categoryPath, brand, price, currency, quantity } = raw;
+  if (productId !== undefined) {
+    if (!isId(productId)) return;
+    out.productId = productId;
+    read++;
+  }
+  if (categoryId !== undefined) {
+    if (!isId(categoryId)) return;
+    out.categoryId = categoryId;
+    read++;
+  }
+  if (categoryPath !== undefined) {
+    if (!isText(categoryPath, 0, 256) || !DOTTED_SEGMENTS.test(categoryPath)) return;
+    out.categoryPath = categoryPath;
+    read++;
+  }
+  if (brand !== undefined) {
+    if (!isText(brand, 1, 128)) return;
+    out.brand = brand;
+    read++;
+  }
+  if (price !== undefined) {
+    if (!isMoney(price)) return;
+    out.price = price;
+    read++;
+  }
+  if (currency !== undefined) {
+    if (typeof currency !== 'string' || !ISO_4217.has(currency)) return;
+    out.currency = currency;
+    read++;
+  }
+  if (quantity !== undefined) {
+    if (!Number.isInteger(quantity) || (quantity as number) < 1 || (quantity as number) > 10_000) return;
+    out.quantity = quantity;
+    read++;
+  }
+  const { orderId, revenue, query, context, replayOf } = raw;
+  if (orderId !== undefined) {
+    if (!isId(orderId)) return;
+    out.orderId = orderId;
+    read++;
+  }
+  if (revenue !== undefined) {
+    if (!isMoney(revenue)) return;
+    out.revenue = revenue;
+    read++;
+  }
+  if (query !== undefined) {
+    if (!isText(query, 1, 256)) return;
+    out.query = query;
+    read++;
+  }
+  if (context !== undefined) {
+    const checked = checkedContext(context);
+    if (checked === undefined) return;
+    out.context = checked;
+    read++;
+  }
+  if (replayOf !== undefined) {
+    const checked = checkedReplayOf(replayOf);
+    if (checked === undefined) return;
+    out.replayOf = checked;
+    read++;
+  }
+  return readEveryKnownField(raw, read, KNOWN_TOP) ? (out as EventFields) : undefined;
 }
 
 /** What a producer may send: the input shape of the contract. */
@@ -212,6 +396,7 @@ export interface DecodedEvent {
 
 const KNOWN_TOP = new Set(Object.keys(eventInputSchema.shape));
 const KNOWN_CONTEXT = new Set(Object.keys(contextSchema.shape));
+const KNOWN_REPLAY_OF = new Set(Object.keys(replayOfSchema.shape));
 
 /** Describe a value without revealing it: type and size only, numbers and booleans in full. */
 export function redact(value: unknown): string {
@@ -282,13 +467,7 @@ export function validateEvent(raw: unknown, nowMs: number, hasher?: KeyedHasher)
       redact(version),
     );
   }
-  const parsed = eventInputSchema.safeParse(record);
-  if (!parsed.success) {
-    const { field, rule, value } = fieldRuleFromZod(parsed.error, record, '(record)');
-    const personal = PERSONAL_CONTEXT_FIELDS.some((f) => field === `context.${f}`);
-    throw new ContractViolation('schema', field, rule, personal ? 'redacted personal data' : redact(value));
-  }
-  const input = parsed.data;
+  const input = checkedEventFields(record) ?? parsedBySchema(record);
   const crossField = crossFieldViolation(input);
   if (crossField !== undefined) {
     const [field, rule] = crossField;
@@ -316,7 +495,7 @@ export function validateEvent(raw: unknown, nowMs: number, hasher?: KeyedHasher)
   if (rawContext !== null && typeof rawContext === 'object') {
     for (const k of Object.keys(rawContext)) if (!KNOWN_CONTEXT.has(k)) unknownFields.push(`context.${k}`);
   }
-  // zod's output is a fresh object holding only known fields: normalise it in place (the hot path).
+  // Either path's output is a fresh object holding only known fields: normalise it in place.
   const event = input as unknown as ContractEvent;
   event.occurredAt = occurredAt;
   const context = input.context;
@@ -337,6 +516,14 @@ export function validateEvent(raw: unknown, nowMs: number, hasher?: KeyedHasher)
     else event.context = kept;
   }
   return { event, unknownFields };
+}
+
+function parsedBySchema(record: Record<string, unknown>): EventFields {
+  const parsed = eventInputSchema.safeParse(record);
+  if (parsed.success) return parsed.data;
+  const { field, rule, value } = fieldRuleFromZod(parsed.error, record, '(record)');
+  const personal = PERSONAL_CONTEXT_FIELDS.some((f) => field === `context.${f}`);
+  throw new ContractViolation('schema', field, rule, personal ? 'redacted personal data' : redact(value));
 }
 
 /** The profile an event belongs to: the user id, else `anon:<anonymousId>`. */

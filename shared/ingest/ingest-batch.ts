@@ -1,10 +1,12 @@
 /**
  * The ingest use case: one Kinesis batch in, profiles updated once in effect, refused records kept.
  *
- * Flow: decode + validate every record → quarantine the refused ones (one object) → group valid events
- * by profile → read those profiles at once → fold the events in (duplicates dropped by the profile's
- * own bookkeeping) → featurize every changed profile → ONE inference → write each changed profile once
- * under an optimistic lock → report profiles whose write kept failing by their lowest sequence number.
+ * Flow: decode + validate every record → group valid events by profile → read those profiles and
+ * their tombstones at once → drop what belongs to erased people (counted, never stored) → quarantine
+ * the other refused records (one object) → fold the events in (duplicates dropped by the profile's own
+ * bookkeeping) → featurize every changed profile → ONE inference → computed traits and audience
+ * membership of each → write each changed profile once under an optimistic lock → report profiles
+ * whose write kept failing by their lowest sequence number.
  */
 import { profileIdOf, VIOLATION_KINDS, type ViolationKind } from '../contract/event-contract';
 import { FEATURE_COUNT, featurizeMany } from '../features/feature-vector';
@@ -15,7 +17,12 @@ import { toProfileScores } from '../model/profile-score';
 import { decodeProfileItem, encodeProfileItem } from '../profile/profile-item-codec';
 import type { DecodePrivacy } from '../privacy/pseudonymise';
 import { decodeBatch, lowestSequenceNumber } from './decode-batch';
+import { erasedAmong, type TombstoneKeys } from '../erasure/tombstones';
+import type { CompiledAudienceSet, AudienceMembership } from '../audiences/audience-evaluation';
+import { membershipChanges, profileExtrasOf } from '../audiences/profile-extras';
+import type { PopulationStats, TraitThresholds } from '../traits/computed-traits';
 import type {
+  AudienceSource,
   IngestRecord,
   ProfileScorer,
   ProfileStore,
@@ -39,6 +46,15 @@ export interface IngestDependencies {
    * reported as failed. @default 3
    */
   maxConflictRetries?: number;
+  /**
+   * Tombstone keys under the erasure key: events and refused records of erased people are dropped and
+   * counted as `erased`. @default undefined (no erasure check)
+   */
+  tombstones?: TombstoneKeys;
+  /** The audience definitions evaluated for every changed profile. @default none: membership kept as stored */
+  audiences?: AudienceSource;
+  /** Lifecycle and abandoned-cart thresholds. @default DEFAULT_TRAIT_THRESHOLDS */
+  traitThresholds?: TraitThresholds;
 }
 
 /** Counters of one batch, published as metrics by the handler. */
@@ -49,6 +65,8 @@ export interface IngestStats {
   /** Redeliveries and producer duplicates recognised in profiles that were written or needed no write. */
   duplicates: number;
   quarantined: Record<ViolationKind, number>;
+  /** Records of erased people (by tombstone), valid or not: dropped, neither applied nor quarantined. */
+  erased: number;
   unknownFieldsDropped: number;
   /** Valid records published under another partition key than the contract's (see `decodeBatch`). */
   partitionKeyMismatches: number;
@@ -61,6 +79,11 @@ export interface IngestStats {
   modelVersion: string | undefined;
   /** Age of the oldest event of the batch at processing time (event time → now). */
   maxEventAgeMs: number;
+  /** The audience set version evaluated, when one is loaded. */
+  audienceSetVersion: string | undefined;
+  /** Audience entries and exits in the profiles written. */
+  audienceEntries: number;
+  audienceExits: number;
 }
 
 /** The use case's answer: which sequence numbers to report as failed, and what happened. */
@@ -76,6 +99,8 @@ interface PendingProfile {
   stored: StoredProfileItem | undefined;
   state: ProfileState;
   version: number;
+  /** The membership stored with the item folded into. */
+  audiences: AudienceMembership | undefined;
   /** What this fold applied and dropped: counted once the write lands. */
   applied: number;
   duplicates: number;
@@ -98,10 +123,8 @@ export async function ingestBatch(
   const stats = emptyStats(records.length);
 
   const decoded = decodeBatch(records, deps.privacy);
-  for (const q of decoded.quarantined) stats.quarantined[q.kind]++;
   for (const count of decoded.unknownFields.values()) stats.unknownFieldsDropped += count;
   stats.partitionKeyMismatches = decoded.partitionKeyMismatches;
-  if (decoded.quarantined.length > 0) await deps.quarantine.putBatch(decoded.quarantined, batchIdOf(records));
 
   const byProfile = new Map<string, SequencedEvent[]>();
   for (const sequenced of decoded.valid) {
@@ -111,9 +134,28 @@ export async function ingestBatch(
     else list.push(sequenced);
     stats.maxEventAgeMs = Math.max(stats.maxEventAgeMs, nowMs - sequenced.event.occurredAt);
   }
+
+  const { tombstones } = deps;
+  // A refused record names its person only by its partition key: userId, else anonymousId.
+  const quarantineOwners = (q: { partitionKey: string }) => [q.partitionKey, `anon:${q.partitionKey}`];
+  const candidates =
+    tombstones === undefined ? [] : [...byProfile.keys(), ...decoded.quarantined.flatMap(quarantineOwners)];
+  const lookup = [...byProfile.keys(), ...new Set(candidates.map((id) => tombstones!.keyOf(id)))];
+  // One BatchGetItem for the profiles and their tombstones.
+  const stored =
+    lookup.length === 0 ? new Map<string, StoredProfileItem>() : await deps.profiles.getMany(lookup);
+  const erased = tombstones === undefined ? new Set<string>() : erasedAmong(candidates, stored, tombstones);
+
+  const quarantined = decoded.quarantined.filter((q) => !quarantineOwners(q).some((id) => erased.has(id)));
+  stats.erased += decoded.quarantined.length - quarantined.length;
+  for (const q of quarantined) stats.quarantined[q.kind]++;
+  if (quarantined.length > 0) await deps.quarantine.putBatch(quarantined, batchIdOf(records));
+  for (const id of erased) {
+    stats.erased += byProfile.get(id)?.length ?? 0;
+    byProfile.delete(id);
+  }
   if (byProfile.size === 0) return { failedSequenceNumbers: [], stats };
 
-  const stored = await deps.profiles.getMany([...byProfile.keys()]);
   const changed: PendingProfile[] = [];
   for (const [profileId, events] of byProfile) {
     const fold = foldInto(profileId, events, stored.get(profileId));
@@ -124,17 +166,19 @@ export async function ingestBatch(
     }
   }
 
-  const scores = await scoreProfiles(
+  const { scores, population } = await scoreProfiles(
     changed.map((p) => p.state),
     deps,
     stats,
   );
+  const context: WriteContext = { deps, stats, population, audiences: await deps.audiences?.current() };
+  stats.audienceSetVersion = context.audiences?.version;
   const failed: string[] = [];
   const maxRetries = deps.maxConflictRetries ?? 3;
   // allSettled, then throw: no write may still be running when the invocation ends with an error.
   const outcomes = await Promise.allSettled(
     changed.map(async (pending, i) => {
-      const ok = await writeWithRetries(pending, scores[i], deps, maxRetries, stats);
+      const ok = await writeWithRetries(pending, scores[i], context, maxRetries);
       if (ok) stats.profilesWritten++;
       else {
         stats.profilesFailed++;
@@ -161,18 +205,33 @@ function foldInto(profileId: string, events: SequencedEvent[], stored: StoredPro
       stored,
       state: result.state,
       version: current?.version ?? 0,
+      audiences: current?.audiences,
       applied: result.applied,
       duplicates: result.duplicates,
     },
   };
 }
 
+/** The batch's scores, and the population statistics of the model that gave them. */
+interface ScoredBatch {
+  scores: (ProfileScore | undefined)[];
+  population: PopulationStats | undefined;
+}
+
+/** What every write of a batch shares. */
+interface WriteContext {
+  deps: IngestDependencies;
+  stats: IngestStats;
+  population: PopulationStats | undefined;
+  audiences: CompiledAudienceSet | undefined;
+}
+
 async function scoreProfiles(
   states: readonly ProfileState[],
   deps: IngestDependencies,
   stats: IngestStats,
-): Promise<(ProfileScore | undefined)[]> {
-  if (states.length === 0) return [];
+): Promise<ScoredBatch> {
+  if (states.length === 0) return { scores: [], population: undefined };
   // "As of" each profile's latest event, not the wall clock: a replay scores exactly as live did.
   const matrix = featurizeMany(
     states,
@@ -182,9 +241,12 @@ async function scoreProfiles(
   const started = clock();
   const result = await deps.scorer.score(matrix, states.length, FEATURE_COUNT);
   stats.inferenceMs += clock() - started;
-  if (result === undefined) return states.map(() => undefined);
+  if (result === undefined) return { scores: states.map(() => undefined), population: undefined };
   stats.modelVersion = result.modelVersion;
-  return toProfileScores(result, states.length, deps.now(), states);
+  return {
+    scores: toProfileScores(result, states.length, deps.now(), states),
+    population: result.population,
+  };
 }
 
 /**
@@ -196,17 +258,27 @@ async function scoreProfiles(
 async function writeWithRetries(
   pending: PendingProfile,
   score: ProfileScore | undefined,
-  deps: IngestDependencies,
+  context: WriteContext,
   maxRetries: number,
-  stats: IngestStats,
 ): Promise<boolean> {
+  const { deps, stats } = context;
   let current = pending;
   let currentScore = score;
+  let population = context.population;
   for (let attempt = 0; ; attempt++) {
+    const extras = profileExtrasOf(
+      current.state,
+      currentScore,
+      population,
+      context.audiences,
+      current.audiences,
+      deps.traitThresholds,
+    );
     const item = encodeProfileItem(current.state, {
       version: current.version + 1,
       score: currentScore,
       writtenAt: deps.now(),
+      ...extras,
     });
     const outcome = await deps.profiles.putIfVersion(
       item,
@@ -217,12 +289,20 @@ async function writeWithRetries(
       stats.applied += current.applied;
       stats.duplicates += current.duplicates;
       if (currentScore !== undefined) stats.scoredProfiles++;
+      const changes = membershipChanges(current.audiences, extras.audiences);
+      stats.audienceEntries += changes.entered;
+      stats.audienceExits += changes.exited;
       return true;
     }
     // Throttled after the SDK's retries: report the profile so Lambda redelivers it later.
     if (outcome.status === 'throttled') return false;
     stats.writeConflicts++;
     if (attempt >= maxRetries) return false;
+    if (outcome.current === undefined && (await isErasedNow(pending, deps))) {
+      // Erased between our read and this write: the tombstone is written before the profile is deleted.
+      stats.erased += pending.events.length;
+      return true;
+    }
     const fold = foldInto(pending.profileId, pending.events, outcome.current);
     if (fold.pending === undefined) {
       // The other writer already applied every event: nothing left to write.
@@ -230,8 +310,16 @@ async function writeWithRetries(
       return true;
     }
     current = fold.pending;
-    [currentScore] = await scoreProfiles([current.state], deps, stats);
+    const rescored = await scoreProfiles([current.state], deps, stats);
+    [currentScore] = rescored.scores;
+    population = rescored.population;
   }
+}
+
+async function isErasedNow(pending: PendingProfile, deps: IngestDependencies): Promise<boolean> {
+  if (deps.tombstones === undefined) return false;
+  const key = deps.tombstones.keyOf(pending.profileId);
+  return (await deps.profiles.getMany([key])).has(key);
 }
 
 function emptyStats(recordsIn: number): IngestStats {
@@ -240,6 +328,7 @@ function emptyStats(recordsIn: number): IngestStats {
     applied: 0,
     duplicates: 0,
     quarantined: Object.fromEntries(VIOLATION_KINDS.map((k) => [k, 0])) as Record<ViolationKind, number>,
+    erased: 0,
     unknownFieldsDropped: 0,
     partitionKeyMismatches: 0,
     profilesWritten: 0,
@@ -250,6 +339,9 @@ function emptyStats(recordsIn: number): IngestStats {
     inferenceMs: 0,
     modelVersion: undefined,
     maxEventAgeMs: 0,
+    audienceSetVersion: undefined,
+    audienceEntries: 0,
+    audienceExits: 0,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import type { ViolationKind } from '../contract/event-contract';
 import type { BatchScores } from '../model/model-outputs';
+import type { CompiledAudienceSet } from '../audiences/audience-evaluation';
 import type { ScrubMethod } from '../privacy/scrub-personal-data';
 
 /** One stream record as the ingest use case sees it (already un-base64'd). */
@@ -82,4 +83,14 @@ export interface ProfileScorer {
    * when no model is published yet (profiles are then written unscored).
    */
   score(features: Float32Array, rows: number, width: number): Promise<BatchScores | undefined>;
+}
+
+/** The published audience definitions, as far as the ingest path is concerned. */
+export interface AudienceSource {
+  /**
+   * The set to evaluate this batch against (looked up at most every poll interval; a published set
+   * that does not validate is refused and the previous one keeps serving). Resolves `undefined` when
+   * none was ever published: the stored membership is then kept as it is.
+   */
+  current(): Promise<CompiledAudienceSet | undefined>;
 }

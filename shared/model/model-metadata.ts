@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import { fieldRuleFromZod } from '../errors';
 import { ONNX_OUTPUTS } from './model-outputs';
+import { populationStatsSchema } from '../traits/computed-traits';
 
 /** Key of the pointer object naming the model that serves. */
 export const CURRENT_POINTER_KEY = 'models/current.json';
@@ -300,9 +301,24 @@ export const modelMetadataV2Schema = z
     sizeBytes: z.number().int().positive(),
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
     provenance: modelProvenanceSchema.optional(),
+    /**
+     * Population statistics over the training rows (RFM and price-band cut points, look-alike
+     * centroids) that ingest maps each profile's traits against; absent: ingest's defaults serve.
+     */
+    population: populationStatsSchema.optional(),
   })
   .strict()
   .superRefine((doc, ctx) => {
+    const size = doc.outputs.embedding?.size;
+    for (const [name, centroid] of Object.entries(doc.population?.centroids ?? {})) {
+      if (centroid.length !== size) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['population', 'centroids', name],
+          message: `must have outputs.embedding.size (${size ?? 'no embedding'}) values`,
+        });
+      }
+    }
     const names = declaredOutputNames(doc.outputs);
     if (!uniqueNames(names))
       ctx.addIssue({ code: 'custom', path: ['outputs'], message: 'names must be unique' });

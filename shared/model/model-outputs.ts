@@ -5,6 +5,8 @@
  * then simply find the attribute absent.
  */
 
+import type { PopulationStats } from '../traits/computed-traits';
+
 /** Names of the ONNX graph outputs, by head. Shapes are per batch of B rows and F features. */
 export const ONNX_OUTPUTS = {
   /** float32 [B, 1]: calibrated probability of a purchase within the label horizon H. */
@@ -27,6 +29,8 @@ export type ModelHead = keyof typeof ONNX_OUTPUTS;
 /** Everything one inference gives for a batch, row-major, in row order. */
 export interface BatchScores {
   modelVersion: string;
+  /** The serving model's population statistics (metadata `population`), when it ships them. */
+  population?: PopulationStats;
   /** B purchase probabilities. */
   purchase: Float32Array;
   /** B churn probabilities, when the model has the head. */

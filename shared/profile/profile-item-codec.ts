@@ -29,9 +29,11 @@ import {
 import type { RecentEntry } from './recent-set';
 import type { CategoryPrediction, ProfileScore, ScoreReason } from '../model/model-outputs';
 import { estimateItemBytes } from './dynamodb-item-size';
+import type { AudienceMembership } from '../audiences/audience-evaluation';
+import { type ComputedTraits, LIFECYCLE_STAGES, PRICE_BANDS, VALUE_TIERS } from '../traits/computed-traits';
 
-/** The item layout this code writes and reads (schema file v2). */
-export const ITEM_SCHEMA_VERSION = 2 as const;
+/** The item layout this code writes and reads (schema file v3: v2 plus computed traits and audiences). */
+export const ITEM_SCHEMA_VERSION = 3 as const;
 /**
  * What this code stores in `itemSchemaVersion`: the oldest layout whose readers decode the item. v2
  * only adds optional attributes, so it is still 1; a layout older readers cannot read stores its own
@@ -138,11 +140,11 @@ export const profileItemSchemaV1 = z
     description: 'One profile in the profiles table (DynamoDB item, shown as unmarshalled JSON).',
   });
 
-/** Zod schema of the stored item (v2: v1 plus the model outputs); the JSON Schema file is generated from it. */
-export const profileItemSchema = profileItemSchemaV1
+/** Zod schema of the stored item v2 (v1 plus the model outputs); `profile-item.v2.schema.json` is generated from it. */
+export const profileItemSchemaV2 = profileItemSchemaV1
   .extend({
     itemSchemaVersion: z
-      .union([z.literal(ITEM_READABLE_FROM_VERSION), z.literal(ITEM_SCHEMA_VERSION)])
+      .union([z.literal(ITEM_READABLE_FROM_VERSION), z.literal(2)])
       .describe(
         'the oldest item schema whose readers decode this item; v2 only adds optional attributes, so v2 items ' +
           'say 1 and v1 readers keep reading them. A reader refuses a version above its own',
@@ -171,10 +173,57 @@ export const profileItemSchema = profileItemSchemaV1
   })
   .strict()
   .meta({
-    title: `ProfileItem v${ITEM_SCHEMA_VERSION}`,
+    title: 'ProfileItem v2',
     description:
       'One profile in the profiles table (DynamoDB item, shown as unmarshalled JSON). v2 adds the model ' +
       'outputs beside the propensity; every v2 attribute is optional, so a v1 item is a valid v2 item.',
+  });
+
+const rfmScore = z.number().int().min(1).max(5);
+
+/** Zod schema of the stored item (v3: v2 plus computed traits and audiences); the JSON Schema file is generated from it. */
+export const profileItemSchema = profileItemSchemaV2
+  .extend({
+    itemSchemaVersion: z
+      .union([z.literal(ITEM_READABLE_FROM_VERSION), z.literal(2), z.literal(ITEM_SCHEMA_VERSION)])
+      .describe(
+        'the oldest item schema whose readers decode this item; v2 and v3 only add optional attributes, so ' +
+          'their items say 1 and v1 readers keep reading them. A reader refuses a version above its own',
+      ),
+    // Top-level and compact: they share the one write unit with everything above. The preferred
+    // categories are the top keys of `cat` and the days since the last purchase `orders[2]` / 86,400,
+    // so neither is stored twice.
+    stage: z
+      .enum(LIFECYCLE_STAGES)
+      .optional()
+      .describe('lifecycle stage as of lastEventAt (README, "Computed traits")'),
+    rfm: z
+      .string()
+      .regex(/^[1-5]{3}$/, 'must be three digits 1–5')
+      .optional()
+      .describe('RFM cell: recency, frequency and monetary score digits, 5 best (e.g. "534")'),
+    tier: z.enum(VALUE_TIERS).optional().describe('value tier, from the monetary score'),
+    priceBand: z
+      .enum(PRICE_BANDS)
+      .optional()
+      .describe('average order value (mean cart unit price before an order) band'),
+    abandonedCart: z
+      .tuple([nonNegativeInt, nonNegativeInt])
+      .optional()
+      .describe('[cart value in cents, minutes since the last cart change] while the cart is abandoned'),
+    audiences: z
+      .record(z.string().min(1), nonNegativeInt)
+      .optional()
+      .describe(
+        "audience id → enteredAt (epoch ms: the profile's latest event when the audience started to hold)",
+      ),
+  })
+  .strict()
+  .meta({
+    title: `ProfileItem v${ITEM_SCHEMA_VERSION}`,
+    description:
+      'One profile in the profiles table (DynamoDB item, shown as unmarshalled JSON). v3 adds the computed ' +
+      'traits and audience membership; every v2 and v3 attribute is optional, so older items are valid v3 items.',
   });
 
 /** The stored item, as passed to / returned from `marshall` / `unmarshall`. */
@@ -186,6 +235,10 @@ export interface ProfileItemMeta {
   version: number;
   /** Absent = the profile is stored unscored. */
   score?: ProfileScore;
+  /** The computed traits to store (`stage`, `rfm`, `tier`, `priceBand`, `abandonedCart`); absent: none stored. */
+  traits?: ComputedTraits;
+  /** Audience membership to store (`audiences`); absent or empty: none stored. */
+  audiences?: AudienceMembership;
   /**
    * When the item is written (epoch ms). The TTL counts from the later of this and the latest event,
    * so a backfill of old history is not expired the moment it lands. @default lastEventAt
@@ -201,6 +254,8 @@ export interface DecodedProfileItem {
   itemSchemaVersion: ProfileItem['itemSchemaVersion'];
   scoreStatus: 'scored' | 'unscored';
   score?: ProfileScore;
+  /** The stored audience membership (absent: none). */
+  audiences?: AudienceMembership;
 }
 
 /** A stored item that does not match the schema (corrupt or from an unknown layout). */
@@ -214,13 +269,24 @@ const TYPE_BY_CODE = new Map<string, EventType>(
 const DECAY_SLOT = new Map<EventType, number>(DECAYED_EVENT_TYPES.map((t, i) => [t, i]));
 const HALF_LIFE_COUNT = HALF_LIVES_MS.length;
 
+// A stream has a few shards and every write encodes each of its marks: keep the keys (bounded, should a
+// caller cycle through many shard ids).
+const SHARD_KEYS = new Map<string, string>();
+const MAX_SHARD_KEYS = 1024;
+
 /**
  * The key of a shard in the item's `seq` map: the shard number for a Kinesis shard id
  * (`shardId-000000000003` → `3`), else `=` and the id as it is.
  */
 export function encodeShardId(shardId: string): string {
-  const match = KINESIS_SHARD_ID.exec(shardId);
-  return match ? String(Number(match[1])) : `=${shardId}`;
+  let key = SHARD_KEYS.get(shardId);
+  if (key === undefined) {
+    const match = KINESIS_SHARD_ID.exec(shardId);
+    key = match ? String(Number(match[1])) : `=${shardId}`;
+    if (SHARD_KEYS.size >= MAX_SHARD_KEYS) SHARD_KEYS.clear();
+    SHARD_KEYS.set(shardId, key);
+  }
+  return key;
 }
 
 function decodeShardId(key: string): string {
@@ -376,8 +442,20 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
       nowSec - state.sessionEnd,
     ];
   }
+  if (meta.traits !== undefined) encodeTraits(meta.traits, item);
+  if (meta.audiences !== undefined && Object.keys(meta.audiences).length > 0)
+    item.audiences = { ...meta.audiences };
   if (score !== undefined) fitReasonsToWriteUnit(item);
   return item;
+}
+
+function encodeTraits(traits: ComputedTraits, item: ProfileItem): void {
+  item.stage = traits.lifecycle;
+  item.rfm = traits.rfm.join('');
+  item.tier = traits.valueTier;
+  if (traits.priceBand !== undefined) item.priceBand = traits.priceBand;
+  if (traits.abandonedCart !== undefined)
+    item.abandonedCart = [traits.abandonedCart.valueCents, traits.abandonedCart.ageMinutes];
 }
 
 // Hand-written checks: the decoder runs once per profile per batch, and zod's generic parse cost
@@ -490,7 +568,11 @@ function decodeScore(item: Record<string, unknown>): ProfileScore {
 export function decodeProfileItem(raw: unknown): DecodedProfileItem {
   const item = map(raw, '(item)');
   const itemSchemaVersion = item.itemSchemaVersion;
-  if (itemSchemaVersion !== ITEM_READABLE_FROM_VERSION && itemSchemaVersion !== ITEM_SCHEMA_VERSION) {
+  if (
+    itemSchemaVersion !== ITEM_READABLE_FROM_VERSION &&
+    itemSchemaVersion !== 2 &&
+    itemSchemaVersion !== ITEM_SCHEMA_VERSION
+  ) {
     fail('itemSchemaVersion', `must be at most ${ITEM_SCHEMA_VERSION}`, itemSchemaVersion);
   }
   const lastEventAt = int(item.lastEventAt, 'lastEventAt');
@@ -569,6 +651,12 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
     scoreStatus,
   };
   if (scoreStatus === 'scored') decoded.score = decodeScore(item);
+  if (item.audiences !== undefined) {
+    const audiences: AudienceMembership = {};
+    for (const [id, enteredAt] of Object.entries(map(item.audiences, 'audiences')))
+      audiences[id] = int(enteredAt, 'audiences', id);
+    decoded.audiences = audiences;
+  }
   return decoded;
 }
 
@@ -576,8 +664,9 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
  * The JSON Schema (draft 2020-12) of the item layout `version`, as committed in
  * `profile-item.v<version>.schema.json`. Binary attributes appear as base64 strings, as in DynamoDB JSON.
  */
-export function profileItemJsonSchema(version: 1 | 2 = ITEM_SCHEMA_VERSION): Record<string, unknown> {
-  return z.toJSONSchema(version === 1 ? profileItemSchemaV1 : profileItemSchema, {
+export function profileItemJsonSchema(version: 1 | 2 | 3 = ITEM_SCHEMA_VERSION): Record<string, unknown> {
+  const schema = { 1: profileItemSchemaV1, 2: profileItemSchemaV2, 3: profileItemSchema }[version];
+  return z.toJSONSchema(schema, {
     unrepresentable: 'any',
     override: (ctx) => {
       if (ctx.zodSchema instanceof z.ZodCustom) {

@@ -14,6 +14,8 @@
  * time after that window has passed (see the README, "Rescoring"). The second pass finds only what
  * was written behind the first, so it costs one more read of the table and almost no writes.
  */
+import type { AudienceMembership } from '../audiences/audience-evaluation';
+import { profileExtrasOf } from '../audiences/profile-extras';
 import { FEATURE_COUNT, featurizeMany } from '../features/feature-vector';
 import type { ProfileStore, StoredProfileItem } from '../ingest/ingest-ports';
 import { toProfileScores } from '../model/profile-score';
@@ -101,6 +103,8 @@ interface Candidate {
   stored: StoredProfileItem;
   state: ProfileState;
   version: number;
+  /** Kept as stored: audiences are evaluated by ingest, which holds the published set. */
+  audiences: AudienceMembership | undefined;
 }
 
 /**
@@ -164,7 +168,7 @@ function decodeAll(items: readonly StoredProfileItem[], stats: RescoreStats): Ca
 function candidateOf(stored: StoredProfileItem): Candidate | undefined {
   try {
     const decoded = decodeProfileItem(stored);
-    return { stored, state: decoded.state, version: decoded.version };
+    return { stored, state: decoded.state, version: decoded.version, audiences: decoded.audiences };
   } catch (error) {
     // A corrupt item is not the rescorer's to repair (ingest refuses it the same way): leave it.
     if (error instanceof ProfileItemViolation) return undefined;
@@ -205,7 +209,12 @@ async function rescoreAll(
       round.map(async (candidate, i) => {
         writes++;
         const item = {
-          ...encodeProfileItem(candidate.state, { version: candidate.version + 1, score: scores[i] }),
+          ...encodeProfileItem(candidate.state, {
+            version: candidate.version + 1,
+            score: scores[i],
+            // Traits follow the new model (its population, its churn head); membership stays as stored.
+            ...profileExtrasOf(candidate.state, scores[i], result.population, undefined, candidate.audiences),
+          }),
           // Rescoring is not activity: the TTL stays where the profile's last write put it, so a
           // profile nobody has seen for 400 days still expires however often models change.
           ...(typeof candidate.stored.expiresAt === 'number'

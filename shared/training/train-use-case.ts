@@ -35,6 +35,7 @@ import {
 } from '../model/model-metadata';
 import type { BatchScores } from '../model/model-outputs';
 import { ModelScoringError } from '../model/model-scoring-error';
+import { computePopulationStats } from '../traits/population-stats';
 import {
   type ChampionAssessment,
   decidePromotion,
@@ -321,7 +322,11 @@ export async function publishCandidate(
   const rows = testRowsOf(trainingSet);
   // Not caught: our own exporter wrote the candidate, so a candidate that cannot be scored is a bug.
   const candidateScores = await deps.scoreOnnx(candidate.onnx, candidate.metadata, rows.matrix);
-  const metadata = withDriftReference(candidate.metadata, trainingSet, candidateScores.purchase);
+  const metadata = withPopulation(
+    withDriftReference(candidate.metadata, trainingSet, candidateScores.purchase),
+    trainingSet,
+    candidateScores,
+  );
   // The champion is scored before the candidate is stored so that its report can show the drift.
   const decision = await compareWithChampion(deps, rows, metadata, candidateScores, policy);
   const reportHtml =
@@ -344,6 +349,27 @@ export async function publishCandidate(
     heads: decision.heads,
     ...(decision.drift === undefined ? {} : { drift: decision.drift }),
   };
+}
+
+/**
+ * The candidate's metadata with the population statistics of the training rows (RFM and price-band
+ * cut points over every row, the recent-buyers centroid over the test rows' embeddings), unless it
+ * ships its own or the rows give none.
+ */
+function withPopulation(
+  metadata: ModelMetadataV2,
+  trainingSet: TrainingSet,
+  scores: Omit<BatchScores, 'modelVersion'>,
+): ModelMetadataV2 {
+  if (metadata.population !== undefined) return metadata;
+  const { embedding } = scores;
+  const population = computePopulationStats(
+    trainingSet.features,
+    trainingSet.featureNames,
+    trainingSet.rows,
+    embedding === undefined ? undefined : { ...embedding, rows: trainingSet.split.test },
+  );
+  return population === undefined ? metadata : { ...metadata, population };
 }
 
 /** The candidate's metadata with the distributions later runs measure drift against. */

@@ -2,7 +2,8 @@
  * Part 3: profile item sizes after the full workload, by the project's own size rules
  * (`estimateItemBytes`), with every model output filled (the bench model has the purchase head only, so
  * each profile is re-encoded with a simulated full score: churn risk, 3 next categories, 3 reasons per
- * head named after the real features, a 16-value embedding), cross-checked on a sample against the emulator: dynalite's own item-size
+ * head named after the real features, a 16-value embedding) and with the computed traits and the built-in
+ * audiences' membership ingest stores beside them, cross-checked on a sample against the emulator: dynalite's own item-size
  * function on the marshalled item, and the write units PutItem reports with
  * `ReturnConsumedCapacity: 'TOTAL'` (dynalite computes them from that same size, one unit per started KB).
  * Neither is AWS itself; AWS documents the rules `estimateItemBytes` implements.
@@ -18,6 +19,10 @@ import { estimateItemBytes } from '../../shared/profile/dynamodb-item-size';
 import { decodeProfileItem, encodeProfileItem } from '../../shared/profile/profile-item-codec';
 import type { ProfileState } from '../../shared/profile/profile-state';
 import { median, percentile } from './bench-report';
+import { BUILT_IN_AUDIENCES } from '../../shared/audiences/audience-definition';
+import { compileAudienceSet } from '../../shared/audiences/audience-evaluation';
+import { profileExtrasOf } from '../../shared/audiences/profile-extras';
+import { DEFAULT_POPULATION, type PopulationStats } from '../../shared/traits/computed-traits';
 
 // dynalite's internal size function (exported by its db module, undeclared in its types).
 const requireHere = createRequire(__filename);
@@ -109,6 +114,11 @@ export function measureItemSizes(
   items: readonly StoredProfileItem[],
 ): Omit<ItemSizeResult, 'sample'> & { sized: { item: Record<string, unknown>; bytes: number }[] } {
   const random = createRandom(20261127);
+  const audiences = compileAudienceSet(BUILT_IN_AUDIENCES);
+  const population: PopulationStats = {
+    ...DEFAULT_POPULATION,
+    centroids: { 'recent-buyers': Array.from({ length: EMBEDDING_SIZE }, () => random() * 2 - 1) },
+  };
   let reasonsTrimmed = 0;
   const sized = items
     .map((written) => {
@@ -118,7 +128,10 @@ export function measureItemSizes(
         modelVersion: TRAINED_MODEL_VERSION,
         scoredAt: score?.scoredAt ?? state.lastEventAt,
       };
-      const item = encodeProfileItem(state, { version, score: simulatedFullScore(state, base, random) });
+      const full = simulatedFullScore(state, base, random);
+      // With the traits and the built-in audiences' membership, as ingest writes them.
+      const extras = profileExtrasOf(state, full, population, audiences, undefined);
+      const item = encodeProfileItem(state, { version, score: full, ...extras });
       const kept =
         Object.keys(item.reasons?.purchase ?? {}).length + Object.keys(item.reasons?.churn ?? {}).length;
       if (kept < 6) reasonsTrimmed++;

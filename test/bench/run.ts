@@ -4,7 +4,8 @@
  * and beside a baseline measured in the same run. Prints a table and writes `reports/bench-<time>.json`.
  *
  * Flow: build the workload and the model → part 1, handler compute in memory (one core) → part 2, the
- * real path and the per-event baseline against dynalite + s3rver → part 3, item sizes → report.
+ * real path and the per-event baseline against dynalite + s3rver → part 3, item sizes → part 4, traits and
+ * audience evaluation per profile → report.
  */
 // Must stay the first import: it configures the telemetry the handler module creates when it loads.
 import './bench-env';
@@ -18,6 +19,8 @@ import { buildBenchWorkload, defaultWorkloadRecords, SHARD_COUNT, BATCH_SIZE } f
 import { runComputeBench, type ComputeBenchResult, type StageTiming } from './compute-bench';
 import { archivedBytesPerEvent, costReport, costTargetRow, measuredUsage } from './cost-report';
 import { runItemSizeBench, type ItemSizeResult } from './item-size-bench';
+import { runTombstoneBench } from './tombstone-bench';
+import { audienceRows, runAudienceBench } from './audience-bench';
 import { BENCH_BUCKETS, createProfilesTable, runBaseline, runRealPath, type StackRun } from './stack-bench';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -311,6 +314,16 @@ async function main(): Promise<void> {
     const { profileItems: _items, ...figures } = compute;
     report.compute = figures;
     rows.push(...computeRows(compute));
+    console.log(`[${elapsed()}] part 1b: the erasure (tombstone) check, with and without, alternating…`);
+    const tombstones = await runTombstoneBench(workload.interleaved, scorer, options.runs);
+    report.tombstones = tombstones;
+    rows.push({
+      section: '1 compute',
+      metric: `tombstone check per event (median of ${options.runs} alternating pairs)`,
+      value: tombstones.checkMicrosPerEvent,
+      unit: 'µs/event',
+      note: `${ms(tombstones.withoutCheckMs)} → ${ms(tombstones.withCheckMs)} ms over ${tombstones.events} records, ${tombstones.erasedProfiles} tombstones (all lookups miss); BatchGetItem per event ${tombstones.batchGetsPerEvent.without.toFixed(3)} → ${tombstones.batchGetsPerEvent.with.toFixed(3)}`,
+    });
   }
 
   let cloud: LocalCloud | undefined;
@@ -354,6 +367,12 @@ async function main(): Promise<void> {
       const sizes = await runItemSizeBench(compute.profileItems, cloud.clients.dynamodb, tableName);
       report.itemSize = sizes;
       rows.push(...sizeRows(sizes));
+    }
+    if (compute !== undefined) {
+      console.log(`[${elapsed()}] part 4: traits and audience evaluation per profile…`);
+      const audiences = runAudienceBench(compute.profileItems, options.runs);
+      report.audiences = audiences;
+      rows.push(...audienceRows(audiences));
     }
   } finally {
     await cloud?.stop();

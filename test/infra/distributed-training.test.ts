@@ -26,7 +26,15 @@ describe('distributed training workflow', () => {
     ([logicalId]) => logicalId.startsWith('DistributedTraining'),
   )!;
   const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
-  const definition = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : '"<ref>"')).join('')) as {
+  // A token stands inside a JSON string (an ARN part) or as a whole value: quote it only in the latter case.
+  const text = parts
+    .map((p, i) => {
+      if (typeof p === 'string') return p;
+      const before = parts[i - 1];
+      return typeof before === 'string' && before.endsWith('"') ? '<ref>' : '"<ref>"';
+    })
+    .join('');
+  const definition = JSON.parse(text) as {
     StartAt: string;
     States: Record<string, AslState>;
   };
@@ -63,7 +71,7 @@ describe('distributed training workflow', () => {
       ['Split', 'split'],
       ['Train', 'train'],
     ] as const) {
-      expect(States[state]!.Parameters).toMatchObject({ Payload: { step } });
+      expect(States[state]!.Parameters).toMatchObject({ step });
     }
   });
 

@@ -88,7 +88,7 @@ describe('synthesizeTopology', () => {
       ttlAttribute: 'expiresAt',
     });
     expect(topology.buckets.map((bucket) => bucket.role).sort()).toEqual(
-      ['archive', 'failures', 'models', 'other', 'quarantine'].sort(),
+      ['archive', 'erasure', 'failures', 'models', 'other', 'quarantine'].sort(),
     );
     expect(topology.functions.map((fn) => fn.name)).toEqual([
       'ingest',
@@ -96,6 +96,7 @@ describe('synthesizeTopology', () => {
       'train',
       'build-rows',
       'rescore',
+      'erase',
     ]);
     expect(topology.schedule).toEqual({ functionName: 'train', rate: 'rate(1 day)', rateSeconds: 86_400 });
   });

@@ -7,6 +7,7 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
 import type { ConfigVariable } from '../../../functions/commons/config';
@@ -14,7 +15,14 @@ import { METRICS_NAMESPACE } from '../../../functions/commons/telemetry-contract
 import { ONNX_RUNTIME_MODULE } from './onnx-runtime-layer';
 
 /** The functions of the pipeline; each lives in `functions/<name>/handler.ts`. */
-export const PROFILE_FUNCTION_NAMES = ['ingest', 'archive', 'train', 'rescore', 'build-rows'] as const;
+export const PROFILE_FUNCTION_NAMES = [
+  'ingest',
+  'archive',
+  'train',
+  'rescore',
+  'erase',
+  'build-rows',
+] as const;
 
 /** One of {@link PROFILE_FUNCTION_NAMES}. */
 export type ProfileFunctionName = (typeof PROFILE_FUNCTION_NAMES)[number];
@@ -32,10 +40,10 @@ const S3_READ_WILDCARDS = ['s3:GetObject*', 's3:GetBucket*', 's3:List*'] as cons
 export type TableAccess = 'read' | 'readWrite';
 
 /**
- * What a function may do with a bucket. Nothing here deletes objects (lifecycle rules do), so
- * `write` is put-only and `readWrite` is read plus put.
+ * What a function may do with a bucket. Only erasure deletes objects (otherwise lifecycle rules do):
+ * `write` is put-only, `readWrite` read plus put, `rewrite` read, put and delete.
  */
-export type BucketAccess = 'read' | 'write' | 'readWrite';
+export type BucketAccess = 'read' | 'write' | 'readWrite' | 'rewrite';
 
 /** Properties of {@link ProfileFunction}. */
 export interface ProfileFunctionProps<N extends ProfileFunctionName> {
@@ -77,6 +85,12 @@ export interface ProfileFunctionProps<N extends ProfileFunctionName> {
    * @default {}
    */
   readonly environment?: Partial<Record<ConfigVariable<N>, string>>;
+  /**
+   * The keyed-hash secret: read through the AWS Parameters and Secrets Lambda Extension (a layer), its
+   * ARN in `HASH_KEY_SECRET_ID`.
+   * @default - the function has no key
+   */
+  readonly hashKeySecret?: secretsmanager.ISecret;
 }
 
 /** Options of {@link ProfileFunction.bindTable}. */
@@ -143,6 +157,13 @@ export class ProfileFunction<N extends ProfileFunctionName = ProfileFunctionName
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
       layers: props.onnxRuntimeLayer ? [props.onnxRuntimeLayer] : [],
+      ...(props.hashKeySecret
+        ? {
+            paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(
+              lambda.ParamsAndSecretsVersions.V1_0_103,
+            ),
+          }
+        : {}),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: props.name,
@@ -172,6 +193,10 @@ export class ProfileFunction<N extends ProfileFunctionName = ProfileFunctionName
     const cfn = this.function.node.defaultChild as lambda.CfnFunction;
     cfn.addMetadata(FUNCTION_METADATA.name, props.name);
     cfn.addMetadata(FUNCTION_METADATA.entry, entry);
+    if (props.hashKeySecret) {
+      this.function.addEnvironment('HASH_KEY_SECRET_ID', props.hashKeySecret.secretArn);
+      props.hashKeySecret.grantRead(this.function);
+    }
 
     this.acknowledge(
       'L1',
@@ -210,6 +235,10 @@ export class ProfileFunction<N extends ProfileFunctionName = ProfileFunctionName
     if (access !== 'read') {
       bucket.grantPut(this.function);
       this.acknowledgeActions(['s3:Abort*'], 'Aborting own multipart uploads to bound buckets only.');
+    }
+    if (access === 'rewrite') {
+      bucket.grantDelete(this.function);
+      this.acknowledgeActions(['s3:DeleteObject*'], 'Erasure deletes emptied objects of bound buckets only.');
     }
     this.grantedBuckets.push({ bucket, why: `${envVar} (${access})` });
     return this;

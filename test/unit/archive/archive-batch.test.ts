@@ -59,7 +59,7 @@ describe('archiveBatch', () => {
     // Act
     const result = await archiveBatch(records, writer);
     // Assess
-    expect(result).toEqual({ archived: 2, objects: 2 });
+    expect(result).toEqual({ archived: 2, objects: 2, erased: 0 });
     expect(stored).toEqual(planArchiveObjects(records));
   });
 

@@ -193,7 +193,7 @@ describe('profile item v2: the model outputs', () => {
     expect(decode({ reasons: { purchase: { f: Number.NaN } } })).toThrow(/^reasons\.purchase\.f:/);
     expect(decode({ embedding: [0, new Uint8Array(8)] })).toThrow(/^embedding\.0:/);
     expect(decode({ embedding: [0.1, 'AAAA'] })).toThrow(/^embedding\.1:/);
-    expect(decode({ itemSchemaVersion: 3 })).toThrow(/^itemSchemaVersion:/);
+    expect(decode({ itemSchemaVersion: 4 })).toThrow(/^itemSchemaVersion:/);
     // A later additive layout's attributes are ignored, as v1 ignores these.
     expect(decode({ itemSchemaVersion: 2, someLaterOutput: [1] })().score).toBeDefined();
   });

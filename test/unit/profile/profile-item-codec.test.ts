@@ -137,7 +137,7 @@ describe('profile item codec', () => {
     // Assess
     expect(decode({ version: -1 })).toThrow(ProfileItemViolation);
     expect(decode({ version: -1 })).toThrow(/^version:/);
-    expect(decode({ itemSchemaVersion: 3 })).toThrow(/^itemSchemaVersion:/);
+    expect(decode({ itemSchemaVersion: 4 })).toThrow(/^itemSchemaVersion:/);
     expect(decode({ itemSchemaVersion: 0 })).toThrow(/^itemSchemaVersion:/);
     expect(decode({ act: { xx: 1 } })).toThrow(/^act\.xx:/);
     expect(decode({ act: { vw: 3 } })).toThrow(/^act\.vw:/);

@@ -1,0 +1,200 @@
+/**
+ * The erasure use case: one request (profile ids of a person) in, the person gone from every store,
+ * a tombstone left so that later and replayed events are dropped, and a receipt that names no raw id.
+ *
+ * Flow: validate the request → read the requested profiles and add the anonymous profiles they link
+ * (aliases) → write a tombstone per profile id (before anything is deleted, so ingest and the archive
+ * consumer start dropping at once) → delete the profiles (redirects of merged anonymous profiles are
+ * keyed by the same profile id and go with them) → rewrite every archive, quarantine and on-failure
+ * object holding their records → delete the profiles once more (a batch that read before the tombstone
+ * and wrote after the first delete) → the receipt.
+ */
+import { z } from 'zod';
+import { fieldRuleFromZod, FieldRuleError } from '../errors';
+import { decodeProfileItem } from '../profile/profile-item-codec';
+import type { ErasableObjectStore, ErasureProfileStore } from './erasure-ports';
+import {
+  ErasureSubject,
+  scrubArchiveText,
+  scrubFailureRecordText,
+  scrubQuarantineText,
+  type ScrubResult,
+} from './erasure-subject';
+import { isTombstoneKey, type TombstoneKeys } from './tombstones';
+
+/** Where erasure requests are put in the erasure bucket (S3 announces them to the erase function). */
+export const ERASURE_REQUESTS_PREFIX = 'requests/';
+/** Where the erase function writes each request's receipt, `receipts/<requestId>.json`. */
+export const ERASURE_RECEIPTS_PREFIX = 'receipts/';
+
+/** Largest number of ids one request may name (a receipt stays small; split bigger jobs). */
+export const MAX_IDS_PER_REQUEST = 100;
+
+/** An erasure request as the CLI writes it (`requests/<requestId>.json` in the erasure bucket). */
+export const erasureRequestSchema = z.object({
+  requestId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be 1–64 letters, digits or hyphens'),
+  /** Profile ids: a `userId`, or `anon:<anonymousId>` for an anonymous visitor. */
+  profileIds: z.array(z.string().min(1).max(133)).min(1).max(MAX_IDS_PER_REQUEST),
+  /** Epoch ms. */
+  requestedAt: z.number().int().min(0),
+});
+/** A validated erasure request. */
+export type ErasureRequest = z.infer<typeof erasureRequestSchema>;
+
+/** A request that does not follow {@link erasureRequestSchema}; names the field and the rule. */
+export class ErasureRequestViolation extends FieldRuleError {
+  override readonly name = 'ErasureRequestViolation';
+}
+
+/** Parse a request object's JSON. @throws {@link ErasureRequestViolation} */
+export function parseErasureRequest(input: unknown): ErasureRequest {
+  const parsed = erasureRequestSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const { field, rule, value } = fieldRuleFromZod(parsed.error, input, 'request');
+  // Ids are personal data: describe the value, never echo it.
+  const described = typeof value === 'string' ? `a string of ${value.length} characters` : typeof value;
+  throw new ErasureRequestViolation(field, rule, described);
+}
+
+/** What was removed from one bucket area. */
+export interface AreaReceipt {
+  objectsScanned: number;
+  objectsRewritten: number;
+  objectsDeleted: number;
+  recordsRemoved: number;
+}
+
+/** The erasure receipt (`receipts/<requestId>.json`): what was removed where; keyed hashes, no raw id. */
+export interface ErasureReceipt {
+  receiptVersion: 1;
+  requestId: string;
+  requestedAt: string;
+  startedAt: string;
+  completedAt: string;
+  durationMs: number;
+  /** HMAC-SHA256 (hex) of each erased profile id; `requested` false for linked anonymous profiles. */
+  subjects: { keyedId: string; requested: boolean; profileFound: boolean }[];
+  table: {
+    tombstonesWritten: number;
+    profilesDeleted: number;
+    /** Events folded into the deleted profiles. */
+    eventsInDeletedProfiles: number;
+    /** Profiles written again between the tombstone and the first delete, removed by the second. */
+    lateWritesDeleted: number;
+  };
+  archive: AreaReceipt;
+  quarantine: AreaReceipt;
+  failures: AreaReceipt;
+}
+
+/** What the use case needs from the outside world. */
+export interface EraseDependencies {
+  profiles: ErasureProfileStore;
+  tombstones: TombstoneKeys;
+  archive: ErasableObjectStore;
+  quarantine: ErasableObjectStore;
+  failures: ErasableObjectStore;
+  now: () => number;
+  /** Objects read at once per area. @default 16 */
+  concurrency?: number;
+}
+
+/** Carry out one erasure request and answer its receipt. */
+export async function eraseSubject(
+  request: ErasureRequest,
+  deps: EraseDependencies,
+): Promise<ErasureReceipt> {
+  const startedAt = deps.now();
+  const requested = request.profileIds.filter((id) => !isTombstoneKey(id));
+  const found = await deps.profiles.getMany(requested);
+  const linked = new Set<string>();
+  for (const item of found.values()) {
+    for (const alias of decodeProfileItem(item).state.aliases) linked.add(`anon:${alias.key}`);
+  }
+  for (const id of requested) linked.delete(id);
+  const all = [...requested, ...linked];
+  const linkedFound = await deps.profiles.getMany([...linked]);
+  const stored = new Map([...found, ...linkedFound]);
+
+  await deps.profiles.putTombstones(
+    all.map((id) => ({
+      profileId: deps.tombstones.keyOf(id),
+      version: 0,
+      erasedAt: startedAt,
+      requestId: request.requestId,
+    })),
+  );
+  await deps.profiles.deleteMany([...stored.keys()]);
+  let eventsInDeletedProfiles = 0;
+  for (const item of stored.values()) {
+    for (const count of decodeProfileItem(item).state.counts) eventsInDeletedProfiles += count;
+  }
+
+  const subject = new ErasureSubject(all);
+  const concurrency = deps.concurrency ?? 16;
+  const [archive, quarantine, failures] = await Promise.all([
+    scrubArea(deps.archive, (text) => scrubArchiveText(text, subject), concurrency),
+    scrubArea(deps.quarantine, (text) => scrubQuarantineText(text, subject), concurrency),
+    scrubArea(deps.failures, (text) => scrubFailureRecordText(text, subject), concurrency),
+  ]);
+
+  const late = await deps.profiles.getMany(all);
+  await deps.profiles.deleteMany([...late.keys()]);
+
+  const completedAt = deps.now();
+  return {
+    receiptVersion: 1,
+    requestId: request.requestId,
+    requestedAt: new Date(request.requestedAt).toISOString(),
+    startedAt: new Date(startedAt).toISOString(),
+    completedAt: new Date(completedAt).toISOString(),
+    durationMs: completedAt - startedAt,
+    subjects: all.map((id) => ({
+      keyedId: deps.tombstones.hashOf(id),
+      requested: !linked.has(id),
+      profileFound: stored.has(id),
+    })),
+    table: {
+      tombstonesWritten: all.length,
+      profilesDeleted: stored.size,
+      eventsInDeletedProfiles,
+      lateWritesDeleted: late.size,
+    },
+    archive,
+    quarantine,
+    failures,
+  };
+}
+
+/** Read every object of an area, rewrite those holding the subject's records, delete emptied ones. */
+async function scrubArea(
+  store: ErasableObjectStore,
+  scrub: (text: string) => ScrubResult,
+  concurrency: number,
+): Promise<AreaReceipt> {
+  const keys = await store.listKeys();
+  const receipt: AreaReceipt = {
+    objectsScanned: keys.length,
+    objectsRewritten: 0,
+    objectsDeleted: 0,
+    recordsRemoved: 0,
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < keys.length) {
+      const key = keys[next++]!;
+      const result = scrub(await store.read(key));
+      if (result.text === undefined) continue;
+      receipt.recordsRemoved += result.removed;
+      if (result.kept === 0) {
+        await store.delete(key);
+        receipt.objectsDeleted++;
+      } else {
+        await store.write(key, result.text);
+        receipt.objectsRewritten++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, worker));
+  return receipt;
+}
