@@ -81,7 +81,7 @@ export function parseArchiveLines(
 }
 
 /**
- * Reads the event archive (`events/dt=YYYY-MM-DD/hour=HH/bucket=BB/<shard>-<first>-<last>.ndjson.gz`, written by
+ * Reads the event archive (`events/dt=YYYY-MM-DD/hour=HH/bucket=BB-<shard>-<first>-<last>.ndjson.gz`, written by
  * the archive function) back into contract events. With a window, only the day prefixes it covers are
  * listed and only the hour partitions it overlaps are fetched.
  *

@@ -48,7 +48,7 @@ export function planArchiveObjects(
   }
   const suffix = `${first.shardId}-${first.sequenceNumber}-${last.sequenceNumber}.ndjson.gz`;
   return [...byHour].map(([partition, events]) => ({
-    key: `${ARCHIVE_PREFIX}/${partition}/${suffix}`,
+    key: `${ARCHIVE_PREFIX}/${partition}-${suffix}`,
     events,
   }));
 }

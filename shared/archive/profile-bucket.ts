@@ -11,7 +11,7 @@
  */
 import { fnv1a32 } from '../profile/hashing';
 
-/** Buckets of the archive layout (`events/dt=…/hour=…/bucket=BB/…`). */
+/** Buckets of the archive layout (`events/dt=…/hour=…/bucket=BB-<shard>-…`: in the file name, so an hour stays one flat listing). */
 export const ARCHIVE_PROFILE_BUCKETS = 16;
 
 /** The bucket of a profile id, in `[0, buckets)`. */
@@ -24,7 +24,7 @@ export function bucketKeyPart(bucket: number): string {
   return `bucket=${String(bucket).padStart(2, '0')}`;
 }
 
-const BUCKET_PART = /\/bucket=(\d+)\//;
+const BUCKET_PART = /\/bucket=(\d+)-/;
 
 /** The bucket an archive key names, or `undefined` for a key written before buckets (every bucket reads it). */
 export function bucketOfArchiveKey(key: string): number | undefined {
