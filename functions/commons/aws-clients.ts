@@ -6,6 +6,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 // Bounded request times: a hung connection fails fast and is retried by the SDK (or by Lambda),
@@ -15,6 +16,7 @@ const httpHandler = (requestTimeout: number) =>
 
 let dynamodb: DynamoDBClient | undefined;
 let s3: S3Client | undefined;
+let secretsManager: SecretsManagerClient | undefined;
 
 /** The container's DynamoDB client. */
 export function dynamoDbClient(): DynamoDBClient {
@@ -29,4 +31,10 @@ export function s3Client(): S3Client {
     requestHandler: httpHandler(30_000),
   });
   return s3;
+}
+
+/** The container's Secrets Manager client (the keyed-hash key, read once per container). */
+export function secretsManagerClient(): SecretsManagerClient {
+  secretsManager ??= new SecretsManagerClient({ requestHandler: httpHandler(5_000) });
+  return secretsManager;
 }

@@ -30,11 +30,20 @@ export function readConfig<T extends z.ZodRawShape>(
 }
 
 const name = z.string().min(1, 'is required');
+
 /**
- * The Secrets Manager secret of the erasure key (`functions/commons/secret-key.ts`). Optional for the
- * stream consumers so a bare environment still runs them; the stack always binds it.
+ * The keyed hash of the decoding consumers (`functions/commons/secret-key.ts`): the secret's ARN, bound
+ * by the stack (optional so a bare environment still runs them, without fingerprints), and whether ids
+ * are pseudonymised (stack parameter `pseudonymiseIds`).
  */
-const hashKeySecret = { HASH_KEY_SECRET_ID: name.optional() };
+const decodePrivacy = {
+  HASH_KEY_SECRET_ID: name.optional(),
+  /** `true` replaces userId/anonymousId by their keyed hash at decode. @default false */
+  PSEUDONYMISE_IDS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
+};
 
 /** What the ingest function reads from its environment. */
 export const INGEST_CONFIG = z.object({
@@ -43,7 +52,7 @@ export const INGEST_CONFIG = z.object({
   MODELS_BUCKET: name,
   /** How often, at most, the scorer looks for a newly promoted model. @default 60 */
   MODEL_POLL_SECONDS: z.coerce.number().int().min(0).default(60),
-  ...hashKeySecret,
+  ...decodePrivacy,
 });
 
 /** What the archive function reads from its environment. */
@@ -51,7 +60,7 @@ export const ARCHIVE_CONFIG = z.object({
   ARCHIVE_BUCKET: name,
   /** Where tombstones are looked up (with `HASH_KEY_SECRET_ID`); without both none is. */
   PROFILES_TABLE: name.optional(),
-  ...hashKeySecret,
+  ...decodePrivacy,
 });
 
 /** What the erasure function reads from its environment. */
@@ -64,6 +73,9 @@ export const ERASE_CONFIG = z.object({
   ERASURE_BUCKET: name,
   HASH_KEY_SECRET_ID: name,
 });
+
+/** What the scrub-failures function reads from its environment. */
+export const SCRUB_FAILURES_CONFIG = z.object({ FAILURES_BUCKET: name });
 
 /** What the training function reads from its environment. */
 export const TRAIN_CONFIG = z.object({
@@ -112,6 +124,7 @@ export const FUNCTION_CONFIGS = {
   train: TRAIN_CONFIG,
   rescore: RESCORE_CONFIG,
   'build-rows': BUILD_ROWS_CONFIG,
+  'scrub-failures': SCRUB_FAILURES_CONFIG,
   erase: ERASE_CONFIG,
 } as const;
 

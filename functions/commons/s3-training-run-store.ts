@@ -1,6 +1,12 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { StoredSplitPlan, TrainingRunStore } from '../../shared/training/distributed-training';
+import type { ContractEvent } from '../../shared/contract/event-contract';
+import type {
+  PartitionLinks,
+  StoredAliases,
+  StoredSplitPlan,
+  TrainingRunStore,
+} from '../../shared/training/distributed-training';
 import type { AssembledPartition } from '../../shared/training/training-set';
 
 /** Prefix of every object of a training run (a lifecycle rule expires them). */
@@ -15,7 +21,9 @@ const copyOf = (base64: string) => {
 };
 
 /**
- * One training run's intermediate results in S3, under `training-runs/<runId>/`: candidate cutoffs as
+ * One training run's intermediate results in S3, under `training-runs/<runId>/`: identify links
+ * (`links/<p>.json.gz`), the alias map (`aliases.json.gz`), shipped events of claimed anonymous
+ * profiles (`foreign/<target>/<source>.ndjson.gz`, the archive's own line format), candidate cutoffs as
  * raw little-endian float64 (`candidates/<p>.f64`), the plan as JSON, each partition's rows as gzipped
  * JSON whose typed arrays are base64 bytes (`rows/<p>.json.gz`; float32 features round-trip bit for bit).
  */
@@ -24,6 +32,45 @@ export class S3TrainingRunStore implements TrainingRunStore {
     private readonly s3: S3Client,
     private readonly bucket: string,
   ) {}
+
+  async putLinks(runId: string, partition: number, links: PartitionLinks): Promise<void> {
+    await this.put(`${runId}/links/${partition}.json.gz`, gzipSync(JSON.stringify(links)));
+  }
+
+  async getLinks(runId: string, partition: number): Promise<PartitionLinks> {
+    return this.getJson<PartitionLinks>(`${runId}/links/${partition}.json.gz`);
+  }
+
+  async putAliases(runId: string, aliases: StoredAliases): Promise<void> {
+    await this.put(`${runId}/aliases.json.gz`, gzipSync(JSON.stringify(aliases)));
+  }
+
+  async getAliases(runId: string): Promise<StoredAliases> {
+    return this.getJson<StoredAliases>(`${runId}/aliases.json.gz`);
+  }
+
+  async putForeign(runId: string, target: number, source: number, events: readonly ContractEvent[]) {
+    const body = events.map((event) => JSON.stringify(event)).join('\n');
+    await this.put(`${runId}/foreign/${target}/${source}.ndjson.gz`, gzipSync(body));
+  }
+
+  async getForeign(runId: string, target: number): Promise<ContractEvent[]> {
+    const prefix = `${TRAINING_RUNS_PREFIX}/${runId}/foreign/${target}/`;
+    const events: ContractEvent[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const { Key: key } of page.Contents ?? []) {
+        const text = gunzipSync(await this.get(key!.slice(TRAINING_RUNS_PREFIX.length + 1))).toString('utf8');
+        // Written by this run's shuffle from events the archive reader validated: parsed, not re-validated.
+        for (const line of text.split('\n')) if (line !== '') events.push(JSON.parse(line) as ContractEvent);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return events;
+  }
 
   async putCandidates(runId: string, partition: number, sorted: Float64Array): Promise<void> {
     await this.put(
@@ -74,6 +121,10 @@ export class S3TrainingRunStore implements TrainingRunStore {
         lastKeys: (stored.lastKeys as (string | null)[]).map((key) => key ?? undefined),
       },
     };
+  }
+
+  private async getJson<T>(key: string): Promise<T> {
+    return JSON.parse(gunzipSync(await this.get(key)).toString('utf8')) as T;
   }
 
   private async put(key: string, body: Uint8Array | string): Promise<void> {

@@ -8,6 +8,7 @@
  * Plain data with no Powertools or CDK import, so both the Lambda bundles and the CDK app use it.
  */
 import { VIOLATION_KINDS } from '../../shared/contract/event-contract';
+import { MERGE_REFUSAL_REASONS } from '../../shared/profile/profile-state';
 
 /** The CloudWatch namespace every function publishes into (`POWERTOOLS_METRICS_NAMESPACE`). */
 export const METRICS_NAMESPACE = 'ProfileStream';
@@ -57,6 +58,10 @@ export const PUBLISHED_METRICS = {
     ErasedDropped: count,
     /** Refused records by contract violation kind; published only when non-zero. */
     Quarantined: { unit: 'Count', dimensions: { reason: VIOLATION_KINDS } },
+    /** Anonymous profiles folded into their user on identify; published only when non-zero. */
+    ProfilesMerged: count,
+    /** Identifies that did not merge (shared device, alias limit); published only when non-zero. */
+    MergesRefused: { unit: 'Count', dimensions: { reason: MERGE_REFUSAL_REASONS } },
     /** A published model cannot serve this build; published when it happens. */
     ModelRefused: count,
     /** The model pointer could not be read (S3, network); published when it happens. */
@@ -81,6 +86,11 @@ export const PUBLISHED_METRICS = {
     RecordsErased: count,
     /** Request to receipt. */
     ErasureMs: milliseconds,
+  },
+  'scrub-failures': {
+    /** Records of an on-failure object that lost personal fields; published when it rewrites one. */
+    FailureRecordsScrubbed: count,
+    PersonalFieldsRemoved: count,
   },
   train: {
     TrainingSkipped: count,

@@ -1,15 +1,15 @@
 /**
  * Ingest function entry: Kinesis batch → validated events → updated, scored profiles in DynamoDB.
  *
- * Flow: read config once → build the AWS adapters once per container (the erasure key at the first
- * batch) → `createIngestHandler` (decode → `ingestBatch` → `batchItemFailures`).
+ * Flow: read config once → build the AWS adapters once per container and start loading the
+ * keyed-hash key (cold start; fingerprints, pseudonymous ids, tombstones) → `createIngestHandler` (decode → `ingestBatch` → `batchItemFailures`).
  */
 import { dynamoDbClient, s3Client } from '../commons/aws-clients';
 import { INGEST_CONFIG, readConfig } from '../commons/config';
 import { DynamoDbProfileStore } from '../commons/dynamodb-profile-store';
 import { S3ModelScorer } from '../commons/s3-model-scorer';
 import { S3QuarantineSink } from '../commons/s3-quarantine-sink';
-import { tombstoneKeysLoader } from '../commons/secret-key';
+import { decodePrivacyLoader, tombstoneKeysLoader } from '../commons/secret-key';
 import { AUDIENCE_SOURCE_HOOKS, createIngestHandler, MODEL_SCORER_HOOKS } from './ingest-handler';
 import { S3AudienceSource } from '../commons/s3-audience-definitions';
 
@@ -26,7 +26,7 @@ export const handler = createIngestHandler({
     config.MODEL_POLL_SECONDS * 1000,
     MODEL_SCORER_HOOKS,
   ),
-  // Loaded at the first batch (the secrets extension answers only inside an invocation), then cached.
+  privacy: decodePrivacyLoader(config),
   tombstones: secretId === undefined ? undefined : tombstoneKeysLoader(secretId),
   // Audience definitions live beside the model pointer and are polled as often.
   audiences: new S3AudienceSource(

@@ -1,6 +1,8 @@
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { VIOLATION_KINDS } from '../../shared/contract/event-contract';
+import { MERGE_REFUSAL_REASONS } from '../../shared/profile/profile-state';
 import { ingestBatch, type IngestDependencies, type IngestStats } from '../../shared/ingest/ingest-batch';
+import type { DecodePrivacy } from '../../shared/privacy/pseudonymise';
 import { toIngestRecords } from '../commons/kinesis-event';
 import type { ModelScorerHooks } from '../commons/s3-model-scorer';
 import type { TombstoneKeys } from '../../shared/erasure/tombstones';
@@ -60,13 +62,15 @@ export const AUDIENCE_SOURCE_HOOKS: AudienceSourceHooks = {
  * to `batchItemFailures`. Invalid records are quarantined and acknowledged, so they never block a shard.
  */
 export function createIngestHandler(
-  deps: Omit<IngestDependencies, 'now' | 'tombstones'> & {
+  deps: Omit<IngestDependencies, 'now' | 'privacy' | 'tombstones'> & {
     now?: () => number;
-    /** The tombstone keys, loaded lazily (the key comes from Secrets Manager). @default undefined */
+    /** Fingerprints and pseudonymous ids, loaded once per container (the key). @default none */
+    privacy?: () => Promise<DecodePrivacy | undefined>;
+    /** The tombstone keys, loaded once per container (the same key). @default undefined */
     tombstones?: () => Promise<TombstoneKeys>;
   },
 ): IngestHandler {
-  const { tombstones: loadTombstones, ...rest } = deps;
+  const { privacy: loadPrivacy, tombstones: loadTombstones, ...rest } = deps;
   return async (event, context) => {
     const started = performance.now();
     const records = toIngestRecords(event);
@@ -77,10 +81,11 @@ export function createIngestHandler(
       requestId: context?.awsRequestId,
     });
     try {
-      const tombstones = loadTombstones === undefined ? undefined : await loadTombstones();
+      const [privacy, tombstones] = await Promise.all([loadPrivacy?.(), loadTombstones?.()]);
       const { failedSequenceNumbers, stats } = await ingestBatch(records, {
         now: Date.now,
         ...rest,
+        privacy,
         tombstones,
       });
       publishMetrics(stats, performance.now() - started);
@@ -115,5 +120,10 @@ function publishMetrics(stats: IngestStats, batchMs: number): void {
   for (const reason of VIOLATION_KINDS) {
     const count = stats.quarantined[reason];
     if (count > 0) publish('Quarantined', count, { reason });
+  }
+  if (stats.profilesMerged > 0) publish('ProfilesMerged', stats.profilesMerged);
+  for (const reason of MERGE_REFUSAL_REASONS) {
+    const count = stats.mergesRefused[reason];
+    if (count > 0) publish('MergesRefused', count, { reason });
   }
 }

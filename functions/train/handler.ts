@@ -21,7 +21,13 @@ import { S3ArchiveReader } from '../commons/s3-archive-reader';
 import { S3ModelRegistry } from '../commons/s3-model-registry';
 import { logger, metrics } from '../commons/telemetry';
 import { S3TrainingRunStore } from '../commons/s3-training-run-store';
-import { assembleStep, planRun, type RunPlan, splitStep } from '../../shared/training/distributed-training';
+import {
+  aliasesStep,
+  assembleStep,
+  planRun,
+  type RunPlan,
+  splitStep,
+} from '../../shared/training/distributed-training';
 import {
   trainAndPublish,
   trainingSetOptionsOf,
@@ -45,8 +51,7 @@ const bundledWasm = existsSync(path.join(__dirname, 'tfjs-backend-wasm.wasm'));
 const backend = initialiseTrainingBackend('wasm', bundledWasm ? `${__dirname}/` : undefined);
 
 /** A coordinator step of the distributed workflow. */
-export type TrainWorkflowEvent =
-  { step: 'plan' } | ({ step: 'split' } & RunPlan) | ({ step: 'train' } & RunPlan);
+export type TrainWorkflowEvent = { step: 'plan' } | ({ step: 'aliases' | 'split' | 'train' } & RunPlan);
 
 /** Lambda entry point for the training schedule, and for the workflow's coordinator steps. */
 export const handler = async (event?: ScheduledEvent | TrainWorkflowEvent) => {
@@ -56,6 +61,10 @@ export const handler = async (event?: ScheduledEvent | TrainWorkflowEvent) => {
 
 async function workflowStep(event: TrainWorkflowEvent): Promise<RunPlan | TrainSummary> {
   if (event.step === 'plan') return planRun(events.partitioned(), `run-${Date.now()}`);
+  if (event.step === 'aliases') {
+    await aliasesStep(runs, event);
+    return event;
+  }
   if (event.step === 'split') {
     await splitStep(runs, event, trainingSetOptionsOf(options), rowSample);
     return event;

@@ -77,7 +77,7 @@ export function buildApp(options: BuildAppOptions = {}): ProfileStreamApp {
   });
   const stateless = new StatelessStack(app, STACK_NAMES.stateless, {
     description:
-      'profile-stream: ingest, archive, train and rescore functions, schedule, rescoring workflow, alarms, dashboard',
+      'profile-stream: ingest, archive, train, rescore and scrub-failures functions, schedule, rescoring workflow, alarms, dashboard',
     resources: stateful.resources,
     projectRoot: PROJECT_ROOT,
     trainingRateHours: parameters.trainingRateHours,
@@ -86,6 +86,7 @@ export function buildApp(options: BuildAppOptions = {}): ProfileStreamApp {
     ingestBatchingWindowSeconds: parameters.ingestBatchingWindowSeconds,
     ingestFanOut: parameters.ingestFanOut,
     trainingEngine: parameters.trainingEngine,
+    pseudonymiseIds: parameters.pseudonymiseIds,
   });
   // A policy validation plugin: synth fails while any finding is neither fixed nor acknowledged.
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -30,6 +30,12 @@ export interface StackParameters {
    * synthesized either way.
    */
   readonly trainingEngine: TrainingEngine;
+  /**
+   * Replace `userId` and `anonymousId` at decode by their keyed hash (HMAC-SHA256 under the stateful
+   * stack's secret), so the table, archive and logs hold no raw ids; readers hash the id they are given
+   * (README, "Pseudonymous ids"). Device and network fingerprints are computed either way.
+   */
+  readonly pseudonymiseIds: boolean;
 }
 
 /** Values of {@link StackParameters.trainingEngine}. */
@@ -54,9 +60,10 @@ export const DEFAULT_STACK_PARAMETERS: StackParameters = {
   ingestBatchingWindowSeconds: 1,
   ingestFanOut: 'shared',
   trainingEngine: 'function',
+  pseudonymiseIds: false,
 };
 
-type NumericParameter = Exclude<keyof StackParameters, 'ingestFanOut' | 'trainingEngine'>;
+type NumericParameter = Exclude<keyof StackParameters, 'ingestFanOut' | 'trainingEngine' | 'pseudonymiseIds'>;
 
 /**
  * Bounds from the services: provisioned streams start at 500 shards max; rate() needs ≥ 1; Lambda
@@ -69,6 +76,13 @@ const RULES: Record<NumericParameter, { min: number; max: number }> = {
   alarmAfterRunsWithoutPromotion: { min: 1, max: 24 * 7 },
   ingestBatchingWindowSeconds: { min: 0, max: 300 },
 };
+
+const BOOLEAN_VALUES = new Map<unknown, boolean>([
+  [true, true],
+  [false, false],
+  ['true', true],
+  ['false', false],
+]);
 
 /** CloudWatch evaluates an alarm over at most 7 days (period × evaluation periods). */
 const MAX_ALARM_WINDOW_HOURS = 24 * 7;
@@ -109,6 +123,12 @@ export function resolveStackParameters(app: App, overrides: Partial<StackParamet
     return mode;
   };
   const ingestFanOut = oneOf('ingestFanOut', INGEST_FAN_OUT_MODES);
+  // CLI `-c pseudonymiseIds=true` arrives as a string; code passes a boolean.
+  const pseudonymise = rawOf('pseudonymiseIds');
+  const pseudonymiseIds = BOOLEAN_VALUES.get(pseudonymise);
+  if (pseudonymiseIds === undefined) {
+    throw new InvalidStackParameter('pseudonymiseIds', 'must be true or false', pseudonymise);
+  }
   const parameters = {
     shardCount: resolve('shardCount'),
     trainingRateHours: resolve('trainingRateHours'),
@@ -116,6 +136,7 @@ export function resolveStackParameters(app: App, overrides: Partial<StackParamet
     ingestBatchingWindowSeconds: resolve('ingestBatchingWindowSeconds'),
     ingestFanOut,
     trainingEngine: oneOf('trainingEngine', TRAINING_ENGINES),
+    pseudonymiseIds,
     alarmAfterRunsWithoutPromotion: resolve('alarmAfterRunsWithoutPromotion'),
   };
   const windowHours = parameters.trainingRateHours * parameters.alarmAfterRunsWithoutPromotion;

@@ -61,7 +61,7 @@ export interface StatefulResources {
   readonly failuresBucket: s3.IBucket;
   /** Erasure requests (`requests/`) and receipts (`receipts/`). */
   readonly erasureBucket: s3.IBucket;
-  /** The key of the keyed hash (erasure tombstones, pseudonymised ids). */
+  /** The key of the keyed hash (device/network fingerprints, pseudonymised ids, erasure tombstones). */
   readonly hashKeySecret: secretsmanager.ISecret;
 }
 
@@ -152,6 +152,11 @@ export class StatefulStack extends Stack {
     (modelsBucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
       eventBridgeConfiguration: { eventBridgeEnabled: true },
     };
+    // New on-failure objects start the scrub-failures function (stateless stack) the same way: a
+    // bucket notification to a function of the other stack would make the stacks depend on each other.
+    (failuresBucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
+      eventBridgeConfiguration: { eventBridgeEnabled: true },
+    };
 
     const erasureBucket = this.createBucket('ErasureBucket', 'erasure', {
       ...logged('erasure'),
@@ -161,6 +166,9 @@ export class StatefulStack extends Stack {
     (erasureBucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
       eventBridgeConfiguration: { eventBridgeEnabled: true },
     };
+
+    // Always created, whether or not ids are pseudonymised: fingerprints and tombstones need it too.
+    // 64 random alphanumerics (≈ 381 bits), used as their UTF-8 bytes: above HMAC-SHA256's 32 bytes.
     const hashKeySecret = new secretsmanager.Secret(this, 'HashKeySecret', {
       description: 'Key of the keyed hash (HMAC-SHA256) of user ids: erasure tombstones, pseudonymised ids',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
@@ -168,7 +176,8 @@ export class StatefulStack extends Stack {
     });
     Validations.of(hashKeySecret).acknowledge({
       id: 'AwsSolutions-SMG4',
-      reason: 'Rotating the key would orphan every tombstone (keyed by it): erased people would come back.',
+      reason:
+        'Rotating the key changes every pseudonym and fingerprint and orphans every tombstone: a planned re-keying (README, "Pseudonymous ids"), never a schedule.',
     });
 
     this.resources = {

@@ -10,6 +10,7 @@ import { PipelineMonitoring } from './constructs/pipeline-monitoring';
 import { ProfileFunction } from './constructs/profile-function';
 import { RescoringWorkflow } from './constructs/rescoring-workflow';
 import { ErasureIntake } from './constructs/erasure-intake';
+import { FailureScrubbing } from './constructs/failure-scrubbing';
 import type { StatefulResources } from './stateful-stack';
 import type { IngestFanOut, TrainingEngine } from './stack-parameters';
 import { DistributedTraining } from './constructs/distributed-training';
@@ -87,6 +88,8 @@ export interface StatelessStackProps extends StackProps {
   readonly ingestFanOut: IngestFanOut;
   /** What the training schedule starts (`StackParameters.trainingEngine`). @default 'function' */
   readonly trainingEngine?: TrainingEngine;
+  /** Pseudonymise userId/anonymousId at decode (stack parameter `pseudonymiseIds`). @default false */
+  readonly pseudonymiseIds?: boolean;
   /**
    * How often ingest checks the models bucket for a new model pointer.
    * @default 60
@@ -95,7 +98,7 @@ export interface StatelessStackProps extends StackProps {
 }
 
 /**
- * The code: the four functions, their triggers (the rescoring workflow among them), and the alarms and dashboard that watch them.
+ * The code: the functions (ingest, archive, train, rescore, scrub-failures), their triggers (the rescoring workflow among them), and the alarms and dashboard that watch them.
  * Holds no data, so it can be destroyed and redeployed at will.
  */
 export class StatelessStack extends Stack {
@@ -104,6 +107,8 @@ export class StatelessStack extends Stack {
   readonly train: ProfileFunction<'train'>;
   readonly rescore: ProfileFunction<'rescore'>;
   readonly erase: ProfileFunction<'erase'>;
+  /** Removes personal data from the on-failure objects the consumers' mappings write. */
+  readonly scrubFailures: ProfileFunction<'scrub-failures'>;
   /** Rescoring after every move of the model pointer. */
   readonly rescoring: RescoringWorkflow;
   /** The build-rows worker of the distributed training workflow. */
@@ -118,6 +123,11 @@ export class StatelessStack extends Stack {
     const { resources, projectRoot } = props;
     const modelPollSeconds = props.modelPollSeconds ?? 60;
     const onnxRuntimeLayer = new OnnxRuntimeLayer(this, 'OnnxRuntime', { projectRoot }).layer;
+    // Both consumers decode alike, so the table and the archive hold the same ids and fingerprints.
+    const decodePrivacy = {
+      hashKeySecret: resources.hashKeySecret,
+      environment: { PSEUDONYMISE_IDS: String(props.pseudonymiseIds ?? false) },
+    } as const;
 
     this.ingest = new ProfileFunction(this, 'Ingest', {
       name: 'ingest',
@@ -126,8 +136,8 @@ export class StatelessStack extends Stack {
       memorySize: 1024,
       timeout: INGEST_TIMEOUT,
       onnxRuntimeLayer,
-      environment: { MODEL_POLL_SECONDS: String(modelPollSeconds) },
-      hashKeySecret: resources.hashKeySecret,
+      hashKeySecret: decodePrivacy.hashKeySecret,
+      environment: { MODEL_POLL_SECONDS: String(modelPollSeconds), ...decodePrivacy.environment },
     })
       .bindTable({ table: resources.table, access: 'readWrite', envVar: 'PROFILES_TABLE' })
       .bindBucket({ bucket: resources.quarantineBucket, access: 'write', envVar: 'QUARANTINE_BUCKET' })
@@ -138,7 +148,7 @@ export class StatelessStack extends Stack {
       projectRoot,
       memorySize: 512,
       timeout: Duration.seconds(120),
-      hashKeySecret: resources.hashKeySecret,
+      ...decodePrivacy,
     })
       .bindBucket({ bucket: resources.archiveBucket, access: 'write', envVar: 'ARCHIVE_BUCKET' })
       // Tombstones only: erased people's events stay out of the archive.
@@ -248,6 +258,18 @@ export class StatelessStack extends Stack {
     new ErasureIntake(this, 'ErasureIntake', {
       erasureBucket: resources.erasureBucket,
       erase: this.erase.function,
+    });
+
+    this.scrubFailures = new ProfileFunction(this, 'ScrubFailures', {
+      name: 'scrub-failures',
+      projectRoot,
+      // One object of at most one batch (6 MB of payload): parse, scrub, write back.
+      memorySize: 512,
+      timeout: Duration.seconds(60),
+    }).bindBucket({ bucket: resources.failuresBucket, access: 'readWrite', envVar: 'FAILURES_BUCKET' });
+    new FailureScrubbing(this, 'FailureScrubbing', {
+      failuresBucket: resources.failuresBucket,
+      scrub: this.scrubFailures.function,
     });
 
     this.trainingSchedule = new events.Rule(this, 'TrainingSchedule', {

@@ -13,6 +13,8 @@ import { Command, Option } from 'commander';
 import { DynamoDbProfileStore } from '../../functions/commons/dynamodb-profile-store';
 import { decodeProfileItem } from '../../shared/profile/profile-item-codec';
 import { createProducerKinesisClient } from '../client/event-producer';
+import { pseudonymousProfileId } from '../../shared/privacy/pseudonymise';
+import { idHasherOf, withHashKeyOptions, type HashKeyOptions } from './hash-key-options';
 import { REPLAY_SOURCES, replay, type RepairFunction, type ReplaySource } from './replay-records';
 
 // Lambda runs nodejs22.x; the SDK's notice about Node 20 is noise for an operator's CLI.
@@ -47,7 +49,7 @@ async function loadRepair(modulePath: string): Promise<RepairFunction> {
   return repair;
 }
 
-interface ReplayOptions {
+interface ReplayOptions extends HashKeyOptions {
   stream: string;
   table: string;
   region?: string;
@@ -56,7 +58,7 @@ interface ReplayOptions {
   dryRun?: boolean;
 }
 
-const program = new Command()
+const program = withHashKeyOptions(new Command())
   .name('npm run replay --')
   .description('Republish repaired quarantine records or on-failure payloads so nothing is applied twice.')
   .argument('<source>', `what to replay: ${REPLAY_SOURCES.join(' or ')}`)
@@ -79,13 +81,23 @@ const program = new Command()
     const s3 = new S3Client(region);
     const kinesis = createProducerKinesisClient(region);
     const store = new DynamoDbProfileStore(new DynamoDBClient(region), options.table);
+    // Records hold raw ids (ingest pseudonymises at decode): look their profiles up by pseudonym.
+    const hasher = await idHasherOf(options);
+    const storedId = (id: string) => (hasher === undefined ? id : pseudonymousProfileId(hasher, id));
     try {
       const summary = await replay(source as ReplaySource, s3Prefix, {
         s3,
         kinesis,
         streamName: options.stream,
-        readProfiles: async (ids) =>
-          new Map([...(await store.getMany(ids))].map(([id, item]) => [id, decodeProfileItem(item).state])),
+        readProfiles: async (ids) => {
+          const items = await store.getMany(ids.map(storedId));
+          return new Map(
+            ids.flatMap((id) => {
+              const item = items.get(storedId(id));
+              return item === undefined ? [] : [[id, decodeProfileItem(item).state] as const];
+            }),
+          );
+        },
         repair: options.fix === undefined ? undefined : await loadRepair(options.fix),
         movedOn: options.movedOn,
         dryRun: options.dryRun,

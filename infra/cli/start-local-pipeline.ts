@@ -9,8 +9,14 @@ import { EventProducer } from '../client/event-producer';
 import { generateWorkload } from '../workload/synthetic-workload';
 import { injectFaults } from '../workload/fault-injection';
 import { appliedEvents, foldInMemory } from '../local/reference-fold';
-import { startLocalPipeline, type LocalPipeline, type RescorePassSummary } from '../local/local-pipeline';
+import {
+  decodePrivacyOf,
+  startLocalPipeline,
+  type LocalPipeline,
+  type RescorePassSummary,
+} from '../local/local-pipeline';
 import type { TrainSummary } from '../../shared/training/train-use-case';
+import { startProfileExplorer, type ProfileExplorer } from '../local/explorer/explorer-server';
 import { BUILT_IN_AUDIENCES } from '../../shared/audiences/audience-definition';
 import { S3AudiencePublisher } from '../../functions/commons/s3-audience-definitions';
 import {
@@ -19,7 +25,9 @@ import {
   formatAccounting,
   formatAudienceSizes,
   formatMetricsTable,
+  profilesPerPerson,
   sampleProfiles,
+  scanProfiles,
   type RunAccounting,
 } from '../local/run-report';
 
@@ -43,7 +51,14 @@ const program = new Command()
   .option('--seed <n>', 'workload seed', integer('--seed'), 42)
   .option('--no-faults', 'publish the workload without duplicates, reordering or malformed records')
   .option('--data-dir <dir>', 'keep the emulators’ data here (default: nothing left on disk)')
-  .option('--serve', 'keep the local cloud running after the run and print its endpoints')
+  .option(
+    '--serve',
+    'keep the local cloud running after the run, print its endpoints and serve the profile explorer',
+  )
+  .option(
+    '--pseudonymise-ids',
+    'store keyed hashes of userId/anonymousId instead of the ids (stack parameter pseudonymiseIds)',
+  )
   .option('--samples <n>', 'sample profiles to print at the end', integer('--samples'), 3)
   .option('--warm-up-share <x>', 'share of the records streamed before training', share, 0.7)
   .option(
@@ -69,6 +84,7 @@ interface RunOptions {
   faults: boolean;
   dataDir?: string;
   serve?: boolean;
+  pseudonymiseIds?: boolean;
   samples: number;
 }
 
@@ -83,6 +99,8 @@ async function main(): Promise<void> {
   );
   const pipeline = await startLocalPipeline({
     dataDir: options.dataDir,
+    // Otherwise the stack's own resolution: `cdk.json` context, then the default (off).
+    ...(options.pseudonymiseIds === true ? { stackParameters: { pseudonymiseIds: true } } : {}),
     // `npm run erase` against the served cloud: requests are picked up as S3 → EventBridge would.
     watchErasureRequests: options.serve === true,
     // Keep the handlers' own logs quiet; the runner prints progress.
@@ -95,9 +113,11 @@ async function main(): Promise<void> {
     },
   });
   let stopping = false;
+  let explorer: ProfileExplorer | undefined;
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
+    await explorer?.stop();
     await pipeline.stop();
     process.exit(code);
   };
@@ -184,6 +204,8 @@ async function main(): Promise<void> {
   const reference = foldInMemory(
     records.filter((r) => !unsent.has(r)),
     Date.now(),
+    // Decoded as the handlers decode: the same key, fingerprints and (if on) pseudonymous ids.
+    decodePrivacyOf(pipeline),
   );
   const expectedApplied = [...reference.values()].reduce((sum, state) => sum + appliedEvents(state), 0);
   const accounting = await collectAccounting(
@@ -221,15 +243,35 @@ async function main(): Promise<void> {
       audienceSet.set.audiences.map((a) => a.id),
     ),
   );
+  const people = [...workload.groundTruth.values()].filter((t) => !t.isBot);
+  const identity = profilesPerPerson(
+    await scanProfiles(pipeline),
+    people.map((t) => t.profileIds),
+  );
+  const identified = people.filter((t) => t.identifiedAtMs !== undefined).length;
+  console.log(
+    `identity: ${identity.people.toLocaleString('en-US')} people (bots left out), ${identified.toLocaleString('en-US')} of them ` +
+      `identified after browsing anonymously → ${identity.mean.toFixed(2)} profiles per person ` +
+      `(${identity.split.toLocaleString('en-US')} split); ${accounting.redirects.toLocaleString('en-US')} anonymous profiles merged on identify`,
+  );
   console.log(`[${elapsed()}] ${formatAccounting(accounting)}`);
 
   if (options.serve) {
+    explorer = await startProfileExplorer({
+      dynamodb: pipeline.cloud.clients.dynamodb,
+      tableName: pipeline.tableName,
+    });
     console.log('\nLocal cloud is up (Ctrl-C to stop):');
     console.log(`  AWS_ENDPOINT_URL_KINESIS=${pipeline.cloud.endpoints.kinesis}`);
     console.log(`  AWS_ENDPOINT_URL_DYNAMODB=${pipeline.cloud.endpoints.dynamodb}`);
     console.log(`  AWS_ENDPOINT_URL_S3=${pipeline.cloud.endpoints.s3}`);
     console.log(
       `  stream ${pipeline.streamName}, table ${pipeline.tableName}, credentials S3RVER/S3RVER, region us-east-1`,
+    );
+    console.log(`  profile explorer: ${explorer.url} (loopback only)`);
+    // Local only (there is no Secrets Manager here): the CLIs hash ids they are given with it.
+    console.log(
+      `  LOCAL_HASH_KEY=${pipeline.hashKey}${pipeline.pseudonymiseIds ? ' (ids pseudonymised)' : ''}`,
     );
     console.log(
       `  erase: npm run erase -- <id>… --bucket ${pipeline.buckets.erasure} --endpoint ${pipeline.cloud.endpoints.s3}`,

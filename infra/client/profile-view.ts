@@ -6,7 +6,7 @@ import { EVENT_TYPES, type EventType } from '../../shared/contract/event-contrac
 import type { ScoreReason } from '../../shared/model/model-outputs';
 import { decayAnchor, decayValueAt } from '../../shared/profile/fixed-point-decay';
 import type { ProfileScore } from '../../shared/model/model-outputs';
-import type { DecodedProfileItem } from '../../shared/profile/profile-item-codec';
+import { profileItemSchemaV1, type DecodedProfileItem } from '../../shared/profile/profile-item-codec';
 import {
   AFFINITY_HALF_LIFE_MS,
   cartView,
@@ -174,4 +174,44 @@ function scoreView({
     };
   }
   return view;
+}
+
+/**
+ * The stored attributes {@link describeProfile} shows in its own terms: v1's state and v2's model
+ * outputs. Named here rather than read off the newest item schema, so attributes a newer writer adds
+ * (computed traits, audience membership) stay visible to {@link otherAttributes}.
+ */
+const DESCRIBED_ATTRIBUTES: ReadonlySet<string> = new Set([
+  ...Object.keys(profileItemSchemaV1.shape),
+  'churnRisk',
+  'nextCategories',
+  'reasons',
+  'embedding',
+]);
+
+/** An attribute value as JSON: binary attributes become base64 strings, as in DynamoDB JSON. */
+export type AttributeValue =
+  string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
+
+/**
+ * The attributes of a stored item that {@link describeProfile} does not describe, as stored, sorted by
+ * name: whatever a newer writer added (e.g. computed traits), so a reader shows them without knowing them.
+ */
+export function otherAttributes(item: Readonly<Record<string, unknown>>): Record<string, AttributeValue> {
+  const others: Record<string, AttributeValue> = {};
+  for (const name of Object.keys(item).sort()) {
+    if (!DESCRIBED_ATTRIBUTES.has(name)) others[name] = asJson(item[name]);
+  }
+  return others;
+}
+
+function asJson(value: unknown): AttributeValue {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (value instanceof Set) return [...value].map(asJson);
+  if (Array.isArray(value)) return value.map(asJson);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asJson(v)]));
+  }
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  return value === undefined || value === null ? null : String(value);
 }

@@ -6,6 +6,8 @@
  * settings all come from {@link synthesizeTopology}, so local and cloud cannot drift apart.
  */
 import type { KinesisStreamEvent } from 'aws-lambda';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   localNameFor,
@@ -22,10 +24,10 @@ import {
 import type { StackParameters } from '../cdk/stack-parameters';
 import type { RescoreResponse } from '../../functions/rescore/rescore-handler';
 import type { RescoreStats } from '../../shared/rescoring/rescore-segment';
+import { createKeyedHasher } from '../../shared/privacy/keyed-hash';
+import type { DecodePrivacy } from '../../shared/privacy/pseudonymise';
 import { ERASURE_REQUESTS_PREFIX, type ErasureReceipt } from '../../shared/erasure/erase-use-case';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** Options of {@link startLocalPipeline}. */
 export interface LocalPipelineOptions {
@@ -52,6 +54,12 @@ export interface LocalPipelineOptions {
   /** Start the archive consumer too. @default true */
   withArchive?: boolean;
   /**
+   * The keyed-hash key (what the stack's Secrets Manager secret holds), handed to the handlers in
+   * `LOCAL_HASH_KEY`: the local cloud has no Secrets Manager. @default generated, and kept in `dataDir`
+   * when there is one (so pseudonyms and tombstones still match after a restart)
+   */
+  hashKey?: string;
+  /**
    * Watch the erasure bucket's `requests/` prefix and run the erase function for each new request, as
    * S3 → EventBridge does in the cloud (`npm run erase` against `npm start -- --serve`). Tests call
    * {@link LocalPipeline.processErasureRequests} instead. @default false
@@ -70,6 +78,10 @@ export interface LocalPipeline {
   buckets: Record<string, string>;
   /** The emulated event source mappings by function name. */
   mappings: Map<string, EventSourceMappingEmulator>;
+  /** The keyed-hash key the handlers use (readers need it to find pseudonymised profiles). */
+  hashKey: string;
+  /** Whether the template pseudonymises ids (stack parameter `pseudonymiseIds`). */
+  pseudonymiseIds: boolean;
   /** Invoke a function's real handler directly (e.g. the scheduled `train`). */
   invoke(functionName: string, event: unknown): Promise<unknown>;
   /**
@@ -122,14 +134,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     }
 
     const handlers = new Map<string, Handler>();
-    const hashKey = { LOCAL_HASH_KEY: localHashKey(options.dataDir) };
+    const hashKey = options.hashKey ?? localHashKey(options.dataDir);
     for (const fn of topology.functions) {
       if (fn.name === 'archive' && options.withArchive === false) continue;
       // Handlers read their configuration at module load, as in Lambda: set it before importing.
       Object.assign(
         process.env,
         cloud.env,
-        hashKey,
+        { LOCAL_HASH_KEY: hashKey },
         resolveEnvironment(fn.environment),
         options.environment ?? {},
       );
@@ -137,6 +149,16 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       handlers.set(fn.name, module.handler);
     }
 
+    // The template's S3 → EventBridge → function rules, for the buckets the emulators write to.
+    const objectCreated = async (bucket: string, key: string): Promise<void> => {
+      for (const trigger of topology.objectCreatedTriggers) {
+        const handler = handlers.get(trigger.functionName);
+        if (handler === undefined || localNameFor(trigger.bucketLogicalId) !== bucket) continue;
+        if (trigger.keyPrefix !== undefined && !key.startsWith(trigger.keyPrefix)) continue;
+        const detail = { bucket: { name: bucket }, object: { key } };
+        await handler({ source: 'aws.s3', 'detail-type': 'Object Created', detail } as never);
+      }
+    };
     for (const esm of topology.eventSourceMappings) {
       const handler = handlers.get(esm.functionName);
       if (handler === undefined) continue;
@@ -144,7 +166,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         esm,
         { cloud, streamName, streamArn },
         (event) => handler(event as never, { awsRequestId: `local-${Date.now()}` }),
-        options,
+        { ...options, onFailureObjectCreated: objectCreated },
       );
       if (options.onProgress !== undefined) {
         const onProgress = options.onProgress;
@@ -186,6 +208,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       tableName,
       buckets,
       mappings,
+      hashKey,
+      pseudonymiseIds: topology.functions.some((fn) => fn.environment.PSEUDONYMISE_IDS === 'true'),
       invoke: async (functionName, event) => {
         const handler = handlers.get(functionName);
         if (handler === undefined) throw new Error(`the template has no function ${functionName}`);
@@ -244,7 +268,9 @@ export function emulateMapping(
   esm: TopologyEventSourceMapping,
   stream: { cloud: LocalCloud; streamName: string; streamArn: string },
   invoke: (event: KinesisStreamEvent) => Promise<unknown>,
-  options: Pick<LocalPipelineOptions, 'pollIntervalMs' | 'maxBatchingWindowSeconds'> = {},
+  options: Pick<LocalPipelineOptions, 'pollIntervalMs' | 'maxBatchingWindowSeconds'> & {
+    onFailureObjectCreated?: (bucket: string, key: string) => Promise<void>;
+  } = {},
 ): EventSourceMappingEmulator {
   const onFailureBucket =
     esm.onFailureBucketLogicalId === undefined ? undefined : localNameFor(esm.onFailureBucketLogicalId);
@@ -263,6 +289,7 @@ export function emulateMapping(
     streamArn: stream.streamArn,
     functionName: esm.functionName,
     invoke,
+    onFailureObjectCreated: options.onFailureObjectCreated,
     pollIntervalMs:
       esm.fanOut === 'enhanced'
         ? Math.min(
@@ -271,6 +298,17 @@ export function emulateMapping(
           )
         : options.pollIntervalMs,
   });
+}
+
+/**
+ * How the pipeline's handlers decode (its key; pseudonymous ids if the template says so), for
+ * references folded in memory and readers.
+ */
+export function decodePrivacyOf(pipeline: Pick<LocalPipeline, 'hashKey' | 'pseudonymiseIds'>): DecodePrivacy {
+  return {
+    hasher: createKeyedHasher(new TextEncoder().encode(pipeline.hashKey)),
+    pseudonymiseIds: pipeline.pseudonymiseIds,
+  };
 }
 
 /** Turn the template's environment (literal values and references to resources) into local values. */

@@ -40,7 +40,10 @@ export interface RunAccounting {
   duplicates: number;
   /** Records the event source gave up on (written to the on-failure destination). */
   onFailure: number;
+  /** Live profiles (anonymous profiles merged into a user are redirects, not profiles). */
   profiles: number;
+  /** Anonymous profiles merged into a user: frozen redirects, their events counted in their user's. */
+  redirects: number;
   /** Profiles that carry a model score. */
   scored: number;
   /** Scored profiles by the model version that scored them. */
@@ -106,7 +109,8 @@ export async function collectAccounting(
 ): Promise<RunAccounting> {
   const ingest = pipeline.mappings.get('ingest');
   if (ingest === undefined) throw new Error('the template has no ingest event source mapping');
-  const profiles = await scanProfiles(pipeline);
+  const items = await scanProfiles(pipeline);
+  const profiles = items.filter((p) => p.state.redirect === undefined);
   const quarantineRecords = await readQuarantine(pipeline);
   // A redelivered range may be quarantined twice; the record is the same.
   const quarantined = new Set(quarantineRecords.map((r) => `${r.shardId}:${r.sequenceNumber}`)).size;
@@ -124,6 +128,7 @@ export async function collectAccounting(
     duplicates,
     onFailure,
     profiles: profiles.length,
+    redirects: items.length - profiles.length,
     scored: profiles.filter((p) => p.scoreStatus === 'scored').length,
     scoredBy: countBy(profiles.flatMap((p) => (p.score === undefined ? [] : [p.score.modelVersion]))),
     audienceSizes: countBy(profiles.flatMap((p) => Object.keys(p.audiences ?? {}))),
@@ -169,6 +174,34 @@ export function formatAudienceSizes(
   return `audience sizes: ${rows.length === 0 ? 'none defined' : rows.map(([id, n]) => `${id} ${n.toLocaleString('en-US')}`).join(' · ')}`;
 }
 
+/** How many live profiles each person of a workload ended with (identity resolution's figure). */
+export interface ProfilesPerPerson {
+  people: number;
+  /** Mean live profiles per person: 1.00 when every person's ids were stitched into one profile. */
+  mean: number;
+  /** People with more than one live profile. */
+  split: number;
+}
+
+/**
+ * Count, for each person (the profile ids their events were published under, from the workload's
+ * ground truth), the live profiles the table holds for them.
+ */
+export function profilesPerPerson(
+  stored: readonly DecodedProfileItem[],
+  people: readonly (readonly string[])[],
+): ProfilesPerPerson {
+  const live = new Set(stored.filter((p) => p.state.redirect === undefined).map((p) => p.state.profileId));
+  let total = 0;
+  let split = 0;
+  for (const ids of people) {
+    const count = ids.filter((id) => live.has(id)).length;
+    total += count;
+    if (count > 1) split++;
+  }
+  return { people: people.length, mean: people.length === 0 ? 0 : total / people.length, split };
+}
+
 /** One line that accounts for every produced record. */
 export function formatAccounting(a: RunAccounting): string {
   const n = (x: number) => x.toLocaleString('en-US');
@@ -176,7 +209,7 @@ export function formatAccounting(a: RunAccounting): string {
     `accounting: produced ${n(a.produced)} = acknowledged ${n(a.applied + a.duplicates)} ` +
     `(applied ${n(a.applied)} + duplicates ${n(a.duplicates)}) + quarantined ${n(a.quarantined)} + ` +
     `on-failure ${n(a.onFailure)} + failed-to-send ${n(a.failedToSend)} → ${a.balanced ? 'balanced ✓' : 'UNBALANCED ✗'}` +
-    ` · ${n(a.profiles)} profiles` +
+    ` · ${n(a.profiles)} profiles (+ ${n(a.redirects)} merged into their user)` +
     (a.expected === undefined
       ? ''
       : ` · expected applied ${n(a.expected.applied)}, quarantined ${n(a.expected.quarantined)}; ` +
@@ -193,7 +226,7 @@ function printableScore({ embedding, ...score }: ProfileScore): Record<string, u
 
 /** A few profiles as readable JSON: the highest purchase propensities first, then the most active. */
 export async function sampleProfiles(pipeline: LocalPipeline, count: number): Promise<unknown[]> {
-  const profiles = await scanProfiles(pipeline);
+  const profiles = (await scanProfiles(pipeline)).filter((p) => p.state.redirect === undefined);
   const propensity = (p: DecodedProfileItem) => p.score?.propensity ?? -1;
   return profiles
     .sort(

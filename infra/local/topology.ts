@@ -58,6 +58,17 @@ export interface TopologyEventSourceMapping {
   readonly onFailureBucketLogicalId?: string;
 }
 
+/**
+ * An EventBridge rule that starts a pipeline function for each object created in a bucket (S3
+ * "Object Created" events), e.g. the failures bucket → scrub-failures.
+ */
+export interface TopologyObjectCreatedTrigger {
+  readonly functionName: ProfileFunctionName;
+  readonly bucketLogicalId: string;
+  /** Only keys starting with this, when the rule filters on a prefix. */
+  readonly keyPrefix?: string;
+}
+
 /** The wiring the local runner builds, read from the synthesized templates. */
 export interface LocalTopology {
   /** `shardCount` is the provisioned count, or {@link ON_DEMAND_LOCAL_SHARDS} for on-demand. */
@@ -72,6 +83,8 @@ export interface LocalTopology {
   readonly buckets: { readonly logicalId: string; readonly role: BucketRole }[];
   readonly functions: TopologyFunction[];
   readonly eventSourceMappings: TopologyEventSourceMapping[];
+  /** Functions started by objects created in a bucket. */
+  readonly objectCreatedTriggers: TopologyObjectCreatedTrigger[];
   /** `rate` is the rule's ScheduleExpression (e.g. `rate(24 hours)`); `rateSeconds` its period. */
   readonly schedule?: { readonly functionName: 'train'; readonly rate: string; readonly rateSeconds: number };
 }
@@ -230,6 +243,29 @@ export function topologyFromTemplates(stateful: CfnTemplate, stateless: CfnTempl
       return targetsTrain ? [{ functionName: 'train' as const, rate, rateSeconds: rateToSeconds(rate) }] : [];
     })[0];
 
+  const objectCreatedTriggers = statelessResources
+    .filter(([, resource]) => resource.Type === 'AWS::Events::Rule')
+    .flatMap(([, resource]): TopologyObjectCreatedTrigger[] => {
+      const pattern = resource.Properties?.EventPattern;
+      if (!isObject(pattern) || !isObject(pattern.detail)) return [];
+      const detailTypes = Array.isArray(pattern['detail-type']) ? pattern['detail-type'] : [];
+      if (!detailTypes.includes('Object Created')) return [];
+      const { bucket, object } = pattern.detail;
+      const bucketName = isObject(bucket) && Array.isArray(bucket.name) ? bucket.name[0] : undefined;
+      const bucketLogicalId = refOf(bucketName);
+      const keyFilter = isObject(object) && Array.isArray(object.key) ? object.key[0] : undefined;
+      const keyPrefix =
+        isObject(keyFilter) && typeof keyFilter.prefix === 'string' ? keyFilter.prefix : undefined;
+      const targets = Array.isArray(resource.Properties?.Targets) ? resource.Properties.Targets : [];
+      return targets.flatMap((target): TopologyObjectCreatedTrigger[] => {
+        const functionName = isObject(target)
+          ? functionNameByLogicalId.get(refOf(target.Arn) ?? '')
+          : undefined;
+        if (functionName === undefined || bucketLogicalId === undefined) return [];
+        return [{ functionName, bucketLogicalId, ...(keyPrefix === undefined ? {} : { keyPrefix }) }];
+      });
+    });
+
   return {
     stream: { logicalId: streamId, shardCount, onDemand },
     table: {
@@ -242,6 +278,7 @@ export function topologyFromTemplates(stateful: CfnTemplate, stateless: CfnTempl
     buckets,
     functions,
     eventSourceMappings,
+    objectCreatedTriggers,
     ...(schedule ? { schedule } : {}),
   };
 }

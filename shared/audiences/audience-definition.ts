@@ -20,6 +20,7 @@
 import { z } from 'zod';
 import { EVENT_TYPES } from '../contract/event-contract';
 import { FieldRuleError } from '../errors';
+import { SUSPICIOUS_SCORE } from '../risk/anomaly-score';
 import { DECAYED_EVENT_TYPES, HALF_LIFE_LABELS } from '../profile/profile-state';
 import { LIFECYCLE_STAGES, PRICE_BANDS, VALUE_TIERS } from '../traits/computed-traits';
 
@@ -36,6 +37,8 @@ export const NUMERIC_FIELDS = [
   'orders',
   'revenueCents',
   'sessions',
+  /** The security-risk anomaly score, 0–1 (`shared/risk/anomaly-score.ts`, the item's `riskScore`). */
+  'risk.anomalyScore',
   /** Lifetime count of one event type. */
   ...EVENT_TYPES.map((t) => `count.${t}` as const),
   /** Exponentially decayed count (half-life 1h / 1d / 30d) of one event type, as of the latest event. */
@@ -298,6 +301,12 @@ export const BUILT_IN_AUDIENCES: AudienceSet = {
       condition: {
         all: [{ similarTo: 'recent-buyers', gte: 0.8 }, { not: { event: 'purchase', withinHours: 24 * 7 } }],
       },
+    },
+    {
+      id: 'suspicious',
+      description:
+        'Behaves like a bot or a taken-over account (anomaly score at the flagging threshold): review before fulfilment.',
+      condition: { field: 'risk.anomalyScore', gte: SUSPICIOUS_SCORE },
     },
   ],
 };

@@ -6,6 +6,7 @@
  * the audience started to hold): an audience that still holds keeps its `enteredAt`, one that stops
  * holding leaves the map, one that is no longer defined leaves it too.
  */
+import { assessRisk } from '../risk/anomaly-score';
 import { EVENT_TYPES } from '../contract/event-contract';
 import type { ProfileScore } from '../model/model-outputs';
 import { DECAYED_EVENT_TYPES, HALF_LIVES_MS, type ProfileState } from '../profile/profile-state';
@@ -55,6 +56,8 @@ function numericGetter(field: NumericField): Getter {
       return (s) => s.state.revenueCents;
     case 'sessions':
       return (s) => s.state.sessionCount;
+    case 'risk.anomalyScore':
+      return (s) => assessRisk(s.state).anomalyScore;
   }
   const [kind, type, halfLife] = field.split('.') as [string, string, keyof typeof HALF_LIFE_INDEX];
   if (kind === 'count') {

@@ -3,24 +3,28 @@
  *
  * Flow: decode + validate every record → group valid events by profile → read those profiles and
  * their tombstones at once → drop what belongs to erased people (counted, never stored) → quarantine
- * the other refused records (one object) → fold the events in (duplicates dropped by the profile's own
- * bookkeeping) → featurize every changed profile → ONE inference → computed traits and audience
- * membership of each → write each changed profile once under an optimistic lock → report profiles
- * whose write kept failing by their lowest sequence number.
+ * the other refused records (one object) → route records of merged anonymous profiles to their user
+ * and freeze the anonymous profiles this batch's identifies merge (`merge-on-identify.ts`; one more read
+ * and one conditional write per merge) → fold the events in (duplicates dropped by the profile's own
+ * bookkeeping, merges applied once) → featurize every changed profile → ONE inference → computed
+ * traits and audience membership of each → write each changed profile once under an optimistic lock
+ * → report profiles whose write kept failing by their lowest sequence number.
  */
 import { profileIdOf, VIOLATION_KINDS, type ViolationKind } from '../contract/event-contract';
 import { FEATURE_COUNT, featurizeMany } from '../features/feature-vector';
-import { applyEventsToProfile, type SequencedEvent } from '../profile/apply-events';
-import type { ProfileState } from '../profile/profile-state';
+import type { SequencedEvent } from '../profile/apply-events';
+import { foldIntoTarget, type MergeResolution } from '../profile/profile-merge';
+import { MERGE_REFUSAL_REASONS, type MergeRefusalReason, type ProfileState } from '../profile/profile-state';
 import type { ProfileScore } from '../model/model-outputs';
 import { toProfileScores } from '../model/profile-score';
-import { decodeProfileItem, encodeProfileItem } from '../profile/profile-item-codec';
+import { decodeProfileItem, encodeProfileItem, type DecodedProfileItem } from '../profile/profile-item-codec';
 import type { DecodePrivacy } from '../privacy/pseudonymise';
 import { decodeBatch, lowestSequenceNumber } from './decode-batch';
 import { erasedAmong, type TombstoneKeys } from '../erasure/tombstones';
 import type { CompiledAudienceSet, AudienceMembership } from '../audiences/audience-evaluation';
 import { membershipChanges, profileExtrasOf } from '../audiences/profile-extras';
 import type { PopulationStats, TraitThresholds } from '../traits/computed-traits';
+import { planMerges } from './merge-on-identify';
 import type {
   AudienceSource,
   IngestRecord,
@@ -84,6 +88,12 @@ export interface IngestStats {
   /** Audience entries and exits in the profiles written. */
   audienceEntries: number;
   audienceExits: number;
+  /** Anonymous profiles folded into a user profile by a write that landed. */
+  profilesMerged: number;
+  /** Identifies that did not merge, by reason (`profile-merge.ts`). */
+  mergesRefused: Record<MergeRefusalReason, number>;
+  /** Of `applied`, events of a merged anonymous profile applied to its user through the redirect. */
+  redirectedEvents: number;
 }
 
 /** The use case's answer: which sequence numbers to report as failed, and what happened. */
@@ -96,14 +106,19 @@ export interface IngestBatchResult {
 interface PendingProfile {
   profileId: string;
   events: SequencedEvent[];
-  stored: StoredProfileItem | undefined;
+  resolutions: ReadonlyMap<string, MergeResolution>;
+  /** Whether an item is stored (the write is then conditioned on `version`). */
+  exists: boolean;
   state: ProfileState;
   version: number;
   /** The membership stored with the item folded into. */
   audiences: AudienceMembership | undefined;
-  /** What this fold applied and dropped: counted once the write lands. */
+  /** What this fold did: counted once the write lands. */
   applied: number;
   duplicates: number;
+  redirected: number;
+  merged: number;
+  refused: Record<MergeRefusalReason, number>;
 }
 
 /** A fold's outcome: the profile to write, or only the duplicates it recognised. */
@@ -156,9 +171,20 @@ export async function ingestBatch(
   }
   if (byProfile.size === 0) return { failedSequenceNumbers: [], stats };
 
+  const profileOf = (sequenced: SequencedEvent) => profileIdOf(sequenced.event);
+  const maxRetries = deps.maxConflictRetries ?? 3;
+  const valid = decoded.valid.filter((sequenced) => byProfile.has(profileOf(sequenced)));
+  const plan = await planMerges(valid, profileOf, stored, deps.profiles, { now: nowMs, maxRetries });
+  stats.applied += plan.frozenApplied;
+  stats.duplicates += plan.frozenDuplicates;
+  const failed: string[] = [];
+  for (const target of plan.failed) {
+    stats.profilesFailed++;
+    failed.push(reportedSequenceNumber(target.events));
+  }
   const changed: PendingProfile[] = [];
-  for (const [profileId, events] of byProfile) {
-    const fold = foldInto(profileId, events, stored.get(profileId));
+  for (const target of plan.targets.values()) {
+    const fold = foldInto(target.profileId, target.events, target.stored, target.resolutions);
     if (fold.pending !== undefined) changed.push(fold.pending);
     else {
       stats.profilesUnchanged++;
@@ -173,8 +199,6 @@ export async function ingestBatch(
   );
   const context: WriteContext = { deps, stats, population, audiences: await deps.audiences?.current() };
   stats.audienceSetVersion = context.audiences?.version;
-  const failed: string[] = [];
-  const maxRetries = deps.maxConflictRetries ?? 3;
   // allSettled, then throw: no write may still be running when the invocation ends with an error.
   const outcomes = await Promise.allSettled(
     changed.map(async (pending, i) => {
@@ -182,9 +206,7 @@ export async function ingestBatch(
       if (ok) stats.profilesWritten++;
       else {
         stats.profilesFailed++;
-        failed.push(
-          lowestSequenceNumber(pending.events.map((e) => e.streamSequenceNumber ?? e.sequenceNumber))!,
-        );
+        failed.push(reportedSequenceNumber(pending.events));
       }
     }),
   );
@@ -193,21 +215,36 @@ export async function ingestBatch(
   return { failedSequenceNumbers: failed, stats };
 }
 
+/** What a failed profile reports: its lowest record in the stream now (a replay's own, not its original). */
+function reportedSequenceNumber(events: readonly SequencedEvent[]): string {
+  return lowestSequenceNumber(events.map((e) => e.streamSequenceNumber ?? e.sequenceNumber))!;
+}
+
 /** Fold events into a stored profile; nothing to write when every event was a duplicate. */
-function foldInto(profileId: string, events: SequencedEvent[], stored: StoredProfileItem | undefined): Fold {
-  const current = stored === undefined ? undefined : decodeProfileItem(stored);
-  const result = applyEventsToProfile(current?.state, events, profileId);
+function foldInto(
+  profileId: string,
+  events: SequencedEvent[],
+  current: DecodedProfileItem | undefined,
+  resolutions: ReadonlyMap<string, MergeResolution>,
+): Fold {
+  const result = foldIntoTarget(current?.state, events, profileId, (anonymousId) =>
+    resolutions.get(anonymousId),
+  );
   if (!result.changed) return { duplicates: result.duplicates };
   return {
     pending: {
       profileId,
       events,
-      stored,
+      resolutions,
+      exists: current !== undefined,
       state: result.state,
       version: current?.version ?? 0,
       audiences: current?.audiences,
       applied: result.applied,
       duplicates: result.duplicates,
+      redirected: result.redirected,
+      merged: result.merged,
+      refused: result.refused,
     },
   };
 }
@@ -280,14 +317,14 @@ async function writeWithRetries(
       writtenAt: deps.now(),
       ...extras,
     });
-    const outcome = await deps.profiles.putIfVersion(
-      item,
-      current.stored === undefined ? undefined : current.version,
-    );
+    const outcome = await deps.profiles.putIfVersion(item, current.exists ? current.version : undefined);
     if (outcome.status === 'written') {
       // Counted only now: a profile whose write fails is redelivered and counted then.
       stats.applied += current.applied;
       stats.duplicates += current.duplicates;
+      stats.redirectedEvents += current.redirected;
+      stats.profilesMerged += current.merged;
+      for (const reason of MERGE_REFUSAL_REASONS) stats.mergesRefused[reason] += current.refused[reason];
       if (currentScore !== undefined) stats.scoredProfiles++;
       const changes = membershipChanges(current.audiences, extras.audiences);
       stats.audienceEntries += changes.entered;
@@ -303,7 +340,10 @@ async function writeWithRetries(
       stats.erased += pending.events.length;
       return true;
     }
-    const fold = foldInto(pending.profileId, pending.events, outcome.current);
+    const stored = outcome.current === undefined ? undefined : decodeProfileItem(outcome.current);
+    // Frozen meanwhile by an identify on another shard: the redelivery routes these records to the user.
+    if (stored?.state.redirect !== undefined) return false;
+    const fold = foldInto(pending.profileId, pending.events, stored, pending.resolutions);
     if (fold.pending === undefined) {
       // The other writer already applied every event: nothing left to write.
       stats.duplicates += fold.duplicates;
@@ -342,6 +382,12 @@ function emptyStats(recordsIn: number): IngestStats {
     audienceSetVersion: undefined,
     audienceEntries: 0,
     audienceExits: 0,
+    profilesMerged: 0,
+    mergesRefused: Object.fromEntries(MERGE_REFUSAL_REASONS.map((r) => [r, 0])) as Record<
+      MergeRefusalReason,
+      number
+    >,
+    redirectedEvents: 0,
   };
 }
 

@@ -27,7 +27,10 @@
  * - order count and revenue beyond the dedupe horizon: a re-sent event or order counts again;
  * - sessions: an event older than the current session is counted but never opens a session, so a
  *   late event that would have split or bridged past sessions is not reflected;
- * - cart: derived from the last 4 cart events after the last purchase; older ones are forgotten.
+ * - cart: derived from the last 4 cart events after the last purchase; older ones are forgotten;
+ * - risk: the smoothed inter-event gap follows ARRIVAL order (a late event measures no gap); the
+ *   other risk signals are order independent as `shared/risk/risk-signals.ts` states. So the
+ *   guarantee above holds for the risk state when events arrive in event-time order, however batched.
  */
 import { EVENT_TYPES, profileIdOf, type ContractEvent, type EventType } from '../contract/event-contract';
 import { decayAnchor, decayContribution, rescaleDecay } from './fixed-point-decay';
@@ -43,10 +46,13 @@ import {
   SESSION_GAP_SECONDS,
   UNKNOWN_CATEGORY,
   type CartEvent,
+  type MergedAlias,
   type ProfileState,
+  type SessionFields,
   type ShardMark,
 } from './profile-state';
-import { indexOfRecent, pruneRecent, touchRecent } from './recent-set';
+import { foldRiskEvent } from '../risk/risk-signals';
+import { indexOfRecent, pruneRecent, touchRecent, type RecentEntry } from './recent-set';
 import { canonicalSequenceNumber, compareSequenceNumbers } from './sequence-number';
 
 /** A validated event with where it came from in the stream. */
@@ -120,7 +126,7 @@ export function cartEventIsNewer(a: CartEvent, b: CartEvent): boolean {
   return a.priceCents > b.priceCents;
 }
 
-function addCartEvent(cart: CartEvent[], entry: CartEvent): void {
+export function addCartEvent(cart: CartEvent[], entry: CartEvent): void {
   const limit = PROFILE_LIMITS.cartEvents;
   if (cart.length >= limit && !cartEventIsNewer(entry, cart[cart.length - 1]!)) return;
   let index = 0;
@@ -129,12 +135,12 @@ function addCartEvent(cart: CartEvent[], entry: CartEvent): void {
   if (cart.length > limit) cart.pop();
 }
 
-function pruneCart(cart: CartEvent[], lastPurchaseAt: number): void {
+export function pruneCart(cart: CartEvent[], lastPurchaseAt: number): void {
   while (cart.length > 0 && cart[cart.length - 1]!.at <= lastPurchaseAt) cart.pop();
 }
 
-/** Move every decay anchor to a later `lastEventAt` (exact integer rescaling). */
-function advanceTo(state: ProfileState, atMs: number): void {
+/** Move every decay anchor to a later `lastEventAt` (exact integer rescaling); `state` is mutated. */
+export function advanceTo(state: ProfileState, atMs: number): void {
   const previous = state.lastEventAt;
   for (let h = 0; h < HALF_LIFE_COUNT; h++) {
     const halfLife = HALF_LIVES_MS[h]!;
@@ -171,7 +177,8 @@ function addAffinity(state: ProfileState, key: string, atMs: number, weight: num
   if (categories.length > PROFILE_LIMITS.categories) categories.pop();
 }
 
-function updateSession(state: ProfileState, atSec: number, sessionId: string | undefined): void {
+/** Returns how the event related to the current session: `same`, `new` (it opened one) or `earlier`. */
+function updateSession(state: SessionFields, atSec: number, sessionId: string | undefined): SessionOutcome {
   const key = sessionId === undefined ? 0 : fnv1a32(sessionId) || 1;
   const sameSession =
     state.sessionCount > 0 &&
@@ -182,20 +189,65 @@ function updateSession(state: ProfileState, atSec: number, sessionId: string | u
     state.sessionStart = Math.min(state.sessionStart, atSec);
     state.sessionEnd = Math.max(state.sessionEnd, atSec);
     state.sessionEvents++;
-  } else if (state.sessionCount === 0 || atSec > state.sessionEnd) {
+    return 'same';
+  }
+  if (state.sessionCount === 0 || atSec > state.sessionEnd) {
     state.sessionCount++;
     state.sessionKey = key;
     state.sessionStart = atSec;
     state.sessionEnd = atSec;
     state.sessionEvents = 1;
+    return 'new';
   }
   // Otherwise the event belongs to an earlier session that was already counted.
+  return 'earlier';
 }
 
-/** Returns whether the record is a redelivery; otherwise records its sequence number. */
-function isRedelivery(state: ProfileState, shardId: string, rawSequenceNumber: string): boolean {
+type SessionOutcome = 'same' | 'new' | 'earlier';
+
+/** What a merged alias's own stream keeps (see `MergedAlias`). */
+type AliasStream = Pick<MergedAlias, 'session' | 'sharedSessionKey' | 'dedupe'>;
+
+/**
+ * An event of a merged alias (`profile-merge.ts`): its sessions are followed in the alias's own stream
+ * (`alias`), which arrives in its own order on its own shard, and counted on the profile when they are
+ * not the profile's current session. So an alias's earlier sessions still count when they arrive
+ * after the merge, and the session an identify shares with its cookie counts once.
+ */
+function updateAliasSession(
+  state: ProfileState,
+  { session: alias, sharedSessionKey }: AliasStream,
+  atSec: number,
+  sessionId: string | undefined,
+): void {
+  const outcome = updateSession(alias, atSec, sessionId);
+  if (outcome === 'earlier') return;
+  const current =
+    state.sessionCount > 0 &&
+    (alias.sessionKey !== 0
+      ? alias.sessionKey === state.sessionKey
+      : alias.sessionStart <= state.sessionEnd + SESSION_GAP_SECONDS &&
+        state.sessionStart <= alias.sessionEnd + SESSION_GAP_SECONDS);
+  if (current) {
+    state.sessionStart = Math.min(state.sessionStart, atSec);
+    state.sessionEnd = Math.max(state.sessionEnd, atSec);
+    state.sessionEvents++;
+    return;
+  }
+  // The identify's session was counted when the identify was applied.
+  if (outcome === 'same' || (alias.sessionKey !== 0 && alias.sessionKey === sharedSessionKey)) return;
+  state.sessionCount++;
+  if (state.sessionCount === 1 || atSec > state.sessionEnd) {
+    state.sessionKey = alias.sessionKey;
+    state.sessionStart = atSec;
+    state.sessionEnd = atSec;
+    state.sessionEvents = 1;
+  }
+}
+
+/** Returns whether the record is a redelivery; otherwise records its sequence number in `marks`. */
+function isRedelivery(marks: ShardMark[], shardId: string, rawSequenceNumber: string): boolean {
   const sequenceNumber = canonicalSequenceNumber(rawSequenceNumber);
-  const marks = state.shardMarks;
   for (const mark of marks) {
     if (mark.shardId !== shardId) continue;
     if (compareSequenceNumbers(sequenceNumber, mark.sequenceNumber) <= 0) return true;
@@ -227,7 +279,7 @@ function rememberId(state: ProfileState, hash: number, atMs: number): void {
   if (minute >= oldest) touchRecent(state.dedupe, hash, minute, PROFILE_LIMITS.dedupeWindow);
 }
 
-function applyOne(state: ProfileState, event: ContractEvent): void {
+function applyOne(state: ProfileState, event: ContractEvent, alias: AliasStream | undefined): void {
   const atMs = event.occurredAt;
   const atSec = Math.floor(atMs / 1000);
   if (state.firstSeenAt === 0 || atMs < state.firstSeenAt) state.firstSeenAt = atMs;
@@ -248,7 +300,8 @@ function applyOne(state: ProfileState, event: ContractEvent): void {
     const category = categoryKeyOf(event);
     if (category !== undefined) addAffinity(state, category, atMs, weight);
   }
-  updateSession(state, atSec, event.sessionId);
+  if (alias === undefined) updateSession(state, atSec, event.sessionId);
+  else updateAliasSession(state, alias, atSec, event.sessionId);
   if (event.userId !== undefined && event.anonymousId !== undefined) {
     touchRecent(state.aliases, event.anonymousId, atSec, PROFILE_LIMITS.aliases);
   }
@@ -309,22 +362,48 @@ export function applyEventsToProfile(
   const next = state === undefined ? emptyProfile(profileId) : cloneProfile(state);
   let applied = 0;
   let duplicates = 0;
-  for (const { event, shardId, sequenceNumber } of events) {
-    if (profileIdOf(event) !== profileId) {
+  for (const sequenced of events) {
+    if (profileIdOf(sequenced.event) !== profileId) {
       throw new ProfileMismatchError('profileId', 'every event must belong to the profile', profileId);
     }
-    if (isRedelivery(next, shardId, sequenceNumber)) {
-      duplicates++;
-      continue;
-    }
-    const eventHash = fnv1a32(`e:${event.eventId}`);
-    if (indexOfRecent(next.dedupe, eventHash) >= 0) {
-      duplicates++;
-      continue;
-    }
-    applyOne(next, event);
-    rememberId(next, eventHash, event.occurredAt);
-    applied++;
+    if (foldEvent(next, sequenced, next.shardMarks)) applied++;
+    else duplicates++;
   }
   return { state: next, applied, duplicates, changed: applied > 0 };
+}
+
+/**
+ * Fold one record into `state` (mutated) unless it is a redelivery by `marks` (the profile's own, or a
+ * merged alias's: see `profile-merge.ts`) or a producer duplicate by the dedupe window. A merged
+ * alias's record passes its session tracker too.
+ *
+ * @returns whether the event was applied
+ */
+export function foldEvent(
+  state: ProfileState,
+  sequenced: SequencedEvent,
+  marks: ShardMark[],
+  alias?: AliasStream,
+): boolean {
+  const { event, shardId, sequenceNumber } = sequenced;
+  if (isRedelivery(marks, shardId, sequenceNumber)) return false;
+  const eventHash = fnv1a32(`e:${event.eventId}`);
+  if (indexOfRecent(state.dedupe, eventHash) >= 0) return false;
+  if (alias !== undefined && indexOfRecent(alias.dedupe, eventHash) >= 0) return false;
+  const previousEventAt = state.lastEventAt;
+  applyOne(state, event, alias);
+  rememberId(state, eventHash, event.occurredAt);
+  if (alias !== undefined) rememberInAliasWindow(alias.dedupe, eventHash, event.occurredAt);
+  foldRiskEvent(state.risk, event, previousEventAt, state.dedupe);
+  return true;
+}
+
+/**
+ * An alias's window follows its own stream: aged by its own latest event, which arrives in its own
+ * order, so a cookie's late duplicate is still caught however far ahead the user's history is.
+ */
+function rememberInAliasWindow(dedupe: RecentEntry<number>[], hash: number, atMs: number): void {
+  const minute = Math.floor(atMs / 60_000);
+  touchRecent(dedupe, hash, minute, PROFILE_LIMITS.dedupeWindow);
+  pruneRecent(dedupe, (dedupe[0]?.at ?? minute) - PROFILE_LIMITS.dedupeMaxAgeMinutes);
 }

@@ -23,14 +23,20 @@ import {
   DECAYED_EVENT_TYPES,
   emptyProfile,
   HALF_LIVES_MS,
+  MERGE_REFUSAL_REASONS,
+  PROFILE_LIMITS,
   type CartEvent,
+  type MergeRefusalReason,
   type ProfileState,
+  type ShardMark,
 } from './profile-state';
 import type { RecentEntry } from './recent-set';
 import type { CategoryPrediction, ProfileScore, ScoreReason } from '../model/model-outputs';
 import { estimateItemBytes } from './dynamodb-item-size';
 import type { AudienceMembership } from '../audiences/audience-evaluation';
 import { type ComputedTraits, LIFECYCLE_STAGES, PRICE_BANDS, VALUE_TIERS } from '../traits/computed-traits';
+import { assessRisk, DEFAULT_RISK_SCORING, type RiskScoring } from '../risk/anomaly-score';
+import type { FingerprintEntry } from '../risk/risk-signals';
 
 /** The item layout this code writes and reads (schema file v3: v2 plus computed traits and audiences). */
 export const ITEM_SCHEMA_VERSION = 3 as const;
@@ -66,6 +72,10 @@ export const EVENT_TYPE_CODES = {
 } as const satisfies Record<EventType, string>;
 
 const DEDUPE_ENTRY_BYTES = 5;
+/** `fp` entries: kind (0 device, 1 network), 32-bit hash BE, first-seen and last-seen age in hours (uint16 BE). */
+const FINGERPRINT_ENTRY_BYTES = 9;
+/** Oldest fingerprint age an `fp` entry holds (≈ 7.5 years, beyond the profile TTL); older ones are forgotten. */
+const MAX_FINGERPRINT_AGE_HOURS = 0xffff;
 const KINESIS_SHARD_ID = /^shardId-(\d{12})$/;
 /** A canonical decimal Kinesis sequence number (no leading zeros). */
 const SEQUENCE_NUMBER = /^(0|[1-9][0-9]{0,56})$/;
@@ -163,6 +173,62 @@ export const profileItemSchemaV2 = profileItemSchemaV1
       .object({ purchase: contributions.optional(), churn: contributions.optional() })
       .optional()
       .describe('why: the features behind the purchase propensity and the churn risk'),
+    riskScore: probability
+      .optional()
+      .describe(
+        `anomaly score (${PROBABILITY_DECIMALS} decimals) from the risk signals, shared/risk/anomaly-score.ts; ` +
+          'the trait risk.anomalyScore',
+      ),
+    risk: z
+      .tuple([nonNegativeInt, nonNegativeInt, nonNegativeInt, nonNegativeInt])
+      .optional()
+      .describe(
+        '[smoothed inter-event gap ms, its smoothed deviation ms, gaps measured (≤ 255), most events in one minute]',
+      ),
+    logins: z.array(nonNegativeInt).max(4).optional().describe('ages in seconds of the latest 4 logins'),
+    fp: binary
+      .refine((b) => b.byteLength % FINGERPRINT_ENTRY_BYTES === 0, 'must hold whole 9-byte entries')
+      .optional()
+      .describe(
+        'device / network fingerprints (2 of each, most recently seen): 9 bytes each (uint8 kind 0 device 1 network, ' +
+          'uint32 prefix of the keyed hash BE, uint16 BE age in hours of the first and of the last sighting)',
+      ),
+    merges: z
+      .record(
+        z.string().min(1),
+        z.tuple([
+          nonNegativeInt,
+          z.record(z.string().min(1), z.string().regex(SEQUENCE_NUMBER)),
+          z.tuple([nonNegativeInt, nonNegativeInt, nonNegativeInt, nonNegativeInt, nonNegativeInt]),
+          nonNegativeInt,
+          nonNegativeInt,
+          binary,
+        ]),
+      )
+      .optional()
+      .describe(
+        `anonymousId merged into this user profile → [identify time, epoch s; that id's own shard → last applied ` +
+          `sequence number, keyed as seq; that id's own current session as [count, events, sessionId hash or 0, ` +
+          `start, end] in epoch s; the identify's sessionId hash or 0; that id's own dedupe window as its newest ` +
+          `minute and 5-byte entries like dedup, aged from it]; at most ${PROFILE_LIMITS.mergedAliases}`,
+      ),
+    mergeRefusals: z
+      .record(z.string().min(1), z.tuple([nonNegativeInt, z.enum(MERGE_REFUSAL_REASONS)]))
+      .optional()
+      .describe(
+        `anonymousId an identify did not merge → [identify time, epoch s; reason]; the ${PROFILE_LIMITS.mergeRefusals} most recent`,
+      ),
+    mergedInto: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'on an anonymous profile merged into a user: that userId; its state is frozen, its events go there',
+      ),
+    linkedAt: nonNegativeInt.optional().describe('with mergedInto: event time of the identify, epoch ms'),
+    linkedSession: nonNegativeInt
+      .optional()
+      .describe("with mergedInto: the identify's sessionId hash, 0 when it had none"),
     embedding: z
       .tuple([z.number().positive(), binary])
       .optional()
@@ -178,8 +244,6 @@ export const profileItemSchemaV2 = profileItemSchemaV1
       'One profile in the profiles table (DynamoDB item, shown as unmarshalled JSON). v2 adds the model ' +
       'outputs beside the propensity; every v2 attribute is optional, so a v1 item is a valid v2 item.',
   });
-
-const rfmScore = z.number().int().min(1).max(5);
 
 /** Zod schema of the stored item (v3: v2 plus computed traits and audiences); the JSON Schema file is generated from it. */
 export const profileItemSchema = profileItemSchemaV2
@@ -244,6 +308,8 @@ export interface ProfileItemMeta {
    * so a backfill of old history is not expired the moment it lands. @default lastEventAt
    */
   writtenAt?: number;
+  /** Thresholds of the stored `riskScore`. @default DEFAULT_RISK_SCORING */
+  riskScoring?: RiskScoring;
 }
 
 /** What {@link decodeProfileItem} returns. */
@@ -291,6 +357,128 @@ export function encodeShardId(shardId: string): string {
 
 function decodeShardId(key: string): string {
   return key.startsWith('=') ? key.slice(1) : `shardId-${key.padStart(12, '0')}`;
+}
+
+/** A dedupe window as `dedup` stores it: 5 bytes per entry, the 32-bit hash big-endian and an age in minutes. */
+function packDedupe(entries: readonly RecentEntry<number>[], nowMin: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(entries.length * DEDUPE_ENTRY_BYTES);
+  for (let i = 0, o = 0; i < entries.length; i++, o += DEDUPE_ENTRY_BYTES) {
+    const { key, at } = entries[i]!;
+    out[o] = key >>> 24;
+    out[o + 1] = (key >>> 16) & 0xff;
+    out[o + 2] = (key >>> 8) & 0xff;
+    out[o + 3] = key & 0xff;
+    out[o + 4] = nowMin - at;
+  }
+  return out;
+}
+
+function unpackDedupe(packed: Uint8Array, nowMin: number): RecentEntry<number>[] {
+  const entries: RecentEntry<number>[] = [];
+  for (let o = 0; o < packed.byteLength; o += DEDUPE_ENTRY_BYTES) {
+    const key = ((packed[o]! << 24) | (packed[o + 1]! << 16) | (packed[o + 2]! << 8) | packed[o + 3]!) >>> 0;
+    entries.push({ key, at: nowMin - packed[o + 4]! });
+  }
+  return entries.sort((a, b) => b.at - a.at || b.key - a.key);
+}
+
+function encodeMarks(marks: readonly ShardMark[]): Record<string, string> {
+  const seq: Record<string, string> = {};
+  for (const m of marks) seq[encodeShardId(m.shardId)] = m.sequenceNumber;
+  return seq;
+}
+
+function decodeMarks(value: unknown, field: string): ShardMark[] {
+  return Object.entries(map(value, field))
+    .map(([key, sequenceNumber]) => ({
+      shardId: decodeShardId(key),
+      sequenceNumber: sequenceString(sequenceNumber, key),
+    }))
+    .sort(byShardId);
+}
+
+/** The identity attributes (`profile-merge.ts`): merges and refusals on a user, the redirect on an anonymous profile. */
+function encodeIdentity(state: ProfileState, item: ProfileItem): void {
+  if (state.merges.length > 0) {
+    item.merges = {};
+    for (const m of state.merges) {
+      const s = m.session;
+      // The alias's window is aged from its newest entry (its own latest event), like `dedup` from lastEventAt.
+      const newest = m.dedupe[0]?.at ?? 0;
+      item.merges[m.anonymousId] = [
+        m.at,
+        encodeMarks(m.shardMarks),
+        [s.sessionCount, s.sessionEvents, s.sessionKey, s.sessionStart, s.sessionEnd],
+        m.sharedSessionKey,
+        newest,
+        packDedupe(m.dedupe, newest),
+      ];
+    }
+  }
+  if (state.mergeRefusals.length > 0) {
+    item.mergeRefusals = {};
+    for (const r of state.mergeRefusals) item.mergeRefusals[r.anonymousId] = [r.at, r.reason];
+  }
+  if (state.redirect !== undefined) {
+    item.mergedInto = state.redirect.into;
+    item.linkedAt = state.redirect.linkedAt;
+    item.linkedSession = state.redirect.linkedSessionKey;
+  }
+}
+
+const REFUSAL_REASONS: ReadonlySet<string> = new Set(MERGE_REFUSAL_REASONS);
+
+function decodeIdentity(item: Record<string, unknown>, state: ProfileState): void {
+  if (item.merges !== undefined) {
+    for (const [anonymousId, entry] of Object.entries(map(item.merges, 'merges'))) {
+      const [at, marks, session, sharedKey, newest, window] = list(entry, 'merges', 6, anonymousId);
+      const [count, events, key, start, end] = list(session, 'merges', 5, anonymousId);
+      state.merges.push({
+        anonymousId,
+        at: int(at, 'merges', anonymousId),
+        shardMarks: decodeMarks(marks, 'merges'),
+        session: {
+          sessionCount: int(count, 'merges', anonymousId),
+          sessionEvents: int(events, 'merges', anonymousId),
+          sessionKey: int(key, 'merges', anonymousId),
+          sessionStart: int(start, 'merges', anonymousId),
+          sessionEnd: int(end, 'merges', anonymousId),
+        },
+        sharedSessionKey: int(sharedKey, 'merges', anonymousId),
+        dedupe: unpackDedupe(
+          bytes(window, 'merges', DEDUPE_ENTRY_BYTES, anonymousId),
+          int(newest, 'merges', anonymousId),
+        ),
+      });
+    }
+    state.merges.sort((a, b) => (a.anonymousId < b.anonymousId ? -1 : 1));
+  }
+  if (item.mergeRefusals !== undefined) {
+    for (const [anonymousId, entry] of Object.entries(map(item.mergeRefusals, 'mergeRefusals'))) {
+      const [at, reason] = list(entry, 'mergeRefusals', 2, anonymousId);
+      if (typeof reason !== 'string' || !REFUSAL_REASONS.has(reason)) {
+        fail(
+          'mergeRefusals',
+          `reason must be one of ${MERGE_REFUSAL_REASONS.join(', ')}`,
+          reason,
+          anonymousId,
+        );
+      }
+      state.mergeRefusals.push({
+        anonymousId,
+        at: int(at, 'mergeRefusals', anonymousId),
+        reason: reason as MergeRefusalReason,
+      });
+    }
+    state.mergeRefusals.sort((a, b) => b.at - a.at || (a.anonymousId < b.anonymousId ? -1 : 1));
+  }
+  if (item.mergedInto !== undefined) {
+    state.redirect = {
+      into: text(item.mergedInto, 'mergedInto'),
+      linkedAt: int(item.linkedAt, 'linkedAt'),
+      linkedSessionKey: int(item.linkedSession, 'linkedSession'),
+    };
+  }
 }
 
 function encodeAges(list: readonly RecentEntry[], now: number): Record<string, number> {
@@ -372,17 +560,8 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
   }
   const cat: Record<string, number> = {};
   for (const c of state.categories) cat[c.key] = c.score;
-  const seq: Record<string, string> = {};
-  for (const m of state.shardMarks) seq[encodeShardId(m.shardId)] = m.sequenceNumber;
-  const dedup = new Uint8Array(state.dedupe.length * DEDUPE_ENTRY_BYTES);
-  for (let i = 0, o = 0; i < state.dedupe.length; i++, o += DEDUPE_ENTRY_BYTES) {
-    const { key, at } = state.dedupe[i]!;
-    dedup[o] = key >>> 24;
-    dedup[o + 1] = (key >>> 16) & 0xff;
-    dedup[o + 2] = (key >>> 8) & 0xff;
-    dedup[o + 3] = key & 0xff;
-    dedup[o + 4] = nowMin - at;
-  }
+  const seq = encodeMarks(state.shardMarks);
+  const dedup = packDedupe(state.dedupe, nowMin);
 
   const item: ProfileItem = {
     profileId: state.profileId,
@@ -445,6 +624,8 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
   if (meta.traits !== undefined) encodeTraits(meta.traits, item);
   if (meta.audiences !== undefined && Object.keys(meta.audiences).length > 0)
     item.audiences = { ...meta.audiences };
+  encodeRisk(state, item, meta.riskScoring ?? DEFAULT_RISK_SCORING);
+  encodeIdentity(state, item);
   if (score !== undefined) fitReasonsToWriteUnit(item);
   return item;
 }
@@ -456,6 +637,65 @@ function encodeTraits(traits: ComputedTraits, item: ProfileItem): void {
   if (traits.priceBand !== undefined) item.priceBand = traits.priceBand;
   if (traits.abandonedCart !== undefined)
     item.abandonedCart = [traits.abandonedCart.valueCents, traits.abandonedCart.ageMinutes];
+}
+
+function encodeRisk(state: ProfileState, item: ProfileItem, scoring: RiskScoring): void {
+  if (state.lastEventAt === 0) return;
+  const { risk } = state;
+  item.riskScore = storedProbability(assessRisk(state, scoring).anomalyScore);
+  item.risk = [risk.gapMs, risk.gapDevMs, risk.gaps, risk.peakPerMinute];
+  const nowSec = Math.floor(state.lastEventAt / 1000);
+  if (risk.logins.length > 0) item.logins = risk.logins.map((t) => nowSec - t);
+  const nowHour = Math.floor(state.lastEventAt / 3_600_000);
+  const kept = [
+    ...risk.devices.map((e) => [0, e] as const),
+    ...risk.networks.map((e) => [1, e] as const),
+  ].filter(([, e]) => nowHour - e.first <= MAX_FINGERPRINT_AGE_HOURS);
+  if (kept.length === 0) return;
+  const fp = new Uint8Array(kept.length * FINGERPRINT_ENTRY_BYTES);
+  const view = new DataView(fp.buffer);
+  kept.forEach(([kind, e], i) => {
+    const o = i * FINGERPRINT_ENTRY_BYTES;
+    view.setUint8(o, kind);
+    view.setUint32(o + 1, e.key);
+    view.setUint16(o + 5, nowHour - e.first);
+    view.setUint16(o + 7, nowHour - e.at);
+  });
+  item.fp = fp;
+}
+
+function decodeRisk(item: Record<string, unknown>, state: ProfileState): void {
+  const { risk } = state;
+  if (item.risk !== undefined) {
+    const [gapMs, gapDevMs, gaps, peak] = list(item.risk, 'risk', 4);
+    risk.gapMs = int(gapMs, 'risk.0');
+    risk.gapDevMs = int(gapDevMs, 'risk.1');
+    risk.gaps = int(gaps, 'risk.2');
+    risk.peakPerMinute = int(peak, 'risk.3');
+  }
+  const nowSec = Math.floor(state.lastEventAt / 1000);
+  if (item.logins !== undefined) {
+    risk.logins = list(item.logins, 'logins')
+      .map((age, i) => nowSec - int(age, 'logins', i))
+      .sort((a, b) => b - a);
+  }
+  if (item.fp === undefined) return;
+  const fp = bytes(item.fp, 'fp', FINGERPRINT_ENTRY_BYTES);
+  const view = new DataView(fp.buffer, fp.byteOffset, fp.byteLength);
+  const nowHour = Math.floor(state.lastEventAt / 3_600_000);
+  for (let o = 0; o < fp.byteLength; o += FINGERPRINT_ENTRY_BYTES) {
+    const kind = view.getUint8(o);
+    if (kind > 1) fail('fp', 'kind must be 0 (device) or 1 (network)', kind, o / FINGERPRINT_ENTRY_BYTES);
+    const entry: FingerprintEntry = {
+      key: view.getUint32(o + 1),
+      first: nowHour - view.getUint16(o + 5),
+      at: nowHour - view.getUint16(o + 7),
+    };
+    (kind === 0 ? risk.devices : risk.networks).push(entry);
+  }
+  const newestFirst = (a: FingerprintEntry, b: FingerprintEntry) => b.at - a.at || b.key - a.key;
+  risk.devices.sort(newestFirst);
+  risk.networks.sort(newestFirst);
 }
 
 // Hand-written checks: the decoder runs once per profile per batch, and zod's generic parse cost
@@ -628,18 +868,10 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
     state.sessionStart = nowSec - int(startAge, 'session.3');
     state.sessionEnd = nowSec - int(endAge, 'session.4');
   }
-  state.shardMarks = Object.entries(map(item.seq, 'seq'))
-    .map(([key, value]) => ({
-      shardId: decodeShardId(key),
-      sequenceNumber: sequenceString(value, key),
-    }))
-    .sort(byShardId);
-  const dedup = bytes(item.dedup, 'dedup', DEDUPE_ENTRY_BYTES);
-  for (let o = 0; o < dedup.byteLength; o += DEDUPE_ENTRY_BYTES) {
-    const key = ((dedup[o]! << 24) | (dedup[o + 1]! << 16) | (dedup[o + 2]! << 8) | dedup[o + 3]!) >>> 0;
-    state.dedupe.push({ key, at: nowMin - dedup[o + 4]! });
-  }
-  state.dedupe.sort((a, b) => b.at - a.at || b.key - a.key);
+  state.shardMarks = decodeMarks(item.seq, 'seq');
+  decodeIdentity(item, state);
+  state.dedupe = unpackDedupe(bytes(item.dedup, 'dedup', DEDUPE_ENTRY_BYTES), nowMin);
+  decodeRisk(item, state);
 
   const scoreStatus = item.scoreStatus;
   if (scoreStatus !== 'scored' && scoreStatus !== 'unscored')

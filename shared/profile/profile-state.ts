@@ -22,8 +22,13 @@
  * | productId (product events) | cannot happen; on other events it is not needed |
  * | userId | the profile is `anon:<anonymousId>` |
  * | anonymousId | no alias is recorded |
+ *
+ * Identity (see `profile-merge.ts`): a user profile lists the anonymous profiles folded into it
+ * (`merges`, with the anonymous key's own sequence marks) and the merges it refused
+ * (`mergeRefusals`); an anonymous profile folded into a user keeps its frozen state and a `redirect`.
  */
 import { EVENT_TYPES, type EventType } from '../contract/event-contract';
+import { cloneRiskState, emptyRiskState, type RiskState } from '../risk/risk-signals';
 import type { RecentEntry } from './recent-set';
 
 const HOUR_MS = 3_600_000;
@@ -84,6 +89,10 @@ export const PROFILE_LIMITS = {
   aliases: 2,
   /** Shards with a sequence-number high-water mark (more than one only after resharding). */
   shards: 4,
+  /** Anonymous profiles folded into one user profile (later ones stay separate and are counted). */
+  mergedAliases: 4,
+  /** Refused merges remembered for the audit (most recent first). */
+  mergeRefusals: 2,
   /** Event/order ids in the dedupe window. */
   dedupeWindow: 16,
   /** Oldest dedupe entry kept, in minutes before the latest event. */
@@ -118,6 +127,53 @@ export interface ShardMark {
   shardId: string;
   /** Canonical decimal string (no leading zeros). */
   sequenceNumber: string;
+}
+
+/** The session bookkeeping of a profile (and of each merged alias's own stream). */
+export type SessionFields = Pick<
+  ProfileState,
+  'sessionCount' | 'sessionKey' | 'sessionStart' | 'sessionEnd' | 'sessionEvents'
+>;
+
+/** An anonymous profile folded into this (user) profile by an `identify`. */
+export interface MergedAlias {
+  anonymousId: string;
+  /** Event time of the identify that linked it, epoch SECONDS (absolute: it may follow `lastEventAt`). */
+  at: number;
+  /**
+   * High-water marks of the anonymous id's own partition key, continued here: its later events arrive
+   * on its own shard and are checked against these, never against the profile's own marks.
+   */
+  shardMarks: ShardMark[];
+  /** The alias's own current session, continued by its later events (they count sessions in their own order). */
+  session: SessionFields;
+  /** FNV-1a of the identify's `sessionId` (0: none): the session both streams share, counted once. */
+  sharedSessionKey: number;
+  /** The alias's own dedupe window (minutes), aged by its own latest event, not the user's. */
+  dedupe: RecentEntry<number>[];
+}
+
+/** Why an identify did not merge its anonymous profile. */
+export const MERGE_REFUSAL_REASONS = ['shared-device', 'alias-limit'] as const;
+/** `shared-device`: the anonymous id is already merged into another user; `alias-limit`: this user has `PROFILE_LIMITS.mergedAliases`. */
+export type MergeRefusalReason = (typeof MERGE_REFUSAL_REASONS)[number];
+
+/** A merge this profile refused, kept for the audit. */
+export interface MergeRefusal {
+  anonymousId: string;
+  /** Event time of the identify, epoch seconds. */
+  at: number;
+  reason: MergeRefusalReason;
+}
+
+/** On a frozen anonymous profile: where its events go now. */
+export interface ProfileRedirect {
+  /** The user profile it was merged into. */
+  into: string;
+  /** Event time of the identify that linked it, epoch ms. */
+  linkedAt: number;
+  /** FNV-1a of the identify's `sessionId`, 0 when it had none. */
+  linkedSessionKey: number;
 }
 
 /** Everything the profile engine keeps about one profile. Plain data: deep-equality comparable. */
@@ -158,6 +214,14 @@ export interface ProfileState {
   shardMarks: ShardMark[];
   /** FNV-1a hashes of recent event ids and order ids; `at` in epoch MINUTES. */
   dedupe: RecentEntry<number>[];
+  /** Security-risk signals (`shared/risk/risk-signals.ts`). */
+  risk: RiskState;
+  /** Anonymous profiles folded in, sorted by `anonymousId`; at most `PROFILE_LIMITS.mergedAliases`. */
+  merges: MergedAlias[];
+  /** Refused merges, newest first; at most `PROFILE_LIMITS.mergeRefusals`. */
+  mergeRefusals: MergeRefusal[];
+  /** Present only on an anonymous profile that was merged: its state is frozen, its events go `into`. */
+  redirect?: ProfileRedirect;
 }
 
 /** A fresh profile with no events. */
@@ -183,6 +247,9 @@ export function emptyProfile(profileId: string): ProfileState {
     aliases: [],
     shardMarks: [],
     dedupe: [],
+    risk: emptyRiskState(),
+    merges: [],
+    mergeRefusals: [],
   };
 }
 
@@ -199,6 +266,15 @@ export function cloneProfile(state: ProfileState): ProfileState {
     aliases: state.aliases.map((e) => ({ ...e })),
     shardMarks: state.shardMarks.map((e) => ({ ...e })),
     dedupe: state.dedupe.map((e) => ({ ...e })),
+    risk: cloneRiskState(state.risk),
+    merges: state.merges.map((m) => ({
+      ...m,
+      shardMarks: m.shardMarks.map((e) => ({ ...e })),
+      session: { ...m.session },
+      dedupe: m.dedupe.map((e) => ({ ...e })),
+    })),
+    mergeRefusals: state.mergeRefusals.map((e) => ({ ...e })),
+    ...(state.redirect === undefined ? {} : { redirect: { ...state.redirect } }),
   };
 }
 

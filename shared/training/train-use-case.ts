@@ -50,12 +50,9 @@ import {
   summarise,
   trainMultiTaskModel,
 } from './multi-task-model';
-import {
-  buildPartitionedTrainingSet,
-  type PartitionedEventSource,
-  type RowSampleOptions,
-  type RowSampleRecord,
-} from './partitioned-training-set';
+import type { PartitionedEventSource } from './distributed-training';
+import { buildPartitionedTrainingSet } from './partitioned-training-set';
+import type { RowSampleOptions, RowSampleRecord } from './row-sample';
 import {
   type ArchivedEventSource,
   type ArchiveWindow,
@@ -270,7 +267,8 @@ export function multiTaskInputOf(
 > {
   return {
     horizons: trainingSet.horizons,
-    privacyUnits: trainingSet.rowMeta.map((row) => row.profileId),
+    // One person (a user with the anonymous profiles merged into it) is one unit, not one per profile id.
+    privacyUnits: trainingSet.rowMeta.map((row) => row.personId),
     features: trainingSet.features,
     labels: trainingSet.labels,
     churnLabels: trainingSet.churnLabels,

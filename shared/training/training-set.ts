@@ -34,6 +34,15 @@
  *   bounded by W so that this label, too, is fully observed and purged like the others.
  * Candidates (step 1) need `t + W ≤ end of data`, and the purge gaps below are W wide.
  *
+ * Identity: histories are stitched by identify, with the rule ingest applies (`profile-merge.ts`):
+ * an anonymous id belongs to the first user that identifies it (by event time; live, the first
+ * identify processed, the same unless two users identify one device), while that user holds fewer
+ * than `PROFILE_LIMITS.mergedAliases`. Sampling and labels are per PERSON (a user with the anonymous
+ * ids it claims): a browsing session on an anonymous cookie is labelled by the purchase its user makes
+ * after logging in. Each row's features are those of the profile the person's latest event at `t`
+ * landed on, exactly as ingest served it: the anonymous profile before the merge, the user's merged
+ * profile after; `rowMeta` names that profile.
+ *
  * Split by time, with purge gaps, by row counts. With `T` every candidate cutoff sorted by time, the
  * validation period starts at a cutoff `sv` and the test period at a cutoff `st`:
  * - train: `t < sv − W`
@@ -63,7 +72,8 @@ import type { DatasetSplit } from '../model/dataset-split';
 import { createRandom, type RandomSource, shuffleInPlace } from '../model/seeded-random';
 import { fnv1a32 } from '../profile/hashing';
 import { applyEventsToProfile, categoryKeyOf, type SequencedEvent } from '../profile/apply-events';
-import type { ProfileState } from '../profile/profile-state';
+import { ANONYMOUS_PREFIX, IdentityFold } from '../profile/profile-merge';
+import { PROFILE_LIMITS, type ProfileState } from '../profile/profile-state';
 
 const HOUR_MS = 3_600_000;
 
@@ -114,7 +124,10 @@ export interface TrainingSetStats {
   eventsIn: number;
   /** Events dropped because their `eventId` was seen before. */
   duplicateEvents: number;
+  /** People: user profiles with the anonymous profiles they claimed, and unclaimed anonymous profiles. */
   profiles: number;
+  /** Anonymous profiles stitched into a user's history. */
+  mergedProfiles: number;
   /** Cutoffs after thinning (step 2 of the sampling). */
   candidateCutoffs: number;
   /** Candidates dropped in the purge gaps. */
@@ -150,8 +163,12 @@ export interface TrainingSet {
   rows: number;
   featureNames: readonly string[];
   featureSchemaVersion: number;
-  /** Which profile and cutoff each row describes. Rows are ordered by profile id, then cutoff. */
-  rowMeta: { profileId: string; cutoffMs: number }[];
+  /**
+   * Which profile and cutoff each row describes (the profile the person's latest event at the cutoff
+   * landed on), and whose row it is (`personId`: the user id, or the unclaimed anonymous profile; the
+   * unit of differential privacy). Rows are ordered by person, then cutoff.
+   */
+  rowMeta: { profileId: string; personId: string; cutoffMs: number }[];
   /** Row indices of each split, ascending. */
   split: DatasetSplit;
   /** Event-time span of the (deduplicated) events: earliest and latest `occurredAt`. */
@@ -200,6 +217,154 @@ export function profileTimelines(events: readonly ContractEvent[]): ProfileTimel
   return { byProfile, duplicateEvents };
 }
 
+/** Events grouped by person (histories stitched by identify), each in time order. */
+export interface PersonTimelines {
+  /** Person id (the user id, or an unclaimed profile's own id) → the events of all its profiles. */
+  byPerson: Map<string, ContractEvent[]>;
+  /** Anonymous id → the user that claimed it (the module comment's rule), over all the data. */
+  claims: ReadonlyMap<string, string>;
+  /** Anonymous profiles stitched into this set's users (claims whose user is here). */
+  mergedProfiles: number;
+  duplicateEvents: number;
+}
+
+/** An identify that names an anonymous id: what the claim rule needs, and nothing personal. */
+export interface IdentifyLink {
+  userId: string;
+  anonymousId: string;
+  occurredAt: number;
+  eventId: string;
+}
+
+/** The identify links of de-duplicated timelines (user profiles' identify events naming an anonymous id). */
+export function identifyLinks(byProfile: ReadonlyMap<string, readonly ContractEvent[]>): IdentifyLink[] {
+  const links: IdentifyLink[] = [];
+  for (const [id, list] of byProfile) {
+    if (id.startsWith(ANONYMOUS_PREFIX)) continue;
+    for (const e of list) {
+      if (e.type !== 'identify' || e.anonymousId === undefined) continue;
+      links.push({ userId: id, anonymousId: e.anonymousId, occurredAt: e.occurredAt, eventId: e.eventId });
+    }
+  }
+  return links;
+}
+
+const compareText = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+
+/**
+ * The claims (anonymous id → user) of identify links gathered from anywhere, in any order: event time
+ * decides, ties by user, anonymous id and event id (a total order, so the claim is the same however
+ * the links were collected); a user claims at most `PROFILE_LIMITS.mergedAliases` ids.
+ */
+export function claimsOf(links: readonly IdentifyLink[]): Map<string, string> {
+  const ordered = [...links].sort(
+    (x, y) =>
+      x.occurredAt - y.occurredAt ||
+      compareText(x.userId, y.userId) ||
+      compareText(x.anonymousId, y.anonymousId) ||
+      compareText(x.eventId, y.eventId),
+  );
+  const claims = new Map<string, string>();
+  const claimed = new Map<string, number>();
+  for (const { userId, anonymousId } of ordered) {
+    if (claims.has(anonymousId)) continue;
+    if ((claimed.get(userId) ?? 0) >= PROFILE_LIMITS.mergedAliases) continue;
+    claims.set(anonymousId, userId);
+    claimed.set(userId, (claimed.get(userId) ?? 0) + 1);
+  }
+  return claims;
+}
+
+/** {@link profileTimelines}, with each claimed anonymous profile's events moved into its user's. */
+export function personTimelines(events: readonly ContractEvent[]): PersonTimelines {
+  const timelines = profileTimelines(events);
+  return stitchPersons(timelines, claimsOf(identifyLinks(timelines.byProfile)));
+}
+
+/**
+ * Group profile timelines by person under `claims` (computed over all the data). A claimed anonymous
+ * profile whose user is not among `timelines` is left out: its events belong to the partition that
+ * holds the user (the partitioned build ships them there, `partitioned-training-set.ts`).
+ */
+export function stitchPersons(
+  timelines: ProfileTimelines,
+  claims: ReadonlyMap<string, string>,
+): PersonTimelines {
+  const { byProfile, duplicateEvents } = timelines;
+  const byPerson = new Map<string, ContractEvent[]>();
+  const aliasesOf = new Map<string, string[]>();
+  for (const [id, list] of byProfile) {
+    const owner = id.startsWith(ANONYMOUS_PREFIX) ? claims.get(id.slice(ANONYMOUS_PREFIX.length)) : undefined;
+    if (owner === undefined) byPerson.set(id, list);
+    else if (byProfile.has(owner)) aliasesOf.set(owner, [...(aliasesOf.get(owner) ?? []), id]);
+  }
+  // The user's own events, then each alias's in id order, stable-sorted by time: equal times keep
+  // that order, whatever order the profiles were read in (one archive or partitions plus shipped events).
+  for (const [user, aliases] of aliasesOf) {
+    const merged = [...byPerson.get(user)!];
+    for (const alias of aliases.sort()) merged.push(...byProfile.get(alias)!);
+    byPerson.set(
+      user,
+      merged.sort((x, y) => x.occurredAt - y.occurredAt),
+    );
+  }
+  let mergedProfiles = 0;
+  for (const user of claims.values()) if (byProfile.has(user)) mergedProfiles++;
+  return { byPerson, claims, mergedProfiles, duplicateEvents };
+}
+
+/**
+ * Folds a person's time-ordered timeline forward: the plain fold for a person of one profile with no
+ * identify (the common case, batched), the identity fold otherwise (merges as ingest applies them).
+ */
+class PersonFold {
+  private state: ProfileState | undefined;
+  private readonly identity: IdentityFold | undefined;
+  private target: string;
+
+  constructor(
+    private readonly personId: string,
+    private readonly timeline: readonly ContractEvent[],
+    claims: ReadonlyMap<string, string>,
+  ) {
+    this.target = personId;
+    const stitched = timeline.some((e) => e.type === 'identify' || profileIdOf(e) !== personId);
+    this.identity = stitched
+      ? new IdentityFold({ claimedBy: (anonymousId) => claims.get(anonymousId) })
+      : undefined;
+  }
+
+  /** Fold `timeline[from, to)`. */
+  advance(from: number, to: number): void {
+    if (this.identity === undefined) {
+      this.state = foldRange(this.state, this.timeline, from, to, this.personId);
+      return;
+    }
+    for (let i = from; i < to; i++) {
+      this.target = this.identity.apply({
+        event: this.timeline[i]!,
+        shardId: TRAINING_SHARD_ID,
+        sequenceNumber: String(i + 1),
+      });
+    }
+  }
+
+  /** The profile the latest folded event landed on, and its state. */
+  current(): { profileId: string; state: ProfileState | undefined } {
+    if (this.identity === undefined) return { profileId: this.personId, state: this.state };
+    return { profileId: this.target, state: this.identity.states.get(this.target) };
+  }
+
+  /** The state of one of the person's profiles (frozen or live). */
+  stateOf(profileId: string): ProfileState | undefined {
+    return this.identity === undefined
+      ? profileId === this.personId
+        ? this.state
+        : undefined
+      : this.identity.states.get(profileId);
+  }
+}
+
 /** Fold `timeline[from, to)` into `state` exactly as ingest would (sequence numbers = positions + 1). */
 function foldRange(
   state: ProfileState | undefined,
@@ -234,11 +399,16 @@ export function featuresAt(
   profileId: string,
   asOfMs: number,
 ): Float32Array | undefined {
-  const timeline = profileTimelines(events.filter((e) => profileIdOf(e) === profileId)).byProfile.get(
-    profileId,
-  );
+  const { byPerson, claims } = personTimelines(events);
+  const anonymousId = profileId.startsWith(ANONYMOUS_PREFIX)
+    ? profileId.slice(ANONYMOUS_PREFIX.length)
+    : undefined;
+  const personId = (anonymousId === undefined ? undefined : claims.get(anonymousId)) ?? profileId;
+  const timeline = byPerson.get(personId);
   if (timeline === undefined) return undefined;
-  const state = foldRange(undefined, timeline, 0, firstAfter(timeline, asOfMs, 0), profileId);
+  const fold = new PersonFold(personId, timeline, claims);
+  fold.advance(0, firstAfter(timeline, asOfMs, 0));
+  const state = fold.stateOf(profileId);
   return state === undefined ? undefined : featurize(state, asOfMs);
 }
 
@@ -387,8 +557,8 @@ function checkOptions(options: TrainingSetOptions): Required<TrainingSetOptions>
  */
 export function buildTrainingSet(events: readonly ContractEvent[], options: TrainingSetOptions): TrainingSet {
   const checked = checkOptions(options);
-  const timelines = profileTimelines(events);
-  const extent = extentOf(timelines);
+  const timelines = personTimelines(events);
+  const extent = extentOf(timelines.byPerson);
   const candidates = partitionCandidates(timelines, extent.toMs, checked);
   const plan = planSplit([candidates.sorted], extent, checked);
   const rows = partitionRows(timelines, candidates, plan, checked);
@@ -396,10 +566,13 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
 }
 
 /** Earliest and latest `occurredAt` of deduplicated timelines (±Infinity when empty). */
-export function extentOf({ byProfile }: ProfileTimelines): { fromMs: number; toMs: number } {
+export function extentOf(timelines: ReadonlyMap<string, readonly ContractEvent[]>): {
+  fromMs: number;
+  toMs: number;
+} {
   let fromMs = Infinity;
   let toMs = -Infinity;
-  for (const timeline of byProfile.values()) {
+  for (const timeline of timelines.values()) {
     fromMs = Math.min(fromMs, timeline[0]!.occurredAt);
     toMs = Math.max(toMs, timeline[timeline.length - 1]!.occurredAt);
   }
@@ -415,43 +588,36 @@ function profileRandom(seed: number, profileId: string, phase: number): RandomSo
   return createRandom((seed ^ fnv1a32(profileId) ^ Math.imul(phase, 0x9e3779b9)) >>> 0);
 }
 
-/** Candidate cutoffs of one partition's profiles (phase 1). */
+/** Candidate cutoffs of one partition's people (phase 1). */
 export interface PartitionCandidates {
-  /** Profile id → its candidate cutoffs, ascending; profiles in id order. */
-  byProfile: Map<string, number[]>;
+  /** Person id → its candidate cutoffs, ascending; people in id order. */
+  byPerson: Map<string, number[]>;
   /** Every candidate, ascending: what the split needs from the partition. */
   sorted: Float64Array;
-  duplicateEvents: number;
-  profiles: number;
 }
 
 /** Phase 1: candidate cutoffs (steps 1–2 of the module comment) given the end of all data `toMs`. */
 export function partitionCandidates(
-  timelines: ProfileTimelines,
+  timelines: PersonTimelines,
   toMs: number,
   options: TrainingSetOptions,
 ): PartitionCandidates {
   const { labelHorizonMs, churnHorizonMs, cutoffStepMs, seed } = checkOptions(options);
   const window = Math.max(labelHorizonMs, churnHorizonMs);
-  const byProfile = new Map<string, number[]>();
+  const byPerson = new Map<string, number[]>();
   let count = 0;
-  for (const id of [...timelines.byProfile.keys()].sort()) {
+  for (const id of [...timelines.byPerson.keys()].sort()) {
     const random = profileRandom(seed, id, 1);
-    const cutoffs = candidateCutoffs(timelines.byProfile.get(id)!, toMs - window, cutoffStepMs, random);
+    const cutoffs = candidateCutoffs(timelines.byPerson.get(id)!, toMs - window, cutoffStepMs, random);
     if (cutoffs.length === 0) continue;
-    byProfile.set(id, cutoffs);
+    byPerson.set(id, cutoffs);
     count += cutoffs.length;
   }
   const sorted = new Float64Array(count);
   let i = 0;
-  for (const cutoffs of byProfile.values()) for (const t of cutoffs) sorted[i++] = t;
+  for (const cutoffs of byPerson.values()) for (const t of cutoffs) sorted[i++] = t;
   sorted.sort();
-  return {
-    byProfile,
-    sorted,
-    duplicateEvents: timelines.duplicateEvents,
-    profiles: timelines.byProfile.size,
-  };
+  return { byPerson, sorted };
 }
 
 /** The global part of the cut: what every partition needs to label and split its rows. */
@@ -543,10 +709,11 @@ export interface PartitionRows {
   nextKeys: (string | undefined)[];
   lastKeys: (string | undefined)[];
   affinities: { key: string; score: number }[][];
-  /** By profile id, then cutoff. */
-  rowMeta: { profileId: string; cutoffMs: number }[];
+  /** By person id, then cutoff. */
+  rowMeta: TrainingSet['rowMeta'];
   splitOfRow: SplitName[];
   profiles: number;
+  mergedProfiles: number;
   duplicateEvents: number;
   purgedCutoffs: number;
   cappedCutoffs: number;
@@ -554,7 +721,7 @@ export interface PartitionRows {
 
 /** Phases 2–3 for one partition: purge, cap (seeded per profile), fold forward and featurize. */
 export function partitionRows(
-  timelines: ProfileTimelines,
+  timelines: PersonTimelines,
   candidates: PartitionCandidates,
   plan: SplitPlan,
   options: TrainingSetOptions,
@@ -565,7 +732,7 @@ export function partitionRows(
   let capped = 0;
   let rows = 0;
   const keptByProfile = new Map<string, number[]>();
-  for (const [id, cutoffs] of candidates.byProfile) {
+  for (const [id, cutoffs] of candidates.byPerson) {
     let kept = cutoffs.filter((t) => splitOfCutoff(plan, window, t) !== undefined);
     purged += cutoffs.length - kept.length;
     if (kept.length > maxCutoffsPerProfile) {
@@ -587,21 +754,23 @@ export function partitionRows(
     affinities: [],
     rowMeta: [],
     splitOfRow: [],
-    profiles: candidates.profiles,
-    duplicateEvents: candidates.duplicateEvents,
+    profiles: timelines.byPerson.size,
+    mergedProfiles: timelines.mergedProfiles,
+    duplicateEvents: timelines.duplicateEvents,
     purgedCutoffs: purged,
     cappedCutoffs: capped,
   };
   for (const [id, cutoffs] of keptByProfile) {
-    const timeline = timelines.byProfile.get(id)!;
+    const timeline = timelines.byPerson.get(id)!;
     const purchases = timeline.filter((e) => e.type === 'purchase').map((e) => e.occurredAt);
-    let state: ProfileState | undefined;
+    const fold = new PersonFold(id, timeline, timelines.claims);
     let folded = 0;
     let nextPurchase = 0;
     let lastKey: string | undefined;
     for (const t of cutoffs) {
       const upTo = firstAfter(timeline, t, folded);
-      state = foldRange(state, timeline, folded, upTo, id);
+      fold.advance(folded, upTo);
+      const { profileId, state } = fold.current();
       for (let i = folded; i < upTo; i++) lastKey = categoryKeyOf(timeline[i]!) ?? lastKey;
       folded = upTo;
       const row = out.rowMeta.length;
@@ -618,7 +787,7 @@ export function partitionRows(
       out.nextKeys.push(next);
       out.lastKeys.push(lastKey);
       out.affinities.push(state!.categories.map(({ key, score }) => ({ key, score })));
-      out.rowMeta.push({ profileId: id, cutoffMs: t });
+      out.rowMeta.push({ profileId, personId: id, cutoffMs: t });
       out.splitOfRow.push(splitOfCutoff(plan, window, t)!);
     }
   }
@@ -652,13 +821,13 @@ export function assembleTrainingSet(
       const meta = partitions[p]!.rows.rowMeta[heads[p]!];
       if (meta === undefined) continue;
       const bestMeta = best < 0 ? undefined : partitions[best]!.rows.rowMeta[heads[best]!]!;
-      if (bestMeta === undefined || meta.profileId < bestMeta.profileId) best = p;
+      if (bestMeta === undefined || meta.personId < bestMeta.personId) best = p;
     }
     if (best < 0) break;
-    // A profile's rows are contiguous in its partition: take them all.
+    // A person's rows are contiguous in its partition: take them all.
     const part = partitions[best]!.rows;
-    const id = part.rowMeta[heads[best]!]!.profileId;
-    while (part.rowMeta[heads[best]!]?.profileId === id) order.push([best, heads[best]!++]);
+    const id = part.rowMeta[heads[best]!]!.personId;
+    while (part.rowMeta[heads[best]!]?.personId === id) order.push([best, heads[best]!++]);
   }
 
   const rows = order.length;
@@ -707,8 +876,9 @@ export function assembleTrainingSet(
       categoryAffinity[row * categories.length + toClass(key)]! += score / total;
   });
 
-  const sum = (field: 'profiles' | 'duplicateEvents' | 'purgedCutoffs' | 'cappedCutoffs') =>
-    partitions.reduce((n, { rows: part }) => n + part[field], 0);
+  const sum = (
+    field: 'profiles' | 'mergedProfiles' | 'duplicateEvents' | 'purgedCutoffs' | 'cappedCutoffs',
+  ) => partitions.reduce((n, { rows: part }) => n + part[field], 0);
   return {
     features,
     labels,
@@ -729,6 +899,7 @@ export function assembleTrainingSet(
       eventsIn: partitions.reduce((n, p) => n + p.eventsIn, 0),
       duplicateEvents: sum('duplicateEvents'),
       profiles: sum('profiles'),
+      mergedProfiles: sum('mergedProfiles'),
       candidateCutoffs: plan.candidateCutoffs,
       purgedCutoffs: sum('purgedCutoffs'),
       cappedCutoffs: sum('cappedCutoffs'),

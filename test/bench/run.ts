@@ -21,6 +21,7 @@ import { archivedBytesPerEvent, costReport, costTargetRow, measuredUsage } from 
 import { runItemSizeBench, type ItemSizeResult } from './item-size-bench';
 import { runTombstoneBench } from './tombstone-bench';
 import { audienceRows, runAudienceBench } from './audience-bench';
+import { mergeRows, runMergeBench } from './merge-bench';
 import { BENCH_BUCKETS, createProfilesTable, runBaseline, runRealPath, type StackRun } from './stack-bench';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -324,6 +325,8 @@ async function main(): Promise<void> {
       unit: 'µs/event',
       note: `${ms(tombstones.withoutCheckMs)} → ${ms(tombstones.withCheckMs)} ms over ${tombstones.events} records, ${tombstones.erasedProfiles} tombstones (all lookups miss); BatchGetItem per event ${tombstones.batchGetsPerEvent.without.toFixed(3)} → ${tombstones.batchGetsPerEvent.with.toFixed(3)}`,
     });
+    report.merges = await runMergeBench(workload.interleaved, { runs: options.runs, nowMs: Date.now() });
+    rows.push(...mergeRows(report.merges as Awaited<ReturnType<typeof runMergeBench>>));
   }
 
   let cloud: LocalCloud | undefined;

@@ -18,5 +18,7 @@ describe('npm start', () => {
     expect(stdout).toMatch(/training on the archive \(\d+ events/);
     expect(lines[lines.length - 1]).toMatch(/accounting: produced [\d,]+ = .* → balanced ✓/);
     expect(lines[lines.length - 1]).toMatch(/profiles differing from the in-memory fold: 0/);
+    // Visitors who identified were stitched into their user's profile: one live profile per person.
+    expect(stdout).toMatch(/identified after browsing anonymously → 1\.00 profiles per person \(0 split\)/);
   }, 180_000);
 });

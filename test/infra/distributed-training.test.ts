@@ -43,17 +43,22 @@ describe('distributed training workflow', () => {
       stateless.findResources('AWS::Lambda::Function', { Metadata: { 'profile-stream:function': name } }),
     )[0]!;
 
-  it('runs plan → Candidates → split → Rows → train, both passes Distributed Maps over the partitions', () => {
+  it('runs plan → Links → aliases → Shuffle → Candidates → split → Rows → train, each pass a Distributed Map over the partitions', () => {
     // Act
     const { StartAt, States } = definition;
     // Assess
     expect(StartAt).toBe('Plan');
-    expect(States.Plan!.Next).toBe('Candidates');
+    expect(States.Plan!.Next).toBe('Links');
+    expect(States.Links!.Next).toBe('Aliases');
+    expect(States.Aliases!.Next).toBe('Shuffle');
+    expect(States.Shuffle!.Next).toBe('Candidates');
     expect(States.Candidates!.Next).toBe('Split');
     expect(States.Split!.Next).toBe('Rows');
     expect(States.Rows!.Next).toBe('Train');
     expect(States.Train!.End).toBe(true);
     for (const [pass, step] of [
+      ['Links', 'links'],
+      ['Shuffle', 'shuffle'],
       ['Candidates', 'candidates'],
       ['Rows', 'rows'],
     ] as const) {
@@ -68,6 +73,7 @@ describe('distributed training workflow', () => {
     }
     for (const [state, step] of [
       ['Plan', 'plan'],
+      ['Aliases', 'aliases'],
       ['Split', 'split'],
       ['Train', 'train'],
     ] as const) {

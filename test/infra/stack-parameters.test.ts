@@ -30,6 +30,18 @@ describe('resolveStackParameters', () => {
     });
   });
 
+  it('reads pseudonymiseIds from a context string or a boolean, off by default', () => {
+    // Act / Assess
+    expect(DEFAULT_STACK_PARAMETERS.pseudonymiseIds).toBe(false);
+    expect(resolveStackParameters(new App({ context: { pseudonymiseIds: 'true' } })).pseudonymiseIds).toBe(
+      true,
+    );
+    expect(resolveStackParameters(new App({ context: { pseudonymiseIds: 'false' } })).pseudonymiseIds).toBe(
+      false,
+    );
+    expect(resolveStackParameters(new App(), { pseudonymiseIds: true }).pseudonymiseIds).toBe(true);
+  });
+
   it('refuses a no-promotion alarm window longer than CloudWatch evaluates (7 days)', () => {
     // Prepare: daily runs × 7 fits, × 8 does not; twice-daily × 14 fits.
     const app = (alarmAfterRunsWithoutPromotion: string, trainingRateHours = '24') =>
@@ -52,6 +64,7 @@ describe('resolveStackParameters', () => {
     ['ingestBatchingWindowSeconds', '0.5'],
     ['ingestBatchingWindowSeconds', '301'],
     ['ingestFanOut', 'efo'],
+    ['pseudonymiseIds', 'yes'],
   ])('rejects %s = %s, naming the parameter', (field, value) => {
     // Prepare
     const app = new App({ context: { [field]: value } });

@@ -130,7 +130,7 @@ describe('profile-stream stacks', () => {
     it('pins nodejs22.x on x86_64 with tracing, source maps and Powertools settings for every function', () => {
       // Assess
       const functions = stateless.findResources('AWS::Lambda::Function');
-      expect(Object.keys(functions)).toHaveLength(6);
+      expect(Object.keys(functions)).toHaveLength(7);
       for (const fn of Object.values(functions)) {
         expect(fn).toMatchObject({
           Properties: {
@@ -154,7 +154,7 @@ describe('profile-stream stacks', () => {
       const logGroups = stateless.findResources('AWS::Logs::LogGroup', {
         Properties: { RetentionInDays: 30 },
       });
-      expect(Object.keys(logGroups)).toHaveLength(8);
+      expect(Object.keys(logGroups)).toHaveLength(9);
     });
 
     it('wires exactly the environment variables of each function’s configuration schema', () => {
@@ -534,6 +534,114 @@ describe('profile-stream stacks', () => {
           ]),
         },
       });
+    });
+  });
+
+  describe('keyed hash and pseudonymous ids', () => {
+    const functionOf = (name: string) => {
+      const found = stateless.findResources('AWS::Lambda::Function', {
+        Metadata: { 'profile-stream:function': name },
+      });
+      const [logicalId, fn] = Object.entries(found)[0] ?? [];
+      return { logicalId, variables: fn?.Properties.Environment.Variables as Record<string, unknown> };
+    };
+
+    it('creates the key secret in the stateful stack, generated and retained, rotation acknowledged', () => {
+      // Assess
+      stateful.resourceCountIs('AWS::SecretsManager::Secret', 1);
+      stateful.hasResource('AWS::SecretsManager::Secret', {
+        DeletionPolicy: 'Retain',
+        Properties: { GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true } },
+      });
+    });
+
+    it('gives ingest and archive the secret ARN, a read grant and ids unpseudonymised by default', () => {
+      for (const name of ['ingest', 'archive']) {
+        // Act
+        const { logicalId, variables } = functionOf(name);
+        const role = stateless.findResources('AWS::Lambda::Function')[logicalId!]?.Properties.Role;
+
+        // Assess
+        expect(variables.HASH_KEY_SECRET_ID).toEqual({
+          'Fn::ImportValue': expect.stringMatching(/HashKeySecret/),
+        });
+        expect(variables.PSEUDONYMISE_IDS).toBe('false');
+        stateless.hasResourceProperties('AWS::IAM::Policy', {
+          Roles: [{ Ref: role['Fn::GetAtt'][0] }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({
+                Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+                Resource: variables.HASH_KEY_SECRET_ID,
+              }),
+            ]),
+          },
+        });
+      }
+      // Only the decoding consumers hold the key.
+      for (const name of ['train', 'rescore', 'scrub-failures']) {
+        expect(functionOf(name).variables.HASH_KEY_SECRET_ID).toBeUndefined();
+      }
+    });
+
+    it('pseudonymises ids in both consumers when the context says pseudonymiseIds=true', () => {
+      // Prepare
+      const on = buildApp({
+        context: { ...SKIP_BUNDLING, pseudonymiseIds: 'true' },
+        nag: false,
+        templateValidation: false,
+      });
+
+      // Act
+      const template = Template.fromStack(on.stateless);
+
+      // Assess
+      expect(on.parameters.pseudonymiseIds).toBe(true);
+      const flags = Object.values(template.findResources('AWS::Lambda::Function'))
+        .map((fn) => fn.Properties.Environment.Variables.PSEUDONYMISE_IDS)
+        .filter((flag) => flag !== undefined);
+      expect(flags).toEqual(['true', 'true']);
+    });
+
+    it('sends the failures bucket’s object events to EventBridge', () => {
+      // Assess
+      stateful.hasResource('AWS::S3::Bucket', {
+        Metadata: { 'profile-stream:role': 'failures' },
+        Properties: { NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } } },
+      });
+    });
+
+    it('runs scrub-failures on every on-failure object, with read and put on the failures bucket only', () => {
+      // Prepare
+      const { logicalId, variables } = functionOf('scrub-failures');
+
+      // Assess
+      stateless.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['aws.s3'],
+          'detail-type': ['Object Created'],
+          detail: {
+            bucket: { name: [variables.FAILURES_BUCKET] },
+            object: { key: [{ prefix: 'aws/lambda/' }] },
+          },
+        },
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [logicalId, 'Arn'] },
+            RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86_400 },
+          }),
+        ],
+      });
+      const role = stateless.findResources('AWS::Lambda::Function')[logicalId!]?.Properties.Role;
+      const policies = stateless.findResources('AWS::IAM::Policy', {
+        Properties: { Roles: [{ Ref: role['Fn::GetAtt'][0] }] },
+      });
+      const resources = JSON.stringify(Object.values(policies).map((p) => p.Properties.PolicyDocument));
+      expect(resources).toContain('FailuresBucket');
+      expect(resources).not.toMatch(
+        /ArchiveBucket|QuarantineBucket|ModelsBucket|ProfilesTable|secretsmanager/,
+      );
+      expect(resources).not.toContain('s3:DeleteObject');
     });
   });
 

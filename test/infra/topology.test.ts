@@ -97,7 +97,16 @@ describe('synthesizeTopology', () => {
       'build-rows',
       'rescore',
       'erase',
+      'scrub-failures',
     ]);
+    const bucketOf = (role: string) => topology.buckets.find((bucket) => bucket.role === role)?.logicalId;
+    expect(topology.objectCreatedTriggers).toHaveLength(2);
+    expect(topology.objectCreatedTriggers).toEqual(
+      expect.arrayContaining([
+        { functionName: 'scrub-failures', bucketLogicalId: bucketOf('failures'), keyPrefix: 'aws/lambda/' },
+        { functionName: 'erase', bucketLogicalId: bucketOf('erasure'), keyPrefix: 'requests/' },
+      ]),
+    );
     expect(topology.schedule).toEqual({ functionName: 'train', rate: 'rate(1 day)', rateSeconds: 86_400 });
   });
 

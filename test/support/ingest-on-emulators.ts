@@ -43,6 +43,8 @@ export interface IngestOnEmulatorsOptions {
   wrapStore?: (store: DynamoDbProfileStore) => ProfileStore;
   /** Sees every event before the handler. @default undefined */
   onInvoke?: (event: KinesisStreamEvent) => void;
+  /** The on-failure bucket's "Object Created" notification (e.g. the scrub-failures handler). @default undefined */
+  onFailureObjectCreated?: (bucket: string, key: string) => Promise<void>;
 }
 
 /** Creates the resources and starts the mapping (TRIM_HORIZON). */
@@ -81,6 +83,7 @@ export async function startIngestOnEmulators(
       return handler(event);
     },
     pollIntervalMs: 20,
+    onFailureObjectCreated: options.onFailureObjectCreated,
   });
   await mapping.start();
   return {

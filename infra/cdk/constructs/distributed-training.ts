@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 
 /** Properties of {@link DistributedTraining}. */
 export interface DistributedTrainingProps {
-  /** The train function: the coordinator's `plan`, `split` and `train` steps. */
+  /** The train function: the coordinator's `plan`, `aliases`, `split` and `train` steps. */
   readonly coordinator: lambda.IFunction;
   /** The build-rows function: one archive partition per invocation. */
   readonly worker: lambda.IFunction;
@@ -17,10 +17,10 @@ export interface DistributedTrainingProps {
 }
 
 /**
- * Training on a distributed engine (README, "Distributed training"): a state machine whose two
+ * Training on a distributed engine (README, "Distributed training"): a state machine whose four
  * Distributed Maps run the build-rows worker over the archive's profile-hash buckets, with the train
- * function as coordinator in between and at the end:
- * plan → Candidates (Distributed Map) → split → Rows (Distributed Map) → train.
+ * function as coordinator in between and at the end (`shared/training/distributed-training.ts`):
+ * plan → Links (Map) → aliases → Shuffle (Map) → Candidates (Map) → split → Rows (Map) → train.
  * Each Map item is a child workflow execution calling the worker once; a worker's throttles and
  * transient Lambda errors are retried.
  */
@@ -29,7 +29,7 @@ export class DistributedTraining extends Construct {
 
   constructor(scope: Construct, id: string, props: DistributedTrainingProps) {
     super(scope, id);
-    const coordinator = (step: 'plan' | 'split' | 'train', payload: Record<string, unknown>) =>
+    const coordinator = (step: 'plan' | 'aliases' | 'split' | 'train', payload: Record<string, unknown>) =>
       new tasks.LambdaInvoke(this, `${step[0]!.toUpperCase()}${step.slice(1)}`, {
         lambdaFunction: props.coordinator,
         payload: sfn.TaskInput.fromObject({ step, ...payload }),
@@ -37,10 +37,12 @@ export class DistributedTraining extends Construct {
       });
     const run = {
       runId: sfn.JsonPath.stringAt('$.runId'),
-      extent: sfn.JsonPath.objectAt('$.extent'),
       partitions: sfn.JsonPath.listAt('$.partitions'),
     };
     const definition = coordinator('plan', {})
+      .next(this.overPartitions('Links', 'links', props))
+      .next(coordinator('aliases', run))
+      .next(this.overPartitions('Shuffle', 'shuffle', props))
       .next(this.overPartitions('Candidates', 'candidates', props))
       .next(coordinator('split', run))
       .next(this.overPartitions('Rows', 'rows', props))
@@ -52,8 +54,8 @@ export class DistributedTraining extends Construct {
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      // Two passes of 15-minute workers and a 15-minute training step, with room for retries.
-      timeout: Duration.hours(2),
+      // Four passes of (at most) 15-minute workers and a 15-minute training step, with room for retries.
+      timeout: Duration.hours(3),
       tracingEnabled: true,
       // Execution data stays out of the logs: run ids, partition numbers and counts only, but still.
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
@@ -90,7 +92,7 @@ export class DistributedTraining extends Construct {
   /** A Distributed Map over the plan's partitions, one worker invocation per child execution. */
   private overPartitions(
     id: string,
-    step: 'candidates' | 'rows',
+    step: 'links' | 'shuffle' | 'candidates' | 'rows',
     props: DistributedTrainingProps,
   ): sfn.DistributedMap {
     const invoke = new tasks.LambdaInvoke(this, `${id}Partition`, {
@@ -108,7 +110,6 @@ export class DistributedTraining extends Construct {
       itemSelector: {
         step,
         runId: sfn.JsonPath.stringAt('$.runId'),
-        extent: sfn.JsonPath.objectAt('$.extent'),
         partition: sfn.JsonPath.numberAt('$$.Map.Item.Value'),
       },
       maxConcurrency: props.maxConcurrency ?? 16,

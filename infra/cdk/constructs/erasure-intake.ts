@@ -1,10 +1,9 @@
-import { Duration } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ERASURE_REQUESTS_PREFIX } from '../../../shared/erasure/erase-use-case';
+import { objectCreatedRule } from './object-created-rule';
 
 /** Properties of {@link ErasureIntake}. */
 export interface ErasureIntakeProps {
@@ -26,19 +25,11 @@ export class ErasureIntake extends Construct {
 
   constructor(scope: Construct, id: string, props: ErasureIntakeProps) {
     super(scope, id);
-    this.rule = new events.Rule(this, 'RequestCreated', {
+    this.rule = objectCreatedRule(this, 'RequestCreated', {
       description: 'Starts an erasure for every request object',
-      eventPattern: {
-        source: ['aws.s3'],
-        detailType: ['Object Created'],
-        detail: {
-          bucket: { name: [props.erasureBucket.bucketName] },
-          object: { key: [{ prefix: ERASURE_REQUESTS_PREFIX }] },
-        },
-      },
-      targets: [
-        new targets.LambdaFunction(props.erase, { retryAttempts: 8, maxEventAge: Duration.hours(24) }),
-      ],
+      bucket: props.erasureBucket,
+      keyPrefix: ERASURE_REQUESTS_PREFIX,
+      target: props.erase,
     });
   }
 }

@@ -22,6 +22,7 @@ export const PROFILE_FUNCTION_NAMES = [
   'rescore',
   'erase',
   'build-rows',
+  'scrub-failures',
 ] as const;
 
 /** One of {@link PROFILE_FUNCTION_NAMES}. */
@@ -86,12 +87,15 @@ export interface ProfileFunctionProps<N extends ProfileFunctionName> {
    */
   readonly environment?: Partial<Record<ConfigVariable<N>, string>>;
   /**
-   * The keyed-hash secret: read through the AWS Parameters and Secrets Lambda Extension (a layer), its
-   * ARN in `HASH_KEY_SECRET_ID`.
+   * The keyed-hash secret: its ARN in `HASH_KEY_SECRET_ID` and a read grant; the function loads it
+   * once per container with the Secrets Manager SDK (`functions/commons/secret-key.ts`).
    * @default - the function has no key
    */
   readonly hashKeySecret?: secretsmanager.ISecret;
 }
+
+/** The variable holding the keyed-hash secret's ARN (`functions/commons/config.ts`). */
+export const HASH_KEY_SECRET_VARIABLE = 'HASH_KEY_SECRET_ID';
 
 /** Options of {@link ProfileFunction.bindTable}. */
 export interface BindTableOptions<N extends ProfileFunctionName> {
@@ -157,13 +161,6 @@ export class ProfileFunction<N extends ProfileFunctionName = ProfileFunctionName
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
       layers: props.onnxRuntimeLayer ? [props.onnxRuntimeLayer] : [],
-      ...(props.hashKeySecret
-        ? {
-            paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(
-              lambda.ParamsAndSecretsVersions.V1_0_103,
-            ),
-          }
-        : {}),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: props.name,
@@ -194,7 +191,7 @@ export class ProfileFunction<N extends ProfileFunctionName = ProfileFunctionName
     cfn.addMetadata(FUNCTION_METADATA.name, props.name);
     cfn.addMetadata(FUNCTION_METADATA.entry, entry);
     if (props.hashKeySecret) {
-      this.function.addEnvironment('HASH_KEY_SECRET_ID', props.hashKeySecret.secretArn);
+      this.function.addEnvironment(HASH_KEY_SECRET_VARIABLE, props.hashKeySecret.secretArn);
       props.hashKeySecret.grantRead(this.function);
     }
 

@@ -70,6 +70,11 @@ export interface EventSourceMappingEmulatorOptions {
   accountId?: string;
   /** The mapping's UUID (on-failure object keys). @default a random UUID */
   uuid?: string;
+  /**
+   * Called after each on-failure object is written, as the bucket's "Object Created" notification
+   * would be (the local pipeline runs the scrub-failures function). @default undefined
+   */
+  onFailureObjectCreated?: (bucket: string, key: string) => Promise<void>;
 }
 
 /** The mapping is not running (never started, or stopped while waiting). */
@@ -128,6 +133,7 @@ export class EventSourceMappingEmulator {
       invokeIdentityArn: `arn:aws:iam::${accountId}:role/${options.functionName}-role`,
       mappingUuid: options.uuid ?? randomUUID(),
       invoke: options.invoke,
+      onFailureObjectCreated: options.onFailureObjectCreated,
       pollIntervalMs: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
       now: options.now ?? Date.now,
       counters: {

@@ -67,7 +67,8 @@ export type EventSourceMappingProgress =
       objectKey?: string;
     }
   | { type: 'poll-failed'; shardId: string; error: unknown }
-  | { type: 'on-failure-write-failed'; shardId: string; error: unknown };
+  | { type: 'on-failure-write-failed'; shardId: string; error: unknown }
+  | { type: 'on-failure-notification-failed'; shardId: string; objectKey: string; error: unknown };
 
 /** What a poller shares with its mapping: settings, clients, counters and the mapping's lifecycle. */
 export interface ShardPollerContext {
@@ -81,6 +82,8 @@ export interface ShardPollerContext {
   invokeIdentityArn: string;
   mappingUuid: string;
   invoke: (event: KinesisStreamEvent) => Promise<unknown>;
+  /** The bucket's "Object Created" notification, after each on-failure object is written. */
+  onFailureObjectCreated?: (bucket: string, key: string) => Promise<void>;
   pollIntervalMs: number;
   /** Wall clock, epoch ms: record age, batching window, on-failure timestamps. */
   now: () => number;
@@ -396,6 +399,13 @@ export class ShardPoller {
         // once the destination keeps failing.
         context.emit({ type: 'on-failure-write-failed', shardId, error });
         objectKey = undefined;
+      }
+      // Awaited (S3 → EventBridge is asynchronous in the cloud) so that a drained mapping has no
+      // on-failure object left unscrubbed.
+      if (objectKey !== undefined && context.onFailureObjectCreated !== undefined) {
+        await context.onFailureObjectCreated(onFailure.bucket, objectKey).catch((error: unknown) => {
+          context.emit({ type: 'on-failure-notification-failed', shardId, objectKey: objectKey!, error });
+        });
       }
     }
     context.emit({ type: 'records-discarded', shardId, records: records.length, condition, objectKey });

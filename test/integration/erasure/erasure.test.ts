@@ -12,6 +12,7 @@ import { EventProducer } from '../../../infra/client/event-producer';
 import type { RawRecord } from '../../../infra/client/put-records-plan';
 import { startLocalPipeline, type LocalPipeline } from '../../../infra/local/local-pipeline';
 import { S3ArchiveReader } from '../../../functions/commons/s3-archive-reader';
+import { bucketOfArchiveKey, profileBucketOf } from '../../../shared/archive/profile-bucket';
 import { buildTrainingSet } from '../../../shared/training/training-set';
 import { isTombstoneKey } from '../../../shared/erasure/tombstones';
 import { T0 as FACTORY_T0 } from '../../support/factories';
@@ -146,6 +147,12 @@ describe('erasure in the middle of a run, then a full replay', () => {
       }),
     );
     const before = await allObjectsText(pipeline, pipeline.buckets.archive!);
+    const archiveKeys = (
+      await pipeline.cloud.clients.s3.send(new ListObjectsV2Command({ Bucket: pipeline.buckets.archive! }))
+    ).Contents!.map((o) => o.Key!);
+    // The victim's events are in their bucket, the device's in its own: only those two are read.
+    const victimBuckets = new Set([profileBucketOf(VICTIM), profileBucketOf(`anon:${VICTIM_DEVICE}`)]);
+    const victimObjects = archiveKeys.filter((key) => victimBuckets.has(bucketOfArchiveKey(key)!));
     expect(before).toContain(VICTIM);
 
     // Act: erase the victim, then their later events, a full replay of the first part and more of the others.
@@ -175,6 +182,11 @@ describe('erasure in the middle of a run, then a full replay', () => {
     expect(receipt!.table).toMatchObject({ tombstonesWritten: 2, profilesDeleted: 2 });
     expect(receipt!.table.eventsInDeletedProfiles).toBeGreaterThan(12);
     expect(receipt!.archive.recordsRemoved).toBeGreaterThan(12);
+    expect(receipt!.archive).toMatchObject({
+      objectsScanned: victimObjects.length,
+      objectsSkipped: archiveKeys.length - victimObjects.length,
+    });
+    expect(receipt!.archive.objectsSkipped).toBeGreaterThan(0);
     expect(receipt!.quarantine.recordsRemoved).toBe(1);
     expect(receipt!.failures).toMatchObject({ recordsRemoved: 1, objectsRewritten: 1 });
     // The table: tombstones and the others' profiles, nothing of the victim's.

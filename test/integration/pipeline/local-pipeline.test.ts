@@ -7,7 +7,7 @@ import { comparableState, foldInMemory } from '../../../infra/local/reference-fo
 import { injectFaults } from '../../../infra/workload/fault-injection';
 import { generateWorkload } from '../../../infra/workload/synthetic-workload';
 import { collectAccounting, readQuarantine, scanProfiles } from '../../../infra/local/run-report';
-import type { LocalPipeline } from '../../../infra/local/local-pipeline';
+import { decodePrivacyOf, type LocalPipeline } from '../../../infra/local/local-pipeline';
 import { startPipelineWithRecords } from '../../support/local-pipeline-fixture';
 
 describe('local pipeline (template → emulators → real ingest handler)', () => {
@@ -40,9 +40,9 @@ describe('local pipeline (template → emulators → real ingest handler)', () =
 
   it('stores exactly the profiles an in-memory fold of the same records gives, field by field', async () => {
     // Prepare
-    const reference = foldInMemory(records, nowMs);
+    const reference = foldInMemory(records, nowMs, decodePrivacyOf(pipeline));
     // Act
-    const stored = await scanProfiles(pipeline);
+    const stored = (await scanProfiles(pipeline)).filter((p) => p.state.redirect === undefined);
     // Assess
     expect(stored.map((p) => p.state.profileId).sort()).toEqual([...reference.keys()].sort());
     for (const profile of stored) {
@@ -55,18 +55,25 @@ describe('local pipeline (template → emulators → real ingest handler)', () =
   });
 
   it('quarantines every malformed record with its reason and accounts for every record', async () => {
-    const quarantined = await readQuarantine(pipeline);
+    // A redelivered range is quarantined again (documented); the records are the same. Merges make a
+    // redelivery legitimate: a cookie's write that meets a concurrent freeze is redelivered to its user.
+    const distinct = new Map(
+      (await readQuarantine(pipeline)).map((q) => [`${q.shardId}:${q.sequenceNumber}`, q]),
+    );
     const expectedKinds = manifest.malformed.map((m) => m.kind).sort();
-    expect(quarantined.map((q) => q.kind).sort()).toEqual(expectedKinds);
+    expect([...distinct.values()].map((q) => q.kind).sort()).toEqual(expectedKinds);
     const accounting = await collectAccounting(
       pipeline,
       { produced: records.length, failedToSend: 0 },
-      { profiles: foldInMemory(records, nowMs), quarantined: manifest.malformed.length },
+      {
+        profiles: foldInMemory(records, nowMs, decodePrivacyOf(pipeline)),
+        quarantined: manifest.malformed.length,
+      },
     );
     expect(accounting).toMatchObject({ balanced: true, onFailure: 0, mismatchedProfiles: 0 });
     expect(accounting.applied).toBe(manifest.validEvents);
     // The same check notices a single profile that differs from the reference.
-    const tampered = new Map(foldInMemory(records, nowMs));
+    const tampered = new Map(foldInMemory(records, nowMs, decodePrivacyOf(pipeline)));
     const [someId, someState] = [...tampered][0]!;
     tampered.set(someId, { ...someState, sessionCount: someState.sessionCount + 1 });
     const noticed = await collectAccounting(

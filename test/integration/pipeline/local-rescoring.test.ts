@@ -2,7 +2,7 @@
  * Rescoring in the local pipeline: the rescore function and its segment count come from the
  * synthesized template, and its real handler runs over the emulators as the state machine's Map would.
  */
-import type { LocalPipeline } from '../../../infra/local/local-pipeline';
+import { decodePrivacyOf, type LocalPipeline } from '../../../infra/local/local-pipeline';
 import { startPipelineWithRecords } from '../../support/local-pipeline-fixture';
 import { collectAccounting, scanProfiles } from '../../../infra/local/run-report';
 import { foldInMemory } from '../../../infra/local/reference-fold';
@@ -49,9 +49,12 @@ describe('local pipeline rescoring (template → real rescore handler)', () => {
     const accounting = await collectAccounting(
       pipeline,
       { produced: records.length, failedToSend: 0 },
-      { profiles: foldInMemory(records, nowMs), quarantined: 0 },
+      { profiles: foldInMemory(records, nowMs, decodePrivacyOf(pipeline)), quarantined: 0 },
     );
-    expect(accounting).toMatchObject({ balanced: true, mismatchedProfiles: 0, scored: before.length });
-    expect(accounting.scoredBy).toEqual({ [BENCH_MODEL_VERSION]: before.length });
+    // The accounting counts live profiles; anonymous profiles merged into a user are redirects (rescored too).
+    const live = before.filter((p) => p.state.redirect === undefined).length;
+    expect(accounting).toMatchObject({ balanced: true, mismatchedProfiles: 0, scored: live });
+    expect(accounting.redirects).toBe(before.length - live);
+    expect(accounting.scoredBy).toEqual({ [BENCH_MODEL_VERSION]: live });
   }, 60_000);
 });

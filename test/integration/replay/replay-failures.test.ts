@@ -4,21 +4,34 @@
  * bucket, and `replay('failures', ...)` republishes all of it with the replay envelope. Nothing is
  * applied twice, the failed profile's records are applied once, and the profiles equal a fault-free
  * run's. Each profile has more events than the 16-id window holds, so only the envelope can protect
- * the ones already applied. Real kinesalite, dynalite and s3rver.
+ * the ones already applied. The events carry personal context (ip, user agent, e-mail): the bucket's
+ * "Object Created" notification runs the real scrub-failures handler, so the object replay reads holds
+ * none of it. Real kinesalite, dynalite and s3rver.
  */
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { replay, type ReplaySummary } from '../../../infra/cli/replay-records';
 import { startLocalCloud, type LocalCloud } from '../../../infra/local/emulators';
 import { appliedEvents, comparableState } from '../../../infra/local/reference-fold';
 import { PROFILE_LIMITS } from '../../../shared/profile/profile-state';
 import { startIngestOnEmulators, type IngestOnEmulators } from '../../support/ingest-on-emulators';
+import { findNeedles, openLayers } from '../../support/persistent-stores';
 
 const USERS = ['u-a', 'u-b', 'u-victim', 'u-c', 'u-d'];
 const EVENTS_PER_USER = 20;
 const FAILURES_BUCKET = 'failures-replay';
 
 const BASE = Date.now() - 3_600_000;
+/** Personal context of every user's events; none of it may stay in the on-failure object. */
+const personalOf = (userId: string) => ({
+  ip: `198.51.100.${USERS.indexOf(userId) + 10}`,
+  userAgent: `ExampleBrowser/1.0 (${userId})`,
+  email: `${userId}@example.test`,
+});
+const NEEDLES = USERS.flatMap((userId) => {
+  const { ip, userAgent, email } = personalOf(userId);
+  return [`"${ip}"`, userAgent, email];
+});
 
 function records() {
   const entries = [];
@@ -35,6 +48,7 @@ function records() {
         categoryId: `c-${i % 3}`,
         price: 10 + i,
         occurredAt: BASE + i * 60_000,
+        context: { device: 'mobile', ...personalOf(userId) },
       };
       entries.push({ Data: new TextEncoder().encode(JSON.stringify(event)), PartitionKey: userId });
     }
@@ -48,6 +62,7 @@ describe('replaying an on-failure payload', () => {
   let clean: IngestOnEmulators;
   let victimFails = true;
   let first: ReplaySummary;
+  const scrubs: unknown[] = [];
 
   const replayFailures = () =>
     replay('failures', `s3://${FAILURES_BUCKET}/aws/lambda/`, {
@@ -60,11 +75,18 @@ describe('replaying an on-failure payload', () => {
   beforeAll(async () => {
     cloud = await startLocalCloud();
     await cloud.createBucket(FAILURES_BUCKET);
+    // The real handler reads its configuration at module load, as in Lambda.
+    Object.assign(process.env, cloud.env, { FAILURES_BUCKET, POWERTOOLS_METRICS_DISABLED: 'true' });
+    const { handler: scrub } = await import('../../../functions/scrub-failures/handler');
     [faulty, clean] = await Promise.all([
       startIngestOnEmulators(cloud, {
         name: 'replay-faulty',
         shardCount: 1,
         config: { maximumRetryAttempts: 1, onFailure: { bucket: FAILURES_BUCKET } },
+        onFailureObjectCreated: async (bucket, key) => {
+          scrubs.push(key);
+          await scrub({ detail: { bucket: { name: bucket }, object: { key } } });
+        },
         // The real store, with the victim's writes throttled until the fault is cleared.
         wrapStore: (store) => ({
           getMany: (ids) => store.getMany(ids),
@@ -106,6 +128,24 @@ describe('replaying an on-failure payload', () => {
     expect(first.plan.fresh).toHaveLength(0);
     expect(first.plan.heldBack).toHaveLength(0);
     expect(first.sent).toBe(first.read);
+  });
+
+  it('keeps no ip, user agent or e-mail in the on-failure object, which still holds every record', async () => {
+    // Prepare
+    const [object] = (await cloud.clients.s3.send(new ListObjectsV2Command({ Bucket: FAILURES_BUCKET })))
+      .Contents!;
+    const body = await cloud.clients.s3.send(
+      new GetObjectCommand({ Bucket: FAILURES_BUCKET, Key: object!.Key! }),
+    );
+    const text = await body.Body!.transformToString();
+    const records = (JSON.parse(JSON.parse(text).payload as string) as { Records: unknown[] }).Records;
+
+    // Assess: the raw input held them (every event); the object holds none, and every record.
+    expect(scrubs).toEqual([object!.Key]);
+    expect(findNeedles([{ store: 'failures', key: object!.Key!, text: openLayers(text) }], NEEDLES)).toEqual(
+      [],
+    );
+    expect(records).toHaveLength(USERS.length * EVENTS_PER_USER - 2);
   });
 
   it('applies nothing twice and the rest once: the profiles equal a fault-free run', async () => {

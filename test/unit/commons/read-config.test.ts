@@ -19,6 +19,17 @@ describe('readConfig', () => {
   });
 
   it('returns the parsed configuration with its defaults', () => {
-    expect(readConfig(INGEST_CONFIG, complete)).toEqual({ ...complete, MODEL_POLL_SECONDS: 60 });
+    expect(readConfig(INGEST_CONFIG, complete)).toEqual({
+      ...complete,
+      MODEL_POLL_SECONDS: 60,
+      PSEUDONYMISE_IDS: false,
+    });
+  });
+
+  it('reads PSEUDONYMISE_IDS as true or false only', () => {
+    expect(readConfig(INGEST_CONFIG, { ...complete, PSEUDONYMISE_IDS: 'true' }).PSEUDONYMISE_IDS).toBe(true);
+    expect(() => readConfig(INGEST_CONFIG, { ...complete, PSEUDONYMISE_IDS: 'yes' })).toThrow(
+      expect.objectContaining({ variable: 'PSEUDONYMISE_IDS' }),
+    );
   });
 });

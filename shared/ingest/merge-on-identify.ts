@@ -1,0 +1,158 @@
+/**
+ * The ingest side of merge on identify (protocol in `shared/profile/profile-merge.ts`): route each
+ * profile's records of a batch to the profile they land on (a redirect sends them to its user), and
+ * perform step 1 (freeze the anonymous profile as a redirect) for every identify that needs it, before
+ * the batch's profile writes (step 2) go out.
+ */
+import type { SequencedEvent } from '../profile/apply-events';
+import { decodeProfileItem, encodeProfileItem, type DecodedProfileItem } from '../profile/profile-item-codec';
+import {
+  ANONYMOUS_PREFIX,
+  freezeAsRedirect,
+  hasMerged,
+  sourceOf,
+  type MergeResolution,
+} from '../profile/profile-merge';
+import { PROFILE_LIMITS } from '../profile/profile-state';
+import type { ProfileStore, StoredProfileItem } from './ingest-ports';
+
+/** One profile the batch writes, with every record that lands on it in stream order. */
+export interface RoutedTarget {
+  profileId: string;
+  events: SequencedEvent[];
+  stored: DecodedProfileItem | undefined;
+  /** What an identify or a redirect met in this batch resolves to, by anonymous id. */
+  resolutions: Map<string, MergeResolution>;
+}
+
+/** What routing and freezing did. */
+export interface MergePlan {
+  targets: Map<string, RoutedTarget>;
+  /** Targets that cannot be written this time (a freeze kept conflicting or was throttled). */
+  failed: RoutedTarget[];
+  /** Events applied, and duplicates recognised, by the freeze writes themselves. */
+  frozenApplied: number;
+  frozenDuplicates: number;
+}
+
+const decode = (item: StoredProfileItem | undefined) =>
+  item === undefined ? undefined : decodeProfileItem(item);
+
+/**
+ * Route the batch's records and freeze what its identifies merge.
+ *
+ * @param valid - the batch's valid records in stream order
+ * @param profileOf - the profile id each record belongs to
+ * @param stored - the stored items of the profiles the records belong to (absent: not stored yet)
+ */
+export async function planMerges(
+  valid: readonly SequencedEvent[],
+  profileOf: (event: SequencedEvent) => string,
+  stored: Map<string, StoredProfileItem>,
+  profiles: ProfileStore,
+  options: { now: number; maxRetries: number },
+): Promise<MergePlan> {
+  const items = new Map<string, DecodedProfileItem | undefined>();
+  for (const sequenced of valid) {
+    const id = profileOf(sequenced);
+    if (!items.has(id)) items.set(id, decode(stored.get(id)));
+  }
+  const ownerOf = (id: string) => items.get(id)?.state.redirect?.into ?? id;
+
+  // Which anonymous and target items are still unread: one more BatchGetItem for all of them.
+  const missing = new Set<string>();
+  for (const sequenced of valid) {
+    const target = ownerOf(profileOf(sequenced));
+    if (!items.has(target)) missing.add(target);
+    const { event } = sequenced;
+    if (event.type === 'identify' && event.anonymousId !== undefined) {
+      const anonId = `${ANONYMOUS_PREFIX}${event.anonymousId}`;
+      if (!items.has(anonId)) missing.add(anonId);
+    }
+  }
+  if (missing.size > 0) {
+    const more = await profiles.getMany([...missing]);
+    for (const id of missing) items.set(id, decode(more.get(id)));
+  }
+
+  const targets = new Map<string, RoutedTarget>();
+  const targetFor = (id: string): RoutedTarget => {
+    let target = targets.get(id);
+    if (target === undefined) {
+      target = { profileId: id, events: [], stored: items.get(id), resolutions: new Map() };
+      targets.set(id, target);
+    }
+    return target;
+  };
+  for (const sequenced of valid) {
+    const own = profileOf(sequenced);
+    const target = targetFor(ownerOf(own));
+    target.events.push(sequenced);
+    const source = own === target.profileId ? undefined : sourceOf(items.get(own)!.state);
+    if (source !== undefined) target.resolutions.set(source.anonymousId, source);
+  }
+
+  const plan: MergePlan = { targets, failed: [], frozenApplied: 0, frozenDuplicates: 0 };
+  // Step 1, in stream order: two identifies of one anonymous id in a batch are decided first come first.
+  for (const sequenced of valid) {
+    const { event } = sequenced;
+    const anonymousId = event.anonymousId;
+    if (event.type !== 'identify' || anonymousId === undefined) continue;
+    const user = targets.get(profileOf(sequenced))!;
+    if (
+      user.resolutions.has(anonymousId) ||
+      (user.stored !== undefined && hasMerged(user.stored.state, anonymousId))
+    ) {
+      continue;
+    }
+    const resolution = await freeze(user, anonymousId, event, items, targets, profiles, options, plan);
+    if (resolution === undefined) plan.failed.push(user);
+    else user.resolutions.set(anonymousId, resolution);
+  }
+  for (const target of plan.failed) targets.delete(target.profileId);
+  return plan;
+}
+
+/** Step 1 for one identify: the redirect into `user` (written, or found), a refusal, or undefined (retry later). */
+async function freeze(
+  user: RoutedTarget,
+  anonymousId: string,
+  identify: SequencedEvent['event'],
+  items: Map<string, DecodedProfileItem | undefined>,
+  targets: Map<string, RoutedTarget>,
+  profiles: ProfileStore,
+  options: { now: number; maxRetries: number },
+  plan: MergePlan,
+): Promise<MergeResolution | undefined> {
+  const anonId = `${ANONYMOUS_PREFIX}${anonymousId}`;
+  const frozenHere = [...user.resolutions.values()].filter((r) => !('refused' in r)).length;
+  for (let attempt = 0; attempt <= options.maxRetries; attempt++) {
+    const current = items.get(anonId);
+    const redirect = current?.state.redirect;
+    if (redirect !== undefined) {
+      return redirect.into === user.profileId ? sourceOf(current!.state)! : { refused: 'shared-device' };
+    }
+    if ((user.stored?.state.merges.length ?? 0) + frozenHere >= PROFILE_LIMITS.mergedAliases) {
+      return { refused: 'alias-limit' };
+    }
+    // The anonymous profile's own records in this batch go into the frozen state, not into a write of their own.
+    const own = targets.get(anonId)?.events ?? [];
+    const frozen = freezeAsRedirect(current?.state, anonymousId, user.profileId, identify, own);
+    const item = encodeProfileItem(frozen.source.state, {
+      version: (current?.version ?? 0) + 1,
+      ...(current?.score === undefined ? {} : { score: current.score }),
+      writtenAt: options.now,
+    });
+    const outcome = await profiles.putIfVersion(item, current?.version);
+    if (outcome.status === 'written') {
+      items.set(anonId, decodeProfileItem(item));
+      plan.frozenApplied += frozen.applied;
+      plan.frozenDuplicates += frozen.duplicates;
+      targets.delete(anonId);
+      return frozen.source;
+    }
+    if (outcome.status === 'throttled') return undefined;
+    items.set(anonId, decode(outcome.current));
+  }
+  return undefined;
+}

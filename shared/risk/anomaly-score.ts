@@ -1,0 +1,145 @@
+/**
+ * The anomaly score: a transparent combination of the risk signals, no learned weights.
+ *
+ * Each signal `x` is mapped onto [0, 1] by a ramp between a `normal` value (0: as ordinary shoppers
+ * do) and an `alarming` value (1: what bots or account takeovers do), both configurable:
+ * `ramp = clamp((x − normal) / (alarming − normal), 0, 1)` (a ramp may fall: `alarming < normal`).
+ * The evidence is the weighted sum of the ramps, and the score a logistic of it:
+ * `anomalyScore = 1 / (1 + exp(−steepness × (evidence − midpoint)))`. With the defaults, one signal at
+ * full strength stays below 0.5 (a heavy browser who never carts is not suspicious on that alone);
+ * two at full strength pass it. Every contribution is returned, so a reader sees why.
+ *
+ * | signal | from | normal → alarming |
+ * |---|---|---|
+ * | `peakPerMinute` | most events within one minute | 6 → 14 |
+ * | `gapRegularity` | smoothed gap deviation / smoothed gap (coefficient of variation), when ≥ 8 gaps | 0.6 → 0.3 |
+ * | `viewsWithoutCart` | product views / (1 + carts + wishlists + purchases), lifetime | 20 → 60 |
+ * | `loginBurst` | logins within 10 minutes up to the latest login | 1 → 3 |
+ * | `newFingerprint` | kinds (device, network) whose newest fingerprint first appeared in the last hour on a profile that used another one before | 0 → 2 |
+ * | `recentPurchases` | purchases, 1-hour half-life decayed | 0 → 2 (weight 0.5) |
+ */
+import { z } from 'zod';
+import { EVENT_TYPES } from '../contract/event-contract';
+import { DECAYED_EVENT_TYPES, HALF_LIVES_MS, type ProfileState } from '../profile/profile-state';
+import { decayAnchor, decayValueAt } from '../profile/fixed-point-decay';
+import type { FingerprintEntry } from './risk-signals';
+
+/** The signals the score combines, in the order they are reported. */
+export const RISK_SIGNALS = [
+  'peakPerMinute',
+  'gapRegularity',
+  'viewsWithoutCart',
+  'loginBurst',
+  'newFingerprint',
+  'recentPurchases',
+] as const;
+/** One of {@link RISK_SIGNALS}. */
+export type RiskSignal = (typeof RISK_SIGNALS)[number];
+
+const rampSchema = z
+  .object({ normal: z.number(), alarming: z.number(), weight: z.number().min(0) })
+  .refine((r) => r.normal !== r.alarming, 'normal and alarming must differ');
+
+/** Zod schema of {@link RiskScoring}: a configuration is refused with the field and the rule. */
+export const riskScoringSchema = z.object({
+  signals: z.object(
+    Object.fromEntries(RISK_SIGNALS.map((s) => [s, rampSchema])) as Record<RiskSignal, typeof rampSchema>,
+  ),
+  midpoint: z.number().describe('evidence at which the score is 0.5'),
+  steepness: z.number().positive(),
+  /** Gaps needed before `gapRegularity` counts. */
+  minGaps: z.number().int().min(1),
+  /** Window of `loginBurst`, seconds. */
+  loginWindowSeconds: z.number().int().positive(),
+});
+
+/** Thresholds, weights and shape of the anomaly score. */
+export type RiskScoring = z.infer<typeof riskScoringSchema>;
+
+/** The documented defaults (module comment). */
+export const DEFAULT_RISK_SCORING: RiskScoring = {
+  signals: {
+    peakPerMinute: { normal: 6, alarming: 14, weight: 1 },
+    gapRegularity: { normal: 0.6, alarming: 0.3, weight: 1 },
+    viewsWithoutCart: { normal: 20, alarming: 60, weight: 1 },
+    loginBurst: { normal: 1, alarming: 3, weight: 1 },
+    newFingerprint: { normal: 0, alarming: 2, weight: 1 },
+    recentPurchases: { normal: 0, alarming: 2, weight: 0.5 },
+  },
+  midpoint: 1.5,
+  steepness: 4,
+  minGaps: 8,
+  loginWindowSeconds: 600,
+};
+
+/** Score a profile reaches to count as suspicious (the built-in audience's threshold). */
+export const SUSPICIOUS_SCORE = 0.5;
+
+/** The score with its inputs: raw signal values and their contributions to the evidence. */
+export interface RiskAssessment {
+  anomalyScore: number;
+  evidence: number;
+  signals: Record<RiskSignal, number>;
+  contributions: Record<RiskSignal, number>;
+}
+
+const count = (state: ProfileState, type: (typeof EVENT_TYPES)[number]) =>
+  state.counts[EVENT_TYPES.indexOf(type)]!;
+const HOUR_MS = 3_600_000;
+const PURCHASE_DECAY_1H =
+  DECAYED_EVENT_TYPES.indexOf('purchase') * HALF_LIVES_MS.length + HALF_LIVES_MS.indexOf(HOUR_MS);
+
+/** 1 when the newest fingerprint of a kind appeared within the last hour and an older one exists. */
+function isNewFingerprint(entries: readonly FingerprintEntry[], nowHour: number): number {
+  const newest = entries[0];
+  if (newest === undefined || entries.length < 2 || newest.first < nowHour - 1) return 0;
+  return entries.slice(1).some((e) => e.first < newest.first) ? 1 : 0;
+}
+
+/** The raw signal values of a profile, as of its latest event. */
+export function riskSignalsOf(
+  state: ProfileState,
+  scoring: RiskScoring = DEFAULT_RISK_SCORING,
+): Record<RiskSignal, number> {
+  const { risk } = state;
+  const newestLogin = risk.logins[0];
+  const nowHour = Math.floor(state.lastEventAt / HOUR_MS);
+  const signals: Record<RiskSignal, number> = {
+    peakPerMinute: risk.peakPerMinute,
+    // No rhythm yet reads as "as irregular as a person" (the normal end), so it adds nothing.
+    gapRegularity:
+      risk.gaps >= scoring.minGaps && risk.gapMs > 0
+        ? risk.gapDevMs / risk.gapMs
+        : scoring.signals.gapRegularity.normal,
+    viewsWithoutCart:
+      count(state, 'product_view') /
+      (1 + count(state, 'add_to_cart') + count(state, 'add_to_wishlist') + count(state, 'purchase')),
+    loginBurst:
+      newestLogin === undefined
+        ? 0
+        : risk.logins.filter((t) => t >= newestLogin - scoring.loginWindowSeconds).length,
+    newFingerprint: isNewFingerprint(risk.devices, nowHour) + isNewFingerprint(risk.networks, nowHour),
+    recentPurchases: decayValueAt(
+      state.decays[PURCHASE_DECAY_1H]!,
+      HOUR_MS,
+      decayAnchor(state.lastEventAt, HOUR_MS),
+      state.lastEventAt,
+    ),
+  };
+  return signals;
+}
+
+/** The anomaly score of a profile, with its signals and each one's contribution (module comment). */
+export function assessRisk(state: ProfileState, scoring: RiskScoring = DEFAULT_RISK_SCORING): RiskAssessment {
+  const signals = riskSignalsOf(state, scoring);
+  const contributions = {} as Record<RiskSignal, number>;
+  let evidence = 0;
+  for (const name of RISK_SIGNALS) {
+    const { normal, alarming, weight } = scoring.signals[name];
+    const ramp = Math.min(1, Math.max(0, (signals[name] - normal) / (alarming - normal)));
+    contributions[name] = weight * ramp;
+    evidence += contributions[name];
+  }
+  const anomalyScore = 1 / (1 + Math.exp(-scoring.steepness * (evidence - scoring.midpoint)));
+  return { anomalyScore, evidence, signals, contributions };
+}
