@@ -14,6 +14,10 @@
  * not know. So v2 only ADDS optional attributes and its items keep `itemSchemaVersion` 1, read as "the
  * oldest layout whose readers decode this item": old and new functions read each other's items, and a
  * v1 writer simply drops the v2 outputs (every write is a whole PutItem) until a v2 writer rescores.
+ * v4 is the one layout older readers cannot read: its `merges` entries are flat lists of ages, and a
+ * merged id is no longer repeated in `aliases`. Only items with merges say 4 (v3 code refuses them by
+ * that number instead of misreading them); this decoder still reads the v2/v3 form, and the item's next
+ * write stores v4.
  */
 import { FieldRuleError } from '../errors';
 import { z } from 'zod';
@@ -38,14 +42,23 @@ import { type ComputedTraits, LIFECYCLE_STAGES, PRICE_BANDS, VALUE_TIERS } from 
 import { assessRisk, DEFAULT_RISK_SCORING, type RiskScoring } from '../risk/anomaly-score';
 import type { FingerprintEntry } from '../risk/risk-signals';
 
-/** The item layout this code writes and reads (schema file v3: v2 plus computed traits and audiences). */
-export const ITEM_SCHEMA_VERSION = 3 as const;
+/**
+ * The item layout this code writes and reads (schema file v4: v3, the computed traits and audiences
+ * added to v2, with `merges` in its compact v4 form).
+ */
+export const ITEM_SCHEMA_VERSION = 4 as const;
 /**
  * What this code stores in `itemSchemaVersion`: the oldest layout whose readers decode the item. v2
  * only adds optional attributes, so it is still 1; a layout older readers cannot read stores its own
  * number. A reader decodes items whose `itemSchemaVersion` is at most its {@link ITEM_SCHEMA_VERSION}.
  */
 export const ITEM_READABLE_FROM_VERSION = 1 as const;
+/**
+ * What an item with `merges` stores in `itemSchemaVersion`: its v4 entries are not the 6-tuples v2/v3
+ * readers expect (and the merged aliases left `aliases`), so those readers must refuse the item rather
+ * than misread it. Items without merges (nearly all) stay readable from v1.
+ */
+export const MERGES_READABLE_FROM_VERSION = 4 as const;
 /** One write unit: items are kept within it by dropping their least important reasons. */
 export const ITEM_BYTES_BUDGET = 1024;
 /** Decimals of the stored probabilities (propensity, churn risk, next categories). */
@@ -150,6 +163,16 @@ export const profileItemSchemaV1 = z
     description: 'One profile in the profiles table (DynamoDB item, shown as unmarshalled JSON).',
   });
 
+/** A `merges` entry as v2 and v3 write it (see {@link profileItemSchemaV2}). */
+const mergeEntryV3 = z.tuple([
+  nonNegativeInt,
+  z.record(z.string().min(1), z.string().regex(SEQUENCE_NUMBER)),
+  z.tuple([nonNegativeInt, nonNegativeInt, nonNegativeInt, nonNegativeInt, nonNegativeInt]),
+  nonNegativeInt,
+  nonNegativeInt,
+  binary,
+]);
+
 /** Zod schema of the stored item v2 (v1 plus the model outputs); `profile-item.v2.schema.json` is generated from it. */
 export const profileItemSchemaV2 = profileItemSchemaV1
   .extend({
@@ -194,17 +217,7 @@ export const profileItemSchemaV2 = profileItemSchemaV1
           'uint32 prefix of the keyed hash BE, uint16 BE age in hours of the first and of the last sighting)',
       ),
     merges: z
-      .record(
-        z.string().min(1),
-        z.tuple([
-          nonNegativeInt,
-          z.record(z.string().min(1), z.string().regex(SEQUENCE_NUMBER)),
-          z.tuple([nonNegativeInt, nonNegativeInt, nonNegativeInt, nonNegativeInt, nonNegativeInt]),
-          nonNegativeInt,
-          nonNegativeInt,
-          binary,
-        ]),
-      )
+      .record(z.string().min(1), mergeEntryV3)
       .optional()
       .describe(
         `anonymousId merged into this user profile → [identify time, epoch s; that id's own shard → last applied ` +
@@ -245,11 +258,11 @@ export const profileItemSchemaV2 = profileItemSchemaV1
       'outputs beside the propensity; every v2 attribute is optional, so a v1 item is a valid v2 item.',
   });
 
-/** Zod schema of the stored item (v3: v2 plus computed traits and audiences); the JSON Schema file is generated from it. */
-export const profileItemSchema = profileItemSchemaV2
+/** Zod schema of the stored item v3 (v2 plus computed traits and audiences); `profile-item.v3.schema.json` is generated from it. */
+export const profileItemSchemaV3 = profileItemSchemaV2
   .extend({
     itemSchemaVersion: z
-      .union([z.literal(ITEM_READABLE_FROM_VERSION), z.literal(2), z.literal(ITEM_SCHEMA_VERSION)])
+      .union([z.literal(ITEM_READABLE_FROM_VERSION), z.literal(2), z.literal(3)])
       .describe(
         'the oldest item schema whose readers decode this item; v2 and v3 only add optional attributes, so ' +
           'their items say 1 and v1 readers keep reading them. A reader refuses a version above its own',
@@ -284,10 +297,77 @@ export const profileItemSchema = profileItemSchemaV2
   })
   .strict()
   .meta({
-    title: `ProfileItem v${ITEM_SCHEMA_VERSION}`,
+    title: 'ProfileItem v3',
     description:
       'One profile in the profiles table (DynamoDB item, shown as unmarshalled JSON). v3 adds the computed ' +
       'traits and audience membership; every v2 and v3 attribute is optional, so older items are valid v3 items.',
+  });
+
+/** A signed whole number: ages in `merges` v4 entries may be negative (an identify after `lastEventAt`). */
+const signedInt = z.number().int();
+
+/** A `merges` entry as v4 writes it (see {@link profileItemSchema}). */
+const mergeEntryV4 = z
+  .tuple([
+    signedInt,
+    z.record(z.string().min(1), z.string().regex(SEQUENCE_NUMBER)),
+    nonNegativeInt,
+    nonNegativeInt,
+    nonNegativeInt,
+    signedInt,
+    signedInt,
+    nonNegativeInt,
+    signedInt,
+    binary,
+  ])
+  .rest(signedInt)
+  .describe(
+    "[age of the identify in s; that id's own shard → last applied sequence number, keyed as seq; that id's own " +
+      'current session: sessions, events in it, sessionId hash or 0, start age s, end age s (with no ' +
+      "session yet: start and end as they are, 0); the identify's " +
+      "sessionId hash or 0; age in minutes of the newest entry of that id's own dedupe window (0 when empty); " +
+      'its entries, 5 bytes each like dedup but aged from that newest entry; then, only when the id is one of ' +
+      "the profile's linked aliases, its age in s as aliases holds it]. Ages count back from lastEventAt",
+  );
+
+/**
+ * Zod schema of the stored item (v4: v3 with compact `merges`); the JSON Schema file is generated from it.
+ * It accepts every older item too: `merges` in the v2/v3 form where `itemSchemaVersion` is below 4.
+ */
+export const profileItemSchema = profileItemSchemaV3
+  .extend({
+    itemSchemaVersion: z
+      .union([
+        z.literal(ITEM_READABLE_FROM_VERSION),
+        z.literal(2),
+        z.literal(3),
+        z.literal(MERGES_READABLE_FROM_VERSION),
+      ])
+      .describe(
+        'the oldest item schema whose readers decode this item: 1 unless the item has merges, 4 with them ' +
+          '(v4 changed only the merges entries). A reader refuses a version above its own',
+      ),
+    aliases: ageMap
+      .optional()
+      .describe(
+        'linked anonymousId → age in seconds; from v4 (itemSchemaVersion 4) only the ids not merged: a merged ' +
+          "one's age is the last element of its merges entry",
+      ),
+    merges: z
+      .record(z.string().min(1), z.union([mergeEntryV4, mergeEntryV3]))
+      .optional()
+      .describe(
+        `anonymousId merged into this user profile → its entry, at most ${PROFILE_LIMITS.mergedAliases}: from v4 ` +
+          '(itemSchemaVersion 4) the flat list described here, before it the v2 6-tuple',
+      ),
+  })
+  .strict()
+  .meta({
+    title: `ProfileItem v${ITEM_SCHEMA_VERSION}`,
+    description:
+      'One profile in the profiles table (DynamoDB item, shown as unmarshalled JSON). v4 stores merges ' +
+      'compactly (items with merges say itemSchemaVersion 4); every v2, v3 and v4 attribute is optional, so ' +
+      'older items are valid v4 items.',
   });
 
 /** The stored item, as passed to / returned from `marshall` / `unmarshall`. */
@@ -397,24 +477,47 @@ function decodeMarks(value: unknown, field: string): ShardMark[] {
     .sort(byShardId);
 }
 
-/** The identity attributes (`profile-merge.ts`): merges and refusals on a user, the redirect on an anonymous profile. */
+/**
+ * The identity attributes (`profile-merge.ts`): linked aliases, merges and refusals on a user, the
+ * redirect on an anonymous profile. A merges entry (v4) is one flat list of ages before lastEventAt, like
+ * the rest of the item, and carries its alias's `aliases` age, so a merged id is stored once.
+ */
 function encodeIdentity(state: ProfileState, item: ProfileItem): void {
+  const nowSec = Math.floor(state.lastEventAt / 1000);
+  const nowMin = Math.floor(state.lastEventAt / 60_000);
+  const merged = new Set<string>();
   if (state.merges.length > 0) {
-    item.merges = {};
+    item.itemSchemaVersion = MERGES_READABLE_FROM_VERSION;
+    const merges: Record<string, z.infer<typeof mergeEntryV4>> = {};
     for (const m of state.merges) {
       const s = m.session;
       // The alias's window is aged from its newest entry (its own latest event), like `dedup` from lastEventAt.
-      const newest = m.dedupe[0]?.at ?? 0;
-      item.merges[m.anonymousId] = [
-        m.at,
+      const newest = m.dedupe[0]?.at;
+      // Without a session (an alias with no events of its own) its times are 0: stored as they are.
+      const sessionAge = (at: number) => (s.sessionCount === 0 ? at : nowSec - at);
+      const entry: z.infer<typeof mergeEntryV4> = [
+        nowSec - m.at,
         encodeMarks(m.shardMarks),
-        [s.sessionCount, s.sessionEvents, s.sessionKey, s.sessionStart, s.sessionEnd],
+        s.sessionCount,
+        s.sessionEvents,
+        s.sessionKey,
+        sessionAge(s.sessionStart),
+        sessionAge(s.sessionEnd),
         m.sharedSessionKey,
-        newest,
-        packDedupe(m.dedupe, newest),
+        newest === undefined ? 0 : nowMin - newest,
+        packDedupe(m.dedupe, newest ?? 0),
       ];
+      const alias = state.aliases.find((e) => e.key === m.anonymousId);
+      if (alias !== undefined) {
+        entry.push(nowSec - alias.at);
+        merged.add(alias.key);
+      }
+      merges[m.anonymousId] = entry;
     }
+    item.merges = merges;
   }
+  const linked = state.aliases.filter((e) => !merged.has(e.key));
+  if (linked.length > 0) item.aliases = encodeAges(linked, nowSec);
   if (state.mergeRefusals.length > 0) {
     item.mergeRefusals = {};
     for (const r of state.mergeRefusals) item.mergeRefusals[r.anonymousId] = [r.at, r.reason];
@@ -428,8 +531,42 @@ function encodeIdentity(state: ProfileState, item: ProfileItem): void {
 
 const REFUSAL_REASONS: ReadonlySet<string> = new Set(MERGE_REFUSAL_REASONS);
 
+/** A v4 `merges` entry (see {@link encodeIdentity}) into `state` (its merge, and its alias when linked). */
+function decodeMergeV4(state: ProfileState, anonymousId: string, value: unknown): void {
+  const entry = list(value, 'merges', undefined, anonymousId);
+  if (entry.length !== 10 && entry.length !== 11)
+    fail('merges', 'must be a list of 10 or 11', entry, anonymousId);
+  const [at, marks, count, events, key, start, end, sharedKey, newest, window, aliasAge] = entry;
+  const nowSec = Math.floor(state.lastEventAt / 1000);
+  const nowMin = Math.floor(state.lastEventAt / 60_000);
+  const age = (value: unknown) => int(value, 'merges', anonymousId, -Number.MAX_SAFE_INTEGER);
+  const sessionCount = int(count, 'merges', anonymousId);
+  const sessionAt = (value: unknown) => (sessionCount === 0 ? age(value) : nowSec - age(value));
+  state.merges.push({
+    anonymousId,
+    at: nowSec - age(at),
+    shardMarks: decodeMarks(marks, 'merges'),
+    session: {
+      sessionCount,
+      sessionEvents: int(events, 'merges', anonymousId),
+      sessionKey: int(key, 'merges', anonymousId),
+      sessionStart: sessionAt(start),
+      sessionEnd: sessionAt(end),
+    },
+    sharedSessionKey: int(sharedKey, 'merges', anonymousId),
+    dedupe: unpackDedupe(bytes(window, 'merges', DEDUPE_ENTRY_BYTES, anonymousId), nowMin - age(newest)),
+  });
+  if (aliasAge !== undefined) state.aliases.push({ key: anonymousId, at: nowSec - age(aliasAge) });
+}
+
 function decodeIdentity(item: Record<string, unknown>, state: ProfileState): void {
-  if (item.merges !== undefined) {
+  if (item.merges !== undefined && item.itemSchemaVersion === MERGES_READABLE_FROM_VERSION) {
+    for (const [anonymousId, entry] of Object.entries(map(item.merges, 'merges')))
+      decodeMergeV4(state, anonymousId, entry);
+    state.merges.sort((a, b) => (a.anonymousId < b.anonymousId ? -1 : 1));
+    state.aliases.sort(byRecency);
+  } else if (item.merges !== undefined) {
+    // The v2/v3 form, until the item's next write upgrades it.
     for (const [anonymousId, entry] of Object.entries(map(item.merges, 'merges'))) {
       const [at, marks, session, sharedKey, newest, window] = list(entry, 'merges', 6, anonymousId);
       const [count, events, key, start, end] = list(session, 'merges', 5, anonymousId);
@@ -604,7 +741,6 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
       ];
     }
   }
-  if (state.aliases.length > 0) item.aliases = encodeAges(state.aliases, nowSec);
   if (state.orderCount > 0 || state.revenueCents > 0 || state.lastPurchaseAt > 0) {
     item.orders = [
       state.orderCount,
@@ -758,8 +894,10 @@ function ages(value: unknown, field: string, now: number): RecentEntry[] {
   if (value === undefined) return entries;
   for (const [key, age] of Object.entries(map(value, field)))
     entries.push({ key, at: now - int(age, field, key) });
-  return entries.sort((a, b) => b.at - a.at || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
+  return entries.sort(byRecency);
 }
+const byRecency = (a: RecentEntry, b: RecentEntry) =>
+  b.at - a.at || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0);
 
 function decodeReasons(value: unknown, field: string): ScoreReason[] {
   return Object.entries(map(value, field))
@@ -811,6 +949,7 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
   if (
     itemSchemaVersion !== ITEM_READABLE_FROM_VERSION &&
     itemSchemaVersion !== 2 &&
+    itemSchemaVersion !== 3 &&
     itemSchemaVersion !== ITEM_SCHEMA_VERSION
   ) {
     fail('itemSchemaVersion', `must be at most ${ITEM_SCHEMA_VERSION}`, itemSchemaVersion);
@@ -896,8 +1035,13 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
  * The JSON Schema (draft 2020-12) of the item layout `version`, as committed in
  * `profile-item.v<version>.schema.json`. Binary attributes appear as base64 strings, as in DynamoDB JSON.
  */
-export function profileItemJsonSchema(version: 1 | 2 | 3 = ITEM_SCHEMA_VERSION): Record<string, unknown> {
-  const schema = { 1: profileItemSchemaV1, 2: profileItemSchemaV2, 3: profileItemSchema }[version];
+export function profileItemJsonSchema(version: 1 | 2 | 3 | 4 = ITEM_SCHEMA_VERSION): Record<string, unknown> {
+  const schema = {
+    1: profileItemSchemaV1,
+    2: profileItemSchemaV2,
+    3: profileItemSchemaV3,
+    4: profileItemSchema,
+  }[version];
   return z.toJSONSchema(schema, {
     unrepresentable: 'any',
     override: (ctx) => {

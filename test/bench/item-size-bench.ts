@@ -2,8 +2,11 @@
  * Part 3: profile item sizes after the full workload, by the project's own size rules
  * (`estimateItemBytes`), with every model output filled (the bench model has the purchase head only, so
  * each profile is re-encoded with a simulated full score: churn risk, 3 next categories, 3 reasons per
- * head named after the real features, a 16-value embedding) and with the computed traits and the built-in
- * audiences' membership ingest stores beside them, cross-checked on a sample against the emulator: dynalite's own item-size
+ * head named after the real features, a 16-value embedding), with the device / network fingerprints filled
+ * to their bound (2 + 2: the bench decodes without a key, so its profiles carry none, while a deployed
+ * pipeline always fingerprints) and with the computed traits and the built-in audiences' membership
+ * ingest stores beside them; broken down by attribute (what each costs in the median item and in the
+ * items at or above the p99 size), cross-checked on a sample against the emulator: dynalite's own item-size
  * function on the marshalled item, and the write units PutItem reports with
  * `ReturnConsumedCapacity: 'TOTAL'` (dynalite computes them from that same size, one unit per started KB).
  * Neither is AWS itself; AWS documents the rules `estimateItemBytes` implements.
@@ -18,6 +21,7 @@ import { createRandom, shuffleInPlace, type RandomSource } from '../../shared/mo
 import { estimateItemBytes } from '../../shared/profile/dynamodb-item-size';
 import { decodeProfileItem, encodeProfileItem } from '../../shared/profile/profile-item-codec';
 import type { ProfileState } from '../../shared/profile/profile-state';
+import { RISK_LIMITS, type FingerprintEntry } from '../../shared/risk/risk-signals';
 import { median, percentile } from './bench-report';
 import { BUILT_IN_AUDIENCES } from '../../shared/audiences/audience-definition';
 import { compileAudienceSet } from '../../shared/audiences/audience-evaluation';
@@ -65,6 +69,70 @@ export function simulatedFullScore(
   };
 }
 
+/**
+ * Fill `state`'s device and network fingerprints up to their bound (mutated): the keys random 32-bit
+ * hashes, first and last sightings within the profile's lifetime, newest first as the fold keeps them.
+ */
+export function fillFingerprints(state: ProfileState, random: RandomSource): void {
+  const firstHour = Math.floor(state.firstSeenAt / 3_600_000);
+  const lastHour = Math.floor(state.lastEventAt / 3_600_000);
+  const hourIn = (from: number) => from + Math.floor(random() * (lastHour - from + 1));
+  const fill = (list: FingerprintEntry[], limit: number) => {
+    while (list.length < limit) {
+      const first = hourIn(firstHour);
+      list.push({ key: Math.floor(random() * 2 ** 32), first, at: hourIn(first) });
+    }
+    list.sort((a, b) => b.at - a.at || b.key - a.key);
+  };
+  fill(state.risk.devices, RISK_LIMITS.devices);
+  fill(state.risk.networks, RISK_LIMITS.networks);
+}
+
+/** What one top-level attribute costs (its name and value, bytes; 0 where absent). */
+export interface AttributeCost {
+  attribute: string;
+  /** Items that carry it. */
+  present: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** Mean over all items. */
+  mean: number;
+  /** Mean over the items whose size is at or above the p99 size: what makes the largest items large. */
+  meanInLargest: number;
+}
+
+/** Per-attribute costs of `sized` (sorted by size), largest in the biggest items first. */
+export function attributeCosts(
+  sized: readonly { item: Record<string, unknown>; bytes: number }[],
+): AttributeCost[] {
+  const p99 = percentile(
+    sized.map((s) => s.bytes),
+    99,
+  );
+  const largest = sized.filter((s) => s.bytes >= p99);
+  const names = new Set<string>();
+  for (const { item } of sized) for (const name of Object.keys(item)) names.add(name);
+  const costOf = (item: Record<string, unknown>, name: string) =>
+    item[name] === undefined ? 0 : estimateItemBytes({ [name]: item[name] });
+  const mean = (values: readonly number[]) =>
+    values.reduce((sum, v) => sum + v, 0) / Math.max(1, values.length);
+  return [...names]
+    .map((attribute): AttributeCost => {
+      const costs = sized.map((s) => costOf(s.item, attribute)).sort((a, b) => a - b);
+      return {
+        attribute,
+        present: costs.filter((c) => c > 0).length,
+        p50: median(costs),
+        p99: percentile(costs, 99),
+        max: costs[costs.length - 1] ?? 0,
+        mean: mean(costs),
+        meanInLargest: mean(largest.map((s) => costOf(s.item, attribute))),
+      };
+    })
+    .sort((a, b) => b.meanInLargest - a.meanInLargest || b.mean - a.mean);
+}
+
 /** Size percentiles of a set of items. */
 export interface SizeStats {
   p50: number;
@@ -88,6 +156,8 @@ export interface ItemSizeResult extends SizeStats {
   asWritten: SizeStats;
   /** Items that kept fewer than 3 reasons per head to stay within one write unit. */
   reasonsTrimmed: number;
+  /** What each attribute costs (see {@link attributeCosts}). */
+  attributes: AttributeCost[];
   /** Sample written to the emulator. */
   sample: {
     items: number;
@@ -129,6 +199,7 @@ export function measureItemSizes(
         scoredAt: score?.scoredAt ?? state.lastEventAt,
       };
       const full = simulatedFullScore(state, base, random);
+      fillFingerprints(state, random);
       // With the traits and the built-in audiences' membership, as ingest writes them.
       const extras = profileExtrasOf(state, full, population, audiences, undefined);
       const item = encodeProfileItem(state, { version, score: full, ...extras });
@@ -145,6 +216,7 @@ export function measureItemSizes(
     ...sizeStats(sizes),
     asWritten: sizeStats(writtenSizes),
     reasonsTrimmed,
+    attributes: attributeCosts(sized),
     sized,
   };
 }

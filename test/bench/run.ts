@@ -226,13 +226,44 @@ function describeCommands(run: StackRun): string {
     .join(', ');
 }
 
+/** Attributes listed one by one in the breakdown; the rest are summed in one row. */
+const LISTED_ATTRIBUTES = 16;
+
+/** The per-attribute breakdown of part 3: median cost, p99 cost, and the mean in the largest items. */
+function attributeRows(result: ItemSizeResult): ResultRow[] {
+  const section = '3 item size';
+  const listed = result.attributes.slice(0, LISTED_ATTRIBUTES);
+  const rest = result.attributes.slice(LISTED_ATTRIBUTES);
+  const largest = result.attributes.reduce((sum, a) => sum + a.meanInLargest, 0);
+  const share = (bytes: number) => `${((100 * bytes) / largest).toFixed(1)} %`;
+  const round = (bytes: number) => Math.round(bytes * 10) / 10;
+  const rows: ResultRow[] = listed.map((a) => ({
+    section,
+    metric: `  ${a.attribute} (p50 item / p99 / max, bytes of name + value)`,
+    value: a.p50,
+    unit: 'B',
+    note:
+      `p99 ${a.p99}, max ${a.max}; in the items ≥ p99 size ${round(a.meanInLargest)} B on average (${share(a.meanInLargest)}); ` +
+      `in ${a.present} of ${result.profiles}`,
+  }));
+  const restInLargest = rest.reduce((sum, a) => sum + a.meanInLargest, 0);
+  rows.push({
+    section,
+    metric: `  ${rest.length} other attributes (mean)`,
+    value: round(rest.reduce((sum, a) => sum + a.mean, 0)),
+    unit: 'B',
+    note: `in the items ≥ p99 size ${round(restInLargest)} B on average (${share(restInLargest)}): ${rest.map((a) => a.attribute).join(', ')}`,
+  });
+  return rows;
+}
+
 function sizeRows(result: ItemSizeResult): ResultRow[] {
   const section = '3 item size';
   const { sample } = result;
   return [
     {
       section,
-      metric: `profile item p50 (${result.profiles} profiles, every model output filled)`,
+      metric: `profile item p50 (${result.profiles} profiles, every model output and fingerprint filled)`,
       value: result.p50,
       unit: 'B',
       note: `as written by the bench model (purchase head only): p50 ${result.asWritten.p50} / p99 ${result.asWritten.p99} / max ${result.asWritten.max} B`,
@@ -252,6 +283,7 @@ function sizeRows(result: ItemSizeResult): ResultRow[] {
       target: { comparison: '<=', value: TARGETS.itemBytesMax },
       note: `${result.over1KiB} items over 1 KiB; ${result.reasonsTrimmed} kept fewer reasons to stay within 1 KiB`,
     },
+    ...attributeRows(result),
     {
       section,
       metric: 'cross-check on dynalite (sample)',

@@ -8,6 +8,7 @@ import {
   encodeProfileItem,
   ITEM_BYTES_BUDGET,
   ITEM_READABLE_FROM_VERSION,
+  ITEM_SCHEMA_VERSION,
   profileItemSchema,
   profileItemSchemaV1,
 } from '../../../shared/profile/profile-item-codec';
@@ -194,7 +195,7 @@ describe('profile item v2: the model outputs', () => {
     expect(decode({ reasons: { purchase: { f: Number.NaN } } })).toThrow(/^reasons\.purchase\.f:/);
     expect(decode({ embedding: [0, new Uint8Array(8)] })).toThrow(/^embedding\.0:/);
     expect(decode({ embedding: [0.1, 'AAAA'] })).toThrow(/^embedding\.1:/);
-    expect(decode({ itemSchemaVersion: 4 })).toThrow(/^itemSchemaVersion:/);
+    expect(decode({ itemSchemaVersion: ITEM_SCHEMA_VERSION + 1 })).toThrow(/^itemSchemaVersion:/);
     // A later additive layout's attributes are ignored, as v1 ignores these.
     expect(decode({ itemSchemaVersion: 2, someLaterOutput: [1] })().score).toBeDefined();
   });

@@ -6,6 +6,7 @@ import {
   decodeProfileItem,
   encodeProfileItem,
   ITEM_READABLE_FROM_VERSION,
+  ITEM_SCHEMA_VERSION,
   PROFILE_TTL_SECONDS,
   ProfileItemViolation,
   profileItemSchema,
@@ -137,7 +138,7 @@ describe('profile item codec', () => {
     // Assess
     expect(decode({ version: -1 })).toThrow(ProfileItemViolation);
     expect(decode({ version: -1 })).toThrow(/^version:/);
-    expect(decode({ itemSchemaVersion: 4 })).toThrow(/^itemSchemaVersion:/);
+    expect(decode({ itemSchemaVersion: ITEM_SCHEMA_VERSION + 1 })).toThrow(/^itemSchemaVersion:/);
     expect(decode({ itemSchemaVersion: 0 })).toThrow(/^itemSchemaVersion:/);
     expect(decode({ act: { xx: 1 } })).toThrow(/^act\.xx:/);
     expect(decode({ act: { vw: 3 } })).toThrow(/^act\.vw:/);
