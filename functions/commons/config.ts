@@ -94,6 +94,19 @@ export const TRAIN_CONFIG = z.object({
   PROFILES_TABLE: name.optional(),
   /** The erasure key (tombstones are keyed hashes); without both, no tombstone check. */
   HASH_KEY_SECRET_ID: name.optional(),
+  /**
+   * Rows a distributed run keeps at most (the seeded class-aware sample, `partitioned-training-set.ts`).
+   * @default no sample
+   */
+  ROW_SAMPLE_MAX_ROWS: z.coerce.number().int().positive().optional(),
+});
+
+/** What a worker of the distributed training-set build reads from its environment. */
+export const BUILD_ROWS_CONFIG = z.object({
+  /** The archive it reads, and where it stores its results (`training-runs/`). */
+  ARCHIVE_BUCKET: name,
+  /** As the training function's: both must build the same rows. @default 24 */
+  LABEL_HORIZON_HOURS: z.coerce.number().positive().default(24),
 });
 
 /**
@@ -121,6 +134,7 @@ export const FUNCTION_CONFIGS = {
   archive: ARCHIVE_CONFIG,
   train: TRAIN_CONFIG,
   rescore: RESCORE_CONFIG,
+  'build-rows': BUILD_ROWS_CONFIG,
   'scrub-failures': SCRUB_FAILURES_CONFIG,
   erase: ERASE_CONFIG,
   'activation-index': ACTIVATION_INDEX_CONFIG,

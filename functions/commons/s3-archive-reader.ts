@@ -2,17 +2,25 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { gunzipSync } from 'node:zlib';
 import { ARCHIVE_PREFIX } from '../../shared/archive/archive-batch';
 import {
+  ARCHIVE_PROFILE_BUCKETS,
+  bucketOfArchiveKey,
+  profileBucketOf,
+} from '../../shared/archive/profile-bucket';
+import type { PartitionedEventSource } from '../../shared/training/distributed-training';
+import {
   type ContractEvent,
   ContractViolation,
+  profileIdOf,
   validateEvent,
   type ViolationKind,
 } from '../../shared/contract/event-contract';
 import type { ArchivedEventSource, ArchiveWindow } from '../../shared/training/training-ports';
 
 const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 const PARTITION = new RegExp(`^${ARCHIVE_PREFIX}/dt=(\\d{4}-\\d{2}-\\d{2})/hour=(\\d{2})/`);
 const GZIP_MAGIC = [0x1f, 0x8b] as const;
+/** What follows an hour prefix in a bucketed object's key (`shared/archive/profile-bucket.ts`). */
+const BUCKET_DELIMITER = '/bucket=';
 
 /** What {@link S3ArchiveReader.readEvents} found. */
 export interface ArchiveReadResult {
@@ -74,7 +82,7 @@ export function parseArchiveLines(
 }
 
 /**
- * Reads the event archive (`events/dt=YYYY-MM-DD/hour=HH/<shard>-<first>-<last>.ndjson.gz`, written by
+ * Reads the event archive (`events/dt=YYYY-MM-DD/hour=HH/bucket=BB-<shard>-<first>-<last>.ndjson.gz`, written by
  * the archive function) back into contract events. With a window, only the day prefixes it covers are
  * listed and only the hour partitions it overlaps are fetched.
  *
@@ -94,30 +102,93 @@ export class S3ArchiveReader implements ArchivedEventSource {
     this.now = options.now ?? Date.now;
   }
 
-  /** Keys of the archive objects whose hour partition overlaps the window, ascending. */
+  /**
+   * Keys of the archive objects whose hour partition overlaps the window, ascending, listed one hour
+   * prefix at a time: an hour is a few hundred objects (batches × profile buckets) where a day is
+   * thousands, and s3rver cannot return a truncated listing on Node's OpenSSL 3 (its continuation
+   * token is DES-encrypted), so the local cloud needs listings that fit one page of 1,000. A closed
+   * window names its hours; an open one finds them with one listing of `events/` delimited by
+   * `/bucket=`, which rolls each hour's bucketed objects into one common prefix (a `/` delimiter
+   * would do in S3, but s3rver's finds no prefix nested two levels down). In AWS: 24 LISTs per day.
+   */
   async listKeys(window: ArchiveWindow = {}): Promise<string[]> {
-    const { fromMs = -Infinity, toMs = Infinity } = window;
-    const keys: string[] = [];
-    for (const prefix of dayPrefixes(window)) {
-      let token: string | undefined;
-      do {
-        const page = await this.s3.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
-        );
-        for (const { Key: key } of page.Contents ?? []) {
-          const start = key === undefined ? undefined : archivePartitionStartMs(key);
-          if (start !== undefined && start < toMs && start + HOUR_MS > fromMs) keys.push(key!);
-        }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token !== undefined);
+    const { fromMs, toMs } = window;
+    const overlaps = (key: string) => {
+      const start = archivePartitionStartMs(key);
+      return start !== undefined && start < (toMs ?? Infinity) && start + HOUR_MS > (fromMs ?? -Infinity);
+    };
+    const hourPrefixes: string[] = [];
+    const keys = new Set<string>();
+    if (fromMs === undefined || toMs === undefined) {
+      const top = await this.listPrefix(`${ARCHIVE_PREFIX}/`, BUCKET_DELIMITER);
+      for (const key of top.keys) keys.add(key);
+      for (const prefix of top.prefixes) hourPrefixes.push(prefix.slice(0, -BUCKET_DELIMITER.length + 1));
+    } else {
+      for (let hour = Math.floor(fromMs / HOUR_MS) * HOUR_MS; hour < toMs; hour += HOUR_MS) {
+        const iso = new Date(hour).toISOString();
+        hourPrefixes.push(`${ARCHIVE_PREFIX}/dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/`);
+      }
     }
-    return keys.sort();
+    // `concurrency` listings at once: a 30-day window is 720 of them.
+    for (let i = 0; i < hourPrefixes.length; i += this.concurrency) {
+      const listed = await Promise.all(
+        hourPrefixes.slice(i, i + this.concurrency).map((prefix) => this.listPrefix(prefix)),
+      );
+      for (const { keys: hourKeys } of listed) for (const key of hourKeys) keys.add(key);
+    }
+    return [...keys].filter(overlaps).sort();
+  }
+
+  /** Every key under `prefix` (all pages), and the common prefixes of `delimiter` when given. */
+  private async listPrefix(
+    prefix: string,
+    delimiter?: string,
+  ): Promise<{ keys: string[]; prefixes: string[] }> {
+    const keys: string[] = [];
+    const prefixes: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          Delimiter: delimiter,
+          ContinuationToken: token,
+        }),
+      );
+      for (const { Key: key } of page.Contents ?? []) if (key !== undefined) keys.push(key);
+      for (const { Prefix: common } of page.CommonPrefixes ?? [])
+        if (common !== undefined) prefixes.push(common);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return { keys, prefixes };
   }
 
   /** Every valid event whose `occurredAt` lies in the window. */
   async readEvents(window: ArchiveWindow = {}): Promise<ArchiveReadResult> {
+    return this.readKeys(await this.listKeys(window), window);
+  }
+
+  /**
+   * The window's events by profile-hash bucket (`shared/archive/profile-bucket.ts`), for the
+   * partitioned training-set build: a bucket reads the objects keyed with its bucket (and those written
+   * before buckets, filtered).
+   */
+  partitioned(window: ArchiveWindow = {}): PartitionedEventSource {
+    let listed: Promise<string[]> | undefined;
+    const keys = () => (listed ??= this.listKeys(window));
+    return {
+      partitions: async () => Array.from({ length: ARCHIVE_PROFILE_BUCKETS }, (_, b) => b),
+      readPartition: async (bucket) => {
+        const mine = (await keys()).filter((key) => (bucketOfArchiveKey(key) ?? bucket) === bucket);
+        const { events } = await this.readKeys(mine, window);
+        return events.filter((event) => profileBucketOf(profileIdOf(event)) === bucket);
+      },
+    };
+  }
+
+  private async readKeys(keys: readonly string[], window: ArchiveWindow): Promise<ArchiveReadResult> {
     const { fromMs = -Infinity, toMs = Infinity } = window;
-    const keys = await this.listKeys(window);
     const nowMs = this.now();
     const parsed: ReturnType<typeof parseArchiveLines>[] = new Array(keys.length);
     let next = 0;
@@ -157,15 +228,4 @@ export class S3ArchiveReader implements ArchivedEventSource {
     const gzipped = bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1];
     return Buffer.from(gzipped ? gunzipSync(bytes) : bytes).toString('utf8');
   }
-}
-
-/** `events/` for an open window; otherwise one `events/dt=YYYY-MM-DD/` per UTC day it touches. */
-function dayPrefixes(window: ArchiveWindow): string[] {
-  const { fromMs, toMs } = window;
-  if (fromMs === undefined || toMs === undefined) return [`${ARCHIVE_PREFIX}/`];
-  const prefixes: string[] = [];
-  for (let day = Math.floor(fromMs / DAY_MS) * DAY_MS; day < toMs; day += DAY_MS) {
-    prefixes.push(`${ARCHIVE_PREFIX}/dt=${new Date(day).toISOString().slice(0, 10)}/`);
-  }
-  return prefixes;
 }

@@ -86,6 +86,7 @@ export function buildApp(options: BuildAppOptions = {}): ProfileStreamApp {
     ingestBatchingWindowSeconds: parameters.ingestBatchingWindowSeconds,
     ingestBatchSize: parameters.ingestBatchSize,
     ingestFanOut: parameters.ingestFanOut,
+    trainingEngine: parameters.trainingEngine,
     pseudonymiseIds: parameters.pseudonymiseIds,
   });
   // A policy validation plugin: synth fails while any finding is neither fixed nor acknowledged.

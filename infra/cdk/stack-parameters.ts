@@ -30,12 +30,25 @@ export interface StackParameters {
    */
   readonly ingestFanOut: IngestFanOut;
   /**
+   * What the training schedule starts: `function` runs the whole build in the train function (the
+   * archive's window held at once, ~1.4 KB per event: up to ~1.5 million events); `distributed` starts
+   * the training workflow (Step Functions Distributed Maps of build-rows workers, one per profile-hash
+   * bucket, then the train function on their rows; README, "Distributed training"). Both are
+   * synthesized either way.
+   */
+  readonly trainingEngine: TrainingEngine;
+  /**
    * Replace `userId` and `anonymousId` at decode by their keyed hash (HMAC-SHA256 under the stateful
    * stack's secret), so the table, archive and logs hold no raw ids; readers hash the id they are given
    * (README, "Pseudonymous ids"). Device and network fingerprints are computed either way.
    */
   readonly pseudonymiseIds: boolean;
 }
+
+/** Values of {@link StackParameters.trainingEngine}. */
+export const TRAINING_ENGINES = ['function', 'distributed'] as const;
+/** One of {@link TRAINING_ENGINES}. */
+export type TrainingEngine = (typeof TRAINING_ENGINES)[number];
 
 /** Values of {@link StackParameters.ingestFanOut}. */
 export const INGEST_FAN_OUT_MODES = ['shared', 'enhanced'] as const;
@@ -56,10 +69,11 @@ export const DEFAULT_STACK_PARAMETERS: StackParameters = {
   // the in-memory fold (README, "Latency / cost frontier"): 100 until the merge code is batch-invariant.
   ingestBatchSize: 100,
   ingestFanOut: 'shared',
+  trainingEngine: 'function',
   pseudonymiseIds: false,
 };
 
-type NumericParameter = Exclude<keyof StackParameters, 'ingestFanOut' | 'pseudonymiseIds'>;
+type NumericParameter = Exclude<keyof StackParameters, 'ingestFanOut' | 'trainingEngine' | 'pseudonymiseIds'>;
 
 /**
  * Bounds from the services: provisioned streams start at 500 shards max; rate() needs ≥ 1; Lambda
@@ -113,15 +127,13 @@ export function resolveStackParameters(app: App, overrides: Partial<StackParamet
     }
     return value;
   };
-  const fanOut = rawOf('ingestFanOut');
-  const ingestFanOut = INGEST_FAN_OUT_MODES.find((mode) => mode === fanOut);
-  if (ingestFanOut === undefined) {
-    throw new InvalidStackParameter(
-      'ingestFanOut',
-      `must be one of ${INGEST_FAN_OUT_MODES.join(', ')}`,
-      fanOut,
-    );
-  }
+  const oneOf = <T extends string>(field: 'ingestFanOut' | 'trainingEngine', modes: readonly T[]): T => {
+    const raw = rawOf(field);
+    const mode = modes.find((m) => m === raw);
+    if (mode === undefined) throw new InvalidStackParameter(field, `must be one of ${modes.join(', ')}`, raw);
+    return mode;
+  };
+  const ingestFanOut = oneOf('ingestFanOut', INGEST_FAN_OUT_MODES);
   // CLI `-c pseudonymiseIds=true` arrives as a string; code passes a boolean.
   const pseudonymise = rawOf('pseudonymiseIds');
   const pseudonymiseIds = BOOLEAN_VALUES.get(pseudonymise);
@@ -135,6 +147,7 @@ export function resolveStackParameters(app: App, overrides: Partial<StackParamet
     ingestBatchingWindowSeconds: resolve('ingestBatchingWindowSeconds'),
     ingestBatchSize: resolve('ingestBatchSize'),
     ingestFanOut,
+    trainingEngine: oneOf('trainingEngine', TRAINING_ENGINES),
     pseudonymiseIds,
     alarmAfterRunsWithoutPromotion: resolve('alarmAfterRunsWithoutPromotion'),
   };

@@ -57,6 +57,8 @@ const RETENTION_DAYS = {
   failures: 60,
   noncurrentModelVersions: 90,
   accessLogs: 90,
+  /** Intermediate results of distributed training runs (`training-runs/`): a run takes minutes. */
+  trainingRuns: 2,
   /** Requests hold raw ids: the erase function deletes each one, this is the backstop. */
   erasureRequests: 1,
 } as const;
@@ -180,6 +182,7 @@ export class StatefulStack extends Stack {
           ],
           expiration: Duration.days(RETENTION_DAYS.archive),
         },
+        { prefix: 'training-runs/', expiration: Duration.days(RETENTION_DAYS.trainingRuns) },
       ],
     });
     const quarantineBucket = this.createBucket('QuarantineBucket', 'quarantine', {

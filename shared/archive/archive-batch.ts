@@ -2,7 +2,9 @@
  * The archive use case: which objects one batch becomes, handed to the {@link ArchiveWriter} port.
  *
  * Valid events only (personal fields are already gone after contract decoding), grouped by the UTC
- * date and hour of their event time, one NDJSON object per group. The key derives from the shard and
+ * date and hour of their event time and by profile-hash bucket (`profile-bucket.ts`: one bucket's
+ * objects hold whole histories, so training can build its rows bucket by bucket), one NDJSON object
+ * per group. The key derives from the shard and
  * the batch's first and last sequence numbers, so a redelivered batch overwrites its objects instead of
  * adding copies; training still de-duplicates by `eventId` (a redelivery may start elsewhere).
  */
@@ -13,6 +15,7 @@ import type { SequencedEvent } from '../profile/apply-events';
 import type { IngestRecord } from '../ingest/ingest-ports';
 import type { DecodePrivacy } from '../privacy/pseudonymise';
 import type { ArchiveObject, ArchiveWriter } from './archive-ports';
+import { bucketKeyPart, profileBucketOf } from './profile-bucket';
 
 /** Prefix of every archive object. */
 export const ARCHIVE_PREFIX = 'events';
@@ -37,14 +40,15 @@ export function planArchiveObjects(
   for (const { event } of valid) {
     if (erased.size > 0 && erased.has(profileIdOf(event))) continue;
     const iso = new Date(event.occurredAt).toISOString();
-    const partition = `dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}`;
+    const bucket = bucketKeyPart(profileBucketOf(profileIdOf(event)));
+    const partition = `dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/${bucket}`;
     const list = byHour.get(partition);
     if (list === undefined) byHour.set(partition, [event]);
     else list.push(event);
   }
   const suffix = `${first.shardId}-${first.sequenceNumber}-${last.sequenceNumber}.ndjson.gz`;
   return [...byHour].map(([partition, events]) => ({
-    key: `${ARCHIVE_PREFIX}/${partition}/${suffix}`,
+    key: `${ARCHIVE_PREFIX}/${partition}-${suffix}`,
     events,
   }));
 }

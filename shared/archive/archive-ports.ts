@@ -6,7 +6,7 @@ import type { ContractEvent } from '../contract/event-contract';
 
 /** One archive object to write. */
 export interface ArchiveObject {
-  /** `events/dt=YYYY-MM-DD/hour=HH/<shardId>-<firstSeq>-<lastSeq>.ndjson.gz` */
+  /** `events/dt=YYYY-MM-DD/hour=HH/bucket=BB-<shardId>-<firstSeq>-<lastSeq>.ndjson.gz` */
   key: string;
   events: ContractEvent[];
 }

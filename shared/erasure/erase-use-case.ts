@@ -10,6 +10,7 @@
  * object holding their records → delete the profiles once more (a batch that read before the tombstone
  * and wrote after the first delete) → the receipt.
  */
+import { bucketOfArchiveKey, profileBucketOf } from '../archive/profile-bucket';
 import { z } from 'zod';
 import { fieldRuleFromZod, FieldRuleError } from '../errors';
 import { decodeProfileItem } from '../profile/profile-item-codec';
@@ -64,6 +65,8 @@ export function parseErasureRequest(input: unknown): ErasureRequest {
 /** What was removed from one bucket area. */
 export interface AreaReceipt {
   objectsScanned: number;
+  /** Objects not read: archive objects of profile-hash buckets that hold none of the subject's ids. */
+  objectsSkipped: number;
   objectsRewritten: number;
   objectsDeleted: number;
   recordsRemoved: number;
@@ -148,7 +151,7 @@ export async function eraseSubject(
   const subject = new ErasureSubject(all, storedIdOf);
   const concurrency = deps.concurrency ?? 16;
   const [archive, quarantine, failures] = await Promise.all([
-    scrubArea(deps.archive, (text) => scrubArchiveText(text, subject), concurrency),
+    scrubArea(deps.archive, (text) => scrubArchiveText(text, subject), concurrency, inBucketsOf(all)),
     scrubArea(deps.quarantine, (text) => scrubQuarantineText(text, subject), concurrency),
     scrubArea(deps.failures, (text) => scrubFailureRecordText(text, subject), concurrency),
   ]);
@@ -181,15 +184,32 @@ export async function eraseSubject(
   };
 }
 
-/** Read every object of an area, rewrite those holding the subject's records, delete emptied ones. */
+/**
+ * Which archive keys can hold the subject's events: the objects of the profile-hash buckets of its ids
+ * (the user's and each alias's: an anonymous profile's events sit in its own bucket), and objects
+ * written before buckets (no `bucket=` part: any profile). An erasure of one person reads at most
+ * (1 + aliases) / 16 of the archive.
+ */
+function inBucketsOf(profileIds: readonly string[]): (key: string) => boolean {
+  const buckets = new Set(profileIds.map((id) => profileBucketOf(id)));
+  return (key) => {
+    const bucket = bucketOfArchiveKey(key);
+    return bucket === undefined || buckets.has(bucket);
+  };
+}
+
+/** Read every (relevant) object of an area, rewrite those holding the subject's records, delete emptied ones. */
 async function scrubArea(
   store: ErasableObjectStore,
   scrub: (text: string) => ScrubResult,
   concurrency: number,
+  relevant: (key: string) => boolean = () => true,
 ): Promise<AreaReceipt> {
-  const keys = await store.listKeys();
+  const listed = await store.listKeys();
+  const keys = listed.filter(relevant);
   const receipt: AreaReceipt = {
     objectsScanned: keys.length,
+    objectsSkipped: listed.length - keys.length,
     objectsRewritten: 0,
     objectsDeleted: 0,
     recordsRemoved: 0,

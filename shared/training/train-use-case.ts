@@ -50,6 +50,9 @@ import {
   summarise,
   trainMultiTaskModel,
 } from './multi-task-model';
+import type { PartitionedEventSource } from './distributed-training';
+import { buildPartitionedTrainingSet } from './partitioned-training-set';
+import type { RowSampleOptions, RowSampleRecord } from './row-sample';
 import {
   type ArchivedEventSource,
   type ArchiveWindow,
@@ -109,6 +112,8 @@ export interface ExampleCounts {
   validation: number;
   test: number;
   positives: number;
+  /** The row sample, when one thinned the rows. */
+  sample?: RowSampleRecord;
 }
 
 /** The outcome of one run, logged by the handler and returned as its result. */
@@ -165,20 +170,39 @@ const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
  */
 export async function trainAndPublish(deps: TrainDependencies, options: TrainOptions): Promise<TrainSummary> {
   const started = performance.now();
+  const { events } = await deps.events.readEvents(options.window);
+  const built = buildExamples(events, options);
+  return trainOnExamples(deps, options, started, events.length, built);
+}
+
+/**
+ * {@link trainAndPublish} on a training set built elsewhere: partition by partition in process
+ * ({@link trainPartitioned}) or by the distributed build's workers (`functions/train/handler.ts`).
+ *
+ * @param built - the set, or why none could be built
+ * @param eventsIn - events the set was built from, for the summary
+ */
+export async function trainOnExamples(
+  deps: Omit<TrainDependencies, 'events'>,
+  options: TrainOptions,
+  started: number,
+  eventsIn: number,
+  built: { trainingSet: TrainingSet; sample?: RowSampleRecord } | string,
+): Promise<TrainSummary> {
   const { minExamples = 500, minRowsPerClassPerSplit = 5 } = options;
   const summary = (fields: Omit<TrainSummary, 'durationMs' | 'peakRssMb'>): TrainSummary => {
     const result = { ...fields, durationMs: Math.round(performance.now() - started), peakRssMb: peakRssMb() };
     deps.log?.info(result.skipped ? 'training skipped' : 'training finished', { ...result });
     return result;
   };
-
-  const { events } = await deps.events.readEvents(options.window);
-  const built = buildExamples(events, options);
   if (typeof built === 'string') {
-    return summary({ skipped: true, promoted: false, reason: built, examples: countExamples(events) });
+    return summary({ skipped: true, promoted: false, reason: built, examples: countExamples(eventsIn) });
   }
   const { trainingSet } = built;
-  const examples = countExamples(events, trainingSet);
+  const examples = {
+    ...countExamples(eventsIn, trainingSet),
+    ...(built.sample === undefined ? {} : { sample: built.sample }),
+  };
   const shortfall = checkExamples(trainingSet, minExamples, minRowsPerClassPerSplit);
   if (shortfall !== undefined)
     return summary({ skipped: true, promoted: false, reason: shortfall, examples });
@@ -201,6 +225,37 @@ export async function trainAndPublish(deps: TrainDependencies, options: TrainOpt
   );
   const published = await publishCandidate(deps, trainingSet, trained, options.promotion);
   return summary({ modelVersion, skipped: false, ...published, examples });
+}
+
+/**
+ * {@link trainAndPublish} with the training set built partition by partition in process
+ * (`partitioned-training-set.ts`): memory holds one partition's events at a time, and `rowSample`
+ * bounds the rows.
+ */
+export async function trainPartitioned(
+  deps: Omit<TrainDependencies, 'events'> & { partitions: PartitionedEventSource },
+  options: TrainOptions & { rowSample?: RowSampleOptions },
+): Promise<TrainSummary> {
+  const started = performance.now();
+  let eventsIn = 0;
+  let built: Awaited<ReturnType<typeof buildPartitionedTrainingSet>> | string;
+  try {
+    built = await buildPartitionedTrainingSet(
+      deps.partitions,
+      trainingSetOptionsOf(options),
+      options.rowSample,
+    );
+    eventsIn = built.trainingSet.stats.eventsIn;
+  } catch (error) {
+    if (!(error instanceof TrainingSetError)) throw error;
+    built = `no training set: ${error.message}`;
+  }
+  return trainOnExamples(deps, options, started, eventsIn, built);
+}
+
+/** The training-set options a run's options give. */
+export function trainingSetOptionsOf(options: TrainOptions): TrainingSetOptions {
+  return { ...options.trainingSet, labelHorizonMs: options.labelHorizonHours * HOUR_MS };
 }
 
 /** The labels and state-baseline inputs of every head, as {@link trainMultiTaskModel} takes them. */
@@ -348,22 +403,17 @@ function buildExamples(
 ): { trainingSet: TrainingSet } | string {
   if (events.length === 0) return 'the archive holds no events in the window';
   try {
-    return {
-      trainingSet: buildTrainingSet(events, {
-        ...options.trainingSet,
-        labelHorizonMs: options.labelHorizonHours * HOUR_MS,
-      }),
-    };
+    return { trainingSet: buildTrainingSet(events, trainingSetOptionsOf(options)) };
   } catch (error) {
     if (!(error instanceof TrainingSetError)) throw error;
     return `no training set: ${error.message}`;
   }
 }
 
-function countExamples(events: readonly ContractEvent[], trainingSet?: TrainingSet): ExampleCounts {
+function countExamples(events: number, trainingSet?: TrainingSet): ExampleCounts {
   const { split, labels, rows = 0 } = trainingSet ?? {};
   return {
-    events: events.length,
+    events,
     rows,
     train: split?.train.length ?? 0,
     validation: split?.validation.length ?? 0,

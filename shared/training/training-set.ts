@@ -70,6 +70,7 @@ import {
 } from '../features/feature-vector';
 import type { DatasetSplit } from '../model/dataset-split';
 import { createRandom, type RandomSource, shuffleInPlace } from '../model/seeded-random';
+import { fnv1a32 } from '../profile/hashing';
 import { applyEventsToProfile, categoryKeyOf, type SequencedEvent } from '../profile/apply-events';
 import { ANONYMOUS_PREFIX, IdentityFold } from '../profile/profile-merge';
 import { PROFILE_LIMITS, type ProfileState } from '../profile/profile-state';
@@ -220,44 +221,96 @@ export function profileTimelines(events: readonly ContractEvent[]): ProfileTimel
 export interface PersonTimelines {
   /** Person id (the user id, or an unclaimed profile's own id) → the events of all its profiles. */
   byPerson: Map<string, ContractEvent[]>;
-  /** Anonymous id → the user that claimed it (the module comment's rule). */
-  claims: Map<string, string>;
+  /** Anonymous id → the user that claimed it (the module comment's rule), over all the data. */
+  claims: ReadonlyMap<string, string>;
+  /** Anonymous profiles stitched into this set's users (claims whose user is here). */
+  mergedProfiles: number;
   duplicateEvents: number;
+}
+
+/** An identify that names an anonymous id: what the claim rule needs, and nothing personal. */
+export interface IdentifyLink {
+  userId: string;
+  anonymousId: string;
+  occurredAt: number;
+  eventId: string;
+}
+
+/** The identify links of de-duplicated timelines (user profiles' identify events naming an anonymous id). */
+export function identifyLinks(byProfile: ReadonlyMap<string, readonly ContractEvent[]>): IdentifyLink[] {
+  const links: IdentifyLink[] = [];
+  for (const [id, list] of byProfile) {
+    if (id.startsWith(ANONYMOUS_PREFIX)) continue;
+    for (const e of list) {
+      if (e.type !== 'identify' || e.anonymousId === undefined) continue;
+      links.push({ userId: id, anonymousId: e.anonymousId, occurredAt: e.occurredAt, eventId: e.eventId });
+    }
+  }
+  return links;
+}
+
+const compareText = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+
+/**
+ * The claims (anonymous id → user) of identify links gathered from anywhere, in any order: event time
+ * decides, ties by user, anonymous id and event id (a total order, so the claim is the same however
+ * the links were collected); a user claims at most `PROFILE_LIMITS.mergedAliases` ids.
+ */
+export function claimsOf(links: readonly IdentifyLink[]): Map<string, string> {
+  const ordered = [...links].sort(
+    (x, y) =>
+      x.occurredAt - y.occurredAt ||
+      compareText(x.userId, y.userId) ||
+      compareText(x.anonymousId, y.anonymousId) ||
+      compareText(x.eventId, y.eventId),
+  );
+  const claims = new Map<string, string>();
+  const claimed = new Map<string, number>();
+  for (const { userId, anonymousId } of ordered) {
+    if (claims.has(anonymousId)) continue;
+    if ((claimed.get(userId) ?? 0) >= PROFILE_LIMITS.mergedAliases) continue;
+    claims.set(anonymousId, userId);
+    claimed.set(userId, (claimed.get(userId) ?? 0) + 1);
+  }
+  return claims;
 }
 
 /** {@link profileTimelines}, with each claimed anonymous profile's events moved into its user's. */
 export function personTimelines(events: readonly ContractEvent[]): PersonTimelines {
-  const { byProfile, duplicateEvents } = profileTimelines(events);
-  const identifies: ContractEvent[] = [];
-  for (const [id, list] of byProfile) {
-    if (id.startsWith(ANONYMOUS_PREFIX)) continue;
-    for (const e of list) if (e.type === 'identify' && e.anonymousId !== undefined) identifies.push(e);
-  }
-  // Event time decides; ties by user id, then archive order (stable), so the claim is reproducible.
-  identifies.sort(
-    (x, y) => x.occurredAt - y.occurredAt || (x.userId! < y.userId! ? -1 : x.userId! > y.userId! ? 1 : 0),
-  );
-  const claims = new Map<string, string>();
-  const claimed = new Map<string, number>();
-  for (const { userId, anonymousId } of identifies) {
-    if (claims.has(anonymousId!) || !byProfile.has(userId!)) continue;
-    if ((claimed.get(userId!) ?? 0) >= PROFILE_LIMITS.mergedAliases) continue;
-    claims.set(anonymousId!, userId!);
-    claimed.set(userId!, (claimed.get(userId!) ?? 0) + 1);
-  }
+  const timelines = profileTimelines(events);
+  return stitchPersons(timelines, claimsOf(identifyLinks(timelines.byProfile)));
+}
+
+/**
+ * Group profile timelines by person under `claims` (computed over all the data). A claimed anonymous
+ * profile whose user is not among `timelines` is left out: its events belong to the partition that
+ * holds the user (the partitioned build ships them there, `partitioned-training-set.ts`).
+ */
+export function stitchPersons(
+  timelines: ProfileTimelines,
+  claims: ReadonlyMap<string, string>,
+): PersonTimelines {
+  const { byProfile, duplicateEvents } = timelines;
   const byPerson = new Map<string, ContractEvent[]>();
+  const aliasesOf = new Map<string, string[]>();
   for (const [id, list] of byProfile) {
     const owner = id.startsWith(ANONYMOUS_PREFIX) ? claims.get(id.slice(ANONYMOUS_PREFIX.length)) : undefined;
-    if (owner === undefined) {
-      byPerson.set(id, [...(byPerson.get(id) ?? []), ...list]);
-      continue;
-    }
-    byPerson.set(owner, [...(byPerson.get(owner) ?? []), ...list]);
+    if (owner === undefined) byPerson.set(id, list);
+    else if (byProfile.has(owner)) aliasesOf.set(owner, [...(aliasesOf.get(owner) ?? []), id]);
   }
-  for (const [id, list] of byPerson) {
-    if (list.some((e) => profileIdOf(e) !== id)) list.sort((x, y) => x.occurredAt - y.occurredAt);
+  // The user's own events, then each alias's in id order, stable-sorted by time: equal times keep
+  // that order, whatever order the profiles were read in (one archive or partitions plus shipped events).
+  for (const [user, aliases] of aliasesOf) {
+    const merged = [...byPerson.get(user)!];
+    for (const alias of aliases.sort()) merged.push(...byProfile.get(alias)!);
+    byPerson.set(
+      user,
+      merged.sort((x, y) => x.occurredAt - y.occurredAt),
+    );
   }
-  return { byPerson, claims, duplicateEvents };
+  let mergedProfiles = 0;
+  for (const user of claims.values()) if (byProfile.has(user)) mergedProfiles++;
+  return { byPerson, claims, mergedProfiles, duplicateEvents };
 }
 
 /**
@@ -392,7 +445,7 @@ function candidateCutoffs(
 type SplitName = keyof DatasetSplit;
 
 /** Index of the first element of ascending `sorted` that is ≥ `value`. */
-function lowerBound(sorted: readonly number[], value: number): number {
+function lowerBound(sorted: ArrayLike<number>, value: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
@@ -408,7 +461,7 @@ function lowerBound(sorted: readonly number[], value: number): number {
  * undefined when no choice leaves every split a row.
  */
 function splitBoundaries(
-  sorted: readonly number[],
+  sorted: ArrayLike<number>,
   horizon: number,
   validationFraction: number,
   testFraction: number,
@@ -495,46 +548,112 @@ function checkOptions(options: TrainingSetOptions): Required<TrainingSetOptions>
  * cut). One pass per profile over its time-ordered events: the state is folded forward from cutoff
  * to cutoff, never rebuilt from scratch.
  *
+ * It is the one-partition case of the partitioned build (`partitioned-training-set.ts`): every step
+ * that looks across profiles (end of data, split boundaries, category classes, row order) goes through
+ * the same functions, so any split of the profiles into partitions gives the same set.
+ *
  * @throws {TrainingSetError} for invalid options, or when a split is left without rows once the purge
  *   gaps are taken out (too little data for the horizon)
  */
 export function buildTrainingSet(events: readonly ContractEvent[], options: TrainingSetOptions): TrainingSet {
-  const {
-    labelHorizonMs: horizon,
-    churnHorizonMs,
-    nextCategoryCount,
-    cutoffStepMs,
-    maxCutoffsPerProfile,
-    seed,
-    split,
-  } = checkOptions(options);
-  // Every label window must be observed and purged: the longest one sets both.
-  const window = Math.max(horizon, churnHorizonMs);
-  const { byPerson: byProfile, claims, duplicateEvents } = personTimelines(events);
-  const profileIds = [...byProfile.keys()].sort();
+  const checked = checkOptions(options);
+  const timelines = personTimelines(events);
+  const extent = extentOf(timelines.byPerson);
+  const candidates = partitionCandidates(timelines, extent.toMs, checked);
+  const plan = planSplit([candidates.sorted], extent, checked);
+  const rows = partitionRows(timelines, candidates, plan, checked);
+  return assembleTrainingSet([{ rows, eventsIn: events.length }], plan, checked);
+}
+
+/** Earliest and latest `occurredAt` of deduplicated timelines (±Infinity when empty). */
+export function extentOf(timelines: ReadonlyMap<string, readonly ContractEvent[]>): {
+  fromMs: number;
+  toMs: number;
+} {
   let fromMs = Infinity;
   let toMs = -Infinity;
-  for (const timeline of byProfile.values()) {
+  for (const timeline of timelines.values()) {
     fromMs = Math.min(fromMs, timeline[0]!.occurredAt);
     toMs = Math.max(toMs, timeline[timeline.length - 1]!.occurredAt);
   }
+  return { fromMs, toMs };
+}
 
-  // Phase 1: candidate cutoffs and the range they span (profiles in id order: reproducible draws).
-  const random = createRandom(seed);
-  const candidates = new Map<string, number[]>();
-  let c0 = Infinity;
-  let c1 = -Infinity;
-  let candidateCount = 0;
-  for (const id of profileIds) {
-    const cutoffs = candidateCutoffs(byProfile.get(id)!, toMs - window, cutoffStepMs, random);
+/**
+ * The seeded generator of one profile's draws. Seeding per profile (rather than one sequence across
+ * profiles in id order) makes a profile's cutoffs independent of which other profiles share its
+ * partition: the property the partitioned build rests on.
+ */
+function profileRandom(seed: number, profileId: string, phase: number): RandomSource {
+  return createRandom((seed ^ fnv1a32(profileId) ^ Math.imul(phase, 0x9e3779b9)) >>> 0);
+}
+
+/** Candidate cutoffs of one partition's people (phase 1). */
+export interface PartitionCandidates {
+  /** Person id → its candidate cutoffs, ascending; people in id order. */
+  byPerson: Map<string, number[]>;
+  /** Every candidate, ascending: what the split needs from the partition. */
+  sorted: Float64Array;
+}
+
+/** Phase 1: candidate cutoffs (steps 1–2 of the module comment) given the end of all data `toMs`. */
+export function partitionCandidates(
+  timelines: PersonTimelines,
+  toMs: number,
+  options: TrainingSetOptions,
+): PartitionCandidates {
+  const { labelHorizonMs, churnHorizonMs, cutoffStepMs, seed } = checkOptions(options);
+  const window = Math.max(labelHorizonMs, churnHorizonMs);
+  const byPerson = new Map<string, number[]>();
+  let count = 0;
+  for (const id of [...timelines.byPerson.keys()].sort()) {
+    const random = profileRandom(seed, id, 1);
+    const cutoffs = candidateCutoffs(timelines.byPerson.get(id)!, toMs - window, cutoffStepMs, random);
     if (cutoffs.length === 0) continue;
-    candidates.set(id, cutoffs);
-    candidateCount += cutoffs.length;
-    c0 = Math.min(c0, cutoffs[0]!);
-    c1 = Math.max(c1, cutoffs[cutoffs.length - 1]!);
+    byPerson.set(id, cutoffs);
+    count += cutoffs.length;
   }
-  const sorted = [...candidates.values()].flat().sort((x, y) => x - y);
-  const boundaries = splitBoundaries(sorted, window, split.validationFraction, split.testFraction);
+  const sorted = new Float64Array(count);
+  let i = 0;
+  for (const cutoffs of byPerson.values()) for (const t of cutoffs) sorted[i++] = t;
+  sorted.sort();
+  return { byPerson, sorted };
+}
+
+/** The global part of the cut: what every partition needs to label and split its rows. */
+export interface SplitPlan {
+  window: { fromMs: number; toMs: number };
+  validationStart: number;
+  testStart: number;
+  cutoffs: TrainingSet['cutoffs'];
+  candidateCutoffs: number;
+  /** Candidates outside the purge gaps: the rows before the per-profile cap. */
+  unpurgedCutoffs: number;
+}
+
+/**
+ * The split boundaries from every partition's sorted candidates (merged: the order statistics are
+ * global). Memory: 8 bytes per candidate.
+ *
+ * @throws {TrainingSetError} when no cut leaves every split a row
+ */
+export function planSplit(
+  sortedPerPartition: readonly Float64Array[],
+  window: { fromMs: number; toMs: number },
+  options: TrainingSetOptions,
+): SplitPlan {
+  const { labelHorizonMs, churnHorizonMs, split } = checkOptions(options);
+  const longest = Math.max(labelHorizonMs, churnHorizonMs);
+  const sorted = new Float64Array(sortedPerPartition.reduce((n, s) => n + s.length, 0));
+  let offset = 0;
+  for (const part of sortedPerPartition) {
+    sorted.set(part, offset);
+    offset += part.length;
+  }
+  sorted.sort();
+  const boundaries = splitBoundaries(sorted, longest, split.validationFraction, split.testFraction);
+  const c0 = sorted[0] ?? Infinity;
+  const c1 = sorted[sorted.length - 1] ?? -Infinity;
   if (boundaries === undefined) {
     const span = sorted.length === 0 ? 'no cutoffs' : `${((c1 - c0) / HOUR_MS).toFixed(2)} h of cutoffs`;
     throw new TrainingSetError(
@@ -544,53 +663,107 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
     );
   }
   const { validationStart, testStart } = boundaries;
-  const ranges: TrainingSet['cutoffs'] = {
-    train: [c0, validationStart - window],
-    validation: [validationStart, testStart - window],
-    test: [testStart, c1],
+  let unpurgedCutoffs = 0;
+  for (const t of sorted) if (splitOfCutoff({ validationStart, testStart }, longest, t)) unpurgedCutoffs++;
+  return {
+    window,
+    unpurgedCutoffs,
+    validationStart,
+    testStart,
+    candidateCutoffs: sorted.length,
+    cutoffs: {
+      train: [c0, validationStart - longest],
+      validation: [validationStart, testStart - longest],
+      test: [testStart, c1],
+    },
   };
-  const splitOf = (t: number): SplitName | undefined =>
-    t < validationStart - window
-      ? 'train'
-      : t < validationStart
-        ? undefined
-        : t < testStart - window
-          ? 'validation'
-          : t < testStart
-            ? undefined
-            : 'test';
+}
 
-  // Phase 2: purge, then cap each profile with a seeded sample.
+/** The split of a cutoff under a plan, `undefined` in a purge gap. */
+function splitOfCutoff(
+  plan: Pick<SplitPlan, 'validationStart' | 'testStart'>,
+  longest: number,
+  t: number,
+): SplitName | undefined {
+  const { validationStart, testStart } = plan;
+  return t < validationStart - longest
+    ? 'train'
+    : t < validationStart
+      ? undefined
+      : t < testStart - longest
+        ? 'validation'
+        : t < testStart
+          ? undefined
+          : 'test';
+}
+
+/**
+ * One partition's rows before the category classes are known (they are counted over every
+ * partition's train rows): next and last categories as keys, affinities as raw state scores.
+ */
+export interface PartitionRows {
+  /** Row-major `rows × FEATURE_COUNT`. */
+  features: Float32Array;
+  labels: Uint8Array;
+  churnLabels: Uint8Array;
+  nextKeys: (string | undefined)[];
+  lastKeys: (string | undefined)[];
+  affinities: { key: string; score: number }[][];
+  /** By person id, then cutoff. */
+  rowMeta: TrainingSet['rowMeta'];
+  splitOfRow: SplitName[];
+  profiles: number;
+  mergedProfiles: number;
+  duplicateEvents: number;
+  purgedCutoffs: number;
+  cappedCutoffs: number;
+}
+
+/** Phases 2–3 for one partition: purge, cap (seeded per profile), fold forward and featurize. */
+export function partitionRows(
+  timelines: PersonTimelines,
+  candidates: PartitionCandidates,
+  plan: SplitPlan,
+  options: TrainingSetOptions,
+): PartitionRows {
+  const { labelHorizonMs: horizon, churnHorizonMs, maxCutoffsPerProfile, seed } = checkOptions(options);
+  const window = Math.max(horizon, churnHorizonMs);
   let purged = 0;
   let capped = 0;
   let rows = 0;
-  for (const [id, cutoffs] of candidates) {
-    let kept = cutoffs.filter((t) => splitOf(t) !== undefined);
+  const keptByProfile = new Map<string, number[]>();
+  for (const [id, cutoffs] of candidates.byPerson) {
+    let kept = cutoffs.filter((t) => splitOfCutoff(plan, window, t) !== undefined);
     purged += cutoffs.length - kept.length;
     if (kept.length > maxCutoffsPerProfile) {
       capped += kept.length - maxCutoffsPerProfile;
-      kept = shuffleInPlace(kept, random)
+      kept = shuffleInPlace(kept, profileRandom(seed, id, 2))
         .slice(0, maxCutoffsPerProfile)
         .sort((x, y) => x - y);
     }
-    candidates.set(id, kept);
+    keptByProfile.set(id, kept);
     rows += kept.length;
   }
 
-  // Phase 3: fold forward and featurize at each cutoff.
-  const features = new Float32Array(rows * FEATURE_COUNT);
-  const labels = new Uint8Array(rows);
-  const churnLabels = new Uint8Array(rows);
-  const nextKeys: (string | undefined)[] = [];
-  const lastKeys: (string | undefined)[] = [];
-  const affinities: { key: string; score: number }[][] = [];
-  const rowMeta: TrainingSet['rowMeta'] = [];
-  const splitRows: DatasetSplit = { train: [], validation: [], test: [] };
-  let positives = 0;
-  for (const [id, cutoffs] of candidates) {
-    const timeline = byProfile.get(id)!;
+  const out: PartitionRows = {
+    features: new Float32Array(rows * FEATURE_COUNT),
+    labels: new Uint8Array(rows),
+    churnLabels: new Uint8Array(rows),
+    nextKeys: [],
+    lastKeys: [],
+    affinities: [],
+    rowMeta: [],
+    splitOfRow: [],
+    profiles: timelines.byPerson.size,
+    mergedProfiles: timelines.mergedProfiles,
+    duplicateEvents: timelines.duplicateEvents,
+    purgedCutoffs: purged,
+    cappedCutoffs: capped,
+  };
+  for (const [id, cutoffs] of keptByProfile) {
+    const timeline = timelines.byPerson.get(id)!;
     const purchases = timeline.filter((e) => e.type === 'purchase').map((e) => e.occurredAt);
-    const fold = new PersonFold(id, timeline, claims);
+    const fold = new PersonFold(id, timeline, timelines.claims);
     let folded = 0;
     let nextPurchase = 0;
     let lastKey: string | undefined;
@@ -600,30 +773,85 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
       const { profileId, state } = fold.current();
       for (let i = folded; i < upTo; i++) lastKey = categoryKeyOf(timeline[i]!) ?? lastKey;
       folded = upTo;
-      const row = rowMeta.length;
-      featurizeInto(state!, t, features, row * FEATURE_COUNT);
+      const row = out.rowMeta.length;
+      featurizeInto(state!, t, out.features, row * FEATURE_COUNT);
       while (nextPurchase < purchases.length && purchases[nextPurchase]! <= t) nextPurchase++;
-      const label = nextPurchase < purchases.length && purchases[nextPurchase]! <= t + horizon ? 1 : 0;
-      labels[row] = label;
-      positives += label;
-      churnLabels[row] = upTo >= timeline.length || timeline[upTo]!.occurredAt > t + churnHorizonMs ? 1 : 0;
+      out.labels[row] = nextPurchase < purchases.length && purchases[nextPurchase]! <= t + horizon ? 1 : 0;
+      out.churnLabels[row] =
+        upTo >= timeline.length || timeline[upTo]!.occurredAt > t + churnHorizonMs ? 1 : 0;
       let next: string | undefined;
       for (let i = upTo; next === undefined && i < timeline.length; i++) {
         if (timeline[i]!.occurredAt > t + window) break;
         next = categoryKeyOf(timeline[i]!);
       }
-      nextKeys.push(next);
-      lastKeys.push(lastKey);
-      affinities.push(state!.categories.map(({ key, score }) => ({ key, score })));
-      rowMeta.push({ profileId, personId: id, cutoffMs: t });
-      splitRows[splitOf(t)!].push(row);
+      out.nextKeys.push(next);
+      out.lastKeys.push(lastKey);
+      out.affinities.push(state!.categories.map(({ key, score }) => ({ key, score })));
+      out.rowMeta.push({ profileId, personId: id, cutoffMs: t });
+      out.splitOfRow.push(splitOfCutoff(plan, window, t)!);
     }
   }
+  return out;
+}
 
-  // Phase 4: the category classes, counted on the train rows only (no peek at later periods).
+/** One partition's rows as the assembly takes them, with the events it was built from. */
+export interface AssembledPartition {
+  rows: PartitionRows;
+  /** Events handed in (before de-duplication). */
+  eventsIn: number;
+}
+
+/**
+ * Phase 4 and the stitch: rows of every partition in profile-id order (each partition's rows already
+ * are; ids are unique to one partition), the category classes counted on the train rows of all of
+ * them, labels and affinities mapped to those classes.
+ */
+export function assembleTrainingSet(
+  partitions: readonly AssembledPartition[],
+  plan: SplitPlan,
+  options: TrainingSetOptions,
+): TrainingSet {
+  const { labelHorizonMs: horizon, churnHorizonMs, nextCategoryCount } = checkOptions(options);
+  // Merge the partitions' id-ordered runs into one id order (k-way: each run is already sorted).
+  const order: [number, number][] = [];
+  const heads = partitions.map(() => 0);
+  for (;;) {
+    let best = -1;
+    for (let p = 0; p < partitions.length; p++) {
+      const meta = partitions[p]!.rows.rowMeta[heads[p]!];
+      if (meta === undefined) continue;
+      const bestMeta = best < 0 ? undefined : partitions[best]!.rows.rowMeta[heads[best]!]!;
+      if (bestMeta === undefined || meta.personId < bestMeta.personId) best = p;
+    }
+    if (best < 0) break;
+    // A person's rows are contiguous in its partition: take them all.
+    const part = partitions[best]!.rows;
+    const id = part.rowMeta[heads[best]!]!.personId;
+    while (part.rowMeta[heads[best]!]?.personId === id) order.push([best, heads[best]!++]);
+  }
+
+  const rows = order.length;
+  const features = new Float32Array(rows * FEATURE_COUNT);
+  const labels = new Uint8Array(rows);
+  const churnLabels = new Uint8Array(rows);
+  const rowMeta: TrainingSet['rowMeta'] = new Array(rows);
+  const splitRows: DatasetSplit = { train: [], validation: [], test: [] };
+  let positives = 0;
+  order.forEach(([p, r], row) => {
+    const part = partitions[p]!.rows;
+    features.set(part.features.subarray(r * FEATURE_COUNT, (r + 1) * FEATURE_COUNT), row * FEATURE_COUNT);
+    labels[row] = part.labels[r]!;
+    positives += part.labels[r]!;
+    churnLabels[row] = part.churnLabels[r]!;
+    rowMeta[row] = part.rowMeta[r]!;
+    splitRows[part.splitOfRow[r]!].push(row);
+  });
+
+  // The category classes, counted on the train rows only (no peek at later periods).
   const counts = new Map<string, number>();
   for (const row of splitRows.train) {
-    const key = nextKeys[row];
+    const [p, r] = order[row]!;
+    const key = partitions[p]!.rows.nextKeys[r];
     if (key !== undefined) counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   const categories = [...counts]
@@ -634,16 +862,23 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
   const other = categories.length;
   categories.push(OTHER_CATEGORY);
   const toClass = (key: string | undefined) => (key === undefined ? -1 : (classOf.get(key) ?? other));
-  const nextCategoryLabels = Int16Array.from(nextKeys, toClass);
-  const lastCategory = Int16Array.from(lastKeys, toClass);
+  const nextCategoryLabels = new Int16Array(rows);
+  const lastCategory = new Int16Array(rows);
   const categoryAffinity = new Float32Array(rows * categories.length);
-  affinities.forEach((scores, row) => {
+  order.forEach(([p, r], row) => {
+    const part = partitions[p]!.rows;
+    nextCategoryLabels[row] = toClass(part.nextKeys[r]);
+    lastCategory[row] = toClass(part.lastKeys[r]);
+    const scores = part.affinities[r]!;
     const total = scores.reduce((sum, { score }) => sum + score, 0);
     if (!(total > 0)) return;
     for (const { key, score } of scores)
       categoryAffinity[row * categories.length + toClass(key)]! += score / total;
   });
 
+  const sum = (
+    field: 'profiles' | 'mergedProfiles' | 'duplicateEvents' | 'purgedCutoffs' | 'cappedCutoffs',
+  ) => partitions.reduce((n, { rows: part }) => n + part[field], 0);
   return {
     features,
     labels,
@@ -658,16 +893,16 @@ export function buildTrainingSet(events: readonly ContractEvent[], options: Trai
     featureSchemaVersion: FEATURE_SCHEMA_VERSION,
     rowMeta,
     split: splitRows,
-    window: { fromMs, toMs },
-    cutoffs: ranges,
+    window: plan.window,
+    cutoffs: plan.cutoffs,
     stats: {
-      eventsIn: events.length,
-      duplicateEvents,
-      profiles: byProfile.size,
-      mergedProfiles: claims.size,
-      candidateCutoffs: candidateCount,
-      purgedCutoffs: purged,
-      cappedCutoffs: capped,
+      eventsIn: partitions.reduce((n, p) => n + p.eventsIn, 0),
+      duplicateEvents: sum('duplicateEvents'),
+      profiles: sum('profiles'),
+      mergedProfiles: sum('mergedProfiles'),
+      candidateCutoffs: plan.candidateCutoffs,
+      purgedCutoffs: sum('purgedCutoffs'),
+      cappedCutoffs: sum('cappedCutoffs'),
       positives,
     },
   };

@@ -201,12 +201,12 @@ describe('profile-stream stacks', () => {
       }
     });
 
-    it('gives each function and the rescoring state machine a log group with retention', () => {
+    it('gives each function and each state machine (rescoring, distributed training) a log group with retention', () => {
       // Assess
       const logGroups = stateless.findResources('AWS::Logs::LogGroup', {
         Properties: { RetentionInDays: 30 },
       });
-      expect(Object.keys(logGroups)).toHaveLength(8);
+      expect(Object.keys(logGroups)).toHaveLength(10);
     });
 
     it("runs activation-index on the activation stream, with the consumers' failure handling, writing only the members table", () => {
@@ -428,7 +428,9 @@ describe('profile-stream stacks', () => {
       }
       /** The state machine's definition, with every CloudFormation token replaced by `"<ref>"`. */
       const definition = (): { StartAt: string; States: Record<string, AslState> } => {
-        const [machine] = Object.values(stateless.findResources('AWS::StepFunctions::StateMachine'));
+        const [machine] = Object.entries(stateless.findResources('AWS::StepFunctions::StateMachine'))
+          .filter(([id]) => id.startsWith('Rescoring'))
+          .map(([, resource]) => resource);
         const parts = machine?.Properties.DefinitionString['Fn::Join'][1] as unknown[];
         return JSON.parse(parts.map((part) => (typeof part === 'string' ? part : '<ref>')).join(''));
       };
@@ -563,7 +565,9 @@ describe('profile-stream stacks', () => {
       'alarms on the rescoring state machine’s %s',
       (metricName) => {
         // Prepare
-        const [stateMachineId] = Object.keys(stateless.findResources('AWS::StepFunctions::StateMachine'));
+        const [stateMachineId] = Object.keys(
+          stateless.findResources('AWS::StepFunctions::StateMachine'),
+        ).filter((id) => id.startsWith('Rescoring'));
         // Assess
         stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
           Namespace: 'AWS/States',

@@ -120,6 +120,7 @@ describe('synthesizeTopology', () => {
       'activation-index',
       'archive',
       'train',
+      'build-rows',
       'rescore',
       'erase',
       'scrub-failures',

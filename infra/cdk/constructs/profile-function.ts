@@ -21,6 +21,7 @@ export const PROFILE_FUNCTION_NAMES = [
   'train',
   'rescore',
   'erase',
+  'build-rows',
   'scrub-failures',
   'activation-index',
 ] as const;

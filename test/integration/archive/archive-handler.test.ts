@@ -47,8 +47,8 @@ describe('archive handler', () => {
     const listed = await cloud.clients.s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
     const keys = (listed.Contents ?? []).map((o) => o.Key!).sort();
     expect(keys).toEqual([
-      'events/dt=2026-11-27/hour=09/shardId-000000000001-5000-5002.ndjson.gz',
-      'events/dt=2026-11-27/hour=10/shardId-000000000001-5000-5002.ndjson.gz',
+      'events/dt=2026-11-27/hour=09/bucket=02-shardId-000000000001-5000-5002.ndjson.gz',
+      'events/dt=2026-11-27/hour=10/bucket=02-shardId-000000000001-5000-5002.ndjson.gz',
     ]);
     const lines: string[] = [];
     for (const key of keys) {

@@ -27,11 +27,11 @@ describe('planArchiveObjects', () => {
     // Assess
     expect(objects.map((o) => [o.key, o.events.map((e) => e.eventId)])).toEqual([
       [
-        `events/dt=2026-11-27/hour=09/shardId-000000000001-${records[0]!.sequenceNumber}-${records[2]!.sequenceNumber}.ndjson.gz`,
+        `events/dt=2026-11-27/hour=09/bucket=00-shardId-000000000001-${records[0]!.sequenceNumber}-${records[2]!.sequenceNumber}.ndjson.gz`,
         ['a'],
       ],
       [
-        `events/dt=2026-11-27/hour=10/shardId-000000000001-${records[0]!.sequenceNumber}-${records[2]!.sequenceNumber}.ndjson.gz`,
+        `events/dt=2026-11-27/hour=10/bucket=00-shardId-000000000001-${records[0]!.sequenceNumber}-${records[2]!.sequenceNumber}.ndjson.gz`,
         ['b'],
       ],
     ]);
