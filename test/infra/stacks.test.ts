@@ -182,7 +182,7 @@ describe('profile-stream stacks', () => {
     it('pins nodejs22.x on x86_64 with tracing, source maps and Powertools settings for every function', () => {
       // Assess
       const functions = stateless.findResources('AWS::Lambda::Function');
-      expect(Object.keys(functions)).toHaveLength(7);
+      expect(Object.keys(functions)).toHaveLength(8);
       for (const fn of Object.values(functions)) {
         expect(fn).toMatchObject({
           Properties: {
