@@ -38,6 +38,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
+import crypto from 'node:crypto';
 import S3rver from 's3rver';
 
 /** Region every local client and ARN uses. */
@@ -48,6 +49,37 @@ export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RV
 export const LOCAL_ACCOUNT_ID = '000000000000';
 
 const LOOPBACK = '127.0.0.1';
+
+/**
+ * s3rver encrypts its ListObjectsV2 continuation tokens with single DES, which OpenSSL 3 (Node ≥ 17)
+ * no longer offers, so every listing of more than 1,000 keys fails with HTTP 500 on its second page.
+ * The token is opaque and only s3rver reads it back, so for the cipher name `des` alone (nothing in
+ * this project uses DES) the local cloud substitutes AES-128-CBC with the 8-byte key and IV doubled:
+ * s3rver keeps its 8-byte IV prefix and round-trips the token as before.
+ */
+function allowS3rverContinuationTokens(): void {
+  type CipherFactory = typeof crypto.createCipheriv;
+  type DecipherFactory = typeof crypto.createDecipheriv;
+  const patched = crypto as unknown as { createCipheriv: CipherFactory; createDecipheriv: DecipherFactory };
+  if ((patched.createCipheriv as { s3rverDes?: true }).s3rverDes) return;
+  const double = (b: crypto.BinaryLike | null): Buffer => {
+    const bytes = Buffer.from(b as Buffer);
+    return bytes.length === 8 ? Buffer.concat([bytes, bytes]) : bytes;
+  };
+  const cipheriv = crypto.createCipheriv.bind(crypto);
+  const decipheriv = crypto.createDecipheriv.bind(crypto);
+  const createCipheriv = ((algorithm: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null) =>
+    algorithm === 'des'
+      ? cipheriv('aes-128-cbc', double(key as Buffer), double(iv))
+      : cipheriv(algorithm, key, iv)) as unknown as CipherFactory;
+  const createDecipheriv = ((algorithm: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null) =>
+    algorithm === 'des'
+      ? decipheriv('aes-128-cbc', double(key as Buffer), double(iv))
+      : decipheriv(algorithm, key, iv)) as unknown as DecipherFactory;
+  Object.assign(createCipheriv, { s3rverDes: true });
+  patched.createCipheriv = createCipheriv;
+  patched.createDecipheriv = createDecipheriv;
+}
 const RESOURCE_POLL_MS = 20;
 const RESOURCE_WAIT_MS = 10_000;
 
@@ -160,6 +192,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     closers.push(() => closeServer(dynamodbServer));
 
     const s3Directory = temporaryDir ?? (dataPath('s3') as string);
+    allowS3rverContinuationTokens();
     const s3Server = new S3rver({ port: 0, address: LOOPBACK, silent: true, directory: s3Directory });
     const { port: s3Port } = await s3Server.run();
     closers.push(async () => {
