@@ -68,6 +68,8 @@ export const ARCHIVE_CONFIG = z.object({
 /** What the erasure function reads from its environment. */
 export const ERASE_CONFIG = z.object({
   PROFILES_TABLE: name,
+  /** The audience members table: an erased profile's rows are deleted. */
+  MEMBERS_TABLE: name,
   ARCHIVE_BUCKET: name,
   QUARANTINE_BUCKET: name,
   FAILURES_BUCKET: name,

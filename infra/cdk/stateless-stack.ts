@@ -278,6 +278,8 @@ export class StatelessStack extends Stack {
       ...decodePrivacy,
     })
       .bindTable({ table: resources.table, access: 'readWrite', envVar: 'PROFILES_TABLE' })
+      // Deletes the erased profiles' rows (DeleteItem): no raw or pseudonymous id stays in the index.
+      .bindTable({ table: resources.membersTable, access: 'readWrite', envVar: 'MEMBERS_TABLE' })
       .bindBucket({ bucket: resources.archiveBucket, access: 'rewrite', envVar: 'ARCHIVE_BUCKET' })
       .bindBucket({ bucket: resources.quarantineBucket, access: 'rewrite', envVar: 'QUARANTINE_BUCKET' })
       .bindBucket({ bucket: resources.failuresBucket, access: 'rewrite', envVar: 'FAILURES_BUCKET' })
