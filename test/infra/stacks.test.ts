@@ -272,6 +272,20 @@ describe('profile-stream stacks', () => {
       ).toBe(true);
     });
 
+    it('lets activation-index read tombstones (profiles table, the key secret) to skip erased profiles', () => {
+      // Prepare
+      const [fn] = Object.values(
+        stateless.findResources('AWS::Lambda::Function', {
+          Metadata: { 'profile-stream:function': 'activation-index' },
+        }),
+      );
+      // Assess
+      expect(fn!.Properties.Environment.Variables).toMatchObject({
+        PROFILES_TABLE: { 'Fn::ImportValue': expect.stringMatching(/ProfilesTable/) },
+        HASH_KEY_SECRET_ID: { 'Fn::ImportValue': expect.stringMatching(/HashKeySecret/) },
+      });
+    });
+
     it("alarms on the activation-index function's errors and iterator age, and on failed activation puts", () => {
       // Prepare
       const [fnId] = Object.keys(
