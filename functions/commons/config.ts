@@ -68,6 +68,8 @@ export const ARCHIVE_CONFIG = z.object({
 /** What the erasure function reads from its environment. */
 export const ERASE_CONFIG = z.object({
   PROFILES_TABLE: name,
+  /** The audience members table: an erased profile's rows are deleted. */
+  MEMBERS_TABLE: name,
   ARCHIVE_BUCKET: name,
   QUARANTINE_BUCKET: name,
   FAILURES_BUCKET: name,
@@ -79,7 +81,12 @@ export const ERASE_CONFIG = z.object({
 });
 
 /** What the activation-index function reads from its environment. */
-export const ACTIVATION_INDEX_CONFIG = z.object({ MEMBERS_TABLE: name });
+export const ACTIVATION_INDEX_CONFIG = z.object({
+  MEMBERS_TABLE: name,
+  /** Where tombstones are looked up (with `HASH_KEY_SECRET_ID`): erased profiles get no row back. */
+  PROFILES_TABLE: name,
+  HASH_KEY_SECRET_ID: name,
+});
 
 /** What the scrub-failures function reads from its environment. */
 export const SCRUB_FAILURES_CONFIG = z.object({ FAILURES_BUCKET: name });

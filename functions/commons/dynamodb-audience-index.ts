@@ -1,5 +1,6 @@
 import {
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   PutItemCommand,
   QueryCommand,
   type AttributeValue,
@@ -11,6 +12,7 @@ import {
   type AudienceIndex,
   type MemberRow,
 } from '../../shared/audiences/audience-index';
+import type { ErasureMembersIndex } from '../../shared/erasure/erasure-ports';
 
 /** One page of an audience's members. */
 export interface MembersPage {
@@ -27,7 +29,7 @@ const MEMBERS_FILTER = 'attribute_not_exists(exitedAt)';
  * stored row's version (idempotent and order-safe); reads are Queries of one audience's partition,
  * never a Scan.
  */
-export class DynamoDbAudienceIndex implements AudienceIndex {
+export class DynamoDbAudienceIndex implements AudienceIndex, ErasureMembersIndex {
   constructor(
     private readonly dynamodb: Pick<DynamoDBClient, 'send'>,
     private readonly tableName: string,
@@ -52,6 +54,26 @@ export class DynamoDbAudienceIndex implements AudienceIndex {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  /**
+   * Erasure: one DeleteItem per (audience, profile), unconditional (a member or an exited row alike),
+   * answering the old row so the receipt counts the rows that were there. A person is in few audiences.
+   */
+  async removeProfile(profileId: string, audienceIds: readonly string[]): Promise<number> {
+    const removed = await Promise.all(
+      [...new Set(audienceIds)].map(async (audienceId) => {
+        const out = await this.dynamodb.send(
+          new DeleteItemCommand({
+            TableName: this.tableName,
+            Key: marshall({ audienceId, profileId }),
+            ReturnValues: 'ALL_OLD',
+          }),
+        );
+        return out.Attributes === undefined ? 0 : 1;
+      }),
+    );
+    return removed.reduce<number>((sum, n) => sum + n, 0);
   }
 
   /** How many profiles are members of `audienceId` (a counting Query of its partition). */

@@ -98,6 +98,8 @@ export const PUBLISHED_METRICS = {
     IndexWrites: count,
     /** Transitions superseded by a higher version (re-emissions, late events): not written. */
     IndexStale: count,
+    /** Transitions of erased profiles (tombstoned), skipped; when it happens. */
+    ErasedDropped: count,
     /** Records that are not activation events (logged with field and rule); when it happens. */
     InvalidActivationEvents: count,
   },

@@ -3,7 +3,8 @@
  * announced by S3 through EventBridge) → the person removed everywhere → a receipt.
  *
  * Flow: read config once → build the adapters once per container, load the key (tombstones; pseudonyms
- * when ids are pseudonymised) → read and validate the request → `eraseSubject`, the domain (tombstones, profiles, archive, quarantine, on-failure objects) → write the
+ * when ids are pseudonymised) → read and validate the request → `eraseSubject`, the domain (tombstones, profiles, audience members rows, archive, quarantine,
+ * on-failure objects) → write the
  * receipt (`receipts/<id>.json`) → delete the request (it holds raw ids) → count and log (hashes only).
  * Any failure throws: EventBridge retries the invocation, and every step is safe to repeat.
  */
@@ -11,6 +12,7 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { dynamoDbClient, s3Client } from '../commons/aws-clients';
 import { ERASE_CONFIG, readConfig } from '../commons/config';
+import { DynamoDbAudienceIndex } from '../commons/dynamodb-audience-index';
 import { DynamoDbProfileStore } from '../commons/dynamodb-profile-store';
 import { S3ErasableArea } from '../commons/s3-erasable-area';
 import { decodePrivacyLoader, tombstoneKeysLoader } from '../commons/secret-key';
@@ -25,7 +27,9 @@ import {
 
 const config = readConfig(ERASE_CONFIG);
 const s3 = s3Client();
-const profiles = new DynamoDbProfileStore(dynamoDbClient(), config.PROFILES_TABLE);
+const dynamodb = dynamoDbClient();
+const profiles = new DynamoDbProfileStore(dynamodb, config.PROFILES_TABLE);
+const members = new DynamoDbAudienceIndex(dynamodb, config.MEMBERS_TABLE);
 const areas = {
   archive: new S3ErasableArea(s3, config.ARCHIVE_BUCKET, `${ARCHIVE_PREFIX}/`),
   quarantine: new S3ErasableArea(s3, config.QUARANTINE_BUCKET, ''),
@@ -49,7 +53,14 @@ export const handler = async (event: Pick<ErasureRequestCreated, 'detail'>): Pro
     const body = await s3.send(new GetObjectCommand({ Bucket: config.ERASURE_BUCKET, Key: key }));
     const request = parseErasureRequest(JSON.parse(await body.Body!.transformToString()));
     const [tombstones, privacy] = await Promise.all([loadTombstones(), loadPrivacy()]);
-    const receipt = await eraseSubject(request, { profiles, tombstones, privacy, ...areas, now: Date.now });
+    const receipt = await eraseSubject(request, {
+      profiles,
+      members,
+      tombstones,
+      privacy,
+      ...areas,
+      now: Date.now,
+    });
     await s3.send(
       new PutObjectCommand({
         Bucket: config.ERASURE_BUCKET,

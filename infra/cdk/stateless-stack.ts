@@ -157,7 +157,11 @@ export class StatelessStack extends Stack {
       // Conditional puts of a few rows per batch: I/O, not CPU.
       memorySize: 256,
       timeout: Duration.seconds(60),
-    }).bindTable({ table: resources.membersTable, access: 'readWrite', envVar: 'MEMBERS_TABLE' });
+      // Tombstones only: an erased profile's transitions still in the stream get no row back.
+      hashKeySecret: resources.hashKeySecret,
+    })
+      .bindTable({ table: resources.membersTable, access: 'readWrite', envVar: 'MEMBERS_TABLE' })
+      .bindTable({ table: resources.table, access: 'read', envVar: 'PROFILES_TABLE' });
 
     this.archive = new ProfileFunction(this, 'Archive', {
       name: 'archive',
@@ -278,6 +282,8 @@ export class StatelessStack extends Stack {
       ...decodePrivacy,
     })
       .bindTable({ table: resources.table, access: 'readWrite', envVar: 'PROFILES_TABLE' })
+      // Deletes the erased profiles' rows (DeleteItem): no raw or pseudonymous id stays in the index.
+      .bindTable({ table: resources.membersTable, access: 'readWrite', envVar: 'MEMBERS_TABLE' })
       .bindBucket({ bucket: resources.archiveBucket, access: 'rewrite', envVar: 'ARCHIVE_BUCKET' })
       .bindBucket({ bucket: resources.quarantineBucket, access: 'rewrite', envVar: 'QUARANTINE_BUCKET' })
       .bindBucket({ bucket: resources.failuresBucket, access: 'rewrite', envVar: 'FAILURES_BUCKET' })

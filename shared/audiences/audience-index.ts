@@ -3,11 +3,14 @@
  * members are one Query of its partition. Rows are order-safe and idempotent by version: a row is only
  * replaced by a transition of a higher profile version, so a re-emitted or late event changes nothing.
  * An exit marks the row (kept until its TTL) instead of deleting it: a deleted row could not stop an
- * older entry, delivered late, from coming back.
+ * older entry, delivered late, from coming back. An erased profile's rows are deleted by erasure; with
+ * a tombstone lookup, transitions of erased profiles still in the stream (put before the erasure,
+ * indexed after it) are skipped, so nothing brings the rows back.
  */
 import { z } from 'zod';
 import { FieldRuleError, fieldRuleFromZod } from '../errors';
 import { ACTIVATION_KINDS, ACTIVATION_SCHEMA_VERSION, type ActivationEvent } from './activation';
+import { erasedProfilesAmong, type TombstoneLookup } from '../erasure/tombstones';
 
 /** How long an exited row stays before its TTL removes it: past any re-emission of an older entry. */
 export const EXITED_ROW_TTL_SECONDS = 8 * 24 * 3600;
@@ -71,6 +74,8 @@ export interface IndexBatchStats {
   written: number;
   /** Transitions superseded within the batch or by the stored row (re-emissions, late events). */
   stale: number;
+  /** Transitions of erased profiles (a tombstone in the profiles table), skipped. */
+  erased: number;
   /** Records that are not activation events, with why (logged by the handler, never retried). */
   invalid: ActivationEventViolation[];
 }
@@ -81,18 +86,27 @@ export function memberRowOf(event: ActivationEvent): MemberRow {
   return event.kind === 'entered' ? { ...row, enteredAt: event.at } : { ...row, exitedAt: event.at };
 }
 
+/** How {@link indexActivationBatch} runs. */
+export interface IndexBatchOptions {
+  /** Rows written at once. @default 16 */
+  concurrency?: number;
+  /** Where tombstones are found; absent: none is looked up. */
+  erasure?: TombstoneLookup;
+}
+
 /**
  * Index one batch of activation records: decode, keep the highest version per (audience, profile) (one
- * write per row and batch), write each under the version condition.
+ * write per row and batch), drop the rows of erased profiles (one tombstone read per batch), write each
+ * under the version condition.
  *
  * @throws when the index fails unexpectedly: the event source retries the batch, which is idempotent
  */
 export async function indexActivationBatch(
   records: readonly { data: Uint8Array }[],
   index: AudienceIndex,
-  concurrency = 16,
+  { concurrency = 16, erasure }: IndexBatchOptions = {},
 ): Promise<IndexBatchStats> {
-  const stats: IndexBatchStats = { events: records.length, written: 0, stale: 0, invalid: [] };
+  const stats: IndexBatchStats = { events: records.length, written: 0, stale: 0, erased: 0, invalid: [] };
   const latest = new Map<string, MemberRow>();
   for (const record of records) {
     let event: ActivationEvent;
@@ -110,7 +124,16 @@ export async function indexActivationBatch(
       latest.set(key, memberRowOf(event));
     } else stats.stale++;
   }
-  const rows = [...latest.values()];
+  let rows = [...latest.values()];
+  if (erasure !== undefined && rows.length > 0) {
+    const erased = await erasedProfilesAmong(
+      rows.map((row) => row.profileId),
+      erasure,
+    );
+    const kept = rows.filter((row) => !erased.has(row.profileId));
+    stats.erased = rows.length - kept.length;
+    rows = kept;
+  }
   for (let i = 0; i < rows.length; i += concurrency) {
     const written = await Promise.all(rows.slice(i, i + concurrency).map((row) => index.putIfNewer(row)));
     for (const ok of written) {

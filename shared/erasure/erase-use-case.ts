@@ -6,15 +6,17 @@
  * are pseudonymised) → read the requested profiles and add the anonymous profiles they link
  * (aliases) → write a tombstone per profile id (before anything is deleted, so ingest and the archive
  * consumer start dropping at once) → delete the profiles (redirects of merged anonymous profiles are
- * keyed by the same profile id and go with them) → rewrite every archive, quarantine and on-failure
+ * keyed by the same profile id and go with them) → delete their audience members rows (the audiences
+ * their items name) → rewrite every archive, quarantine and on-failure
  * object holding their records → delete the profiles once more (a batch that read before the tombstone
- * and wrote after the first delete) → the receipt.
+ * and wrote after the first delete), and the members rows those late items name → the receipt.
  */
 import { bucketOfArchiveKey, profileBucketOf } from '../archive/profile-bucket';
 import { z } from 'zod';
 import { fieldRuleFromZod, FieldRuleError } from '../errors';
 import { decodeProfileItem } from '../profile/profile-item-codec';
-import type { ErasableObjectStore, ErasureProfileStore } from './erasure-ports';
+import type { ErasableObjectStore, ErasureMembersIndex, ErasureProfileStore } from './erasure-ports';
+import type { StoredProfileItem } from '../ingest/ingest-ports';
 import {
   ErasureSubject,
   scrubArchiveText,
@@ -92,6 +94,8 @@ export interface ErasureReceipt {
     eventsInDeletedProfiles: number;
     /** Profiles written again between the tombstone and the first delete, removed by the second. */
     lateWritesDeleted: number;
+    /** Rows of the audience members table removed (members and exited rows of the erased profiles). */
+    membersRemoved: number;
   };
   archive: AreaReceipt;
   quarantine: AreaReceipt;
@@ -101,6 +105,8 @@ export interface ErasureReceipt {
 /** What the use case needs from the outside world. */
 export interface EraseDependencies {
   profiles: ErasureProfileStore;
+  /** The audience members table (activation feed index). */
+  members: ErasureMembersIndex;
   tombstones: TombstoneKeys;
   archive: ErasableObjectStore;
   quarantine: ErasableObjectStore;
@@ -143,6 +149,7 @@ export async function eraseSubject(
     })),
   );
   await deps.profiles.deleteMany([...stored.keys()]);
+  let membersRemoved = await removeMembers(deps.members, stored);
   let eventsInDeletedProfiles = 0;
   for (const item of stored.values()) {
     for (const count of decodeProfileItem(item).state.counts) eventsInDeletedProfiles += count;
@@ -158,6 +165,7 @@ export async function eraseSubject(
 
   const late = await deps.profiles.getMany(all);
   await deps.profiles.deleteMany([...late.keys()]);
+  membersRemoved += await removeMembers(deps.members, late);
 
   const completedAt = deps.now();
   return {
@@ -177,11 +185,30 @@ export async function eraseSubject(
       profilesDeleted: stored.size,
       eventsInDeletedProfiles,
       lateWritesDeleted: late.size,
+      membersRemoved,
     },
     archive,
     quarantine,
     failures,
   };
+}
+
+/**
+ * Delete the members rows of each item's profile: the audiences it is in (`audiences`) and those it
+ * entered or exited recently (`audienceLog`, which also names the exited rows still awaiting their TTL).
+ */
+async function removeMembers(
+  members: ErasureMembersIndex,
+  items: ReadonlyMap<string, StoredProfileItem>,
+): Promise<number> {
+  const removed = await Promise.all(
+    [...items].map(([profileId, item]) => {
+      const { audiences, audienceLog } = decodeProfileItem(item);
+      const audienceIds = new Set([...Object.keys(audiences ?? {}), ...Object.keys(audienceLog ?? {})]);
+      return audienceIds.size === 0 ? Promise.resolve(0) : members.removeProfile(profileId, [...audienceIds]);
+    }),
+  );
+  return removed.reduce((sum, n) => sum + n, 0);
 }
 
 /**

@@ -16,6 +16,18 @@ export interface ErasureProfileStore {
 }
 
 /**
+ * The audience members table as erasure needs it: rows are keyed (audience id, profile id), so a
+ * profile's rows are found from the audiences its item names, never by a Scan.
+ */
+export interface ErasureMembersIndex {
+  /**
+   * Delete the rows of `profileId` in each of `audienceIds` (deleting an absent row is harmless).
+   * Resolves how many rows were there and are gone.
+   */
+  removeProfile(profileId: string, audienceIds: readonly string[]): Promise<number>;
+}
+
+/**
  * One bucket area holding records of people (the archive, the quarantine, the on-failure objects): its
  * objects as text, rewritten whole. `read` and `write` hide the encoding (gzip for the archive).
  */

@@ -246,6 +246,46 @@ describe('profile-stream stacks', () => {
       });
     });
 
+    it("lets erase delete the erased profiles' rows from the members table", () => {
+      // Prepare
+      const [fn] = Object.values(
+        stateless.findResources('AWS::Lambda::Function', {
+          Metadata: { 'profile-stream:function': 'erase' },
+        }),
+      );
+      const policies = stateless.findResources('AWS::IAM::Policy', {
+        Properties: { Roles: [{ Ref: fn!.Properties.Role['Fn::GetAtt'][0] }] },
+      });
+      const statements = Object.values(policies).flatMap(
+        (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+      );
+      // Assess
+      expect(fn!.Properties.Environment.Variables.MEMBERS_TABLE).toEqual({
+        'Fn::ImportValue': expect.stringMatching(/AudienceMembersTable/),
+      });
+      expect(
+        statements.some(
+          (s) =>
+            [s.Action].flat().includes('dynamodb:DeleteItem') &&
+            JSON.stringify(s.Resource).includes('AudienceMembersTable'),
+        ),
+      ).toBe(true);
+    });
+
+    it('lets activation-index read tombstones (profiles table, the key secret) to skip erased profiles', () => {
+      // Prepare
+      const [fn] = Object.values(
+        stateless.findResources('AWS::Lambda::Function', {
+          Metadata: { 'profile-stream:function': 'activation-index' },
+        }),
+      );
+      // Assess
+      expect(fn!.Properties.Environment.Variables).toMatchObject({
+        PROFILES_TABLE: { 'Fn::ImportValue': expect.stringMatching(/ProfilesTable/) },
+        HASH_KEY_SECRET_ID: { 'Fn::ImportValue': expect.stringMatching(/HashKeySecret/) },
+      });
+    });
+
     it("alarms on the activation-index function's errors and iterator age, and on failed activation puts", () => {
       // Prepare
       const [fnId] = Object.keys(

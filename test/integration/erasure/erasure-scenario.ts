@@ -5,7 +5,7 @@
  * replayed and the training set rebuilt from the archive — the person comes back nowhere (table,
  * archive, quarantine, on-failure objects, training rows — also from an archive object the rewrite
  * missed, which the training function filters by tombstone), their later events are dropped and counted,
- * and the receipt names them only by keyed hash. With `pseudonymiseIds` on, the request still names the
+ * and the receipt names them only by keyed hash; their rows leave the audience members table. With `pseudonymiseIds` on, the request still names the
  * raw ids while the table and archive hold only their keyed hashes.
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -16,6 +16,7 @@ import { EventProducer } from '../../../infra/client/event-producer';
 import type { RawRecord } from '../../../infra/client/put-records-plan';
 import { decodePrivacyOf, startLocalPipeline, type LocalPipeline } from '../../../infra/local/local-pipeline';
 import { S3ArchiveReader } from '../../../functions/commons/s3-archive-reader';
+import { S3AudiencePublisher } from '../../../functions/commons/s3-audience-definitions';
 import { S3ArchiveWriter } from '../../../functions/commons/s3-archive-writer';
 import { ARCHIVE_PREFIX } from '../../../shared/archive/archive-batch';
 import { profileIdOf, type ContractEvent } from '../../../shared/contract/event-contract';
@@ -86,6 +87,17 @@ async function allObjectsText(pipeline: LocalPipeline, bucket: string): Promise<
   return text;
 }
 
+/** Every row of the audience members table (the victim's and the others'), keys only. */
+async function scanMembers(pipeline: LocalPipeline): Promise<{ audienceId: string; profileId: string }[]> {
+  const out = await pipeline.cloud.clients.dynamodb.send(
+    new ScanCommand({ TableName: pipeline.membersTableName! }),
+  );
+  return (out.Items ?? []).map((raw) => {
+    const { audienceId, profileId } = unmarshall(raw) as { audienceId: string; profileId: string };
+    return { audienceId, profileId };
+  });
+}
+
 /** Declare the scenario's suite, with ids pseudonymised or not (stack parameter `pseudonymiseIds`). */
 export function describeErasureScenario(pseudonymiseIds: boolean): void {
   const ids = pseudonymiseIds ? 'pseudonymised' : 'stored raw';
@@ -98,9 +110,26 @@ export function describeErasureScenario(pseudonymiseIds: boolean): void {
       pipeline = await startLocalPipeline({
         pollIntervalMs: 50,
         stackParameters: { pseudonymiseIds },
-        environment: { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
+        environment: {
+          POWERTOOLS_LOG_LEVEL: 'ERROR',
+          POWERTOOLS_METRICS_DISABLED: 'true',
+          // Ingest reads the audience set below at its first batch.
+          MODEL_POLL_SECONDS: '0',
+        },
       });
       expect(pipeline.pseudonymiseIds).toBe(pseudonymiseIds);
+      expect(pipeline.membersTableName).toBeDefined();
+      // Everyone here views products: the victim gets rows in the audience members table.
+      await new S3AudiencePublisher(pipeline.cloud.clients.s3, pipeline.buckets.models!).publish({
+        audienceSetVersion: 1,
+        audiences: [
+          {
+            id: 'viewers',
+            description: 'viewed a product',
+            condition: { field: 'count.product_view', gte: 1 },
+          },
+        ],
+      });
       stored = storedProfileIdOf(decodePrivacyOf(pipeline));
     });
 
@@ -169,6 +198,8 @@ export function describeErasureScenario(pseudonymiseIds: boolean): void {
       );
       const before = await allObjectsText(pipeline, pipeline.buckets.archive!);
       for (const id of victimIds) expect(before).toContain(`"${id}"`);
+      const membersBefore = await scanMembers(pipeline);
+      expect(membersBefore).toContainEqual({ audienceId: 'viewers', profileId: stored(VICTIM) });
 
       // Act: erase the victim, then their later events, a full replay of the first part and more of the others.
       await pipeline.cloud.clients.s3.send(
@@ -212,6 +243,13 @@ export function describeErasureScenario(pseudonymiseIds: boolean): void {
           .filter((id) => !isTombstoneKey(String(id)))
           .sort(),
       ).toEqual([stored('u-other-1'), stored('u-other-2')].sort());
+      // The audience members table: the others' rows only (the replay did not bring the victim's back).
+      expect(receipt!.table.membersRemoved).toBeGreaterThanOrEqual(1);
+      const membersAfter = await scanMembers(pipeline);
+      expect(JSON.stringify(membersAfter)).not.toMatch(victimPattern);
+      expect(membersAfter.map((row) => row.profileId).sort()).toEqual(
+        [stored('u-other-1'), stored('u-other-2')].sort(),
+      );
       // Archive, quarantine, failures: no record of theirs, the others' kept.
       const archive = await allObjectsText(pipeline, pipeline.buckets.archive!);
       expect(archive).not.toMatch(victimPattern);

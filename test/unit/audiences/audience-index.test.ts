@@ -4,6 +4,7 @@ import {
   type AudienceIndex,
   type MemberRow,
 } from '../../../shared/audiences/audience-index';
+import { TombstoneKeys } from '../../../shared/erasure/tombstones';
 
 class MapIndex implements AudienceIndex {
   readonly rows = new Map<string, MemberRow>();
@@ -57,5 +58,23 @@ describe('indexActivationBatch', () => {
       ['profileVersion', 'must be an integer ≥ 1'],
     ]);
     expect(stats.written).toBe(1);
+  });
+
+  it('skips the transitions of an erased profile (a tombstone), so a late entry brings no row back', async () => {
+    // Prepare
+    const index = new MapIndex();
+    const tombstones = new TombstoneKeys(new Uint8Array(32).fill(7));
+    const stored = new Map([[tombstones.keyOf('u1'), { profileId: tombstones.keyOf('u1'), version: 0 }]]);
+    const profiles = {
+      getMany: async (keys: readonly string[]) => new Map([...stored].filter(([key]) => keys.includes(key))),
+    };
+    const other = { ...event('entered', 4), profileId: 'u2', id: activationEventId('u2', 'a', 'entered', 4) };
+    // Act
+    const stats = await indexActivationBatch(records(event('entered', 3), other), index, {
+      erasure: { profiles, tombstones },
+    });
+    // Assess
+    expect([...index.rows.keys()]).toEqual(['a/u2']);
+    expect(stats).toMatchObject({ events: 2, written: 1, erased: 1 });
   });
 });
