@@ -1,6 +1,6 @@
-import { type CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { loggedStateMachine } from './logged-state-machine';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
@@ -48,22 +48,8 @@ export class DistributedTraining extends Construct {
       .next(this.overPartitions('Rows', 'rows', props))
       .next(coordinator('train', run));
 
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      // Four passes of (at most) 15-minute workers and a 15-minute training step, with room for retries.
-      timeout: Duration.hours(3),
-      tracingEnabled: true,
-      // Execution data stays out of the logs: run ids, partition numbers and counts only, but still.
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-    });
-    Validations.of(this.stateMachine).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Log delivery and X-Ray actions of Step Functions only support Resource "*".',
-    });
+    // Four passes of (at most) 15-minute workers and a 15-minute training step, with room for retries.
+    this.stateMachine = loggedStateMachine(this, definition, Duration.hours(3));
     this.node.addValidation({
       validate: () => {
         // The Distributed Maps start child executions of this state machine, and only of it.

@@ -1,8 +1,8 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { loggedStateMachine } from './logged-state-machine';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -57,22 +57,8 @@ export class RescoringWorkflow extends Construct {
       .next(settle)
       .next(this.pass('SecondPass', props));
 
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      // Two passes over a large table at the paced rate, plus the wait, fit well within this.
-      timeout: Duration.hours(12),
-      tracingEnabled: true,
-      // Execution data stays out of the logs: it is counters and profile ids used as scan keys.
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-    });
-    Validations.of(this.stateMachine).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Log delivery and X-Ray actions of Step Functions only support Resource "*".',
-    });
+    // Two passes over a large table at the paced rate, plus the wait, fit well within this.
+    this.stateMachine = loggedStateMachine(this, definition, Duration.hours(12));
     // The function's ARN as cdk-nag prints it is only known once the template resolves.
     this.node.addValidation({
       validate: () => {
