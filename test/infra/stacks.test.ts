@@ -158,6 +158,69 @@ describe('profile-stream stacks', () => {
       });
     });
 
+    it('provisions the profiles table with read and write auto scaling when profilesTableBilling is provisioned', () => {
+      // Prepare
+      const provisioned = buildApp({
+        context: SKIP_BUNDLING,
+        profilesTableBilling: 'provisioned',
+        profilesTableMinWriteCapacity: 30,
+        profilesTableMaxWriteCapacity: 3000,
+        profilesTableMinReadCapacity: 40,
+        profilesTableMaxReadCapacity: 2000,
+        profilesTableTargetUtilisationPercent: 60,
+        rescoreMaxWritesPerSecond: 1500,
+      });
+
+      // Act
+      const template = Template.fromStack(provisioned.stateful);
+      const rescore = Template.fromStack(provisioned.stateless);
+      const [tableId] = Object.keys(
+        template.findResources('AWS::DynamoDB::Table', { Metadata: { 'profile-stream:role': 'profiles' } }),
+      );
+
+      // Assess
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        KeySchema: [{ AttributeName: 'profileId', KeyType: 'HASH' }],
+        BillingMode: Match.absent(),
+        ProvisionedThroughput: { ReadCapacityUnits: 40, WriteCapacityUnits: 30 },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+      });
+      for (const [dimension, min, max] of [
+        ['Write', 30, 3000],
+        ['Read', 40, 2000],
+      ] as const) {
+        const target = new Capture();
+        template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+          ScalableDimension: `dynamodb:table:${dimension}CapacityUnits`,
+          MinCapacity: min,
+          MaxCapacity: max,
+          ResourceId: { 'Fn::Join': ['', ['table/', { Ref: tableId }]] },
+        });
+        const [targetId] = Object.keys(
+          template.findResources('AWS::ApplicationAutoScaling::ScalableTarget', {
+            Properties: { ScalableDimension: `dynamodb:table:${dimension}CapacityUnits` },
+          }),
+        );
+        template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+          ScalingTargetId: { Ref: targetId },
+          TargetTrackingScalingPolicyConfiguration: {
+            PredefinedMetricSpecification: target,
+            TargetValue: 60,
+          },
+        });
+        expect(target.asObject()).toEqual({
+          PredefinedMetricType: `DynamoDB${dimension}CapacityUtilization`,
+        });
+      }
+      rescore.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ RESCORE_MAX_WRITES_PER_SECOND: '1500' }) },
+      });
+      expect(
+        new AwsSolutionsChecks().validateScope(provisioned.app).violations.map((v) => v.ruleName),
+      ).toEqual([]);
+    });
+
     it('switches the stream to on-demand when shardCount is 0', () => {
       // Prepare
       const onDemand = buildApp({

@@ -89,6 +89,7 @@ describe('synthesizeTopology', () => {
       attributeDefinitions: [{ AttributeName: 'profileId', AttributeType: 'S' }],
       globalSecondaryIndexes: [],
       ttlAttribute: 'expiresAt',
+      billing: { mode: 'on-demand' },
     });
     expect(topology.buckets.map((bucket) => bucket.role).sort()).toEqual(
       ['archive', 'erasure', 'failures', 'models', 'other', 'quarantine'].sort(),
@@ -110,6 +111,7 @@ describe('synthesizeTopology', () => {
       ],
       globalSecondaryIndexes: [],
       ttlAttribute: 'expiresAt',
+      billing: { mode: 'on-demand' },
     });
     // Ingest puts on the activation stream the activation-index function reads.
     expect(topology.functions.find((fn) => fn.name === 'ingest')?.environment.ACTIVATION_STREAM).toEqual({
@@ -142,6 +144,27 @@ describe('synthesizeTopology', () => {
 
     // Assess
     expect(onDemand.stream).toMatchObject({ shardCount: ON_DEMAND_LOCAL_SHARDS, onDemand: true });
+  });
+
+  it("reads the profiles table's billing, and a provisioned table's auto scaling, from the template", () => {
+    // Act
+    const provisioned = synthesizeTopology({
+      profilesTableBilling: 'provisioned',
+      profilesTableMinWriteCapacity: 30,
+      profilesTableMaxWriteCapacity: 3000,
+      profilesTableMinReadCapacity: 40,
+      profilesTableMaxReadCapacity: 2000,
+      profilesTableTargetUtilisationPercent: 60,
+    });
+
+    // Assess
+    expect(topology.table.billing).toEqual({ mode: 'on-demand' });
+    expect(provisioned.table.billing).toEqual({
+      mode: 'provisioned',
+      write: { min: 30, max: 3000, targetUtilisationPercent: 60 },
+      read: { min: 40, max: 2000, targetUtilisationPercent: 60 },
+    });
+    expect(provisioned.membersTable?.billing).toEqual({ mode: 'on-demand' });
   });
 });
 
