@@ -115,6 +115,14 @@ export interface Deployment {
      * 15 minutes of low utilisation).
      */
     scaleInLagSeconds: number;
+    /** The rescore function: segments run at once, each invocation sleeping through its pacing. */
+    function: {
+      segments: number;
+      memoryMb: number;
+      architecture: LambdaArchitecture;
+      /** Lambda seconds per million profiles of the unpaced, read-only second pass. */
+      secondPassSecondsPerMillionProfiles: number;
+    };
   };
   /**
    * Hook for the activation feed (a stream of its own and index writes): priced when set, left out of
@@ -434,6 +442,20 @@ export function costPerMillionEvents(
       prices.dynamodb.readCapacityUnitHour,
     );
   }
+
+  // Each segment's invocations run for the whole paced first pass (sleeping between pages), then the
+  // read-only second pass.
+  const rescoreFn = rescoring.function;
+  const rescoreSeconds =
+    rescoreFn.segments * (rewrites / rescoring.maxWritesPerSecond) +
+    (profiles / M) * rescoreFn.secondPassSecondsPerMillionProfiles;
+  line(
+    'Rescoring',
+    `Lambda GB-seconds (${rescoreFn.segments} segments, paced)`,
+    rescoreSeconds * (rescoreFn.memoryMb / 1024) * perMillion,
+    'GB-s',
+    prices.lambda.gbSecond[rescoreFn.architecture],
+  );
 
   const { activation } = deployment;
   if (activation !== undefined) {

@@ -234,6 +234,12 @@ export function stackDeployment(
       maxWritesPerSecond: rescoreRate,
       // Target tracking scales in after 15 minutes below its target.
       scaleInLagSeconds: 900,
+      function: {
+        segments: Number(functionOf(topology, 'rescore').environment.RESCORE_TOTAL_SEGMENTS),
+        ...fn('rescore'),
+        // README, "Rescoring": the read-only second pass takes ~200 s per million profiles.
+        secondPassSecondsPerMillionProfiles: 200,
+      },
     },
     // The activation feed's stream and index writes go here when it lands (`Deployment.activation`).
   };

@@ -60,6 +60,12 @@ const deployment = (eventsPerSecond: number, overrides: Partial<Deployment> = {}
     passes: 1,
     maxWritesPerSecond: 1000,
     scaleInLagSeconds: 900,
+    function: {
+      segments: 4,
+      memoryMb: 1024,
+      architecture: 'x86_64',
+      secondPassSecondsPerMillionProfiles: 200,
+    },
   },
   ...overrides,
 });
@@ -101,7 +107,9 @@ describe('costPerMillionEvents', () => {
     expect(dollars(cost, 'archive GET requests')).toBeCloseTo(0.0028, 6);
     // 10 M profiles × 4 / 2,628 = 15,220.7 rewrites per M events
     expect(dollars(cost, 'profile rewrites')).toBeCloseTo(0.009513, 6);
-    expect(cost.dollarsPerMillionEvents).toBeCloseTo(0.258438, 5);
+    // 4 segments × 10,000 s paced + 10 × 200 s unpaced = 42,000 GB-s a promotion, × 4 / 2,628 × $0.0000166667
+    expect(dollars(cost, 'Lambda GB-seconds (4 segments')).toBeCloseTo((42_000 * 4 * 0.0000166667) / 2628, 9);
+    expect(cost.dollarsPerMillionEvents).toBeCloseTo(0.258438 + (42_000 * 4 * 0.0000166667) / 2628, 5);
     expect(cost.dollarsPerMillionEvents).toBeCloseTo(
       cost.lines.reduce((sum, line) => sum + line.dollarsPerMillionEvents, 0),
       12,
