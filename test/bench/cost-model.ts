@@ -521,8 +521,11 @@ export function formatCostTable(breakdowns: readonly CostBreakdown[], labels: re
       else if (seen.item !== l.item) seen.item = l.item.replace(FIGURE_DETAIL, '');
     }
   }
+  // Rows grouped by service, in the order the services first appear.
+  const services = [...new Set([...rows.values()].map((row) => row.service))];
+  const ordered = [...rows].sort(([, a], [, b]) => services.indexOf(a.service) - services.indexOf(b.service));
   const header = ['service', 'item', ...labels];
-  const body = [...rows].map(([key, row]) => [
+  const body = ordered.map(([key, row]) => [
     row.service,
     row.item,
     ...breakdowns.map((b) => {

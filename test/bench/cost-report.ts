@@ -268,17 +268,29 @@ export interface CostTopologies {
   defaults: LocalTopology;
   provisioned: LocalTopology;
   batchesOf500: LocalTopology;
-  provisionedBatchesOf500: LocalTopology;
+  weeklyTraining: LocalTopology;
+  provisionedWeeklyTraining: LocalTopology;
+  provisionedWeeklyTrainingBatchesOf500: LocalTopology;
 }
+
+/**
+ * Weekly training (`-c trainingRateHours=168`): each event is read by one run instead of seven. The
+ * no-promotion alarm then has to fire after one run (168 h is the longest window CloudWatch evaluates).
+ */
+const WEEKLY_TRAINING = { trainingRateHours: 168, alarmAfterRunsWithoutPromotion: 1 } as const;
 
 /** The stack with its defaults, and with each lever's parameters (`-c name=value`). */
 export function synthesizeCostTopologies(): CostTopologies {
+  const provisioned = { profilesTableBilling: 'provisioned' } as const;
   return {
     defaults: synthesizeTopology(),
-    provisioned: synthesizeTopology({ profilesTableBilling: 'provisioned' }),
+    provisioned: synthesizeTopology(provisioned),
     batchesOf500: synthesizeTopology({ ingestBatchSize: 500 }),
-    provisionedBatchesOf500: synthesizeTopology({
-      profilesTableBilling: 'provisioned',
+    weeklyTraining: synthesizeTopology(WEEKLY_TRAINING),
+    provisionedWeeklyTraining: synthesizeTopology({ ...provisioned, ...WEEKLY_TRAINING }),
+    provisionedWeeklyTrainingBatchesOf500: synthesizeTopology({
+      ...provisioned,
+      ...WEEKLY_TRAINING,
       ingestBatchSize: 500,
     }),
   };
@@ -337,11 +349,16 @@ export function costReport(
     at1000(`archive batches of ${ARCHIVE_BATCH_LEVER.toLocaleString('en-US')}`, topologies.defaults, {
       adjust: withArchiveBatches,
     }),
-    at1000(`provisioned, 500, archive batches, ${cleanLabel}`, topologies.provisionedBatchesOf500, {
+    at1000('weekly training', topologies.weeklyTraining),
+    at1000(`provisioned + archive batches + ${cleanLabel}`, topologies.provisioned, {
       usage: clean,
       adjust: withArchiveBatches,
     }),
-    at1000(`provisioned, archive batches, ${cleanLabel}`, topologies.provisioned, {
+    at1000('the same + weekly training', topologies.provisionedWeeklyTraining, {
+      usage: clean,
+      adjust: withArchiveBatches,
+    }),
+    at1000('the same + ingestBatchSize=500', topologies.provisionedWeeklyTrainingBatchesOf500, {
       usage: clean,
       adjust: withArchiveBatches,
     }),
