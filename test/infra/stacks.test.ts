@@ -2,6 +2,7 @@ import { Annotations, Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FUNCTION_CONFIGS } from '../../functions/commons/config';
 import { buildApp } from '../../infra/cdk/app';
+import { PROVISIONED_TABLE_PARAMETERS } from '../support/stack-parameter-fixtures';
 
 // Bundling is skipped: these tests assert on templates, and the handlers are other work in progress.
 const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
@@ -162,12 +163,7 @@ describe('profile-stream stacks', () => {
       // Prepare
       const provisioned = buildApp({
         context: SKIP_BUNDLING,
-        profilesTableBilling: 'provisioned',
-        profilesTableMinWriteCapacity: 30,
-        profilesTableMaxWriteCapacity: 3000,
-        profilesTableMinReadCapacity: 40,
-        profilesTableMaxReadCapacity: 2000,
-        profilesTableTargetUtilisationPercent: 60,
+        ...PROVISIONED_TABLE_PARAMETERS,
         rescoreMaxWritesPerSecond: 1500,
       });
 

@@ -2,6 +2,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import fc from 'fast-check';
 import { buildApp } from '../../infra/cdk/app';
 import { localNameFor, ON_DEMAND_LOCAL_SHARDS, synthesizeTopology } from '../../infra/local/topology';
+import { PROVISIONED_TABLE_PARAMETERS } from '../support/stack-parameter-fixtures';
 
 describe('synthesizeTopology', () => {
   const topology = synthesizeTopology();
@@ -148,14 +149,7 @@ describe('synthesizeTopology', () => {
 
   it("reads the profiles table's billing, and a provisioned table's auto scaling, from the template", () => {
     // Act
-    const provisioned = synthesizeTopology({
-      profilesTableBilling: 'provisioned',
-      profilesTableMinWriteCapacity: 30,
-      profilesTableMaxWriteCapacity: 3000,
-      profilesTableMinReadCapacity: 40,
-      profilesTableMaxReadCapacity: 2000,
-      profilesTableTargetUtilisationPercent: 60,
-    });
+    const provisioned = synthesizeTopology(PROVISIONED_TABLE_PARAMETERS);
 
     // Assess
     expect(topology.table.billing).toEqual({ mode: 'on-demand' });

@@ -1,4 +1,5 @@
 import { synthesizeTopology } from '../../../infra/local/topology';
+import { PROVISIONED_TABLE_PARAMETERS } from '../../support/stack-parameter-fixtures';
 import { FUNCTION_ENGINE_MAX_EVENTS, stackDeployment, TRAINING_TIME } from '../../bench/cost-report';
 
 const inputs = { storedBytesPerEvent: 100, archiveTombstoneReadsPerEvent: 0.2 };
@@ -37,12 +38,7 @@ describe('stackDeployment', () => {
 
   it("prices the provisioned table's auto scaling target and floors from the template", () => {
     // Prepare
-    const topology = synthesizeTopology({
-      profilesTableBilling: 'provisioned',
-      profilesTableMinWriteCapacity: 30,
-      profilesTableMinReadCapacity: 40,
-      profilesTableTargetUtilisationPercent: 60,
-    });
+    const topology = synthesizeTopology(PROVISIONED_TABLE_PARAMETERS);
     // Act / Assess
     expect(stackDeployment(topology, 1000, inputs).dynamodb).toEqual({
       mode: 'provisioned',
