@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { resolveStackParameters, type StackParameters } from './stack-parameters';
-import { StatefulStack } from './stateful-stack';
+import { StatefulStack, type ProfilesTableCapacity } from './stateful-stack';
 import { StatelessStack } from './stateless-stack';
 
 /** The repository root: function entries, the lockfile and node_modules live here. */
@@ -74,6 +74,7 @@ export function buildApp(options: BuildAppOptions = {}): ProfileStreamApp {
   const stateful = new StatefulStack(app, STACK_NAMES.stateful, {
     description: 'profile-stream: events stream, profiles table, buckets (retained on delete)',
     shardCount: parameters.shardCount,
+    profilesTableCapacity: profilesTableCapacityOf(parameters),
   });
   const stateless = new StatelessStack(app, STACK_NAMES.stateless, {
     description:
@@ -88,10 +89,22 @@ export function buildApp(options: BuildAppOptions = {}): ProfileStreamApp {
     ingestFanOut: parameters.ingestFanOut,
     trainingEngine: parameters.trainingEngine,
     pseudonymiseIds: parameters.pseudonymiseIds,
+    rescoreMaxWritesPerSecond: parameters.rescoreMaxWritesPerSecond,
   });
   // A policy validation plugin: synth fails while any finding is neither fixed nor acknowledged.
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stateful, stateless, parameters };
+}
+
+/** The profiles table's billing as the stateful stack takes it, from the resolved parameters. */
+function profilesTableCapacityOf(parameters: StackParameters): ProfilesTableCapacity {
+  if (parameters.profilesTableBilling === 'on-demand') return { mode: 'on-demand' };
+  return {
+    mode: 'provisioned',
+    write: { min: parameters.profilesTableMinWriteCapacity, max: parameters.profilesTableMaxWriteCapacity },
+    read: { min: parameters.profilesTableMinReadCapacity, max: parameters.profilesTableMaxReadCapacity },
+    targetUtilisationPercent: parameters.profilesTableTargetUtilisationPercent,
+  };
 }
 
 if (require.main === module) {

@@ -43,7 +43,38 @@ export interface StackParameters {
    * (README, "Pseudonymous ids"). Device and network fingerprints are computed either way.
    */
   readonly pseudonymiseIds: boolean;
+  /**
+   * How the profiles table is billed: `on-demand` (per request: right for small or spiky shops, and
+   * the default) or `provisioned` (capacity units by the hour, kept at
+   * {@link profilesTableTargetUtilisationPercent} by auto scaling between the min and max below:
+   * several times cheaper per unit at a steady rate; README, "Cost per million events").
+   */
+  readonly profilesTableBilling: ProfilesTableBilling;
+  /** Provisioned billing only: the write capacity auto scaling keeps at least (WCU). */
+  readonly profilesTableMinWriteCapacity: number;
+  /** Provisioned billing only: the write capacity auto scaling adds at most (WCU). */
+  readonly profilesTableMaxWriteCapacity: number;
+  /** Provisioned billing only: the read capacity auto scaling keeps at least (RCU). */
+  readonly profilesTableMinReadCapacity: number;
+  /** Provisioned billing only: the read capacity auto scaling adds at most (RCU). */
+  readonly profilesTableMaxReadCapacity: number;
+  /**
+   * Provisioned billing only: consumed ÷ provisioned capacity that auto scaling's target tracking
+   * holds (DynamoDB accepts 20–90 %); the rest is headroom for the time a scale-out takes.
+   */
+  readonly profilesTableTargetUtilisationPercent: number;
+  /**
+   * Upper bound of the rescoring's profile writes per second over all its segments (each segment
+   * paces itself to its share). With provisioned billing it must fit the write capacity auto scaling
+   * may reach at its target, so a promotion's rescan is a bounded scale-up, never a throttled ingest.
+   */
+  readonly rescoreMaxWritesPerSecond: number;
 }
+
+/** Values of {@link StackParameters.profilesTableBilling}. */
+export const PROFILES_TABLE_BILLING_MODES = ['on-demand', 'provisioned'] as const;
+/** One of {@link PROFILES_TABLE_BILLING_MODES}. */
+export type ProfilesTableBilling = (typeof PROFILES_TABLE_BILLING_MODES)[number];
 
 /** Values of {@link StackParameters.trainingEngine}. */
 export const TRAINING_ENGINES = ['function', 'distributed'] as const;
@@ -71,9 +102,22 @@ export const DEFAULT_STACK_PARAMETERS: StackParameters = {
   ingestFanOut: 'shared',
   trainingEngine: 'function',
   pseudonymiseIds: false,
+  profilesTableBilling: 'on-demand',
+  // A floor for quiet hours, a ceiling as high as what an on-demand table absorbs at once (4,000 WRU).
+  profilesTableMinWriteCapacity: 25,
+  profilesTableMaxWriteCapacity: 4000,
+  profilesTableMinReadCapacity: 25,
+  profilesTableMaxReadCapacity: 4000,
+  // DynamoDB auto scaling's own default target.
+  profilesTableTargetUtilisationPercent: 70,
+  // A million profiles in ~17 minutes; 1,000 WCU is a quarter of the on-demand table's instant absorb.
+  rescoreMaxWritesPerSecond: 1000,
 };
 
-type NumericParameter = Exclude<keyof StackParameters, 'ingestFanOut' | 'trainingEngine' | 'pseudonymiseIds'>;
+type NumericParameter = Exclude<
+  keyof StackParameters,
+  'ingestFanOut' | 'trainingEngine' | 'pseudonymiseIds' | 'profilesTableBilling'
+>;
 
 /**
  * Bounds from the services: provisioned streams start at 500 shards max; rate() needs ≥ 1; Lambda
@@ -86,6 +130,13 @@ const RULES: Record<NumericParameter, { min: number; max: number }> = {
   alarmAfterRunsWithoutPromotion: { min: 1, max: 24 * 7 },
   ingestBatchingWindowSeconds: { min: 0, max: 300 },
   ingestBatchSize: { min: 1, max: 10_000 },
+  // 40,000 units per second is a table's default throughput quota (per table, reads and writes each).
+  profilesTableMinWriteCapacity: { min: 1, max: 40_000 },
+  profilesTableMaxWriteCapacity: { min: 1, max: 40_000 },
+  profilesTableMinReadCapacity: { min: 1, max: 40_000 },
+  profilesTableMaxReadCapacity: { min: 1, max: 40_000 },
+  profilesTableTargetUtilisationPercent: { min: 20, max: 90 },
+  rescoreMaxWritesPerSecond: { min: 1, max: 40_000 },
 };
 
 const BOOLEAN_VALUES = new Map<unknown, boolean>([
@@ -127,7 +178,10 @@ export function resolveStackParameters(app: App, overrides: Partial<StackParamet
     }
     return value;
   };
-  const oneOf = <T extends string>(field: 'ingestFanOut' | 'trainingEngine', modes: readonly T[]): T => {
+  const oneOf = <T extends string>(
+    field: 'ingestFanOut' | 'trainingEngine' | 'profilesTableBilling',
+    modes: readonly T[],
+  ): T => {
     const raw = rawOf(field);
     const mode = modes.find((m) => m === raw);
     if (mode === undefined) throw new InvalidStackParameter(field, `must be one of ${modes.join(', ')}`, raw);
@@ -150,7 +204,15 @@ export function resolveStackParameters(app: App, overrides: Partial<StackParamet
     trainingEngine: oneOf('trainingEngine', TRAINING_ENGINES),
     pseudonymiseIds,
     alarmAfterRunsWithoutPromotion: resolve('alarmAfterRunsWithoutPromotion'),
+    profilesTableBilling: oneOf('profilesTableBilling', PROFILES_TABLE_BILLING_MODES),
+    profilesTableMinWriteCapacity: resolve('profilesTableMinWriteCapacity'),
+    profilesTableMaxWriteCapacity: resolve('profilesTableMaxWriteCapacity'),
+    profilesTableMinReadCapacity: resolve('profilesTableMinReadCapacity'),
+    profilesTableMaxReadCapacity: resolve('profilesTableMaxReadCapacity'),
+    profilesTableTargetUtilisationPercent: resolve('profilesTableTargetUtilisationPercent'),
+    rescoreMaxWritesPerSecond: resolve('rescoreMaxWritesPerSecond'),
   };
+  if (parameters.profilesTableBilling === 'provisioned') checkProvisionedCapacity(parameters);
   const windowHours = parameters.trainingRateHours * parameters.alarmAfterRunsWithoutPromotion;
   if (windowHours > MAX_ALARM_WINDOW_HOURS) {
     throw new InvalidStackParameter(
@@ -160,4 +222,30 @@ export function resolveStackParameters(app: App, overrides: Partial<StackParamet
     );
   }
   return parameters;
+}
+
+/**
+ * Provisioned capacity must be a range, and the rescoring's paced writes must fit the write capacity
+ * auto scaling can reach at its target utilisation (else a promotion throttles ingest until it ends).
+ */
+function checkProvisionedCapacity(parameters: StackParameters): void {
+  const ranges = [
+    ['profilesTableMaxWriteCapacity', 'profilesTableMinWriteCapacity'],
+    ['profilesTableMaxReadCapacity', 'profilesTableMinReadCapacity'],
+  ] as const;
+  for (const [max, min] of ranges) {
+    if (parameters[max] < parameters[min]) {
+      throw new InvalidStackParameter(max, `must be at least ${min} (${parameters[min]})`, parameters[max]);
+    }
+  }
+  const reachable = Math.floor(
+    (parameters.profilesTableMaxWriteCapacity * parameters.profilesTableTargetUtilisationPercent) / 100,
+  );
+  if (parameters.rescoreMaxWritesPerSecond > reachable) {
+    throw new InvalidStackParameter(
+      'rescoreMaxWritesPerSecond',
+      `must be at most profilesTableMaxWriteCapacity × profilesTableTargetUtilisationPercent (${reachable} WCU) with provisioned billing`,
+      parameters.rescoreMaxWritesPerSecond,
+    );
+  }
 }

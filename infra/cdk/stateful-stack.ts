@@ -70,7 +70,31 @@ export interface StatefulStackProps extends StackProps {
    * @default 2
    */
   readonly shardCount?: number;
+  /**
+   * How the profiles table is billed.
+   * @default { mode: 'on-demand' }
+   */
+  readonly profilesTableCapacity?: ProfilesTableCapacity;
 }
+
+/** Auto scaling bounds of one provisioned capacity (reads or writes), in units per second. */
+export interface CapacityRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * The profiles table's billing: per request, or provisioned capacity that target tracking keeps at
+ * `targetUtilisationPercent` between each range's bounds (`StackParameters.profilesTableBilling`).
+ */
+export type ProfilesTableCapacity =
+  | { readonly mode: 'on-demand' }
+  | {
+      readonly mode: 'provisioned';
+      readonly write: CapacityRange;
+      readonly read: CapacityRange;
+      readonly targetUtilisationPercent: number;
+    };
 
 /** The stateful resources the stateless stack is wired to. */
 export interface StatefulResources {
@@ -120,14 +144,31 @@ export class StatefulStack extends Stack {
       'events' satisfies StreamRole,
     );
 
+    const capacity = props.profilesTableCapacity ?? { mode: 'on-demand' };
     const table = new dynamodb.Table(this, 'ProfilesTable', {
       partitionKey: { name: PROFILE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      ...(capacity.mode === 'provisioned'
+        ? {
+            billingMode: dynamodb.BillingMode.PROVISIONED,
+            // Auto scaling owns the capacity from here; the table starts at the floor.
+            writeCapacity: capacity.write.min,
+            readCapacity: capacity.read.min,
+          }
+        : { billingMode: dynamodb.BillingMode.PAY_PER_REQUEST }),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       timeToLiveAttribute: PROFILE_TTL_ATTRIBUTE,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    if (capacity.mode === 'provisioned') {
+      const targetUtilizationPercent = capacity.targetUtilisationPercent;
+      table
+        .autoScaleWriteCapacity({ minCapacity: capacity.write.min, maxCapacity: capacity.write.max })
+        .scaleOnUtilization({ targetUtilizationPercent });
+      table
+        .autoScaleReadCapacity({ minCapacity: capacity.read.min, maxCapacity: capacity.read.max })
+        .scaleOnUtilization({ targetUtilizationPercent });
+    }
     (table.node.defaultChild as dynamodb.CfnTable).addMetadata(
       BUCKET_ROLE_METADATA,
       'profiles' satisfies TableRole,

@@ -98,6 +98,11 @@ export interface StatelessStackProps extends StackProps {
    * @default 60
    */
   readonly modelPollSeconds?: number;
+  /**
+   * The rescoring's writes per second over all segments (`StackParameters.rescoreMaxWritesPerSecond`).
+   * @default RESCORE_SETTINGS.maxWritesPerSecond
+   */
+  readonly rescoreMaxWritesPerSecond?: number;
 }
 
 /**
@@ -257,7 +262,9 @@ export class StatelessStack extends Stack {
       environment: {
         RESCORE_TOTAL_SEGMENTS: String(RESCORE_SETTINGS.totalSegments),
         RESCORE_PAGE_SIZE: String(RESCORE_SETTINGS.pageSize),
-        RESCORE_MAX_WRITES_PER_SECOND: String(RESCORE_SETTINGS.maxWritesPerSecond),
+        RESCORE_MAX_WRITES_PER_SECOND: String(
+          props.rescoreMaxWritesPerSecond ?? RESCORE_SETTINGS.maxWritesPerSecond,
+        ),
       },
     })
       .bindTable({ table: resources.table, access: 'readWrite', envVar: 'PROFILES_TABLE' })

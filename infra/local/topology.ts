@@ -99,7 +99,26 @@ export interface TopologyTable {
   readonly attributeDefinitions: AttributeDefinition[];
   readonly globalSecondaryIndexes: unknown[];
   readonly ttlAttribute?: string;
+  /** How the table is billed (the cost model prices it; the local tables ignore it). */
+  readonly billing: TopologyTableBilling;
 }
+
+/** Auto scaling bounds of one provisioned capacity (`AWS::ApplicationAutoScaling::ScalableTarget`). */
+export interface TopologyCapacityRange {
+  readonly min: number;
+  readonly max: number;
+  /** The target tracking policy's `TargetValue`, percent. */
+  readonly targetUtilisationPercent: number;
+}
+
+/** A table's billing mode, with its auto scaling when provisioned. */
+export type TopologyTableBilling =
+  | { readonly mode: 'on-demand' }
+  | {
+      readonly mode: 'provisioned';
+      readonly write: TopologyCapacityRange;
+      readonly read: TopologyCapacityRange;
+    };
 
 /** The wiring the local runner builds, read from the synthesized templates. */
 export interface LocalTopology {
@@ -203,8 +222,42 @@ export function topologyFromTemplates(stateful: CfnTemplate, stateless: CfnTempl
       attributeDefinitions: props.AttributeDefinitions as AttributeDefinition[],
       globalSecondaryIndexes: (props.GlobalSecondaryIndexes as unknown[] | undefined) ?? [],
       ...(ttlAttribute ? { ttlAttribute } : {}),
+      billing:
+        props.BillingMode === 'PAY_PER_REQUEST' ? { mode: 'on-demand' } : provisionedBilling(logicalId),
     };
   };
+  // The scalable target of `table/<Ref logicalId>` in one dimension, with its target tracking policy.
+  const capacityRangeOf = (tableLogicalId: string, dimension: 'Read' | 'Write'): TopologyCapacityRange => {
+    const scalableDimension = `dynamodb:table:${dimension}CapacityUnits`;
+    const found = statefulResources.find(
+      ([, resource]) =>
+        resource.Type === 'AWS::ApplicationAutoScaling::ScalableTarget' &&
+        resource.Properties?.ScalableDimension === scalableDimension &&
+        JSON.stringify(resource.Properties.ResourceId).includes(JSON.stringify({ Ref: tableLogicalId })),
+    );
+    if (found === undefined)
+      throw new TopologyError(`${tableLogicalId}`, `must have a ${scalableDimension} scalable target`, 0);
+    const [targetId, target] = found;
+    const policy = statefulResources.find(
+      ([, resource]) =>
+        resource.Type === 'AWS::ApplicationAutoScaling::ScalingPolicy' &&
+        refOf(resource.Properties?.ScalingTargetId) === targetId,
+    )?.[1];
+    const tracking = policy?.Properties?.TargetTrackingScalingPolicyConfiguration;
+    const targetValue = isObject(tracking) ? tracking.TargetValue : undefined;
+    if (typeof targetValue !== 'number')
+      throw new TopologyError(`${targetId}`, 'must have a target tracking policy', targetValue);
+    return {
+      min: Number(target.Properties?.MinCapacity),
+      max: Number(target.Properties?.MaxCapacity),
+      targetUtilisationPercent: targetValue,
+    };
+  };
+  const provisionedBilling = (logicalId: string): TopologyTableBilling => ({
+    mode: 'provisioned',
+    write: capacityRangeOf(logicalId, 'Write'),
+    read: capacityRangeOf(logicalId, 'Read'),
+  });
   const stream = streamOf('events');
   if (stream === undefined)
     throw new TopologyError('AWS::Kinesis::Stream', 'must have one of role events', 0);

@@ -5,7 +5,11 @@
  *
  * Assumptions the prices carry: Kinesis in provisioned mode (the stack's default, 2 shards; the
  * on-demand mode bills per GB and per stream-hour instead); Lambda on x86_64 (the stack pins it) in the
- * first duration tier (arm64 priced too, for the day the functions move); DynamoDB on-demand (the table is PAY_PER_REQUEST), Standard table class; S3
+ * first duration tier (arm64 priced too, for the day the functions move); DynamoDB Standard table class,
+ * on-demand (the table's default, PAY_PER_REQUEST) and provisioned capacity (`-c
+ * profilesTableBilling=provisioned`: WCU-hour and RCU-hour; the stored copy of the provisioned pricing
+ * page does not render its price table, so these two are AWS's long-standing us-east-1 rates, to check
+ * on the live page before quoting); S3
  * Standard; CloudWatch standard log class and standard-resolution metrics and alarms.
  */
 
@@ -34,6 +38,10 @@ export interface AwsListPrices {
   dynamodb: {
     writeRequestUnitsPerMillion: number;
     readRequestUnitsPerMillion: number;
+    /** Provisioned: one write capacity unit (one ≤ 1 KB write per second) for an hour. */
+    writeCapacityUnitHour: number;
+    /** Provisioned: one read capacity unit (one strong or two eventual ≤ 4 KB reads per second) for an hour. */
+    readCapacityUnitHour: number;
     storageGbMonth: number;
   };
   s3: { putPerThousand: number; getPerThousand: number; standardGbMonth: number };
@@ -53,6 +61,7 @@ export const AWS_LIST_PRICES: AwsListPrices = {
     kinesis: 'https://aws.amazon.com/kinesis/data-streams/pricing/',
     lambda: 'https://aws.amazon.com/lambda/pricing/',
     dynamodb: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
+    dynamodbProvisioned: 'https://aws.amazon.com/dynamodb/pricing/provisioned/',
     s3: 'https://aws.amazon.com/s3/pricing/',
     cloudwatch: 'https://aws.amazon.com/cloudwatch/pricing/',
   },
@@ -66,7 +75,13 @@ export const AWS_LIST_PRICES: AwsListPrices = {
     shardBytesPerSecond: 1024 * 1024,
   },
   lambda: { gbSecond: { x86_64: 0.0000166667, arm64: 0.0000133334 }, requestsPerMillion: 0.2 },
-  dynamodb: { writeRequestUnitsPerMillion: 0.625, readRequestUnitsPerMillion: 0.125, storageGbMonth: 0.25 },
+  dynamodb: {
+    writeRequestUnitsPerMillion: 0.625,
+    readRequestUnitsPerMillion: 0.125,
+    writeCapacityUnitHour: 0.00065,
+    readCapacityUnitHour: 0.00013,
+    storageGbMonth: 0.25,
+  },
   s3: { putPerThousand: 0.005, getPerThousand: 0.0004, standardGbMonth: 0.023 },
   cloudwatch: { logsIngestedPerGb: 0.5, logsStoredGbMonth: 0.03, metricMonth: 0.3, alarmMonth: 0.1 },
 };

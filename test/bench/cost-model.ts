@@ -41,9 +41,24 @@ export interface MeasuredUsage {
   ingestDuration: { waitMsPerInvocation: number; cpuMsPerRecord: number };
 }
 
+/**
+ * How the profiles table is billed. Provisioned capacity is kept by auto scaling at
+ * `targetUtilisation` of what is consumed, never below the minimum capacities.
+ */
+export type TableBilling =
+  | { mode: 'on-demand' }
+  | { mode: 'provisioned'; targetUtilisation: number; minWriteCapacity: number; minReadCapacity: number };
+
 /** The deployment and the operating assumptions the measured usage is priced under. */
 export interface Deployment {
   eventsPerSecond: number;
+  /**
+   * The day's shape around `eventsPerSecond` (the mean): a sine of this peak ÷ mean (1: flat, 2: from
+   * nothing at night to twice the mean in the afternoon). Only provisioned capacity depends on it.
+   */
+  diurnalPeakToMean: number;
+  /** The profiles table's billing. */
+  dynamodb: TableBilling;
   /** The stack's `shardCount`; more shards are added when the rate needs them. */
   minShards: number;
   /** Share of a shard's write limits the deployment runs at (headroom for bursts). */
@@ -59,6 +74,13 @@ export interface Deployment {
     /** gzip NDJSON bytes per archived event. */
     storedBytesPerEvent: number;
     retentionDays: number;
+    /**
+     * Profile-hash buckets of the archive layout: a batch becomes one object per bucket (and event
+     * hour) it holds events of, so up to this many PUTs per invocation.
+     */
+    profileBuckets: number;
+    /** Tombstone keys read (strongly consistent, 1 unit each) per archived event, to drop erased people. */
+    tombstoneReadsPerEvent: number;
   };
   logs: { bytesPerInvocation: number; retentionDays: number };
   /** Custom metric series and alarms (fixed per month). */
@@ -69,9 +91,12 @@ export interface Deployment {
     windowDays: number;
     memoryMb: number;
     architecture: LambdaArchitecture;
+    /** Lambda seconds per million events a run reads (the build; a worker has a core of its own). */
     secondsPerMillionEvents: number;
-    /** Archive objects read per million events trained. */
-    objectsPerMillionEvents: number;
+    /** Lambda seconds each run spends besides the per-event build (the training step). */
+    secondsPerRun: number;
+    /** Times a run reads each archive object (1: the single function; 4: the distributed workers' passes). */
+    archivePasses: number;
   };
   rescoring: {
     /** Promotions per month; each scans every profile and rewrites {@link rescoredShare} of them. */
@@ -81,6 +106,23 @@ export interface Deployment {
     /** Profiles in the table per event per second of input. */
     profilesPerEventPerSecond: number;
     profileBytes: number;
+    /** Passes over the table per promotion (each scans all of it; the first rewrites, the second mops up). */
+    passes: number;
+    /** The paced write rate over all segments (`RESCORE_MAX_WRITES_PER_SECOND`). */
+    maxWritesPerSecond: number;
+    /**
+     * Provisioned only: how long capacity stays scaled out after a run (target tracking scales in after
+     * 15 minutes of low utilisation).
+     */
+    scaleInLagSeconds: number;
+    /** The rescore function: segments run at once, each invocation sleeping through its pacing. */
+    function: {
+      segments: number;
+      memoryMb: number;
+      architecture: LambdaArchitecture;
+      /** Lambda seconds per million profiles of the unpaced, read-only second pass. */
+      secondPassSecondsPerMillionProfiles: number;
+    };
   };
   /**
    * Hook for the activation feed (a stream of its own and index writes): priced when set, left out of
@@ -113,6 +155,36 @@ export interface CostBreakdown {
   shards: number;
   lines: CostLine[];
   dollarsPerMillionEvents: number;
+  /** What a promotion's rescoring takes at the paced rate. */
+  rescoring: { profiles: number; hoursPerMillionProfiles: number; hoursFirstPass: number };
+}
+
+/**
+ * Mean provisioned capacity (units) over a day whose load follows a sine around `meanUnits` with the
+ * given peak ÷ mean, auto scaled hour by hour: each hour holds its own peak ÷ target (a scale-out follows
+ * within minutes; scale-ins come at most about hourly, DynamoDB's limit on decreases after the first
+ * four of a day), never below `minUnits`. With the crest at 06:00 and the trough at 18:00 an hour's
+ * peak is at one of its ends.
+ */
+export function provisionedCapacity(
+  meanUnits: number,
+  peakToMean: number,
+  targetUtilisation: number,
+  minUnits: number,
+): number {
+  if (peakToMean < 1 || peakToMean > 2)
+    throw new RangeError(`peak ÷ mean must be in [1, 2], got ${peakToMean}`);
+  const load = (hour: number) => meanUnits * (1 + (peakToMean - 1) * Math.sin((2 * Math.PI * hour) / 24));
+  let sum = 0;
+  for (let hour = 0; hour < 24; hour++) {
+    sum += Math.max(minUnits, Math.max(load(hour), load(hour + 1)) / targetUtilisation);
+  }
+  return sum / 24;
+}
+
+/** Expected distinct buckets among `records` hashed uniformly into `buckets`: the objects of one archive batch. */
+export function archiveObjectsPerBatch(records: number, buckets: number): number {
+  return buckets * (1 - (1 - 1 / buckets) ** records);
 }
 
 /** Shards the rate needs at the utilisation, never fewer than the stack's count. */
@@ -212,25 +284,65 @@ export function costPerMillionEvents(
       archiveGbSeconds * prices.lambda.gbSecond[archive.architecture],
   });
 
-  line(
-    'DynamoDB',
-    'write request units (profile writes)',
-    usage.dynamodbWritesPerEvent,
-    'M WRU',
-    prices.dynamodb.writeRequestUnitsPerMillion,
-  );
-  line(
-    'DynamoDB',
-    'read request units (profiles and tombstones)',
-    usage.dynamodbReadUnitsPerEvent,
-    'M RRU',
-    prices.dynamodb.readRequestUnitsPerMillion,
-  );
+  const { dynamodb: billing } = deployment;
+  const archiveReads = deployment.archive.tombstoneReadsPerEvent;
+  if (billing.mode === 'on-demand') {
+    line(
+      'DynamoDB',
+      'write request units (profile writes)',
+      usage.dynamodbWritesPerEvent,
+      'M WRU',
+      prices.dynamodb.writeRequestUnitsPerMillion,
+    );
+    line(
+      'DynamoDB',
+      'read request units (profiles and tombstones)',
+      usage.dynamodbReadUnitsPerEvent,
+      'M RRU',
+      prices.dynamodb.readRequestUnitsPerMillion,
+    );
+    line(
+      'DynamoDB',
+      'read request units (archive tombstone checks)',
+      archiveReads,
+      'M RRU',
+      prices.dynamodb.readRequestUnitsPerMillion,
+    );
+  } else {
+    // Units per second at the mean rate → capacity the day's shape needs → unit-hours per million events.
+    const unitHoursPerMillion = (unitsPerEvent: number, minUnits: number) =>
+      (provisionedCapacity(
+        unitsPerEvent * deployment.eventsPerSecond,
+        deployment.diurnalPeakToMean,
+        billing.targetUtilisation,
+        minUnits,
+      ) *
+        HOURS_PER_MONTH) /
+      millions;
+    const target = `${Math.round(billing.targetUtilisation * 100)} % target`;
+    line(
+      'DynamoDB',
+      `write capacity (profile writes, ${target})`,
+      unitHoursPerMillion(usage.dynamodbWritesPerEvent, billing.minWriteCapacity),
+      'WCU-h',
+      prices.dynamodb.writeCapacityUnitHour,
+    );
+    line(
+      'DynamoDB',
+      `read capacity (profiles, tombstones, archive tombstone checks, ${target})`,
+      unitHoursPerMillion(usage.dynamodbReadUnitsPerEvent + archiveReads, billing.minReadCapacity),
+      'RCU-h',
+      prices.dynamodb.readCapacityUnitHour,
+    );
+  }
 
-  const puts = M * quarantinePutsPerEvent(usage.malformedShare, ingestRecords) + archiveInvocations;
+  const archiveRecords = recordsPerInvocation(perShardRate, deployment.archive);
+  const archiveObjects =
+    archiveInvocations * archiveObjectsPerBatch(archiveRecords, deployment.archive.profileBuckets);
+  const puts = M * quarantinePutsPerEvent(usage.malformedShare, ingestRecords) + archiveObjects;
   line(
     'S3',
-    'PUT requests (archive objects + quarantine)',
+    'PUT requests (archive objects per bucket + quarantine)',
     puts / 1000,
     'k requests',
     prices.s3.putPerThousand,
@@ -266,7 +378,10 @@ export function costPerMillionEvents(
   // Each event is read by every run whose window holds it: windowDays / (days between runs) runs.
   const { training } = deployment;
   const timesTrained = training.windowDays / (30 / training.runsPerMonth);
-  const trainingGbSeconds = timesTrained * training.secondsPerMillionEvents * (training.memoryMb / 1024);
+  const trainingSeconds =
+    timesTrained * training.secondsPerMillionEvents +
+    (training.runsPerMonth * training.secondsPerRun) / millions;
+  const trainingGbSeconds = trainingSeconds * (training.memoryMb / 1024);
   line(
     'Training',
     `Lambda GB-seconds (each event read by ${timesTrained.toFixed(1)} runs)`,
@@ -276,29 +391,70 @@ export function costPerMillionEvents(
   );
   line(
     'Training',
-    'archive GET requests',
-    (timesTrained * training.objectsPerMillionEvents) / 1000,
+    `archive GET requests (${training.archivePasses} per object per run)`,
+    (timesTrained * training.archivePasses * archiveObjects) / 1000,
     'k requests',
     prices.s3.getPerThousand,
   );
 
-  // A promotion scans every profile (eventually consistent, 0.5 RRU per 4 KB) and rewrites its share.
+  // A promotion scans every profile in each pass (eventually consistent, 0.5 RRU per 4 KB) and rewrites
+  // its share once. Provisioned, the run's paced rate is capacity scaled out for the run (plus the lag
+  // before it scales back in): N / target unit-seconds whatever the rate, plus rate × lag / target.
   const { rescoring } = deployment;
   const profiles = rescoring.profilesPerEventPerSecond * deployment.eventsPerSecond;
-  const scannedPerMillion = (profiles * rescoring.promotionsPerMonth) / millions;
+  const rewrites = profiles * rescoring.rescoredShare;
+  const scanUnits = rescoring.passes * profiles * (rescoring.profileBytes / 4096) * 0.5;
+  const perMillion = rescoring.promotionsPerMonth / millions;
+  const promotions = `${rescoring.promotionsPerMonth} promotions/month`;
+  if (billing.mode === 'on-demand') {
+    line(
+      'Rescoring',
+      `profile rewrites (${promotions})`,
+      (rewrites * perMillion) / M,
+      'M WRU',
+      prices.dynamodb.writeRequestUnitsPerMillion,
+    );
+    line(
+      'Rescoring',
+      `scan read units (${rescoring.passes} passes)`,
+      (scanUnits * perMillion) / M,
+      'M RRU',
+      prices.dynamodb.readRequestUnitsPerMillion,
+    );
+  } else {
+    const scaledOutHours = (units: number) =>
+      ((units + rescoring.maxWritesPerSecond * rescoring.scaleInLagSeconds) /
+        billing.targetUtilisation /
+        3600) *
+      perMillion;
+    line(
+      'Rescoring',
+      `write capacity scaled out for the rewrites (${promotions})`,
+      scaledOutHours(rewrites),
+      'WCU-h',
+      prices.dynamodb.writeCapacityUnitHour,
+    );
+    line(
+      'Rescoring',
+      `read capacity scaled out for the scans (${rescoring.passes} passes)`,
+      (scanUnits / billing.targetUtilisation / 3600) * perMillion,
+      'RCU-h',
+      prices.dynamodb.readCapacityUnitHour,
+    );
+  }
+
+  // Each segment's invocations run for the whole paced first pass (sleeping between pages), then the
+  // read-only second pass.
+  const rescoreFn = rescoring.function;
+  const rescoreSeconds =
+    rescoreFn.segments * (rewrites / rescoring.maxWritesPerSecond) +
+    (profiles / M) * rescoreFn.secondPassSecondsPerMillionProfiles;
   line(
     'Rescoring',
-    `profile rewrites (${rescoring.promotionsPerMonth} promotions/month)`,
-    (scannedPerMillion * rescoring.rescoredShare) / M,
-    'M WRU',
-    prices.dynamodb.writeRequestUnitsPerMillion,
-  );
-  line(
-    'Rescoring',
-    'scan read units',
-    (scannedPerMillion * (rescoring.profileBytes / 4096) * 0.5) / M,
-    'M RRU',
-    prices.dynamodb.readRequestUnitsPerMillion,
+    `Lambda GB-seconds (${rescoreFn.segments} segments, paced)`,
+    rescoreSeconds * (rescoreFn.memoryMb / 1024) * perMillion,
+    'GB-s',
+    prices.lambda.gbSecond[rescoreFn.architecture],
   );
 
   const { activation } = deployment;
@@ -332,19 +488,50 @@ export function costPerMillionEvents(
     shards,
     lines,
     dollarsPerMillionEvents: lines.reduce((sum, l) => sum + l.dollarsPerMillionEvents, 0),
+    rescoring: {
+      profiles,
+      hoursPerMillionProfiles: M / rescoring.maxWritesPerSecond / 3600,
+      hoursFirstPass: rewrites / rescoring.maxWritesPerSecond / 3600,
+    },
   };
 }
 
-/** Several deployments side by side: one row per item, one column of $ per million events each. */
+/** A trailing parenthesis that holds a figure (shards, runs, promotions, a target): it varies by deployment. */
+const FIGURE_DETAIL = / \([^)]*\d[^)]*\)$/;
+
+/** The row a line belongs to across deployments: its service and item without the figures' detail. */
+function rowKey(line: CostLine): string {
+  return `${line.service}|${line.item.replace(FIGURE_DETAIL, '')}`;
+}
+
+/**
+ * Several deployments side by side: one row per item any of them has (`—` where a deployment has no
+ * such line, e.g. capacity lines under on-demand billing), one column of $ per million events each. An
+ * item keeps its detail only where every deployment that has it agrees on it.
+ */
 export function formatCostTable(breakdowns: readonly CostBreakdown[], labels: readonly string[]): string {
-  const first = breakdowns[0];
-  if (first === undefined) return '';
+  if (breakdowns.length === 0) return '';
   const money = (x: number) => `$${x.toFixed(4)}`;
+  const rows = new Map<string, { service: string; item: string }>();
+  for (const breakdown of breakdowns) {
+    for (const l of breakdown.lines) {
+      const key = rowKey(l);
+      const seen = rows.get(key);
+      if (seen === undefined) rows.set(key, { service: l.service, item: l.item });
+      else if (seen.item !== l.item) seen.item = l.item.replace(FIGURE_DETAIL, '');
+    }
+  }
+  // Rows grouped by service, in the order the services first appear.
+  const services = [...new Set([...rows.values()].map((row) => row.service))];
+  const ordered = [...rows].sort(([, a], [, b]) => services.indexOf(a.service) - services.indexOf(b.service));
   const header = ['service', 'item', ...labels];
-  const body = first.lines.map((l, i) => [
-    l.service,
-    l.item.replace(/ \(\d+ shards\)/, ''),
-    ...breakdowns.map((b) => money(b.lines[i]?.dollarsPerMillionEvents ?? 0)),
+  const body = ordered.map(([key, row]) => [
+    row.service,
+    row.item,
+    ...breakdowns.map((b) => {
+      const found = b.lines.find((l) => rowKey(l) === key);
+      return found === undefined ? '—' : money(found.dollarsPerMillionEvents);
+    }),
   ]);
   body.push(['total', 'per million events', ...breakdowns.map((b) => money(b.dollarsPerMillionEvents))]);
   body.push(['', 'shards', ...breakdowns.map((b) => String(b.shards))]);

@@ -7,6 +7,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { synthesizeTopology, type LocalTopology, type TopologyFunction } from '../../infra/local/topology';
+import { ARCHIVE_PROFILE_BUCKETS } from '../../shared/archive/profile-bucket';
 import { AWS_LIST_PRICES } from './aws-list-prices';
 import {
   costPerMillionEvents,
@@ -110,13 +111,45 @@ function mappingOf(topology: LocalTopology, name: 'ingest' | 'archive') {
 }
 
 /**
+ * The largest archive window the single train function holds (README, "Distributed training": ~1.4 KB
+ * per event in 3,008 MB); a rate whose week holds more needs the distributed engine.
+ */
+export const FUNCTION_ENGINE_MAX_EVENTS = 1.5e6;
+
+/**
+ * Training time, read from the README's measurements (not measured by this bench): the partitioned
+ * build took 33.9 CPU-s per million events (README, "Distributed training": 10 million events, commit
+ * `e5a7185`, a quiet machine, wall 32.5 s per million: a worker has a core of its own, so Lambda bills
+ * about its CPU time); the single function 63 s per million all in (README, training table: 421,988
+ * events read, built and trained in ~26.6 s). The distributed training step is bounded by its
+ * function's 15 minutes (the row sample caps it at 500k rows), priced at that bound.
+ */
+export const TRAINING_TIME = {
+  distributedBuildSecondsPerMillionEvents: 33.9,
+  distributedTrainStepSecondsPerRun: 900,
+  functionSecondsPerMillionEvents: 63,
+} as const;
+
+/** What the deployment needs from the measured usage besides the template. */
+export interface UsageInputs {
+  /** gzip NDJSON bytes per archived event. */
+  storedBytesPerEvent: number;
+  /**
+   * Tombstone keys the archive consumer reads per event (one per distinct profile of its batch). Not
+   * measured (the bench runs ingest only): ingest's profiles per event in its batches of 100 stand in,
+   * an upper bound, since the archive's batches of 1,000 hold fewer distinct profiles per event.
+   */
+  archiveTombstoneReadsPerEvent: number;
+}
+
+/**
  * The synthesized stack's deployment at `eventsPerSecond`, with the assumptions no benchmark
  * measures. `topology` is the template's wiring (`synthesizeTopology()` for the defaults).
  */
 export function stackDeployment(
   topology: LocalTopology,
   eventsPerSecond: number,
-  storedBytesPerEvent: number,
+  inputs: UsageInputs,
 ): Deployment {
   const ingest = mappingOf(topology, 'ingest');
   const archive = mappingOf(topology, 'archive');
@@ -126,8 +159,25 @@ export function stackDeployment(
   };
   const trainingRateSeconds = topology.schedule?.rateSeconds;
   if (trainingRateSeconds === undefined) throw new Error('the template has no training schedule');
+  const rescoreRate = Number(functionOf(topology, 'rescore').environment.RESCORE_MAX_WRITES_PER_SECOND);
+  if (!(rescoreRate > 0)) throw new Error('the rescore function has no RESCORE_MAX_WRITES_PER_SECOND');
+  const { billing } = topology.table;
+  const trainingWindowDays = 7;
+  const distributed = eventsPerSecond * trainingWindowDays * 86_400 > FUNCTION_ENGINE_MAX_EVENTS;
   return {
     eventsPerSecond,
+    // Assumed: a retail day, from almost nothing at night to twice the mean in the afternoon.
+    diurnalPeakToMean: 2,
+    dynamodb:
+      billing.mode === 'on-demand'
+        ? { mode: 'on-demand' }
+        : {
+            mode: 'provisioned',
+            // One target for both (the stack parameter sets both policies).
+            targetUtilisation: billing.write.targetUtilisationPercent / 100,
+            minWriteCapacity: billing.write.min,
+            minReadCapacity: billing.read.min,
+          },
     minShards: topology.stream.shardCount,
     // Provisioned shards kept at ≤ 80 % of their write limits, for bursts.
     shardUtilisation: 0.8,
@@ -139,9 +189,11 @@ export function stackDeployment(
       windowSeconds: archive.windowSeconds,
       // Assumed (not benchmarked): decode, gzip and one PUT for up to 1,000 records.
       msPerInvocation: 400,
-      storedBytesPerEvent,
+      storedBytesPerEvent: inputs.storedBytesPerEvent,
       // The archive's expiry, all of it priced as S3 Standard (it moves to IA after 30 days): an upper bound.
       retentionDays: 400,
+      profileBuckets: ARCHIVE_PROFILE_BUCKETS,
+      tombstoneReadsPerEvent: inputs.archiveTombstoneReadsPerEvent,
     },
     // Assumed: START/END/REPORT lines (~350 B), one Powertools line per batch (~500 B), one EMF blob
     // (~1.5 KB); log groups keep a month.
@@ -151,11 +203,22 @@ export function stackDeployment(
     training: {
       runsPerMonth: (30 * 86_400) / trainingRateSeconds,
       // Assumed: each run reads a week of archive.
-      windowDays: 7,
-      ...fn('train'),
-      // README, training table: 421,988 events read, built and trained in ~26.6 s.
-      secondsPerMillionEvents: 63,
-      objectsPerMillionEvents: 1000,
+      windowDays: trainingWindowDays,
+      // The engine the rate needs (`-c trainingEngine`): the single function cannot hold a week past
+      // ~2.5 events/s; the distributed workers read every archive object in each of their four passes.
+      ...(distributed
+        ? {
+            ...fn('build-rows'),
+            secondsPerMillionEvents: TRAINING_TIME.distributedBuildSecondsPerMillionEvents,
+            secondsPerRun: TRAINING_TIME.distributedTrainStepSecondsPerRun,
+            archivePasses: 4,
+          }
+        : {
+            ...fn('train'),
+            secondsPerMillionEvents: TRAINING_TIME.functionSecondsPerMillionEvents,
+            secondsPerRun: 0,
+            archivePasses: 1,
+          }),
     },
     rescoring: {
       // Assumed: a promoted model once a week (a run promotes only when it beats the champion).
@@ -166,65 +229,165 @@ export function stackDeployment(
       // a week; profiles held ≈ a week of events / 12.7.
       profilesPerEventPerSecond: (7 * 86_400) / 12.7,
       profileBytes: 800,
+      // The workflow's two passes (README, "Rescoring").
+      passes: 2,
+      maxWritesPerSecond: rescoreRate,
+      // Target tracking scales in after 15 minutes below its target.
+      scaleInLagSeconds: 900,
+      function: {
+        segments: Number(functionOf(topology, 'rescore').environment.RESCORE_TOTAL_SEGMENTS),
+        ...fn('rescore'),
+        // README, "Rescoring": the read-only second pass takes ~200 s per million profiles.
+        secondPassSecondsPerMillionProfiles: 200,
+      },
     },
     // The activation feed's stream and index writes go here when it lands (`Deployment.activation`).
   };
 }
+
+/**
+ * The archive batch of the "archive batches" lever: the most records whose Lambda event stays under the
+ * 6 MB invocation payload (a Kinesis record's JSON carries ~500 bytes of ids and ARNs besides its
+ * base64 data: ~900 bytes each here), against the stack's 1,000. The stack's archive consumer is not a
+ * stack parameter, so this column prices a proposal, not a setting.
+ */
+export const ARCHIVE_BATCH_LEVER = 5000;
 
 /** One column of the cost table. */
 interface CostColumn {
   label: string;
   eventsPerSecond: number;
   usage: MeasuredUsage;
+  topology: LocalTopology;
+  /** A change the template does not express (a proposal priced as such). */
+  adjust?: (deployment: Deployment) => Deployment;
+}
+
+/** The topologies the lever columns are priced on; synthesized from the stack parameters by default. */
+export interface CostTopologies {
+  defaults: LocalTopology;
+  provisioned: LocalTopology;
+  batchesOf500: LocalTopology;
+  weeklyTraining: LocalTopology;
+  provisionedWeeklyTraining: LocalTopology;
+  provisionedWeeklyTrainingBatchesOf500: LocalTopology;
 }
 
 /**
- * The cost table for the default workload (at its own rate), the scale points and the clean stream at
- * 1,000 events/s, and the breakdowns; `topology` defaults to the synthesized stack with its defaults.
+ * Weekly training (`-c trainingRateHours=168`): each event is read by one run instead of seven. The
+ * no-promotion alarm then has to fire after one run (168 h is the longest window CloudWatch evaluates).
+ */
+const WEEKLY_TRAINING = { trainingRateHours: 168, alarmAfterRunsWithoutPromotion: 1 } as const;
+
+/** The stack with its defaults, and with each lever's parameters (`-c name=value`). */
+export function synthesizeCostTopologies(): CostTopologies {
+  const provisioned = { profilesTableBilling: 'provisioned' } as const;
+  return {
+    defaults: synthesizeTopology(),
+    provisioned: synthesizeTopology(provisioned),
+    batchesOf500: synthesizeTopology({ ingestBatchSize: 500 }),
+    weeklyTraining: synthesizeTopology(WEEKLY_TRAINING),
+    provisionedWeeklyTraining: synthesizeTopology({ ...provisioned, ...WEEKLY_TRAINING }),
+    provisionedWeeklyTrainingBatchesOf500: synthesizeTopology({
+      ...provisioned,
+      ...WEEKLY_TRAINING,
+      ingestBatchSize: 500,
+    }),
+  };
+}
+
+/** Archive batches of {@link ARCHIVE_BATCH_LEVER}, at the same assumed time per record as 1,000. */
+function withArchiveBatches(deployment: Deployment): Deployment {
+  const { archive } = deployment;
+  return {
+    ...deployment,
+    archive: {
+      ...archive,
+      batchSize: ARCHIVE_BATCH_LEVER,
+      msPerInvocation: (archive.msPerInvocation * ARCHIVE_BATCH_LEVER) / archive.batchSize,
+    },
+  };
+}
+
+/**
+ * The cost table: the default workload (at its own rate), the scale points, and at 1,000 events/s the
+ * clean stream and each lever alone and together; and the breakdowns. Writes and reads per event are the
+ * ones measured (at the bench's batches of 100): the batches-of-500 columns therefore price fewer
+ * invocations, quarantine objects and logs, but not the ~10 % fewer writes measured at 500 (README).
  */
 export function costReport(
   usage: MeasuredUsage,
   storedBytesPerEvent: number,
   defaultWorkloadRate: number,
-  topology: LocalTopology = synthesizeTopology(),
+  topologies: CostTopologies = synthesizeCostTopologies(),
 ) {
+  const clean = { ...usage, malformedShare: CLEAN_STREAM_MALFORMED_SHARE };
+  const cleanLabel = `${CLEAN_STREAM_MALFORMED_SHARE * 100} % malformed`;
+  const at1000 = (label: string, topology: LocalTopology, more: Partial<CostColumn> = {}): CostColumn => ({
+    label: `1,000/s, ${label}`,
+    eventsPerSecond: 1000,
+    usage,
+    topology,
+    ...more,
+  });
   const columns: CostColumn[] = [
     {
       label: `default workload (${defaultWorkloadRate.toFixed(3)}/s)`,
       eventsPerSecond: defaultWorkloadRate,
       usage,
+      topology: topologies.defaults,
     },
     ...COST_SCALE_POINTS.map((rate) => ({
       label: `${rate.toLocaleString('en-US')}/s`,
       eventsPerSecond: rate,
       usage,
+      topology: topologies.defaults,
     })),
-    {
-      label: `1,000/s, ${CLEAN_STREAM_MALFORMED_SHARE * 100} % malformed`,
-      eventsPerSecond: 1000,
-      usage: { ...usage, malformedShare: CLEAN_STREAM_MALFORMED_SHARE },
-    },
+    at1000(cleanLabel, topologies.defaults, { usage: clean }),
+    at1000('provisioned table', topologies.provisioned),
+    at1000('ingestBatchSize=500', topologies.batchesOf500),
+    at1000(`archive batches of ${ARCHIVE_BATCH_LEVER.toLocaleString('en-US')}`, topologies.defaults, {
+      adjust: withArchiveBatches,
+    }),
+    at1000('weekly training', topologies.weeklyTraining),
+    at1000(`provisioned + archive batches + ${cleanLabel}`, topologies.provisioned, {
+      usage: clean,
+      adjust: withArchiveBatches,
+    }),
+    at1000('the same + weekly training', topologies.provisionedWeeklyTraining, {
+      usage: clean,
+      adjust: withArchiveBatches,
+    }),
+    at1000('the same + ingestBatchSize=500', topologies.provisionedWeeklyTrainingBatchesOf500, {
+      usage: clean,
+      adjust: withArchiveBatches,
+    }),
   ];
-  const breakdowns: CostBreakdown[] = columns.map((column) =>
-    costPerMillionEvents(
-      column.usage,
-      stackDeployment(topology, column.eventsPerSecond, storedBytesPerEvent),
-      AWS_LIST_PRICES,
-    ),
-  );
-  const ingest = stackDeployment(topology, 1000, storedBytesPerEvent).ingest;
+  const inputs = { storedBytesPerEvent, archiveTombstoneReadsPerEvent: usage.dynamodbWritesPerEvent };
+  const breakdowns: CostBreakdown[] = columns.map((column) => {
+    const deployment = stackDeployment(column.topology, column.eventsPerSecond, inputs);
+    return costPerMillionEvents(column.usage, column.adjust?.(deployment) ?? deployment, AWS_LIST_PRICES);
+  });
+  const { defaults } = topologies;
+  const ingest = stackDeployment(defaults, 1000, inputs).ingest;
+  const rescoring = breakdowns[COST_SCALE_POINTS.indexOf(1000) + 1]!.rescoring;
+  const rescoringNote =
+    `Rescoring paced at ${stackDeployment(defaults, 1000, inputs).rescoring.maxWritesPerSecond} writes/s: ` +
+    `${(rescoring.hoursPerMillionProfiles * 60).toFixed(1)} min per million profiles; at 1,000 events/s the table holds ` +
+    `${(rescoring.profiles / 1e6).toFixed(1)} M profiles, a first pass of ${rescoring.hoursFirstPass.toFixed(1)} h.`;
   return {
     breakdowns,
     labels: columns.map((c) => c.label),
-    table: formatCostTable(
+    table: `${formatCostTable(
       breakdowns,
       columns.map((c) => c.label),
-    ),
+    )}\n${rescoringNote}`,
     settings:
-      `${topology.stream.shardCount} shards, ingest batches of ${ingest.batchSize} with a ${ingest.windowSeconds} s window, ` +
+      `${defaults.stream.shardCount} shards, ingest batches of ${ingest.batchSize} with a ${ingest.windowSeconds} s window, ` +
       `${ingest.memoryMb} MB ${ingest.architecture}; quarantine objects per event at 1,000/s: ` +
       `${quarantinePutsPerEvent(usage.malformedShare, ingest.batchSize).toFixed(5)} ` +
       `(${(usage.malformedShare * 100).toFixed(2)} % malformed)`,
+    rescoring: rescoringNote,
     prices: AWS_LIST_PRICES,
   };
 }

@@ -68,6 +68,12 @@ describe('resolveStackParameters', () => {
     ['ingestBatchSize', '250.5'],
     ['ingestFanOut', 'efo'],
     ['pseudonymiseIds', 'yes'],
+    ['profilesTableBilling', 'reserved'],
+    ['profilesTableTargetUtilisationPercent', '19'],
+    ['profilesTableTargetUtilisationPercent', '91'],
+    ['profilesTableMaxWriteCapacity', '0'],
+    ['rescoreMaxWritesPerSecond', '0'],
+    ['rescoreMaxWritesPerSecond', '40001'],
   ])('rejects %s = %s, naming the parameter', (field, value) => {
     // Prepare
     const app = new App({ context: { [field]: value } });
@@ -78,5 +84,72 @@ describe('resolveStackParameters', () => {
     // Assess
     expect(resolve).toThrow(InvalidStackParameter);
     expect(resolve).toThrow(expect.objectContaining({ field, value }));
+  });
+
+  it('keeps the profiles table on demand by default, rescoring at 1,000 writes/s', () => {
+    // Assess
+    expect(DEFAULT_STACK_PARAMETERS).toMatchObject({
+      profilesTableBilling: 'on-demand',
+      profilesTableTargetUtilisationPercent: 70,
+      rescoreMaxWritesPerSecond: 1000,
+    });
+  });
+
+  it('takes provisioned capacity from context strings', () => {
+    // Prepare
+    const app = new App({
+      context: {
+        profilesTableBilling: 'provisioned',
+        profilesTableMinWriteCapacity: '50',
+        profilesTableMaxWriteCapacity: '2000',
+        profilesTableTargetUtilisationPercent: '80',
+        rescoreMaxWritesPerSecond: '1600',
+      },
+    });
+
+    // Act
+    const parameters = resolveStackParameters(app);
+
+    // Assess
+    expect(parameters).toMatchObject({
+      profilesTableBilling: 'provisioned',
+      profilesTableMinWriteCapacity: 50,
+      profilesTableMaxWriteCapacity: 2000,
+      profilesTableTargetUtilisationPercent: 80,
+      rescoreMaxWritesPerSecond: 1600,
+    });
+  });
+
+  it('refuses provisioned capacity whose range is empty', () => {
+    // Prepare
+    const app = new App({
+      context: {
+        profilesTableBilling: 'provisioned',
+        profilesTableMinReadCapacity: '500',
+        profilesTableMaxReadCapacity: '400',
+      },
+    });
+
+    // Act / Assess
+    expect(() => resolveStackParameters(app)).toThrow(
+      expect.objectContaining({ field: 'profilesTableMaxReadCapacity', value: 400 }),
+    );
+  });
+
+  it('refuses a rescoring rate the provisioned write capacity cannot reach at its target', () => {
+    // Prepare: 2,000 WCU at 70 % is 1,400 writes/s; on demand the bound does not apply.
+    const context = (rescoreMaxWritesPerSecond: string, profilesTableBilling = 'provisioned') => ({
+      context: { profilesTableBilling, profilesTableMaxWriteCapacity: '2000', rescoreMaxWritesPerSecond },
+    });
+
+    // Act / Assess
+    expect(resolveStackParameters(new App(context('1400'))).rescoreMaxWritesPerSecond).toBe(1400);
+    expect(() => resolveStackParameters(new App(context('1401')))).toThrow(
+      expect.objectContaining({ field: 'rescoreMaxWritesPerSecond', value: 1401 }),
+    );
+    expect(() => resolveStackParameters(new App(context('1401')))).toThrow(/1400 WCU/);
+    expect(resolveStackParameters(new App(context('1401', 'on-demand'))).rescoreMaxWritesPerSecond).toBe(
+      1401,
+    );
   });
 });

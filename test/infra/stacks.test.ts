@@ -2,6 +2,7 @@ import { Annotations, Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FUNCTION_CONFIGS } from '../../functions/commons/config';
 import { buildApp } from '../../infra/cdk/app';
+import { PROVISIONED_TABLE_PARAMETERS } from '../support/stack-parameter-fixtures';
 
 // Bundling is skipped: these tests assert on templates, and the handlers are other work in progress.
 const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
@@ -156,6 +157,64 @@ describe('profile-stream stacks', () => {
         LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 60 })]) },
         MetricsConfigurations: [{ Id: 'AllObjects' }],
       });
+    });
+
+    it('provisions the profiles table with read and write auto scaling when profilesTableBilling is provisioned', () => {
+      // Prepare
+      const provisioned = buildApp({
+        context: SKIP_BUNDLING,
+        ...PROVISIONED_TABLE_PARAMETERS,
+        rescoreMaxWritesPerSecond: 1500,
+      });
+
+      // Act
+      const template = Template.fromStack(provisioned.stateful);
+      const rescore = Template.fromStack(provisioned.stateless);
+      const [tableId] = Object.keys(
+        template.findResources('AWS::DynamoDB::Table', { Metadata: { 'profile-stream:role': 'profiles' } }),
+      );
+
+      // Assess
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        KeySchema: [{ AttributeName: 'profileId', KeyType: 'HASH' }],
+        BillingMode: Match.absent(),
+        ProvisionedThroughput: { ReadCapacityUnits: 40, WriteCapacityUnits: 30 },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+      });
+      for (const [dimension, min, max] of [
+        ['Write', 30, 3000],
+        ['Read', 40, 2000],
+      ] as const) {
+        const target = new Capture();
+        template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+          ScalableDimension: `dynamodb:table:${dimension}CapacityUnits`,
+          MinCapacity: min,
+          MaxCapacity: max,
+          ResourceId: { 'Fn::Join': ['', ['table/', { Ref: tableId }]] },
+        });
+        const [targetId] = Object.keys(
+          template.findResources('AWS::ApplicationAutoScaling::ScalableTarget', {
+            Properties: { ScalableDimension: `dynamodb:table:${dimension}CapacityUnits` },
+          }),
+        );
+        template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+          ScalingTargetId: { Ref: targetId },
+          TargetTrackingScalingPolicyConfiguration: {
+            PredefinedMetricSpecification: target,
+            TargetValue: 60,
+          },
+        });
+        expect(target.asObject()).toEqual({
+          PredefinedMetricType: `DynamoDB${dimension}CapacityUtilization`,
+        });
+      }
+      rescore.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ RESCORE_MAX_WRITES_PER_SECOND: '1500' }) },
+      });
+      expect(
+        new AwsSolutionsChecks().validateScope(provisioned.app).violations.map((v) => v.ruleName),
+      ).toEqual([]);
     });
 
     it('switches the stream to on-demand when shardCount is 0', () => {
@@ -467,7 +526,11 @@ describe('profile-stream stacks', () => {
         Choices?: unknown[];
       }
       /** The state machine's definition, with every CloudFormation token replaced by `"<ref>"`. */
-      const definition = (): { StartAt: string; States: Record<string, AslState> } => {
+      const definition = (): {
+        StartAt: string;
+        TimeoutSeconds?: number;
+        States: Record<string, AslState>;
+      } => {
         const [machine] = Object.entries(stateless.findResources('AWS::StepFunctions::StateMachine'))
           .filter(([id]) => id.startsWith('Rescoring'))
           .map(([, resource]) => resource);
@@ -545,6 +608,11 @@ describe('profile-stream stacks', () => {
           ]);
         }
         expect(States.SecondPass!.End).toBe(true);
+      });
+
+      it('lets one execution run 36 h: two passes over ~48 M profiles at 1,000 writes/s', () => {
+        // Assess: a first pass of 47.6 M / 1,000 per second = 13.2 h (README, "Rescoring")
+        expect(definition().TimeoutSeconds).toBe(36 * 3600);
       });
 
       it('invokes only the rescore function, which is bounded by its settings', () => {

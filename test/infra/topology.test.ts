@@ -2,6 +2,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import fc from 'fast-check';
 import { buildApp } from '../../infra/cdk/app';
 import { localNameFor, ON_DEMAND_LOCAL_SHARDS, synthesizeTopology } from '../../infra/local/topology';
+import { PROVISIONED_TABLE_PARAMETERS } from '../support/stack-parameter-fixtures';
 
 describe('synthesizeTopology', () => {
   const topology = synthesizeTopology();
@@ -89,6 +90,7 @@ describe('synthesizeTopology', () => {
       attributeDefinitions: [{ AttributeName: 'profileId', AttributeType: 'S' }],
       globalSecondaryIndexes: [],
       ttlAttribute: 'expiresAt',
+      billing: { mode: 'on-demand' },
     });
     expect(topology.buckets.map((bucket) => bucket.role).sort()).toEqual(
       ['archive', 'erasure', 'failures', 'models', 'other', 'quarantine'].sort(),
@@ -110,6 +112,7 @@ describe('synthesizeTopology', () => {
       ],
       globalSecondaryIndexes: [],
       ttlAttribute: 'expiresAt',
+      billing: { mode: 'on-demand' },
     });
     // Ingest puts on the activation stream the activation-index function reads.
     expect(topology.functions.find((fn) => fn.name === 'ingest')?.environment.ACTIVATION_STREAM).toEqual({
@@ -142,6 +145,20 @@ describe('synthesizeTopology', () => {
 
     // Assess
     expect(onDemand.stream).toMatchObject({ shardCount: ON_DEMAND_LOCAL_SHARDS, onDemand: true });
+  });
+
+  it("reads the profiles table's billing, and a provisioned table's auto scaling, from the template", () => {
+    // Act
+    const provisioned = synthesizeTopology(PROVISIONED_TABLE_PARAMETERS);
+
+    // Assess
+    expect(topology.table.billing).toEqual({ mode: 'on-demand' });
+    expect(provisioned.table.billing).toEqual({
+      mode: 'provisioned',
+      write: { min: 30, max: 3000, targetUtilisationPercent: 60 },
+      read: { min: 40, max: 2000, targetUtilisationPercent: 60 },
+    });
+    expect(provisioned.membersTable?.billing).toEqual({ mode: 'on-demand' });
   });
 });
 

@@ -16,6 +16,9 @@ import { CURRENT_POINTER_KEY } from '../../../shared/model/model-metadata';
  */
 export const RESCORE_RETRIED_ERRORS = ['RescoreThrottledError', 'ModelPointerUnreadableError'] as const;
 
+/** How long one rescoring execution may run (the `ExecutionsTimedOut` alarm fires past it). */
+export const RESCORING_TIMEOUT = Duration.hours(36);
+
 /** Properties of {@link RescoringWorkflow}. */
 export interface RescoringWorkflowProps {
   /** The rescore function: one segment per invocation, answering `{ done, startKey }`. */
@@ -57,8 +60,10 @@ export class RescoringWorkflow extends Construct {
       .next(settle)
       .next(this.pass('SecondPass', props));
 
-    // Two passes over a large table at the paced rate, plus the wait, fit well within this.
-    this.stateMachine = loggedStateMachine(this, definition, Duration.hours(12));
+    // Two passes plus the wait: at 1,000 events/s the table holds ~48 million profiles (README, "Cost per
+    // million events"), a first pass of ~13 h at the default 1,000 writes/s and an unpaced second pass of
+    // a few hours. A run that times out is started again by the next promotion and skips what it rewrote.
+    this.stateMachine = loggedStateMachine(this, definition, RESCORING_TIMEOUT);
     // The function's ARN as cdk-nag prints it is only known once the template resolves.
     this.node.addValidation({
       validate: () => {
