@@ -31,6 +31,17 @@
  * - risk: the smoothed inter-event gap follows ARRIVAL order (a late event measures no gap); the
  *   other risk signals are order independent as `shared/risk/risk-signals.ts` states. So the
  *   guarantee above holds for the risk state when events arrive in event-time order, however batched.
+ *
+ * Batching is never part of the envelope, merges on identify included: ingest stores exactly the
+ * record-by-record fold of the records in the order they were processed, for ANY events, however the
+ * batches cut them (`test/unit/ingest/merge-batch-cuts.property.test.ts`). What the envelope bounds is
+ * the order. A user and its cookie sit on two shards whose consumers interleave as they will, so a
+ * cookie record is folded either into the anonymous state before the freeze or through the redirect
+ * after it; outside the envelope the merged sessions (an earlier or gap-delimited cookie session, a
+ * late identify), decays beyond the exact span and categories beyond K then depend on which. A
+ * reference fold in delivery order (`infra/local/reference-fold.ts`) is therefore exact for merged
+ * profiles inside the envelope, and for keys on one shard; across shards, outside it, it agrees as
+ * far as the consumers keep to the delivery order.
  */
 import { EVENT_TYPES, profileIdOf, type ContractEvent, type EventType } from '../contract/event-contract';
 import { decayAnchor, decayContribution, rescaleDecay } from './fixed-point-decay';

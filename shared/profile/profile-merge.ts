@@ -17,7 +17,9 @@
  * KB): an ordered pair of conditional writes, each idempotent, and either half completes the other.
  * 1. Freeze: the user's consumer, applying an `identify` (userId U, anonymousId A), writes A's item as a
  *    redirect (`mergedInto` U) conditioned on A's version (or on its absence), keeping A's state and
- *    folding in A's events of the same batch. A is never written again but by erasure.
+ *    folding in A's events of the same batch that precede the identify (later ones go through the
+ *    redirect, as they would in the next batch: where a batch is cut never changes the merge). A is
+ *    never written again but by erasure.
  * 2. Fold: U is written (conditioned on its version) with the identify applied AND A's frozen state
  *    merged, recording A in `merges` (the idempotence marker) with A's sequence marks.
  * A crash between 1 and 2 leaves the identify unapplied on U: its redelivery meets the redirect into U
