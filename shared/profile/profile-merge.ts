@@ -106,6 +106,17 @@ export function anonymousIdOf(profileId: string): string | undefined {
   return profileId.startsWith(ANONYMOUS_PREFIX) ? profileId.slice(ANONYMOUS_PREFIX.length) : undefined;
 }
 
+/** `profileIdOf(event) === profileId`, without building an anonymous profile id per event. */
+function isOwnEvent(event: SequencedEvent['event'], profileId: string): boolean {
+  if (event.userId !== undefined) return event.userId === profileId;
+  const anonymousId = event.anonymousId!;
+  return (
+    profileId.length === ANONYMOUS_PREFIX.length + anonymousId.length &&
+    profileId.startsWith(ANONYMOUS_PREFIX) &&
+    profileId.endsWith(anonymousId)
+  );
+}
+
 /** Whether `anonymousId` is already merged into `state`. */
 export function hasMerged(state: ProfileState, anonymousId: string): boolean {
   return state.merges.some((m) => m.anonymousId === anonymousId);
@@ -273,8 +284,7 @@ export function foldIntoTarget(
   };
   for (const sequenced of events) {
     const { event } = sequenced;
-    const owner = profileIdOf(event);
-    if (owner === profileId) {
+    if (isOwnEvent(event, profileId)) {
       if (!foldEvent(next, sequenced, next.shardMarks)) {
         result.duplicates++;
         continue;
@@ -286,7 +296,7 @@ export function foldIntoTarget(
       }
       continue;
     }
-    const anonymousId = anonymousIdOf(owner);
+    const anonymousId = anonymousIdOf(profileIdOf(event));
     if (
       anonymousId === undefined ||
       (!hasMerged(next, anonymousId) && !mergeIn(anonymousId, event.occurredAt))
