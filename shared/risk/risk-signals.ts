@@ -106,6 +106,8 @@ const isNewerEntry = (a: FingerprintEntry, b: FingerprintEntry) =>
 
 /** Fold one sighting of `key` at hour `hour` into `list`, keeping the `limit` most recently seen. */
 function touchFingerprint(list: FingerprintEntry[], key: number, hour: number, limit: number): void {
+  // Seen again within its latest hour (most events): nothing to join, nothing to allocate.
+  if (list[0]?.key === key && list[0].at >= hour && list[0].first <= hour) return;
   addFingerprint(list, { key, at: hour, first: hour }, limit);
 }
 
