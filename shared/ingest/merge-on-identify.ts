@@ -64,13 +64,16 @@ export async function planMerges(
   for (const id of owners) if (!items.has(id)) items.set(id, decode(stored.get(id)));
   const ownerOf = (id: string) => items.get(id)?.state.redirect?.into ?? id;
 
-  // Which anonymous and target items are still unread: one more BatchGetItem for all of them.
+  // Which anonymous and target items are still unread: one more BatchGetItem for all of them. The
+  // identifies are noted on the way, so that step 1 visits only them (most batches have none).
   const missing = new Set<string>();
+  const identifies: number[] = [];
   for (let i = 0; i < valid.length; i++) {
     const target = ownerOf(owners[i]!);
     if (!items.has(target)) missing.add(target);
     const { event } = valid[i]!;
     if (event.type === 'identify' && event.anonymousId !== undefined) {
+      identifies.push(i);
       const anonId = `${ANONYMOUS_PREFIX}${event.anonymousId}`;
       if (!items.has(anonId)) missing.add(anonId);
     }
@@ -105,10 +108,8 @@ export async function planMerges(
     frozenTransitions: [],
   };
   // Step 1, in stream order: two identifies of one anonymous id in a batch are decided first come first.
-  for (let i = 0; i < valid.length; i++) {
-    const { event } = valid[i]!;
-    const anonymousId = event.anonymousId;
-    if (event.type !== 'identify' || anonymousId === undefined) continue;
+  for (const i of identifies) {
+    const anonymousId = valid[i]!.event.anonymousId!;
     const user = targets.get(owners[i]!)!;
     if (
       user.resolutions.has(anonymousId) ||
