@@ -64,13 +64,16 @@ export async function planMerges(
   for (const id of owners) if (!items.has(id)) items.set(id, decode(stored.get(id)));
   const ownerOf = (id: string) => items.get(id)?.state.redirect?.into ?? id;
 
-  // Which anonymous and target items are still unread: one more BatchGetItem for all of them.
+  // Which anonymous and target items are still unread: one more BatchGetItem for all of them. The
+  // identifies are noted on the way, so that step 1 visits only them (most batches have none).
   const missing = new Set<string>();
+  const identifies: number[] = [];
   for (let i = 0; i < valid.length; i++) {
     const target = ownerOf(owners[i]!);
     if (!items.has(target)) missing.add(target);
     const { event } = valid[i]!;
     if (event.type === 'identify' && event.anonymousId !== undefined) {
+      identifies.push(i);
       const anonId = `${ANONYMOUS_PREFIX}${event.anonymousId}`;
       if (!items.has(anonId)) missing.add(anonId);
     }
@@ -105,10 +108,8 @@ export async function planMerges(
     frozenTransitions: [],
   };
   // Step 1, in stream order: two identifies of one anonymous id in a batch are decided first come first.
-  for (let i = 0; i < valid.length; i++) {
-    const { event } = valid[i]!;
-    const anonymousId = event.anonymousId;
-    if (event.type !== 'identify' || anonymousId === undefined) continue;
+  for (const i of identifies) {
+    const anonymousId = valid[i]!.event.anonymousId!;
     const user = targets.get(owners[i]!)!;
     if (
       user.resolutions.has(anonymousId) ||
@@ -116,7 +117,7 @@ export async function planMerges(
     ) {
       continue;
     }
-    const resolution = await freeze(user, anonymousId, event, items, targets, profiles, options, plan);
+    const resolution = await freeze(user, anonymousId, valid, i, items, targets, profiles, options, plan);
     if (resolution === undefined) plan.failed.push(user);
     else user.resolutions.set(anonymousId, resolution);
   }
@@ -124,11 +125,15 @@ export async function planMerges(
   return plan;
 }
 
-/** Step 1 for one identify: the redirect into `user` (written, or found), a refusal, or undefined (retry later). */
+/**
+ * Step 1 for the identify `valid[identifyIndex]`: the redirect into `user` (written, or found), a
+ * refusal, or undefined (retry later).
+ */
 async function freeze(
   user: RoutedTarget,
   anonymousId: string,
-  identify: SequencedEvent['event'],
+  valid: readonly SequencedEvent[],
+  identifyIndex: number,
   items: Map<string, DecodedProfileItem | undefined>,
   targets: Map<string, RoutedTarget>,
   profiles: ProfileStore,
@@ -136,6 +141,7 @@ async function freeze(
   plan: MergePlan,
 ): Promise<MergeResolution | undefined> {
   const anonId = `${ANONYMOUS_PREFIX}${anonymousId}`;
+  const identify = valid[identifyIndex]!.event;
   const frozenHere = [...user.resolutions.values()].filter((r) => !('refused' in r)).length;
   for (let attempt = 0; attempt <= options.maxRetries; attempt++) {
     const current = items.get(anonId);
@@ -150,9 +156,18 @@ async function freeze(
     if ((user.stored?.state.merges.length ?? 0) + frozenHere >= PROFILE_LIMITS.mergedAliases) {
       return { refused: 'alias-limit' };
     }
-    // The anonymous profile's own records in this batch go into the frozen state, not into a write of their own.
+    // The anonymous profile's records in this batch before the identify go into the frozen state, not
+    // into a write of their own; those after it reach the user through the redirect, as they would in
+    // the next batch (else where the batch was cut would decide whether they merge or arrive as an alias's).
     const own = targets.get(anonId)?.events ?? [];
-    const frozen = freezeAsRedirect(current?.state, anonymousId, user.profileId, identify, own);
+    const before = countBefore(valid, identifyIndex, own);
+    const frozen = freezeAsRedirect(
+      current?.state,
+      anonymousId,
+      user.profileId,
+      identify,
+      own.slice(0, before),
+    );
     const version = (current?.version ?? 0) + 1;
     const exits = transitionsOf(
       anonId,
@@ -176,10 +191,38 @@ async function freeze(
       plan.frozenApplied += frozen.applied;
       plan.frozenDuplicates += frozen.duplicates;
       targets.delete(anonId);
+      if (before < own.length) user.events = inStreamOrder(valid, user.events, own.slice(before));
       return frozen.source;
     }
     if (outcome.status === 'throttled') return undefined;
     items.set(anonId, decode(outcome.current));
   }
   return undefined;
+}
+
+/** How many of `subsequence` (records of `valid`, in its order) come before `valid[index]`. */
+function countBefore(
+  valid: readonly SequencedEvent[],
+  index: number,
+  subsequence: readonly SequencedEvent[],
+): number {
+  let count = 0;
+  for (let i = 0; i < index && count < subsequence.length; i++) if (valid[i] === subsequence[count]) count++;
+  return count;
+}
+
+/** Two disjoint subsequences of `valid` as one, in `valid`'s order. */
+function inStreamOrder(
+  valid: readonly SequencedEvent[],
+  a: readonly SequencedEvent[],
+  b: readonly SequencedEvent[],
+): SequencedEvent[] {
+  const merged: SequencedEvent[] = [];
+  let i = 0;
+  let j = 0;
+  for (const record of valid) {
+    if (record === a[i]) merged.push(a[i++]!);
+    else if (record === b[j]) merged.push(b[j++]!);
+  }
+  return merged;
 }

@@ -31,6 +31,17 @@
  * - risk: the smoothed inter-event gap follows ARRIVAL order (a late event measures no gap); the
  *   other risk signals are order independent as `shared/risk/risk-signals.ts` states. So the
  *   guarantee above holds for the risk state when events arrive in event-time order, however batched.
+ *
+ * Batching is never part of the envelope, merges on identify included: ingest stores exactly the
+ * record-by-record fold of the records in the order they were processed, for ANY events, however the
+ * batches cut them (`test/unit/ingest/merge-batch-cuts.property.test.ts`). What the envelope bounds is
+ * the order. A user and its cookie sit on two shards whose consumers interleave as they will, so a
+ * cookie record is folded either into the anonymous state before the freeze or through the redirect
+ * after it; outside the envelope the merged sessions (an earlier or gap-delimited cookie session, a
+ * late identify), decays beyond the exact span and categories beyond K then depend on which. A
+ * reference fold in delivery order (`infra/local/reference-fold.ts`) is therefore exact for merged
+ * profiles inside the envelope, and for keys on one shard; across shards, outside it, it agrees as
+ * far as the consumers keep to the delivery order.
  */
 import { EVENT_TYPES, profileIdOf, type ContractEvent, type EventType } from '../contract/event-contract';
 import { decayAnchor, decayContribution, rescaleDecay } from './fixed-point-decay';
@@ -88,8 +99,25 @@ export class ProfileMismatchError extends Error {
   }
 }
 
-const TYPE_INDEX = new Map<EventType, number>(EVENT_TYPES.map((t, i) => [t, i]));
-const DECAY_INDEX = new Map<EventType, number>(DECAYED_EVENT_TYPES.map((t, i) => [t, i]));
+/** What the fold does per event type, looked up once per event. */
+interface TypeRule {
+  /** Index in `counts`. */
+  count: number;
+  /** First index in `decays`, or -1 when the type keeps no decayed activity. */
+  decaySlot: number;
+  /** {@link CATEGORY_WEIGHTS} of the type. */
+  categoryWeight: number;
+}
+const TYPE_RULES = new Map<EventType, TypeRule>(
+  EVENT_TYPES.map((type, count) => {
+    const decayIndex = (DECAYED_EVENT_TYPES as readonly EventType[]).indexOf(type);
+    const decaySlot = decayIndex < 0 ? -1 : decayIndex * HALF_LIVES_MS.length;
+    return [type, { count, decaySlot, categoryWeight: CATEGORY_WEIGHTS[type] }];
+  }),
+);
+/** Hash states of the dedupe window's prefixes (`e:` event ids, `o:` order ids): no joined string per event. */
+const EVENT_ID_SEED = fnv1a32('e:');
+const ORDER_ID_SEED = fnv1a32('o:');
 const PRODUCT_EVENTS: ReadonlySet<EventType> = new Set([
   'product_view',
   'add_to_cart',
@@ -97,6 +125,7 @@ const PRODUCT_EVENTS: ReadonlySet<EventType> = new Set([
   'purchase',
 ]);
 const HALF_LIFE_COUNT = HALF_LIVES_MS.length;
+const HALF_LIVES: readonly number[] = [...HALF_LIVES_MS];
 
 /** Normalise a search term: trimmed, lower case, single spaces, bounded length. */
 export function normaliseSearchTerm(query: string): string {
@@ -143,7 +172,7 @@ export function pruneCart(cart: CartEvent[], lastPurchaseAt: number): void {
 export function advanceTo(state: ProfileState, atMs: number): void {
   const previous = state.lastEventAt;
   for (let h = 0; h < HALF_LIFE_COUNT; h++) {
-    const halfLife = HALF_LIVES_MS[h]!;
+    const halfLife = HALF_LIVES[h]!;
     const periods = decayAnchor(atMs, halfLife) - decayAnchor(previous, halfLife);
     if (periods === 0) continue;
     for (let i = h; i < state.decays.length; i += HALF_LIFE_COUNT) {
@@ -169,10 +198,18 @@ function addAffinity(state: ProfileState, key: string, atMs: number, weight: num
   const anchor = decayAnchor(state.lastEventAt, AFFINITY_HALF_LIFE_MS);
   const contribution = decayContribution(atMs, AFFINITY_HALF_LIFE_MS, anchor, weight);
   const categories = state.categories;
-  const found = categories.findIndex((c) => c.key === key);
-  if (found >= 0) categories[found]!.score += contribution;
-  else categories.push({ key, score: contribution });
-  categories.sort(byScore);
+  let index = 0;
+  while (index < categories.length && categories[index]!.key !== key) index++;
+  let entry = categories[index];
+  if (entry !== undefined) entry.score += contribution;
+  else categories.push((entry = { key, score: contribution }));
+  // The list is in canonical order and a contribution is never negative, so only this entry can be out
+  // of place, behind where it belongs: move it forward (what a full sort would give, without one).
+  while (index > 0 && byScore(entry, categories[index - 1]!) < 0) {
+    categories[index] = categories[index - 1]!;
+    index--;
+  }
+  categories[index] = entry;
   // Deterministic eviction: the lowest (score, then greatest key) of the K + 1 goes.
   if (categories.length > PROFILE_LIMITS.categories) categories.pop();
 }
@@ -292,16 +329,17 @@ function applyOne(state: ProfileState, event: ContractEvent, alias: AliasStream 
   if (atMs > state.lastEventAt) advanceTo(state, atMs);
 
   const type = event.type;
-  state.counts[TYPE_INDEX.get(type)!]!++;
-  const decayIndex = DECAY_INDEX.get(type);
-  if (decayIndex !== undefined) {
+  const rule = TYPE_RULES.get(type)!;
+  state.counts[rule.count]!++;
+  if (rule.decaySlot >= 0) {
+    const decays = state.decays;
     for (let h = 0; h < HALF_LIFE_COUNT; h++) {
-      const halfLife = HALF_LIVES_MS[h]!;
+      const halfLife = HALF_LIVES[h]!;
       const anchor = decayAnchor(state.lastEventAt, halfLife);
-      state.decays[decayIndex * HALF_LIFE_COUNT + h]! += decayContribution(atMs, halfLife, anchor);
+      decays[rule.decaySlot + h]! += decayContribution(atMs, halfLife, anchor);
     }
   }
-  const weight = CATEGORY_WEIGHTS[type];
+  const weight = rule.categoryWeight;
   if (weight > 0) {
     const category = categoryKeyOf(event);
     if (category !== undefined) addAffinity(state, category, atMs, weight);
@@ -342,7 +380,7 @@ function applyOne(state: ProfileState, event: ContractEvent, alias: AliasStream 
 }
 
 function applyPurchase(state: ProfileState, event: ContractEvent, atSec: number): void {
-  const orderHash = fnv1a32(`o:${event.orderId!}`);
+  const orderHash = fnv1a32(event.orderId!, ORDER_ID_SEED);
   if (indexOfRecent(state.dedupe, orderHash) < 0) state.orderCount++;
   rememberId(state, orderHash, event.occurredAt);
   if (event.revenue !== undefined) state.revenueCents += toCents(event.revenue);
@@ -393,7 +431,7 @@ export function foldEvent(
 ): boolean {
   const { event, shardId, sequenceNumber } = sequenced;
   if (isRedelivery(marks, shardId, sequenceNumber)) return false;
-  const eventHash = fnv1a32(`e:${event.eventId}`);
+  const eventHash = fnv1a32(event.eventId, EVENT_ID_SEED);
   if (indexOfRecent(state.dedupe, eventHash) >= 0) return false;
   if (alias !== undefined && indexOfRecent(alias.dedupe, eventHash) >= 0) return false;
   const previousEventAt = state.lastEventAt;

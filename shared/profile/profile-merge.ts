@@ -17,7 +17,9 @@
  * KB): an ordered pair of conditional writes, each idempotent, and either half completes the other.
  * 1. Freeze: the user's consumer, applying an `identify` (userId U, anonymousId A), writes A's item as a
  *    redirect (`mergedInto` U) conditioned on A's version (or on its absence), keeping A's state and
- *    folding in A's events of the same batch. A is never written again but by erasure.
+ *    folding in A's events of the same batch that precede the identify (later ones go through the
+ *    redirect, as they would in the next batch: where a batch is cut never changes the merge). A is
+ *    never written again but by erasure.
  * 2. Fold: U is written (conditioned on its version) with the identify applied AND A's frozen state
  *    merged, recording A in `merges` (the idempotence marker) with A's sequence marks.
  * A crash between 1 and 2 leaves the identify unapplied on U: its redelivery meets the redirect into U
@@ -102,6 +104,17 @@ export interface TargetFoldResult {
 /** The anonymous id of an anonymous profile id, or undefined for a user profile. */
 export function anonymousIdOf(profileId: string): string | undefined {
   return profileId.startsWith(ANONYMOUS_PREFIX) ? profileId.slice(ANONYMOUS_PREFIX.length) : undefined;
+}
+
+/** `profileIdOf(event) === profileId`, without building an anonymous profile id per event. */
+function isOwnEvent(event: SequencedEvent['event'], profileId: string): boolean {
+  if (event.userId !== undefined) return event.userId === profileId;
+  const anonymousId = event.anonymousId!;
+  return (
+    profileId.length === ANONYMOUS_PREFIX.length + anonymousId.length &&
+    profileId.startsWith(ANONYMOUS_PREFIX) &&
+    profileId.endsWith(anonymousId)
+  );
 }
 
 /** Whether `anonymousId` is already merged into `state`. */
@@ -271,8 +284,7 @@ export function foldIntoTarget(
   };
   for (const sequenced of events) {
     const { event } = sequenced;
-    const owner = profileIdOf(event);
-    if (owner === profileId) {
+    if (isOwnEvent(event, profileId)) {
       if (!foldEvent(next, sequenced, next.shardMarks)) {
         result.duplicates++;
         continue;
@@ -284,7 +296,7 @@ export function foldIntoTarget(
       }
       continue;
     }
-    const anonymousId = anonymousIdOf(owner);
+    const anonymousId = anonymousIdOf(profileIdOf(event));
     if (
       anonymousId === undefined ||
       (!hasMerged(next, anonymousId) && !mergeIn(anonymousId, event.occurredAt))

@@ -255,28 +255,50 @@ export function emptyProfile(profileId: string): ProfileState {
 
 /** A deep copy, so that applying events never mutates the caller's state. */
 export function cloneProfile(state: ProfileState): ProfileState {
-  return {
-    ...state,
+  // Every field named (no spread): one object shape for every clone, and no per-entry spread.
+  const copy: ProfileState = {
+    profileId: state.profileId,
+    firstSeenAt: state.firstSeenAt,
+    lastEventAt: state.lastEventAt,
     counts: state.counts.slice(),
     decays: state.decays.slice(),
-    categories: state.categories.map((c) => ({ ...c })),
-    recentProducts: state.recentProducts.map((e) => ({ ...e })),
-    recentSearches: state.recentSearches.map((e) => ({ ...e })),
-    cart: state.cart.map((e) => ({ ...e })),
-    aliases: state.aliases.map((e) => ({ ...e })),
-    shardMarks: state.shardMarks.map((e) => ({ ...e })),
-    dedupe: state.dedupe.map((e) => ({ ...e })),
+    categories: state.categories.map(({ key, score }) => ({ key, score })),
+    recentProducts: state.recentProducts.map(copyEntry),
+    recentSearches: state.recentSearches.map(copyEntry),
+    orderCount: state.orderCount,
+    revenueCents: state.revenueCents,
+    lastPurchaseAt: state.lastPurchaseAt,
+    cart: state.cart.map(({ at, productId, quantity, priceCents }) => ({
+      at,
+      productId,
+      quantity,
+      priceCents,
+    })),
+    sessionCount: state.sessionCount,
+    sessionKey: state.sessionKey,
+    sessionStart: state.sessionStart,
+    sessionEnd: state.sessionEnd,
+    sessionEvents: state.sessionEvents,
+    aliases: state.aliases.map(copyEntry),
+    shardMarks: state.shardMarks.map(copyMark),
+    dedupe: state.dedupe.map(copyEntry),
     risk: cloneRiskState(state.risk),
     merges: state.merges.map((m) => ({
-      ...m,
-      shardMarks: m.shardMarks.map((e) => ({ ...e })),
+      anonymousId: m.anonymousId,
+      at: m.at,
+      shardMarks: m.shardMarks.map(copyMark),
       session: { ...m.session },
-      dedupe: m.dedupe.map((e) => ({ ...e })),
+      sharedSessionKey: m.sharedSessionKey,
+      dedupe: m.dedupe.map(copyEntry),
     })),
-    mergeRefusals: state.mergeRefusals.map((e) => ({ ...e })),
-    ...(state.redirect === undefined ? {} : { redirect: { ...state.redirect } }),
+    mergeRefusals: state.mergeRefusals.map(({ anonymousId, at, reason }) => ({ anonymousId, at, reason })),
   };
+  if (state.redirect !== undefined) copy.redirect = { ...state.redirect };
+  return copy;
 }
+
+const copyEntry = <K extends string | number>({ key, at }: RecentEntry<K>): RecentEntry<K> => ({ key, at });
+const copyMark = ({ shardId, sequenceNumber }: ShardMark): ShardMark => ({ shardId, sequenceNumber });
 
 /** The cart as a shopper sees it, derived from {@link ProfileState.cart}. */
 export interface CartView {

@@ -38,15 +38,37 @@ export function touchRecent<K extends string | number>(
 ): boolean {
   const found = indexOfRecent(list, key);
   if (found >= 0) {
-    if (list[found]!.at >= at) return false;
-    list.splice(found, 1);
-  } else if (list.length >= limit && !isNewer(at, key, list[list.length - 1]!)) {
-    return false;
+    const entry = list[found]!;
+    if (entry.at >= at) return false;
+    // A later sighting only moves the entry towards the front: shift the ones it overtakes, in place
+    // (the same list a removal and re-insertion would give, without allocating).
+    let index = found;
+    while (index > 0 && isNewer(at, key, list[index - 1]!)) {
+      list[index] = list[index - 1]!;
+      index--;
+    }
+    entry.at = at;
+    list[index] = entry;
+    return true;
+  }
+  if (list.length >= limit) {
+    const oldest = list[list.length - 1]!;
+    if (!isNewer(at, key, oldest)) return false;
+    // Full (the dedupe window, once a profile is active): the oldest entry leaves, and its object
+    // carries the new key, shifted forward to its place.
+    let index = list.length - 1;
+    while (index > 0 && isNewer(at, key, list[index - 1]!)) {
+      list[index] = list[index - 1]!;
+      index--;
+    }
+    oldest.key = key;
+    oldest.at = at;
+    list[index] = oldest;
+    return true;
   }
   let index = 0;
   while (index < list.length && !isNewer(at, key, list[index]!)) index++;
   list.splice(index, 0, { key, at });
-  if (list.length > limit) list.pop();
   return true;
 }
 

@@ -68,16 +68,37 @@ export function emptyRiskState(): RiskState {
 /** A deep copy. */
 export function cloneRiskState(risk: RiskState): RiskState {
   return {
-    ...risk,
+    gapMs: risk.gapMs,
+    gapDevMs: risk.gapDevMs,
+    gaps: risk.gaps,
+    peakPerMinute: risk.peakPerMinute,
     logins: risk.logins.slice(),
-    devices: risk.devices.map((e) => ({ ...e })),
-    networks: risk.networks.map((e) => ({ ...e })),
+    devices: risk.devices.map(copyFingerprint),
+    networks: risk.networks.map(copyFingerprint),
   };
 }
 
+const copyFingerprint = ({ key, at, first }: FingerprintEntry): FingerprintEntry => ({ key, at, first });
+
 /** The 32-bit prefix of a hex keyed hash: enough to tell a profile's few devices apart. */
 export function fingerprint32(hexHash: string): number {
-  return Number.parseInt(hexHash.slice(0, 8), 16) >>> 0;
+  // Twice per event with a context: read 8 hex digits in place rather than slice and parse them.
+  let value = 0;
+  for (let i = 0; i < 8; i++) {
+    const digit = hexDigit(hexHash.charCodeAt(i));
+    // Shorter, or not plain hex: parseInt's own rules (prefixes, signs, partial digits).
+    if (digit < 0) return Number.parseInt(hexHash.slice(0, 8), 16) >>> 0;
+    value = value * 16 + digit;
+  }
+  return value >>> 0;
+}
+
+/** The value of a hex digit's char code, or -1 (NaN, past the end, included). */
+function hexDigit(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 97 && code <= 102) return code - 87;
+  if (code >= 65 && code <= 70) return code - 55;
+  return -1;
 }
 
 const isNewerEntry = (a: FingerprintEntry, b: FingerprintEntry) =>
@@ -85,14 +106,19 @@ const isNewerEntry = (a: FingerprintEntry, b: FingerprintEntry) =>
 
 /** Fold one sighting of `key` at hour `hour` into `list`, keeping the `limit` most recently seen. */
 function touchFingerprint(list: FingerprintEntry[], key: number, hour: number, limit: number): void {
+  // Seen again within its latest hour (most events): nothing to join, nothing to allocate.
+  if (list[0]?.key === key && list[0].at >= hour && list[0].first <= hour) return;
   addFingerprint(list, { key, at: hour, first: hour }, limit);
 }
 
 /** Join `seen` into `list` on its key (latest last sighting, earliest first), keeping the `limit` newest. */
 function addFingerprint(list: FingerprintEntry[], seen: FingerprintEntry, limit: number): void {
   const { key } = seen;
+  let found = 0;
+  while (found < list.length && list[found]!.key !== key) found++;
+  if (found === list.length) found = -1;
+  else if (list[found]!.at >= seen.at && list[found]!.first <= seen.first) return; // nothing to join
   let entry: FingerprintEntry = { ...seen };
-  const found = list.findIndex((e) => e.key === key);
   if (found >= 0) {
     const old = list[found]!;
     entry = { key, at: Math.max(old.at, seen.at), first: Math.min(old.first, seen.first) };

@@ -1,19 +1,17 @@
 import fc from 'fast-check';
-import { partitionKeyOf, type ContractEvent } from '../../../shared/contract/event-contract';
-import { ingestBatch, type IngestStats } from '../../../shared/ingest/ingest-batch';
-import type { IngestRecord, ProfileScorer, ProfileStore } from '../../../shared/ingest/ingest-ports';
+import type { ContractEvent } from '../../../shared/contract/event-contract';
+import type { IngestStats } from '../../../shared/ingest/ingest-batch';
 import { decodeProfileItem } from '../../../shared/profile/profile-item-codec';
 import { foldIntoTarget, IdentityFold, sourceOf } from '../../../shared/profile/profile-merge';
 import { PROFILE_LIMITS, type ProfileState } from '../../../shared/profile/profile-state';
 import { comparableState } from '../../../infra/local/reference-fold';
-import { ingestRecords, makeEvent, sequenced, T0 } from '../../support/factories';
-import { InMemoryProfileStore, InMemoryQuarantine } from '../../support/in-memory-adapters';
+import { makeEvent, sequenced, T0 } from '../../support/factories';
+import { InMemoryProfileStore } from '../../support/in-memory-adapters';
 import { envelopedEvents } from '../../support/profile-fixtures';
+import { batches, runShards, shardRecords as recordsOf } from '../../support/shard-consumers';
 
 const USER = 'u-1';
 const ANON = 'a-9';
-const ARRIVAL = T0 + 5 * 3_600_000;
-const unscored: ProfileScorer = { score: async () => undefined };
 
 /**
  * A person inside the envelope: events split between the user's own key and an anonymous key, plus the
@@ -64,79 +62,6 @@ function shuffled<T>(items: readonly T[], keys: readonly number[]): T[] {
     .sort((a, b) => a.key - b.key || a.i - b.i)
     .map((x) => x.item);
 }
-
-/** Cut `records` into batches at `cuts`. */
-function batches(records: readonly IngestRecord[], cuts: readonly number[]): IngestRecord[][] {
-  const bounds = [...new Set(cuts.map((c) => c % (records.length + 1)))].sort((a, b) => a - b);
-  const out: IngestRecord[][] = [];
-  let start = 0;
-  for (const end of [...bounds, records.length]) {
-    if (end > start) out.push(records.slice(start, end));
-    start = end;
-  }
-  return out;
-}
-
-/**
- * Process every shard's batches in the interleaving `turns` picks, each batch possibly retried. A `true`
- * in `pauses` lets another shard's next batch run to its end just before a profile write (consumers run
- * concurrently: the cookie's consumer can meet a redirect between the user consumer's freeze and its write).
- */
-async function runShards(
-  shards: IngestRecord[][][],
-  turns: readonly number[],
-  retries: readonly boolean[],
-  profiles = new InMemoryProfileStore(),
-  pauses: readonly boolean[] = [],
-): Promise<{ profiles: InMemoryProfileStore; stats: IngestStats[] }> {
-  const next = shards.map(() => 0);
-  const stats: IngestStats[] = [];
-  // The shard whose batch is running at the outer level; a batch run in a pause does not pause again.
-  let running: number | undefined;
-  let pause = 0;
-  const interleaved: ProfileStore = {
-    getMany: (ids) => profiles.getMany(ids),
-    putIfVersion: async (item, expectedVersion) => {
-      const paused = running;
-      const other = shards.findIndex((batches, s) => s !== paused && next[s]! < batches.length);
-      if (paused !== undefined && other >= 0 && (pauses[pause++] ?? false)) {
-        running = undefined;
-        await runBatch(other, false);
-        running = paused;
-      }
-      return profiles.putIfVersion(item, expectedVersion);
-    },
-  };
-  const deps = {
-    profiles: interleaved,
-    quarantine: new InMemoryQuarantine(),
-    scorer: unscored,
-    now: () => ARRIVAL,
-  };
-  let turn = 0;
-  const runBatch = async (s: number, retry: boolean) => {
-    const result = await ingestBatch(shards[s]![next[s]!]!, deps);
-    stats.push(result.stats);
-    // A batch item failure makes Lambda redeliver from the lowest failed record: here, the whole batch.
-    if (result.failedSequenceNumbers.length === 0 && !retry) next[s]!++;
-  };
-  while (next.some((n, s) => n < shards[s]!.length)) {
-    const open = shards.map((_, s) => s).filter((s) => next[s]! < shards[s]!.length);
-    running = open[(turns[turn] ?? 0) % open.length]!;
-    await runBatch(running, retries[turn] ?? false);
-    running = undefined;
-    turn++;
-  }
-  return { profiles, stats };
-}
-
-const recordsOf = (events: readonly ContractEvent[], shardId: string, first: bigint) =>
-  ingestRecords(events, {
-    shardId,
-    firstSequenceNumber: first,
-    partitionKey: partitionKeyOf,
-    arrivalMs: ARRIVAL,
-  });
 
 const sum = (stats: readonly IngestStats[], pick: (s: IngestStats) => number) =>
   stats.reduce((n, s) => n + pick(s), 0);

@@ -41,3 +41,42 @@ describe('recent set', () => {
     );
   });
 });
+
+/** `touchRecent` as it was before it moved and recycled entries in place: remove, re-insert, trim. */
+function touchBySplicing(list: RecentEntry<number>[], key: number, at: number, limit: number): boolean {
+  const found = list.findIndex((e) => e.key === key);
+  if (found >= 0) {
+    if (list[found]!.at >= at) return false;
+    list.splice(found, 1);
+  } else if (list.length >= limit) {
+    const last = list[list.length - 1]!;
+    if (!(at > last.at || (at === last.at && key > last.key))) return false;
+  }
+  let index = 0;
+  while (index < list.length && !(at > list[index]!.at || (at === list[index]!.at && key > list[index]!.key)))
+    index++;
+  list.splice(index, 0, { key, at });
+  if (list.length > limit) list.pop();
+  return true;
+}
+
+describe('recent set, in place', () => {
+  it('gives the same list and answer as removing and re-inserting, for any sightings and limit', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 20 })), {
+          maxLength: 40,
+        }),
+        fc.integer({ min: 1, max: 6 }),
+        (sightings, limit) => {
+          const inPlace: RecentEntry<number>[] = [];
+          const spliced: RecentEntry<number>[] = [];
+          for (const [key, at] of sightings) {
+            expect(touchRecent(inPlace, key, at, limit)).toBe(touchBySplicing(spliced, key, at, limit));
+            expect(inPlace).toEqual(spliced);
+          }
+        },
+      ),
+    );
+  });
+});
