@@ -195,7 +195,10 @@ export async function ingestBatch(
 
   const profileOf = (sequenced: SequencedEvent) => profileIdOf(sequenced.event);
   const maxRetries = deps.maxConflictRetries ?? 3;
-  const valid = decoded.valid.filter((sequenced) => byProfile.has(profileOf(sequenced)));
+  const valid =
+    erased.size === 0
+      ? decoded.valid
+      : decoded.valid.filter((sequenced) => byProfile.has(profileOf(sequenced)));
   const plan = await planMerges(valid, profileOf, stored, deps.profiles, { now: nowMs, maxRetries });
   stats.applied += plan.frozenApplied;
   stats.duplicates += plan.frozenDuplicates;
@@ -365,12 +368,14 @@ async function writeWithRetries(
       version,
       current.state.lastEventAt,
     );
+    // One literal of one shape for every write (the codec reads an absent field and an undefined alike).
     const item = encodeProfileItem(current.state, {
       version,
       score: currentScore,
       writtenAt: deps.now(),
-      ...extras,
-      ...(committed.log === undefined ? {} : { audienceLog: committed.log }),
+      traits: extras.traits,
+      audiences: extras.audiences,
+      audienceLog: committed.log,
     });
     const outcome = await deps.profiles.putIfVersion(item, current.exists ? current.version : undefined);
     if (outcome.status === 'written') {
