@@ -12,6 +12,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { randomBytes } from 'node:crypto';
+import { marshallItem, unmarshallItem } from '../../functions/commons/dynamodb-attribute-values';
 import { toIngestRecords } from '../../functions/commons/kinesis-event';
 import { createIngestHandler, publishIngestTelemetry } from '../../functions/ingest/ingest-handler';
 import { metrics } from '../../functions/commons/telemetry';
@@ -490,10 +491,16 @@ export async function runComputeBench(
         metrics.publishStoredMetrics();
       }
     }),
-    await stage('DynamoDB adapter: unmarshall reads', false, () => {
+    await stage('DynamoDB adapter: unmarshall reads (unmarshallItem)', false, () => {
+      for (const batch of prepared) for (const item of batch.storedMarshalled) unmarshallItem(item);
+    }),
+    await stage('  util-dynamodb unmarshall, for comparison', false, () => {
       for (const batch of prepared) for (const item of batch.storedMarshalled) unmarshall(item);
     }),
-    await stage('DynamoDB adapter: marshall writes', false, () => {
+    await stage('DynamoDB adapter: marshall writes (marshallItem)', false, () => {
+      for (const batch of prepared) for (const item of batch.encoded) marshallItem(item);
+    }),
+    await stage('  util-dynamodb marshall, for comparison', false, () => {
       for (const batch of prepared) for (const item of batch.encoded) marshall(item, MARSHALL);
     }),
   ];
