@@ -24,7 +24,7 @@ import { storedProfileIdOf, type DecodePrivacy } from '../privacy/pseudonymise';
 import { decodeBatch, lowestSequenceNumber } from './decode-batch';
 import { erasedAmong, type TombstoneKeys } from '../erasure/tombstones';
 import type { CompiledAudienceSet, AudienceMembership } from '../audiences/audience-evaluation';
-import { membershipChanges, profileExtrasOf } from '../audiences/profile-extras';
+import { membershipChanges, profileExtrasOf, type ProfileExtras } from '../audiences/profile-extras';
 import type { PopulationStats, TraitThresholds } from '../traits/computed-traits';
 import { planMerges } from './merge-on-identify';
 import {
@@ -137,6 +137,15 @@ interface PendingProfile {
   merged: number;
   refused: Record<MergeRefusalReason, number>;
 }
+
+/**
+ * The item write names each of {@link ProfileExtras}' fields instead of spreading them (one object
+ * shape for the codec): a field added there fails to compile here until the write passes it on.
+ */
+const EVERY_EXTRAS_FIELD_WRITTEN: Exclude<keyof ProfileExtras, 'traits' | 'audiences'> extends never
+  ? true
+  : never = true;
+void EVERY_EXTRAS_FIELD_WRITTEN;
 
 /** A fold's outcome: the profile to write, or only the duplicates it recognised. */
 type Fold = { pending: PendingProfile; duplicates?: never } | { pending?: never; duplicates: number };
