@@ -7,8 +7,9 @@ import {
   PutItemCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { backoffDelayMs } from './backoff';
+import { marshallItem, unmarshallItem } from './dynamodb-attribute-values';
 import type { ProfileStore, StoredProfileItem, WriteOutcome } from '../../shared/ingest/ingest-ports';
 import type { ErasureProfileStore } from '../../shared/erasure/erasure-ports';
 import { isTombstoneKey, type TombstoneItem } from '../../shared/erasure/tombstones';
@@ -105,7 +106,7 @@ export class DynamoDbProfileStore implements ProfileStore, ErasureProfileStore {
           }),
         );
         for (const item of out.Responses?.[this.tableName] ?? []) {
-          const profile = unmarshall(item) as StoredProfileItem;
+          const profile = unmarshallItem(item) as StoredProfileItem;
           found.set(profile.profileId, profile);
         }
         keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
@@ -146,7 +147,7 @@ export class DynamoDbProfileStore implements ProfileStore, ErasureProfileStore {
     const out = await this.dynamodb.send(
       new GetItemCommand({ TableName: this.tableName, Key: marshall({ profileId }), ConsistentRead: true }),
     );
-    return out.Item === undefined ? undefined : (unmarshall(out.Item) as StoredProfileItem);
+    return out.Item === undefined ? undefined : (unmarshallItem(out.Item) as StoredProfileItem);
   }
 
   async putIfVersion(item: StoredProfileItem, expectedVersion: number | undefined): Promise<WriteOutcome> {
@@ -154,7 +155,7 @@ export class DynamoDbProfileStore implements ProfileStore, ErasureProfileStore {
       await this.dynamodb.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: marshall(item, { removeUndefinedValues: true }),
+          Item: marshallItem(item),
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ...(expectedVersion === undefined
             ? { ConditionExpression: 'attribute_not_exists(profileId)' }
@@ -185,6 +186,6 @@ export class DynamoDbProfileStore implements ProfileStore, ErasureProfileStore {
     error: ConditionalCheckFailedException,
     profileId: string,
   ): Promise<StoredProfileItem | undefined> {
-    return error.Item === undefined ? this.get(profileId) : (unmarshall(error.Item) as StoredProfileItem);
+    return error.Item === undefined ? this.get(profileId) : (unmarshallItem(error.Item) as StoredProfileItem);
   }
 }

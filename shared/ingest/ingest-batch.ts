@@ -24,7 +24,7 @@ import { storedProfileIdOf, type DecodePrivacy } from '../privacy/pseudonymise';
 import { decodeBatch, lowestSequenceNumber } from './decode-batch';
 import { erasedAmong, type TombstoneKeys } from '../erasure/tombstones';
 import type { CompiledAudienceSet, AudienceMembership } from '../audiences/audience-evaluation';
-import { membershipChanges, profileExtrasOf } from '../audiences/profile-extras';
+import { membershipChanges, profileExtrasOf, type ProfileExtras } from '../audiences/profile-extras';
 import type { PopulationStats, TraitThresholds } from '../traits/computed-traits';
 import { planMerges } from './merge-on-identify';
 import {
@@ -138,6 +138,15 @@ interface PendingProfile {
   refused: Record<MergeRefusalReason, number>;
 }
 
+/**
+ * The item write names each of {@link ProfileExtras}' fields instead of spreading them (one object
+ * shape for the codec): a field added there fails to compile here until the write passes it on.
+ */
+const EVERY_EXTRAS_FIELD_WRITTEN: Exclude<keyof ProfileExtras, 'traits' | 'audiences'> extends never
+  ? true
+  : never = true;
+void EVERY_EXTRAS_FIELD_WRITTEN;
+
 /** A fold's outcome: the profile to write, or only the duplicates it recognised. */
 type Fold = { pending: PendingProfile; duplicates?: never } | { pending?: never; duplicates: number };
 
@@ -195,7 +204,10 @@ export async function ingestBatch(
 
   const profileOf = (sequenced: SequencedEvent) => profileIdOf(sequenced.event);
   const maxRetries = deps.maxConflictRetries ?? 3;
-  const valid = decoded.valid.filter((sequenced) => byProfile.has(profileOf(sequenced)));
+  const valid =
+    erased.size === 0
+      ? decoded.valid
+      : decoded.valid.filter((sequenced) => byProfile.has(profileOf(sequenced)));
   const plan = await planMerges(valid, profileOf, stored, deps.profiles, { now: nowMs, maxRetries });
   stats.applied += plan.frozenApplied;
   stats.duplicates += plan.frozenDuplicates;
@@ -365,12 +377,14 @@ async function writeWithRetries(
       version,
       current.state.lastEventAt,
     );
+    // One literal of one shape for every write (the codec reads an absent field and an undefined alike).
     const item = encodeProfileItem(current.state, {
       version,
       score: currentScore,
       writtenAt: deps.now(),
-      ...extras,
-      ...(committed.log === undefined ? {} : { audienceLog: committed.log }),
+      traits: extras.traits,
+      audiences: extras.audiences,
+      audienceLog: committed.log,
     });
     const outcome = await deps.profiles.putIfVersion(item, current.exists ? current.version : undefined);
     if (outcome.status === 'written') {

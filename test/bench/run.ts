@@ -154,6 +154,7 @@ function computeRows(result: ComputeBenchResult): ResultRow[] {
 function stageNote(stage: StageTiming, handlerCpuMs: number): string {
   const share = `${((stage.medianMs / handlerCpuMs) * 100).toFixed(1)}% of handler CPU`;
   if (stage.stage.startsWith('DynamoDB adapter')) return 'real path only (not in the handler figure above)';
+  if (stage.stage.includes('util-dynamodb')) return 'what the adapter row above replaced, for comparison';
   return stage.inHandlerPath ? share : `${share}, inside the stage above`;
 }
 
