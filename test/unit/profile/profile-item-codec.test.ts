@@ -168,4 +168,21 @@ describe('estimateItemBytes', () => {
     // Assess
     expect(bytes).toBe(expected);
   });
+  it('sizes any number as the significant digits of String(number), the form marshall sends', () => {
+    // The reference: String's shortest round-trip form, mantissa digits without leading/trailing zeros.
+    const reference = (v: number) => {
+      const mantissa = String(Math.abs(v)).split('e')[0]!;
+      const digits = mantissa.replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
+      return Math.ceil(Math.max(1, digits.length) / 2) + 1;
+    };
+    const anyNumber = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      // Values rounded as the codec stores them (probabilities, contributions), and near the limits.
+      fc
+        .tuple(fc.double({ min: -1e12, max: 1e12, noNaN: true }), fc.integer({ min: 0, max: 6 }))
+        .map(([x, d]) => Math.round(x * 10 ** d) / 10 ** d),
+      fc.integer({ min: 2 ** 31, max: 2 ** 33 }).map((k) => k + 0.5),
+    );
+    fc.assert(fc.property(anyNumber, (v) => expect(estimateItemBytes({ n: v })).toBe(1 + reference(v))));
+  });
 });
