@@ -16,8 +16,13 @@
  * v1 writer simply drops the v2 outputs (every write is a whole PutItem) until a v2 writer rescores.
  * v4 is the one layout older readers cannot read: its `merges` entries are flat lists of ages, and a
  * merged id is no longer repeated in `aliases`. Only items with merges say 4 (v3 code refuses them by
- * that number instead of misreading them); this decoder still reads the v2/v3 form, and the item's next
- * write stores v4.
+ * that number instead of misreading them); this decoder still reads the v2/v3 form.
+ *
+ * v5 (what this code writes): every attribute a reader uses stays as it was; the pipeline's bookkeeping
+ * (`seq`, `dedup`, `session`, `risk`, `logins`, `fp` and the bookkeeping of each merge) is one binary
+ * `state` (`profile-state-blob.ts`, documented byte layout), `merges` is merged id → identify age, and
+ * reasons are keyed by feature code (`shared/features/feature-codes.ts`). Every v5 item says 5, so v4
+ * code refuses it; this decoder reads v1–v4 items, and the item's next write stores v5.
  */
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../contract/event-contract';
@@ -998,12 +1003,12 @@ function decodeScore(item: Record<string, unknown>): ProfileScore {
 }
 
 /**
- * Decode a stored item (as returned by `unmarshall`), v1 or v2. Exact inverse of
+ * Decode a stored item (as returned by `unmarshall`), any layout v1–v5. Exact inverse of
  * {@link encodeProfileItem} for the state; the outputs come back as stored: probabilities rounded to
  * {@link PROBABILITY_DECIMALS} decimals, contributions to {@link CONTRIBUTION_DECIMALS}, the embedding
  * scale to {@link EMBEDDING_SCALE_DIGITS} significant digits (its bytes exactly), lists in rank order.
  *
- * @throws {ProfileItemViolation} when the item does not match schema v2 (of which v1 is a subset)
+ * @throws {ProfileItemViolation} when the item matches none of the layouts v1–v5
  */
 export function decodeProfileItem(raw: unknown): DecodedProfileItem {
   const item = map(raw, '(item)');
