@@ -713,23 +713,25 @@ function fitReasonsToWriteUnit(item: ProfileItem): void {
   if (reasons === undefined) return;
   let bytes = estimateItemBytes(item);
   if (bytes <= ITEM_BYTES_BUDGET) return;
-  const droppable: { head: Record<string, number>; feature: string; bytes: number; weight: number }[] = [];
+  const droppable: { head: Record<string, number>; key: string; bytes: number; weight: number }[] = [];
   for (const head of [reasons.purchase, reasons.churn]) {
     if (head === undefined) continue;
+    // Ranked by feature NAME on ties, as a reader ranks the decoded reasons (and as v4 ranked them), so
+    // the codes do not change which of two equal contributions is the head's top one or dropped first.
     const ranked = Object.entries(head)
-      .map(([feature, contribution]) => ({ feature, contribution }))
+      .map(([key, contribution]) => ({ key, feature: featureNameOf(key), contribution }))
       .sort(byMagnitude);
-    for (const { feature, contribution } of ranked.slice(1)) {
+    for (const { key, contribution } of ranked.slice(1)) {
       // The map entry's own bytes: 1 per element, the key, the number.
-      const entryBytes = 1 + estimateItemBytes({ [feature]: contribution });
-      droppable.push({ head, feature, bytes: entryBytes, weight: Math.abs(contribution) });
+      const entryBytes = 1 + estimateItemBytes({ [key]: contribution });
+      droppable.push({ head, key, bytes: entryBytes, weight: Math.abs(contribution) });
     }
   }
   if (bytes - droppable.reduce((sum, d) => sum + d.bytes, 0) > ITEM_BYTES_BUDGET) return;
   droppable.sort((a, b) => a.weight - b.weight);
   for (const d of droppable) {
     if (bytes <= ITEM_BYTES_BUDGET) break;
-    delete d.head[d.feature];
+    delete d.head[d.key];
     bytes -= d.bytes;
   }
 }
