@@ -7,6 +7,7 @@ import { estimateItemBytes } from '../../../shared/profile/dynamodb-item-size';
 import {
   decodeProfileItem,
   encodeProfileItem,
+  ITEM_BYTES_BUDGET,
   ITEM_SCHEMA_VERSION,
   ProfileItemViolation,
   profileItemSchema,
@@ -17,7 +18,7 @@ import { emptyProfile, type ProfileState } from '../../../shared/profile/profile
 import * as v4 from '../../support/profile-item-codec-v4';
 import { sequenced, T0 } from '../../support/factories';
 import { userWithMerges } from '../../support/merge-fixtures';
-import { envelopedEvents } from '../../support/profile-fixtures';
+import { envelopedEvents, heavyEvents } from '../../support/profile-fixtures';
 
 const viaDynamoDb = (item: object) => unmarshall(marshall(item, { removeUndefinedValues: true }));
 const SCORE: ProfileScore = {
@@ -143,6 +144,40 @@ describe('profile item v5: bookkeeping in state, reasons by feature code', () =>
       shardMarks: [{ shardId: 'shardId-000000000001', sequenceNumber: '1'.repeat(58) }],
     };
     expect(() => encodeProfileItem(tooLong, { version: 1 })).toThrow(ProfileItemViolation);
+  });
+});
+
+describe('profile item v5: reasons trimmed to one write unit', () => {
+  it('keeps the top reason of a head by feature name on ties, as readers rank them, whatever the codes sort as', () => {
+    // Prepare: a busy profile; the purchase head's two reasons tie in magnitude (their names sort
+    // average < hours, their codes ev.rec < pu.aov), the churn head's second reason weighs more, and a
+    // churn reason's name is padded so that the item is 5 bytes over one write unit: one reason must go.
+    const events = heavyEvents('u-10086421').filter((e) => e.shardId === 'shardId-000000000000');
+    const state = applyEventsToProfile(undefined, events, 'u-10086421').state;
+    state.cart = [];
+    const scoreWith = (padding: number): ProfileScore => ({
+      ...SCORE,
+      reasons: {
+        purchase: [
+          { feature: 'hours_since_last_event_log1p', contribution: 0.5 },
+          { feature: 'average_order_value_log1p', contribution: -0.5 },
+        ],
+        churn: [
+          { feature: `a_feature_without_a_code_${'x'.repeat(padding)}`, contribution: 0.9 },
+          { feature: 'revenue_log1p', contribution: 0.7 },
+        ],
+      },
+    });
+    const unpadded = estimateItemBytes(encodeProfileItem(state, { version: 1, score: scoreWith(0) }));
+    const score = scoreWith(ITEM_BYTES_BUDGET + 5 - unpadded);
+    // Act
+    const item = encodeProfileItem(state, { version: 1, score });
+    const kept = decodeProfileItem(item).score!.reasons!;
+    // Assess: one tied reason dropped to fit; the head keeps its top by name, which decoding ranks first.
+    expect(unpadded).toBeLessThan(ITEM_BYTES_BUDGET);
+    expect(estimateItemBytes(item)).toBeLessThanOrEqual(ITEM_BYTES_BUDGET);
+    expect(kept.purchase!.map((r) => r.feature)).toEqual(['average_order_value_log1p']);
+    expect(kept.churn).toHaveLength(2);
   });
 });
 
