@@ -187,6 +187,8 @@ const DESCRIBED_ATTRIBUTES: ReadonlySet<string> = new Set([
   'nextCategories',
   'reasons',
   'embedding',
+  // v5's packed bookkeeping: opaque bytes; the view shows what it holds (session, …) in its own terms.
+  'state',
 ]);
 
 /** An attribute value as JSON: binary attributes become base64 strings, as in DynamoDB JSON. */
@@ -200,7 +202,8 @@ export type AttributeValue =
 export function otherAttributes(item: Readonly<Record<string, unknown>>): Record<string, AttributeValue> {
   const others: Record<string, AttributeValue> = {};
   for (const name of Object.keys(item).sort()) {
-    if (!DESCRIBED_ATTRIBUTES.has(name)) others[name] = asJson(item[name]);
+    // Undefined: an attribute the encoder lists for a stable object shape but does not store.
+    if (!DESCRIBED_ATTRIBUTES.has(name) && item[name] !== undefined) others[name] = asJson(item[name]);
   }
   return others;
 }

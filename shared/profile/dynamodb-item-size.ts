@@ -15,17 +15,33 @@ function utf8Bytes(text: string): number {
   return text.length;
 }
 
+function integerBytes(integer: number): number {
+  let v = integer;
+  if (v === 0) return 2;
+  while (v % 10 === 0) v /= 10;
+  let digits = 0;
+  for (; v >= 1; v = Math.floor(v / 10)) digits++;
+  return Math.ceil(digits / 2) + 1;
+}
+
+/** Decimal scales tried before formatting: the stored outputs are rounded to 2–4 decimals. */
+const DECIMAL_SCALES = [10, 100, 1000, 10_000] as const;
+/** Below this, two decimals of ≤ 4 places are many ulps apart, so the shortest form is the one found. */
+const EXACT_DECIMAL_LIMIT = 2 ** 32;
+
 function numberBytes(value: number): number {
-  let v = Math.abs(value);
+  const v = Math.abs(value);
   // Integers (most numbers in a profile item) by arithmetic: the encoder sizes every scored item.
-  if (Number.isSafeInteger(v)) {
-    if (v === 0) return 2;
-    while (v % 10 === 0) v /= 10;
-    let digits = 0;
-    for (; v >= 1; v = Math.floor(v / 10)) digits++;
-    return Math.ceil(digits / 2) + 1;
+  if (Number.isSafeInteger(v)) return integerBytes(v);
+  // A value that is exactly k / 10^d for d ≤ 4 prints as k's digits (String gives the shortest form
+  // that reads back as v, and no other decimal of ≤ 4 places lies within an ulp of it): no string.
+  if (v < EXACT_DECIMAL_LIMIT) {
+    for (const scale of DECIMAL_SCALES) {
+      const k = Math.round(v * scale);
+      if (k / scale === v) return integerBytes(k);
+    }
   }
-  // marshall sends String(value): the shortest round-trip decimal form. Count its significant digits
+  // Otherwise marshall sends String(value): the shortest round-trip decimal form. Count its significant digits
   // (mantissa only, leading and trailing zeros dropped) in one pass: the encoder sizes scored items on
   // every write, and regular expressions here were a measurable share of ingest's garbage.
   const text = String(v);

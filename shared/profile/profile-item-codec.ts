@@ -16,10 +16,14 @@
  * v1 writer simply drops the v2 outputs (every write is a whole PutItem) until a v2 writer rescores.
  * v4 is the one layout older readers cannot read: its `merges` entries are flat lists of ages, and a
  * merged id is no longer repeated in `aliases`. Only items with merges say 4 (v3 code refuses them by
- * that number instead of misreading them); this decoder still reads the v2/v3 form, and the item's next
- * write stores v4.
+ * that number instead of misreading them); this decoder still reads the v2/v3 form.
+ *
+ * v5 (what this code writes): every attribute a reader uses stays as it was; the pipeline's bookkeeping
+ * (`seq`, `dedup`, `session`, `risk`, `logins`, `fp` and the bookkeeping of each merge) is one binary
+ * `state` (`profile-state-blob.ts`, documented byte layout), `merges` is merged id → identify age, and
+ * reasons are keyed by feature code (`shared/features/feature-codes.ts`). Every v5 item says 5, so v4
+ * code refuses it; this decoder reads v1–v4 items, and the item's next write stores v5.
  */
-import { FieldRuleError } from '../errors';
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../contract/event-contract';
 import { byScore, byShardId, cartEventIsNewer } from './apply-events';
@@ -30,6 +34,7 @@ import {
   MERGE_REFUSAL_REASONS,
   PROFILE_LIMITS,
   type CartEvent,
+  type MergedAlias,
   type MergeRefusalReason,
   type ProfileState,
   type ShardMark,
@@ -42,12 +47,24 @@ import type { AudienceLog } from '../audiences/activation';
 import { type ComputedTraits, LIFECYCLE_STAGES, PRICE_BANDS, VALUE_TIERS } from '../traits/computed-traits';
 import { assessRisk, DEFAULT_RISK_SCORING, type RiskScoring } from '../risk/anomaly-score';
 import type { FingerprintEntry } from '../risk/risk-signals';
+import { featureCodeOf, featureNameOf } from '../features/feature-codes';
+import { ProfileItemViolation } from './profile-item-violation';
+import {
+  DEDUPE_ENTRY_BYTES,
+  decodeStateBlob,
+  encodeStateBlob,
+  SEQUENCE_NUMBER,
+  unpackDedupe,
+} from './profile-state-blob';
+
+export { ProfileItemViolation } from './profile-item-violation';
 
 /**
- * The item layout this code writes and reads (schema file v4: v3, the computed traits and audiences
- * added to v2, with `merges` in its compact v4 form).
+ * The item layout this code writes and reads (schema file v5: the readable attributes of v4, the
+ * pipeline's bookkeeping packed into `state`, reasons keyed by feature codes). Every v5 item says 5 in
+ * `itemSchemaVersion`: v4 code cannot read `state`, so it must refuse the item by that number.
  */
-export const ITEM_SCHEMA_VERSION = 4 as const;
+export const ITEM_SCHEMA_VERSION = 5 as const;
 /**
  * What this code stores in `itemSchemaVersion`: the oldest layout whose readers decode the item. v2
  * only adds optional attributes, so it is still 1; a layout older readers cannot read stores its own
@@ -85,14 +102,8 @@ export const EVENT_TYPE_CODES = {
   identify: 'id',
 } as const satisfies Record<EventType, string>;
 
-const DEDUPE_ENTRY_BYTES = 5;
-/** `fp` entries: kind (0 device, 1 network), 32-bit hash BE, first-seen and last-seen age in hours (uint16 BE). */
+/** `fp` entries (v2–v4): kind (0 device, 1 network), 32-bit hash BE, first-seen and last-seen age in hours (uint16 BE). */
 const FINGERPRINT_ENTRY_BYTES = 9;
-/** Oldest fingerprint age an `fp` entry holds (≈ 7.5 years, beyond the profile TTL); older ones are forgotten. */
-const MAX_FINGERPRINT_AGE_HOURS = 0xffff;
-const KINESIS_SHARD_ID = /^shardId-(\d{12})$/;
-/** A canonical decimal Kinesis sequence number (no leading zeros). */
-const SEQUENCE_NUMBER = /^(0|[1-9][0-9]{0,56})$/;
 const nonNegativeInt = z.number().int().min(0);
 const binary = z.instanceof(Uint8Array);
 const ageMap = z.record(z.string().min(1), nonNegativeInt);
@@ -102,6 +113,14 @@ const contributions = z
   .record(z.string().min(1), z.number())
   .describe(
     `feature name → signed contribution in logit units (${CONTRIBUTION_DECIMALS} decimals); the top 3 by ` +
+      'magnitude (fewer when the item would otherwise exceed one write unit), largest first when sorted by |contribution|',
+  );
+
+const contributionsByCode = z
+  .record(z.string().min(1), z.number())
+  .describe(
+    'feature code (shared/features/feature-codes.ts, README "Features and scoring"; a feature without a code ' +
+      `by its full name) → signed contribution in logit units (${CONTRIBUTION_DECIMALS} decimals); the top 3 by ` +
       'magnitude (fewer when the item would otherwise exceed one write unit), largest first when sorted by |contribution|',
   );
 
@@ -342,10 +361,10 @@ const mergeEntryV4 = z
   );
 
 /**
- * Zod schema of the stored item (v4: v3 with compact `merges`); the JSON Schema file is generated from it.
- * It accepts every older item too: `merges` in the v2/v3 form where `itemSchemaVersion` is below 4.
+ * Zod schema of the stored item v4 (v3 with compact `merges`); `profile-item.v4.schema.json` is generated
+ * from it. It accepts every older item too: `merges` in the v2/v3 form where `itemSchemaVersion` is below 4.
  */
-export const profileItemSchema = profileItemSchemaV3
+export const profileItemSchemaV4 = profileItemSchemaV3
   .extend({
     itemSchemaVersion: z
       .union([
@@ -374,15 +393,71 @@ export const profileItemSchema = profileItemSchemaV3
   })
   .strict()
   .meta({
-    title: `ProfileItem v${ITEM_SCHEMA_VERSION}`,
+    title: 'ProfileItem v4',
     description:
       'One profile in the profiles table (DynamoDB item, shown as unmarshalled JSON). v4 stores merges ' +
       'compactly (items with merges say itemSchemaVersion 4); every v2, v3 and v4 attribute is optional, so ' +
       'older items are valid v4 items.',
   });
 
-/** The stored item, as passed to / returned from `marshall` / `unmarshall`. */
-export type ProfileItem = z.infer<typeof profileItemSchema>;
+/** The attributes v5 moved into `state` (see `profile-state-blob.ts`). */
+const PACKED_IN_STATE = {
+  seq: true,
+  dedup: true,
+  session: true,
+  risk: true,
+  logins: true,
+  fp: true,
+} as const;
+
+/**
+ * Zod schema of the stored item v5, as this code writes it; `profile-item.v5.schema.json` is generated
+ * from it. The readable attributes are v4's; the pipeline's bookkeeping (v4's `seq`, `dedup`, `session`,
+ * `risk`, `logins`, `fp` and the bookkeeping of each `merges` entry) is one binary `state`.
+ */
+export const profileItemSchemaV5 = profileItemSchemaV4
+  .omit(PACKED_IN_STATE)
+  .extend({
+    itemSchemaVersion: z
+      .literal(ITEM_SCHEMA_VERSION)
+      .describe(
+        'the oldest item schema whose readers decode this item: 5 for every v5 item (v4 readers cannot read ' +
+          'state and refuse the item by this number). A reader refuses a version above its own',
+      ),
+    reasons: z
+      .object({ purchase: contributionsByCode.optional(), churn: contributionsByCode.optional() })
+      .optional()
+      .describe('why: the features behind the purchase propensity and the churn risk'),
+    merges: z
+      .record(z.string().min(1), signedInt)
+      .optional()
+      .describe(
+        `anonymousId merged into this user profile → age in s of the identify that merged it (negative when ` +
+          `later than lastEventAt); at most ${PROFILE_LIMITS.mergedAliases}. Its bookkeeping is in state`,
+      ),
+    aliases: ageMap
+      .optional()
+      .describe('linked anonymousId → age in seconds, the ids not merged (a merged one is kept in state)'),
+    state: binary.describe(
+      'the pipeline bookkeeping, opaque to readers: shard sequence marks, dedupe window, session, risk rhythm, ' +
+        'logins, fingerprints, merge bookkeeping; byte layout version 1 in README "Profile item schema" ' +
+        '(shared/profile/profile-state-blob.ts)',
+    ),
+  })
+  .strict()
+  .meta({
+    title: `ProfileItem v${ITEM_SCHEMA_VERSION}`,
+    description:
+      'One profile in the profiles table (DynamoDB item, shown as unmarshalled JSON). v5 keeps every ' +
+      'attribute a reader uses readable and packs the bookkeeping into state; items say itemSchemaVersion 5. ' +
+      'Items written before v5 are described by profile-item.v4.schema.json.',
+  });
+
+/** Every item this code reads: v5, or an older item (v1–v4) until its next write stores v5. */
+export const profileItemSchema = z.union([profileItemSchemaV5, profileItemSchemaV4]);
+
+/** The stored item this code writes, as passed to `marshall`. */
+export type ProfileItem = z.infer<typeof profileItemSchemaV5>;
 
 /** Metadata stored beside the state. */
 export interface ProfileItemMeta {
@@ -410,7 +485,7 @@ export interface DecodedProfileItem {
   state: ProfileState;
   version: number;
   /** As stored: the oldest layout whose readers decode the item (1 for v1 and v2 items). */
-  itemSchemaVersion: ProfileItem['itemSchemaVersion'];
+  itemSchemaVersion: 1 | 2 | 3 | 4 | 5;
   scoreStatus: 'scored' | 'unscored';
   score?: ProfileScore;
   /** The stored audience membership (absent: none). */
@@ -419,68 +494,14 @@ export interface DecodedProfileItem {
   audienceLog?: AudienceLog;
 }
 
-/** A stored item that does not match the schema (corrupt or from an unknown layout). */
-export class ProfileItemViolation extends FieldRuleError {
-  override readonly name = 'ProfileItemViolation';
-}
-
 const TYPE_BY_CODE = new Map<string, EventType>(
   EVENT_TYPES.map((type) => [EVENT_TYPE_CODES[type], type] as const),
 );
 const DECAY_SLOT = new Map<EventType, number>(DECAYED_EVENT_TYPES.map((t, i) => [t, i]));
 const HALF_LIFE_COUNT = HALF_LIVES_MS.length;
 
-// A stream has a few shards and every write encodes each of its marks: keep the keys (bounded, should a
-// caller cycle through many shard ids).
-const SHARD_KEYS = new Map<string, string>();
-const MAX_SHARD_KEYS = 1024;
-
-/**
- * The key of a shard in the item's `seq` map: the shard number for a Kinesis shard id
- * (`shardId-000000000003` → `3`), else `=` and the id as it is.
- */
-export function encodeShardId(shardId: string): string {
-  let key = SHARD_KEYS.get(shardId);
-  if (key === undefined) {
-    const match = KINESIS_SHARD_ID.exec(shardId);
-    key = match ? String(Number(match[1])) : `=${shardId}`;
-    if (SHARD_KEYS.size >= MAX_SHARD_KEYS) SHARD_KEYS.clear();
-    SHARD_KEYS.set(shardId, key);
-  }
-  return key;
-}
-
 function decodeShardId(key: string): string {
   return key.startsWith('=') ? key.slice(1) : `shardId-${key.padStart(12, '0')}`;
-}
-
-/** A dedupe window as `dedup` stores it: 5 bytes per entry, the 32-bit hash big-endian and an age in minutes. */
-function packDedupe(entries: readonly RecentEntry<number>[], nowMin: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(entries.length * DEDUPE_ENTRY_BYTES);
-  for (let i = 0, o = 0; i < entries.length; i++, o += DEDUPE_ENTRY_BYTES) {
-    const { key, at } = entries[i]!;
-    out[o] = key >>> 24;
-    out[o + 1] = (key >>> 16) & 0xff;
-    out[o + 2] = (key >>> 8) & 0xff;
-    out[o + 3] = key & 0xff;
-    out[o + 4] = nowMin - at;
-  }
-  return out;
-}
-
-function unpackDedupe(packed: Uint8Array, nowMin: number): RecentEntry<number>[] {
-  const entries: RecentEntry<number>[] = [];
-  for (let o = 0; o < packed.byteLength; o += DEDUPE_ENTRY_BYTES) {
-    const key = ((packed[o]! << 24) | (packed[o + 1]! << 16) | (packed[o + 2]! << 8) | packed[o + 3]!) >>> 0;
-    entries.push({ key, at: nowMin - packed[o + 4]! });
-  }
-  return entries.sort((a, b) => b.at - a.at || b.key - a.key);
-}
-
-function encodeMarks(marks: readonly ShardMark[]): Record<string, string> {
-  const seq: Record<string, string> = {};
-  for (const m of marks) seq[encodeShardId(m.shardId)] = m.sequenceNumber;
-  return seq;
 }
 
 function decodeMarks(value: unknown, field: string): ShardMark[] {
@@ -493,46 +514,44 @@ function decodeMarks(value: unknown, field: string): ShardMark[] {
 }
 
 /**
- * The identity attributes (`profile-merge.ts`): linked aliases, merges and refusals on a user, the
- * redirect on an anonymous profile. A merges entry (v4) is one flat list of ages before lastEventAt, like
- * the rest of the item, and carries its alias's `aliases` age, so a merged id is stored once.
+ * The readable identity attributes (`profile-merge.ts`): linked aliases, merged ids and refusals on a
+ * user, the redirect on an anonymous profile. A merged id is listed once, in `merges` with the age of
+ * its identify; its bookkeeping (and its alias age while it is still linked) goes to `state`, in the
+ * code-unit order of the ids, which is the order the decoder reads the keys in.
  */
-function encodeIdentity(state: ProfileState, item: ProfileItem): void {
-  const nowSec = Math.floor(state.lastEventAt / 1000);
-  const nowMin = Math.floor(state.lastEventAt / 60_000);
-  const merged = new Set<string>();
-  if (state.merges.length > 0) {
-    item.itemSchemaVersion = MERGES_READABLE_FROM_VERSION;
-    const merges: Record<string, z.infer<typeof mergeEntryV4>> = {};
-    for (const m of state.merges) {
-      const s = m.session;
-      // The alias's window is aged from its newest entry (its own latest event), like `dedup` from lastEventAt.
-      const newest = m.dedupe[0]?.at;
-      // Without a session (an alias with no events of its own) its times are 0: stored as they are.
-      const sessionAge = (at: number) => (s.sessionCount === 0 ? at : nowSec - at);
-      const entry: z.infer<typeof mergeEntryV4> = [
-        nowSec - m.at,
-        encodeMarks(m.shardMarks),
-        s.sessionCount,
-        s.sessionEvents,
-        s.sessionKey,
-        sessionAge(s.sessionStart),
-        sessionAge(s.sessionEnd),
-        m.sharedSessionKey,
-        newest === undefined ? 0 : nowMin - newest,
-        packDedupe(m.dedupe, newest ?? 0),
-      ];
-      const alias = state.aliases.find((e) => e.key === m.anonymousId);
-      if (alias !== undefined) {
-        entry.push(nowSec - alias.at);
-        merged.add(alias.key);
-      }
-      merges[m.anonymousId] = entry;
-    }
-    item.merges = merges;
+function encodeIdentity(state: ProfileState, item: ProfileItem, nowSec: number): Uint8Array<ArrayBuffer> {
+  const { merges, aliases } = state;
+  if (merges.length === 0) {
+    if (aliases.length > 0) item.aliases = encodeAges(aliases, nowSec);
+    encodeRefusalsAndRedirect(state, item);
+    return encodeStateBlob(state, merges, NO_ALIAS_AGES);
   }
-  const linked = state.aliases.filter((e) => !merged.has(e.key));
-  if (linked.length > 0) item.aliases = encodeAges(linked, nowSec);
+  const ordered = isOrderedById(merges) ? merges : merges.slice().sort(byAnonymousId);
+  const aliasAges: (number | undefined)[] = [];
+  const readable: Record<string, number> = {};
+  let linked: Record<string, number> | undefined;
+  for (const m of ordered) {
+    readable[m.anonymousId] = nowSec - m.at;
+    const alias = aliases.find((e) => e.key === m.anonymousId);
+    aliasAges.push(alias === undefined ? undefined : nowSec - alias.at);
+  }
+  for (const e of aliases) {
+    if (merges.some((m) => m.anonymousId === e.key)) continue;
+    (linked ??= {})[e.key] = nowSec - e.at;
+  }
+  item.merges = readable;
+  if (linked !== undefined) item.aliases = linked;
+  encodeRefusalsAndRedirect(state, item);
+  return encodeStateBlob(state, ordered, aliasAges);
+}
+
+const NO_ALIAS_AGES: readonly undefined[] = [];
+const byAnonymousId = (a: { anonymousId: string }, b: { anonymousId: string }) =>
+  a.anonymousId < b.anonymousId ? -1 : a.anonymousId > b.anonymousId ? 1 : 0;
+const isOrderedById = (merges: readonly MergedAlias[]) =>
+  merges.every((m, i) => i === 0 || byAnonymousId(merges[i - 1]!, m) < 0);
+
+function encodeRefusalsAndRedirect(state: ProfileState, item: ProfileItem): void {
   if (state.mergeRefusals.length > 0) {
     item.mergeRefusals = {};
     for (const r of state.mergeRefusals) item.mergeRefusals[r.anonymousId] = [r.at, r.reason];
@@ -574,7 +593,8 @@ function decodeMergeV4(state: ProfileState, anonymousId: string, value: unknown)
   if (aliasAge !== undefined) state.aliases.push({ key: anonymousId, at: nowSec - age(aliasAge) });
 }
 
-function decodeIdentity(item: Record<string, unknown>, state: ProfileState): void {
+/** The v1–v4 identity attributes: `merges` in its v4 or v2/v3 form, then refusals and redirect. */
+function decodeIdentityV4(item: Record<string, unknown>, state: ProfileState): void {
   if (item.merges !== undefined && item.itemSchemaVersion === MERGES_READABLE_FROM_VERSION) {
     for (const [anonymousId, entry] of Object.entries(map(item.merges, 'merges')))
       decodeMergeV4(state, anonymousId, entry);
@@ -605,6 +625,33 @@ function decodeIdentity(item: Record<string, unknown>, state: ProfileState): voi
     }
     state.merges.sort((a, b) => (a.anonymousId < b.anonymousId ? -1 : 1));
   }
+  decodeRefusalsAndRedirect(item, state);
+}
+
+/**
+ * The v5 bookkeeping: `state` (see `profile-state-blob.ts`) with the readable `merges` (id → identify
+ * age), then refusals and redirect.
+ */
+function decodeBookkeepingV5(item: Record<string, unknown>, state: ProfileState): void {
+  const nowSec = Math.floor(state.lastEventAt / 1000);
+  let mergedIds: string[] = NO_IDS;
+  const mergedAt: number[] = [];
+  if (item.merges !== undefined) {
+    const merges = map(item.merges, 'merges');
+    mergedIds = Object.keys(merges).sort(byCodeUnits);
+    for (const id of mergedIds)
+      mergedAt.push(nowSec - int(merges[id], 'merges', id, -Number.MAX_SAFE_INTEGER));
+  }
+  if (!(item.state instanceof Uint8Array)) fail('state', 'must be binary', item.state);
+  decodeStateBlob(item.state, state, mergedIds, mergedAt);
+  if (mergedIds.length > 0) state.aliases.sort(byRecency);
+  decodeRefusalsAndRedirect(item, state);
+}
+
+const NO_IDS: string[] = [];
+const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function decodeRefusalsAndRedirect(item: Record<string, unknown>, state: ProfileState): void {
   if (item.mergeRefusals !== undefined) {
     for (const [anonymousId, entry] of Object.entries(map(item.mergeRefusals, 'mergeRefusals'))) {
       const [at, reason] = list(entry, 'mergeRefusals', 2, anonymousId);
@@ -652,7 +699,7 @@ const byProbability = (a: CategoryPrediction, b: CategoryPrediction) =>
 
 function encodeReasons(reasons: readonly ScoreReason[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const r of reasons) out[r.feature] = roundTo(r.contribution, CONTRIBUTION_DECIMALS);
+  for (const r of reasons) out[featureCodeOf(r.feature)] = roundTo(r.contribution, CONTRIBUTION_DECIMALS);
   return out;
 }
 
@@ -666,96 +713,96 @@ function fitReasonsToWriteUnit(item: ProfileItem): void {
   if (reasons === undefined) return;
   let bytes = estimateItemBytes(item);
   if (bytes <= ITEM_BYTES_BUDGET) return;
-  const droppable: { head: Record<string, number>; feature: string; bytes: number; weight: number }[] = [];
+  const droppable: { head: Record<string, number>; key: string; bytes: number; weight: number }[] = [];
   for (const head of [reasons.purchase, reasons.churn]) {
     if (head === undefined) continue;
+    // Ranked by feature NAME on ties, as a reader ranks the decoded reasons (and as v4 ranked them), so
+    // the codes do not change which of two equal contributions is the head's top one or dropped first.
     const ranked = Object.entries(head)
-      .map(([feature, contribution]) => ({ feature, contribution }))
+      .map(([key, contribution]) => ({ key, feature: featureNameOf(key), contribution }))
       .sort(byMagnitude);
-    for (const { feature, contribution } of ranked.slice(1)) {
+    for (const { key, contribution } of ranked.slice(1)) {
       // The map entry's own bytes: 1 per element, the key, the number.
-      const entryBytes = 1 + estimateItemBytes({ [feature]: contribution });
-      droppable.push({ head, feature, bytes: entryBytes, weight: Math.abs(contribution) });
+      const entryBytes = 1 + estimateItemBytes({ [key]: contribution });
+      droppable.push({ head, key, bytes: entryBytes, weight: Math.abs(contribution) });
     }
   }
   if (bytes - droppable.reduce((sum, d) => sum + d.bytes, 0) > ITEM_BYTES_BUDGET) return;
   droppable.sort((a, b) => a.weight - b.weight);
   for (const d of droppable) {
     if (bytes <= ITEM_BYTES_BUDGET) break;
-    delete d.head[d.feature];
+    delete d.head[d.key];
     bytes -= d.bytes;
   }
 }
 
 /**
- * Encode a profile for storage.
+ * Encode a profile for storage (layout v5).
  *
  * @param state - the profile
  * @param meta - optimistic-locking version and the optional score
  */
 export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): ProfileItem {
   const nowSec = Math.floor(state.lastEventAt / 1000);
-  const nowMin = Math.floor(state.lastEventAt / 60_000);
   const act: Record<string, number | number[]> = {};
   for (let t = 0; t < EVENT_TYPES.length; t++) {
     const count = state.counts[t]!;
     if (count === 0) continue;
-    const type = EVENT_TYPES[t]!;
-    const slot = DECAY_SLOT.get(type);
-    if (slot === undefined) {
-      act[EVENT_TYPE_CODES[type]] = count;
+    const slot = DECAY_SLOT_BY_INDEX[t]!;
+    if (slot < 0) {
+      act[CODE_BY_INDEX[t]!] = count;
       continue;
     }
-    const entry = [count];
-    for (let h = 0; h < HALF_LIFE_COUNT; h++) entry.push(state.decays[slot * HALF_LIFE_COUNT + h]!);
-    act[EVENT_TYPE_CODES[type]] = entry;
+    const d = slot * HALF_LIFE_COUNT;
+    act[CODE_BY_INDEX[t]!] = [count, state.decays[d]!, state.decays[d + 1]!, state.decays[d + 2]!];
   }
   const cat: Record<string, number> = {};
   for (const c of state.categories) cat[c.key] = c.score;
-  const seq = encodeMarks(state.shardMarks);
-  const dedup = packDedupe(state.dedupe, nowMin);
+  const cart: ProfileItem['cart'] = [];
+  for (const e of state.cart) cart.push([e.productId, e.quantity, e.priceCents, nowSec - e.at]);
+  const { score } = meta;
 
+  // Every attribute a v5 item can hold, in one order, so every item shares one hidden class (adding
+  // keys one by one made each combination of optional attributes a shape of its own); `undefined`
+  // attributes are not stored (`removeUndefinedValues`) and not counted by the size estimate.
   const item: ProfileItem = {
     profileId: state.profileId,
     version: meta.version,
-    itemSchemaVersion: ITEM_READABLE_FROM_VERSION,
+    itemSchemaVersion: ITEM_SCHEMA_VERSION,
     expiresAt: Math.floor(Math.max(state.lastEventAt, meta.writtenAt ?? 0) / 1000) + PROFILE_TTL_SECONDS,
-    scoreStatus: meta.score === undefined ? 'unscored' : 'scored',
+    scoreStatus: score === undefined ? 'unscored' : 'scored',
+    propensity: undefined,
+    modelVersion: undefined,
+    scoredAt: undefined,
+    churnRisk: undefined,
+    nextCategories: undefined,
+    reasons: undefined,
+    embedding: undefined,
+    stage: undefined,
+    rfm: undefined,
+    tier: undefined,
+    priceBand: undefined,
+    abandonedCart: undefined,
+    audiences: undefined,
+    audienceLog: undefined,
+    riskScore: undefined,
     firstSeenAt: state.firstSeenAt,
     lastEventAt: state.lastEventAt,
     act,
     cat,
     views: encodeAges(state.recentProducts, nowSec),
     searches: encodeAges(state.recentSearches, nowSec),
-    cart: state.cart.map((e) => [e.productId, e.quantity, e.priceCents, nowSec - e.at]),
-    seq,
-    dedup,
+    aliases: undefined,
+    merges: undefined,
+    mergeRefusals: undefined,
+    mergedInto: undefined,
+    linkedAt: undefined,
+    linkedSession: undefined,
+    orders: undefined,
+    cart,
+    state: EMPTY_STATE,
   };
-  const { score } = meta;
-  if (score !== undefined) {
-    item.propensity = storedProbability(score.propensity);
-    item.modelVersion = score.modelVersion;
-    item.scoredAt = score.scoredAt;
-    if (score.churnRisk !== undefined) item.churnRisk = storedProbability(score.churnRisk);
-    if (score.nextCategories !== undefined && score.nextCategories.length > 0) {
-      item.nextCategories = {};
-      for (const c of score.nextCategories)
-        item.nextCategories[c.category] = storedProbability(c.probability);
-    }
-    const { purchase, churn } = score.reasons ?? {};
-    if ((purchase?.length ?? 0) > 0 || (churn?.length ?? 0) > 0) {
-      item.reasons = {};
-      if (purchase !== undefined && purchase.length > 0) item.reasons.purchase = encodeReasons(purchase);
-      if (churn !== undefined && churn.length > 0) item.reasons.churn = encodeReasons(churn);
-    }
-    if (score.embedding !== undefined) {
-      const { scale, bytes } = score.embedding;
-      item.embedding = [
-        Number(scale.toPrecision(EMBEDDING_SCALE_DIGITS)),
-        new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice(),
-      ];
-    }
-  }
+  if (score !== undefined) encodeScore(score, item);
   if (state.orderCount > 0 || state.revenueCents > 0 || state.lastPurchaseAt > 0) {
     item.orders = [
       state.orderCount,
@@ -763,24 +810,51 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
       state.lastPurchaseAt === 0 ? 0 : nowSec - state.lastPurchaseAt,
     ];
   }
-  if (state.sessionCount > 0) {
-    item.session = [
-      state.sessionCount,
-      state.sessionEvents,
-      state.sessionKey,
-      nowSec - state.sessionStart,
-      nowSec - state.sessionEnd,
-    ];
-  }
   if (meta.traits !== undefined) encodeTraits(meta.traits, item);
-  if (meta.audiences !== undefined && Object.keys(meta.audiences).length > 0)
-    item.audiences = { ...meta.audiences };
-  if (meta.audienceLog !== undefined && Object.keys(meta.audienceLog).length > 0)
-    item.audienceLog = { ...meta.audienceLog };
-  encodeRisk(state, item, meta.riskScoring ?? DEFAULT_RISK_SCORING);
-  encodeIdentity(state, item);
+  if (meta.audiences !== undefined && hasKeys(meta.audiences)) item.audiences = { ...meta.audiences };
+  if (meta.audienceLog !== undefined && hasKeys(meta.audienceLog)) item.audienceLog = { ...meta.audienceLog };
+  if (state.lastEventAt !== 0)
+    item.riskScore = storedProbability(
+      assessRisk(state, meta.riskScoring ?? DEFAULT_RISK_SCORING).anomalyScore,
+    );
+  item.state = encodeIdentity(state, item, nowSec);
   if (score !== undefined) fitReasonsToWriteUnit(item);
   return item;
+}
+
+const EMPTY_STATE = new Uint8Array(0);
+const CODE_BY_INDEX: readonly string[] = EVENT_TYPES.map((type) => EVENT_TYPE_CODES[type]);
+const DECAY_SLOT_BY_INDEX: readonly number[] = EVENT_TYPES.map((type) => DECAY_SLOT.get(type) ?? -1);
+
+function hasKeys(record: object): boolean {
+  for (const _ in record) return true;
+  return false;
+}
+
+function encodeScore(score: ProfileScore, item: ProfileItem): void {
+  item.propensity = storedProbability(score.propensity);
+  item.modelVersion = score.modelVersion;
+  item.scoredAt = score.scoredAt;
+  if (score.churnRisk !== undefined) item.churnRisk = storedProbability(score.churnRisk);
+  if (score.nextCategories !== undefined && score.nextCategories.length > 0) {
+    const next: Record<string, number> = {};
+    for (const c of score.nextCategories) next[c.category] = storedProbability(c.probability);
+    item.nextCategories = next;
+  }
+  const { purchase, churn } = score.reasons ?? {};
+  if ((purchase?.length ?? 0) > 0 || (churn?.length ?? 0) > 0) {
+    item.reasons = {
+      purchase: purchase !== undefined && purchase.length > 0 ? encodeReasons(purchase) : undefined,
+      churn: churn !== undefined && churn.length > 0 ? encodeReasons(churn) : undefined,
+    };
+  }
+  if (score.embedding !== undefined) {
+    const { scale, bytes } = score.embedding;
+    item.embedding = [
+      Number(scale.toPrecision(EMBEDDING_SCALE_DIGITS)),
+      new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice(),
+    ];
+  }
 }
 
 function encodeTraits(traits: ComputedTraits, item: ProfileItem): void {
@@ -790,31 +864,6 @@ function encodeTraits(traits: ComputedTraits, item: ProfileItem): void {
   if (traits.priceBand !== undefined) item.priceBand = traits.priceBand;
   if (traits.abandonedCart !== undefined)
     item.abandonedCart = [traits.abandonedCart.valueCents, traits.abandonedCart.ageMinutes];
-}
-
-function encodeRisk(state: ProfileState, item: ProfileItem, scoring: RiskScoring): void {
-  if (state.lastEventAt === 0) return;
-  const { risk } = state;
-  item.riskScore = storedProbability(assessRisk(state, scoring).anomalyScore);
-  item.risk = [risk.gapMs, risk.gapDevMs, risk.gaps, risk.peakPerMinute];
-  const nowSec = Math.floor(state.lastEventAt / 1000);
-  if (risk.logins.length > 0) item.logins = risk.logins.map((t) => nowSec - t);
-  const nowHour = Math.floor(state.lastEventAt / 3_600_000);
-  const kept = [
-    ...risk.devices.map((e) => [0, e] as const),
-    ...risk.networks.map((e) => [1, e] as const),
-  ].filter(([, e]) => nowHour - e.first <= MAX_FINGERPRINT_AGE_HOURS);
-  if (kept.length === 0) return;
-  const fp = new Uint8Array(kept.length * FINGERPRINT_ENTRY_BYTES);
-  const view = new DataView(fp.buffer);
-  kept.forEach(([kind, e], i) => {
-    const o = i * FINGERPRINT_ENTRY_BYTES;
-    view.setUint8(o, kind);
-    view.setUint32(o + 1, e.key);
-    view.setUint16(o + 5, nowHour - e.first);
-    view.setUint16(o + 7, nowHour - e.at);
-  });
-  item.fp = fp;
 }
 
 function decodeRisk(item: Record<string, unknown>, state: ProfileState): void {
@@ -918,7 +967,10 @@ const byRecency = (a: RecentEntry, b: RecentEntry) =>
 
 function decodeReasons(value: unknown, field: string): ScoreReason[] {
   return Object.entries(map(value, field))
-    .map(([feature, contribution]) => ({ feature, contribution: finite(contribution, field, feature) }))
+    .map(([key, contribution]) => ({
+      feature: featureNameOf(key),
+      contribution: finite(contribution, field, key),
+    }))
     .sort(byMagnitude);
 }
 
@@ -953,12 +1005,12 @@ function decodeScore(item: Record<string, unknown>): ProfileScore {
 }
 
 /**
- * Decode a stored item (as returned by `unmarshall`), v1 or v2. Exact inverse of
+ * Decode a stored item (as returned by `unmarshall`), any layout v1–v5. Exact inverse of
  * {@link encodeProfileItem} for the state; the outputs come back as stored: probabilities rounded to
  * {@link PROBABILITY_DECIMALS} decimals, contributions to {@link CONTRIBUTION_DECIMALS}, the embedding
  * scale to {@link EMBEDDING_SCALE_DIGITS} significant digits (its bytes exactly), lists in rank order.
  *
- * @throws {ProfileItemViolation} when the item does not match schema v2 (of which v1 is a subset)
+ * @throws {ProfileItemViolation} when the item matches none of the layouts v1–v5
  */
 export function decodeProfileItem(raw: unknown): DecodedProfileItem {
   const item = map(raw, '(item)');
@@ -967,6 +1019,7 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
     itemSchemaVersion !== ITEM_READABLE_FROM_VERSION &&
     itemSchemaVersion !== 2 &&
     itemSchemaVersion !== 3 &&
+    itemSchemaVersion !== MERGES_READABLE_FROM_VERSION &&
     itemSchemaVersion !== ITEM_SCHEMA_VERSION
   ) {
     fail('itemSchemaVersion', `must be at most ${ITEM_SCHEMA_VERSION}`, itemSchemaVersion);
@@ -1016,18 +1069,11 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
       };
     })
     .sort((a, b) => (cartEventIsNewer(a, b) ? -1 : cartEventIsNewer(b, a) ? 1 : 0));
-  if (item.session !== undefined) {
-    const [count, events, key, startAge, endAge] = list(item.session, 'session', 5);
-    state.sessionCount = int(count, 'session.0');
-    state.sessionEvents = int(events, 'session.1');
-    state.sessionKey = int(key, 'session.2');
-    state.sessionStart = nowSec - int(startAge, 'session.3');
-    state.sessionEnd = nowSec - int(endAge, 'session.4');
+  if (itemSchemaVersion === ITEM_SCHEMA_VERSION) {
+    decodeBookkeepingV5(item, state);
+  } else {
+    decodeBookkeepingV4(item, state, nowSec, nowMin);
   }
-  state.shardMarks = decodeMarks(item.seq, 'seq');
-  decodeIdentity(item, state);
-  state.dedupe = unpackDedupe(bytes(item.dedup, 'dedup', DEDUPE_ENTRY_BYTES), nowMin);
-  decodeRisk(item, state);
 
   const scoreStatus = item.scoreStatus;
   if (scoreStatus !== 'scored' && scoreStatus !== 'unscored')
@@ -1049,6 +1095,27 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
   return decoded;
 }
 
+/** The v1–v4 bookkeeping attributes, until the item's next write stores v5. */
+function decodeBookkeepingV4(
+  item: Record<string, unknown>,
+  state: ProfileState,
+  nowSec: number,
+  nowMin: number,
+): void {
+  if (item.session !== undefined) {
+    const [count, events, key, startAge, endAge] = list(item.session, 'session', 5);
+    state.sessionCount = int(count, 'session.0');
+    state.sessionEvents = int(events, 'session.1');
+    state.sessionKey = int(key, 'session.2');
+    state.sessionStart = nowSec - int(startAge, 'session.3');
+    state.sessionEnd = nowSec - int(endAge, 'session.4');
+  }
+  state.shardMarks = decodeMarks(item.seq, 'seq');
+  decodeIdentityV4(item, state);
+  state.dedupe = unpackDedupe(bytes(item.dedup, 'dedup', DEDUPE_ENTRY_BYTES), nowMin);
+  decodeRisk(item, state);
+}
+
 function decodeAudienceLog(raw: unknown): AudienceLog {
   const log: Record<string, [number] | [number, number]> = {};
   for (const [id, entry] of Object.entries(map(raw, 'audienceLog'))) {
@@ -1064,12 +1131,15 @@ function decodeAudienceLog(raw: unknown): AudienceLog {
  * The JSON Schema (draft 2020-12) of the item layout `version`, as committed in
  * `profile-item.v<version>.schema.json`. Binary attributes appear as base64 strings, as in DynamoDB JSON.
  */
-export function profileItemJsonSchema(version: 1 | 2 | 3 | 4 = ITEM_SCHEMA_VERSION): Record<string, unknown> {
+export function profileItemJsonSchema(
+  version: 1 | 2 | 3 | 4 | 5 = ITEM_SCHEMA_VERSION,
+): Record<string, unknown> {
   const schema = {
     1: profileItemSchemaV1,
     2: profileItemSchemaV2,
     3: profileItemSchemaV3,
-    4: profileItemSchema,
+    4: profileItemSchemaV4,
+    5: profileItemSchemaV5,
   }[version];
   return z.toJSONSchema(schema, {
     unrepresentable: 'any',

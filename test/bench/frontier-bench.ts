@@ -32,7 +32,7 @@ import { synthesizeTopology } from '../../infra/local/topology';
 import { injectFaults } from '../../infra/workload/fault-injection';
 import { generateWorkload } from '../../infra/workload/synthetic-workload';
 import { profileIdOf } from '../../shared/contract/event-contract';
-import { encodeShardId } from '../../shared/profile/profile-item-codec';
+import { shardMarksOfStateBlob } from '../../shared/profile/profile-state-blob';
 import { benchModel, publishBenchModel } from './bench-model';
 import { formatTable, machineInfo, percentile, writeJsonReport, type ResultRow } from './bench-report';
 import { countRequests, stopCounting } from './request-counter';
@@ -119,7 +119,7 @@ interface FrontierOptions {
 
 interface Probe {
   profileId: string;
-  shardKey: string;
+  shardId: string;
   sequenceNumber: bigint;
   putAt: number;
   seenAt?: number;
@@ -182,7 +182,7 @@ async function produceOpenLoop(
             };
             probes.push({
               profileId: profileIdOf(event),
-              shardKey: encodeShardId(result.ShardId),
+              shardId: result.ShardId,
               sequenceNumber: BigInt(result.SequenceNumber),
               putAt,
             });
@@ -208,17 +208,22 @@ function startReader(pipeline: LocalPipeline, probes: Probe[], pollMs: number) {
             RequestItems: {
               [pipeline.tableName]: {
                 Keys: ids.slice(i, i + 100).map((id) => ({ profileId: { S: id } })),
-                ProjectionExpression: 'profileId, seq',
+                // `state` is a reserved word in expressions.
+                ProjectionExpression: 'profileId, #state',
+                ExpressionAttributeNames: { '#state': 'state' },
               },
             },
           }),
         );
         const readAt = performance.now();
         const marks = new Map(
-          (Responses?.[pipeline.tableName] ?? []).map((item) => [item.profileId?.S, item.seq?.M ?? {}]),
+          (Responses?.[pipeline.tableName] ?? []).map((item) => [
+            item.profileId?.S,
+            item.state?.B === undefined ? [] : shardMarksOfStateBlob(item.state.B),
+          ]),
         );
         for (const probe of unseen) {
-          const mark = marks.get(probe.profileId)?.[probe.shardKey]?.S;
+          const mark = marks.get(probe.profileId)?.find((m) => m.shardId === probe.shardId)?.sequenceNumber;
           if (mark !== undefined && BigInt(mark) >= probe.sequenceNumber) probe.seenAt = readAt;
         }
       }

@@ -19,7 +19,12 @@ import { FEATURE_NAMES } from '../../shared/features/feature-vector';
 import type { ProfileScore } from '../../shared/model/model-outputs';
 import { createRandom, shuffleInPlace, type RandomSource } from '../../shared/model/seeded-random';
 import { estimateItemBytes } from '../../shared/profile/dynamodb-item-size';
-import { decodeProfileItem, encodeProfileItem } from '../../shared/profile/profile-item-codec';
+import {
+  decodeProfileItem,
+  encodeProfileItem,
+  type ProfileItemMeta,
+} from '../../shared/profile/profile-item-codec';
+import * as v4 from '../support/profile-item-codec-v4';
 import type { ProfileState } from '../../shared/profile/profile-state';
 import { RISK_LIMITS, type FingerprintEntry } from '../../shared/risk/risk-signals';
 import { median, percentile } from './bench-report';
@@ -158,6 +163,8 @@ export interface ItemSizeResult extends SizeStats {
   reasonsTrimmed: number;
   /** What each attribute costs (see {@link attributeCosts}). */
   attributes: AttributeCost[];
+  /** Encode / decode CPU time of these items, the current codec against v4 (see {@link compareCodecSpeed}). */
+  codec: CodecSpeed;
   /** Sample written to the emulator. */
   sample: {
     items: number;
@@ -180,9 +187,13 @@ const TRAINED_MODEL_VERSION = 'v20261127093000-1a2b3c4d';
  * Sizes of `items` as written and re-encoded with every output filled (seeded: every run the same),
  * the latter sorted by size with their items.
  */
-export function measureItemSizes(
-  items: readonly StoredProfileItem[],
-): Omit<ItemSizeResult, 'sample'> & { sized: { item: Record<string, unknown>; bytes: number }[] } {
+export function measureItemSizes(items: readonly StoredProfileItem[]): Omit<
+  ItemSizeResult,
+  'sample' | 'codec'
+> & {
+  sized: { item: Record<string, unknown>; bytes: number }[];
+  inputs: CodecInput[];
+} {
   const random = createRandom(20261127);
   const audiences = compileAudienceSet(BUILT_IN_AUDIENCES);
   const population: PopulationStats = {
@@ -190,6 +201,7 @@ export function measureItemSizes(
     centroids: { 'recent-buyers': Array.from({ length: EMBEDDING_SIZE }, () => random() * 2 - 1) },
   };
   let reasonsTrimmed = 0;
+  const inputs: CodecInput[] = [];
   const sized = items
     .map((written) => {
       const { state, version, score } = decodeProfileItem(written);
@@ -202,7 +214,9 @@ export function measureItemSizes(
       fillFingerprints(state, random);
       // With the traits and the built-in audiences' membership, as ingest writes them.
       const extras = profileExtrasOf(state, full, population, audiences, undefined);
-      const item = encodeProfileItem(state, { version, score: full, ...extras });
+      const meta: ProfileItemMeta = { version, score: full, ...extras };
+      inputs.push({ state, meta });
+      const item = encodeProfileItem(state, meta);
       const kept =
         Object.keys(item.reasons?.purchase ?? {}).length + Object.keys(item.reasons?.churn ?? {}).length;
       if (kept < 6) reasonsTrimmed++;
@@ -218,6 +232,60 @@ export function measureItemSizes(
     reasonsTrimmed,
     attributes: attributeCosts(sized),
     sized,
+    inputs,
+  };
+}
+
+/** One profile to encode: its state and what is stored beside it. */
+export interface CodecInput {
+  state: ProfileState;
+  meta: ProfileItemMeta;
+}
+
+/** CPU time of the item codec, the current one against the frozen v4 copy (main at 47d5c06). */
+export interface CodecSpeed {
+  items: number;
+  /** Alternating timed passes per codec and direction. */
+  runs: number;
+  /** Median CPU µs per item. */
+  v4: { encodeMicros: number; decodeMicros: number };
+  current: { encodeMicros: number; decodeMicros: number };
+}
+
+/**
+ * Encode and decode `inputs` with the frozen v4 codec and the current one, alternating pass by pass in
+ * one process (the machine is shared: neither codec gets the quieter moments), `runs` timed passes each
+ * after one untimed pass; medians of the process CPU time.
+ */
+export function compareCodecSpeed(inputs: readonly CodecInput[], runs = 7): CodecSpeed {
+  const v4Items = inputs.map(({ state, meta }) => v4.encodeProfileItem(state, meta));
+  const currentItems = inputs.map(({ state, meta }) => encodeProfileItem(state, meta));
+  const passes = {
+    v4Encode: () => inputs.forEach(({ state, meta }) => v4.encodeProfileItem(state, meta)),
+    currentEncode: () => inputs.forEach(({ state, meta }) => encodeProfileItem(state, meta)),
+    v4Decode: () => v4Items.forEach((item) => v4.decodeProfileItem(item)),
+    currentDecode: () => currentItems.forEach((item) => decodeProfileItem(item)),
+  };
+  const samples: Record<keyof typeof passes, number[]> = {
+    v4Encode: [],
+    currentEncode: [],
+    v4Decode: [],
+    currentDecode: [],
+  };
+  for (let run = 0; run <= runs; run++) {
+    for (const [name, pass] of Object.entries(passes) as [keyof typeof passes, () => void][]) {
+      const cpu = process.cpuUsage();
+      pass();
+      const used = process.cpuUsage(cpu);
+      if (run > 0) samples[name].push((used.user + used.system) / inputs.length);
+    }
+  }
+  const micros = (name: keyof typeof passes) => Math.round(median(samples[name]) * 100) / 100;
+  return {
+    items: inputs.length,
+    runs,
+    v4: { encodeMicros: micros('v4Encode'), decodeMicros: micros('v4Decode') },
+    current: { encodeMicros: micros('currentEncode'), decodeMicros: micros('currentDecode') },
   };
 }
 
@@ -228,7 +296,8 @@ export async function runItemSizeBench(
   tableName: string,
   sampleSize = 200,
 ): Promise<ItemSizeResult> {
-  const { sized, ...figures } = measureItemSizes(items);
+  const { sized, inputs, ...figures } = measureItemSizes(items);
+  const codec = compareCodecSpeed(inputs);
   const step = Math.max(1, (sized.length - 1) / (sampleSize - 1));
   const sampleIndexes = new Set<number>();
   for (let i = 0; i < sampleSize && Math.round(i * step) < sized.length; i++)
@@ -261,5 +330,5 @@ export async function runItemSizeBench(
     if (units === Math.ceil(bytes / 1024)) sample.writeUnitsMatch++;
   }
 
-  return { ...figures, sample };
+  return { ...figures, codec, sample };
 }

@@ -300,6 +300,13 @@ function sizeRows(result: ItemSizeResult): ResultRow[] {
     ...attributeRows(result),
     {
       section,
+      metric: `item codec CPU per item, encode / decode (median of ${result.codec.runs} alternating passes)`,
+      value: result.codec.current.encodeMicros,
+      unit: 'µs',
+      note: `decode ${result.codec.current.decodeMicros} µs; the frozen v4 codec (47d5c06) on the same ${result.codec.items} items: encode ${result.codec.v4.encodeMicros} / decode ${result.codec.v4.decodeMicros} µs`,
+    },
+    {
+      section,
       metric: 'cross-check on dynalite (sample)',
       value: sample.items,
       unit: 'items',

@@ -12,6 +12,7 @@ import { buildTrainingSet } from '../../../shared/training/training-set';
 import { generateWorkload } from '../../../infra/workload/synthetic-workload';
 import { kinesisEvent } from '../../support/factories';
 import { trainSmallModel } from './model-fixtures';
+import { featureNameOf } from '../../../shared/features/feature-codes';
 
 const TABLE = 'profiles';
 const MODELS_BUCKET = 'models';
@@ -119,8 +120,9 @@ describe('ingest with a model promoted while it runs', () => {
         // Up to 3: the item codec drops the least important ones (never the top one) to stay in one write unit.
         expect(reasons.length).toBeGreaterThanOrEqual(1);
         expect(reasons.length).toBeLessThanOrEqual(3);
+        // Stored under feature codes (v5): each must name one of the model's features.
         for (const [feature, contribution] of reasons) {
-          expect(featureNames).toContain(feature);
+          expect(featureNames).toContain(featureNameOf(feature));
           expect(Number.isFinite(contribution)).toBe(true);
         }
       }

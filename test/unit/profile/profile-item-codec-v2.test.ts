@@ -16,6 +16,7 @@ import { emptyProfile, type ProfileState } from '../../../shared/profile/profile
 import { emptyRiskState } from '../../../shared/risk/risk-signals';
 import { describeProfile } from '../../../infra/client/profile-view';
 import * as v1 from '../../support/profile-item-codec-v1';
+import * as v4 from '../../support/profile-item-codec-v4';
 import { sequenced, T0 } from '../../support/factories';
 import { envelopedEvents, heavyEvents } from '../../support/profile-fixtures';
 
@@ -159,20 +160,21 @@ describe('profile item v2: the model outputs', () => {
     // Prepare, Act
     const item = encodeProfileItem(emptyProfile('u-1'), { version: 1, score: fullScore() });
     // Assess
+    // Reasons by feature code (shared/features/feature-codes.ts); features without one by their name.
     expect(item).toMatchObject({
-      itemSchemaVersion: 1,
+      itemSchemaVersion: ITEM_SCHEMA_VERSION,
       propensity: 0.1235,
       churnRisk: 0.6543,
       nextCategories: { 'cat-07': 0.4123, 'cat-12': 0.2, other: 0.1 },
       reasons: {
         purchase: {
-          decay_1d_add_to_cart_log1p: 0.81,
+          'ac.1d': 0.81,
           count_24h_product_view_log1p: -0.46,
-          hours_since_last_purchase_log1p: 0.12,
+          'pu.rec': 0.12,
         },
         churn: {
-          hours_since_last_event_log1p: 0.81,
-          top_category_share: -0.46,
+          'ev.rec': 0.81,
+          'cat.top': -0.46,
           count_72h_begin_checkout_log1p: 0.12,
         },
       },
@@ -197,14 +199,13 @@ describe('profile item v2: the model outputs', () => {
     expect(decode({ embedding: [0.1, 'AAAA'] })).toThrow(/^embedding\.1:/);
     expect(decode({ itemSchemaVersion: ITEM_SCHEMA_VERSION + 1 })).toThrow(/^itemSchemaVersion:/);
     // A later additive layout's attributes are ignored, as v1 ignores these.
-    expect(decode({ itemSchemaVersion: 2, someLaterOutput: [1] })().score).toBeDefined();
+    expect(decode({ someLaterOutput: [1] })().score).toBeDefined();
   });
 
   it('keeps a profile near one write unit within it by dropping its least important reasons', () => {
-    // Prepare: a busy profile (one shard mark, the normal case) without aliases or cart.
+    // Prepare: a busy profile (one shard mark, the normal case) without cart.
     const events = heavyEvents('u-10086421').filter((e) => e.shardId === 'shardId-000000000000');
     const state = applyEventsToProfile(undefined, events, 'u-10086421').state;
-    state.aliases = [];
     state.cart = [];
     const score = fullScore();
     const allReasons = encodeProfileItem(emptyProfile('u-1'), { version: 1, score }).reasons;
@@ -250,6 +251,9 @@ describe('profile item v2: the model outputs', () => {
   );
 });
 
+// v1 / v2 compatibility is history now: the frozen v4 codec, whose items without merges v1 code reads, plays
+// the v2 writer. The current (v5) decoder must still read v1 items; v5 items are refused by v1-v4 code
+// (profile-item-codec-v5.test.ts).
 describe('profile item v1 / v2 side by side (rolling deploy)', () => {
   const viaDynamoDb = (item: object) => unmarshall(marshall(item, { removeUndefinedValues: true }));
 
@@ -265,7 +269,7 @@ describe('profile item v1 / v2 side by side (rolling deploy)', () => {
     fc.assert(
       fc.property(anyState, fc.nat(), (state, version) => {
         // Prepare
-        const item = viaDynamoDb(encodeProfileItem(state, { version, score: fullScore(version) }));
+        const item = viaDynamoDb(v4.encodeProfileItem(state, { version, score: fullScore(version) }));
         // Act
         const decoded = v1.decodeProfileItem(item);
         // Assess
@@ -288,7 +292,8 @@ describe('profile item v1 / v2 side by side (rolling deploy)', () => {
         expect(decoded.state).toEqual(asV1Sees(state));
         expect(decoded.itemSchemaVersion).toBe(ITEM_READABLE_FROM_VERSION);
         expect(decoded.score).toEqual(scored ? { ...V1_SCORE, propensity: 0.1235 } : undefined);
-        expect(withoutRiskAttributes(encodeProfileItem(state, meta))).toEqual(v1Item);
+        expect(withoutRiskAttributes(v4.encodeProfileItem(state, meta))).toEqual(v1Item);
+        expect(v4.decodeProfileItem(viaDynamoDb(v1Item)).state).toEqual(decoded.state);
         expect(profileItemSchema.safeParse(v1Item).error).toBeUndefined();
         expect(profileItemSchemaV1.safeParse(v1Item).error).toBeUndefined();
       }),
@@ -310,7 +315,7 @@ describe('profile item v1 / v2 side by side (rolling deploy)', () => {
     };
     const codecs: Codec[] = [
       { decode: v1.decodeProfileItem, encode: v1.encodeProfileItem, score: V1_SCORE },
-      { decode: decodeProfileItem, encode: encodeProfileItem, score: fullScore() },
+      { decode: v4.decodeProfileItem, encode: v4.encodeProfileItem, score: fullScore() },
     ];
     fc.assert(
       fc.property(
@@ -358,6 +363,7 @@ describe('profile item v1 / v2 side by side (rolling deploy)', () => {
           for (const chunk of committed) expected = applyEventsToProfile(expected, chunk, 'u-1').state;
           if (stored === undefined) return;
           expect(asV1Sees(decodeProfileItem(stored).state)).toEqual(asV1Sees(expected!));
+          expect(asV1Sees(v4.decodeProfileItem(stored).state)).toEqual(asV1Sees(expected!));
           expect(v1.decodeProfileItem(stored).state).toEqual(asV1Sees(expected!));
           expect(stored.version).toBe(committed.length);
         },
