@@ -47,7 +47,14 @@ export interface EventSourceMappingStats {
 
 /** Progress notifications, one per step of the mapping. */
 export type EventSourceMappingProgress =
-  | { type: 'records-read'; shardId: string; records: number; buffered: number }
+  | {
+      type: 'records-read';
+      shardId: string;
+      records: number;
+      buffered: number;
+      /** The last record read, so a listener can tell when a given record was read. */
+      lastSequenceNumber: string;
+    }
   | {
       type: 'batch-invoked';
       shardId: string;
@@ -216,6 +223,7 @@ export class ShardPoller {
         shardId: this.shardId,
         records: records.length,
         buffered: this.buffer.length,
+        lastSequenceNumber: this.lastRead ?? '',
       });
     } else if (this.buffer.length === 0) {
       this.caughtUpAt = startedAt;
