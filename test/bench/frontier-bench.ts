@@ -49,11 +49,15 @@ export const FRONTIER_TARGETS = { p99Ms: 1000, writesPerEvent: 0.3 } as const;
 /** Records per PutRecords call from the open-loop producer: one call per tick. */
 const TICK_MS = 20;
 
-/** One point of the frontier: a batching window and batch size, read shared or with enhanced fan-out. */
+/**
+ * One point of the frontier: a batching window and batch size, read shared or with enhanced fan-out,
+ * with a number of concurrent batches per shard.
+ */
 export interface FrontierSetting {
   windowSeconds: number;
   batchSize: number;
   fanOut: IngestFanOut;
+  parallelizationFactor: number;
 }
 
 /** What one setting measured. */
@@ -79,6 +83,8 @@ export interface FrontierPoint extends FrontierSetting {
   invocationsPerEvent: number;
   /** Mean wall time of one handler invocation (the Lambda duration estimate). */
   handlerMsPerInvocation: number;
+  /** CPU seconds of this process (emulators, mapping, handler, reader) over the setting. */
+  processCpuSeconds: number;
 }
 
 const list = (label: string, parse: (s: string) => number) => (value: string) =>
@@ -112,6 +118,12 @@ const program = new Command()
   )
   .option('--no-enhanced', 'skip the enhanced fan-out point (window 0, the first batch size)')
   .option('--no-shared', 'skip the shared-throughput points (measure enhanced fan-out only)')
+  .option(
+    '--parallelization <list>',
+    'parallelization factors of the enhanced fan-out points, in this order (e.g. 1,4,1,4 alternates)',
+    list('--parallelization', Number),
+    [DEFAULT_STACK_PARAMETERS.ingestParallelizationFactor],
+  )
   .option('--probe-every <n>', 'every n-th record is a latency probe', positive('--probe-every'), 10)
   .option(
     '--read-poll-ms <n>',
@@ -127,6 +139,7 @@ interface FrontierOptions {
   batchSizes: number[];
   enhanced: boolean;
   shared: boolean;
+  parallelization: number[];
   probeEvery: number;
   readPollMs: number;
 }
@@ -264,6 +277,7 @@ function unseenProbes(probes: readonly Probe[], clock: StageClock): UnseenProbes
   return counts;
 }
 
+const cpuSeconds = ({ user, system }: NodeJS.CpuUsage) => (user + system) / 1e6;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A fresh, empty profiles table under the name the handler was configured with. */
@@ -420,6 +434,7 @@ async function measureSetting(
     ingestBatchingWindowSeconds: setting.windowSeconds,
     ingestBatchSize: setting.batchSize,
     ingestFanOut: setting.fanOut,
+    ingestParallelizationFactor: setting.parallelizationFactor,
   });
   const esm = topology.eventSourceMappings.find((m) => m.functionName === 'ingest');
   if (esm === undefined) throw new Error('the template has no ingest event source mapping');
@@ -443,6 +458,7 @@ async function measureSetting(
     { pollIntervalMs: LAMBDA_SHARED_POLL_INTERVAL_MS, maxBatchingWindowSeconds: 300 },
   );
   mapping.subscribe((progress) => clock.onProgress(progress));
+  const cpuBefore = process.cpuUsage();
   const dynamodb = countRequests(dynamoDbClient());
   await mapping.start();
   const probes: Probe[] = [];
@@ -480,6 +496,7 @@ async function measureSetting(
       invocations: timing.invocations,
       invocationsPerEvent: timing.invocations / records.length,
       handlerMsPerInvocation: timing.handlerMs / Math.max(1, timing.invocations),
+      processCpuSeconds: cpuSeconds(process.cpuUsage(cpuBefore)),
     };
   } finally {
     await reader.stop();
@@ -503,8 +520,11 @@ function formatStages(point: FrontierPoint): string {
   return lines.join('\n');
 }
 
-function settingName({ windowSeconds, batchSize, fanOut }: FrontierSetting): string {
-  return `window ${windowSeconds} s, batch ${batchSize}${fanOut === 'enhanced' ? ', enhanced fan-out' : ''}`;
+function settingName({ windowSeconds, batchSize, fanOut, parallelizationFactor }: FrontierSetting): string {
+  return (
+    `window ${windowSeconds} s, batch ${batchSize}${fanOut === 'enhanced' ? ', enhanced fan-out' : ''}` +
+    (parallelizationFactor > 1 ? `, ${parallelizationFactor} batches per shard` : '')
+  );
 }
 
 function pointRows(point: FrontierPoint, rate: number): ResultRow[] {
@@ -554,11 +574,21 @@ async function main(): Promise<void> {
   const settings: FrontierSetting[] = [
     ...(options.shared
       ? options.batchSizes.flatMap((batchSize) =>
-          options.windows.map((windowSeconds) => ({ windowSeconds, batchSize, fanOut: 'shared' as const })),
+          options.windows.map((windowSeconds) => ({
+            windowSeconds,
+            batchSize,
+            fanOut: 'shared' as const,
+            parallelizationFactor: DEFAULT_STACK_PARAMETERS.ingestParallelizationFactor,
+          })),
         )
       : []),
     ...(options.enhanced
-      ? [{ windowSeconds: 0, batchSize: options.batchSizes[0]!, fanOut: 'enhanced' as const }]
+      ? options.parallelization.map((parallelizationFactor) => ({
+          windowSeconds: 0,
+          batchSize: options.batchSizes[0]!,
+          fanOut: 'enhanced' as const,
+          parallelizationFactor,
+        }))
       : []),
   ];
 
@@ -583,7 +613,12 @@ async function main(): Promise<void> {
     // Untimed: loads the model and warms the code paths so the first setting is not penalised.
     await measureSetting(
       pipeline,
-      { windowSeconds: 0, batchSize: options.batchSizes[0]!, fanOut: 'shared' },
+      {
+        windowSeconds: 0,
+        batchSize: options.batchSizes[0]!,
+        fanOut: 'shared',
+        parallelizationFactor: DEFAULT_STACK_PARAMETERS.ingestParallelizationFactor,
+      },
       warmUp,
       options,
       'warm-up',
@@ -593,7 +628,8 @@ async function main(): Promise<void> {
       points.push(point);
       console.log(
         `[${elapsed()}] ${settingName(setting)}: p50 ${Math.round(point.p50Ms)} ms, p99 ${Math.round(point.p99Ms)} ms, ` +
-          `${point.writesPerEvent.toFixed(3)} writes/event (sent in ${point.sendSeconds.toFixed(1)} s)`,
+          `${point.writesPerEvent.toFixed(3)} writes/event (sent in ${point.sendSeconds.toFixed(1)} s, ` +
+          `${point.processCpuSeconds.toFixed(1)} CPU-s, load ${machineInfo().loadAverage1m})`,
       );
       console.log(formatStages(point));
     }

@@ -424,7 +424,7 @@ describe('profile-stream stacks', () => {
       });
     });
 
-    it('gives ingest an enhanced fan-out consumer of its own when ingestFanOut is enhanced', () => {
+    it('gives ingest an enhanced fan-out consumer of its own when ingestFanOut is enhanced, and its parallelization factor', () => {
       // Prepare
       const custom = buildApp({
         context: {
@@ -432,6 +432,7 @@ describe('profile-stream stacks', () => {
           ingestFanOut: 'enhanced',
           ingestBatchingWindowSeconds: '2',
           ingestBatchSize: '250',
+          ingestParallelizationFactor: '4',
         },
       });
 
@@ -446,11 +447,13 @@ describe('profile-stream stacks', () => {
         EventSourceArn: { 'Fn::GetAtt': [consumerId, 'ConsumerARN'] },
         BatchSize: 250,
         MaximumBatchingWindowInSeconds: 2,
+        ParallelizationFactor: 4,
       });
       // The archive consumer keeps polling the stream itself.
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: Match.objectLike({ 'Fn::ImportValue': Match.anyValue() }),
         BatchSize: 1000,
+        ParallelizationFactor: 1,
       });
       expect(new AwsSolutionsChecks().validateScope(custom.app).violations).toEqual([]);
     });

@@ -52,6 +52,17 @@ describe('synthesizeTopology', () => {
     expect(byName.get('archive')).toMatchObject({ fanOut: 'shared', maximumBatchingWindowInSeconds: 30 });
   });
 
+  it('gives only the ingest mapping the parallelization factor of the stack parameters', () => {
+    // Act
+    const custom = synthesizeTopology({ ingestFanOut: 'enhanced', ingestParallelizationFactor: 4 });
+
+    // Assess
+    const byName = new Map(custom.eventSourceMappings.map((esm) => [esm.functionName, esm]));
+    expect(byName.get('ingest')).toMatchObject({ fanOut: 'enhanced', parallelizationFactor: 4 });
+    expect(byName.get('archive')).toMatchObject({ parallelizationFactor: 1 });
+    expect(byName.get('activation-index')).toMatchObject({ parallelizationFactor: 1 });
+  });
+
   it('resolves cross-stack environment references to stateful logical ids', () => {
     // Prepare
     const ingest = topology.functions.find((fn) => fn.name === 'ingest');
