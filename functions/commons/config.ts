@@ -114,6 +114,10 @@ export const BUILD_ROWS_CONFIG = z.object({
   ARCHIVE_BUCKET: name,
   /** As the training function's: both must build the same rows. @default 24 */
   LABEL_HORIZON_HOURS: z.coerce.number().positive().default(24),
+  /** Where tombstones are looked up (with `HASH_KEY_SECRET_ID`), as the training function's. */
+  PROFILES_TABLE: name.optional(),
+  /** The erasure key (tombstones are keyed hashes); without both, no tombstone check. */
+  HASH_KEY_SECRET_ID: name.optional(),
 });
 
 /**

@@ -211,7 +211,11 @@ export class StatelessStack extends Stack {
       memorySize: 3008,
       timeout: Duration.minutes(15),
       environment: { LABEL_HORIZON_HOURS: String(props.labelHorizonHours) },
-    }).bindBucket({ bucket: resources.archiveBucket, access: 'readWrite', envVar: 'ARCHIVE_BUCKET' });
+      // Tombstones only, as the train function: erased people's events stay out of every pass.
+      hashKeySecret: resources.hashKeySecret,
+    })
+      .bindBucket({ bucket: resources.archiveBucket, access: 'readWrite', envVar: 'ARCHIVE_BUCKET' })
+      .bindTable({ table: resources.table, access: 'read', envVar: 'PROFILES_TABLE' });
     this.distributedTraining = new DistributedTraining(this, 'DistributedTraining', {
       coordinator: this.train.function,
       worker: this.buildRows.function,

@@ -737,12 +737,15 @@ describe('profile-stream stacks', () => {
           },
         });
       }
-      // Training holds it for tombstone keys only (no ids to hash); rescoring and scrubbing never.
-      expect(functionOf('train').variables).toMatchObject({
-        HASH_KEY_SECRET_ID: { 'Fn::ImportValue': expect.stringMatching(/HashKeySecret/) },
-        PROFILES_TABLE: expect.anything(),
-      });
-      expect(functionOf('train').variables.PSEUDONYMISE_IDS).toBeUndefined();
+      // Training (the function and the distributed build's workers) holds it for tombstone keys only
+      // (no ids to hash); rescoring and scrubbing never.
+      for (const name of ['train', 'build-rows']) {
+        expect(functionOf(name).variables).toMatchObject({
+          HASH_KEY_SECRET_ID: { 'Fn::ImportValue': expect.stringMatching(/HashKeySecret/) },
+          PROFILES_TABLE: expect.anything(),
+        });
+        expect(functionOf(name).variables.PSEUDONYMISE_IDS).toBeUndefined();
+      }
       for (const name of ['rescore', 'scrub-failures']) {
         expect(functionOf(name).variables.HASH_KEY_SECRET_ID).toBeUndefined();
       }
