@@ -134,6 +134,8 @@ export const RESCORE_CONFIG = z.object({
   RESCORE_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   /** Writes per second over all segments together. @default 1000 */
   RESCORE_MAX_WRITES_PER_SECOND: z.coerce.number().positive().default(1000),
+  /** Where audience entries and exits of rescored profiles go, as ingest's. @default none: not emitted */
+  ACTIVATION_STREAM: name.optional(),
 });
 
 /**

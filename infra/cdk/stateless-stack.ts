@@ -273,7 +273,9 @@ export class StatelessStack extends Stack {
       },
     })
       .bindTable({ table: resources.table, access: 'readWrite', envVar: 'PROFILES_TABLE' })
-      .bindBucket({ bucket: resources.modelsBucket, access: 'read', envVar: 'MODELS_BUCKET' });
+      .bindBucket({ bucket: resources.modelsBucket, access: 'read', envVar: 'MODELS_BUCKET' })
+      // Rescored scores can move a profile in or out of an audience: its transitions go where ingest's go.
+      .bindStream({ stream: resources.activationStream, envVar: 'ACTIVATION_STREAM' });
     this.rescoring = new RescoringWorkflow(this, 'Rescoring', {
       rescore: this.rescore.function,
       modelsBucket: resources.modelsBucket,

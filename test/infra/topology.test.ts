@@ -122,10 +122,12 @@ describe('synthesizeTopology', () => {
       globalSecondaryIndexes: [],
       ttlAttribute: 'expiresAt',
     });
-    // Ingest puts on the activation stream the activation-index function reads.
-    expect(topology.functions.find((fn) => fn.name === 'ingest')?.environment.ACTIVATION_STREAM).toEqual({
-      ref: topology.activationStream?.logicalId,
-    });
+    // Ingest and rescoring put on the activation stream the activation-index function reads.
+    for (const name of ['ingest', 'rescore']) {
+      expect(topology.functions.find((fn) => fn.name === name)?.environment.ACTIVATION_STREAM).toEqual({
+        ref: topology.activationStream?.logicalId,
+      });
+    }
     expect(topology.functions.map((fn) => fn.name)).toEqual([
       'ingest',
       'activation-index',
