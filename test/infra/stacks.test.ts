@@ -130,12 +130,21 @@ describe('profile-stream stacks', () => {
       expect(Object.keys(policies)).toHaveLength(6);
     });
 
-    it('versions the models bucket and ages out archive, quarantine and failures', () => {
+    it('versions the models bucket and ages out archive, quarantine, failures and audience exports', () => {
       // Assess
       stateful.hasResourceProperties('AWS::S3::Bucket', {
         VersioningConfiguration: { Status: 'Enabled' },
         LifecycleConfiguration: {
-          Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 90 } })]),
+          Rules: Match.arrayWith([
+            Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 90 } }),
+            // Exports hold profile ids: current and noncurrent versions both expire.
+            {
+              Prefix: 'exports/',
+              ExpirationInDays: 7,
+              NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+              Status: 'Enabled',
+            },
+          ]),
         },
       });
       stateful.hasResourceProperties('AWS::S3::Bucket', {
