@@ -70,6 +70,11 @@ export const ERASE_CONFIG = z.object({
   PROFILES_TABLE: name,
   /** The audience members table: an erased profile's rows are deleted. */
   MEMBERS_TABLE: name,
+  /**
+   * The audience definitions' history (`audiences/` beside the model pointer): a profile's rows are
+   * deleted in every audience ever defined. @default only the audiences its item names
+   */
+  MODELS_BUCKET: name.optional(),
   ARCHIVE_BUCKET: name,
   QUARANTINE_BUCKET: name,
   FAILURES_BUCKET: name,

@@ -301,7 +301,9 @@ export class StatelessStack extends Stack {
       .bindBucket({ bucket: resources.archiveBucket, access: 'rewrite', envVar: 'ARCHIVE_BUCKET' })
       .bindBucket({ bucket: resources.quarantineBucket, access: 'rewrite', envVar: 'QUARANTINE_BUCKET' })
       .bindBucket({ bucket: resources.failuresBucket, access: 'rewrite', envVar: 'FAILURES_BUCKET' })
-      .bindBucket({ bucket: resources.erasureBucket, access: 'rewrite', envVar: 'ERASURE_BUCKET' });
+      .bindBucket({ bucket: resources.erasureBucket, access: 'rewrite', envVar: 'ERASURE_BUCKET' })
+      // Read only: the audience definitions' history names every audience a members row can be in.
+      .bindBucket({ bucket: resources.modelsBucket, access: 'read', envVar: 'MODELS_BUCKET' });
     new ErasureIntake(this, 'ErasureIntake', {
       erasureBucket: resources.erasureBucket,
       erase: this.erase.function,
