@@ -136,6 +136,27 @@ function payloadData(record: OnFailureInvocationRecord): string[] {
 const range = (count: number, prefix = 'r'): string[] =>
   Array.from({ length: count }, (_, index) => `${prefix}${index}`);
 
+/**
+ * Puts 25 records for each of 8 keys, interleaved, in one call; `record` notes a delivered record's
+ * index under its key in `seen`, for checking each key's order.
+ */
+async function putKeyedRecords(stream: TestStream) {
+  const keys = range(8, 'user-');
+  const perKey = 25;
+  await put(
+    stream,
+    range(perKey, '').flatMap((index) =>
+      keys.map((key) => ({ key, data: JSON.stringify({ key, index: Number(index) }) })),
+    ),
+  );
+  const seen = new Map<string, number[]>();
+  const record = (delivered: KinesisStreamRecord): void => {
+    const { key, index } = JSON.parse(decode(delivered)) as { key: string; index: number };
+    seen.set(key, [...(seen.get(key) ?? []), index]);
+  };
+  return { keys, perKey, seen, record };
+}
+
 describe('EventSourceMappingEmulator', () => {
   it('invokes batches of at most batchSize records', async () => {
     // Prepare
@@ -194,15 +215,7 @@ describe('EventSourceMappingEmulator', () => {
   it('keeps per-key order, one batch in flight per shard, shards concurrently', async () => {
     // Prepare
     const stream = await newStream(4);
-    const keys = range(8, 'user-');
-    const perKey = 25;
-    await put(
-      stream,
-      range(perKey, '').flatMap((index) =>
-        keys.map((key) => ({ key, data: JSON.stringify({ key, index: Number(index) }) })),
-      ),
-    );
-    const seen = new Map<string, number[]>();
+    const { keys, perKey, seen, record } = await putKeyedRecords(stream);
     const inFlightPerShard = new Map<string, number>();
     let inFlight = 0;
     let maxInFlight = 0;
@@ -220,10 +233,7 @@ describe('EventSourceMappingEmulator', () => {
       maxInFlight = Math.max(maxInFlight, ++inFlight);
       if (inFlight >= 2) openGate();
       await twoInFlight;
-      for (const record of event.Records) {
-        const { key, index } = JSON.parse(decode(record)) as { key: string; index: number };
-        seen.set(key, [...(seen.get(key) ?? []), index]);
-      }
+      for (const r of event.Records) record(r);
       inFlight -= 1;
       inFlightPerShard.set(shardId, (inFlightPerShard.get(shardId) ?? 1) - 1);
     };
@@ -234,8 +244,7 @@ describe('EventSourceMappingEmulator', () => {
     await esm.waitUntilCaughtUp({ timeoutMs: 10_000 });
 
     // Assess
-    const inOrder = Array.from({ length: perKey }, (_, index) => index);
-    for (const key of keys) expect(seen.get(key)).toEqual(inOrder);
+    for (const key of keys) expect(seen.get(key)).toEqual(range(perKey, '').map(Number));
     expect(maxInFlightPerShard).toBe(1);
     expect(maxInFlight).toBeGreaterThan(1);
   });
@@ -243,15 +252,7 @@ describe('EventSourceMappingEmulator', () => {
   it('with a parallelization factor, runs batches of one shard concurrently, never one key in two at once, each key in order', async () => {
     // Prepare
     const stream = await newStream(1);
-    const keys = range(8, 'user-');
-    const perKey = 25;
-    await put(
-      stream,
-      range(perKey, '').flatMap((index) =>
-        keys.map((key) => ({ key, data: JSON.stringify({ key, index: Number(index) }) })),
-      ),
-    );
-    const seen = new Map<string, number[]>();
+    const { keys, perKey, seen, record } = await putKeyedRecords(stream);
     const keysInFlight = new Set<string>();
     let overlaps = 0;
     let inFlight = 0;
@@ -267,10 +268,7 @@ describe('EventSourceMappingEmulator', () => {
       if (inFlight >= 2) openGate();
       await twoInFlight;
       await new Promise((resolve) => setImmediate(resolve));
-      for (const record of event.Records) {
-        const { key, index } = JSON.parse(decode(record)) as { key: string; index: number };
-        seen.set(key, [...(seen.get(key) ?? []), index]);
-      }
+      for (const r of event.Records) record(r);
       for (const key of batchKeys) keysInFlight.delete(key);
       inFlight -= 1;
     };
@@ -281,8 +279,7 @@ describe('EventSourceMappingEmulator', () => {
     await esm.waitUntilCaughtUp({ timeoutMs: 10_000 });
 
     // Assess
-    const inOrder = Array.from({ length: perKey }, (_, index) => index);
-    for (const key of keys) expect(seen.get(key)).toEqual(inOrder);
+    for (const key of keys) expect(seen.get(key)).toEqual(range(perKey, '').map(Number));
     expect(overlaps).toBe(0);
     expect(maxInFlight).toBeGreaterThan(1);
     expect(maxInFlight).toBeLessThanOrEqual(4);

@@ -4,13 +4,12 @@
  * the same stable ids an ingest write of that version would give them. The local pipeline runs the
  * template's rescore function (its ACTIVATION_STREAM included) over the emulators.
  */
-import { EventProducer } from '../../../infra/client/event-producer';
 import { readActivationFeed } from '../../../infra/local/activation-subscriber';
-import { startLocalPipeline, type LocalPipeline } from '../../../infra/local/local-pipeline';
+import type { LocalPipeline } from '../../../infra/local/local-pipeline';
+import { startPipelineWithRecords } from '../../support/local-pipeline-fixture';
 import { scanProfiles } from '../../../infra/local/run-report';
 import { injectFaults } from '../../../infra/workload/fault-injection';
 import { generateWorkload } from '../../../infra/workload/synthetic-workload';
-import { S3AudiencePublisher } from '../../../functions/commons/s3-audience-definitions';
 import { activationEventId } from '../../../shared/audiences/activation';
 import type { AudienceSet } from '../../../shared/audiences/audience-definition';
 import { compileAudienceSet } from '../../../shared/audiences/audience-evaluation';
@@ -47,23 +46,10 @@ describe('rescoring evaluates audiences (template → real rescore handler → a
   });
 
   beforeAll(async () => {
-    pipeline = await startLocalPipeline({
-      pollIntervalMs: 50,
-      withArchive: false,
-      environment: {
-        POWERTOOLS_LOG_LEVEL: 'ERROR',
-        POWERTOOLS_METRICS_DISABLED: 'true',
-        MODEL_POLL_SECONDS: '0',
-      },
+    pipeline = await startPipelineWithRecords(records, {
+      audienceSet: LIKELY_BUYERS,
+      environment: { MODEL_POLL_SECONDS: '0' },
     });
-    await new S3AudiencePublisher(pipeline.cloud.clients.s3, pipeline.buckets.models!).publish(LIKELY_BUYERS);
-    const producer = new EventProducer({
-      kinesis: pipeline.cloud.clients.kinesis,
-      streamName: pipeline.streamName,
-    });
-    const sent = await producer.sendRaw(records);
-    expect(sent.failed).toEqual([]);
-    await pipeline.drain(60_000);
   }, 120_000);
 
   afterAll(async () => {
