@@ -70,6 +70,11 @@ export const ERASE_CONFIG = z.object({
   PROFILES_TABLE: name,
   /** The audience members table: an erased profile's rows are deleted. */
   MEMBERS_TABLE: name,
+  /**
+   * The audience definitions' history (`audiences/` beside the model pointer): a profile's rows are
+   * deleted in every audience ever defined. @default only the audiences its item names
+   */
+  MODELS_BUCKET: name.optional(),
   ARCHIVE_BUCKET: name,
   QUARANTINE_BUCKET: name,
   FAILURES_BUCKET: name,
@@ -114,6 +119,10 @@ export const BUILD_ROWS_CONFIG = z.object({
   ARCHIVE_BUCKET: name,
   /** As the training function's: both must build the same rows. @default 24 */
   LABEL_HORIZON_HOURS: z.coerce.number().positive().default(24),
+  /** Where tombstones are looked up (with `HASH_KEY_SECRET_ID`), as the training function's. */
+  PROFILES_TABLE: name.optional(),
+  /** The erasure key (tombstones are keyed hashes); without both, no tombstone check. */
+  HASH_KEY_SECRET_ID: name.optional(),
 });
 
 /**
@@ -130,6 +139,8 @@ export const RESCORE_CONFIG = z.object({
   RESCORE_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   /** Writes per second over all segments together. @default 1000 */
   RESCORE_MAX_WRITES_PER_SECOND: z.coerce.number().positive().default(1000),
+  /** Where audience entries and exits of rescored profiles go, as ingest's. @default none: not emitted */
+  ACTIVATION_STREAM: name.optional(),
 });
 
 /**

@@ -39,6 +39,8 @@ export class HotReloadedPointer<P, T, R> {
   private loaded: { version: string; value: T } | undefined;
   private refusedVersion: string | undefined;
   private nextCheckAt = 0;
+  /** The look at the pointer in flight, which concurrent callers share. */
+  private refreshing: Promise<void> | undefined;
 
   constructor(private readonly options: HotReloadedPointerOptions<P, T, R>) {}
 
@@ -49,7 +51,15 @@ export class HotReloadedPointer<P, T, R> {
 
   /** The value serving, after looking at the pointer if the poll interval has passed. */
   async current(): Promise<T | undefined> {
-    if (this.options.now() >= this.nextCheckAt) await this.refresh();
+    if (this.options.now() >= this.nextCheckAt) {
+      this.refreshing ??= this.refresh().finally(() => {
+        this.refreshing = undefined;
+      });
+    }
+    // A caller arriving while another's look is in flight waits for it: it would otherwise be served
+    // what was loaded before (nothing, in a fresh container running concurrent work: rescoring's
+    // segments, or the local pipeline's shards, in one process).
+    await this.refreshing;
     return this.loaded?.value;
   }
 

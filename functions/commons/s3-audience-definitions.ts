@@ -1,4 +1,5 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { AudienceHistory } from '../../shared/erasure/erasure-ports';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import {
@@ -112,6 +113,42 @@ function audienceRefusalOf(error: unknown): AudienceDefinitionViolation | undefi
     );
   }
   return undefined;
+}
+
+/**
+ * The audience ids of every set ever published (each stays under its own version's key, so the history
+ * is the `audiences/` prefix), for erasure. A set is read leniently: one published under an older
+ * schema still names its ids.
+ */
+export class S3AudienceHistory implements AudienceHistory {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  async audienceIdsEverDefined(): Promise<readonly string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: 'audiences/', ContinuationToken: token }),
+      );
+      for (const object of page.Contents ?? []) {
+        if (object.Key?.endsWith('/audiences.json')) keys.push(object.Key);
+      }
+      token = page.NextContinuationToken;
+    } while (token !== undefined);
+    const ids = new Set<string>();
+    for (const key of keys) {
+      const bytes = await readObjectIfExists(this.s3, this.bucket, key);
+      if (bytes === undefined) continue;
+      const set = z
+        .object({ audiences: z.array(z.object({ id: z.string().min(1) })) })
+        .safeParse(JSON.parse(Buffer.from(bytes).toString('utf8')));
+      if (set.success) for (const { id } of set.data.audiences) ids.add(id);
+    }
+    return [...ids];
+  }
 }
 
 /**

@@ -13,6 +13,7 @@ import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sd
 import { dynamoDbClient, s3Client } from '../commons/aws-clients';
 import { ERASE_CONFIG, readConfig } from '../commons/config';
 import { DynamoDbAudienceIndex } from '../commons/dynamodb-audience-index';
+import { S3AudienceHistory } from '../commons/s3-audience-definitions';
 import { DynamoDbProfileStore } from '../commons/dynamodb-profile-store';
 import { S3ErasableArea } from '../commons/s3-erasable-area';
 import { decodePrivacyLoader, tombstoneKeysLoader } from '../commons/secret-key';
@@ -30,6 +31,8 @@ const s3 = s3Client();
 const dynamodb = dynamoDbClient();
 const profiles = new DynamoDbProfileStore(dynamodb, config.PROFILES_TABLE);
 const members = new DynamoDbAudienceIndex(dynamodb, config.MEMBERS_TABLE);
+const audienceHistory =
+  config.MODELS_BUCKET === undefined ? undefined : new S3AudienceHistory(s3, config.MODELS_BUCKET);
 const areas = {
   archive: new S3ErasableArea(s3, config.ARCHIVE_BUCKET, `${ARCHIVE_PREFIX}/`),
   quarantine: new S3ErasableArea(s3, config.QUARANTINE_BUCKET, ''),
@@ -56,6 +59,7 @@ export const handler = async (event: Pick<ErasureRequestCreated, 'detail'>): Pro
     const receipt = await eraseSubject(request, {
       profiles,
       members,
+      ...(audienceHistory === undefined ? {} : { audienceHistory }),
       tombstones,
       privacy,
       ...areas,

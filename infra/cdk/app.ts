@@ -87,6 +87,7 @@ export function buildApp(options: BuildAppOptions = {}): ProfileStreamApp {
     ingestBatchingWindowSeconds: parameters.ingestBatchingWindowSeconds,
     ingestBatchSize: parameters.ingestBatchSize,
     ingestFanOut: parameters.ingestFanOut,
+    ingestParallelizationFactor: parameters.ingestParallelizationFactor,
     trainingEngine: parameters.trainingEngine,
     pseudonymiseIds: parameters.pseudonymiseIds,
     rescoreMaxWritesPerSecond: parameters.rescoreMaxWritesPerSecond,

@@ -30,6 +30,14 @@ export interface StackParameters {
    */
   readonly ingestFanOut: IngestFanOut;
   /**
+   * The ingest mapping's `ParallelizationFactor`: batches of one shard processed at once (1–10, Lambda's
+   * range), records of one partition key always in the same one, so each key stays in order. Above 1 a
+   * shard's batches no longer wait for one another (the queue behind a slow batch is what sets p99 at
+   * 1,000 events/s; README, "Latency / cost frontier"), at the price of more concurrent invocations
+   * and profile writes spread over more, smaller batches.
+   */
+  readonly ingestParallelizationFactor: number;
+  /**
    * What the training schedule starts: `function` runs the whole build in the train function (the
    * archive's window held at once, ~1.4 KB per event: up to ~1.5 million events); `distributed` starts
    * the training workflow (Step Functions Distributed Maps of build-rows workers, one per profile-hash
@@ -100,6 +108,7 @@ export const DEFAULT_STACK_PARAMETERS: StackParameters = {
   // the in-memory fold (README, "Latency / cost frontier"): 100 until the merge code is batch-invariant.
   ingestBatchSize: 100,
   ingestFanOut: 'shared',
+  ingestParallelizationFactor: 1,
   trainingEngine: 'function',
   pseudonymiseIds: false,
   profilesTableBilling: 'on-demand',
@@ -137,6 +146,7 @@ const RULES: Record<NumericParameter, { min: number; max: number }> = {
   profilesTableMaxReadCapacity: { min: 1, max: 40_000 },
   profilesTableTargetUtilisationPercent: { min: 20, max: 90 },
   rescoreMaxWritesPerSecond: { min: 1, max: 40_000 },
+  ingestParallelizationFactor: { min: 1, max: 10 },
 };
 
 const BOOLEAN_VALUES = new Map<unknown, boolean>([
@@ -201,6 +211,7 @@ export function resolveStackParameters(app: App, overrides: Partial<StackParamet
     ingestBatchingWindowSeconds: resolve('ingestBatchingWindowSeconds'),
     ingestBatchSize: resolve('ingestBatchSize'),
     ingestFanOut,
+    ingestParallelizationFactor: resolve('ingestParallelizationFactor'),
     trainingEngine: oneOf('trainingEngine', TRAINING_ENGINES),
     pseudonymiseIds,
     alarmAfterRunsWithoutPromotion: resolve('alarmAfterRunsWithoutPromotion'),

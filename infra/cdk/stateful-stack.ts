@@ -61,6 +61,13 @@ const RETENTION_DAYS = {
   trainingRuns: 2,
   /** Requests hold raw ids: the erase function deletes each one, this is the backstop. */
   erasureRequests: 1,
+  /**
+   * Audience exports (`exports/` in the models bucket: profile ids, a hand-off to a downstream tool):
+   * a week to be picked up, then gone, with their noncurrent versions a day later (the bucket is
+   * versioned for the model pointer; the bucket-wide 90 days would keep exported ids a quarter).
+   */
+  audienceExports: 7,
+  audienceExportVersions: 1,
 } as const;
 
 /** Properties of {@link StatefulStack}. */
@@ -209,6 +216,11 @@ export class StatefulStack extends Stack {
       versioned: true,
       lifecycleRules: [
         { noncurrentVersionExpiration: Duration.days(RETENTION_DAYS.noncurrentModelVersions) },
+        {
+          prefix: 'exports/',
+          expiration: Duration.days(RETENTION_DAYS.audienceExports),
+          noncurrentVersionExpiration: Duration.days(RETENTION_DAYS.audienceExportVersions),
+        },
       ],
     });
     const archiveBucket = this.createBucket('ArchiveBucket', 'archive', {

@@ -19,6 +19,8 @@ import { DistributedTraining } from './constructs/distributed-training';
 interface ConsumerSettings {
   readonly batchSize: number;
   readonly maxBatchingWindow: Duration;
+  /** Concurrent batches per shard. @default CONSUMER_FAILURE_SETTINGS.parallelizationFactor (1) */
+  readonly parallelizationFactor?: number;
 }
 
 /**
@@ -32,9 +34,9 @@ export const CONSUMER_FAILURE_SETTINGS = {
   retryAttempts: 5,
   maxRecordAge: Duration.hours(6),
   reportBatchItemFailures: true,
-  // One batch per shard at a time: per-shard order is trivially kept, and the local event source
-  // mapping emulator stays simple. Scale with shards; raise this only if IteratorAge grows while
-  // the shard's write rate is below its limits.
+  // One batch per shard at a time unless a consumer says otherwise (ingest: the
+  // ingestParallelizationFactor parameter). Each key's order holds either way (Lambda puts one
+  // partition key's records in one batcher, as the local emulator does); scale with shards first.
   parallelizationFactor: 1,
   startingPosition: lambda.StartingPosition.TRIM_HORIZON,
 } as const;
@@ -89,6 +91,8 @@ export interface StatelessStackProps extends StackProps {
   readonly ingestBatchSize: number;
   /** Shared-throughput polling, or an enhanced fan-out consumer for ingest. */
   readonly ingestFanOut: IngestFanOut;
+  /** The ingest mapping's concurrent batches per shard (`StackParameters.ingestParallelizationFactor`). @default 1 */
+  readonly ingestParallelizationFactor?: number;
   /** What the training schedule starts (`StackParameters.trainingEngine`). @default 'function' */
   readonly trainingEngine?: TrainingEngine;
   /** Pseudonymise userId/anonymousId at decode (stack parameter `pseudonymiseIds`). @default false */
@@ -212,7 +216,11 @@ export class StatelessStack extends Stack {
       memorySize: 3008,
       timeout: Duration.minutes(15),
       environment: { LABEL_HORIZON_HOURS: String(props.labelHorizonHours) },
-    }).bindBucket({ bucket: resources.archiveBucket, access: 'readWrite', envVar: 'ARCHIVE_BUCKET' });
+      // Tombstones only, as the train function: erased people's events stay out of every pass.
+      hashKeySecret: resources.hashKeySecret,
+    })
+      .bindBucket({ bucket: resources.archiveBucket, access: 'readWrite', envVar: 'ARCHIVE_BUCKET' })
+      .bindTable({ table: resources.table, access: 'read', envVar: 'PROFILES_TABLE' });
     this.distributedTraining = new DistributedTraining(this, 'DistributedTraining', {
       coordinator: this.train.function,
       worker: this.buildRows.function,
@@ -221,6 +229,10 @@ export class StatelessStack extends Stack {
     const ingestConsumer: ConsumerSettings = {
       batchSize: props.ingestBatchSize,
       maxBatchingWindow: Duration.seconds(props.ingestBatchingWindowSeconds),
+      // Safe above 1: a profile's records share one partition key, a merged alias's later records are
+      // checked against the marks kept for its own key, and every profile write is conditional.
+      parallelizationFactor:
+        props.ingestParallelizationFactor ?? CONSUMER_FAILURE_SETTINGS.parallelizationFactor,
     };
     // Enhanced fan-out: a consumer of its own gets records pushed (~70 ms) instead of polled (~1 s),
     // and 2 MB/s per shard that the archive consumer's reads do not share.
@@ -268,7 +280,9 @@ export class StatelessStack extends Stack {
       },
     })
       .bindTable({ table: resources.table, access: 'readWrite', envVar: 'PROFILES_TABLE' })
-      .bindBucket({ bucket: resources.modelsBucket, access: 'read', envVar: 'MODELS_BUCKET' });
+      .bindBucket({ bucket: resources.modelsBucket, access: 'read', envVar: 'MODELS_BUCKET' })
+      // Rescored scores can move a profile in or out of an audience: its transitions go where ingest's go.
+      .bindStream({ stream: resources.activationStream, envVar: 'ACTIVATION_STREAM' });
     this.rescoring = new RescoringWorkflow(this, 'Rescoring', {
       rescore: this.rescore.function,
       modelsBucket: resources.modelsBucket,
@@ -294,7 +308,9 @@ export class StatelessStack extends Stack {
       .bindBucket({ bucket: resources.archiveBucket, access: 'rewrite', envVar: 'ARCHIVE_BUCKET' })
       .bindBucket({ bucket: resources.quarantineBucket, access: 'rewrite', envVar: 'QUARANTINE_BUCKET' })
       .bindBucket({ bucket: resources.failuresBucket, access: 'rewrite', envVar: 'FAILURES_BUCKET' })
-      .bindBucket({ bucket: resources.erasureBucket, access: 'rewrite', envVar: 'ERASURE_BUCKET' });
+      .bindBucket({ bucket: resources.erasureBucket, access: 'rewrite', envVar: 'ERASURE_BUCKET' })
+      // Read only: the audience definitions' history names every audience a members row can be in.
+      .bindBucket({ bucket: resources.modelsBucket, access: 'read', envVar: 'MODELS_BUCKET' });
     new ErasureIntake(this, 'ErasureIntake', {
       erasureBucket: resources.erasureBucket,
       erase: this.erase.function,

@@ -23,6 +23,8 @@ export interface ActivationDelivery {
   byAudience: Record<string, { entered: number; exited: number }>;
   /** Members per audience as the feed tells it: profiles whose latest transition is an entry. */
   members: Record<string, number>;
+  /** Distinct event ids received. */
+  ids: ReadonlySet<string>;
 }
 
 /** Read the whole stream from its start (every shard until it returns nothing more). */
@@ -65,7 +67,7 @@ export function tallyActivation(events: readonly ActivationEvent[]): ActivationD
   const members: Record<string, number> = {};
   for (const event of latest.values())
     if (event.kind === 'entered') members[event.audienceId] = (members[event.audienceId] ?? 0) + 1;
-  return { delivered: events.length, unique: unique.size, byAudience, members };
+  return { delivered: events.length, unique: unique.size, byAudience, members, ids: new Set(unique.keys()) };
 }
 
 /** Whether the feed's members, the index's sizes and the stored sizes agree for every audience. */

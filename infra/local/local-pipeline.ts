@@ -106,8 +106,9 @@ export interface LocalPipeline {
 export interface RescorePassSummary {
   segments: number;
   invocations: number;
-  stats: Omit<RescoreStats, 'modelVersion'>;
+  stats: Omit<RescoreStats, 'modelVersion' | 'audienceSetVersion'>;
   modelVersion: string | undefined;
+  audienceSetVersion: string | undefined;
 }
 
 /** Default of {@link LocalPipelineOptions.maxBatchingWindowSeconds}: short enough not to idle a drain. */
@@ -396,5 +397,6 @@ async function rescorePass(
     invocations: all.length,
     stats: counters as RescorePassSummary['stats'],
     modelVersion: all.find((a) => a.stats.modelVersion !== undefined)?.stats.modelVersion,
+    audienceSetVersion: all.find((a) => a.stats.audienceSetVersion !== undefined)?.stats.audienceSetVersion,
   };
 }

@@ -6,8 +6,9 @@
  * are pseudonymised) → read the requested profiles and add the anonymous profiles they link
  * (aliases) → write a tombstone per profile id (before anything is deleted, so ingest and the archive
  * consumer start dropping at once) → delete the profiles (redirects of merged anonymous profiles are
- * keyed by the same profile id and go with them) → delete their audience members rows (the audiences
- * their items name) → rewrite every archive, quarantine and on-failure
+ * keyed by the same profile id and go with them) → delete their audience members rows (in every
+ * audience the definitions' history names, and any other their items name) → rewrite every archive,
+ * quarantine and on-failure
  * object holding their records → delete the profiles once more (a batch that read before the tombstone
  * and wrote after the first delete), and the members rows those late items name → the receipt.
  */
@@ -15,7 +16,12 @@ import { bucketOfArchiveKey, profileBucketOf } from '../archive/profile-bucket';
 import { z } from 'zod';
 import { fieldRuleFromZod, FieldRuleError } from '../errors';
 import { decodeProfileItem } from '../profile/profile-item-codec';
-import type { ErasableObjectStore, ErasureMembersIndex, ErasureProfileStore } from './erasure-ports';
+import type {
+  AudienceHistory,
+  ErasableObjectStore,
+  ErasureMembersIndex,
+  ErasureProfileStore,
+} from './erasure-ports';
 import type { StoredProfileItem } from '../ingest/ingest-ports';
 import {
   ErasureSubject,
@@ -107,6 +113,12 @@ export interface EraseDependencies {
   profiles: ErasureProfileStore;
   /** The audience members table (activation feed index). */
   members: ErasureMembersIndex;
+  /**
+   * Every audience id ever defined: each erased profile's row is deleted in all of them, found or not,
+   * so an exit older than the item's log (or a profile already gone) leaves no row behind.
+   * @default only the audiences the items name (current membership and the log of recent transitions)
+   */
+  audienceHistory?: AudienceHistory;
   tombstones: TombstoneKeys;
   archive: ErasableObjectStore;
   quarantine: ErasableObjectStore;
@@ -149,7 +161,8 @@ export async function eraseSubject(
     })),
   );
   await deps.profiles.deleteMany([...stored.keys()]);
-  let membersRemoved = await removeMembers(deps.members, stored);
+  const everDefined = (await deps.audienceHistory?.audienceIdsEverDefined()) ?? [];
+  let membersRemoved = await removeMembers(deps.members, all, stored, everDefined);
   let eventsInDeletedProfiles = 0;
   for (const item of stored.values()) {
     for (const count of decodeProfileItem(item).state.counts) eventsInDeletedProfiles += count;
@@ -165,7 +178,7 @@ export async function eraseSubject(
 
   const late = await deps.profiles.getMany(all);
   await deps.profiles.deleteMany([...late.keys()]);
-  membersRemoved += await removeMembers(deps.members, late);
+  membersRemoved += await removeMembers(deps.members, [...late.keys()], late, []);
 
   const completedAt = deps.now();
   return {
@@ -194,17 +207,25 @@ export async function eraseSubject(
 }
 
 /**
- * Delete the members rows of each item's profile: the audiences it is in (`audiences`) and those it
- * entered or exited recently (`audienceLog`, which also names the exited rows still awaiting their TTL).
+ * Delete the members rows of each of `profileIds`: in every audience of `everDefined`, and in those its
+ * item (if stored) names — the audiences it is in (`audiences`) and those it entered or exited recently
+ * (`audienceLog`, which also names the exited rows still awaiting their TTL).
  */
 async function removeMembers(
   members: ErasureMembersIndex,
+  profileIds: readonly string[],
   items: ReadonlyMap<string, StoredProfileItem>,
+  everDefined: readonly string[],
 ): Promise<number> {
   const removed = await Promise.all(
-    [...items].map(([profileId, item]) => {
-      const { audiences, audienceLog } = decodeProfileItem(item);
-      const audienceIds = new Set([...Object.keys(audiences ?? {}), ...Object.keys(audienceLog ?? {})]);
+    profileIds.map((profileId) => {
+      const item = items.get(profileId);
+      const named = item === undefined ? undefined : decodeProfileItem(item);
+      const audienceIds = new Set([
+        ...everDefined,
+        ...Object.keys(named?.audiences ?? {}),
+        ...Object.keys(named?.audienceLog ?? {}),
+      ]);
       return audienceIds.size === 0 ? Promise.resolve(0) : members.removeProfile(profileId, [...audienceIds]);
     }),
   );

@@ -4,9 +4,12 @@
  * archive function that did not check tombstones, would bring them back into the next training set and
  * model. This filter sits at the archive-reading port: every read is checked against the tombstones
  * (keyed hashes only, asked of the table in batches) and the erased profiles' events are dropped before
- * the training set is built from them.
+ * the training set is built from them. The single training function reads through
+ * {@link excludingErasedPeople}; the distributed build's workers read each partition through
+ * {@link excludingErasedPeopleFromPartitions}: one rule, {@link withoutErasedPeople}, for both.
  */
-import { profileIdOf } from '../contract/event-contract';
+import { profileIdOf, type ContractEvent } from '../contract/event-contract';
+import type { PartitionedEventSource } from '../training/distributed-training';
 import type { ArchivedEventSource } from '../training/training-ports';
 import { erasedProfilesAmong, type TombstoneLookup } from './tombstones';
 
@@ -16,6 +19,22 @@ export interface ErasedEventsDropped {
   events: number;
   /** Erased profiles they belonged to. */
   profiles: number;
+}
+
+/**
+ * `events` without those of tombstoned profiles (the same array when none is erased); `onDropped` is
+ * told what was left out, when anything was.
+ */
+export async function withoutErasedPeople<E extends ContractEvent>(
+  events: readonly E[],
+  lookup: TombstoneLookup,
+  onDropped?: (dropped: ErasedEventsDropped) => void,
+): Promise<readonly E[]> {
+  const erased = await erasedProfilesAmong(events.map(profileIdOf), lookup);
+  if (erased.size === 0) return events;
+  const kept = events.filter((event) => !erased.has(profileIdOf(event)));
+  onDropped?.({ events: events.length - kept.length, profiles: erased.size });
+  return kept;
 }
 
 /**
@@ -31,11 +50,32 @@ export function excludingErasedPeople(
   return {
     async readEvents(window) {
       const read = await source.readEvents(window);
-      const erased = await erasedProfilesAmong(read.events.map(profileIdOf), lookup);
-      if (erased.size === 0) return read;
-      const events = read.events.filter((event) => !erased.has(profileIdOf(event)));
-      onDropped?.({ events: read.events.length - events.length, profiles: erased.size });
-      return { ...read, events };
+      const events = await withoutErasedPeople(read.events, lookup, onDropped);
+      return events === read.events ? read : { ...read, events: [...events] };
+    },
+  };
+}
+
+/**
+ * `source`, with the events of every tombstoned profile left out of each partition read: every pass of
+ * the distributed build (links, shuffle, candidates, rows) reads through it, so an erased person is in
+ * no pass, and the shuffle ships none of their events to another partition.
+ *
+ * @param onDropped - told what a partition read left out, when it left out anything
+ */
+export function excludingErasedPeopleFromPartitions(
+  source: PartitionedEventSource,
+  lookup: TombstoneLookup,
+  onDropped?: (dropped: ErasedEventsDropped & { partition: number }) => void,
+): PartitionedEventSource {
+  return {
+    partitions: () => source.partitions(),
+    async readPartition(partition) {
+      return withoutErasedPeople(
+        await source.readPartition(partition),
+        lookup,
+        onDropped && ((dropped) => onDropped({ ...dropped, partition })),
+      );
     },
   };
 }

@@ -28,6 +28,15 @@ export interface ErasureMembersIndex {
 }
 
 /**
+ * Every audience id any published audience set ever defined (the definitions' history): a person's
+ * members rows can only be in those audiences, whatever their item still remembers (its
+ * `audienceLog` keeps only recent exits, and a removed audience is named by no current set).
+ */
+export interface AudienceHistory {
+  audienceIdsEverDefined(): Promise<readonly string[]>;
+}
+
+/**
  * One bucket area holding records of people (the archive, the quarantine, the on-failure objects): its
  * objects as text, rewritten whole. `read` and `write` hide the encoding (gzip for the archive).
  */

@@ -3,10 +3,13 @@
  *
  * Flow, per page: look up the serving version → scan one page of the segment (only items that version
  * did not score come back) → decode → featurize as of each profile's latest event, as ingest does →
- * ONE inference → write each back under its version (the lock ingest writes under), changing only the
- * score → on a conflict take the item the store returns: skip it when it is gone or already carries
+ * ONE inference → evaluate the current audience set on the rescored profile, as ingest does (scores
+ * feed audience conditions) → write each back under its version (the lock ingest writes under), with
+ * the new score, traits, membership and activation log → on a conflict take the item the store returns: skip it when it is gone or already carries
  * the serving version, else rescore it in the next round (again one inference for the round) → pace
- * the writes → next page, until the segment ends or the caller's time is up.
+ * the writes → put the audience entries and exits of the writes that landed on the activation feed,
+ * with the same stable ids as ingest (`activation.ts`) → next page, until the segment ends or the
+ * caller's time is up.
  *
  * Racing ingest: an ingest container may keep scoring with the previous model for up to its poll
  * interval (plus the batch in flight) after a promotion, and so write an old-version score behind this
@@ -15,10 +18,10 @@
  * was written behind the first, so it costs one more read of the table and almost no writes.
  */
 import type { AudienceMembership } from '../audiences/audience-evaluation';
-import { profileExtrasOf } from '../audiences/profile-extras';
-import type { AudienceLog } from '../audiences/activation';
+import { membershipChanges, profileExtrasOf } from '../audiences/profile-extras';
+import { transitionsOf, type ActivationEvent, type AudienceLog } from '../audiences/activation';
 import { FEATURE_COUNT, featurizeMany } from '../features/feature-vector';
-import type { ProfileStore, StoredProfileItem } from '../ingest/ingest-ports';
+import type { AudienceSource, ProfileStore, StoredProfileItem, TransitionSink } from '../ingest/ingest-ports';
 import { toProfileScores } from '../model/profile-score';
 import { decodeProfileItem, encodeProfileItem, ProfileItemViolation } from '../profile/profile-item-codec';
 import type { ProfileState } from '../profile/profile-state';
@@ -41,6 +44,13 @@ export interface RescoreDependencies {
   hasTimeLeft?: () => boolean;
   /** Rounds a conflicting profile is rescored again before it is left to the next pass. @default 3 */
   maxConflictRetries?: number;
+  /**
+   * The audience definitions, evaluated on every rescored profile as ingest evaluates them.
+   * @default none: membership kept as stored
+   */
+  audiences?: AudienceSource;
+  /** The activation feed: entries and exits of the rescores that land. @default none: not emitted */
+  transitions?: TransitionSink;
 }
 
 /** Which segment to rescore, and where to resume. */
@@ -74,6 +84,18 @@ export interface RescoreStats {
   undecodable: number;
   inferenceMs: number;
   modelVersion: string | undefined;
+  /** The audience set version evaluated, when one is loaded. */
+  audienceSetVersion: string | undefined;
+  /** Audience entries and exits in the profiles rewritten (a score crossed a condition). */
+  audienceEntries: number;
+  audienceExits: number;
+  /** Events put on the activation feed. */
+  activationEvents: number;
+  /**
+   * Profiles whose activation events could not be put after the sink's retries. Their rewrite landed
+   * (and is no longer stale), so no later pass re-emits them: the item's `audienceLog` holds them.
+   */
+  activationFailed: number;
 }
 
 /** The use case's answer. */
@@ -104,9 +126,9 @@ interface Candidate {
   stored: StoredProfileItem;
   state: ProfileState;
   version: number;
-  /** Kept as stored: audiences are evaluated by ingest, which holds the published set. */
+  /** As stored: the membership the transitions of the rewrite are diffed against. */
   audiences: AudienceMembership | undefined;
-  /** Kept as stored: membership does not change here, so neither does what the feed may re-emit. */
+  /** As stored: the log the rewrite continues. */
   audienceLog: AudienceLog | undefined;
 }
 
@@ -211,19 +233,41 @@ async function rescoreAll(
     if (result === undefined) return undefined;
     stats.modelVersion = result.modelVersion;
     const scores = toProfileScores(result, states.length, deps.now(), states);
+    const audienceSet = await deps.audiences?.current();
+    stats.audienceSetVersion = audienceSet?.version;
+    const landed: ActivationEvent[] = [];
     const next: Candidate[] = [];
     let throttled: string | undefined;
     // allSettled, then throw: no write may still be running when the run ends with an error.
     const outcomes = await Promise.allSettled(
       round.map(async (candidate, i) => {
         writes++;
+        const { profileId } = candidate.stored;
+        const version = candidate.version + 1;
+        // Traits follow the new model (its population, its churn head), and so does membership: the
+        // same evaluation, and the same transitions and log, as an ingest write of this profile.
+        const extras = profileExtrasOf(
+          candidate.state,
+          scores[i],
+          result.population,
+          // A redirect (an anonymous profile merged into its user) is in no audience, as ingest keeps it.
+          candidate.state.redirect === undefined ? audienceSet : undefined,
+          candidate.audiences,
+        );
+        const committed = transitionsOf(
+          profileId,
+          candidate.audiences,
+          extras.audiences,
+          candidate.audienceLog,
+          version,
+          candidate.state.lastEventAt,
+        );
         const item = {
           ...encodeProfileItem(candidate.state, {
-            version: candidate.version + 1,
+            version,
             score: scores[i],
-            // Traits follow the new model (its population, its churn head); membership stays as stored.
-            ...profileExtrasOf(candidate.state, scores[i], result.population, undefined, candidate.audiences),
-            ...(candidate.audienceLog === undefined ? {} : { audienceLog: candidate.audienceLog }),
+            ...extras,
+            ...(committed.log === undefined ? {} : { audienceLog: committed.log }),
           }),
           // Rescoring is not activity: the TTL stays where the profile's last write put it, so a
           // profile nobody has seen for 400 days still expires however often models change.
@@ -234,6 +278,10 @@ async function rescoreAll(
         const outcome = await deps.profiles.putIfVersion(item, candidate.version);
         if (outcome.status === 'written') {
           stats.rescored++;
+          const changes = membershipChanges(candidate.audiences, extras.audiences);
+          stats.audienceEntries += changes.entered;
+          stats.audienceExits += changes.exited;
+          landed.push(...committed.events);
           return;
         }
         if (outcome.status === 'throttled') {
@@ -255,10 +303,23 @@ async function rescoreAll(
     );
     const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (rejected !== undefined) throw rejected.reason;
+    // After every write settled: only transitions of versions that landed are put.
+    await putTransitions(landed, deps.transitions, stats);
     if (throttled !== undefined) throw new RescoreThrottledError(throttled);
     round = next;
   }
   return writes;
+}
+
+async function putTransitions(
+  events: readonly ActivationEvent[],
+  sink: TransitionSink | undefined,
+  stats: RescoreStats,
+): Promise<void> {
+  if (sink === undefined || events.length === 0) return;
+  const unsent = await sink.put(events);
+  stats.activationEvents += events.filter((e) => !unsent.has(e.profileId)).length;
+  stats.activationFailed += unsent.size;
 }
 
 function emptyStats(): RescoreStats {
@@ -274,5 +335,10 @@ function emptyStats(): RescoreStats {
     undecodable: 0,
     inferenceMs: 0,
     modelVersion: undefined,
+    audienceSetVersion: undefined,
+    audienceEntries: 0,
+    audienceExits: 0,
+    activationEvents: 0,
+    activationFailed: 0,
   };
 }

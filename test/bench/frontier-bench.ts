@@ -21,18 +21,25 @@
 import './bench-env';
 import { BatchGetItemCommand, CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { PutRecordsCommand, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
+import type { KinesisStreamEvent } from 'aws-lambda';
 import { Command, InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import { dynamoDbClient } from '../../functions/commons/aws-clients';
+import { DynamoDbProfileStore } from '../../functions/commons/dynamodb-profile-store';
 import { DEFAULT_STACK_PARAMETERS, type IngestFanOut } from '../../infra/cdk/stack-parameters';
 import type { RawRecord } from '../../infra/client/put-records-plan';
-import { LAMBDA_SHARED_POLL_INTERVAL_MS } from '../../infra/local/event-source-mapping';
+import {
+  LAMBDA_SHARED_POLL_INTERVAL_MS,
+  type EventSourceMappingProgress,
+} from '../../infra/local/event-source-mapping';
 import { emulateMapping, startLocalPipeline, type LocalPipeline } from '../../infra/local/local-pipeline';
 import { synthesizeTopology } from '../../infra/local/topology';
 import { injectFaults } from '../../infra/workload/fault-injection';
 import { generateWorkload } from '../../infra/workload/synthetic-workload';
 import { profileIdOf } from '../../shared/contract/event-contract';
+import { decodeProfileItem } from '../../shared/profile/profile-item-codec';
 import { shardMarksOfStateBlob } from '../../shared/profile/profile-state-blob';
+import { hasAppliedRecord } from '../../shared/profile/profile-merge';
 import { benchModel, publishBenchModel } from './bench-model';
 import { formatTable, machineInfo, percentile, writeJsonReport, type ResultRow } from './bench-report';
 import { countRequests, stopCounting } from './request-counter';
@@ -43,11 +50,15 @@ export const FRONTIER_TARGETS = { p99Ms: 1000, writesPerEvent: 0.3 } as const;
 /** Records per PutRecords call from the open-loop producer: one call per tick. */
 const TICK_MS = 20;
 
-/** One point of the frontier: a batching window and batch size, read shared or with enhanced fan-out. */
+/**
+ * One point of the frontier: a batching window and batch size, read shared or with enhanced fan-out,
+ * with a number of concurrent batches per shard.
+ */
 export interface FrontierSetting {
   windowSeconds: number;
   batchSize: number;
   fanOut: IngestFanOut;
+  parallelizationFactor: number;
 }
 
 /** What one setting measured. */
@@ -57,6 +68,12 @@ export interface FrontierPoint extends FrontierSetting {
   probes: number;
   /** Probes never seen within the wait (a miss, reported rather than dropped). */
   probesUnseen: number;
+  /** How far the unseen probes got. */
+  unseen: UnseenProbes;
+  /** Probes seen on the user their anonymous profile was merged into. */
+  probesSeenRedirected: number;
+  /** Where the probes' time went. */
+  stages: StageBreakdown[];
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
@@ -67,6 +84,8 @@ export interface FrontierPoint extends FrontierSetting {
   invocationsPerEvent: number;
   /** Mean wall time of one handler invocation (the Lambda duration estimate). */
   handlerMsPerInvocation: number;
+  /** CPU seconds of this process (emulators, mapping, handler, reader) over the setting. */
+  processCpuSeconds: number;
 }
 
 const list = (label: string, parse: (s: string) => number) => (value: string) =>
@@ -99,6 +118,13 @@ const program = new Command()
     [DEFAULT_STACK_PARAMETERS.ingestBatchSize],
   )
   .option('--no-enhanced', 'skip the enhanced fan-out point (window 0, the first batch size)')
+  .option('--no-shared', 'skip the shared-throughput points (measure enhanced fan-out only)')
+  .option(
+    '--parallelization <list>',
+    'parallelization factors of the enhanced fan-out points, in this order (e.g. 1,4,1,4 alternates)',
+    list('--parallelization', Number),
+    [DEFAULT_STACK_PARAMETERS.ingestParallelizationFactor],
+  )
   .option('--probe-every <n>', 'every n-th record is a latency probe', positive('--probe-every'), 10)
   .option(
     '--read-poll-ms <n>',
@@ -113,6 +139,8 @@ interface FrontierOptions {
   windows: number[];
   batchSizes: number[];
   enhanced: boolean;
+  shared: boolean;
+  parallelization: number[];
   probeEvery: number;
   readPollMs: number;
 }
@@ -121,10 +149,135 @@ interface Probe {
   profileId: string;
   shardId: string;
   sequenceNumber: bigint;
+  /** Lambda's `eventID` of the record: `<shardId>:<sequenceNumber>`. */
+  eventId: string;
   putAt: number;
+  /** The PutRecords call that carried it returned. */
+  ackAt?: number;
   seenAt?: number;
+  /** Seen through a redirect: the probe's anonymous profile was merged into a user by then. */
+  seenRedirected?: boolean;
 }
 
+/**
+ * When each record reached each stage of the pipeline (performance.now()): the shard read that returned
+ * it, the invocation that carried it first, and that invocation's return (its profile writes done).
+ */
+class StageClock {
+  private readonly reads = new Map<string, { at: number; last: bigint }[]>();
+  readonly invokedAt = new Map<string, number>();
+  readonly returnedAt = new Map<string, number>();
+
+  onProgress(progress: EventSourceMappingProgress): void {
+    if (progress.type !== 'records-read') return;
+    const reads = this.reads.get(progress.shardId) ?? [];
+    reads.push({ at: performance.now(), last: BigInt(progress.lastSequenceNumber) });
+    this.reads.set(progress.shardId, reads);
+  }
+
+  async timeInvocation<T>(event: KinesisStreamEvent, invoke: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    for (const record of event.Records) {
+      if (!this.invokedAt.has(record.eventID)) this.invokedAt.set(record.eventID, started);
+    }
+    try {
+      return await invoke();
+    } finally {
+      const returned = performance.now();
+      for (const record of event.Records) {
+        if (!this.returnedAt.has(record.eventID)) this.returnedAt.set(record.eventID, returned);
+      }
+    }
+  }
+
+  /** When the first read of the probe's shard that reached its sequence number returned. */
+  readAt(probe: Probe): number | undefined {
+    return this.reads.get(probe.shardId)?.find((read) => read.last >= probe.sequenceNumber)?.at;
+  }
+}
+
+/** The stages a probe's latency is split into, in pipeline order. */
+const STAGES = [
+  'put → acknowledged',
+  'acknowledged → read',
+  'read → invoked',
+  'invoked → written',
+  'written → seen',
+] as const;
+type Stage = (typeof STAGES)[number];
+
+/** Each stage's duration for a seen probe whose every stage was observed. */
+function stageDurations(probe: Probe, clock: StageClock): Record<Stage, number> | undefined {
+  const readAt = clock.readAt(probe);
+  const invokedAt = clock.invokedAt.get(probe.eventId);
+  const returnedAt = clock.returnedAt.get(probe.eventId);
+  const { ackAt, seenAt, putAt } = probe;
+  if ([readAt, invokedAt, returnedAt, ackAt, seenAt].some((t) => t === undefined)) return undefined;
+  // A record can be read before its PutRecords response is parsed (the emulators share this process).
+  const acknowledged = Math.min(ackAt!, readAt!);
+  return {
+    'put → acknowledged': acknowledged - putAt,
+    'acknowledged → read': readAt! - acknowledged,
+    'read → invoked': invokedAt! - readAt!,
+    'invoked → written': returnedAt! - invokedAt!,
+    'written → seen': seenAt! - returnedAt!,
+  };
+}
+
+/** Where a probe's time went: p50 / p99 of each stage, and its mean share over the slowest 1 % of probes. */
+export interface StageBreakdown {
+  stage: Stage;
+  p50Ms: number;
+  p99Ms: number;
+  /** Mean of this stage over the probes at or above the p99 latency. */
+  slowestMeanMs: number;
+}
+
+function stageBreakdown(probes: readonly Probe[], clock: StageClock, p99Ms: number): StageBreakdown[] {
+  const timed = probes.flatMap((probe) => {
+    const stages = stageDurations(probe, clock);
+    return stages === undefined ? [] : [{ total: probe.seenAt! - probe.putAt, stages }];
+  });
+  const slowest = timed.filter((t) => t.total >= p99Ms);
+  return STAGES.map((stage) => ({
+    stage,
+    p50Ms: percentile(
+      timed.map((t) => t.stages[stage]),
+      50,
+    ),
+    p99Ms: percentile(
+      timed.map((t) => t.stages[stage]),
+      99,
+    ),
+    slowestMeanMs: slowest.reduce((sum, t) => sum + t.stages[stage], 0) / Math.max(1, slowest.length),
+  }));
+}
+
+/** Why probes were not seen: how far each got (a miss is reported, never dropped). */
+export interface UnseenProbes {
+  /** Not read from the shard when the run ended. */
+  notRead: number;
+  /** Read, never invoked. */
+  notInvoked: number;
+  /** In an invocation that had not returned. */
+  notWritten: number;
+  /** Written by an invocation that returned, but the reader's condition never held. */
+  written: number;
+}
+
+function unseenProbes(probes: readonly Probe[], clock: StageClock): UnseenProbes {
+  const unseen = probes.filter((p) => p.seenAt === undefined);
+  const counts: UnseenProbes = { notRead: 0, notInvoked: 0, notWritten: 0, written: 0 };
+  for (const probe of unseen) {
+    if (clock.returnedAt.has(probe.eventId)) counts.written += 1;
+    else if (clock.invokedAt.has(probe.eventId)) counts.notWritten += 1;
+    else if (clock.readAt(probe) !== undefined) counts.notInvoked += 1;
+    else counts.notRead += 1;
+  }
+  return counts;
+}
+
+const cpuSeconds = ({ user, system }: NodeJS.CpuUsage) => (user + system) / 1e6;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A fresh, empty profiles table under the name the handler was configured with. */
@@ -173,6 +326,7 @@ async function produceOpenLoop(
           }),
         )
         .then(({ Records: results = [] }) => {
+          const ackAt = performance.now();
           results.forEach((result: PutRecordsResultEntry, i) => {
             if ((offset + i) % probeEvery !== 0) return;
             if (result.SequenceNumber === undefined || result.ShardId === undefined) return;
@@ -184,7 +338,9 @@ async function produceOpenLoop(
               profileId: profileIdOf(event),
               shardId: result.ShardId,
               sequenceNumber: BigInt(result.SequenceNumber),
+              eventId: `${result.ShardId}:${result.SequenceNumber}`,
               putAt,
+              ackAt,
             });
           });
         }),
@@ -194,14 +350,21 @@ async function produceOpenLoop(
   return (performance.now() - started) / 1000;
 }
 
-/** The reader outside the pipeline: polls every unseen probe's profile until its mark covers the probe. */
+/**
+ * The reader outside the pipeline: polls every unseen probe's profile until it holds the probe. The
+ * profile's own mark for the probe's shard covers it, or, when the probe's anonymous profile was
+ * merged into a user meanwhile (a redirect: its later records land on the user, under the marks the
+ * user's `merges` entry continues for it), that entry's mark does (`hasAppliedRecord`).
+ */
 function startReader(pipeline: LocalPipeline, probes: Probe[], pollMs: number) {
   const { dynamodb } = pipeline.cloud.clients;
+  const store = new DynamoDbProfileStore(dynamodb, pipeline.tableName);
   let running = true;
   const loop = (async () => {
     while (running) {
       const unseen = probes.filter((p) => p.seenAt === undefined);
       const ids = [...new Set(unseen.map((p) => p.profileId))];
+      const redirected: Probe[] = [];
       for (let i = 0; i < ids.length; i += 100) {
         const { Responses } = await dynamodb.send(
           new BatchGetItemCommand({
@@ -209,22 +372,46 @@ function startReader(pipeline: LocalPipeline, probes: Probe[], pollMs: number) {
               [pipeline.tableName]: {
                 Keys: ids.slice(i, i + 100).map((id) => ({ profileId: { S: id } })),
                 // `state` is a reserved word in expressions.
-                ProjectionExpression: 'profileId, #state',
+                ProjectionExpression: 'profileId, #state, mergedInto',
                 ExpressionAttributeNames: { '#state': 'state' },
               },
             },
           }),
         );
         const readAt = performance.now();
-        const marks = new Map(
+        const items = new Map(
           (Responses?.[pipeline.tableName] ?? []).map((item) => [
             item.profileId?.S,
-            item.state?.B === undefined ? [] : shardMarksOfStateBlob(item.state.B),
+            {
+              marks: item.state?.B === undefined ? [] : shardMarksOfStateBlob(item.state.B),
+              redirect: item.mergedInto?.S !== undefined,
+            },
           ]),
         );
         for (const probe of unseen) {
-          const mark = marks.get(probe.profileId)?.find((m) => m.shardId === probe.shardId)?.sequenceNumber;
+          const item = items.get(probe.profileId);
+          if (item === undefined) continue;
+          const mark = item.marks.find((m) => m.shardId === probe.shardId)?.sequenceNumber;
           if (mark !== undefined && BigInt(mark) >= probe.sequenceNumber) probe.seenAt = readAt;
+          else if (item.redirect) redirected.push(probe);
+        }
+      }
+      // Rare (a merged anonymous id's later records): read both whole items and decode them.
+      if (redirected.length > 0) {
+        const stored = await store.getMany([...new Set(redirected.map((p) => p.profileId))]);
+        const states = new Map([...stored].map(([id, item]) => [id, decodeProfileItem(item).state]));
+        const targets = await store.getMany([
+          ...new Set([...states.values()].flatMap((s) => (s.redirect ? [s.redirect.into] : []))),
+        ]);
+        const readAt = performance.now();
+        for (const probe of redirected) {
+          const state = states.get(probe.profileId);
+          const into = state?.redirect && targets.get(state.redirect.into);
+          const target = into === undefined ? undefined : decodeProfileItem(into).state;
+          if (hasAppliedRecord(probe.profileId, state, target, probe.shardId, String(probe.sequenceNumber))) {
+            probe.seenAt = readAt;
+            probe.seenRedirected = true;
+          }
         }
       }
       await sleep(pollMs);
@@ -251,6 +438,7 @@ async function measureSetting(
     ingestBatchingWindowSeconds: setting.windowSeconds,
     ingestBatchSize: setting.batchSize,
     ingestFanOut: setting.fanOut,
+    ingestParallelizationFactor: setting.parallelizationFactor,
   });
   const esm = topology.eventSourceMappings.find((m) => m.functionName === 'ingest');
   if (esm === undefined) throw new Error('the template has no ingest event source mapping');
@@ -258,13 +446,14 @@ async function measureSetting(
   const streamName = `frontier-${label}`;
   const streamArn = await pipeline.cloud.createStream(streamName, topology.stream.shardCount);
   const timing = { invocations: 0, handlerMs: 0 };
+  const clock = new StageClock();
   const mapping = emulateMapping(
     esm,
     { cloud: pipeline.cloud, streamName, streamArn },
     async (event) => {
       const started = performance.now();
       try {
-        return await pipeline.invoke('ingest', event);
+        return await clock.timeInvocation(event, () => pipeline.invoke('ingest', event));
       } finally {
         timing.invocations += 1;
         timing.handlerMs += performance.now() - started;
@@ -272,6 +461,8 @@ async function measureSetting(
     },
     { pollIntervalMs: LAMBDA_SHARED_POLL_INTERVAL_MS, maxBatchingWindowSeconds: 300 },
   );
+  mapping.subscribe((progress) => clock.onProgress(progress));
+  const cpuBefore = process.cpuUsage();
   const dynamodb = countRequests(dynamoDbClient());
   await mapping.start();
   const probes: Probe[] = [];
@@ -289,6 +480,7 @@ async function measureSetting(
     while (!reader.allSeen() && performance.now() < deadline) await sleep(50);
     await mapping.waitUntilCaughtUp({ timeoutMs: 60_000 });
     const latencies = probes.flatMap((p) => (p.seenAt === undefined ? [] : [p.seenAt - p.putAt]));
+    const p99Ms = percentile(latencies, 99);
     const putItems = dynamodb.byCommand.PutItemCommand ?? 0;
     return {
       ...setting,
@@ -296,8 +488,11 @@ async function measureSetting(
       sendSeconds,
       probes: probes.length,
       probesUnseen: probes.length - latencies.length,
+      unseen: unseenProbes(probes, clock),
+      probesSeenRedirected: probes.filter((p) => p.seenRedirected).length,
+      stages: stageBreakdown(probes, clock, p99Ms),
       p50Ms: percentile(latencies, 50),
-      p99Ms: percentile(latencies, 99),
+      p99Ms,
       maxMs: Math.max(...latencies),
       putItems,
       writesPerEvent: putItems / records.length,
@@ -305,6 +500,7 @@ async function measureSetting(
       invocations: timing.invocations,
       invocationsPerEvent: timing.invocations / records.length,
       handlerMsPerInvocation: timing.handlerMs / Math.max(1, timing.invocations),
+      processCpuSeconds: cpuSeconds(process.cpuUsage(cpuBefore)),
     };
   } finally {
     await reader.stop();
@@ -313,8 +509,26 @@ async function measureSetting(
   }
 }
 
-function settingName({ windowSeconds, batchSize, fanOut }: FrontierSetting): string {
-  return `window ${windowSeconds} s, batch ${batchSize}${fanOut === 'enhanced' ? ', enhanced fan-out' : ''}`;
+/** The stage breakdown and the unseen probes of one point, as printed after it. */
+function formatStages(point: FrontierPoint): string {
+  const ms = (x: number) => `${Math.round(x)}`.padStart(6);
+  const lines = point.stages.map(
+    (s) =>
+      `    ${s.stage.padEnd(22)} p50 ${ms(s.p50Ms)} ms  p99 ${ms(s.p99Ms)} ms  slowest 1 % mean ${ms(s.slowestMeanMs)} ms`,
+  );
+  const { notRead, notInvoked, notWritten, written } = point.unseen;
+  lines.push(
+    `    probes seen through a merge redirect: ${point.probesSeenRedirected}; unseen ${point.probesUnseen} ` +
+      `(not read ${notRead}, read not invoked ${notInvoked}, invoked not returned ${notWritten}, written ${written})`,
+  );
+  return lines.join('\n');
+}
+
+function settingName({ windowSeconds, batchSize, fanOut, parallelizationFactor }: FrontierSetting): string {
+  return (
+    `window ${windowSeconds} s, batch ${batchSize}${fanOut === 'enhanced' ? ', enhanced fan-out' : ''}` +
+    (parallelizationFactor > 1 ? `, ${parallelizationFactor} batches per shard` : '')
+  );
 }
 
 function pointRows(point: FrontierPoint, rate: number): ResultRow[] {
@@ -328,7 +542,7 @@ function pointRows(point: FrontierPoint, rate: number): ResultRow[] {
       value: point.p99Ms,
       unit: 'ms',
       ...(atTargetRate ? { target: { comparison: '<=' as const, value: FRONTIER_TARGETS.p99Ms } } : {}),
-      note: `p50 ${ms(point.p50Ms)}, max ${ms(point.maxMs)}; ${point.probes} probes${point.probesUnseen > 0 ? `, ${point.probesUnseen} NOT SEEN` : ''}`,
+      note: `p50 ${ms(point.p50Ms)}, max ${ms(point.maxMs)}; ${point.probes} probes (${point.probesSeenRedirected} through a merge redirect)${point.probesUnseen > 0 ? `, ${point.probesUnseen} NOT SEEN` : ''}`,
     },
     {
       section,
@@ -362,11 +576,23 @@ async function main(): Promise<void> {
   const perSetting = records.slice(0, Math.round(options.rate * options.seconds));
   const warmUp = records.slice(0, Math.min(records.length, Math.round(options.rate * 2)));
   const settings: FrontierSetting[] = [
-    ...options.batchSizes.flatMap((batchSize) =>
-      options.windows.map((windowSeconds) => ({ windowSeconds, batchSize, fanOut: 'shared' as const })),
-    ),
+    ...(options.shared
+      ? options.batchSizes.flatMap((batchSize) =>
+          options.windows.map((windowSeconds) => ({
+            windowSeconds,
+            batchSize,
+            fanOut: 'shared' as const,
+            parallelizationFactor: DEFAULT_STACK_PARAMETERS.ingestParallelizationFactor,
+          })),
+        )
+      : []),
     ...(options.enhanced
-      ? [{ windowSeconds: 0, batchSize: options.batchSizes[0]!, fanOut: 'enhanced' as const }]
+      ? options.parallelization.map((parallelizationFactor) => ({
+          windowSeconds: 0,
+          batchSize: options.batchSizes[0]!,
+          fanOut: 'enhanced' as const,
+          parallelizationFactor,
+        }))
       : []),
   ];
 
@@ -391,7 +617,12 @@ async function main(): Promise<void> {
     // Untimed: loads the model and warms the code paths so the first setting is not penalised.
     await measureSetting(
       pipeline,
-      { windowSeconds: 0, batchSize: options.batchSizes[0]!, fanOut: 'shared' },
+      {
+        windowSeconds: 0,
+        batchSize: options.batchSizes[0]!,
+        fanOut: 'shared',
+        parallelizationFactor: DEFAULT_STACK_PARAMETERS.ingestParallelizationFactor,
+      },
       warmUp,
       options,
       'warm-up',
@@ -401,8 +632,10 @@ async function main(): Promise<void> {
       points.push(point);
       console.log(
         `[${elapsed()}] ${settingName(setting)}: p50 ${Math.round(point.p50Ms)} ms, p99 ${Math.round(point.p99Ms)} ms, ` +
-          `${point.writesPerEvent.toFixed(3)} writes/event (sent in ${point.sendSeconds.toFixed(1)} s)`,
+          `${point.writesPerEvent.toFixed(3)} writes/event (sent in ${point.sendSeconds.toFixed(1)} s, ` +
+          `${point.processCpuSeconds.toFixed(1)} CPU-s, load ${machineInfo().loadAverage1m})`,
       );
+      console.log(formatStages(point));
     }
   } finally {
     await pipeline.stop();

@@ -67,6 +67,8 @@ describe('resolveStackParameters', () => {
     ['ingestBatchSize', '10001'],
     ['ingestBatchSize', '250.5'],
     ['ingestFanOut', 'efo'],
+    ['ingestParallelizationFactor', '0'],
+    ['ingestParallelizationFactor', '11'],
     ['pseudonymiseIds', 'yes'],
     ['profilesTableBilling', 'reserved'],
     ['profilesTableTargetUtilisationPercent', '19'],

@@ -131,12 +131,21 @@ describe('profile-stream stacks', () => {
       expect(Object.keys(policies)).toHaveLength(6);
     });
 
-    it('versions the models bucket and ages out archive, quarantine and failures', () => {
+    it('versions the models bucket and ages out archive, quarantine, failures and audience exports', () => {
       // Assess
       stateful.hasResourceProperties('AWS::S3::Bucket', {
         VersioningConfiguration: { Status: 'Enabled' },
         LifecycleConfiguration: {
-          Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 90 } })]),
+          Rules: Match.arrayWith([
+            Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 90 } }),
+            // Exports hold profile ids: current and noncurrent versions both expire.
+            {
+              Prefix: 'exports/',
+              ExpirationInDays: 7,
+              NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+              Status: 'Enabled',
+            },
+          ]),
         },
       });
       stateful.hasResourceProperties('AWS::S3::Bucket', {
@@ -483,7 +492,7 @@ describe('profile-stream stacks', () => {
       });
     });
 
-    it('gives ingest an enhanced fan-out consumer of its own when ingestFanOut is enhanced', () => {
+    it('gives ingest an enhanced fan-out consumer of its own when ingestFanOut is enhanced, and its parallelization factor', () => {
       // Prepare
       const custom = buildApp({
         context: {
@@ -491,6 +500,7 @@ describe('profile-stream stacks', () => {
           ingestFanOut: 'enhanced',
           ingestBatchingWindowSeconds: '2',
           ingestBatchSize: '250',
+          ingestParallelizationFactor: '4',
         },
       });
 
@@ -505,11 +515,13 @@ describe('profile-stream stacks', () => {
         EventSourceArn: { 'Fn::GetAtt': [consumerId, 'ConsumerARN'] },
         BatchSize: 250,
         MaximumBatchingWindowInSeconds: 2,
+        ParallelizationFactor: 4,
       });
       // The archive consumer keeps polling the stream itself.
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: Match.objectLike({ 'Fn::ImportValue': Match.anyValue() }),
         BatchSize: 1000,
+        ParallelizationFactor: 1,
       });
       expect(new AwsSolutionsChecks().validateScope(custom.app).violations).toEqual([]);
     });
@@ -802,12 +814,15 @@ describe('profile-stream stacks', () => {
           },
         });
       }
-      // Training holds it for tombstone keys only (no ids to hash); rescoring and scrubbing never.
-      expect(functionOf('train').variables).toMatchObject({
-        HASH_KEY_SECRET_ID: { 'Fn::ImportValue': expect.stringMatching(/HashKeySecret/) },
-        PROFILES_TABLE: expect.anything(),
-      });
-      expect(functionOf('train').variables.PSEUDONYMISE_IDS).toBeUndefined();
+      // Training (the function and the distributed build's workers) holds it for tombstone keys only
+      // (no ids to hash); rescoring and scrubbing never.
+      for (const name of ['train', 'build-rows']) {
+        expect(functionOf(name).variables).toMatchObject({
+          HASH_KEY_SECRET_ID: { 'Fn::ImportValue': expect.stringMatching(/HashKeySecret/) },
+          PROFILES_TABLE: expect.anything(),
+        });
+        expect(functionOf(name).variables.PSEUDONYMISE_IDS).toBeUndefined();
+      }
       for (const name of ['rescore', 'scrub-failures']) {
         expect(functionOf(name).variables.HASH_KEY_SECRET_ID).toBeUndefined();
       }

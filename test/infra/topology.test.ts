@@ -53,6 +53,17 @@ describe('synthesizeTopology', () => {
     expect(byName.get('archive')).toMatchObject({ fanOut: 'shared', maximumBatchingWindowInSeconds: 30 });
   });
 
+  it('gives only the ingest mapping the parallelization factor of the stack parameters', () => {
+    // Act
+    const custom = synthesizeTopology({ ingestFanOut: 'enhanced', ingestParallelizationFactor: 4 });
+
+    // Assess
+    const byName = new Map(custom.eventSourceMappings.map((esm) => [esm.functionName, esm]));
+    expect(byName.get('ingest')).toMatchObject({ fanOut: 'enhanced', parallelizationFactor: 4 });
+    expect(byName.get('archive')).toMatchObject({ parallelizationFactor: 1 });
+    expect(byName.get('activation-index')).toMatchObject({ parallelizationFactor: 1 });
+  });
+
   it('resolves cross-stack environment references to stateful logical ids', () => {
     // Prepare
     const ingest = topology.functions.find((fn) => fn.name === 'ingest');
@@ -114,10 +125,12 @@ describe('synthesizeTopology', () => {
       ttlAttribute: 'expiresAt',
       billing: { mode: 'on-demand' },
     });
-    // Ingest puts on the activation stream the activation-index function reads.
-    expect(topology.functions.find((fn) => fn.name === 'ingest')?.environment.ACTIVATION_STREAM).toEqual({
-      ref: topology.activationStream?.logicalId,
-    });
+    // Ingest and rescoring put on the activation stream the activation-index function reads.
+    for (const name of ['ingest', 'rescore']) {
+      expect(topology.functions.find((fn) => fn.name === name)?.environment.ACTIVATION_STREAM).toEqual({
+        ref: topology.activationStream?.logicalId,
+      });
+    }
     expect(topology.functions.map((fn) => fn.name)).toEqual([
       'ingest',
       'activation-index',

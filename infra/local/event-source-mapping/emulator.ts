@@ -4,7 +4,11 @@
  *
  * Behaviour follows the AWS documentation (Lambda developer guide: "Using Lambda with Kinesis",
  * "Configuring partial batch response", "Retain discarded batch records"):
- * - One poller per shard, shards concurrently; within a shard one batch in flight and strict order.
+ * - One poller per shard, shards concurrently. Within a shard, `parallelizationFactor` lanes (1–10,
+ *   default 1): a record's lane is a hash of its partition key, each lane batches on its own with one
+ *   batch in flight, so records of one key are processed in order while other keys' batches run
+ *   concurrently. The shard's checkpoint is the last record before the oldest one not yet acknowledged
+ *   or discarded in any lane: a restart redelivers what other lanes had finished after it.
  * - A batch is invoked when `batchSize` records are buffered, when the batching window has elapsed
  *   since the first buffered record, or, with a window of 0, as soon as a read returned records. The
  *   invocation payload stays under 6 MB.
@@ -24,8 +28,8 @@
  *
  * Local differences, on purpose: idle shards are polled every `pollIntervalMs` (Lambda: about once a
  * second) and retries wait `pollIntervalMs` instead of Lambda's backoff, so local runs stay fast.
- * Not emulated: ParallelizationFactor > 1 (accepted, run as 1), tumbling windows, filters,
- * enhanced fan-out, throttling.
+ * Not emulated: tumbling windows, filters, throttling; enhanced fan-out's push (SubscribeToShard) is a
+ * short poll interval (`ENHANCED_FAN_OUT_POLL_INTERVAL_MS`), kinesalite having no stream consumers.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';

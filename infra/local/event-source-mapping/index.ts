@@ -19,4 +19,8 @@ export {
   type StartingPosition,
 } from './settings';
 export { type FailureCondition, type OnFailureInvocationRecord } from './on-failure-record';
-export type { EventSourceMappingProgress, EventSourceMappingStats } from './shard-poller';
+export {
+  laneOfPartitionKey,
+  type EventSourceMappingProgress,
+  type EventSourceMappingStats,
+} from './shard-poller';

@@ -42,8 +42,8 @@ export interface KinesisEventSourceMappingConfig {
   /** Where a shard is read from when nothing is checkpointed yet. */
   startingPosition: StartingPosition;
   /**
-   * Concurrent batches per shard, 1–10. Validated but processed as 1 locally: one batch in flight per
-   * shard keeps the per-key order Lambda guarantees, only with less throughput.
+   * Concurrent batches per shard, 1–10: records are split into this many lanes by partition key, one
+   * batch in flight per lane, so each key's records stay in order (Lambda's guarantee).
    * @default 1
    */
   parallelizationFactor?: number;

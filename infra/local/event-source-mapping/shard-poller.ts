@@ -1,8 +1,10 @@
 /**
  * One shard's poller: reads the shard, gathers batches (size, window, 6 MB), invokes the function with
- * one batch in flight, and retries, bisects, checkpoints after partial failures or discards to the
- * on-failure bucket, in order. The semantics are described in `./emulator.ts`.
+ * one batch in flight per lane (`parallelizationFactor` lanes, a record's lane chosen by its partition
+ * key), and retries, bisects, checkpoints after partial failures or discards to the on-failure bucket,
+ * in order within a lane. The semantics are described in `./emulator.ts`.
  */
+import { createHash } from 'node:crypto';
 import {
   ExpiredIteratorException,
   GetRecordsCommand,
@@ -47,7 +49,14 @@ export interface EventSourceMappingStats {
 
 /** Progress notifications, one per step of the mapping. */
 export type EventSourceMappingProgress =
-  | { type: 'records-read'; shardId: string; records: number; buffered: number }
+  | {
+      type: 'records-read';
+      shardId: string;
+      records: number;
+      buffered: number;
+      /** The last record read, so a listener can tell when a given record was read. */
+      lastSequenceNumber: string;
+    }
   | {
       type: 'batch-invoked';
       shardId: string;
@@ -100,6 +109,8 @@ export interface ShardPollerContext {
 
 interface PolledRecord {
   sequenceNumber: string;
+  /** Its lane: records of one partition key always share one, so their order is kept. */
+  lane: number;
   arrivalMs: number;
   /** The record as it appears in the event. */
   entry: KinesisStreamRecord;
@@ -114,6 +125,68 @@ type InvocationOutcome =
 
 const EVENT_OVERHEAD_BYTES = Buffer.byteLength(JSON.stringify({ Records: [] }));
 
+/**
+ * One of a shard's `parallelizationFactor` concurrent batchers: its own buffer and batching window, and
+ * at most one batch in flight.
+ */
+interface Lane {
+  buffer: PolledRecord[];
+  /** `now()` when the first buffered record was read. */
+  bufferedSince: number;
+  /** The delivery of its batch in flight, until it is acknowledged or discarded. */
+  inFlight: Promise<void> | undefined;
+}
+
+/**
+ * The lane of a partition key among `lanes`: a hash of the key, as Kinesis hashes it to a shard (MD5),
+ * so a key keeps its lane for the life of the mapping.
+ */
+export function laneOfPartitionKey(partitionKey: string, lanes: number): number {
+  if (lanes === 1) return 0;
+  return createHash('md5').update(partitionKey).digest().readUInt32BE(0) % lanes;
+}
+
+/**
+ * The shard's checkpoint when batches finish out of order: records settle (acknowledged or discarded)
+ * lane by lane, and the checkpoint is the last record before the oldest one still unsettled, as Lambda
+ * checkpoints a shard processed with a parallelization factor: a restart resumes there and redelivers
+ * the later records other lanes had already finished (the function sees them again: at least once).
+ */
+class SettledPrefix {
+  private readonly unsettled: PolledRecord[] = [];
+  private head = 0;
+  private readonly settled = new Set<PolledRecord>();
+
+  /** A record read, in shard order. */
+  track(record: PolledRecord): void {
+    this.unsettled.push(record);
+  }
+
+  /** Settles `records`; returns the new checkpoint when it moved. */
+  settle(records: readonly PolledRecord[]): string | undefined {
+    for (const record of records) this.settled.add(record);
+    let checkpoint: string | undefined;
+    while (this.head < this.unsettled.length && this.settled.has(this.unsettled[this.head]!)) {
+      const record = this.unsettled[this.head]!;
+      this.settled.delete(record);
+      checkpoint = record.sequenceNumber;
+      this.head += 1;
+    }
+    if (this.head > 1024 && this.head * 2 > this.unsettled.length) {
+      this.unsettled.splice(0, this.head);
+      this.head = 0;
+    }
+    return checkpoint;
+  }
+
+  /** Forgets everything read (a restart reads again from the checkpoint). */
+  clear(): void {
+    this.unsettled.length = 0;
+    this.head = 0;
+    this.settled.clear();
+  }
+}
+
 /** Polls one shard; its state (checkpoint, end of shard) survives a stop and restart of the mapping. */
 export class ShardPoller {
   private iterator: string | undefined;
@@ -121,9 +194,8 @@ export class ShardPoller {
   private checkpointed: string | undefined;
   /** Last sequence number read, to renew an expired iterator without losing the buffer. */
   private lastRead: string | undefined;
-  private buffer: PolledRecord[] = [];
-  /** `now()` when the first buffered record was read. */
-  private bufferedSince = 0;
+  private readonly lanes: Lane[];
+  private readonly prefix = new SettledPrefix();
   /** performance.now() at the start of the latest read that found nothing and left nothing pending. */
   caughtUpAt = Number.NEGATIVE_INFINITY;
   /** The shard is closed and read to its end. */
@@ -139,35 +211,94 @@ export class ShardPoller {
     readonly shardId: string,
     private readonly context: ShardPollerContext,
     private readonly startingPosition: StartingPosition = context.config.startingPosition,
-  ) {}
+  ) {
+    this.lanes = Array.from({ length: context.config.parallelizationFactor ?? 1 }, () => ({
+      buffer: [],
+      bufferedSince: 0,
+      inFlight: undefined,
+    }));
+  }
 
   /** Opens an iterator after the checkpoint (else at the starting position) for a (re)start. */
   async prepare(): Promise<void> {
     // Records read but not acknowledged before a stop are read again, as after an ESM restart.
-    this.buffer = [];
+    for (const lane of this.lanes) lane.buffer = [];
+    this.prefix.clear();
     this.lastRead = this.checkpointed;
     this.iterator = await this.openIterator();
+  }
+
+  /** Records read and not yet taken into a batch, over every lane. */
+  private get buffered(): number {
+    let count = 0;
+    for (const lane of this.lanes) count += lane.buffer.length;
+    return count;
+  }
+
+  private get inFlight(): Promise<void>[] {
+    return this.lanes.flatMap((lane) => (lane.inFlight === undefined ? [] : [lane.inFlight]));
+  }
+
+  /** Reads stop while this many records are buffered: one full batch per lane. */
+  private get readCapacity(): number {
+    return this.context.config.batchSize * this.lanes.length;
+  }
+
+  /** Starts a batch in every idle lane whose batch is ready. */
+  private dispatchReadyBatches(): void {
+    for (const lane of this.lanes) {
+      if (lane.inFlight !== undefined || !this.batchReady(lane)) continue;
+      lane.inFlight = this.deliver(this.takeBatch(lane), 0, 0).finally(() => {
+        lane.inFlight = undefined;
+      });
+    }
+  }
+
+  /**
+   * Delivers ready batches until a read could feed a lane: with every lane busy (always, with one lane)
+   * it waits for one to finish, so one lane reads and delivers strictly in turn as Lambda does.
+   */
+  private async deliverReadyBatches(): Promise<void> {
+    const { context } = this;
+    while (context.isRunning()) {
+      this.dispatchReadyBatches();
+      const inFlight = this.inFlight;
+      if (inFlight.length === 0) return;
+      const laneIdle = inFlight.length < this.lanes.length;
+      if (laneIdle && !this.ended && this.buffered < this.readCapacity) return;
+      await Promise.race(inFlight);
+    }
+  }
+
+  /** Waits `ms`, or less when the mapping stops or a batch in flight finishes (its lane may have more). */
+  private async pauseOrLaneDone(ms: number): Promise<void> {
+    const inFlight = this.inFlight;
+    await (inFlight.length === 0
+      ? this.context.pause(ms)
+      : Promise.race([this.context.pause(ms), ...inFlight]));
   }
 
   /** Polls until the mapping stops or the closed shard is delivered to its end. */
   async run(): Promise<void> {
     const { context } = this;
     while (context.isRunning()) {
-      let readNothing: boolean;
-      try {
-        readNothing = await this.read();
-      } catch (error) {
-        if (error instanceof ExpiredIteratorException) {
-          // The next read opens a fresh iterator after the last record read.
-          this.iterator = undefined;
-        } else {
-          context.emit({ type: 'poll-failed', shardId: this.shardId, error });
+      let readNothing = false;
+      if (!this.ended && this.buffered < this.readCapacity) {
+        try {
+          readNothing = await this.read();
+        } catch (error) {
+          if (error instanceof ExpiredIteratorException) {
+            // The next read opens a fresh iterator after the last record read.
+            this.iterator = undefined;
+          } else {
+            context.emit({ type: 'poll-failed', shardId: this.shardId, error });
+          }
+          await this.pauseOrLaneDone(context.pollIntervalMs);
+          continue;
         }
-        await context.pause(context.pollIntervalMs);
-        continue;
       }
-      while (context.isRunning() && this.batchReady()) await this.deliver(this.takeBatch(), 0, 0);
-      if (this.ended && this.buffer.length === 0) {
+      await this.deliverReadyBatches();
+      if (this.ended && this.buffered === 0 && this.inFlight.length === 0) {
         this.finished = true;
         // Children first, then the waiters: a waiter must not see this shard done and its children unknown.
         try {
@@ -179,14 +310,31 @@ export class ShardPoller {
         break;
       }
       if (!context.isRunning()) break;
-      if (this.buffer.length > 0) {
-        const windowLeft =
-          this.bufferedSince + context.config.maximumBatchingWindowInSeconds * 1000 - context.now();
-        await context.pause(Math.max(0, Math.min(context.pollIntervalMs, windowLeft)));
-      } else if (readNothing) {
-        await context.pause(context.pollIntervalMs);
+      const windowLeft = this.batchingWindowLeft();
+      if (windowLeft !== undefined) {
+        await this.pauseOrLaneDone(Math.max(0, Math.min(context.pollIntervalMs, windowLeft)));
+      } else if (readNothing || this.ended) {
+        await this.pauseOrLaneDone(context.pollIntervalMs);
       }
     }
+    // An invocation in flight completes and its result is applied (stop() waits for this loop).
+    await Promise.all(this.inFlight);
+  }
+
+  /**
+   * Until the earliest batching window of an idle lane with records ends, in ms; undefined when no
+   * idle lane holds records (a busy lane's records wait for its batch, which wakes the loop).
+   */
+  private batchingWindowLeft(): number | undefined {
+    const { context } = this;
+    let left: number | undefined;
+    for (const lane of this.lanes) {
+      if (lane.inFlight !== undefined || lane.buffer.length === 0) continue;
+      const laneLeft =
+        lane.bufferedSince + context.config.maximumBatchingWindowInSeconds * 1000 - context.now();
+      left = left === undefined ? laneLeft : Math.min(left, laneLeft);
+    }
+    return left;
   }
 
   /** One GetRecords call; true when it found nothing. */
@@ -197,15 +345,17 @@ export class ShardPoller {
     const response = await context.kinesis.send(
       new GetRecordsCommand({
         ShardIterator: this.iterator,
-        Limit: Math.max(1, context.config.batchSize - this.buffer.length),
+        Limit: Math.max(1, this.readCapacity - this.buffered),
       }),
     );
     this.iterator = response.NextShardIterator;
     const records = response.Records ?? [];
-    if (records.length > 0 && this.buffer.length === 0) this.bufferedSince = context.now();
     for (const record of records) {
       const polled = this.toPolledRecord(record);
-      this.buffer.push(polled);
+      const lane = this.lanes[polled.lane]!;
+      if (lane.buffer.length === 0) lane.bufferedSince = context.now();
+      lane.buffer.push(polled);
+      this.prefix.track(polled);
       this.lastRead = polled.sequenceNumber;
     }
     // A closed shard (after resharding) has no next iterator once it is read to the end.
@@ -215,17 +365,18 @@ export class ShardPoller {
         type: 'records-read',
         shardId: this.shardId,
         records: records.length,
-        buffered: this.buffer.length,
+        buffered: this.buffered,
+        lastSequenceNumber: this.lastRead ?? '',
       });
-    } else if (this.buffer.length === 0) {
+    } else if (this.buffered === 0 && this.inFlight.length === 0) {
       this.caughtUpAt = startedAt;
       context.caughtUp();
     }
     return records.length === 0;
   }
 
-  private batchReady(): boolean {
-    const { buffer } = this;
+  private batchReady(lane: Lane): boolean {
+    const { buffer } = lane;
     const { config } = this.context;
     if (buffer.length === 0) return false;
     const windowMs = config.maximumBatchingWindowInSeconds * 1000;
@@ -234,21 +385,21 @@ export class ShardPoller {
       this.ended ||
       buffer.length >= config.batchSize ||
       bytesOf(buffer) >= MAX_INVOCATION_PAYLOAD_BYTES ||
-      this.context.now() - this.bufferedSince >= windowMs
+      this.context.now() - lane.bufferedSince >= windowMs
     );
   }
 
-  private takeBatch(): PolledRecord[] {
+  private takeBatch(lane: Lane): PolledRecord[] {
     let bytes = EVENT_OVERHEAD_BYTES;
     let count = 0;
-    for (const record of this.buffer) {
+    for (const record of lane.buffer) {
       if (count === this.context.config.batchSize) break;
       if (count > 0 && bytes + record.bytes > MAX_INVOCATION_PAYLOAD_BYTES) break;
       bytes += record.bytes;
       count += 1;
     }
-    const batch = this.buffer.splice(0, count);
-    this.bufferedSince = this.context.now();
+    const batch = lane.buffer.splice(0, count);
+    lane.bufferedSince = this.context.now();
     return batch;
   }
 
@@ -350,10 +501,14 @@ export class ShardPoller {
   }
 
   private checkpoint(acknowledged: PolledRecord[]): void {
-    const last = acknowledged.at(-1);
-    if (last === undefined) return;
-    this.checkpointed = last.sequenceNumber;
+    if (acknowledged.length === 0) return;
+    this.settle(acknowledged);
     this.context.counters.recordsCheckpointed += acknowledged.length;
+  }
+
+  /** Acknowledged or discarded records: the checkpoint moves past every record settled in shard order. */
+  private settle(records: readonly PolledRecord[]): void {
+    this.checkpointed = this.prefix.settle(records) ?? this.checkpointed;
   }
 
   private async discard(
@@ -363,7 +518,7 @@ export class ShardPoller {
     lastOutcome: InvocationOutcome | undefined,
   ): Promise<void> {
     const { context, shardId } = this;
-    this.checkpointed = (records.at(-1) as PolledRecord).sequenceNumber;
+    this.settle(records);
     context.counters.recordsDiscarded += records.length;
     const { onFailure } = context.config;
     let objectKey: string | undefined;
@@ -440,8 +595,9 @@ export class ShardPoller {
       },
       { streamArn: context.streamArn, region: context.region, invokeIdentityArn: context.invokeIdentityArn },
     );
+    const lane = laneOfPartitionKey(record.PartitionKey ?? '', this.lanes.length);
     // +1 for the comma between records in the payload.
-    return { sequenceNumber, arrivalMs, entry, bytes: Buffer.byteLength(JSON.stringify(entry)) + 1 };
+    return { sequenceNumber, lane, arrivalMs, entry, bytes: Buffer.byteLength(JSON.stringify(entry)) + 1 };
   }
 }
 

@@ -3,6 +3,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   AUDIENCE_POINTER_KEY,
+  S3AudienceHistory,
   S3AudiencePublisher,
   S3AudienceSource,
 } from '../../../functions/commons/s3-audience-definitions';
@@ -113,6 +114,22 @@ describe('audience sets on the emulators', () => {
     await handler(kinesisEvent([view('e3', 'u3')], { arrivalMs: NOW }));
     expect(await membersOf('u3')).toEqual(['set-b']);
     expect(refusals).toHaveLength(1);
+  });
+
+  it('lists the audience ids of every set ever published, for erasure', async () => {
+    // Prepare: two sets published one after the other in a bucket of their own
+    await cloud.createBucket('history');
+    const publisher = new S3AudiencePublisher(cloud.clients.s3, 'history');
+    await publisher.publish(setOf('viewers', 'old-sale'));
+    await publisher.publish(setOf('viewers', 'buyers'));
+    // Act
+    const ids = await new S3AudienceHistory(cloud.clients.s3, 'history').audienceIdsEverDefined();
+    const none = await new S3AudienceHistory(cloud.clients.s3, MODELS_BUCKET + '-none')
+      .audienceIdsEverDefined()
+      .catch(() => 'no bucket');
+    // Assess: the replaced set's ids too
+    expect([...ids].sort()).toEqual(['buyers', 'old-sale', 'viewers']);
+    expect(none).toBe('no bucket');
   });
 });
 

@@ -14,6 +14,7 @@ import {
   type EventSourceMappingProgress,
   type KinesisEventSourceMappingConfig,
   type OnFailureInvocationRecord,
+  laneOfPartitionKey,
 } from '../../../infra/local/event-source-mapping';
 
 const ON_FAILURE_BUCKET = 'esm-on-failure';
@@ -135,6 +136,27 @@ function payloadData(record: OnFailureInvocationRecord): string[] {
 const range = (count: number, prefix = 'r'): string[] =>
   Array.from({ length: count }, (_, index) => `${prefix}${index}`);
 
+/**
+ * Puts 25 records for each of 8 keys, interleaved, in one call; `record` notes a delivered record's
+ * index under its key in `seen`, for checking each key's order.
+ */
+async function putKeyedRecords(stream: TestStream) {
+  const keys = range(8, 'user-');
+  const perKey = 25;
+  await put(
+    stream,
+    range(perKey, '').flatMap((index) =>
+      keys.map((key) => ({ key, data: JSON.stringify({ key, index: Number(index) }) })),
+    ),
+  );
+  const seen = new Map<string, number[]>();
+  const record = (delivered: KinesisStreamRecord): void => {
+    const { key, index } = JSON.parse(decode(delivered)) as { key: string; index: number };
+    seen.set(key, [...(seen.get(key) ?? []), index]);
+  };
+  return { keys, perKey, seen, record };
+}
+
 describe('EventSourceMappingEmulator', () => {
   it('invokes batches of at most batchSize records', async () => {
     // Prepare
@@ -193,15 +215,7 @@ describe('EventSourceMappingEmulator', () => {
   it('keeps per-key order, one batch in flight per shard, shards concurrently', async () => {
     // Prepare
     const stream = await newStream(4);
-    const keys = range(8, 'user-');
-    const perKey = 25;
-    await put(
-      stream,
-      range(perKey, '').flatMap((index) =>
-        keys.map((key) => ({ key, data: JSON.stringify({ key, index: Number(index) }) })),
-      ),
-    );
-    const seen = new Map<string, number[]>();
+    const { keys, perKey, seen, record } = await putKeyedRecords(stream);
     const inFlightPerShard = new Map<string, number>();
     let inFlight = 0;
     let maxInFlight = 0;
@@ -219,10 +233,7 @@ describe('EventSourceMappingEmulator', () => {
       maxInFlight = Math.max(maxInFlight, ++inFlight);
       if (inFlight >= 2) openGate();
       await twoInFlight;
-      for (const record of event.Records) {
-        const { key, index } = JSON.parse(decode(record)) as { key: string; index: number };
-        seen.set(key, [...(seen.get(key) ?? []), index]);
-      }
+      for (const r of event.Records) record(r);
       inFlight -= 1;
       inFlightPerShard.set(shardId, (inFlightPerShard.get(shardId) ?? 1) - 1);
     };
@@ -233,10 +244,85 @@ describe('EventSourceMappingEmulator', () => {
     await esm.waitUntilCaughtUp({ timeoutMs: 10_000 });
 
     // Assess
-    const inOrder = Array.from({ length: perKey }, (_, index) => index);
-    for (const key of keys) expect(seen.get(key)).toEqual(inOrder);
+    for (const key of keys) expect(seen.get(key)).toEqual(range(perKey, '').map(Number));
     expect(maxInFlightPerShard).toBe(1);
     expect(maxInFlight).toBeGreaterThan(1);
+  });
+
+  it('with a parallelization factor, runs batches of one shard concurrently, never one key in two at once, each key in order', async () => {
+    // Prepare
+    const stream = await newStream(1);
+    const { keys, perKey, seen, record } = await putKeyedRecords(stream);
+    const keysInFlight = new Set<string>();
+    let overlaps = 0;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    // The first invocations wait until two run at once: one batch per shard at a time never gets there.
+    let openGate = (): void => undefined;
+    const twoInFlight = new Promise<void>((resolve) => (openGate = resolve));
+    const invoke = async (event: KinesisStreamEvent): Promise<void> => {
+      const batchKeys = new Set(event.Records.map((record) => record.kinesis.partitionKey));
+      for (const key of batchKeys) if (keysInFlight.has(key)) overlaps += 1;
+      for (const key of batchKeys) keysInFlight.add(key);
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      if (inFlight >= 2) openGate();
+      await twoInFlight;
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const r of event.Records) record(r);
+      for (const key of batchKeys) keysInFlight.delete(key);
+      inFlight -= 1;
+    };
+    const esm = mapping(stream, { batchSize: 7, parallelizationFactor: 4 }, invoke);
+
+    // Act
+    await esm.start();
+    await esm.waitUntilCaughtUp({ timeoutMs: 10_000 });
+
+    // Assess
+    for (const key of keys) expect(seen.get(key)).toEqual(range(perKey, '').map(Number));
+    expect(overlaps).toBe(0);
+    expect(maxInFlight).toBeGreaterThan(1);
+    expect(maxInFlight).toBeLessThanOrEqual(4);
+    expect(esm.stats.recordsCheckpointed).toBe(keys.length * perKey);
+  });
+
+  it('with a parallelization factor, checkpoints before the oldest unfinished record: a restart redelivers what other lanes finished after it', async () => {
+    // Prepare: two keys in different lanes; the function keeps failing one key's batch
+    const keys = range(20, 'key-');
+    const blocked = keys.find((key) => laneOfPartitionKey(key, 2) === 0)!;
+    const free = keys.find((key) => laneOfPartitionKey(key, 2) === 1)!;
+    const stream = await newStream(1);
+    await put(
+      stream,
+      range(3, '').flatMap((i) => [
+        { key: blocked, data: `blocked-${i}` },
+        { key: free, data: `free-${i}` },
+      ]),
+    );
+    let healed = false;
+    const fn = recordingFunction((data) => {
+      if (!healed && data.some((d) => d.startsWith('blocked'))) throw new Error('still failing');
+    });
+    const esm = mapping(stream, { batchSize: 10, parallelizationFactor: 2 }, fn.invoke);
+    const freeDone = nextProgress(esm, (p) => p.type === 'batch-succeeded');
+    const failed = nextProgress(esm, (p) => p.type === 'batch-failed');
+
+    // Act: the free lane finishes while the blocked one retries; stop, heal the function, restart
+    await esm.start();
+    await Promise.all([freeDone, failed]);
+    await esm.stop();
+    const beforeRestart = fn.batches.length;
+    healed = true;
+    await esm.start();
+    await esm.waitUntilCaughtUp();
+
+    // Assess: before the restart the free key went through once; after it, both keys from the start
+    const before = fn.batches.slice(0, beforeRestart);
+    expect(before.filter((b) => b[0]!.startsWith('free'))).toEqual([range(3, 'free-')]);
+    expect(before.filter((b) => b[0]!.startsWith('blocked')).length).toBeGreaterThan(0);
+    const after = fn.batches.slice(beforeRestart);
+    expect(after).toHaveLength(2);
+    expect(after).toEqual(expect.arrayContaining([range(3, 'blocked-'), range(3, 'free-')]));
   });
 
   it('caps a batch at the 6 MB invocation payload', async () => {

@@ -6,7 +6,13 @@
  * here).
  */
 import { profileIdOf, validateEvent, type ContractEvent } from '../../../shared/contract/event-contract';
-import { excludingErasedPeople } from '../../../shared/erasure/erased-events-filter';
+import {
+  excludingErasedPeople,
+  excludingErasedPeopleFromPartitions,
+} from '../../../shared/erasure/erased-events-filter';
+import { fnv1a32 } from '../../../shared/profile/hashing';
+import type { PartitionedEventSource } from '../../../shared/training/distributed-training';
+import { buildPartitionedTrainingSet } from '../../../shared/training/partitioned-training-set';
 import { TombstoneKeys } from '../../../shared/erasure/tombstones';
 import { FEATURE_NAMES } from '../../../shared/features/feature-vector';
 import { createModelPointer, type ModelMetadataV2 } from '../../../shared/model/model-metadata';
@@ -137,5 +143,37 @@ describe('excludingErasedPeople', () => {
     expect(metadata.population).toEqual(neverArchived.population);
     expect(unfiltered.population).not.toEqual(neverArchived.population);
     expect(JSON.stringify(metadata)).not.toContain(`"${victim}"`);
+  });
+});
+
+/** `held` in four partitions by a hash of the profile id (whole histories each), as the archive buckets. */
+function partitioned(held: readonly ContractEvent[]): PartitionedEventSource {
+  const parts = Array.from({ length: 4 }, (): ContractEvent[] => []);
+  for (const event of held) parts[fnv1a32(profileIdOf(event)) % parts.length]!.push(event);
+  return { partitions: async () => [0, 1, 2, 3], readPartition: async (i) => parts[i]! };
+}
+
+describe('excludingErasedPeopleFromPartitions', () => {
+  it('keeps an erased person out of every pass of the distributed build, as if never archived', async () => {
+    // Prepare: the archive's partitions still hold the erased person's events
+    const { lookup } = archiveAndTable(events, [victim]);
+    const dropped: { partition: number; events: number; profiles: number }[] = [];
+    const filtered = excludingErasedPeopleFromPartitions(partitioned(events), lookup, (d) => dropped.push(d));
+    const options = { labelHorizonMs: 24 * HOUR_MS };
+    // Act
+    const built = await buildPartitionedTrainingSet(filtered, options);
+    const neverArchived = await buildPartitionedTrainingSet(partitioned(withoutVictim), options);
+    const unfiltered = await buildPartitionedTrainingSet(partitioned(events), options);
+    // Assess: the check can fail — unfiltered, the person has rows
+    expect(unfiltered.trainingSet.rowMeta.some((r) => r.profileId === victim)).toBe(true);
+    expect(built.trainingSet.rowMeta.some((r) => r.profileId === victim)).toBe(false);
+    expect(built.trainingSet.rowMeta).toEqual(neverArchived.trainingSet.rowMeta);
+    expect(built.trainingSet.stats).toEqual(neverArchived.trainingSet.stats);
+    // Each of the four passes reads the victim's partition once, and each read says what it left out.
+    const victimPartition = fnv1a32(victim) % 4;
+    const victimEvents = events.length - withoutVictim.length;
+    expect(dropped).toEqual(
+      Array.from({ length: 4 }, () => ({ partition: victimPartition, events: victimEvents, profiles: 1 })),
+    );
   });
 });

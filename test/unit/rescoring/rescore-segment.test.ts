@@ -1,4 +1,6 @@
 import fc from 'fast-check';
+import { activationEventId, type ActivationEvent } from '../../../shared/audiences/activation';
+import { compileAudienceSet } from '../../../shared/audiences/audience-evaluation';
 import { FEATURE_COUNT, featurize } from '../../../shared/features/feature-vector';
 import { decodeProfileItem } from '../../../shared/profile/profile-item-codec';
 import {
@@ -159,6 +161,54 @@ describe('rescoreSegment', () => {
     // Assess
     expect(result!.stats).toMatchObject({ writeConflicts: 3, gaveUp: 1, rescored: 0 });
     expect(profiles.items.get('u-hot')!.modelVersion).toBe('v1');
+  });
+
+  it('evaluates the audience set on the rescored profile and puts the entries of the writes that landed', async () => {
+    // Prepare: profiles ingested before any model (no score: no member of a score audience); the feed
+    // cannot store u-2's events
+    const set = compileAudienceSet(
+      {
+        audienceSetVersion: 1,
+        audiences: [
+          { id: 'scored', description: 'scored', condition: { field: 'purchaseProbability', gte: 0 } },
+        ],
+      },
+      'set-1',
+    );
+    const put: ActivationEvent[] = [];
+    const { profiles, deps } = setUp({
+      audiences: { current: async () => set },
+      transitions: {
+        put: async (events) => {
+          put.push(...events);
+          return new Set(['u-2']);
+        },
+      },
+    });
+    await ingestProfiles(profiles, ['u-1', 'u-2'], undefined);
+    const before = new Map([...profiles.items].map(([id, item]) => [id, item.version]));
+    // Act
+    const [result] = await rescoreTable(deps, 1);
+    // Assess: stored membership and the entries, with the id of the version each rescore committed
+    for (const id of ['u-1', 'u-2']) {
+      const item = decodeProfileItem(profiles.items.get(id)!);
+      expect(Object.keys(item.audiences ?? {})).toEqual(['scored']);
+      expect(item.version).toBe(before.get(id)! + 1);
+      expect(put).toContainEqual(
+        expect.objectContaining({
+          id: activationEventId(id, 'scored', 'entered', item.version),
+          kind: 'entered',
+        }),
+      );
+      expect(item.audienceLog).toEqual({ scored: [item.version] });
+    }
+    expect(result!.stats).toMatchObject({
+      audienceSetVersion: 'set-1',
+      audienceEntries: 2,
+      audienceExits: 0,
+      activationEvents: 1,
+      activationFailed: 1,
+    });
   });
 
   it('keeps the TTL where the last ingest write put it', async () => {
