@@ -59,10 +59,8 @@ import {
   SESSION_GAP_SECONDS,
   type MergeRefusalReason,
   type ProfileState,
-  type ShardMark,
 } from './profile-state';
 import { indexOfRecent, pruneRecent, touchRecent } from './recent-set';
-import { canonicalSequenceNumber, compareSequenceNumbers } from './sequence-number';
 
 /** Prefix of anonymous profile ids (see `profileIdOf`). */
 export const ANONYMOUS_PREFIX = 'anon:';
@@ -122,34 +120,6 @@ function isOwnEvent(event: SequencedEvent['event'], profileId: string): boolean 
 /** Whether `anonymousId` is already merged into `state`. */
 export function hasMerged(state: ProfileState, anonymousId: string): boolean {
   return state.merges.some((m) => m.anonymousId === anonymousId);
-}
-
-/**
- * Whether the record at `sequenceNumber` on `shardId`, of profile `profileId`, is applied: for a reader
- * that waits for its own write. A profile's own records are covered by its own shard mark. Once an
- * anonymous profile is merged (`stored.redirect`), its later records land on its user and are recorded
- * under the marks the user's `merges` entry continues for it, never in the frozen item's own marks:
- * pass the user's state as `redirectTarget` (undefined while it is not read yet, or gone).
- *
- * @param stored - the state stored under `profileId` (undefined: nothing applied yet)
- */
-export function hasAppliedRecord(
-  profileId: string,
-  stored: ProfileState | undefined,
-  redirectTarget: ProfileState | undefined,
-  shardId: string,
-  sequenceNumber: string,
-): boolean {
-  const wanted = canonicalSequenceNumber(sequenceNumber);
-  const covers = (marks: readonly ShardMark[]) =>
-    marks.some((m) => m.shardId === shardId && compareSequenceNumbers(m.sequenceNumber, wanted) >= 0);
-  if (stored === undefined) return false;
-  if (covers(stored.shardMarks)) return true;
-  const anonymousId = anonymousIdOf(profileId);
-  if (stored.redirect === undefined || anonymousId === undefined || redirectTarget === undefined)
-    return false;
-  const merged = redirectTarget.merges.find((m) => m.anonymousId === anonymousId);
-  return merged !== undefined && covers(merged.shardMarks);
 }
 
 /** Bring a decay array held at anchor `from` to anchor `to` (per half-life), mutating it. */

@@ -39,7 +39,7 @@ import { generateWorkload } from '../../infra/workload/synthetic-workload';
 import { profileIdOf } from '../../shared/contract/event-contract';
 import { decodeProfileItem } from '../../shared/profile/profile-item-codec';
 import { shardMarksOfStateBlob } from '../../shared/profile/profile-state-blob';
-import { hasAppliedRecord } from '../../shared/profile/profile-merge';
+import { hasAppliedRecord } from '../../infra/client/applied-record';
 import { benchModel, publishBenchModel } from './bench-model';
 import { formatTable, machineInfo, percentile, writeJsonReport, type ResultRow } from './bench-report';
 import { countRequests, stopCounting } from './request-counter';

@@ -1,11 +1,7 @@
 import fc from 'fast-check';
 import type { ContractEvent } from '../../../shared/contract/event-contract';
-import {
-  foldIntoTarget,
-  freezeAsRedirect,
-  hasAppliedRecord,
-  mergeProfiles,
-} from '../../../shared/profile/profile-merge';
+import { hasAppliedRecord } from '../../../infra/client/applied-record';
+import { foldIntoTarget, freezeAsRedirect, mergeProfiles } from '../../../shared/profile/profile-merge';
 import { makeEvent, sequenced, sequenceNumberOf } from '../../support/factories';
 import { envelopedEvents } from '../../support/profile-fixtures';
 
