@@ -187,8 +187,8 @@ export function stackDeployment(
       ...fn('archive'),
       batchSize: archive.batchSize,
       windowSeconds: archive.windowSeconds,
-      // Assumed (not benchmarked): decode, gzip and one PUT for up to 1,000 records.
-      msPerInvocation: 400,
+      // Assumed (not benchmarked): decode, gzip and the PUTs, 400 ms per 1,000 records.
+      msPerInvocation: (400 * archive.batchSize) / 1000,
       storedBytesPerEvent: inputs.storedBytesPerEvent,
       // The archive's expiry, all of it priced as S3 Standard (it moves to IA after 30 days): an upper bound.
       retentionDays: 400,
@@ -245,22 +245,12 @@ export function stackDeployment(
   };
 }
 
-/**
- * The archive batch of the "archive batches" lever: the most records whose Lambda event stays under the
- * 6 MB invocation payload (a Kinesis record's JSON carries ~500 bytes of ids and ARNs besides its
- * base64 data: ~900 bytes each here), against the stack's 1,000. The stack's archive consumer is not a
- * stack parameter, so this column prices a proposal, not a setting.
- */
-export const ARCHIVE_BATCH_LEVER = 5000;
-
 /** One column of the cost table. */
 interface CostColumn {
   label: string;
   eventsPerSecond: number;
   usage: MeasuredUsage;
   topology: LocalTopology;
-  /** A change the template does not express (a proposal priced as such). */
-  adjust?: (deployment: Deployment) => Deployment;
 }
 
 /** The topologies the lever columns are priced on; synthesized from the stack parameters by default. */
@@ -293,19 +283,6 @@ export function synthesizeCostTopologies(): CostTopologies {
       ...WEEKLY_TRAINING,
       ingestBatchSize: 500,
     }),
-  };
-}
-
-/** Archive batches of {@link ARCHIVE_BATCH_LEVER}, at the same assumed time per record as 1,000. */
-function withArchiveBatches(deployment: Deployment): Deployment {
-  const { archive } = deployment;
-  return {
-    ...deployment,
-    archive: {
-      ...archive,
-      batchSize: ARCHIVE_BATCH_LEVER,
-      msPerInvocation: (archive.msPerInvocation * ARCHIVE_BATCH_LEVER) / archive.batchSize,
-    },
   };
 }
 
@@ -346,27 +323,17 @@ export function costReport(
     at1000(cleanLabel, topologies.defaults, { usage: clean }),
     at1000('provisioned table', topologies.provisioned),
     at1000('ingestBatchSize=500', topologies.batchesOf500),
-    at1000(`archive batches of ${ARCHIVE_BATCH_LEVER.toLocaleString('en-US')}`, topologies.defaults, {
-      adjust: withArchiveBatches,
-    }),
     at1000('weekly training', topologies.weeklyTraining),
-    at1000(`provisioned + archive batches + ${cleanLabel}`, topologies.provisioned, {
-      usage: clean,
-      adjust: withArchiveBatches,
-    }),
-    at1000('the same + weekly training', topologies.provisionedWeeklyTraining, {
-      usage: clean,
-      adjust: withArchiveBatches,
-    }),
+    at1000(`provisioned + ${cleanLabel}`, topologies.provisioned, { usage: clean }),
+    at1000('the same + weekly training', topologies.provisionedWeeklyTraining, { usage: clean }),
     at1000('the same + ingestBatchSize=500', topologies.provisionedWeeklyTrainingBatchesOf500, {
       usage: clean,
-      adjust: withArchiveBatches,
     }),
   ];
   const inputs = { storedBytesPerEvent, archiveTombstoneReadsPerEvent: usage.dynamodbWritesPerEvent };
   const breakdowns: CostBreakdown[] = columns.map((column) => {
     const deployment = stackDeployment(column.topology, column.eventsPerSecond, inputs);
-    return costPerMillionEvents(column.usage, column.adjust?.(deployment) ?? deployment, AWS_LIST_PRICES);
+    return costPerMillionEvents(column.usage, deployment, AWS_LIST_PRICES);
   });
   const { defaults } = topologies;
   const ingest = stackDeployment(defaults, 1000, inputs).ingest;

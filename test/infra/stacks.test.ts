@@ -520,7 +520,7 @@ describe('profile-stream stacks', () => {
       // The archive consumer keeps polling the stream itself.
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: Match.objectLike({ 'Fn::ImportValue': Match.anyValue() }),
-        BatchSize: 1000,
+        BatchSize: 5000,
         ParallelizationFactor: 1,
       });
       expect(new AwsSolutionsChecks().validateScope(custom.app).violations).toEqual([]);
