@@ -422,7 +422,7 @@ describe('profile-stream stacks', () => {
 
     it.each([
       ['ingest', 100, 1],
-      ['archive', 1000, 30],
+      ['archive', 5000, 30],
     ])('bounds failures of the %s Kinesis consumer', (name, batchSize, window) => {
       // Prepare
       const functionRef = new Capture();

@@ -24,7 +24,7 @@ describe('stackDeployment', () => {
       dynamodb: { mode: 'on-demand' },
       ingest: { batchSize: 250, windowSeconds: 2, memoryMb: 1024, architecture: 'x86_64' },
       archive: {
-        batchSize: 1000,
+        batchSize: 5000,
         windowSeconds: 30,
         memoryMb: 512,
         architecture: 'x86_64',
