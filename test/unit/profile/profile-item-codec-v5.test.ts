@@ -4,6 +4,8 @@ import { describeProfile } from '../../../infra/client/profile-view';
 import type { ProfileScore } from '../../../shared/model/model-outputs';
 import { applyEventsToProfile, type SequencedEvent } from '../../../shared/profile/apply-events';
 import { estimateItemBytes } from '../../../shared/profile/dynamodb-item-size';
+// The v5 codec as deployed (frozen): v4 / v5 compatibility is history now, kept as the record of what
+// v5 code still running in a deploy does; v6 against it is in profile-item-codec-v6.test.ts.
 import {
   decodeProfileItem,
   encodeProfileItem,
@@ -12,7 +14,7 @@ import {
   ProfileItemViolation,
   profileItemSchema,
   profileItemSchemaV5,
-} from '../../../shared/profile/profile-item-codec';
+} from '../../support/profile-item-codec-v5';
 import { shardMarksOfStateBlob } from '../../../shared/profile/profile-state-blob';
 import { emptyProfile, type ProfileState } from '../../../shared/profile/profile-state';
 import * as v4 from '../../support/profile-item-codec-v4';
