@@ -28,8 +28,9 @@
  *   u8   flags: bit 0 the id is still a linked alias, bit 1 the identify's sessionId hash equals the
  *        session hash above (then it is not stored; it nearly always does)
  *   u32  the identify's sessionId hash or 0, unless flag bit 1
- *   uint dedupe entries m; when m > 0: int age in minutes of the newest entry, then m × [u32 hash,
- *        u8 age in minutes from that newest entry]
+ *   uint dedupe entries m; when m > 0: uint r of them also in the profile's window (same hash and
+ *        time), r × u8 index into it (newest first); when m − r > 0: int age in minutes of the newest
+ *        other entry, then (m − r) × [u32 hash, u8 age in minutes from that newest entry]
  *   int  its alias age s, when flag bit 0
  * marks = uint count, then per mark: uint shard (n + 1 for Kinesis `shardId-` + 12 digits of n; 0 for
  *   any other id, then uint length and its UTF-8), and the sequence number as 24 bytes big-endian (the
@@ -39,7 +40,8 @@
  *
  * Layout version 1 (item schema v5, still decoded) is layout 2 without the decays (v5 keeps them in
  * `act`) and with each merge's `u32` identify hash always stored, after the session, then the dedupe
- * entries, then `u8` 1 and `int` alias age when still linked, else `u8` 0.
+ * entries (m, and when m > 0 the newest age and all m entries), then `u8` 1 and `int` alias age when
+ * still linked, else `u8` 0.
  */
 import type { RecentEntry } from './recent-set';
 import {
@@ -206,7 +208,13 @@ function putFingerprints(entries: readonly FingerprintEntry[], nowHour: number):
 
 const isKept = (nowHour: number) => (e: FingerprintEntry) => nowHour - e.first <= MAX_FINGERPRINT_AGE_HOURS;
 
-function putMerge(m: MergedAlias, aliasAge: number | undefined, nowSec: number, nowMin: number): void {
+function putMerge(
+  m: MergedAlias,
+  aliasAge: number | undefined,
+  profileDedupe: readonly RecentEntry<number>[],
+  nowSec: number,
+  nowMin: number,
+): void {
   putMarks(m.shardMarks);
   const s = m.session;
   // Without a session (an alias with no events of its own) its times are 0: stored as they are.
@@ -224,10 +232,24 @@ function putMerge(m: MergedAlias, aliasAge: number | undefined, nowSec: number, 
   if (!sharedIsOwn) putU32(m.sharedSessionKey);
   putUint(m.dedupe.length);
   if (m.dedupe.length > 0) {
-    // The alias's window is aged from its newest entry (its own latest event), like the profile's from lastEventAt.
-    const newest = m.dedupe[0]!.at;
-    putInt(nowMin - newest);
-    putDedupe(m.dedupe, newest);
+    // The merge folded the alias's window into the profile's, so many of its entries are there too (same
+    // hash, same time): a 1-byte index into the profile's window instead of the 5-byte entry.
+    const shared: number[] = [];
+    const own: RecentEntry<number>[] = [];
+    for (const e of m.dedupe) {
+      const i = profileDedupe.findIndex((p) => p.key === e.key && p.at === e.at);
+      if (i >= 0) shared.push(i);
+      else own.push(e);
+    }
+    putUint(shared.length);
+    reserve(shared.length);
+    for (const i of shared) buffer[at++] = i;
+    if (own.length > 0) {
+      // The rest is aged from its newest entry (the alias's latest events), like the profile's from lastEventAt.
+      const newest = own[0]!.at;
+      putInt(nowMin - newest);
+      putDedupe(own, newest);
+    }
   }
   if (aliasAge !== undefined) putInt(aliasAge);
 }
@@ -285,7 +307,7 @@ export function encodeStateBlob(
     putFingerprints(networks, nowHour);
   }
   putUint(merges.length);
-  for (let i = 0; i < merges.length; i++) putMerge(merges[i]!, aliasAges[i], nowSec, nowMin);
+  for (let i = 0; i < merges.length; i++) putMerge(merges[i]!, aliasAges[i], state.dedupe, nowSec, nowMin);
   return buffer.slice(0, at);
 }
 
@@ -363,6 +385,24 @@ class BlobReader {
   dedupe(count: number, nowMin: number): RecentEntry<number>[] {
     const start = this.need(count * DEDUPE_ENTRY_BYTES);
     return unpackDedupe(this.bytes, nowMin, start, count * DEDUPE_ENTRY_BYTES);
+  }
+  /** Layout 2's merged alias window of `count` entries: references into the profile's window, then its own. */
+  mergedDedupe(
+    count: number,
+    profileDedupe: readonly RecentEntry<number>[],
+    nowMin: number,
+  ): RecentEntry<number>[] {
+    if (count === 0) return [];
+    const shared = this.count(count, 'shared dedupe entries');
+    const entries: RecentEntry<number>[] = [];
+    for (let n = shared; n > 0; n--) {
+      const i = this.byte();
+      if (i >= profileDedupe.length)
+        violation('dedupe references must index the profile window', `${i} of ${profileDedupe.length}`);
+      entries.push({ ...profileDedupe[i]! });
+    }
+    if (shared < count) entries.push(...this.dedupe(count - shared, nowMin - this.int()));
+    return entries.sort((a, b) => b.at - a.at || b.key - a.key);
   }
   /** Layout 2's decays of each decayed type whose count `state` holds (see {@link putDecays}). */
   decays(state: ProfileState): void {
@@ -459,7 +499,11 @@ export function decodeStateBlob(
     }
     const sharedSessionKey = flags & SHARED_KEY_IS_SESSION_KEY ? sessionKey : r.u32();
     const entries = r.count(0xff, 'dedupe entries');
-    const dedupe = entries === 0 ? [] : r.dedupe(entries, nowMin - r.int());
+    const dedupe = v5
+      ? entries === 0
+        ? []
+        : r.dedupe(entries, nowMin - r.int())
+      : r.mergedDedupe(entries, state.dedupe, nowMin);
     state.merges.push({ anonymousId, at: mergedAt[i]!, shardMarks, session, sharedSessionKey, dedupe });
     if (v5) {
       flags = r.byte();
