@@ -36,6 +36,12 @@ const anyProfile: fc.Arbitrary<ProfileState> = fc.oneof(
   userWithMerges,
 );
 
+/** Per merge, its dedupe entries that the profile's window holds too (same hash, same time). */
+const sharedEntries = (state: ProfileState) =>
+  state.merges.map(
+    (m) => m.dedupe.filter((e) => state.dedupe.some((p) => p.key === e.key && p.at === e.at)).length,
+  );
+
 /** Decayed types with a lifetime count: the ones whose decays an item stores. */
 const countedDecayedTypes = (state: ProfileState) =>
   DECAYED_EVENT_TYPES.filter((t) => state.counts[EVENT_TYPES.indexOf(t)]! > 0).length;
@@ -76,7 +82,7 @@ describe('profile item v6: decays in state, act readable', () => {
     );
   });
 
-  it('is smaller than the v5 item of the same profile: ≥ 7 B per decayed type with events, 4 B per merge whose identify shares its session', () => {
+  it('is smaller than the v5 item of the same profile: ≥ 7 B per decayed type with events, 4 B per merge whose identify shares its session, 4 B per shared dedupe entry', () => {
     fc.assert(
       fc.property(anyProfile, (state) => {
         // Act
@@ -85,19 +91,34 @@ describe('profile item v6: decays in state, act readable', () => {
         // Assess: a v5 decay entry is a list of 4 numbers (3 B list + 1 B per element + the digits), a
         // v6 one the count alone plus 3 varints of at most 4 bytes, so at least 7 B less per type (more for
         // the usual decays of 5–7 digits); a merge's shared session hash (4 B) goes unless it differs.
+        // A merge's dedupe entries also in the profile's window are 1-byte references (4 B less each), for
+        // 1 byte of their count when the merge has entries.
         const shared = state.merges.filter((m) => m.sharedSessionKey === m.session.sessionKey).length;
-        expect(v6Bytes).toBeLessThanOrEqual(v5Bytes - 7 * countedDecayedTypes(state) - 4 * shared);
+        const references = sharedEntries(state).reduce(
+          (sum, r, i) => sum + (state.merges[i]!.dedupe.length > 0 ? 4 * r - 1 : 0),
+          0,
+        );
+        expect(v6Bytes).toBeLessThanOrEqual(
+          v5Bytes - 7 * countedDecayedTypes(state) - 4 * shared - references,
+        );
       }),
     );
   });
 
-  it('stores a merged alias whose identify session differs from its own in full', () => {
+  it('exercises every merge form: identify session shared or not, dedupe entries referenced, own or both', () => {
     // Prepare: the fixtures produce both kinds of merge; look for one that differs and one that shares.
     const states = fc.sample(userWithMerges, { numRuns: 200, seed: 11 });
     const merges = states.flatMap((s) => s.merges);
     // Assess: both branches of the merge flag are exercised, and round-trip (the property above).
     expect(merges.some((m) => m.sharedSessionKey !== m.session.sessionKey)).toBe(true);
     expect(merges.some((m) => m.sharedSessionKey === m.session.sessionKey)).toBe(true);
+    // And merges with dedupe entries shared with the profile's window, own ones, and both.
+    const perMerge = states.flatMap((s) =>
+      sharedEntries(s).map((shared, i) => ({ shared, entries: s.merges[i]!.dedupe.length })),
+    );
+    expect(perMerge.some((m) => m.shared > 0 && m.shared === m.entries)).toBe(true);
+    expect(perMerge.some((m) => m.shared > 0 && m.shared < m.entries)).toBe(true);
+    expect(perMerge.some((m) => m.shared === 0 && m.entries > 0)).toBe(true);
     const state = states.find((s) => s.merges.some((m) => m.sharedSessionKey !== m.session.sessionKey))!;
     expect(decodeProfileItem(viaDynamoDb(encodeProfileItem(state, { version: 1 }))).state).toEqual(state);
   });
