@@ -11,5 +11,6 @@ export const SCHEMA_FILES: readonly { file: string; generate: () => unknown }[] 
   { file: 'shared/profile/profile-item.v3.schema.json', generate: () => profileItemJsonSchema(3) },
   { file: 'shared/profile/profile-item.v4.schema.json', generate: () => profileItemJsonSchema(4) },
   { file: 'shared/profile/profile-item.v5.schema.json', generate: () => profileItemJsonSchema(5) },
+  { file: 'shared/profile/profile-item.v6.schema.json', generate: () => profileItemJsonSchema(6) },
   { file: 'shared/audiences/audience-set.v1.schema.json', generate: audienceSetJsonSchema },
 ];

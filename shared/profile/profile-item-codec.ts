@@ -23,6 +23,11 @@
  * `state` (`profile-state-blob.ts`, documented byte layout), `merges` is merged id → identify age, and
  * reasons are keyed by feature code (`shared/features/feature-codes.ts`). Every v5 item says 5, so v4
  * code refuses it; this decoder reads v1–v4 items, and the item's next write stores v5.
+ *
+ * v6 (what this code writes): `act` keeps only the readable lifetime count per type code; the fixed-point
+ * decays, which mean nothing without this codec, moved into `state` (its layout version 2, which also
+ * stores a merged alias's identify session hash only when it differs from its own). A v5 reader would
+ * refuse both, so every v6 item says 6 and v5 code refuses it by that number; this decoder reads v1–v5.
  */
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../contract/event-contract';
@@ -54,17 +59,24 @@ import {
   decodeStateBlob,
   encodeStateBlob,
   SEQUENCE_NUMBER,
+  STATE_LAYOUT_VERSION,
+  STATE_LAYOUT_VERSION_V5,
   unpackDedupe,
 } from './profile-state-blob';
 
 export { ProfileItemViolation } from './profile-item-violation';
 
 /**
- * The item layout this code writes and reads (schema file v5: the readable attributes of v4, the
- * pipeline's bookkeeping packed into `state`, reasons keyed by feature codes). Every v5 item says 5 in
- * `itemSchemaVersion`: v4 code cannot read `state`, so it must refuse the item by that number.
+ * The item layout this code writes and reads (schema file v6: v5 with the decays moved from `act` into
+ * `state`). Every v6 item says 6 in `itemSchemaVersion`: v5 code reads `act` entries of decayed types as
+ * lists and `state` as layout 1, so it must refuse the item by that number.
  */
-export const ITEM_SCHEMA_VERSION = 5 as const;
+export const ITEM_SCHEMA_VERSION = 6 as const;
+/**
+ * Item schema v5: the bookkeeping in `state` layout 1, the decays still in `act`. Read until the item's
+ * next write stores v6.
+ */
+export const STATE_IN_BLOB_FROM_VERSION = 5 as const;
 /**
  * What this code stores in `itemSchemaVersion`: the oldest layout whose readers decode the item. v2
  * only adds optional attributes, so it is still 1; a layout older readers cannot read stores its own
@@ -419,7 +431,7 @@ export const profileItemSchemaV5 = profileItemSchemaV4
   .omit(PACKED_IN_STATE)
   .extend({
     itemSchemaVersion: z
-      .literal(ITEM_SCHEMA_VERSION)
+      .literal(STATE_IN_BLOB_FROM_VERSION)
       .describe(
         'the oldest item schema whose readers decode this item: 5 for every v5 item (v4 readers cannot read ' +
           'state and refuse the item by this number). A reader refuses a version above its own',
@@ -446,18 +458,51 @@ export const profileItemSchemaV5 = profileItemSchemaV4
   })
   .strict()
   .meta({
-    title: `ProfileItem v${ITEM_SCHEMA_VERSION}`,
+    title: `ProfileItem v${STATE_IN_BLOB_FROM_VERSION}`,
     description:
       'One profile in the profiles table (DynamoDB item, shown as unmarshalled JSON). v5 keeps every ' +
       'attribute a reader uses readable and packs the bookkeeping into state; items say itemSchemaVersion 5. ' +
       'Items written before v5 are described by profile-item.v4.schema.json.',
   });
 
-/** Every item this code reads: v5, or an older item (v1–v4) until its next write stores v5. */
-export const profileItemSchema = z.union([profileItemSchemaV5, profileItemSchemaV4]);
+/**
+ * Zod schema of the stored item v6, as this code writes it; `profile-item.v6.schema.json` is generated
+ * from it. v5 with `act` holding only lifetime counts; the decays are in `state` (layout version 2).
+ */
+export const profileItemSchemaV6 = profileItemSchemaV5
+  .extend({
+    itemSchemaVersion: z
+      .literal(ITEM_SCHEMA_VERSION)
+      .describe(
+        'the oldest item schema whose readers decode this item: 6 for every v6 item (v5 readers read act ' +
+          'and state differently and refuse the item by this number). A reader refuses a version above its own',
+      ),
+    act: z
+      .partialRecord(z.enum(Object.values(EVENT_TYPE_CODES)), nonNegativeInt)
+      .describe(
+        'per event type code: lifetime count (types without events are absent). The decayed activity is ' +
+          'in state; read it with this project (describeProfile, npm run profile -- get)',
+      ),
+    state: binary.describe(
+      'the pipeline bookkeeping, opaque to readers: shard sequence marks, dedupe window, session, decayed ' +
+        'activity, risk rhythm, logins, fingerprints, merge bookkeeping; byte layout version 2 in README ' +
+        '"Profile item schema" (shared/profile/profile-state-blob.ts)',
+    ),
+  })
+  .strict()
+  .meta({
+    title: `ProfileItem v${ITEM_SCHEMA_VERSION}`,
+    description:
+      'One profile in the profiles table (DynamoDB item, shown as unmarshalled JSON). v6 is v5 with act ' +
+      'holding only lifetime counts (the decays moved into state); items say itemSchemaVersion 6. Items ' +
+      'written before v6 are described by profile-item.v5.schema.json (and v4 before that).',
+  });
+
+/** Every item this code reads: v6, or an older item (v1–v5) until its next write stores v6. */
+export const profileItemSchema = z.union([profileItemSchemaV6, profileItemSchemaV5, profileItemSchemaV4]);
 
 /** The stored item this code writes, as passed to `marshall`. */
-export type ProfileItem = z.infer<typeof profileItemSchemaV5>;
+export type ProfileItem = z.infer<typeof profileItemSchemaV6>;
 
 /** Metadata stored beside the state. */
 export interface ProfileItemMeta {
@@ -485,7 +530,7 @@ export interface DecodedProfileItem {
   state: ProfileState;
   version: number;
   /** As stored: the oldest layout whose readers decode the item (1 for v1 and v2 items). */
-  itemSchemaVersion: 1 | 2 | 3 | 4 | 5;
+  itemSchemaVersion: 1 | 2 | 3 | 4 | 5 | 6;
   scoreStatus: 'scored' | 'unscored';
   score?: ProfileScore;
   /** The stored audience membership (absent: none). */
@@ -632,7 +677,11 @@ function decodeIdentityV4(item: Record<string, unknown>, state: ProfileState): v
  * The v5 bookkeeping: `state` (see `profile-state-blob.ts`) with the readable `merges` (id → identify
  * age), then refusals and redirect.
  */
-function decodeBookkeepingV5(item: Record<string, unknown>, state: ProfileState): void {
+function decodeBookkeepingV5(
+  item: Record<string, unknown>,
+  state: ProfileState,
+  layout: typeof STATE_LAYOUT_VERSION | typeof STATE_LAYOUT_VERSION_V5,
+): void {
   const nowSec = Math.floor(state.lastEventAt / 1000);
   let mergedIds: string[] = NO_IDS;
   const mergedAt: number[] = [];
@@ -643,7 +692,7 @@ function decodeBookkeepingV5(item: Record<string, unknown>, state: ProfileState)
       mergedAt.push(nowSec - int(merges[id], 'merges', id, -Number.MAX_SAFE_INTEGER));
   }
   if (!(item.state instanceof Uint8Array)) fail('state', 'must be binary', item.state);
-  decodeStateBlob(item.state, state, mergedIds, mergedAt);
+  decodeStateBlob(item.state, state, mergedIds, mergedAt, layout);
   if (mergedIds.length > 0) state.aliases.sort(byRecency);
   decodeRefusalsAndRedirect(item, state);
 }
@@ -737,24 +786,18 @@ function fitReasonsToWriteUnit(item: ProfileItem): void {
 }
 
 /**
- * Encode a profile for storage (layout v5).
+ * Encode a profile for storage (layout v6).
  *
  * @param state - the profile
  * @param meta - optimistic-locking version and the optional score
  */
 export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): ProfileItem {
   const nowSec = Math.floor(state.lastEventAt / 1000);
-  const act: Record<string, number | number[]> = {};
+  // Lifetime counts only: the decays go to `state` (for the types counted here).
+  const act: Record<string, number> = {};
   for (let t = 0; t < EVENT_TYPES.length; t++) {
     const count = state.counts[t]!;
-    if (count === 0) continue;
-    const slot = DECAY_SLOT_BY_INDEX[t]!;
-    if (slot < 0) {
-      act[CODE_BY_INDEX[t]!] = count;
-      continue;
-    }
-    const d = slot * HALF_LIFE_COUNT;
-    act[CODE_BY_INDEX[t]!] = [count, state.decays[d]!, state.decays[d + 1]!, state.decays[d + 2]!];
+    if (count !== 0) act[CODE_BY_INDEX[t]!] = count;
   }
   const cat: Record<string, number> = {};
   for (const c of state.categories) cat[c.key] = c.score;
@@ -824,7 +867,6 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
 
 const EMPTY_STATE = new Uint8Array(0);
 const CODE_BY_INDEX: readonly string[] = EVENT_TYPES.map((type) => EVENT_TYPE_CODES[type]);
-const DECAY_SLOT_BY_INDEX: readonly number[] = EVENT_TYPES.map((type) => DECAY_SLOT.get(type) ?? -1);
 
 function hasKeys(record: object): boolean {
   for (const _ in record) return true;
@@ -1005,12 +1047,12 @@ function decodeScore(item: Record<string, unknown>): ProfileScore {
 }
 
 /**
- * Decode a stored item (as returned by `unmarshall`), any layout v1–v5. Exact inverse of
+ * Decode a stored item (as returned by `unmarshall`), any layout v1–v6. Exact inverse of
  * {@link encodeProfileItem} for the state; the outputs come back as stored: probabilities rounded to
  * {@link PROBABILITY_DECIMALS} decimals, contributions to {@link CONTRIBUTION_DECIMALS}, the embedding
  * scale to {@link EMBEDDING_SCALE_DIGITS} significant digits (its bytes exactly), lists in rank order.
  *
- * @throws {ProfileItemViolation} when the item matches none of the layouts v1–v5
+ * @throws {ProfileItemViolation} when the item matches none of the layouts v1–v6
  */
 export function decodeProfileItem(raw: unknown): DecodedProfileItem {
   const item = map(raw, '(item)');
@@ -1020,6 +1062,7 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
     itemSchemaVersion !== 2 &&
     itemSchemaVersion !== 3 &&
     itemSchemaVersion !== MERGES_READABLE_FROM_VERSION &&
+    itemSchemaVersion !== STATE_IN_BLOB_FROM_VERSION &&
     itemSchemaVersion !== ITEM_SCHEMA_VERSION
   ) {
     fail('itemSchemaVersion', `must be at most ${ITEM_SCHEMA_VERSION}`, itemSchemaVersion);
@@ -1030,12 +1073,13 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
   const state = emptyProfile(text(item.profileId, 'profileId'));
   state.firstSeenAt = int(item.firstSeenAt, 'firstSeenAt');
   state.lastEventAt = lastEventAt;
+  const decaysInAct = itemSchemaVersion !== ITEM_SCHEMA_VERSION;
   for (const [code, entry] of Object.entries(map(item.act, 'act'))) {
     const type = TYPE_BY_CODE.get(code);
     if (type === undefined) fail('act', 'must be a known event type code', code, code);
     const slot = DECAY_SLOT.get(type);
     const typeIndex = EVENT_TYPES.indexOf(type);
-    if (slot === undefined) {
+    if (slot === undefined || !decaysInAct) {
       state.counts[typeIndex] = int(entry, 'act', code);
       continue;
     }
@@ -1070,7 +1114,9 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
     })
     .sort((a, b) => (cartEventIsNewer(a, b) ? -1 : cartEventIsNewer(b, a) ? 1 : 0));
   if (itemSchemaVersion === ITEM_SCHEMA_VERSION) {
-    decodeBookkeepingV5(item, state);
+    decodeBookkeepingV5(item, state, STATE_LAYOUT_VERSION);
+  } else if (itemSchemaVersion === STATE_IN_BLOB_FROM_VERSION) {
+    decodeBookkeepingV5(item, state, STATE_LAYOUT_VERSION_V5);
   } else {
     decodeBookkeepingV4(item, state, nowSec, nowMin);
   }
@@ -1132,7 +1178,7 @@ function decodeAudienceLog(raw: unknown): AudienceLog {
  * `profile-item.v<version>.schema.json`. Binary attributes appear as base64 strings, as in DynamoDB JSON.
  */
 export function profileItemJsonSchema(
-  version: 1 | 2 | 3 | 4 | 5 = ITEM_SCHEMA_VERSION,
+  version: 1 | 2 | 3 | 4 | 5 | 6 = ITEM_SCHEMA_VERSION,
 ): Record<string, unknown> {
   const schema = {
     1: profileItemSchemaV1,
@@ -1140,6 +1186,7 @@ export function profileItemJsonSchema(
     3: profileItemSchemaV3,
     4: profileItemSchemaV4,
     5: profileItemSchemaV5,
+    6: profileItemSchemaV6,
   }[version];
   return z.toJSONSchema(schema, {
     unrepresentable: 'any',

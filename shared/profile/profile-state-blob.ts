@@ -4,16 +4,18 @@
  * readable attributes carry every count, output, trait and id); it is what exactly-once, the dedupe
  * window, sessions, the risk rhythm and merge completion need to continue a profile.
  *
- * Byte layout, layout version 1 (README, "Profile item schema"). `uint` is an unsigned LEB128 varint,
+ * Byte layout, layout version 2 (README, "Profile item schema"; item schema v6). `uint` is an unsigned LEB128 varint,
  * `int` a zigzag-encoded signed varint (0, −1, 1, −2 … → 0, 1, 2, 3 …), `u32` 4 bytes big-endian; ages
  * count back from `lastEventAt` (seconds, minutes in dedupe windows, hours in fingerprints):
  *
  * ```
- * u8    layout version (1)
+ * u8    layout version (2)
  * marks                          the profile's shard marks (seq in v4)
  * uint  dedupe entries n, then n × [u32 FNV-1a hash, u8 age in minutes]          (dedup in v4)
  * uint  session count; when > 0: uint events in the current session, u32 sessionId hash or 0,
  *       int start age s, int end age s                                           (session in v4)
+ * decays: per decayed event type (DECAYED_EVENT_TYPES order) whose lifetime count (the readable `act`)
+ *       is > 0: 3 × uint, its fixed-point decays 1h, 1d, 30d                     (act in v5)
  * when lastEventAt > 0 (risk in v4, then logins and fp):
  *   uint smoothed gap ms, uint its smoothed deviation ms, uint gaps measured, uint peak per minute
  *   uint logins n, then n × int age s
@@ -23,24 +25,42 @@
  *   marks                        that id's own shard marks
  *   uint sessions, uint events, u32 sessionId hash or 0, int start, int end (ages s; as they are while
  *        the id has no session: 0, 0)
- *   u32  the identify's sessionId hash or 0
- *   uint dedupe entries m; when m > 0: int age in minutes of the newest entry, then m × [u32 hash,
- *        u8 age in minutes from that newest entry]
- *   u8   1 when the id is still a linked alias, then int its alias age s; else 0
+ *   u8   flags: bit 0 the id is still a linked alias, bit 1 the identify's sessionId hash equals the
+ *        session hash above (then it is not stored; it nearly always does)
+ *   u32  the identify's sessionId hash or 0, unless flag bit 1
+ *   uint dedupe entries m; when m > 0: uint r of them also in the profile's window (same hash and
+ *        time), r × u8 index into it (newest first); when m − r > 0: int age in minutes of the newest
+ *        other entry, then (m − r) × [u32 hash, u8 age in minutes from that newest entry]
+ *   int  its alias age s, when flag bit 0
  * marks = uint count, then per mark: uint shard (n + 1 for Kinesis `shardId-` + 12 digits of n; 0 for
  *   any other id, then uint length and its UTF-8), and the sequence number as 24 bytes big-endian (the
  *   decimal number as an unsigned 192-bit integer: every canonical sequence number of up to 57 digits)
  * ```
  * Nothing may follow; a decoder refuses an unknown layout version, a truncated blob and trailing bytes.
+ *
+ * Layout version 1 (item schema v5, still decoded) is layout 2 without the decays (v5 keeps them in
+ * `act`) and with each merge's `u32` identify hash always stored, after the session, then the dedupe
+ * entries (m, and when m > 0 the newest age and all m entries), then `u8` 1 and `int` alias age when
+ * still linked, else `u8` 0.
  */
 import type { RecentEntry } from './recent-set';
-import type { MergedAlias, ProfileState, SessionFields, ShardMark } from './profile-state';
+import {
+  DECAYED_EVENT_TYPES,
+  HALF_LIVES_MS,
+  type MergedAlias,
+  type ProfileState,
+  type SessionFields,
+  type ShardMark,
+} from './profile-state';
+import { EVENT_TYPES } from '../contract/event-contract';
 import { byShardId } from './apply-events';
 import type { FingerprintEntry } from '../risk/risk-signals';
 import { ProfileItemViolation } from './profile-item-violation';
 
-/** The layout version in the first byte of `state`. */
-export const STATE_LAYOUT_VERSION = 1;
+/** The layout version this code writes in the first byte of `state` (item schema v6). */
+export const STATE_LAYOUT_VERSION = 2;
+/** The layout of item schema v5 (decays in `act`), still decoded. */
+export const STATE_LAYOUT_VERSION_V5 = 1;
 /** Bytes of one dedupe entry: the 32-bit FNV-1a hash big-endian and an age in minutes. */
 export const DEDUPE_ENTRY_BYTES = 5;
 /** Bytes of a sequence number: 24, an unsigned 192-bit integer (57 decimal digits fit). */
@@ -51,6 +71,11 @@ export const MAX_FINGERPRINT_AGE_HOURS = 0xffff;
 export const SEQUENCE_NUMBER = /^(0|[1-9][0-9]{0,56})$/;
 
 const KINESIS_SHARD_ID = /^shardId-(\d{12})$/;
+const HALF_LIFE_COUNT = HALF_LIVES_MS.length;
+/** `state.counts` index of each decayed type, in `DECAYED_EVENT_TYPES` (decay slot) order. */
+const COUNT_INDEX_OF_SLOT: readonly number[] = DECAYED_EVENT_TYPES.map((t) => EVENT_TYPES.indexOf(t));
+const LINKED_ALIAS = 1;
+const SHARED_KEY_IS_SESSION_KEY = 2;
 const FINGERPRINT_BYTES = 8;
 const MASK_64 = (1n << 64n) - 1n;
 const utf8 = new TextEncoder();
@@ -183,7 +208,13 @@ function putFingerprints(entries: readonly FingerprintEntry[], nowHour: number):
 
 const isKept = (nowHour: number) => (e: FingerprintEntry) => nowHour - e.first <= MAX_FINGERPRINT_AGE_HOURS;
 
-function putMerge(m: MergedAlias, aliasAge: number | undefined, nowSec: number, nowMin: number): void {
+function putMerge(
+  m: MergedAlias,
+  aliasAge: number | undefined,
+  profileDedupe: readonly RecentEntry<number>[],
+  nowSec: number,
+  nowMin: number,
+): void {
   putMarks(m.shardMarks);
   const s = m.session;
   // Without a session (an alias with no events of its own) its times are 0: stored as they are.
@@ -193,25 +224,46 @@ function putMerge(m: MergedAlias, aliasAge: number | undefined, nowSec: number, 
   putU32(s.sessionKey);
   putInt(sessionAge(s.sessionStart));
   putInt(sessionAge(s.sessionEnd));
-  putU32(m.sharedSessionKey);
+  // The alias's session is the identify's (the identify is its latest event), so the hash is nearly
+  // always the session's own: a flag instead of 4 bytes, and stored in full when it differs.
+  const sharedIsOwn = m.sharedSessionKey === s.sessionKey;
+  reserve(1);
+  buffer[at++] = (aliasAge === undefined ? 0 : LINKED_ALIAS) | (sharedIsOwn ? SHARED_KEY_IS_SESSION_KEY : 0);
+  if (!sharedIsOwn) putU32(m.sharedSessionKey);
   putUint(m.dedupe.length);
   if (m.dedupe.length > 0) {
-    // The alias's window is aged from its newest entry (its own latest event), like the profile's from lastEventAt.
-    const newest = m.dedupe[0]!.at;
-    putInt(nowMin - newest);
-    putDedupe(m.dedupe, newest);
+    // The merge folded the alias's window into the profile's, so many of its entries are there too (same
+    // hash, same time): a 1-byte index into the profile's window instead of the 5-byte entry.
+    const shared: number[] = [];
+    const own: RecentEntry<number>[] = [];
+    for (const e of m.dedupe) {
+      const i = profileDedupe.findIndex((p) => p.key === e.key && p.at === e.at);
+      if (i >= 0) shared.push(i);
+      else own.push(e);
+    }
+    putUint(shared.length);
+    reserve(shared.length);
+    for (const i of shared) buffer[at++] = i;
+    if (own.length > 0) {
+      // The rest is aged from its newest entry (the alias's latest events), like the profile's from lastEventAt.
+      const newest = own[0]!.at;
+      putInt(nowMin - newest);
+      putDedupe(own, newest);
+    }
   }
-  reserve(1);
-  if (aliasAge === undefined) {
-    buffer[at++] = 0;
-  } else {
-    buffer[at++] = 1;
-    putInt(aliasAge);
+  if (aliasAge !== undefined) putInt(aliasAge);
+}
+
+/** The decays of each decayed type with a lifetime count (the others are 0 and not stored). */
+function putDecays(state: ProfileState): void {
+  for (let slot = 0; slot < COUNT_INDEX_OF_SLOT.length; slot++) {
+    if (state.counts[COUNT_INDEX_OF_SLOT[slot]!] === 0) continue;
+    for (let h = slot * HALF_LIFE_COUNT; h < (slot + 1) * HALF_LIFE_COUNT; h++) putUint(state.decays[h]!);
   }
 }
 
 /**
- * The `state` attribute of `state` (layout above). `merges` are `state.merges` in code-unit order of
+ * The `state` attribute of `state` (layout 2 above). `merges` are `state.merges` in code-unit order of
  * their ids (the order a decoder reads the readable `merges` keys in); `aliasAges` holds, per merge, the
  * alias age to store with it (undefined: the id is not a linked alias).
  *
@@ -237,6 +289,7 @@ export function encodeStateBlob(
     putInt(nowSec - state.sessionStart);
     putInt(nowSec - state.sessionEnd);
   }
+  putDecays(state);
   if (state.lastEventAt > 0) {
     const { risk } = state;
     putUint(risk.gapMs);
@@ -254,7 +307,7 @@ export function encodeStateBlob(
     putFingerprints(networks, nowHour);
   }
   putUint(merges.length);
-  for (let i = 0; i < merges.length; i++) putMerge(merges[i]!, aliasAges[i], nowSec, nowMin);
+  for (let i = 0; i < merges.length; i++) putMerge(merges[i]!, aliasAges[i], state.dedupe, nowSec, nowMin);
   return buffer.slice(0, at);
 }
 
@@ -333,6 +386,32 @@ class BlobReader {
     const start = this.need(count * DEDUPE_ENTRY_BYTES);
     return unpackDedupe(this.bytes, nowMin, start, count * DEDUPE_ENTRY_BYTES);
   }
+  /** Layout 2's merged alias window of `count` entries: references into the profile's window, then its own. */
+  mergedDedupe(
+    count: number,
+    profileDedupe: readonly RecentEntry<number>[],
+    nowMin: number,
+  ): RecentEntry<number>[] {
+    if (count === 0) return [];
+    const shared = this.count(count, 'shared dedupe entries');
+    const entries: RecentEntry<number>[] = [];
+    for (let n = shared; n > 0; n--) {
+      const i = this.byte();
+      if (i >= profileDedupe.length)
+        violation('dedupe references must index the profile window', `${i} of ${profileDedupe.length}`);
+      entries.push({ ...profileDedupe[i]! });
+    }
+    if (shared < count) entries.push(...this.dedupe(count - shared, nowMin - this.int()));
+    return entries.sort((a, b) => b.at - a.at || b.key - a.key);
+  }
+  /** Layout 2's decays of each decayed type whose count `state` holds (see {@link putDecays}). */
+  decays(state: ProfileState): void {
+    for (let slot = 0; slot < COUNT_INDEX_OF_SLOT.length; slot++) {
+      if (state.counts[COUNT_INDEX_OF_SLOT[slot]!] === 0) continue;
+      for (let h = slot * HALF_LIFE_COUNT; h < (slot + 1) * HALF_LIFE_COUNT; h++)
+        state.decays[h] = this.uint();
+    }
+  }
   fingerprints(count: number, nowHour: number, into: FingerprintEntry[]): void {
     for (let i = 0; i < count; i++) {
       const key = this.u32();
@@ -343,25 +422,34 @@ class BlobReader {
   }
 }
 
+/** The layout version of `blob` (its first byte), refused unless it is `expected`. */
+function readLayout(r: BlobReader, expected: readonly number[]): number {
+  const layout = r.byte();
+  if (!expected.includes(layout))
+    violation(`layout version must be ${expected.join(' or ')}`, String(layout));
+  return layout;
+}
+
 /**
- * Decode `blob` into `state` (its `lastEventAt` already set): marks, dedupe window, session, risk and,
- * for each of `mergedIds` (the readable `merges` keys; their identify times in `mergedAt`, epoch s),
- * its merge bookkeeping, with the id among `state.aliases` when the blob says it is still linked.
+ * Decode `blob` into `state` (its `lastEventAt` and, for layout 2, its `counts` already set): marks,
+ * dedupe window, session, decays (layout 2), risk and, for each of `mergedIds` (the readable `merges`
+ * keys; their identify times in `mergedAt`, epoch s), its merge bookkeeping, with the id among
+ * `state.aliases` when the blob says it is still linked. `layout` is the one the item's schema version
+ * implies ({@link STATE_LAYOUT_VERSION} for v6 items, {@link STATE_LAYOUT_VERSION_V5} for v5 items).
  *
- * @throws {ProfileItemViolation} on an unknown layout version, a truncated blob or trailing bytes
+ * @throws {ProfileItemViolation} on another layout version, a truncated blob or trailing bytes
  */
 export function decodeStateBlob(
   blob: Uint8Array,
   state: ProfileState,
   mergedIds: readonly string[],
   mergedAt: readonly number[],
+  layout: typeof STATE_LAYOUT_VERSION | typeof STATE_LAYOUT_VERSION_V5 = STATE_LAYOUT_VERSION,
 ): void {
   const nowSec = Math.floor(state.lastEventAt / 1000);
   const nowMin = Math.floor(state.lastEventAt / 60_000);
   const r = new BlobReader(blob);
-  const layout = r.byte();
-  if (layout !== STATE_LAYOUT_VERSION)
-    violation(`layout version must be ${STATE_LAYOUT_VERSION}`, String(layout));
+  const v5 = readLayout(r, [layout]) === STATE_LAYOUT_VERSION_V5;
   state.shardMarks = r.marks();
   state.dedupe = r.dedupe(r.count(0xff, 'dedupe entries'), nowMin);
   state.sessionCount = r.uint();
@@ -371,6 +459,7 @@ export function decodeStateBlob(
     state.sessionStart = nowSec - r.int();
     state.sessionEnd = nowSec - r.int();
   }
+  if (!v5) r.decays(state);
   if (state.lastEventAt > 0) {
     const { risk } = state;
     risk.gapMs = r.uint();
@@ -402,13 +491,25 @@ export function decodeStateBlob(
       sessionStart: sessionAt(r.int()),
       sessionEnd: sessionAt(r.int()),
     };
-    const sharedSessionKey = r.u32();
+    let flags = 0;
+    if (!v5) {
+      flags = r.byte();
+      if (flags > (LINKED_ALIAS | SHARED_KEY_IS_SESSION_KEY))
+        violation('merge flags must be 0–3', String(flags));
+    }
+    const sharedSessionKey = flags & SHARED_KEY_IS_SESSION_KEY ? sessionKey : r.u32();
     const entries = r.count(0xff, 'dedupe entries');
-    const dedupe = entries === 0 ? [] : r.dedupe(entries, nowMin - r.int());
+    const dedupe = v5
+      ? entries === 0
+        ? []
+        : r.dedupe(entries, nowMin - r.int())
+      : r.mergedDedupe(entries, state.dedupe, nowMin);
     state.merges.push({ anonymousId, at: mergedAt[i]!, shardMarks, session, sharedSessionKey, dedupe });
-    const linked = r.byte();
-    if (linked > 1) violation('alias flag must be 0 or 1', String(linked));
-    if (linked === 1) state.aliases.push({ key: anonymousId, at: nowSec - r.int() });
+    if (v5) {
+      flags = r.byte();
+      if (flags > LINKED_ALIAS) violation('alias flag must be 0 or 1', String(flags));
+    }
+    if (flags & LINKED_ALIAS) state.aliases.push({ key: anonymousId, at: nowSec - r.int() });
   }
   if (r.offset !== blob.byteLength)
     violation('has trailing bytes', `${blob.byteLength - r.offset} after byte ${r.offset}`);
@@ -417,8 +518,6 @@ export function decodeStateBlob(
 /** Only the profile's own shard marks of a `state` blob (for tools that watch progress, e.g. the frontier bench). */
 export function shardMarksOfStateBlob(blob: Uint8Array): ShardMark[] {
   const r = new BlobReader(blob);
-  const layout = r.byte();
-  if (layout !== STATE_LAYOUT_VERSION)
-    violation(`layout version must be ${STATE_LAYOUT_VERSION}`, String(layout));
+  readLayout(r, [STATE_LAYOUT_VERSION, STATE_LAYOUT_VERSION_V5]);
   return r.marks();
 }

@@ -25,6 +25,7 @@ import {
   type ProfileItemMeta,
 } from '../../shared/profile/profile-item-codec';
 import * as v4 from '../support/profile-item-codec-v4';
+import * as v5 from '../support/profile-item-codec-v5';
 import type { ProfileState } from '../../shared/profile/profile-state';
 import { RISK_LIMITS, type FingerprintEntry } from '../../shared/risk/risk-signals';
 import { median, percentile } from './bench-report';
@@ -159,6 +160,8 @@ function sizeStats(sorted: readonly number[]): SizeStats {
 export interface ItemSizeResult extends SizeStats {
   profiles: number;
   asWritten: SizeStats;
+  /** The same items (same states, scores, traits) as the frozen v5 codec (decays in `act`) encodes them. */
+  v5: SizeStats;
   /** Items that kept fewer than 3 reasons per head to stay within one write unit. */
   reasonsTrimmed: number;
   /** What each attribute costs (see {@link attributeCosts}). */
@@ -202,6 +205,7 @@ export function measureItemSizes(items: readonly StoredProfileItem[]): Omit<
   };
   let reasonsTrimmed = 0;
   const inputs: CodecInput[] = [];
+  const v5Sizes: number[] = [];
   const sized = items
     .map((written) => {
       const { state, version, score } = decodeProfileItem(written);
@@ -216,6 +220,7 @@ export function measureItemSizes(items: readonly StoredProfileItem[]): Omit<
       const extras = profileExtrasOf(state, full, population, audiences, undefined);
       const meta: ProfileItemMeta = { version, score: full, ...extras };
       inputs.push({ state, meta });
+      v5Sizes.push(estimateItemBytes(v5.encodeProfileItem(state, meta)));
       const item = encodeProfileItem(state, meta);
       const kept =
         Object.keys(item.reasons?.purchase ?? {}).length + Object.keys(item.reasons?.churn ?? {}).length;
@@ -229,6 +234,7 @@ export function measureItemSizes(items: readonly StoredProfileItem[]): Omit<
     profiles: sizes.length,
     ...sizeStats(sizes),
     asWritten: sizeStats(writtenSizes),
+    v5: sizeStats(v5Sizes.sort((a, b) => a - b)),
     reasonsTrimmed,
     attributes: attributeCosts(sized),
     sized,

@@ -288,6 +288,7 @@ function sizeRows(result: ItemSizeResult): ResultRow[] {
       value: result.p99,
       unit: 'B',
       target: { comparison: '<=', value: TARGETS.itemBytesP99 },
+      note: `the frozen v5 codec (decays in act) on the same items: p50 ${result.v5.p50} / p99 ${result.v5.p99} / max ${result.v5.max} B, ${result.v5.over1KiB} over 1 KiB`,
     },
     {
       section,

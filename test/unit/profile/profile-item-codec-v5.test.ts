@@ -2,8 +2,10 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import fc from 'fast-check';
 import { describeProfile } from '../../../infra/client/profile-view';
 import type { ProfileScore } from '../../../shared/model/model-outputs';
-import { applyEventsToProfile, type SequencedEvent } from '../../../shared/profile/apply-events';
+import { applyEventsToProfile } from '../../../shared/profile/apply-events';
 import { estimateItemBytes } from '../../../shared/profile/dynamodb-item-size';
+// The v5 codec as deployed (frozen): v4 / v5 compatibility is history now, kept as the record of what
+// v5 code still running in a deploy does; v6 against it is in profile-item-codec-v6.test.ts.
 import {
   decodeProfileItem,
   encodeProfileItem,
@@ -12,13 +14,14 @@ import {
   ProfileItemViolation,
   profileItemSchema,
   profileItemSchemaV5,
-} from '../../../shared/profile/profile-item-codec';
+} from '../../support/profile-item-codec-v5';
 import { shardMarksOfStateBlob } from '../../../shared/profile/profile-state-blob';
 import { emptyProfile, type ProfileState } from '../../../shared/profile/profile-state';
 import * as v4 from '../../support/profile-item-codec-v4';
 import { sequenced, T0 } from '../../support/factories';
 import { userWithMerges } from '../../support/merge-fixtures';
 import { envelopedEvents, heavyEvents } from '../../support/profile-fixtures';
+import { alternatingWritersLoseNothing } from '../../support/rolling-deploy';
 
 const viaDynamoDb = (item: object) => unmarshall(marshall(item, { removeUndefinedValues: true }));
 const SCORE: ProfileScore = {
@@ -214,66 +217,15 @@ describe('profile item v4 / v5 side by side (rolling deploy)', () => {
     );
   });
 
-  /**
-   * A v4 function and a v5 function write one profile under the optimistic lock during a deploy, each
-   * folding its own shard's events in any interleaving of reads and conditional writes. The v4 function
-   * refuses a v5 item (its batch fails and is retried; here: it reads again later); once the deploy is
-   * done only v5 runs. No write may be lost or misread: the stored state is exactly the events of every
-   * committed write, in commit order.
-   */
+  /** A v4 function and a v5 function writing one profile during a deploy (`test/support/rolling-deploy.ts`). */
   it('a v4 writer and a v5 writer alternating never misread and never lose state', () => {
+    const refusesByVersion = (error: unknown) =>
+      error instanceof v4.ProfileItemViolation && /^itemSchemaVersion:/.test(error.message);
     fc.assert(
-      fc.property(
-        envelopedEvents,
-        envelopedEvents,
-        fc.array(fc.integer({ min: 0, max: 1 }), { minLength: 1, maxLength: 80 }),
-        (eventsA, eventsB, schedule) => {
-          // Prepare: writer w folds its shard's events in chunks of 3; writer 0 runs v4, writer 1 v5.
-          const codecs = [
-            { decode: v4.decodeProfileItem, encode: v4.encodeProfileItem },
-            { decode: decodeProfileItem, encode: encodeProfileItem },
-          ];
-          const chunksOf = (events: SequencedEvent[]) =>
-            Array.from({ length: Math.ceil(events.length / 3) }, (_, i) => events.slice(i * 3, i * 3 + 3));
-          const queues = [
-            chunksOf(sequenced(eventsA, 'shardId-000000000001')),
-            chunksOf(sequenced(eventsB, 'shardId-000000000002')),
-          ];
-          let stored: Record<string, unknown> | undefined;
-          const committed: SequencedEvent[][] = [];
-          let refusals = 0;
-          const step = (w: number, deployed: boolean) => {
-            const chunk = queues[w]![0];
-            if (chunk === undefined) return;
-            // After the deploy, the v5 function takes over the v4 function's shard.
-            const codec = deployed ? codecs[1]! : codecs[w]!;
-            const raw = stored;
-            let current: { state: ProfileState; version: number } | undefined;
-            try {
-              current = raw === undefined ? undefined : codec.decode(raw);
-            } catch (error) {
-              if (!(error instanceof v4.ProfileItemViolation) || !/^itemSchemaVersion:/.test(error.message))
-                throw error;
-              refusals++;
-              return; // the batch fails and is retried
-            }
-            const next = applyEventsToProfile(current?.state, chunk, 'u-1');
-            stored = viaDynamoDb(codec.encode(next.state, { version: (current?.version ?? 0) + 1 }));
-            committed.push(chunk);
-            queues[w]!.shift();
-          };
-          // Act
-          for (const w of schedule) step(w, false);
-          for (let i = 0; i < 200; i++) step(i % 2, true);
-          // Assess
-          expect(queues.every((q) => q.length === 0)).toBe(true);
-          if (stored === undefined) return;
-          let expected: ProfileState | undefined;
-          for (const chunk of committed) expected = applyEventsToProfile(expected, chunk, 'u-1').state;
-          expect(decodeProfileItem(stored).state).toEqual(expected);
-          expect(stored.version).toBe(committed.length);
-          if (refusals > 0) expect(stored.itemSchemaVersion).toBe(ITEM_SCHEMA_VERSION);
-        },
+      alternatingWritersLoseNothing(
+        { decode: v4.decodeProfileItem, encode: v4.encodeProfileItem, refusesByVersion },
+        { decode: decodeProfileItem, encode: encodeProfileItem, refusesByVersion: () => false },
+        ITEM_SCHEMA_VERSION,
       ),
     );
   });

@@ -140,7 +140,7 @@ describe('profile item codec', () => {
     expect(decode({ itemSchemaVersion: ITEM_SCHEMA_VERSION + 1 })).toThrow(/^itemSchemaVersion:/);
     expect(decode({ itemSchemaVersion: 0 })).toThrow(/^itemSchemaVersion:/);
     expect(decode({ act: { xx: 1 } })).toThrow(/^act\.xx:/);
-    expect(decode({ act: { vw: 3 } })).toThrow(/^act\.vw:/);
+    expect(decode({ act: { vw: [3, 1, 1, 1] } })).toThrow(/^act\.vw:/);
     expect(decode({ state: undefined })).toThrow(/^state:/);
     expect(decode({ state: new Uint8Array([9]) })).toThrow(/^state: layout version/);
     expect(decode({ state: item.state.subarray(0, item.state.byteLength - 1) })).toThrow(
