@@ -50,7 +50,7 @@ import { estimateItemBytes } from './dynamodb-item-size';
 import type { AudienceMembership } from '../audiences/audience-evaluation';
 import type { AudienceLog } from '../audiences/activation';
 import { type ComputedTraits, LIFECYCLE_STAGES, PRICE_BANDS, VALUE_TIERS } from '../traits/computed-traits';
-import { assessRisk, DEFAULT_RISK_SCORING, type RiskScoring } from '../risk/anomaly-score';
+import { assessRisk } from '../risk/anomaly-score';
 import type { FingerprintEntry } from '../risk/risk-signals';
 import { featureCodeOf, featureNameOf } from '../features/feature-codes';
 import { ProfileItemViolation } from './profile-item-violation';
@@ -521,8 +521,6 @@ export interface ProfileItemMeta {
    * so a backfill of old history is not expired the moment it lands. @default lastEventAt
    */
   writtenAt?: number;
-  /** Thresholds of the stored `riskScore`. @default DEFAULT_RISK_SCORING */
-  riskScoring?: RiskScoring;
 }
 
 /** What {@link decodeProfileItem} returns. */
@@ -805,7 +803,7 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
   for (const e of state.cart) cart.push([e.productId, e.quantity, e.priceCents, nowSec - e.at]);
   const { score } = meta;
 
-  // Every attribute a v5 item can hold, in one order, so every item shares one hidden class (adding
+  // Every attribute a v6 item can hold, in one order, so every item shares one hidden class (adding
   // keys one by one made each combination of optional attributes a shape of its own); `undefined`
   // attributes are not stored (`removeUndefinedValues`) and not counted by the size estimate.
   const item: ProfileItem = {
@@ -857,9 +855,8 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
   if (meta.audiences !== undefined && hasKeys(meta.audiences)) item.audiences = { ...meta.audiences };
   if (meta.audienceLog !== undefined && hasKeys(meta.audienceLog)) item.audienceLog = { ...meta.audienceLog };
   if (state.lastEventAt !== 0)
-    item.riskScore = storedProbability(
-      assessRisk(state, meta.riskScoring ?? DEFAULT_RISK_SCORING).anomalyScore,
-    );
+    // The default scoring, as the audience field `risk.anomalyScore` reads it: one score per profile.
+    item.riskScore = storedProbability(assessRisk(state).anomalyScore);
   item.state = encodeIdentity(state, item, nowSec);
   if (score !== undefined) fitReasonsToWriteUnit(item);
   return item;
