@@ -1,8 +1,8 @@
 /**
  * The ingest use case: one Kinesis batch in, profiles updated once in effect, refused records kept.
  *
- * Flow: decode + validate every record → group valid events by profile → read those profiles and
- * their tombstones at once → drop what belongs to erased people (counted, never stored) → quarantine
+ * Flow: decode + validate every record → group valid events by profile → read those profiles, then
+ * the tombstones of those not stored → drop what belongs to erased people (counted, never stored) → quarantine
  * the other refused records (one object) → route records of merged anonymous profiles to their user
  * and freeze the anonymous profiles this batch's identifies merge (`merge-on-identify.ts`; one more read
  * and one conditional write per merge) → fold the events in (duplicates dropped by the profile's own
@@ -184,13 +184,22 @@ export async function ingestBatch(
     storedIdOf(q.partitionKey),
     storedIdOf(`anon:${q.partitionKey}`),
   ];
-  const candidates =
-    tombstones === undefined ? [] : [...byProfile.keys(), ...decoded.quarantined.flatMap(quarantineOwners)];
-  const lookup = [...byProfile.keys(), ...new Set(candidates.map((id) => tombstones!.keyOf(id)))];
-  // One BatchGetItem for the profiles and their tombstones.
+  const profileIds = [...byProfile.keys()];
   const stored =
-    lookup.length === 0 ? new Map<string, StoredProfileItem>() : await deps.profiles.getMany(lookup);
-  const erased = tombstones === undefined ? new Set<string>() : erasedAmong(candidates, stored, tombstones);
+    profileIds.length === 0 ? new Map<string, StoredProfileItem>() : await deps.profiles.getMany(profileIds);
+  // Tombstones only of the profiles not stored (and the owners of refused records): erasure writes the
+  // tombstone before it deletes the profile, so a stored profile is one not erased yet, and a write to
+  // one deleted since fails its version condition, whose conflict checks the tombstone (`isErasedNow`).
+  // A profile keeps being written long after it is first seen, so most keys of a batch are found and
+  // the strongly consistent tombstone read — a whole read unit per key, twice an eventual profile
+  // read's — shrinks to the new profiles' (README, "Cost").
+  const candidates =
+    tombstones === undefined
+      ? []
+      : [...profileIds.filter((id) => !stored.has(id)), ...decoded.quarantined.flatMap(quarantineOwners)];
+  const tombstoneKeys = [...new Set(candidates.map((id) => tombstones!.keyOf(id)))];
+  const found = tombstoneKeys.length === 0 ? stored : await deps.profiles.getMany(tombstoneKeys);
+  const erased = tombstones === undefined ? new Set<string>() : erasedAmong(candidates, found, tombstones);
 
   const quarantined = decoded.quarantined.filter((q) => !quarantineOwners(q).some((id) => erased.has(id)));
   stats.erased += decoded.quarantined.length - quarantined.length;
@@ -246,9 +255,9 @@ export async function ingestBatch(
   // allSettled, then throw: no write may still be running when the invocation ends with an error.
   const outcomes = await Promise.allSettled(
     changed.map(async (pending, i) => {
-      const ok = await writeWithRetries(pending, scores[i], context, maxRetries);
-      if (ok) stats.profilesWritten++;
-      else {
+      const outcome = await writeWithRetries(pending, scores[i], context, maxRetries);
+      if (outcome === 'landed') stats.profilesWritten++;
+      else if (outcome === 'failed') {
         stats.profilesFailed++;
         failed.push(reportedSequenceNumber(pending.events));
       }
@@ -346,15 +355,16 @@ async function scoreProfiles(
 /**
  * Write one profile under its version; on a conflict (another writer got there first) re-apply this
  * batch's events to the item stored now, which the store returns with the conflict (its bookkeeping
- * drops what the other writer already applied), re-score it and try again. Returns false when the
- * retries are used up or the table throttles.
+ * drops what the other writer already applied), re-score it and try again. Returns `failed` when the
+ * retries are used up or the table throttles, `erased` when the profile was erased meanwhile (its
+ * events are counted as erased), else `landed` (also when the other writer had applied everything).
  */
 async function writeWithRetries(
   pending: PendingProfile,
   score: ProfileScore | undefined,
   context: WriteContext,
   maxRetries: number,
-): Promise<boolean> {
+): Promise<'landed' | 'erased' | 'failed'> {
   const { deps, stats } = context;
   let current = pending;
   let currentScore = score;
@@ -401,27 +411,27 @@ async function writeWithRetries(
       context.feed.add(current.profileId, current.events, committed.events);
       // Some records were applied before (a redelivery): re-emit what the item they landed in remembers.
       if (current.duplicates > 0) context.feed.remember(current.profileId, current.events, current);
-      return true;
+      return 'landed';
     }
     // Throttled after the SDK's retries: report the profile so Lambda redelivers it later.
-    if (outcome.status === 'throttled') return false;
+    if (outcome.status === 'throttled') return 'failed';
     stats.writeConflicts++;
-    if (attempt >= maxRetries) return false;
+    if (attempt >= maxRetries) return 'failed';
     if (outcome.current === undefined && (await isErasedNow(pending, deps))) {
       // Erased between our read and this write: the tombstone is written before the profile is deleted.
       stats.erased += pending.events.length;
-      return true;
+      return 'erased';
     }
     const stored = outcome.current === undefined ? undefined : decodeProfileItem(outcome.current);
     // Frozen meanwhile by an identify on another shard: the redelivery routes these records to the user.
-    if (stored?.state.redirect !== undefined) return false;
+    if (stored?.state.redirect !== undefined) return 'failed';
     const fold = foldInto(pending.profileId, pending.events, stored, pending.resolutions);
     if (fold.pending === undefined) {
       // The other writer already applied every event: nothing left to write. That writer may be this
       // one (the write landed, its answer was lost): the stored item's transitions are re-emitted.
       stats.duplicates += fold.duplicates;
       context.feed.remember(pending.profileId, pending.events, stored);
-      return true;
+      return 'landed';
     }
     current = fold.pending;
     const rescored = await scoreProfiles([current.state], deps, stats);

@@ -12,12 +12,13 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { randomBytes } from 'node:crypto';
+import * as sourceModules from './bundled-handler-entry';
+import type { HandlerModules } from './bundled-handler';
 import { marshallItem, unmarshallItem } from '../../functions/commons/dynamodb-attribute-values';
 import { toIngestRecords } from '../../functions/commons/kinesis-event';
-import { createIngestHandler, publishIngestTelemetry } from '../../functions/ingest/ingest-handler';
+import { publishIngestTelemetry } from '../../functions/ingest/ingest-handler';
 import { metrics } from '../../functions/commons/telemetry';
-import { BUILT_IN_AUDIENCES } from '../../shared/audiences/audience-definition';
-import { compileAudienceSet, type CompiledAudienceSet } from '../../shared/audiences/audience-evaluation';
+import type { CompiledAudienceSet } from '../../shared/audiences/audience-evaluation';
 import { profileExtrasOf, type ProfileExtras } from '../../shared/audiences/profile-extras';
 import { profileIdOf } from '../../shared/contract/event-contract';
 import { erasedAmong, TombstoneKeys } from '../../shared/erasure/tombstones';
@@ -38,7 +39,6 @@ import type { SequencedEvent } from '../../shared/profile/apply-events';
 import type { BatchScores, ProfileScore } from '../../shared/model/model-outputs';
 import { toProfileScores } from '../../shared/model/profile-score';
 import type { DecodePrivacy } from '../../shared/privacy/pseudonymise';
-import { createKeyedHasher } from '../../shared/privacy/keyed-hash';
 import { foldIntoTarget } from '../../shared/profile/profile-merge';
 import {
   decodeProfileItem,
@@ -51,6 +51,11 @@ import { median, percentile, timeRuns, type RunTimes } from './bench-report';
 
 /** Options of {@link runComputeBench}. */
 export interface ComputeBenchOptions {
+  /**
+   * The handler as Lambda runs it (`loadBundledHandler`) with a scorer of its own: timed for the
+   * target's figure. Without it the production figure is of the TypeScript sources.
+   */
+  bundled?: { modules: HandlerModules; scorer: ProfileScorer };
   /** Timed runs of the whole handler pass. @default 5 */
   runs?: number;
   /** Untimed runs first, so the JIT and onnxruntime are warm. @default 2 */
@@ -90,8 +95,15 @@ export interface ComputeBenchResult {
   batches: number;
   /** As earlier reports ran it: no key (no fingerprints, no tombstone check), no audience set. */
   plain: HandlerFigures;
-  /** As production runs it, the target's figure: fingerprint key, tombstone check, built-in audiences. */
+  /**
+   * As production runs it, the target's figure: fingerprint key, tombstone check, built-in audiences;
+   * the bundle when one was given.
+   */
   production: HandlerFigures;
+  /** Whether {@link production} timed the bundle Lambda runs (else the sources). */
+  productionBundled: boolean;
+  /** The production configuration over the TypeScript sources (tsx), for comparison with the bundle. */
+  productionSources?: HandlerFigures;
   /** Stages of the production flow. */
   stages: StageTiming[];
   /**
@@ -116,12 +128,11 @@ interface ProductionConfig {
   audiences: CompiledAudienceSet;
 }
 
-function productionConfig(): ProductionConfig {
-  const key = randomBytes(32);
+function productionConfig(modules: HandlerModules = sourceModules, key = randomBytes(32)): ProductionConfig {
   return {
-    privacy: { hasher: createKeyedHasher(key), pseudonymiseIds: false },
-    tombstones: new TombstoneKeys(key),
-    audiences: compileAudienceSet(BUILT_IN_AUDIENCES, 'built-in'),
+    privacy: { hasher: modules.createKeyedHasher(key), pseudonymiseIds: false },
+    tombstones: new modules.TombstoneKeys(key),
+    audiences: modules.compileAudienceSet(modules.BUILT_IN_AUDIENCES, 'built-in'),
   };
 }
 
@@ -166,8 +177,10 @@ interface PreparedBatch {
   valid: SequencedEvent[];
   /** The ids the erasure check looks up (the batch's profiles and the owners of refused records). */
   tombstoneCandidates: string[];
-  /** The batch's first read: profiles and tombstones. */
+  /** The batch's first read: its profiles. */
   stored: Map<string, StoredProfileItem>;
+  /** What the tombstone read found (the profiles read when none was needed). */
+  tombstonesFound: Map<string, StoredProfileItem>;
   /** What merge planning read and met after the first read (the replay of this batch). */
   planReads: Map<string, StoredProfileItem>[];
   planOutcomes: WriteOutcome[];
@@ -221,13 +234,15 @@ async function prepareBatches(
     });
     const decoded = decodeBatch(records, config.privacy);
     const ids = [...new Set(decoded.valid.map((s) => profileIdOf(s.event)))];
+    const stored = await store.getMany(ids);
+    // As ingest does: tombstones of the profiles not stored and of the refused records' owners.
     const tombstoneCandidates = [
-      ...ids,
+      ...ids.filter((id) => !stored.has(id)),
       ...decoded.quarantined.flatMap((q) => [q.partitionKey, `anon:${q.partitionKey}`]),
     ];
-    const lookup = [...ids, ...new Set(tombstoneCandidates.map((id) => config.tombstones.keyOf(id)))];
-    const stored = await store.getMany(lookup);
-    const erased = erasedAmong(tombstoneCandidates, stored, config.tombstones);
+    const tombstoneKeys = [...new Set(tombstoneCandidates.map((id) => config.tombstones.keyOf(id)))];
+    const found = tombstoneKeys.length === 0 ? stored : await store.getMany(tombstoneKeys);
+    const erased = erasedAmong(tombstoneCandidates, found, config.tombstones);
     const valid = decoded.valid.filter((s) => !erased.has(profileIdOf(s.event)));
     const readsBefore = store.reads.length;
     const outcomesBefore = store.outcomes.length;
@@ -240,6 +255,7 @@ async function prepareBatches(
       valid,
       tombstoneCandidates,
       stored,
+      tombstonesFound: found,
       planReads: store.reads.slice(readsBefore),
       planOutcomes: store.outcomes.slice(outcomesBefore),
       targets: [...plan.targets.values()],
@@ -306,8 +322,12 @@ async function prepareBatches(
 
 const MARSHALL = { removeUndefinedValues: true } as const;
 
-/** The whole handler over every batch, a fresh store each pass (a second pass would only find duplicates). */
+/**
+ * The whole handler of `modules` (the sources or the bundle) over every batch, a fresh store each pass
+ * (a second pass would only find duplicates).
+ */
 async function timeHandler(
+  modules: HandlerModules,
   events: readonly KinesisStreamEvent[],
   scorer: ProfileScorer,
   records: number,
@@ -315,12 +335,12 @@ async function timeHandler(
   warmups: number,
   config: ProductionConfig | undefined,
 ): Promise<{ figures: HandlerFigures; store: InMemoryProfileStore }> {
-  let lastStore = new InMemoryProfileStore();
+  let lastStore = new modules.InMemoryProfileStore();
   const times = await timeRuns(runs, warmups, async () => {
-    const profiles = new InMemoryProfileStore();
-    const handler = createIngestHandler({
+    const profiles = new modules.InMemoryProfileStore();
+    const handler = modules.createIngestHandler({
       profiles,
-      quarantine: new InMemoryQuarantine(),
+      quarantine: new modules.InMemoryQuarantine(),
       scorer,
       ...(config === undefined
         ? {}
@@ -389,8 +409,21 @@ export async function runComputeBench(
   const records = events.reduce((sum, e) => sum + e.Records.length, 0);
   const config = productionConfig();
 
-  const plain = await timeHandler(events, scorer, records, runs, warmups, undefined);
-  const production = await timeHandler(events, scorer, records, runs, warmups, config);
+  const plain = await timeHandler(sourceModules, events, scorer, records, runs, warmups, undefined);
+  const production = await timeHandler(sourceModules, events, scorer, records, runs, warmups, config);
+  const { bundled } = options;
+  const productionBundled =
+    bundled === undefined
+      ? undefined
+      : await timeHandler(
+          bundled.modules,
+          events,
+          bundled.scorer,
+          records,
+          runs,
+          warmups,
+          productionConfig(bundled.modules),
+        );
 
   const prepared = await prepareBatches(events, scorer, config);
   const stage = async (name: string, inHandlerPath: boolean, fn: () => Promise<void> | void) => {
@@ -430,7 +463,7 @@ export async function runComputeBench(
     await stage('tombstone check (keys + lookup)', true, () => {
       for (const batch of prepared) {
         for (const id of batch.tombstoneCandidates) config.tombstones.keyOf(id);
-        erasedAmong(batch.tombstoneCandidates, batch.stored, config.tombstones);
+        erasedAmong(batch.tombstoneCandidates, batch.tombstonesFound, config.tombstones);
       }
     }),
     await stage('merge planning (route, decode items, freeze)', true, async () => {
@@ -511,8 +544,11 @@ export async function runComputeBench(
     records,
     batches: events.length,
     plain: plain.figures,
-    production: production.figures,
+    production: (productionBundled ?? production).figures,
+    productionBundled: productionBundled !== undefined,
+    ...(productionBundled === undefined ? {} : { productionSources: production.figures }),
     stages,
+    // The stages run from the sources: their remainder is against the sources' pass.
     unaccountedMs: median(production.figures.runs.cpuMs) - inHandler,
     inferencePerBatchMs: {
       median: median(inferenceSamples),

@@ -12,6 +12,7 @@ import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
 import type { ConfigVariable } from '../../../functions/commons/config';
 import { METRICS_NAMESPACE } from '../../../functions/commons/telemetry-contract';
+import { FUNCTION_BUNDLE } from './function-bundle';
 import { ONNX_RUNTIME_MODULE } from './onnx-runtime-layer';
 
 /** The functions of the pipeline; each lives in `functions/<name>/handler.ts`. */
@@ -177,11 +178,10 @@ export class ProfileFunction<N extends ProfileFunctionName = ProfileFunctionName
         ...props.environment,
       },
       bundling: {
-        minify: true,
-        sourceMap: true,
-        // Stack traces map back to files; the sources themselves need not ship.
-        sourcesContent: false,
-        target: 'node22',
+        minify: FUNCTION_BUNDLE.minify,
+        sourceMap: FUNCTION_BUNDLE.sourceMap,
+        sourcesContent: FUNCTION_BUNDLE.sourcesContent,
+        target: FUNCTION_BUNDLE.target,
         format: nodejs.OutputFormat.CJS,
         // We bundle our own, pinned AWS SDK v3 instead of the runtime's: the code runs against the
         // exact versions the local emulator tests ran, and tree-shaking keeps the bundle small.

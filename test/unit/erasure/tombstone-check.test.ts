@@ -1,7 +1,9 @@
 /**
  * The erasure check of the ingest use case (in memory) and the scrubbers of the erase use case: a
- * tombstoned person's events and refused records are dropped and counted, in the one BatchGetItem the
- * profiles need anyway; everyone else's are applied and quarantined as before.
+ * tombstoned person's events and refused records are dropped and counted, with the tombstones read only
+ * for the profiles not stored (and the owners of refused records); a stored profile erased after the
+ * batch read it is caught by its write's version condition; everyone else's are applied and
+ * quarantined as before.
  */
 import { ingestBatch } from '../../../shared/ingest/ingest-batch';
 import {
@@ -46,7 +48,70 @@ describe('the tombstone check in ingest', () => {
     expect(stats).toMatchObject({ erased: 2, applied: 1, profilesWritten: 1 });
     expect(quarantine.records.map((r) => r.partitionKey)).toEqual(['u-kept']);
     expect([...profiles.items.keys()].filter((k) => !isTombstoneKey(k))).toEqual(['u-kept']);
-    expect(profiles.requests.batchGet).toBe(1);
+    // The profiles, then the tombstones of the two not stored (and of the refused records' owners).
+    expect(profiles.requests.batchGet).toBe(2);
+  });
+
+  it('reads no tombstone for a batch whose profiles are all stored and whose records are all valid', async () => {
+    // Prepare: u-a and u-b exist (a first batch stored them).
+    const keys = new TombstoneKeys(KEY);
+    const profiles = new InMemoryProfileStore();
+    const deps = {
+      profiles,
+      quarantine: new InMemoryQuarantine(),
+      scorer: unscored,
+      now: () => T0,
+      tombstones: keys,
+    };
+    const batch = () =>
+      ingestRecords([makeEvent({ userId: 'u-a' }), makeEvent({ userId: 'u-b' })], {
+        partitionKey: (b) => b.userId!,
+      });
+    await ingestBatch(batch(), deps);
+    const readsBefore = profiles.requests.batchGet;
+    // Act
+    const { stats } = await ingestBatch(batch(), deps);
+    // Assess
+    expect(stats).toMatchObject({ erased: 0, applied: 2, profilesWritten: 2 });
+    expect(profiles.requests.batchGet - readsBefore).toBe(1);
+  });
+
+  it('drops the events of a stored profile erased after the batch read it, and does not recreate it', async () => {
+    // Prepare: u-gone is stored; erasure runs between the batch's read and its write (tombstone first,
+    // then the delete, as the erase use case does).
+    const keys = new TombstoneKeys(KEY);
+    const profiles = new InMemoryProfileStore();
+    const deps = {
+      profiles,
+      quarantine: new InMemoryQuarantine(),
+      scorer: unscored,
+      now: () => T0,
+      tombstones: keys,
+    };
+    await ingestBatch(
+      ingestRecords([makeEvent({ userId: 'u-gone' })], { partitionKey: (b) => b.userId! }),
+      deps,
+    );
+    const getMany = profiles.getMany.bind(profiles);
+    let erasedOnce = false;
+    profiles.getMany = async (ids) => {
+      const found = await getMany(ids);
+      if (!erasedOnce && ids.includes('u-gone')) {
+        erasedOnce = true;
+        profiles.items.set(keys.keyOf('u-gone'), { profileId: keys.keyOf('u-gone'), version: 0 });
+        profiles.items.delete('u-gone');
+      }
+      return found;
+    };
+    const records = ingestRecords([makeEvent({ userId: 'u-gone' }), makeEvent({ userId: 'u-gone' })], {
+      partitionKey: (b) => b.userId!,
+    });
+    // Act
+    const { stats, failedSequenceNumbers } = await ingestBatch(records, deps);
+    // Assess
+    expect(failedSequenceNumbers).toEqual([]);
+    expect(stats).toMatchObject({ erased: 2, applied: 0, profilesWritten: 0 });
+    expect([...profiles.items.keys()].filter((k) => !isTombstoneKey(k))).toEqual([]);
   });
 
   it('drops an erased person’s refused records by the hash of their raw partition key when ids are pseudonymised', async () => {
