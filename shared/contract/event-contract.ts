@@ -153,13 +153,6 @@ const isMoney = (v: unknown): v is number => typeof v === 'number' && Number.isF
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
 
-/** Own enumerable fields of `record`, counted without building their list. */
-function ownFieldCount(record: object): number {
-  let count = 0;
-  for (const key in record) if (Object.hasOwn(record, key)) count++;
-  return count;
-}
-
 /**
  * What the fast path learnt about a record besides its fields. An out-parameter, so that the decoder
  * can skip its scan for unknown fields (one loop over every record's keys) when there are none, without
@@ -182,10 +175,13 @@ function readEveryKnownField(
   known: ReadonlySet<string>,
   findings: FastPathFindings | undefined,
 ) {
-  if (ownFieldCount(record) === read) return true;
+  // Own enumerable fields listed by `Object.keys`, not counted by `for…in`: the `Object.hasOwn` per key
+  // that loop needs is not optimised away, and cost three times the list (≈ 0.2 µs per record).
+  const fields = Object.keys(record);
+  if (fields.length === read) return true;
   let defined = 0;
-  for (const key in record) {
-    if (!Object.hasOwn(record, key) || !known.has(key)) continue;
+  for (const key of fields) {
+    if (!known.has(key)) continue;
     if (record[key] === undefined) return false;
     defined++;
   }
@@ -604,11 +600,10 @@ function validateEventOrRefusal(
 
 /** Append the record's unknown field paths: own keys in insertion order (as `Object.keys` lists them). */
 function addUnknownFields(record: Record<string, unknown>, unknownFields: string[]): void {
-  for (const k in record) if (Object.hasOwn(record, k) && !KNOWN_TOP.has(k)) unknownFields.push(k);
+  for (const k of Object.keys(record)) if (!KNOWN_TOP.has(k)) unknownFields.push(k);
   const rawContext = record.context;
   if (rawContext !== null && typeof rawContext === 'object') {
-    for (const k in rawContext)
-      if (Object.hasOwn(rawContext, k) && !KNOWN_CONTEXT.has(k)) unknownFields.push(`context.${k}`);
+    for (const k of Object.keys(rawContext)) if (!KNOWN_CONTEXT.has(k)) unknownFields.push(`context.${k}`);
   }
 }
 
