@@ -36,7 +36,7 @@ export function decodeBatch(records: readonly IngestRecord[], privacy?: DecodePr
   const unknownFields = new Map<string, number>();
   let partitionKeyMismatches = 0;
   const hasher = privacy?.hasher;
-  const pseudonymiseIds = privacy?.pseudonymiseIds === true;
+  const idHasher = privacy?.pseudonymiseIds === true ? privacy.hasher : undefined;
   // One array for every record's unknown field paths (rare): emptied after each record that has some.
   const unknownFieldsOfRecord: string[] = [];
   for (const record of records) {
@@ -59,7 +59,7 @@ export function decodeBatch(records: readonly IngestRecord[], privacy?: DecodePr
     );
     // The producer keyed the record by the raw id: compare before pseudonymising.
     if (record.partitionKey !== partitionKeyOf(event)) partitionKeyMismatches++;
-    if (pseudonymiseIds) pseudonymiseEventIds(event, hasher!);
+    if (idHasher !== undefined) pseudonymiseEventIds(event, idHasher);
     if (unknownFieldsOfRecord.length > 0) {
       for (const field of unknownFieldsOfRecord)
         unknownFields.set(field, (unknownFields.get(field) ?? 0) + 1);
