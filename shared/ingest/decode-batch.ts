@@ -1,4 +1,4 @@
-import { ContractViolation, decodeEvent, partitionKeyOf } from '../contract/event-contract';
+import { ContractRefusal, decodeEventOrRefusal, partitionKeyOf } from '../contract/event-contract';
 import type { SequencedEvent } from '../profile/apply-events';
 import { compareSequenceNumbers } from '../profile/sequence-number';
 import { pseudonymiseEventIds, type DecodePrivacy } from '../privacy/pseudonymise';
@@ -35,41 +35,58 @@ export function decodeBatch(records: readonly IngestRecord[], privacy?: DecodePr
   const quarantined: QuarantinedRecord[] = [];
   const unknownFields = new Map<string, number>();
   let partitionKeyMismatches = 0;
+  const hasher = privacy?.hasher;
+  const idHasher = privacy?.pseudonymiseIds === true ? privacy.hasher : undefined;
+  // One array for every record's unknown field paths (rare): emptied after each record that has some.
+  const unknownFieldsOfRecord: string[] = [];
   for (const record of records) {
-    try {
-      const decoded = decodeEvent(record.data, record.approximateArrivalMs, privacy?.hasher);
-      const origin = decoded.event.replayOf;
-      valid.push(
-        origin === undefined
-          ? { event: decoded.event, shardId: record.shardId, sequenceNumber: record.sequenceNumber }
-          : // A replay is deduplicated under its original place in the stream (exact against the marks).
-            { event: decoded.event, ...origin, streamSequenceNumber: record.sequenceNumber },
-      );
-      // The producer keyed the record by the raw id: compare before pseudonymising.
-      if (record.partitionKey !== partitionKeyOf(decoded.event)) partitionKeyMismatches++;
-      if (privacy?.pseudonymiseIds === true) pseudonymiseEventIds(decoded.event, privacy.hasher);
-      for (const field of decoded.unknownFields)
+    const event = decodeEventOrRefusal(
+      record.data,
+      record.approximateArrivalMs,
+      hasher,
+      unknownFieldsOfRecord,
+    );
+    if (event instanceof ContractRefusal) {
+      quarantined.push(quarantinedRecordOf(record, event));
+      continue;
+    }
+    const origin = event.replayOf;
+    valid.push(
+      origin === undefined
+        ? { event, shardId: record.shardId, sequenceNumber: record.sequenceNumber }
+        : // A replay is deduplicated under its original place in the stream (exact against the marks).
+          { event, ...origin, streamSequenceNumber: record.sequenceNumber },
+    );
+    // The producer keyed the record by the raw id: compare before pseudonymising.
+    if (record.partitionKey !== partitionKeyOf(event)) partitionKeyMismatches++;
+    if (idHasher !== undefined) pseudonymiseEventIds(event, idHasher);
+    if (unknownFieldsOfRecord.length > 0) {
+      for (const field of unknownFieldsOfRecord)
         unknownFields.set(field, (unknownFields.get(field) ?? 0) + 1);
-    } catch (error) {
-      if (!(error instanceof ContractViolation)) throw error;
-      // Rare path (about 1 % of records): the scrub parses the bytes a second time.
-      const { data, scrub, personalFieldsRemoved } = scrubPersonalData(record.data);
-      quarantined.push({
-        shardId: record.shardId,
-        sequenceNumber: record.sequenceNumber,
-        partitionKey: record.partitionKey,
-        kind: error.kind,
-        field: error.field,
-        rule: error.rule,
-        redactedValue: error.value,
-        approximateArrivalMs: record.approximateArrivalMs,
-        dataBase64: Buffer.from(data).toString('base64'),
-        scrub,
-        personalFieldsRemoved,
-      });
+      unknownFieldsOfRecord.length = 0;
     }
   }
   return { valid, quarantined, unknownFields, partitionKeyMismatches };
+}
+
+/** A refused record as the quarantine keeps it: its place, the reason, its bytes without personal data. */
+function quarantinedRecordOf(record: IngestRecord, refusal: ContractRefusal): QuarantinedRecord {
+  // Rare path (about 1 % of records): the scrub parses the bytes a second time.
+  const { data, scrub, personalFieldsRemoved } = scrubPersonalData(record.data);
+  return {
+    shardId: record.shardId,
+    sequenceNumber: record.sequenceNumber,
+    partitionKey: record.partitionKey,
+    kind: refusal.kind,
+    field: refusal.field,
+    rule: refusal.rule,
+    redactedValue: refusal.value,
+    approximateArrivalMs: record.approximateArrivalMs,
+    // A view of the bytes, not a copy: base64 reads them once.
+    dataBase64: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
+    scrub,
+    personalFieldsRemoved,
+  };
 }
 
 /** The lowest of some sequence numbers (the checkpoint Lambda uses for a partial batch failure). */

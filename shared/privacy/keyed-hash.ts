@@ -44,6 +44,7 @@ export type KeyedHasher = (purpose: HashPurpose, value: string) => string;
  * A {@link KeyedHasher} under `key`. An HMAC costs tens of microseconds on a busy core — as much as
  * decoding the whole event — while ids, user agents and networks repeat from batch to batch, so the
  * answers are memoised (at most `cacheSize`, forgotten all at once when full: no bookkeeping per hit).
+ * One map per purpose, keyed by the value itself: a hit builds no `<purpose>:<value>` string.
  *
  * @param cacheSize - answers kept @default 10000
  * @throws {@link KeyedHashKeyError} when the key is shorter than {@link MIN_KEY_BYTES}
@@ -51,14 +52,23 @@ export type KeyedHasher = (purpose: HashPurpose, value: string) => string;
 export function createKeyedHasher(key: Uint8Array, cacheSize = 10_000): KeyedHasher {
   if (key.byteLength < MIN_KEY_BYTES) throw new KeyedHashKeyError(key.byteLength);
   const secret = Uint8Array.from(key);
-  const cache = new Map<string, string>();
+  const caches: Record<HashPurpose, Map<string, string>> = {
+    id: new Map(),
+    device: new Map(),
+    network: new Map(),
+  };
+  let cached = 0;
   return (purpose, value) => {
-    const input = `${purpose}:${value}`;
-    let hash = cache.get(input);
+    const cache = caches[purpose];
+    let hash = cache.get(value);
     if (hash === undefined) {
-      if (cache.size >= cacheSize) cache.clear();
-      hash = keyedHash(secret, input);
-      cache.set(input, hash);
+      if (cached >= cacheSize) {
+        for (const purposeCache of Object.values(caches)) purposeCache.clear();
+        cached = 0;
+      }
+      hash = keyedHash(secret, `${purpose}:${value}`);
+      cache.set(value, hash);
+      cached++;
     }
     return hash;
   };

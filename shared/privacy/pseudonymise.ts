@@ -73,10 +73,57 @@ export function addContextFingerprints(
   context: { userAgent?: string; ip?: string },
   into: ContextFingerprints,
 ): void {
-  if (context.userAgent !== undefined)
-    into.deviceHash = hasher('device', context.userAgent).slice(0, PSEUDONYM_HEX_CHARS);
-  if (context.ip !== undefined)
-    into.networkHash = hasher('network', networkOf(context.ip)).slice(0, PSEUDONYM_HEX_CHARS);
+  const { userAgent, ip } = context;
+  if (userAgent === undefined && ip === undefined) return;
+  const memo = fingerprintMemoOf(hasher);
+  if (userAgent !== undefined) into.deviceHash = remembered(memo.device, hasher, userAgent, deviceHashOf);
+  if (ip !== undefined) into.networkHash = remembered(memo.network, hasher, ip, networkHashOf);
+}
+
+const deviceHashOf = (hasher: KeyedHasher, userAgent: string) =>
+  hasher('device', userAgent).slice(0, PSEUDONYM_HEX_CHARS);
+const networkHashOf = (hasher: KeyedHasher, ip: string) =>
+  hasher('network', networkOf(ip)).slice(0, PSEUDONYM_HEX_CHARS);
+
+/** Fingerprints remembered per hasher and kind, at most this many (forgotten all at once when full). */
+const FINGERPRINT_MEMO_SIZE = 10_000;
+
+/** One hasher's fingerprints by the raw value they stand for. */
+interface FingerprintMemo {
+  device: Map<string, string>;
+  network: Map<string, string>;
+}
+
+/**
+ * A hasher is a pure function of its key, so its fingerprints can be remembered by the raw user agent
+ * and ip: a repeated one (most of them: devices and addresses come back batch after batch) then costs
+ * one map lookup, without the network's parse, the hasher's lookup and the truncation's new string.
+ * Held weakly: a hasher that is dropped (a rotated key) takes its fingerprints with it.
+ */
+const fingerprintMemos = new WeakMap<KeyedHasher, FingerprintMemo>();
+
+function fingerprintMemoOf(hasher: KeyedHasher): FingerprintMemo {
+  let memo = fingerprintMemos.get(hasher);
+  if (memo === undefined) {
+    memo = { device: new Map(), network: new Map() };
+    fingerprintMemos.set(hasher, memo);
+  }
+  return memo;
+}
+
+function remembered(
+  memo: Map<string, string>,
+  hasher: KeyedHasher,
+  raw: string,
+  fingerprintOf: (hasher: KeyedHasher, raw: string) => string,
+): string {
+  let fingerprint = memo.get(raw);
+  if (fingerprint === undefined) {
+    if (memo.size >= FINGERPRINT_MEMO_SIZE) memo.clear();
+    fingerprint = fingerprintOf(hasher, raw);
+    memo.set(raw, fingerprint);
+  }
+  return fingerprint;
 }
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}$/;

@@ -136,13 +136,27 @@ const keysDeep = (value: unknown): unknown =>
     ? Object.entries(value).map(([key, v]) => [key, keysDeep(v)])
     : value;
 
+/** Whether an event or its context has own fields the contract does not know (what `validateEvent` reports). */
+const hasUnknownFields = (event: Record<string, unknown>): boolean => {
+  const unknownOf = (value: unknown, known: object) =>
+    value !== null &&
+    typeof value === 'object' &&
+    Object.keys(value).some((key) => !Object.hasOwn(known, key));
+  return (
+    unknownOf(event, eventInputSchema.shape) ||
+    unknownOf(event.context, eventInputSchema.shape.context.unwrap().shape)
+  );
+};
+
 describe('checkedEventFields (the fast path of validateEvent)', () => {
   it('only vouches for what the schema accepts, with exactly its output', () => {
     let vouched = 0;
+    let withUnknownFields = 0;
     fc.assert(
       fc.property(anyInput, (input) => {
         // Act
-        const fast = checkedEventFields(input);
+        const findings = { unknownFields: false };
+        const fast = checkedEventFields(input, findings);
         const parsed = eventInputSchema.safeParse(input);
         // Assess
         if (fast === undefined) return;
@@ -150,11 +164,17 @@ describe('checkedEventFields (the fast path of validateEvent)', () => {
         expect(parsed.success).toBe(true);
         expect(keysDeep(fast)).toEqual(keysDeep(parsed.data));
         expect(fast).not.toBe(input);
+        // What it reports about unknown fields is what the record holds (the decoder skips its scan on it).
+        expect(findings.unknownFields).toBe(hasUnknownFields(input as Record<string, unknown>));
+        if (findings.unknownFields) withUnknownFields++;
       }),
       { numRuns: 3000 },
     );
     // The generator reaches the path it tests: a good share (about a fifth) of inputs are well formed.
     expect(vouched).toBeGreaterThan(300);
+    expect(withUnknownFields).toBeGreaterThan(100);
+    // Few generated events lack an unknown field; the edge-value test below has mostly none.
+    expect(vouched - withUnknownFields).toBeGreaterThan(15);
   });
 
   it('vouches for every input the schema accepts once it has been through JSON', () => {
@@ -196,11 +216,15 @@ describe('checkedEventFields (the fast path of validateEvent)', () => {
       for (const value of EDGE_VALUES) {
         const input = variant(value);
         // Act
-        const fast = checkedEventFields(input);
+        const findings = { unknownFields: false };
+        const fast = checkedEventFields(input, findings);
         const parsed = eventInputSchema.safeParse(input);
         // Assess: the same verdict (an explicit undefined is the one input left to the schema)
         if (value !== undefined) expect([input, fast !== undefined]).toEqual([input, parsed.success]);
-        if (fast !== undefined) expect(keysDeep(fast)).toEqual(keysDeep(parsed.data));
+        if (fast !== undefined) {
+          expect(keysDeep(fast)).toEqual(keysDeep(parsed.data));
+          expect([input, findings.unknownFields]).toEqual([input, hasUnknownFields(input)]);
+        }
       }
     }
   });

@@ -3,6 +3,7 @@ import { decodeEvent } from '../../../shared/contract/event-contract';
 import { decodeBatch } from '../../../shared/ingest/decode-batch';
 import { createKeyedHasher, KeyedHashKeyError, keyedHash } from '../../../shared/privacy/keyed-hash';
 import {
+  addContextFingerprints,
   networkOf,
   PSEUDONYM_HEX_CHARS,
   pseudonymOf,
@@ -71,6 +72,53 @@ describe('pseudonymisation at decode', () => {
     ).toEqual({
       channel: 'web',
     });
+  });
+
+  it('property: remembered fingerprints are the keyed hashes of the user agent and the network, first seen or not', () => {
+    // Prepare: a small pool of values, so most draws are answered from memory
+    const fresh = createKeyedHasher(KEY);
+    const ip = fc.oneof(
+      fc.ipV4(),
+      fc.ipV6(),
+      fc.constantFrom('198.51.100.7', '198.51.100.8', ' 2001:DB8::1 ', 'not an ip'),
+    );
+    const context = fc.record({ userAgent: fc.constantFrom('UA/1', 'UA/2', ''), ip }, { requiredKeys: [] });
+    fc.assert(
+      fc.property(fc.array(context, { maxLength: 20 }), (contexts) => {
+        for (const raw of contexts) {
+          // Act
+          const into = {};
+          addContextFingerprints(fresh, raw, into);
+          // Assess
+          expect(into).toEqual({
+            ...(raw.userAgent === undefined
+              ? {}
+              : { deviceHash: keyedHash(KEY, `device:${raw.userAgent}`).slice(0, PSEUDONYM_HEX_CHARS) }),
+            ...(raw.ip === undefined
+              ? {}
+              : {
+                  networkHash: keyedHash(KEY, `network:${networkOf(raw.ip)}`).slice(0, PSEUDONYM_HEX_CHARS),
+                }),
+          });
+        }
+      }),
+    );
+  });
+
+  it('remembers fingerprints per hasher: another key gives other fingerprints for the same values', () => {
+    const other = createKeyedHasher(new Uint8Array(32).fill(8));
+    const a = {};
+    const b = {};
+    addContextFingerprints(hasher, { userAgent: 'UA/9', ip: '203.0.113.5' }, a);
+    addContextFingerprints(other, { userAgent: 'UA/9', ip: '203.0.113.5' }, b);
+    expect(b).toEqual({
+      deviceHash: keyedHash(new Uint8Array(32).fill(8), 'device:UA/9').slice(0, PSEUDONYM_HEX_CHARS),
+      networkHash: keyedHash(new Uint8Array(32).fill(8), 'network:203.0.113.0/24').slice(
+        0,
+        PSEUDONYM_HEX_CHARS,
+      ),
+    });
+    expect(a).not.toEqual(b);
   });
 
   it('puts one network on one hash: IPv4 /24, IPv6 /48, IPv4-mapped as IPv4', () => {
