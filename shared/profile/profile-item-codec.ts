@@ -517,6 +517,12 @@ export interface ProfileItemMeta {
   /** The activation log to store (`audienceLog`); absent or empty: none stored. */
   audienceLog?: AudienceLog;
   /**
+   * `assessRisk(state).anomalyScore` of the default scoring, unrounded, when the caller has it already
+   * (`ProfileExtras.anomalyScore`, which audience evaluation read): stored rounded as `riskScore`.
+   * @default computed here
+   */
+  anomalyScore?: number;
+  /**
    * When the item is written (epoch ms). The TTL counts from the later of this and the latest event,
    * so a backfill of old history is not expired the moment it lands. @default lastEventAt
    */
@@ -856,7 +862,7 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
   if (meta.audienceLog !== undefined && hasKeys(meta.audienceLog)) item.audienceLog = { ...meta.audienceLog };
   if (state.lastEventAt !== 0)
     // The default scoring, as the audience field `risk.anomalyScore` reads it: one score per profile.
-    item.riskScore = storedProbability(assessRisk(state).anomalyScore);
+    item.riskScore = storedProbability(meta.anomalyScore ?? assessRisk(state).anomalyScore);
   item.state = encodeIdentity(state, item, nowSec);
   if (score !== undefined) fitReasonsToWriteUnit(item);
   return item;
