@@ -56,6 +56,7 @@ import { EVENT_TYPES } from '../contract/event-contract';
 import { byShardId } from './apply-events';
 import type { FingerprintEntry } from '../risk/risk-signals';
 import { ProfileItemViolation } from './profile-item-violation';
+import { pooledCopy } from './byte-pool';
 
 /** The layout version this code writes in the first byte of `state` (item schema v6). */
 export const STATE_LAYOUT_VERSION = 2;
@@ -70,14 +71,15 @@ export const MAX_FINGERPRINT_AGE_HOURS = 0xffff;
 /** A canonical decimal Kinesis sequence number (no leading zeros), at most 57 digits. */
 export const SEQUENCE_NUMBER = /^(0|[1-9][0-9]{0,56})$/;
 
-const KINESIS_SHARD_ID = /^shardId-(\d{12})$/;
+const KINESIS_SHARD_PREFIX = 'shardId-';
+const KINESIS_SHARD_ID_LENGTH = KINESIS_SHARD_PREFIX.length + 12;
+const MASK_64 = (1n << 64n) - 1n;
 const HALF_LIFE_COUNT = HALF_LIVES_MS.length;
 /** `state.counts` index of each decayed type, in `DECAYED_EVENT_TYPES` (decay slot) order. */
 const COUNT_INDEX_OF_SLOT: readonly number[] = DECAYED_EVENT_TYPES.map((t) => EVENT_TYPES.indexOf(t));
 const LINKED_ALIAS = 1;
 const SHARED_KEY_IS_SESSION_KEY = 2;
 const FINGERPRINT_BYTES = 8;
-const MASK_64 = (1n << 64n) - 1n;
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -162,12 +164,27 @@ function putU32(value: number): void {
   at += 4;
 }
 
+/**
+ * The number n of a Kinesis shard id `shardId-` + 12 digits of n, or -1 for any other id (what
+ * `^shardId-(\d{12})$` matches, without a regular expression's match array per mark).
+ */
+function kinesisShardNumber(shardId: string): number {
+  if (shardId.length !== KINESIS_SHARD_ID_LENGTH || !shardId.startsWith(KINESIS_SHARD_PREFIX)) return -1;
+  let n = 0;
+  for (let i = KINESIS_SHARD_PREFIX.length; i < KINESIS_SHARD_ID_LENGTH; i++) {
+    const digit = shardId.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    n = n * 10 + digit;
+  }
+  return n;
+}
+
 function putMarks(marks: readonly ShardMark[]): void {
   putUint(marks.length);
   for (const { shardId, sequenceNumber } of marks) {
-    const kinesis = KINESIS_SHARD_ID.exec(shardId);
-    if (kinesis) {
-      putUint(Number(kinesis[1]) + 1);
+    const kinesis = kinesisShardNumber(shardId);
+    if (kinesis >= 0) {
+      putUint(kinesis + 1);
     } else {
       const name = utf8.encode(shardId);
       putUint(0);
@@ -308,7 +325,18 @@ export function encodeStateBlob(
   }
   putUint(merges.length);
   for (let i = 0; i < merges.length; i++) putMerge(merges[i]!, aliasAges[i], state.dedupe, nowSec, nowMin);
-  return buffer.slice(0, at);
+  return pooledCopy(buffer, 0, at);
+}
+
+// Shard ids by number: a stream has few shards, and every decoded mark names one of them.
+const kinesisShardIds = new Map<number, string>();
+function kinesisShardId(n: number): string {
+  let id = kinesisShardIds.get(n);
+  if (id === undefined) {
+    id = `${KINESIS_SHARD_PREFIX}${String(n).padStart(12, '0')}`;
+    if (kinesisShardIds.size < 1024) kinesisShardIds.set(n, id);
+  }
+  return id;
 }
 
 /** Reads a blob front to back; every read checks the bounds, so a truncated blob is refused, not misread. */
@@ -368,7 +396,7 @@ class BlobReader {
         const start = this.need(length);
         shardId = fromUtf8.decode(this.bytes.subarray(start, start + length));
       } else {
-        shardId = `shardId-${String(shard - 1).padStart(12, '0')}`;
+        shardId = kinesisShardId(shard - 1);
       }
       const o = this.need(SEQUENCE_NUMBER_BYTES);
       const value =
