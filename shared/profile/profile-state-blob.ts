@@ -106,6 +106,20 @@ function writeDedupeEntries(
   }
 }
 
+/**
+ * `list` in `order`: sorted only when it is not already. The blob holds each list as the state held it,
+ * in order, so a decode finds every list sorted; checking costs one comparison per entry, where `sort`
+ * costs its setup and a copy besides (about a tenth of a decode, over the lists of one item).
+ */
+export function inOrder<T>(list: T[], order: (a: T, b: T) => number): T[] {
+  for (let i = 1; i < list.length; i++) if (order(list[i - 1]!, list[i]!) > 0) return list.sort(order);
+  return list;
+}
+
+const newestDedupeFirst = (a: RecentEntry<number>, b: RecentEntry<number>) => b.at - a.at || b.key - a.key;
+const newestFingerprintFirst = (a: FingerprintEntry, b: FingerprintEntry) => b.at - a.at || b.key - a.key;
+const newestLoginFirst = (a: number, b: number) => b - a;
+
 /** The inverse of {@link packDedupe} over `length` bytes from `offset`, newest first. */
 export function unpackDedupe(
   packed: Uint8Array,
@@ -118,7 +132,7 @@ export function unpackDedupe(
     const key = ((packed[o]! << 24) | (packed[o + 1]! << 16) | (packed[o + 2]! << 8) | packed[o + 3]!) >>> 0;
     entries.push({ key, at: nowMin - packed[o + 4]! });
   }
-  return entries.sort((a, b) => b.at - a.at || b.key - a.key);
+  return inOrder(entries, newestDedupeFirst);
 }
 
 function violation(rule: string, value: string): never {
@@ -342,14 +356,17 @@ function kinesisShardId(n: number): string {
 /** Reads a blob front to back; every read checks the bounds, so a truncated blob is refused, not misread. */
 class BlobReader {
   private readonly view: DataView;
+  /** `bytes.byteLength`, read once: the bounds check runs for every field. */
+  private readonly length: number;
   offset = 0;
   constructor(readonly bytes: Uint8Array) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.length = bytes.byteLength;
   }
   need(count: number): number {
     const start = this.offset;
-    if (start + count > this.bytes.byteLength)
-      violation('is truncated', `${this.bytes.byteLength} bytes, ${count} more needed at byte ${start}`);
+    if (start + count > this.length)
+      violation('is truncated', `${this.length} bytes, ${count} more needed at byte ${start}`);
     this.offset += count;
     return start;
   }
@@ -408,7 +425,7 @@ class BlobReader {
         violation('sequence numbers have at most 57 digits', `${sequenceNumber.length}`);
       marks.push({ shardId, sequenceNumber });
     }
-    return marks.sort(byShardId);
+    return inOrder(marks, byShardId);
   }
   dedupe(count: number, nowMin: number): RecentEntry<number>[] {
     const start = this.need(count * DEDUPE_ENTRY_BYTES);
@@ -430,7 +447,7 @@ class BlobReader {
       entries.push({ ...profileDedupe[i]! });
     }
     if (shared < count) entries.push(...this.dedupe(count - shared, nowMin - this.int()));
-    return entries.sort((a, b) => b.at - a.at || b.key - a.key);
+    return inOrder(entries, newestDedupeFirst);
   }
   /** Layout 2's decays of each decayed type whose count `state` holds (see {@link putDecays}). */
   decays(state: ProfileState): void {
@@ -446,7 +463,7 @@ class BlobReader {
       const first = nowHour - this.u16();
       into.push({ key, first, at: nowHour - this.u16() });
     }
-    into.sort((a, b) => b.at - a.at || b.key - a.key);
+    inOrder(into, newestFingerprintFirst);
   }
 }
 
@@ -495,7 +512,7 @@ export function decodeStateBlob(
     risk.gaps = r.uint();
     risk.peakPerMinute = r.uint();
     for (let n = r.count(0xff, 'logins'); n > 0; n--) risk.logins.push(nowSec - r.int());
-    risk.logins.sort((a, b) => b - a);
+    inOrder(risk.logins, newestLoginFirst);
     const nowHour = Math.floor(state.lastEventAt / 3_600_000);
     const devices = r.count(0xff, 'devices');
     const networks = r.count(0xff, 'networks');
