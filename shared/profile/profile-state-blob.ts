@@ -157,6 +157,15 @@ function putUint(value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) violation('must hold non-negative integers', String(value));
   reserve(8);
   let v = value;
+  if (v <= 0x7fffffff) {
+    // Shifts while the value fits 31 bits (nearly every one; about twice as fast as dividing).
+    while (v >= 0x80) {
+      buffer[at++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buffer[at++] = v;
+    return;
+  }
   // Division rather than shifts: values may exceed 32 bits (epoch-sized ages, large gaps).
   while (v >= 0x80) {
     buffer[at++] = (v % 0x80) | 0x80;
