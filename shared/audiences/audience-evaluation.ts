@@ -25,6 +25,11 @@ export interface AudienceSubject {
   score?: ProfileScore;
   /** Look-alike centroids of the serving model (`population.centroids`). */
   centroids?: Readonly<Record<string, readonly number[]>>;
+  /**
+   * `assessRisk(state).anomalyScore` (default scoring) when the caller computed it already (the write
+   * stores it too); absent: computed when a condition reads `risk.anomalyScore`.
+   */
+  anomalyScore?: number;
 }
 
 type NumericField = (typeof NUMERIC_FIELDS)[number];
@@ -57,7 +62,7 @@ function numericGetter(field: NumericField): Getter {
     case 'sessions':
       return (s) => s.state.sessionCount;
     case 'risk.anomalyScore':
-      return (s) => assessRisk(s.state).anomalyScore;
+      return (s) => s.anomalyScore ?? assessRisk(s.state).anomalyScore;
   }
   const [kind, type, halfLife] = field.split('.') as [string, string, keyof typeof HALF_LIFE_INDEX];
   if (kind === 'count') {

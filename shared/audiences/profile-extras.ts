@@ -1,7 +1,7 @@
 /**
- * What every profile write stores beside the state and the score: its computed traits and its
- * audience membership. One function for ingest and rescoring, so a profile reads the same whichever
- * of them wrote it.
+ * What every profile write stores beside the state and the score: its computed traits, its anomaly
+ * score and its audience membership. One function for ingest and rescoring, so a profile reads the same
+ * whichever of them wrote it.
  */
 import type { ProfileScore } from '../model/model-outputs';
 import type { ProfileState } from '../profile/profile-state';
@@ -11,11 +11,22 @@ import {
   type PopulationStats,
   type TraitThresholds,
 } from '../traits/computed-traits';
-import { type AudienceMembership, type CompiledAudienceSet, evaluateMembership } from './audience-evaluation';
+import { assessRisk } from '../risk/anomaly-score';
+import {
+  type AudienceMembership,
+  type AudienceSubject,
+  type CompiledAudienceSet,
+  evaluateMembership,
+} from './audience-evaluation';
 
-/** The traits and membership to store with one profile. */
+/** The traits, anomaly score and membership to store with one profile. */
 export interface ProfileExtras {
   traits: ComputedTraits;
+  /**
+   * The anomaly score of the default scoring (`assessRisk`), unrounded: computed once per write for both
+   * the audience field `risk.anomalyScore` and the item's `riskScore`.
+   */
+  anomalyScore: number;
   /** Absent when no audience set is loaded and none was stored. */
   audiences?: AudienceMembership;
 }
@@ -32,19 +43,13 @@ export function profileExtrasOf(
   previous: AudienceMembership | undefined,
   thresholds?: TraitThresholds,
 ): ProfileExtras {
-  const traits = computeTraits(state, {
-    ...(population === undefined ? {} : { population }),
-    ...(score?.churnRisk === undefined ? {} : { churnRisk: score.churnRisk }),
-    ...(thresholds === undefined ? {} : { thresholds }),
-  });
-  if (set === undefined) return previous === undefined ? { traits } : { traits, audiences: previous };
-  const subject = {
-    state,
-    traits,
-    ...(score === undefined ? {} : { score }),
-    ...(population?.centroids === undefined ? {} : { centroids: population.centroids }),
-  };
-  return { traits, audiences: evaluateMembership(set, subject, previous, state.lastEventAt) };
+  // Inputs and subject are plain literals of one shape (an undefined field reads as an absent one):
+  // spreads of conditional objects made a new shape and several garbage objects per profile write.
+  const traits = computeTraits(state, { population, churnRisk: score?.churnRisk, thresholds });
+  const { anomalyScore } = assessRisk(state);
+  if (set === undefined) return { traits, anomalyScore, audiences: previous };
+  const subject: AudienceSubject = { state, traits, score, centroids: population?.centroids, anomalyScore };
+  return { traits, anomalyScore, audiences: evaluateMembership(set, subject, previous, state.lastEventAt) };
 }
 
 /** Entries and exits between two memberships (for the metrics, and the activation feed to come). */

@@ -142,7 +142,10 @@ interface PendingProfile {
  * The item write names each of {@link ProfileExtras}' fields instead of spreading them (one object
  * shape for the codec): a field added there fails to compile here until the write passes it on.
  */
-const EVERY_EXTRAS_FIELD_WRITTEN: Exclude<keyof ProfileExtras, 'traits' | 'audiences'> extends never
+const EVERY_EXTRAS_FIELD_WRITTEN: Exclude<
+  keyof ProfileExtras,
+  'traits' | 'audiences' | 'anomalyScore'
+> extends never
   ? true
   : never = true;
 void EVERY_EXTRAS_FIELD_WRITTEN;
@@ -394,6 +397,7 @@ async function writeWithRetries(
       writtenAt: deps.now(),
       traits: extras.traits,
       audiences: extras.audiences,
+      anomalyScore: extras.anomalyScore,
       audienceLog: committed.log,
     });
     const outcome = await deps.profiles.putIfVersion(item, current.exists ? current.version : undefined);

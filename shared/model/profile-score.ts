@@ -18,6 +18,7 @@
 import { OTHER_CATEGORY } from './model-metadata';
 import type { BatchScores, CategoryPrediction, ProfileScore, ScoreReason } from './model-outputs';
 import { type ProfileState, UNKNOWN_CATEGORY } from '../profile/profile-state';
+import { pooledInt8Array } from '../profile/byte-pool';
 
 /** How many next categories a profile keeps. */
 export const TOP_CATEGORIES = 3;
@@ -29,9 +30,9 @@ const INT8_MAX = 127;
 /**
  * Indices of the `count` largest `values[offset + i]` over `0..n-1` (by magnitude when `byMagnitude`),
  * largest first; ties go to the lower index. Values that `skip` (by index) and, with `byMagnitude`,
- * zeros are left out. A running insertion into at most `count` slots on the typed array itself: this
- * runs for every profile and head of every batch, so it allocates nothing but its small result (no
- * closure per row).
+ * zeros are left out. A running insertion into at most `count` slots of two scratch arrays: this runs
+ * for every profile and head of every batch, so it allocates nothing but its small result (no closure
+ * per row, no `splice`, whose intermediate arrays were most of its cost).
  */
 function topIndices(
   values: Float32Array,
@@ -41,25 +42,33 @@ function topIndices(
   byMagnitude: boolean,
   skip: number,
 ): number[] {
-  const best: number[] = [];
-  const keys: number[] = [];
+  let kept = 0;
   for (let i = 0; i < n; i++) {
     if (i === skip) continue;
     const v = values[offset + i]!;
     if (byMagnitude && v === 0) continue;
     const k = byMagnitude ? Math.abs(v) : v;
-    if (best.length === count && k <= keys[count - 1]!) continue;
-    let at = best.length;
-    while (at > 0 && keys[at - 1]! < k) at--;
-    best.splice(at, 0, i);
-    keys.splice(at, 0, k);
-    if (best.length > count) {
-      best.pop();
-      keys.pop();
+    if (kept === count && k <= topKeys[count - 1]!) continue;
+    let at = kept;
+    while (at > 0 && topKeys[at - 1]! < k) at--;
+    // It would rank just past the last slot (a NaN key does): dropped, as the splice version dropped it.
+    if (at === count) continue;
+    // Shift the smaller kept keys down one slot (the last falls off when all are taken), then insert.
+    for (let j = Math.min(kept, count - 1); j > at; j--) {
+      topKeys[j] = topKeys[j - 1]!;
+      topSlots[j] = topSlots[j - 1]!;
     }
+    topKeys[at] = k;
+    topSlots[at] = i;
+    if (kept < count) kept++;
   }
+  const best: number[] = [];
+  for (let j = 0; j < kept; j++) best.push(topSlots[j]!);
   return best;
 }
+/** Scratch of {@link topIndices}: the kept keys (largest first) and their indices. */
+const topKeys = new Float64Array(Math.max(TOP_CATEGORIES, TOP_REASONS));
+const topSlots = new Int32Array(Math.max(TOP_CATEGORIES, TOP_REASONS));
 
 function nextCategoriesOf(
   scores: NonNullable<BatchScores['nextCategories']>,
@@ -116,7 +125,7 @@ export function quantiseEmbedding(values: ArrayLike<number>): { scale: number; b
   let max = 0;
   for (let i = 0; i < values.length; i++) max = Math.max(max, Math.abs(values[i]!));
   const scale = max > 0 ? max / INT8_MAX : 1;
-  const bytes = new Int8Array(values.length);
+  const bytes = pooledInt8Array(values.length);
   for (let i = 0; i < values.length; i++) {
     bytes[i] = Math.max(-INT8_MAX, Math.min(INT8_MAX, Math.round(values[i]! / scale)));
   }

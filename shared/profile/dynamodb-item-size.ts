@@ -15,12 +15,16 @@ function utf8Bytes(text: string): number {
   return text.length;
 }
 
+/** 10^0 … 10^15: a safe integer's digit count by comparisons instead of a division per digit. */
+const POWERS_OF_TEN: readonly number[] = Array.from({ length: 16 }, (_, i) => 10 ** i);
+
 function integerBytes(integer: number): number {
   let v = integer;
   if (v === 0) return 2;
   while (v % 10 === 0) v /= 10;
-  let digits = 0;
-  for (; v >= 1; v = Math.floor(v / 10)) digits++;
+  // Digits of v (< 2^53 < 10^16): the number of powers of ten at or below it.
+  let digits = 1;
+  while (digits < POWERS_OF_TEN.length && v >= POWERS_OF_TEN[digits]!) digits++;
   return Math.ceil(digits / 2) + 1;
 }
 

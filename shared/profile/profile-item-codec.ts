@@ -54,6 +54,7 @@ import { assessRisk } from '../risk/anomaly-score';
 import type { FingerprintEntry } from '../risk/risk-signals';
 import { featureCodeOf, featureNameOf } from '../features/feature-codes';
 import { ProfileItemViolation } from './profile-item-violation';
+import { pooledCopy, pooledInt8Array } from './byte-pool';
 import {
   DEDUPE_ENTRY_BYTES,
   decodeStateBlob,
@@ -517,6 +518,12 @@ export interface ProfileItemMeta {
   /** The activation log to store (`audienceLog`); absent or empty: none stored. */
   audienceLog?: AudienceLog;
   /**
+   * `assessRisk(state).anomalyScore` of the default scoring, unrounded, when the caller has it already
+   * (`ProfileExtras.anomalyScore`, which audience evaluation read): stored rounded as `riskScore`.
+   * @default computed here
+   */
+  anomalyScore?: number;
+  /**
    * When the item is written (epoch ms). The TTL counts from the later of this and the latest event,
    * so a backfill of old history is not expired the moment it lands. @default lastEventAt
    */
@@ -537,10 +544,13 @@ export interface DecodedProfileItem {
   audienceLog?: AudienceLog;
 }
 
-const TYPE_BY_CODE = new Map<string, EventType>(
-  EVENT_TYPES.map((type) => [EVENT_TYPE_CODES[type], type] as const),
-);
-const DECAY_SLOT = new Map<EventType, number>(DECAYED_EVENT_TYPES.map((t, i) => [t, i]));
+/** `state.counts` index of each `act` code. */
+const TYPE_INDEX_BY_CODE = new Map<string, number>(EVENT_TYPES.map((type, i) => [EVENT_TYPE_CODES[type], i]));
+/** Decay slot of each event type by `state.counts` index (undefined: not decayed). */
+const DECAY_SLOT_BY_TYPE_INDEX: readonly (number | undefined)[] = EVENT_TYPES.map((type) => {
+  const slot = (DECAYED_EVENT_TYPES as readonly EventType[]).indexOf(type);
+  return slot < 0 ? undefined : slot;
+});
 const HALF_LIFE_COUNT = HALF_LIVES_MS.length;
 
 function decodeShardId(key: string): string {
@@ -856,7 +866,7 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
   if (meta.audienceLog !== undefined && hasKeys(meta.audienceLog)) item.audienceLog = { ...meta.audienceLog };
   if (state.lastEventAt !== 0)
     // The default scoring, as the audience field `risk.anomalyScore` reads it: one score per profile.
-    item.riskScore = storedProbability(assessRisk(state).anomalyScore);
+    item.riskScore = storedProbability(meta.anomalyScore ?? assessRisk(state).anomalyScore);
   item.state = encodeIdentity(state, item, nowSec);
   if (score !== undefined) fitReasonsToWriteUnit(item);
   return item;
@@ -891,7 +901,8 @@ function encodeScore(score: ProfileScore, item: ProfileItem): void {
     const { scale, bytes } = score.embedding;
     item.embedding = [
       Number(scale.toPrecision(EMBEDDING_SCALE_DIGITS)),
-      new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice(),
+      // Signed bytes stored as their two's complement (Uint8Array assignment wraps modulo 256).
+      pooledCopy(bytes),
     ];
   }
 }
@@ -994,23 +1005,25 @@ function list(value: unknown, field: string, length?: number, key?: Key): unknow
   }
   return value;
 }
+// The decoder walks maps with `for…in`, not `Object.entries`: no [key, value] array per entry, and
+// about 3× faster over the maps of a stored item (plain objects from `unmarshall`, whose prototype has
+// no enumerable keys, so `for…in` sees exactly the own keys, in the same order).
 function ages(value: unknown, field: string, now: number): RecentEntry[] {
   const entries: RecentEntry[] = [];
   if (value === undefined) return entries;
-  for (const [key, age] of Object.entries(map(value, field)))
-    entries.push({ key, at: now - int(age, field, key) });
+  const ageOf = map(value, field);
+  for (const key in ageOf) entries.push({ key, at: now - int(ageOf[key], field, key) });
   return entries.sort(byRecency);
 }
 const byRecency = (a: RecentEntry, b: RecentEntry) =>
   b.at - a.at || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0);
 
 function decodeReasons(value: unknown, field: string): ScoreReason[] {
-  return Object.entries(map(value, field))
-    .map(([key, contribution]) => ({
-      feature: featureNameOf(key),
-      contribution: finite(contribution, field, key),
-    }))
-    .sort(byMagnitude);
+  const contributionOf = map(value, field);
+  const reasons: ScoreReason[] = [];
+  for (const key in contributionOf)
+    reasons.push({ feature: featureNameOf(key), contribution: finite(contributionOf[key], field, key) });
+  return reasons.sort(byMagnitude);
 }
 
 /** The v2 outputs beside the propensity; attributes a later layout adds are ignored, as v1 ignores these. */
@@ -1022,9 +1035,13 @@ function decodeScore(item: Record<string, unknown>): ProfileScore {
   };
   if (item.churnRisk !== undefined) score.churnRisk = probabilityOf(item.churnRisk, 'churnRisk');
   if (item.nextCategories !== undefined) {
-    score.nextCategories = Object.entries(map(item.nextCategories, 'nextCategories'))
-      .map(([category, p]) => ({ category, probability: probabilityOf(p, 'nextCategories', category) }))
-      .sort(byProbability);
+    const probabilityOfCategory = map(item.nextCategories, 'nextCategories');
+    const next: CategoryPrediction[] = [];
+    for (const category in probabilityOfCategory) {
+      const probability = probabilityOf(probabilityOfCategory[category], 'nextCategories', category);
+      next.push({ category, probability });
+    }
+    score.nextCategories = next.sort(byProbability);
   }
   if (item.reasons !== undefined) {
     const { purchase, churn } = map(item.reasons, 'reasons');
@@ -1038,7 +1055,10 @@ function decodeScore(item: Record<string, unknown>): ProfileScore {
       fail('embedding', 'scale must be a positive number', scale, 0);
     }
     if (!(bytes instanceof Uint8Array)) fail('embedding', 'must be binary', bytes, 1);
-    score.embedding = { scale, bytes: new Int8Array(bytes.slice().buffer) };
+    const embedding = pooledInt8Array(bytes.byteLength);
+    // Int8Array assignment reads each stored byte back as its signed value (modulo 256).
+    for (let i = 0; i < bytes.byteLength; i++) embedding[i] = bytes[i]!;
+    score.embedding = { scale, bytes: embedding };
   }
   return score;
 }
@@ -1071,11 +1091,12 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
   state.firstSeenAt = int(item.firstSeenAt, 'firstSeenAt');
   state.lastEventAt = lastEventAt;
   const decaysInAct = itemSchemaVersion !== ITEM_SCHEMA_VERSION;
-  for (const [code, entry] of Object.entries(map(item.act, 'act'))) {
-    const type = TYPE_BY_CODE.get(code);
-    if (type === undefined) fail('act', 'must be a known event type code', code, code);
-    const slot = DECAY_SLOT.get(type);
-    const typeIndex = EVENT_TYPES.indexOf(type);
+  const act = map(item.act, 'act');
+  for (const code in act) {
+    const entry = act[code];
+    const typeIndex = TYPE_INDEX_BY_CODE.get(code);
+    if (typeIndex === undefined) fail('act', 'must be a known event type code', code, code);
+    const slot = DECAY_SLOT_BY_TYPE_INDEX[typeIndex];
     if (slot === undefined || !decaysInAct) {
       state.counts[typeIndex] = int(entry, 'act', code);
       continue;
@@ -1086,9 +1107,10 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
       state.decays[slot * HALF_LIFE_COUNT + h] = int(values[h + 1], 'act', code);
     }
   }
-  state.categories = Object.entries(map(item.cat, 'cat'))
-    .map(([key, score]) => ({ key, score: int(score, 'cat', key) }))
-    .sort(byScore);
+  const affinityOf = map(item.cat, 'cat');
+  const categories: ProfileState['categories'] = [];
+  for (const key in affinityOf) categories.push({ key, score: int(affinityOf[key], 'cat', key) });
+  state.categories = categories.sort(byScore);
   state.recentProducts = ages(item.views, 'views', nowSec);
   state.recentSearches = ages(item.searches, 'searches', nowSec);
   state.aliases = ages(item.aliases, 'aliases', nowSec);
@@ -1130,8 +1152,8 @@ export function decodeProfileItem(raw: unknown): DecodedProfileItem {
   if (scoreStatus === 'scored') decoded.score = decodeScore(item);
   if (item.audiences !== undefined) {
     const audiences: AudienceMembership = {};
-    for (const [id, enteredAt] of Object.entries(map(item.audiences, 'audiences')))
-      audiences[id] = int(enteredAt, 'audiences', id);
+    const enteredAtOf = map(item.audiences, 'audiences');
+    for (const id in enteredAtOf) audiences[id] = int(enteredAtOf[id], 'audiences', id);
     decoded.audiences = audiences;
   }
   if (item.audienceLog !== undefined) decoded.audienceLog = decodeAudienceLog(item.audienceLog);

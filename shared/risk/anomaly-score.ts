@@ -83,8 +83,11 @@ export interface RiskAssessment {
   contributions: Record<RiskSignal, number>;
 }
 
-const count = (state: ProfileState, type: (typeof EVENT_TYPES)[number]) =>
-  state.counts[EVENT_TYPES.indexOf(type)]!;
+// Count indices looked up once, not per signal per profile.
+const PRODUCT_VIEW = EVENT_TYPES.indexOf('product_view');
+const ADD_TO_CART = EVENT_TYPES.indexOf('add_to_cart');
+const ADD_TO_WISHLIST = EVENT_TYPES.indexOf('add_to_wishlist');
+const PURCHASE = EVENT_TYPES.indexOf('purchase');
 const HOUR_MS = 3_600_000;
 const PURCHASE_DECAY_1H =
   DECAYED_EVENT_TYPES.indexOf('purchase') * HALF_LIVES_MS.length + HALF_LIVES_MS.indexOf(HOUR_MS);
@@ -93,7 +96,16 @@ const PURCHASE_DECAY_1H =
 function isNewFingerprint(entries: readonly FingerprintEntry[], nowHour: number): number {
   const newest = entries[0];
   if (newest === undefined || entries.length < 2 || newest.first < nowHour - 1) return 0;
-  return entries.slice(1).some((e) => e.first < newest.first) ? 1 : 0;
+  // A loop, not slice + some: this runs on every profile write.
+  for (let i = 1; i < entries.length; i++) if (entries[i]!.first < newest.first) return 1;
+  return 0;
+}
+
+/** Logins at or after `since` (epoch s). */
+function loginsSince(logins: readonly number[], since: number): number {
+  let n = 0;
+  for (const t of logins) if (t >= since) n++;
+  return n;
 }
 
 /** The raw signal values of a profile, as of its latest event. */
@@ -112,12 +124,10 @@ export function riskSignalsOf(
         ? risk.gapDevMs / risk.gapMs
         : scoring.signals.gapRegularity.normal,
     viewsWithoutCart:
-      count(state, 'product_view') /
-      (1 + count(state, 'add_to_cart') + count(state, 'add_to_wishlist') + count(state, 'purchase')),
+      state.counts[PRODUCT_VIEW]! /
+      (1 + state.counts[ADD_TO_CART]! + state.counts[ADD_TO_WISHLIST]! + state.counts[PURCHASE]!),
     loginBurst:
-      newestLogin === undefined
-        ? 0
-        : risk.logins.filter((t) => t >= newestLogin - scoring.loginWindowSeconds).length,
+      newestLogin === undefined ? 0 : loginsSince(risk.logins, newestLogin - scoring.loginWindowSeconds),
     newFingerprint: isNewFingerprint(risk.devices, nowHour) + isNewFingerprint(risk.networks, nowHour),
     recentPurchases: decayValueAt(
       state.decays[PURCHASE_DECAY_1H]!,

@@ -181,7 +181,8 @@ describe('profile item v2: the model outputs', () => {
       embedding: [0.01235, expect.any(Uint8Array)],
     });
     // The embedding's bytes are the int8 values as unsigned bytes.
-    expect(Array.from(new Int8Array(item.embedding![1].buffer))).toEqual(
+    const stored = item.embedding![1];
+    expect(Array.from(new Int8Array(stored.buffer, stored.byteOffset, stored.byteLength))).toEqual(
       Array.from(fullScore().embedding!.bytes),
     );
   });
