@@ -155,13 +155,20 @@ export function cartEventIsNewer(a: CartEvent, b: CartEvent): boolean {
   return a.priceCents > b.priceCents;
 }
 
+/** Insert `entry` into `cart` (kept newest first) at its place, keeping the newest `PROFILE_LIMITS.cartEvents`. */
 export function addCartEvent(cart: CartEvent[], entry: CartEvent): void {
-  const limit = PROFILE_LIMITS.cartEvents;
-  if (cart.length >= limit && !cartEventIsNewer(entry, cart[cart.length - 1]!)) return;
-  let index = 0;
-  while (index < cart.length && !cartEventIsNewer(entry, cart[index]!)) index++;
-  cart.splice(index, 0, entry);
-  if (cart.length > limit) cart.pop();
+  // In place, shifting older entries back (no splice: it allocates its result array per call).
+  let index = cart.length;
+  if (index >= PROFILE_LIMITS.cartEvents) {
+    // Full: the oldest leaves, unless the entry itself would be the oldest.
+    if (!cartEventIsNewer(entry, cart[index - 1]!)) return;
+    index--;
+  } else cart.push(entry);
+  while (index > 0 && cartEventIsNewer(entry, cart[index - 1]!)) {
+    cart[index] = cart[index - 1]!;
+    index--;
+  }
+  cart[index] = entry;
 }
 
 export function pruneCart(cart: CartEvent[], lastPurchaseAt: number): void {

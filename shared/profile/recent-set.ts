@@ -66,9 +66,15 @@ export function touchRecent<K extends string | number>(
     list[index] = oldest;
     return true;
   }
-  let index = 0;
-  while (index < list.length && !isNewer(at, key, list[index]!)) index++;
-  list.splice(index, 0, { key, at });
+  // Room left: append and shift forward to its place (a splice would allocate its result array).
+  const entry = { key, at };
+  let index = list.length;
+  list.push(entry);
+  while (index > 0 && isNewer(at, key, list[index - 1]!)) {
+    list[index] = list[index - 1]!;
+    index--;
+  }
+  list[index] = entry;
   return true;
 }
 

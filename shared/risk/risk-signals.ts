@@ -111,23 +111,30 @@ function touchFingerprint(list: FingerprintEntry[], key: number, hour: number, l
   addFingerprint(list, { key, at: hour, first: hour }, limit);
 }
 
-/** Join `seen` into `list` on its key (latest last sighting, earliest first), keeping the `limit` newest. */
+/**
+ * Join `seen` into `list` on its key (latest last sighting, earliest first), keeping the `limit` newest.
+ * `seen` is the caller's own object: the list keeps it when its key is new. In place, without splices
+ * (each allocated its result array): a joined entry only moves forward, a new one is shifted in.
+ */
 function addFingerprint(list: FingerprintEntry[], seen: FingerprintEntry, limit: number): void {
   const { key } = seen;
-  let found = 0;
-  while (found < list.length && list[found]!.key !== key) found++;
-  if (found === list.length) found = -1;
-  else if (list[found]!.at >= seen.at && list[found]!.first <= seen.first) return; // nothing to join
-  let entry: FingerprintEntry = { ...seen };
-  if (found >= 0) {
-    const old = list[found]!;
-    entry = { key, at: Math.max(old.at, seen.at), first: Math.min(old.first, seen.first) };
-    list.splice(found, 1);
-  }
   let index = 0;
-  while (index < list.length && !isNewerEntry(entry, list[index]!)) index++;
-  list.splice(index, 0, entry);
-  if (list.length > limit) list.pop();
+  while (index < list.length && list[index]!.key !== key) index++;
+  let entry = seen;
+  if (index < list.length) {
+    const old = list[index]!;
+    if (old.at >= seen.at && old.first <= seen.first) return; // nothing to join
+    entry = { key, at: Math.max(old.at, seen.at), first: Math.min(old.first, seen.first) };
+  } else if (index >= limit) {
+    // Full: the least recently seen leaves, unless the new one would be it.
+    if (!isNewerEntry(entry, list[index - 1]!)) return;
+    index--;
+  } else list.push(entry);
+  while (index > 0 && isNewerEntry(entry, list[index - 1]!)) {
+    list[index] = list[index - 1]!;
+    index--;
+  }
+  list[index] = entry;
 }
 
 /**
@@ -139,8 +146,8 @@ function addFingerprint(list: FingerprintEntry[], seen: FingerprintEntry, limit:
  */
 export function mergeRiskStates(into: RiskState, from: RiskState): void {
   for (const atSec of from.logins) addLogin(into.logins, atSec);
-  for (const entry of from.devices) addFingerprint(into.devices, entry, RISK_LIMITS.devices);
-  for (const entry of from.networks) addFingerprint(into.networks, entry, RISK_LIMITS.networks);
+  for (const entry of from.devices) addFingerprint(into.devices, { ...entry }, RISK_LIMITS.devices);
+  for (const entry of from.networks) addFingerprint(into.networks, { ...entry }, RISK_LIMITS.networks);
   into.peakPerMinute = Math.max(into.peakPerMinute, from.peakPerMinute);
   if (from.gaps > into.gaps) {
     into.gapMs = from.gapMs;
@@ -149,12 +156,18 @@ export function mergeRiskStates(into: RiskState, from: RiskState): void {
   }
 }
 
+/** Insert a login time (newest first), keeping the newest `RISK_LIMITS.logins`; in place, as `addFingerprint`. */
 function addLogin(logins: number[], atSec: number): void {
-  if (logins.length >= RISK_LIMITS.logins && atSec <= logins[logins.length - 1]!) return;
-  let index = 0;
-  while (index < logins.length && logins[index]! >= atSec) index++;
-  logins.splice(index, 0, atSec);
-  if (logins.length > RISK_LIMITS.logins) logins.pop();
+  let index = logins.length;
+  if (index >= RISK_LIMITS.logins) {
+    if (atSec <= logins[index - 1]!) return;
+    index--;
+  } else logins.push(atSec);
+  while (index > 0 && logins[index - 1]! < atSec) {
+    logins[index] = logins[index - 1]!;
+    index--;
+  }
+  logins[index] = atSec;
 }
 
 /** RFC 6298 §2.3 smoothing in integer ms (deterministic: same inputs, same state on every runtime). */
