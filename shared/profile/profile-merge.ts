@@ -40,7 +40,6 @@
 import { mergeRiskStates } from '../risk/risk-signals';
 import { profileIdOf } from '../contract/event-contract';
 import { decayAnchor, rescaleDecay } from './fixed-point-decay';
-import { fnv1a32 } from './hashing';
 import {
   addCartEvent,
   advanceTo,
@@ -48,6 +47,7 @@ import {
   foldEvent,
   ProfileMismatchError,
   pruneCart,
+  sessionKeyOf,
   type SequencedEvent,
 } from './apply-events';
 import {
@@ -78,9 +78,7 @@ export interface MergeSource {
 }
 
 /** The session key of an identify, as sessions hash it. */
-export function sessionKeyOf(sessionId: string | undefined): number {
-  return sessionId === undefined ? 0 : fnv1a32(sessionId) || 1;
-}
+export { sessionKeyOf } from './apply-events';
 
 /** What a fold may do with an anonymous id an identify names (or a redirect leads to). */
 export type MergeResolution = MergeSource | { refused: MergeRefusalReason };

@@ -51,6 +51,20 @@ export function touchRecent<K extends string | number>(
     list[index] = entry;
     return true;
   }
+  return insertRecent(list, key, at, limit);
+}
+
+/**
+ * {@link touchRecent} for a `key` the caller knows is not in `list` (it skips the search).
+ *
+ * @returns whether the list changed (false: full, and the key is older than every entry)
+ */
+export function insertRecent<K extends string | number>(
+  list: RecentEntry<K>[],
+  key: K,
+  at: number,
+  limit: number,
+): boolean {
   if (list.length >= limit) {
     const oldest = list[list.length - 1]!;
     if (!isNewer(at, key, oldest)) return false;

@@ -199,8 +199,13 @@ export function foldRiskEvent(
     addGap(risk, atMs - previousEventAt);
   }
   const minute = Math.floor(atMs / 60_000);
+  // The window is sorted by minute, newest first: its entries of this minute are one run.
   let sameMinute = 0;
-  for (const entry of dedupe) if (entry.at === minute) sameMinute++;
+  for (let i = 0; i < dedupe.length; i++) {
+    const at = dedupe[i]!.at;
+    if (at === minute) sameMinute++;
+    else if (at < minute) break;
+  }
   if (sameMinute > risk.peakPerMinute) risk.peakPerMinute = sameMinute;
   if (event.type === 'login') addLogin(risk.logins, Math.floor(atMs / 1000));
   const context = event.context;

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { addCartEvent, cartEventIsNewer } from '../../../shared/profile/apply-events';
-import { PROFILE_LIMITS, type CartEvent } from '../../../shared/profile/profile-state';
+import {
+  cartView,
+  PROFILE_LIMITS,
+  type CartEvent,
+  type CartView,
+} from '../../../shared/profile/profile-state';
 
 /** `addCartEvent` as it was before it shifted entries in place: scan from the front, splice, trim. */
 function addBySplicing(cart: CartEvent[], entry: CartEvent): void {
@@ -35,6 +40,44 @@ describe('cart log, in place', () => {
           expect(inPlace).toEqual(spliced);
         }
         expect(inPlace.length).toBeLessThanOrEqual(PROFILE_LIMITS.cartEvents);
+      }),
+    );
+  });
+});
+
+/** `cartView` as it was before it scanned the log instead of building two Maps per call. */
+function cartViewByMaps(cart: readonly CartEvent[]): CartView {
+  const quantities = new Map<string, number>();
+  const prices = new Map<string, number>();
+  for (let i = cart.length - 1; i >= 0; i--) {
+    const e = cart[i]!;
+    quantities.set(e.productId, Math.max(0, (quantities.get(e.productId) ?? 0) + e.quantity));
+    if (e.priceCents >= 0) prices.set(e.productId, e.priceCents);
+  }
+  let products = 0;
+  let units = 0;
+  let valueCents = 0;
+  for (const [productId, quantity] of quantities) {
+    if (quantity <= 0) continue;
+    products++;
+    units += quantity;
+    const price = prices.get(productId);
+    if (price !== undefined) valueCents += price * quantity;
+  }
+  return { products, units, valueCents };
+}
+
+describe('cart view', () => {
+  it('is what replaying the log through Maps gives, for any cart log', () => {
+    fc.assert(
+      fc.property(fc.array(cartEvent, { maxLength: 30 }), (events) => {
+        // Prepare
+        const cart: CartEvent[] = [];
+        for (const event of events) {
+          addCartEvent(cart, { ...event });
+          // Act + Assess: after every event, not only at the end
+          expect(cartView({ cart })).toEqual(cartViewByMaps(cart));
+        }
       }),
     );
   });
