@@ -212,10 +212,27 @@ export function advanceTo(state: ProfileState, atMs: number): void {
     decayAnchor(atMs, AFFINITY_HALF_LIFE_MS) - decayAnchor(previous, AFFINITY_HALF_LIFE_MS);
   if (affinityPeriods > 0) {
     for (const c of state.categories) c.score = rescaleDecay(c.score, affinityPeriods);
-    state.categories.sort(byScore);
+    insertionSort(state.categories, byScore);
   }
   state.lastEventAt = atMs;
   pruneRecent(state.dedupe, Math.floor(atMs / 60_000) - PROFILE_LIMITS.dedupeMaxAgeMinutes);
+}
+
+/**
+ * Sort `list` in place by `compare`, as `Array.prototype.sort` would for a total order, without the
+ * work array it allocates per call: for the state's short lists (≤ 8 entries), nearly sorted already
+ * (a rescale only creates ties, a new shard mark is one entry out of place).
+ */
+function insertionSort<T>(list: T[], compare: (a: T, b: T) => number): void {
+  for (let i = 1; i < list.length; i++) {
+    const entry = list[i]!;
+    let j = i;
+    while (j > 0 && compare(entry, list[j - 1]!) < 0) {
+      list[j] = list[j - 1]!;
+      j--;
+    }
+    list[j] = entry;
+  }
 }
 
 /** Canonical order of categories: score desc, then key asc. */
@@ -350,7 +367,7 @@ function isRedelivery(marks: ShardMark[], shardId: string, rawSequenceNumber: st
     }
     marks.splice(lowest, 1);
   }
-  marks.sort(byShardId);
+  insertionSort(marks, byShardId);
   return false;
 }
 
