@@ -63,7 +63,14 @@ import {
   type ShardMark,
 } from './profile-state';
 import { foldRiskEvent } from '../risk/risk-signals';
-import { indexOfRecent, insertRecent, pruneRecent, touchRecent, type RecentEntry } from './recent-set';
+import {
+  indexOfRecent,
+  insertNewestFirst,
+  insertRecent,
+  pruneRecent,
+  touchRecent,
+  type RecentEntry,
+} from './recent-set';
 import { canonicalSequenceNumber, compareSequenceNumbers } from './sequence-number';
 
 /** A validated event with where it came from in the stream. */
@@ -179,18 +186,7 @@ export function cartEventIsNewer(a: CartEvent, b: CartEvent): boolean {
 
 /** Insert `entry` into `cart` (kept newest first) at its place, keeping the newest `PROFILE_LIMITS.cartEvents`. */
 export function addCartEvent(cart: CartEvent[], entry: CartEvent): void {
-  // In place, shifting older entries back (no splice: it allocates its result array per call).
-  let index = cart.length;
-  if (index >= PROFILE_LIMITS.cartEvents) {
-    // Full: the oldest leaves, unless the entry itself would be the oldest.
-    if (!cartEventIsNewer(entry, cart[index - 1]!)) return;
-    index--;
-  } else cart.push(entry);
-  while (index > 0 && cartEventIsNewer(entry, cart[index - 1]!)) {
-    cart[index] = cart[index - 1]!;
-    index--;
-  }
-  cart[index] = entry;
+  insertNewestFirst(cart, entry, PROFILE_LIMITS.cartEvents, cartEventIsNewer);
 }
 
 export function pruneCart(cart: CartEvent[], lastPurchaseAt: number): void {

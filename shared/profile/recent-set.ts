@@ -96,3 +96,36 @@ export function insertRecent<K extends string | number>(
 export function pruneRecent<K extends string | number>(list: RecentEntry<K>[], minAt: number): void {
   while (list.length > 0 && list[list.length - 1]!.at < minAt) list.pop();
 }
+
+/**
+ * Put `entry` at its place in `list`, kept newest first by `isNewer` (a strict order) and at most `limit`
+ * long: when full the oldest leaves, unless `entry` would be the oldest. In place, shifting the entries
+ * it overtakes (a splice allocates its result array per call). For the state's other bounded lists (cart
+ * log, logins, fingerprints); the recent sets themselves compare (at, key) inline, once per event.
+ *
+ * @param at - the index `entry` replaces, when it is an entry of the list seen again (it can then only
+ *   move forward); -1 for a new one
+ * @returns whether the list changed
+ */
+export function insertNewestFirst<T>(
+  list: T[],
+  entry: T,
+  limit: number,
+  isNewer: (a: T, b: T) => boolean,
+  at = -1,
+): boolean {
+  let index = at;
+  if (index < 0) {
+    index = list.length;
+    if (index >= limit) {
+      if (!isNewer(entry, list[index - 1]!)) return false;
+      index--;
+    } else list.push(entry);
+  }
+  while (index > 0 && isNewer(entry, list[index - 1]!)) {
+    list[index] = list[index - 1]!;
+    index--;
+  }
+  list[index] = entry;
+  return true;
+}

@@ -20,7 +20,7 @@
  *   stream delivers for one partition key; batching does not matter (property-tested).
  */
 import type { ContractEvent } from '../contract/event-contract';
-import type { RecentEntry } from '../profile/recent-set';
+import { insertNewestFirst, type RecentEntry } from '../profile/recent-set';
 
 /** Bounds of the risk state. */
 export const RISK_LIMITS = {
@@ -118,23 +118,16 @@ function touchFingerprint(list: FingerprintEntry[], key: number, hour: number, l
  */
 function addFingerprint(list: FingerprintEntry[], seen: FingerprintEntry, limit: number): void {
   const { key } = seen;
-  let index = 0;
-  while (index < list.length && list[index]!.key !== key) index++;
-  let entry = seen;
-  if (index < list.length) {
-    const old = list[index]!;
-    if (old.at >= seen.at && old.first <= seen.first) return; // nothing to join
-    entry = { key, at: Math.max(old.at, seen.at), first: Math.min(old.first, seen.first) };
-  } else if (index >= limit) {
-    // Full: the least recently seen leaves, unless the new one would be it.
-    if (!isNewerEntry(entry, list[index - 1]!)) return;
-    index--;
-  } else list.push(entry);
-  while (index > 0 && isNewerEntry(entry, list[index - 1]!)) {
-    list[index] = list[index - 1]!;
-    index--;
+  let found = 0;
+  while (found < list.length && list[found]!.key !== key) found++;
+  if (found === list.length) {
+    insertNewestFirst(list, seen, limit, isNewerEntry);
+    return;
   }
-  list[index] = entry;
+  const old = list[found]!;
+  if (old.at >= seen.at && old.first <= seen.first) return; // nothing to join
+  const joined = { key, at: Math.max(old.at, seen.at), first: Math.min(old.first, seen.first) };
+  insertNewestFirst(list, joined, limit, isNewerEntry, found);
 }
 
 /**
@@ -156,19 +149,11 @@ export function mergeRiskStates(into: RiskState, from: RiskState): void {
   }
 }
 
-/** Insert a login time (newest first), keeping the newest `RISK_LIMITS.logins`; in place, as `addFingerprint`. */
+/** Insert a login time (newest first), keeping the newest `RISK_LIMITS.logins`. */
 function addLogin(logins: number[], atSec: number): void {
-  let index = logins.length;
-  if (index >= RISK_LIMITS.logins) {
-    if (atSec <= logins[index - 1]!) return;
-    index--;
-  } else logins.push(atSec);
-  while (index > 0 && logins[index - 1]! < atSec) {
-    logins[index] = logins[index - 1]!;
-    index--;
-  }
-  logins[index] = atSec;
+  insertNewestFirst(logins, atSec, RISK_LIMITS.logins, isLater);
 }
+const isLater = (a: number, b: number) => a > b;
 
 /** RFC 6298 §2.3 smoothing in integer ms (deterministic: same inputs, same state on every runtime). */
 function addGap(risk: RiskState, gapMs: number): void {
