@@ -71,6 +71,9 @@ const VIEW = EVENT_TYPES.indexOf('product_view');
 const CART = EVENT_TYPES.indexOf('add_to_cart');
 const PURCHASE = EVENT_TYPES.indexOf('purchase');
 const LOG_K = Math.log(PROFILE_LIMITS.categories);
+const HALF_LIFE_COUNT = HALF_LIVES_MS.length;
+/** Scratch for one profile's decay anchors, per half-life (computed once per profile, not per feature). */
+const anchors: number[] = new Array<number>(HALF_LIFE_COUNT).fill(0);
 
 /** Laplace-smoothed ratio: stays finite and near 1/2 with no evidence. */
 function smoothedRatio(numerator: number, denominator: number): number {
@@ -86,14 +89,12 @@ function recencyHours(fromMs: number | undefined, asOfMs: number): number {
 export function featurizeInto(state: ProfileState, asOfMs: number, out: Float32Array, offset: number): void {
   let i = offset;
   const hasEvents = state.lastEventAt > 0;
+  const decayedTo = Math.max(asOfMs, state.lastEventAt);
+  for (let h = 0; h < HALF_LIFE_COUNT; h++) anchors[h] = decayAnchor(state.lastEventAt, HALF_LIVES_MS[h]!);
   for (let slot = 0; slot < DECAYED_EVENT_TYPES.length; slot++) {
-    for (let h = 0; h < HALF_LIVES_MS.length; h++) {
-      const halfLife = HALF_LIVES_MS[h]!;
-      const value = state.decays[slot * HALF_LIVES_MS.length + h]!;
-      const anchor = decayAnchor(state.lastEventAt, halfLife);
-      out[i++] = Math.log1p(
-        Math.max(0, decayValueAt(value, halfLife, anchor, Math.max(asOfMs, state.lastEventAt))),
-      );
+    for (let h = 0; h < HALF_LIFE_COUNT; h++) {
+      const value = state.decays[slot * HALF_LIFE_COUNT + h]!;
+      out[i++] = Math.log1p(Math.max(0, decayValueAt(value, HALF_LIVES_MS[h]!, anchors[h]!, decayedTo)));
     }
   }
   for (const index of COUNT_INDEX) out[i++] = Math.log1p(state.counts[index]!);

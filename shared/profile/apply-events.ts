@@ -63,7 +63,14 @@ import {
   type ShardMark,
 } from './profile-state';
 import { foldRiskEvent } from '../risk/risk-signals';
-import { indexOfRecent, pruneRecent, touchRecent, type RecentEntry } from './recent-set';
+import {
+  indexOfRecent,
+  insertNewestFirst,
+  insertRecent,
+  pruneRecent,
+  touchRecent,
+  type RecentEntry,
+} from './recent-set';
 import { canonicalSequenceNumber, compareSequenceNumbers } from './sequence-number';
 
 /** A validated event with where it came from in the stream. */
@@ -129,8 +136,30 @@ const HALF_LIVES: readonly number[] = [...HALF_LIVES_MS];
 
 /** Normalise a search term: trimmed, lower case, single spaces, bounded length. */
 export function normaliseSearchTerm(query: string): string {
+  // Most queries arrive normalised: one scan instead of five string operations (a regex among them).
+  if (isNormalisedAscii(query)) return query;
   return query.trim().toLowerCase().replace(/\s+/g, ' ').slice(0, PROFILE_LIMITS.searchTermLength).trimEnd();
 }
+
+/**
+ * Whether every step of {@link normaliseSearchTerm} would leave `query` as it is: short enough, printable
+ * ASCII without capitals (anything else may be changed by `toLowerCase` or be a Unicode space), single
+ * spaces, none at either end.
+ */
+function isNormalisedAscii(query: string): boolean {
+  const length = query.length;
+  if (length > PROFILE_LIMITS.searchTermLength) return false;
+  let previous = SPACE;
+  for (let i = 0; i < length; i++) {
+    const code = query.charCodeAt(i);
+    if (code === SPACE ? previous === SPACE : code < 0x21 || code > 0x7e || (code >= 0x41 && code <= 0x5a)) {
+      return false;
+    }
+    previous = code;
+  }
+  return previous !== SPACE || length === 0;
+}
+const SPACE = 0x20;
 
 /** The affinity bucket of an event, or undefined when the event says nothing about categories. */
 export function categoryKeyOf(event: ContractEvent): string | undefined {
@@ -155,13 +184,9 @@ export function cartEventIsNewer(a: CartEvent, b: CartEvent): boolean {
   return a.priceCents > b.priceCents;
 }
 
+/** Insert `entry` into `cart` (kept newest first) at its place, keeping the newest `PROFILE_LIMITS.cartEvents`. */
 export function addCartEvent(cart: CartEvent[], entry: CartEvent): void {
-  const limit = PROFILE_LIMITS.cartEvents;
-  if (cart.length >= limit && !cartEventIsNewer(entry, cart[cart.length - 1]!)) return;
-  let index = 0;
-  while (index < cart.length && !cartEventIsNewer(entry, cart[index]!)) index++;
-  cart.splice(index, 0, entry);
-  if (cart.length > limit) cart.pop();
+  insertNewestFirst(cart, entry, PROFILE_LIMITS.cartEvents, cartEventIsNewer);
 }
 
 export function pruneCart(cart: CartEvent[], lastPurchaseAt: number): void {
@@ -183,10 +208,27 @@ export function advanceTo(state: ProfileState, atMs: number): void {
     decayAnchor(atMs, AFFINITY_HALF_LIFE_MS) - decayAnchor(previous, AFFINITY_HALF_LIFE_MS);
   if (affinityPeriods > 0) {
     for (const c of state.categories) c.score = rescaleDecay(c.score, affinityPeriods);
-    state.categories.sort(byScore);
+    insertionSort(state.categories, byScore);
   }
   state.lastEventAt = atMs;
   pruneRecent(state.dedupe, Math.floor(atMs / 60_000) - PROFILE_LIMITS.dedupeMaxAgeMinutes);
+}
+
+/**
+ * Sort `list` in place by `compare`, as `Array.prototype.sort` would for a total order, without the
+ * work array it allocates per call: for the state's short lists (≤ 8 entries), nearly sorted already
+ * (a rescale only creates ties, a new shard mark is one entry out of place).
+ */
+function insertionSort<T>(list: T[], compare: (a: T, b: T) => number): void {
+  for (let i = 1; i < list.length; i++) {
+    const entry = list[i]!;
+    let j = i;
+    while (j > 0 && compare(entry, list[j - 1]!) < 0) {
+      list[j] = list[j - 1]!;
+      j--;
+    }
+    list[j] = entry;
+  }
 }
 
 /** Canonical order of categories: score desc, then key asc. */
@@ -214,9 +256,24 @@ function addAffinity(state: ProfileState, key: string, atMs: number, weight: num
   if (categories.length > PROFILE_LIMITS.categories) categories.pop();
 }
 
+/**
+ * The session key of a `sessionId` (0: none), as sessions hash it. The last one is remembered: a
+ * profile's events mostly share their session, and a string comparison is cheaper than the hash.
+ */
+export function sessionKeyOf(sessionId: string | undefined): number {
+  if (sessionId === undefined) return 0;
+  if (sessionId !== lastSessionId) {
+    lastSessionKey = fnv1a32(sessionId) || 1;
+    lastSessionId = sessionId;
+  }
+  return lastSessionKey;
+}
+let lastSessionId: string | undefined;
+let lastSessionKey = 0;
+
 /** Returns how the event related to the current session: `same`, `new` (it opened one) or `earlier`. */
 function updateSession(state: SessionFields, atSec: number, sessionId: string | undefined): SessionOutcome {
-  const key = sessionId === undefined ? 0 : fnv1a32(sessionId) || 1;
+  const key = sessionKeyOf(sessionId);
   const sameSession =
     state.sessionCount > 0 &&
     (key !== 0
@@ -306,7 +363,7 @@ function isRedelivery(marks: ShardMark[], shardId: string, rawSequenceNumber: st
     }
     marks.splice(lowest, 1);
   }
-  marks.sort(byShardId);
+  insertionSort(marks, byShardId);
   return false;
 }
 
@@ -315,11 +372,17 @@ export function byShardId(a: ShardMark, b: ShardMark): number {
   return a.shardId < b.shardId ? -1 : a.shardId > b.shardId ? 1 : 0;
 }
 
-/** Remember an event or order hash in the dedupe window, unless it is older than the window's age limit. */
-function rememberId(state: ProfileState, hash: number, atMs: number): void {
+/**
+ * Remember an event or order hash in the dedupe window, unless it is older than the window's age limit.
+ *
+ * @param absent - the caller knows `hash` is not in the window (no search needed)
+ */
+function rememberId(state: ProfileState, hash: number, atMs: number, absent = false): void {
   const minute = Math.floor(atMs / 60_000);
   const oldest = Math.floor(state.lastEventAt / 60_000) - PROFILE_LIMITS.dedupeMaxAgeMinutes;
-  if (minute >= oldest) touchRecent(state.dedupe, hash, minute, PROFILE_LIMITS.dedupeWindow);
+  if (minute < oldest) return;
+  if (absent) insertRecent(state.dedupe, hash, minute, PROFILE_LIMITS.dedupeWindow);
+  else touchRecent(state.dedupe, hash, minute, PROFILE_LIMITS.dedupeWindow);
 }
 
 function applyOne(state: ProfileState, event: ContractEvent, alias: AliasStream | undefined): void {
@@ -436,7 +499,9 @@ export function foldEvent(
   if (alias !== undefined && indexOfRecent(alias.dedupe, eventHash) >= 0) return false;
   const previousEventAt = state.lastEventAt;
   applyOne(state, event, alias);
-  rememberId(state, eventHash, event.occurredAt);
+  // Still absent, checked above: applying only removed entries (ageing) or, for a purchase, added its
+  // order's hash, which may equal this one (a 32-bit collision) and is then searched for as before.
+  rememberId(state, eventHash, event.occurredAt, event.type !== 'purchase');
   if (alias !== undefined) rememberInAliasWindow(alias.dedupe, eventHash, event.occurredAt);
   foldRiskEvent(state.risk, event, previousEventAt, state.dedupe);
   return true;

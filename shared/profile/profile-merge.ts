@@ -40,7 +40,6 @@
 import { mergeRiskStates } from '../risk/risk-signals';
 import { profileIdOf } from '../contract/event-contract';
 import { decayAnchor, rescaleDecay } from './fixed-point-decay';
-import { fnv1a32 } from './hashing';
 import {
   addCartEvent,
   advanceTo,
@@ -48,6 +47,7 @@ import {
   foldEvent,
   ProfileMismatchError,
   pruneCart,
+  sessionKeyOf,
   type SequencedEvent,
 } from './apply-events';
 import {
@@ -57,6 +57,7 @@ import {
   HALF_LIVES_MS,
   PROFILE_LIMITS,
   SESSION_GAP_SECONDS,
+  type MergedAlias,
   type MergeRefusalReason,
   type ProfileState,
 } from './profile-state';
@@ -77,9 +78,7 @@ export interface MergeSource {
 }
 
 /** The session key of an identify, as sessions hash it. */
-export function sessionKeyOf(sessionId: string | undefined): number {
-  return sessionId === undefined ? 0 : fnv1a32(sessionId) || 1;
-}
+export { sessionKeyOf } from './apply-events';
 
 /** What a fold may do with an anonymous id an identify names (or a redirect leads to). */
 export type MergeResolution = MergeSource | { refused: MergeRefusalReason };
@@ -119,7 +118,13 @@ function isOwnEvent(event: SequencedEvent['event'], profileId: string): boolean 
 
 /** Whether `anonymousId` is already merged into `state`. */
 export function hasMerged(state: ProfileState, anonymousId: string): boolean {
-  return state.merges.some((m) => m.anonymousId === anonymousId);
+  return mergedAlias(state, anonymousId) !== undefined;
+}
+
+/** The merge of `anonymousId` in `state`, if any (a loop: at most `PROFILE_LIMITS.mergedAliases`). */
+function mergedAlias(state: ProfileState, anonymousId: string): MergedAlias | undefined {
+  for (const merge of state.merges) if (merge.anonymousId === anonymousId) return merge;
+  return undefined;
 }
 
 /** Bring a decay array held at anchor `from` to anchor `to` (per half-life), mutating it. */
@@ -175,6 +180,12 @@ export function mergeProfiles(target: ProfileState, source: MergeSource): Profil
     );
   }
   const next = cloneProfile(target);
+  mergeInPlace(next, source);
+  return next;
+}
+
+/** {@link mergeProfiles} into a state the caller owns (checked by the caller), mutating it. */
+function mergeInPlace(next: ProfileState, source: MergeSource): void {
   const from = cloneProfile(source.state);
   const lastEventAt = Math.max(next.lastEventAt, from.lastEventAt);
   if (from.lastEventAt > 0) {
@@ -222,7 +233,6 @@ export function mergeProfiles(target: ProfileState, source: MergeSource): Profil
     dedupe: from.dedupe,
   });
   next.merges.sort((a, b) => (a.anonymousId < b.anonymousId ? -1 : a.anonymousId > b.anonymousId ? 1 : 0));
-  return next;
 }
 
 function recordRefusal(
@@ -257,7 +267,7 @@ export function foldIntoTarget(
   resolve: MergeResolver,
   owned = false,
 ): TargetFoldResult {
-  let next = state === undefined ? emptyProfile(profileId) : owned ? state : cloneProfile(state);
+  const next = state === undefined ? emptyProfile(profileId) : owned ? state : cloneProfile(state);
   if (next.redirect !== undefined) {
     throw new ProfileMismatchError('profileId', 'a redirected profile is frozen', next.redirect.into);
   }
@@ -270,20 +280,10 @@ export function foldIntoTarget(
     refused: { 'shared-device': 0, 'alias-limit': 0 },
     changed: false,
   };
-  const mergeIn = (anonymousId: string, atMs: number): boolean => {
-    const resolution = resolve(anonymousId);
-    if (resolution === undefined) return false;
-    if ('refused' in resolution) {
-      recordRefusal(next, anonymousId, atMs, resolution.refused);
-      result.refused[resolution.refused]++;
-      return false;
-    }
-    next = mergeProfiles(next, resolution);
-    result.merged++;
-    return true;
-  };
-  for (const sequenced of events) {
-    const { event } = sequenced;
+  // `next` is this fold's own copy from here on: merges fold into it in place, no clone per merge.
+  for (let i = 0; i < events.length; i++) {
+    const sequenced = events[i]!;
+    const event = sequenced.event;
     if (isOwnEvent(event, profileId)) {
       if (!foldEvent(next, sequenced, next.shardMarks)) {
         result.duplicates++;
@@ -292,30 +292,57 @@ export function foldIntoTarget(
       result.applied++;
       const anonymousId = event.anonymousId;
       if (event.type === 'identify' && anonymousId !== undefined && !hasMerged(next, anonymousId)) {
-        mergeIn(anonymousId, event.occurredAt);
+        mergeIn(result, resolve, anonymousId, event.occurredAt);
       }
       continue;
     }
-    const anonymousId = anonymousIdOf(profileIdOf(event));
+    // Whose alias the event is, as `anonymousIdOf(profileIdOf(event))`, without building the id.
+    const anonymousId = event.userId === undefined ? event.anonymousId : anonymousIdOf(event.userId);
+    let alias = anonymousId === undefined ? undefined : mergedAlias(next, anonymousId);
     if (
-      anonymousId === undefined ||
-      (!hasMerged(next, anonymousId) && !mergeIn(anonymousId, event.occurredAt))
+      alias === undefined &&
+      anonymousId !== undefined &&
+      mergeIn(result, resolve, anonymousId, event.occurredAt)
     ) {
+      alias = mergedAlias(next, anonymousId);
+    }
+    if (alias === undefined) {
       throw new ProfileMismatchError(
         'profileId',
         'every event must belong to the profile or an alias merged into it',
         profileId,
       );
     }
-    const alias = next.merges.find((m) => m.anonymousId === anonymousId)!;
     if (foldEvent(next, sequenced, alias.shardMarks, alias)) {
       result.applied++;
       result.redirected++;
     } else result.duplicates++;
   }
-  result.state = next;
   result.changed = result.applied > 0 || result.merged > 0;
   return result;
+}
+
+/**
+ * Merge what `resolve` answers for `anonymousId` into the fold's state, or record its refusal.
+ *
+ * @returns whether it merged
+ */
+function mergeIn(
+  result: TargetFoldResult,
+  resolve: MergeResolver,
+  anonymousId: string,
+  atMs: number,
+): boolean {
+  const resolution = resolve(anonymousId);
+  if (resolution === undefined) return false;
+  if ('refused' in resolution) {
+    recordRefusal(result.state, anonymousId, atMs, resolution.refused);
+    result.refused[resolution.refused]++;
+    return false;
+  }
+  mergeInPlace(result.state, resolution);
+  result.merged++;
+  return true;
 }
 
 /**

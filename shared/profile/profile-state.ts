@@ -312,22 +312,32 @@ export interface CartView {
 
 /** Replay the cart events oldest first: quantities never go below zero; the latest price wins. */
 export function cartView(state: Pick<ProfileState, 'cart'>): CartView {
-  const quantities = new Map<string, number>();
-  const prices = new Map<string, number>();
-  for (let i = state.cart.length - 1; i >= 0; i--) {
-    const e = state.cart[i]!;
-    quantities.set(e.productId, Math.max(0, (quantities.get(e.productId) ?? 0) + e.quantity));
-    if (e.priceCents >= 0) prices.set(e.productId, e.priceCents);
-  }
+  // At most `PROFILE_LIMITS.cartEvents` entries: a nested scan per product instead of two Maps per call.
+  const cart = state.cart;
   let products = 0;
   let units = 0;
   let valueCents = 0;
-  for (const [productId, quantity] of quantities) {
+  for (let i = cart.length - 1; i >= 0; i--) {
+    const productId = cart[i]!.productId;
+    if (hasOlderEvent(cart, i, productId)) continue; // replayed from its oldest event already
+    let quantity = 0;
+    let price = -1;
+    for (let j = i; j >= 0; j--) {
+      const e = cart[j]!;
+      if (e.productId !== productId) continue;
+      quantity = Math.max(0, quantity + e.quantity);
+      if (e.priceCents >= 0) price = e.priceCents;
+    }
     if (quantity <= 0) continue;
     products++;
     units += quantity;
-    const price = prices.get(productId);
-    if (price !== undefined) valueCents += price * quantity;
+    if (price >= 0) valueCents += price * quantity;
   }
   return { products, units, valueCents };
+}
+
+/** Whether `cart` (newest first) holds an event of `productId` older than `cart[index]`. */
+function hasOlderEvent(cart: readonly CartEvent[], index: number, productId: string): boolean {
+  for (let j = cart.length - 1; j > index; j--) if (cart[j]!.productId === productId) return true;
+  return false;
 }

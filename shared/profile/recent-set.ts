@@ -51,6 +51,20 @@ export function touchRecent<K extends string | number>(
     list[index] = entry;
     return true;
   }
+  return insertRecent(list, key, at, limit);
+}
+
+/**
+ * {@link touchRecent} for a `key` the caller knows is not in `list` (it skips the search).
+ *
+ * @returns whether the list changed (false: full, and the key is older than every entry)
+ */
+export function insertRecent<K extends string | number>(
+  list: RecentEntry<K>[],
+  key: K,
+  at: number,
+  limit: number,
+): boolean {
   if (list.length >= limit) {
     const oldest = list[list.length - 1]!;
     if (!isNewer(at, key, oldest)) return false;
@@ -66,13 +80,52 @@ export function touchRecent<K extends string | number>(
     list[index] = oldest;
     return true;
   }
-  let index = 0;
-  while (index < list.length && !isNewer(at, key, list[index]!)) index++;
-  list.splice(index, 0, { key, at });
+  // Room left: append and shift forward to its place (a splice would allocate its result array).
+  const entry = { key, at };
+  let index = list.length;
+  list.push(entry);
+  while (index > 0 && isNewer(at, key, list[index - 1]!)) {
+    list[index] = list[index - 1]!;
+    index--;
+  }
+  list[index] = entry;
   return true;
 }
 
 /** Drop entries older than `minAt` (mutates `list`). */
 export function pruneRecent<K extends string | number>(list: RecentEntry<K>[], minAt: number): void {
   while (list.length > 0 && list[list.length - 1]!.at < minAt) list.pop();
+}
+
+/**
+ * Put `entry` at its place in `list`, kept newest first by `isNewer` (a strict order) and at most `limit`
+ * long: when full the oldest leaves, unless `entry` would be the oldest. In place, shifting the entries
+ * it overtakes (a splice allocates its result array per call). For the state's other bounded lists (cart
+ * log, logins, fingerprints); the recent sets themselves compare (at, key) inline, once per event.
+ *
+ * @param at - the index `entry` replaces, when it is an entry of the list seen again (it can then only
+ *   move forward); -1 for a new one
+ * @returns whether the list changed
+ */
+export function insertNewestFirst<T>(
+  list: T[],
+  entry: T,
+  limit: number,
+  isNewer: (a: T, b: T) => boolean,
+  at = -1,
+): boolean {
+  let index = at;
+  if (index < 0) {
+    index = list.length;
+    if (index >= limit) {
+      if (!isNewer(entry, list[index - 1]!)) return false;
+      index--;
+    } else list.push(entry);
+  }
+  while (index > 0 && isNewer(entry, list[index - 1]!)) {
+    list[index] = list[index - 1]!;
+    index--;
+  }
+  list[index] = entry;
+  return true;
 }

@@ -20,7 +20,7 @@
  *   stream delivers for one partition key; batching does not matter (property-tested).
  */
 import type { ContractEvent } from '../contract/event-contract';
-import type { RecentEntry } from '../profile/recent-set';
+import { insertNewestFirst, type RecentEntry } from '../profile/recent-set';
 
 /** Bounds of the risk state. */
 export const RISK_LIMITS = {
@@ -111,23 +111,23 @@ function touchFingerprint(list: FingerprintEntry[], key: number, hour: number, l
   addFingerprint(list, { key, at: hour, first: hour }, limit);
 }
 
-/** Join `seen` into `list` on its key (latest last sighting, earliest first), keeping the `limit` newest. */
+/**
+ * Join `seen` into `list` on its key (latest last sighting, earliest first), keeping the `limit` newest.
+ * `seen` is the caller's own object: the list keeps it when its key is new. In place, without splices
+ * (each allocated its result array): a joined entry only moves forward, a new one is shifted in.
+ */
 function addFingerprint(list: FingerprintEntry[], seen: FingerprintEntry, limit: number): void {
   const { key } = seen;
   let found = 0;
   while (found < list.length && list[found]!.key !== key) found++;
-  if (found === list.length) found = -1;
-  else if (list[found]!.at >= seen.at && list[found]!.first <= seen.first) return; // nothing to join
-  let entry: FingerprintEntry = { ...seen };
-  if (found >= 0) {
-    const old = list[found]!;
-    entry = { key, at: Math.max(old.at, seen.at), first: Math.min(old.first, seen.first) };
-    list.splice(found, 1);
+  if (found === list.length) {
+    insertNewestFirst(list, seen, limit, isNewerEntry);
+    return;
   }
-  let index = 0;
-  while (index < list.length && !isNewerEntry(entry, list[index]!)) index++;
-  list.splice(index, 0, entry);
-  if (list.length > limit) list.pop();
+  const old = list[found]!;
+  if (old.at >= seen.at && old.first <= seen.first) return; // nothing to join
+  const joined = { key, at: Math.max(old.at, seen.at), first: Math.min(old.first, seen.first) };
+  insertNewestFirst(list, joined, limit, isNewerEntry, found);
 }
 
 /**
@@ -139,8 +139,8 @@ function addFingerprint(list: FingerprintEntry[], seen: FingerprintEntry, limit:
  */
 export function mergeRiskStates(into: RiskState, from: RiskState): void {
   for (const atSec of from.logins) addLogin(into.logins, atSec);
-  for (const entry of from.devices) addFingerprint(into.devices, entry, RISK_LIMITS.devices);
-  for (const entry of from.networks) addFingerprint(into.networks, entry, RISK_LIMITS.networks);
+  for (const entry of from.devices) addFingerprint(into.devices, { ...entry }, RISK_LIMITS.devices);
+  for (const entry of from.networks) addFingerprint(into.networks, { ...entry }, RISK_LIMITS.networks);
   into.peakPerMinute = Math.max(into.peakPerMinute, from.peakPerMinute);
   if (from.gaps > into.gaps) {
     into.gapMs = from.gapMs;
@@ -149,13 +149,11 @@ export function mergeRiskStates(into: RiskState, from: RiskState): void {
   }
 }
 
+/** Insert a login time (newest first), keeping the newest `RISK_LIMITS.logins`. */
 function addLogin(logins: number[], atSec: number): void {
-  if (logins.length >= RISK_LIMITS.logins && atSec <= logins[logins.length - 1]!) return;
-  let index = 0;
-  while (index < logins.length && logins[index]! >= atSec) index++;
-  logins.splice(index, 0, atSec);
-  if (logins.length > RISK_LIMITS.logins) logins.pop();
+  insertNewestFirst(logins, atSec, RISK_LIMITS.logins, isLater);
 }
+const isLater = (a: number, b: number) => a > b;
 
 /** RFC 6298 §2.3 smoothing in integer ms (deterministic: same inputs, same state on every runtime). */
 function addGap(risk: RiskState, gapMs: number): void {
@@ -186,8 +184,13 @@ export function foldRiskEvent(
     addGap(risk, atMs - previousEventAt);
   }
   const minute = Math.floor(atMs / 60_000);
+  // The window is sorted by minute, newest first: its entries of this minute are one run.
   let sameMinute = 0;
-  for (const entry of dedupe) if (entry.at === minute) sameMinute++;
+  for (let i = 0; i < dedupe.length; i++) {
+    const at = dedupe[i]!.at;
+    if (at === minute) sameMinute++;
+    else if (at < minute) break;
+  }
   if (sameMinute > risk.peakPerMinute) risk.peakPerMinute = sameMinute;
   if (event.type === 'login') addLogin(risk.logins, Math.floor(atMs / 1000));
   const context = event.context;
