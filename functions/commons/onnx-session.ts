@@ -36,6 +36,25 @@ interface OutputExpectation {
   probabilities: boolean;
 }
 
+/** Every output `io` declares, in fetch order: the purchase head first, then what else the model serves. */
+function outputExpectationsOf(io: OnnxModelIo): OutputExpectation[] {
+  const { outputs, featureNames } = io;
+  const { purchase, churn, nextCategories, embedding, contributions } = outputs;
+  return [
+    { name: purchase.name, columns: 1, probabilities: true },
+    ...(churn === undefined ? [] : [{ name: churn.name, columns: 1, probabilities: true }]),
+    ...(nextCategories === undefined
+      ? []
+      : [{ name: nextCategories.name, columns: nextCategories.categories.length, probabilities: true }]),
+    ...(embedding === undefined
+      ? []
+      : [{ name: embedding.name, columns: embedding.size, probabilities: false }]),
+    ...[contributions?.purchase?.name, contributions?.churn?.name]
+      .filter((name): name is string => name !== undefined)
+      .map((name) => ({ name, columns: featureNames.length, probabilities: false })),
+  ];
+}
+
 /** The output's values, refused unless float32 of shape `[rows, columns]`, finite (and in [0, 1]). */
 function checkedValues(output: InferenceSession.ReturnType, expected: OutputExpectation, rows: number) {
   const { name, columns, probabilities } = expected;
@@ -58,10 +77,17 @@ function checkedValues(output: InferenceSession.ReturnType, expected: OutputExpe
 
 /** A loaded model. Call {@link OnnxModelSession.release} when it is no longer used. */
 export class OnnxModelSession {
+  /** What each declared output must hold, and their names: the same for every run of the session. */
+  private readonly expectations: readonly OutputExpectation[];
+  private readonly fetches: string[];
+
   private constructor(
     private readonly session: InferenceSession,
     private readonly io: OnnxModelIo,
-  ) {}
+  ) {
+    this.expectations = outputExpectationsOf(io);
+    this.fetches = this.expectations.map((e) => e.name);
+  }
 
   /**
    * Load `onnx` into onnxruntime-node; rejects with {@link ModelScoringError} when it cannot, or when
@@ -102,24 +128,12 @@ export class OnnxModelSession {
     const { Tensor } = await loadOrt();
     const { inputName, outputs, featureNames } = this.io;
     const { purchase, churn, nextCategories, embedding, contributions } = outputs;
-    const expectations: OutputExpectation[] = [
-      { name: purchase.name, columns: 1, probabilities: true },
-      ...(churn === undefined ? [] : [{ name: churn.name, columns: 1, probabilities: true }]),
-      ...(nextCategories === undefined
-        ? []
-        : [{ name: nextCategories.name, columns: nextCategories.categories.length, probabilities: true }]),
-      ...(embedding === undefined
-        ? []
-        : [{ name: embedding.name, columns: embedding.size, probabilities: false }]),
-      ...[contributions?.purchase?.name, contributions?.churn?.name]
-        .filter((name): name is string => name !== undefined)
-        .map((name) => ({ name, columns: featureNames.length, probabilities: false })),
-    ];
+    const { expectations, fetches } = this;
     let output: InferenceSession.ReturnType;
     try {
       output = await this.session.run(
         { [inputName]: new Tensor('float32', features, [rows, width]) },
-        expectations.map((e) => e.name),
+        fetches,
       );
     } catch (error) {
       throw new ModelScoringError(`onnxruntime cannot run it: ${String(error)}`);

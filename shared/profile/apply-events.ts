@@ -70,6 +70,7 @@ import {
   pruneRecent,
   touchRecent,
   type RecentEntry,
+  insertionSort,
 } from './recent-set';
 import { canonicalSequenceNumber, compareSequenceNumbers } from './sequence-number';
 
@@ -212,23 +213,6 @@ export function advanceTo(state: ProfileState, atMs: number): void {
   }
   state.lastEventAt = atMs;
   pruneRecent(state.dedupe, Math.floor(atMs / 60_000) - PROFILE_LIMITS.dedupeMaxAgeMinutes);
-}
-
-/**
- * Sort `list` in place by `compare`, as `Array.prototype.sort` would for a total order, without the
- * work array it allocates per call: for the state's short lists (≤ 8 entries), nearly sorted already
- * (a rescale only creates ties, a new shard mark is one entry out of place).
- */
-function insertionSort<T>(list: T[], compare: (a: T, b: T) => number): void {
-  for (let i = 1; i < list.length; i++) {
-    const entry = list[i]!;
-    let j = i;
-    while (j > 0 && compare(entry, list[j - 1]!) < 0) {
-      list[j] = list[j - 1]!;
-      j--;
-    }
-    list[j] = entry;
-  }
 }
 
 /** Canonical order of categories: score desc, then key asc. */

@@ -44,7 +44,7 @@ import {
   type ProfileState,
   type ShardMark,
 } from './profile-state';
-import type { RecentEntry } from './recent-set';
+import { insertionSort, type RecentEntry } from './recent-set';
 import type { CategoryPrediction, ProfileScore, ScoreReason } from '../model/model-outputs';
 import { estimateItemBytes } from './dynamodb-item-size';
 import type { AudienceMembership } from '../audiences/audience-evaluation';
@@ -1013,7 +1013,7 @@ function ages(value: unknown, field: string, now: number): RecentEntry[] {
   if (value === undefined) return entries;
   const ageOf = map(value, field);
   for (const key in ageOf) entries.push({ key, at: now - int(ageOf[key], field, key) });
-  return entries.sort(byRecency);
+  return insertionSort(entries, byRecency);
 }
 const byRecency = (a: RecentEntry, b: RecentEntry) =>
   b.at - a.at || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0);
@@ -1023,7 +1023,7 @@ function decodeReasons(value: unknown, field: string): ScoreReason[] {
   const reasons: ScoreReason[] = [];
   for (const key in contributionOf)
     reasons.push({ feature: featureNameOf(key), contribution: finite(contributionOf[key], field, key) });
-  return reasons.sort(byMagnitude);
+  return insertionSort(reasons, byMagnitude);
 }
 
 /** The v2 outputs beside the propensity; attributes a later layout adds are ignored, as v1 ignores these. */
@@ -1041,7 +1041,7 @@ function decodeScore(item: Record<string, unknown>): ProfileScore {
       const probability = probabilityOf(probabilityOfCategory[category], 'nextCategories', category);
       next.push({ category, probability });
     }
-    score.nextCategories = next.sort(byProbability);
+    score.nextCategories = insertionSort(next, byProbability);
   }
   if (item.reasons !== undefined) {
     const { purchase, churn } = map(item.reasons, 'reasons');

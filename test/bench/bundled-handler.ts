@@ -1,32 +1,42 @@
 /**
  * The ingest handler as Lambda runs it: `bundled-handler-entry.ts` built by esbuild with the stack's
- * bundling options (`FUNCTION_BUNDLE`: one minified CommonJS module, target node22) and loaded in this
- * process. Lambda never runs the TypeScript sources file by file; loaded that way (tsx), every import
- * crosses a module boundary and every re-exported binding is a getter, which costs measurably on the
- * hot path (README, "Benchmarks").
+ * bundling options (`FUNCTION_BUNDLE`: one minified CommonJS module, target node22) and timed in a
+ * node process of its own. Lambda never runs the TypeScript sources file by file; loaded that way (tsx),
+ * every import crosses a module boundary and every re-exported binding is a getter (README,
+ * "Benchmarks").
  */
+import type { KinesisStreamEvent } from 'aws-lambda';
 import { build } from 'esbuild';
-import { mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { FUNCTION_BUNDLE } from '../../infra/cdk/constructs/function-bundle';
-import { ONNX_RUNTIME_MODULE } from '../../infra/cdk/constructs/onnx-runtime-layer';
-
-/** The modules the bundle exports (the entry's exports, typed from the sources). */
-export type HandlerModules = typeof import('./bundled-handler-entry');
+import type { ServedModel } from '../../shared/model/served-model';
+import type { RunTimes } from './bench-report';
 
 const ROOT = path.resolve(__dirname, '../..');
+/** Inside the tree, so the bundle's externals resolve from its `node_modules` (as the layer's do in Lambda). */
+const OUT_DIR = path.join(ROOT, 'node_modules', '.cache', 'profile-stream-bench');
+/** Resolved at run time: the ONNX runtime (the layer in Lambda) and the emulators the workload names. */
+const EXTERNAL = ['onnxruntime-node', 'dynalite', 'kinesalite'];
 
 /**
- * Build the bundle into `node_modules/.cache` (inside the tree, so the externals resolve from its
- * `node_modules` as the layer's do in Lambda) and load it.
+ * Build the bundle, hand it the events and the model through files, and time `runs` passes (after
+ * `warmups`) of the production-config handler in a fresh node process.
  */
-export async function loadBundledHandler(): Promise<HandlerModules> {
-  const outdir = path.join(ROOT, 'node_modules', '.cache', 'profile-stream-bench');
-  mkdirSync(outdir, { recursive: true });
-  const outfile = path.join(outdir, `bundled-handler-${process.pid}.js`);
+export async function timeBundledHandler(
+  events: readonly KinesisStreamEvent[],
+  model: ServedModel,
+  runs: number,
+  warmups: number,
+): Promise<RunTimes> {
+  mkdirSync(OUT_DIR, { recursive: true });
+  const file = (name: string) => path.join(OUT_DIR, `${process.pid}-${name}`);
+  const bundle = file('bundled-handler.js');
   await build({
     entryPoints: [path.join(__dirname, 'bundled-handler-entry.ts')],
-    outfile,
+    outfile: bundle,
     bundle: true,
     platform: 'node',
     minify: FUNCTION_BUNDLE.minify,
@@ -34,10 +44,20 @@ export async function loadBundledHandler(): Promise<HandlerModules> {
     sourcesContent: FUNCTION_BUNDLE.sourcesContent,
     target: FUNCTION_BUNDLE.target,
     format: FUNCTION_BUNDLE.format,
-    // The layer provides onnxruntime-node in Lambda; here it resolves from node_modules.
-    external: [ONNX_RUNTIME_MODULE],
+    external: EXTERNAL,
     logLevel: 'error',
   });
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS bundle built just now
-  return require(outfile) as HandlerModules;
+  writeFileSync(file('events.json'), JSON.stringify(events));
+  writeFileSync(file('model.onnx'), model.onnx);
+  writeFileSync(file('metadata.json'), JSON.stringify(model.metadata));
+  const args = [
+    bundle,
+    file('events.json'),
+    file('model.onnx'),
+    file('metadata.json'),
+    String(runs),
+    String(warmups),
+  ];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout) as RunTimes;
 }

@@ -12,13 +12,12 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { randomBytes } from 'node:crypto';
-import * as sourceModules from './bundled-handler-entry';
-import type { HandlerModules } from './bundled-handler';
 import { marshallItem, unmarshallItem } from '../../functions/commons/dynamodb-attribute-values';
 import { toIngestRecords } from '../../functions/commons/kinesis-event';
-import { publishIngestTelemetry } from '../../functions/ingest/ingest-handler';
+import { createIngestHandler, publishIngestTelemetry } from '../../functions/ingest/ingest-handler';
+import { BUILT_IN_AUDIENCES } from '../../shared/audiences/audience-definition';
 import { metrics } from '../../functions/commons/telemetry';
-import type { CompiledAudienceSet } from '../../shared/audiences/audience-evaluation';
+import { compileAudienceSet, type CompiledAudienceSet } from '../../shared/audiences/audience-evaluation';
 import { profileExtrasOf, type ProfileExtras } from '../../shared/audiences/profile-extras';
 import { profileIdOf } from '../../shared/contract/event-contract';
 import { erasedAmong, TombstoneKeys } from '../../shared/erasure/tombstones';
@@ -39,6 +38,7 @@ import type { SequencedEvent } from '../../shared/profile/apply-events';
 import type { BatchScores, ProfileScore } from '../../shared/model/model-outputs';
 import { toProfileScores } from '../../shared/model/profile-score';
 import type { DecodePrivacy } from '../../shared/privacy/pseudonymise';
+import { createKeyedHasher } from '../../shared/privacy/keyed-hash';
 import { foldIntoTarget } from '../../shared/profile/profile-merge';
 import {
   decodeProfileItem,
@@ -52,10 +52,11 @@ import { median, percentile, timeRuns, type RunTimes } from './bench-report';
 /** Options of {@link runComputeBench}. */
 export interface ComputeBenchOptions {
   /**
-   * The handler as Lambda runs it (`loadBundledHandler`) with a scorer of its own: timed for the
-   * target's figure. Without it the production figure is of the TypeScript sources.
+   * Times the production-config handler as Lambda runs it (`timeBundledHandler`: the esbuild bundle,
+   * in a process of its own) over the same events, for the target's figure. Without it the production
+   * figure is of the TypeScript sources.
    */
-  bundled?: { modules: HandlerModules; scorer: ProfileScorer };
+  bundled?: (runs: number, warmups: number) => Promise<RunTimes>;
   /** Timed runs of the whole handler pass. @default 5 */
   runs?: number;
   /** Untimed runs first, so the JIT and onnxruntime are warm. @default 2 */
@@ -128,11 +129,12 @@ interface ProductionConfig {
   audiences: CompiledAudienceSet;
 }
 
-function productionConfig(modules: HandlerModules = sourceModules, key = randomBytes(32)): ProductionConfig {
+function productionConfig(): ProductionConfig {
+  const key = randomBytes(32);
   return {
-    privacy: { hasher: modules.createKeyedHasher(key), pseudonymiseIds: false },
-    tombstones: new modules.TombstoneKeys(key),
-    audiences: modules.compileAudienceSet(modules.BUILT_IN_AUDIENCES, 'built-in'),
+    privacy: { hasher: createKeyedHasher(key), pseudonymiseIds: false },
+    tombstones: new TombstoneKeys(key),
+    audiences: compileAudienceSet(BUILT_IN_AUDIENCES, 'built-in'),
   };
 }
 
@@ -322,12 +324,8 @@ async function prepareBatches(
 
 const MARSHALL = { removeUndefinedValues: true } as const;
 
-/**
- * The whole handler of `modules` (the sources or the bundle) over every batch, a fresh store each pass
- * (a second pass would only find duplicates).
- */
+/** The whole handler over every batch, a fresh store each pass (a second pass would only find duplicates). */
 async function timeHandler(
-  modules: HandlerModules,
   events: readonly KinesisStreamEvent[],
   scorer: ProfileScorer,
   records: number,
@@ -335,12 +333,12 @@ async function timeHandler(
   warmups: number,
   config: ProductionConfig | undefined,
 ): Promise<{ figures: HandlerFigures; store: InMemoryProfileStore }> {
-  let lastStore = new modules.InMemoryProfileStore();
+  let lastStore = new InMemoryProfileStore();
   const times = await timeRuns(runs, warmups, async () => {
-    const profiles = new modules.InMemoryProfileStore();
-    const handler = modules.createIngestHandler({
+    const profiles = new InMemoryProfileStore();
+    const handler = createIngestHandler({
       profiles,
-      quarantine: new modules.InMemoryQuarantine(),
+      quarantine: new InMemoryQuarantine(),
       scorer,
       ...(config === undefined
         ? {}
@@ -357,15 +355,16 @@ async function timeHandler(
     }
     lastStore = profiles;
   });
+  return { figures: figuresOf(times, records), store: lastStore };
+}
+
+function figuresOf(times: RunTimes, records: number): HandlerFigures {
   const medianMs = median(times.wallMs);
   return {
-    figures: {
-      runs: times,
-      medianMs,
-      eventsPerSecond: records / (medianMs / 1000),
-      eventsPerCpuSecond: records / (median(times.cpuMs) / 1000),
-    },
-    store: lastStore,
+    runs: times,
+    medianMs,
+    eventsPerSecond: records / (medianMs / 1000),
+    eventsPerCpuSecond: records / (median(times.cpuMs) / 1000),
   };
 }
 
@@ -409,21 +408,11 @@ export async function runComputeBench(
   const records = events.reduce((sum, e) => sum + e.Records.length, 0);
   const config = productionConfig();
 
-  const plain = await timeHandler(sourceModules, events, scorer, records, runs, warmups, undefined);
-  const production = await timeHandler(sourceModules, events, scorer, records, runs, warmups, config);
-  const { bundled } = options;
-  const productionBundled =
-    bundled === undefined
-      ? undefined
-      : await timeHandler(
-          bundled.modules,
-          events,
-          bundled.scorer,
-          records,
-          runs,
-          warmups,
-          productionConfig(bundled.modules),
-        );
+  // The bundle first, in its own process: this one's heap is still small.
+  const bundled =
+    options.bundled === undefined ? undefined : figuresOf(await options.bundled(runs, warmups), records);
+  const plain = await timeHandler(events, scorer, records, runs, warmups, undefined);
+  const production = await timeHandler(events, scorer, records, runs, warmups, config);
 
   const prepared = await prepareBatches(events, scorer, config);
   const stage = async (name: string, inHandlerPath: boolean, fn: () => Promise<void> | void) => {
@@ -544,9 +533,9 @@ export async function runComputeBench(
     records,
     batches: events.length,
     plain: plain.figures,
-    production: (productionBundled ?? production).figures,
-    productionBundled: productionBundled !== undefined,
-    ...(productionBundled === undefined ? {} : { productionSources: production.figures }),
+    production: bundled ?? production.figures,
+    productionBundled: bundled !== undefined,
+    ...(bundled === undefined ? {} : { productionSources: production.figures }),
     stages,
     // The stages run from the sources: their remainder is against the sources' pass.
     unaccountedMs: median(production.figures.runs.cpuMs) - inHandler,

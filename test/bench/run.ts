@@ -16,7 +16,7 @@ import { startLocalCloud, type LocalCloud } from '../../infra/local/emulators';
 import { benchModel, InMemoryOnnxScorer, publishBenchModel } from './bench-model';
 import { formatTable, machineInfo, median, statusOf, writeJsonReport, type ResultRow } from './bench-report';
 import { buildBenchWorkload, defaultWorkloadRecords, SHARD_COUNT, BATCH_SIZE } from './bench-workload';
-import { loadBundledHandler } from './bundled-handler';
+import { timeBundledHandler } from './bundled-handler';
 import { runComputeBench, type ComputeBenchResult, type StageTiming } from './compute-bench';
 import { archivedBytesPerEvent, costReport, costTargetRows, measuredUsage } from './cost-report';
 import { runItemSizeBench, type ItemSizeResult } from './item-size-bench';
@@ -380,8 +380,8 @@ async function main(): Promise<void> {
     console.log(`[${elapsed()}] part 1: handler compute in memory (warm-up, then ${options.runs} runs)…`);
     const scorer = await InMemoryOnnxScorer.create(model);
     // The target's figure is of the handler as Lambda runs it: the stack's esbuild bundle.
-    const modules = await loadBundledHandler();
-    const bundled = { modules, scorer: await modules.InMemoryOnnxScorer.create(model) };
+    const bundled = (runs: number, warmups: number) =>
+      timeBundledHandler(workload.interleaved, model, runs, warmups);
     compute = await runComputeBench(workload.interleaved, scorer, { runs: options.runs, bundled });
     const { profileItems: _items, ...figures } = compute;
     report.compute = figures;
