@@ -90,7 +90,10 @@ describe('no personal data at rest after a local run', () => {
     );
     expect(findNeedles(stored, needles)).toEqual([]);
     const quarantined = await readQuarantine(pipeline);
-    expect(quarantined).toHaveLength(manifest.malformed.length);
+    // A batch redelivered after a failed profile (e.g. one frozen meanwhile by an identify on the other
+    // shard) quarantines its refused records again: the same records, counted once (as `npm start` does).
+    const distinct = new Set(quarantined.map((q) => `${q.shardId}:${q.sequenceNumber}`));
+    expect(distinct.size).toBe(manifest.malformed.length);
     expect(
       quarantined.filter((q) => (q as { personalFieldsRemoved?: number }).personalFieldsRemoved! > 0).length,
     ).toBeGreaterThan(3);
