@@ -500,11 +500,11 @@ export async function runComputeBench(
         );
       }
     }),
+    await stage('  of which risk score (assessRisk, passed on to the item)', false, () => {
+      for (const batch of prepared) for (const state of batch.changed) assessRisk(state);
+    }),
     await stage('state → item (encodeProfileItem)', true, () => {
       for (const batch of prepared) encodeAll(batch);
-    }),
-    await stage('  of which risk score (assessRisk)', false, () => {
-      for (const batch of prepared) for (const state of batch.changed) assessRisk(state);
     }),
     await storeStage(prepared, runs),
     await stage('telemetry (metrics + log line per batch)', true, () => {
