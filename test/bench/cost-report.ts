@@ -261,7 +261,17 @@ export interface CostTopologies {
   weeklyTraining: LocalTopology;
   provisionedWeeklyTraining: LocalTopology;
   provisionedWeeklyTrainingBatchesOf500: LocalTopology;
+  /** The same with auto scaling aiming at {@link STEADY_STREAM_TARGET_UTILISATION_PERCENT}. */
+  provisionedWeeklyTrainingBatchesOf500AtHighUtilisation: LocalTopology;
 }
+
+/**
+ * `-c profilesTableTargetUtilisationPercent=90` (the most Application Auto Scaling accepts for
+ * DynamoDB): less headroom bought for a stream that does not burst. Above the provisioned rate a
+ * burst uses the table's burst capacity (up to 300 s of unused capacity), then throttles: ingest reports
+ * the throttled profiles and Lambda redelivers them (nothing is lost, the batch is late).
+ */
+export const STEADY_STREAM_TARGET_UTILISATION_PERCENT = 90;
 
 /**
  * Weekly training (`-c trainingRateHours=168`): each event is read by one run instead of seven. The
@@ -282,6 +292,12 @@ export function synthesizeCostTopologies(): CostTopologies {
       ...provisioned,
       ...WEEKLY_TRAINING,
       ingestBatchSize: 500,
+    }),
+    provisionedWeeklyTrainingBatchesOf500AtHighUtilisation: synthesizeTopology({
+      ...provisioned,
+      ...WEEKLY_TRAINING,
+      ingestBatchSize: 500,
+      profilesTableTargetUtilisationPercent: STEADY_STREAM_TARGET_UTILISATION_PERCENT,
     }),
   };
 }
@@ -329,6 +345,11 @@ export function costReport(
     at1000('the same + ingestBatchSize=500', topologies.provisionedWeeklyTrainingBatchesOf500, {
       usage: clean,
     }),
+    at1000(
+      `the same + ${STEADY_STREAM_TARGET_UTILISATION_PERCENT} % target utilisation`,
+      topologies.provisionedWeeklyTrainingBatchesOf500AtHighUtilisation,
+      { usage: clean },
+    ),
   ];
   const inputs = { storedBytesPerEvent, archiveTombstoneReadsPerEvent: usage.dynamodbWritesPerEvent };
   const breakdowns: CostBreakdown[] = columns.map((column) => {
