@@ -13,3 +13,6 @@ export const FUNCTION_BUNDLE = {
   target: 'node22',
   format: 'cjs',
 } as const;
+
+/** `NODE_OPTIONS` of every function: stack traces through the bundle's source map. */
+export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';

@@ -12,7 +12,7 @@ import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
 import type { ConfigVariable } from '../../../functions/commons/config';
 import { METRICS_NAMESPACE } from '../../../functions/commons/telemetry-contract';
-import { FUNCTION_BUNDLE } from './function-bundle';
+import { FUNCTION_BUNDLE, FUNCTION_NODE_OPTIONS } from './function-bundle';
 import { ONNX_RUNTIME_MODULE } from './onnx-runtime-layer';
 
 /** The functions of the pipeline; each lives in `functions/<name>/handler.ts`. */
@@ -171,7 +171,7 @@ export class ProfileFunction<N extends ProfileFunctionName = ProfileFunctionName
       logGroup,
       layers: props.onnxRuntimeLayer ? [props.onnxRuntimeLayer] : [],
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
         POWERTOOLS_SERVICE_NAME: props.name,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         LOG_LEVEL: props.logLevel ?? 'INFO',
