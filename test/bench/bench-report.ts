@@ -14,6 +14,34 @@ export function median(samples: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/**
+ * A distribution-free confidence interval of the median: the order statistics x(k) and x(n+1-k) with
+ * the largest k whose binomial tail P(B(n, ½) < k) stays within (1 − level)/2 (each sample falls below
+ * the true median with probability ½, whatever the distribution). Needs no assumption about the
+ * machine's noise; undefined when there are too few samples for the level (fewer than 6 at 95 %).
+ *
+ * @returns the bounds and the interval's exact coverage
+ */
+export function medianConfidenceInterval(
+  samples: readonly number[],
+  level = 0.95,
+): { low: number; high: number; coverage: number } | undefined {
+  const n = samples.length;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const tail = (1 - level) / 2;
+  // Binomial(n, ½) cumulative probabilities P(B < k), k = 0, 1, …
+  let below = 0;
+  let term = 0.5 ** n; // P(B = 0)
+  let k = 0;
+  while (k < n >> 1 && below + term <= tail) {
+    below += term;
+    term *= (n - k) / (k + 1);
+    k++;
+  }
+  if (k === 0) return undefined;
+  return { low: sorted[k - 1]!, high: sorted[n - k]!, coverage: 1 - 2 * below };
+}
+
 /** Nearest-rank percentile (`p` in 0..100) of some samples. */
 export function percentile(samples: readonly number[], p: number): number {
   if (samples.length === 0) return Number.NaN;

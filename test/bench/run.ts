@@ -14,9 +14,17 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startLocalCloud, type LocalCloud } from '../../infra/local/emulators';
 import { benchModel, InMemoryOnnxScorer, publishBenchModel } from './bench-model';
-import { formatTable, machineInfo, median, statusOf, writeJsonReport, type ResultRow } from './bench-report';
+import {
+  formatTable,
+  machineInfo,
+  median,
+  medianConfidenceInterval,
+  statusOf,
+  writeJsonReport,
+  type ResultRow,
+} from './bench-report';
 import { buildBenchWorkload, defaultWorkloadRecords, SHARD_COUNT, BATCH_SIZE } from './bench-workload';
-import { timeBundledHandler } from './bundled-handler';
+import { BUNDLED_HANDLER_PROCESSES, timeBundledHandler } from './bundled-handler';
 import { runComputeBench, type ComputeBenchResult, type StageTiming } from './compute-bench';
 import { archivedBytesPerEvent, costReport, costTargetRows, measuredUsage } from './cost-report';
 import { runItemSizeBench, type ItemSizeResult } from './item-size-bench';
@@ -92,6 +100,14 @@ interface BenchOptions {
 
 const ms = (value: number) => Math.round(value * 1000) / 1000;
 
+/** The distribution-free 95 % interval of the median run, as events per second over `records`. */
+function medianInterval(wallMs: readonly number[], records: number): string {
+  const ci = medianConfidenceInterval(wallMs);
+  if (ci === undefined) return 'too few runs for a 95 % interval of the median';
+  const rate = (runMs: number) => Math.round(records / (runMs / 1000)).toLocaleString('en-US');
+  return `${(ci.coverage * 100).toFixed(1)} % interval of the median ${rate(ci.high)}–${rate(ci.low)} events/s`;
+}
+
 function computeRows(result: ComputeBenchResult): ResultRow[] {
   const section = '1 compute';
   const { plain, production } = result;
@@ -105,11 +121,11 @@ function computeRows(result: ComputeBenchResult): ResultRow[] {
   const rows: ResultRow[] = [
     {
       section,
-      metric: `handler, production config, in-memory store, real ONNX${result.productionBundled ? ', esbuild bundle' : ''} (median of ${runs}, wall)`,
+      metric: `handler, production config, in-memory store, real ONNX${result.productionBundled ? `, esbuild bundle, ${BUNDLED_HANDLER_PROCESSES} processes` : ''} (median of ${runs}, wall)`,
       value: production.eventsPerSecond,
       unit: 'events/s',
       target: { comparison: '>=', value: TARGETS.computeEventsPerSecond },
-      note: `fingerprint key, tombstone check, built-in audiences, merges, traits, risk; ${result.records} records in ${result.batches} batches, ${ms(total)} ms; best run ${best(production)} events/s`,
+      note: `fingerprint key, tombstone check, built-in audiences, merges, traits, risk; ${result.records} records in ${result.batches} batches, ${ms(total)} ms; ${medianInterval(production.runs.wallMs, result.records)}; best run ${best(production)} events/s`,
     },
     {
       section,
