@@ -113,12 +113,18 @@ export class OnnxModelSession {
   private readonly expectations: readonly OutputExpectation[];
   private readonly fetches: string[];
 
+  /** Where each fetched output's values sit in a run's checked values (fetch order). */
+  private readonly positions: ReadonlyMap<string, number>;
+
   private constructor(
     private readonly session: InferenceSession,
     private readonly io: OnnxModelIo,
+    // Kept from load, so a run does not await the module again (one promise hop per batch less).
+    private readonly Tensor: typeof import('onnxruntime-node').Tensor,
   ) {
     this.expectations = outputExpectationsOf(io);
     this.fetches = this.expectations.map((e) => e.name);
+    this.positions = new Map(this.fetches.map((name, i) => [name, i]));
   }
 
   /**
@@ -132,7 +138,7 @@ export class OnnxModelSession {
     io: OnnxModelIo | OnnxModelIoV1,
     options?: InferenceSession.SessionOptions,
   ): Promise<OnnxModelSession> {
-    const { InferenceSession } = await loadOrt();
+    const { InferenceSession, Tensor } = await loadOrt();
     let session: InferenceSession;
     try {
       session = await (options === undefined
@@ -147,7 +153,7 @@ export class OnnxModelSession {
       await session.release();
       throw new ModelScoringError(misfit);
     }
-    return new OnnxModelSession(session, serving);
+    return new OnnxModelSession(session, serving, Tensor);
   }
 
   /**
@@ -157,7 +163,7 @@ export class OnnxModelSession {
    * finite embedding, `[rows, F]` finite contributions).
    */
   async runHeads(features: Float32Array, rows: number, width: number): Promise<HeadScores> {
-    const { Tensor } = await loadOrt();
+    const { Tensor, positions } = this;
     const { inputName, outputs, featureNames } = this.io;
     const { purchase, churn, nextCategories, embedding, contributions } = outputs;
     const { expectations, fetches } = this;
@@ -170,8 +176,8 @@ export class OnnxModelSession {
     } catch (error) {
       throw new ModelScoringError(`onnxruntime cannot run it: ${String(error)}`);
     }
-    const values = new Map(expectations.map((e) => [e.name, checkedValues(output, e, rows)]));
-    const valuesOf = (name: string) => values.get(name)!;
+    const values = expectations.map((e) => checkedValues(output, e, rows));
+    const valuesOf = (name: string) => values[positions.get(name)!]!;
     return {
       purchase: valuesOf(purchase.name),
       ...(churn === undefined ? {} : { churn: valuesOf(churn.name) }),
