@@ -235,9 +235,9 @@ class SubgraphBuilder {
     return name;
   }
 
-  /** A scalar int64 (an index, e.g. of `Gather`). */
-  index(name: string, value: number): string {
-    this.initializers.push({ name, dims: [], dataType: DataType.INT64, int64Data: [value] });
+  /** An int64 vector (e.g. the shape `Reshape` takes). */
+  int64s(name: string, values: number[]): string {
+    this.initializers.push({ name, dims: [values.length], dataType: DataType.INT64, int64Data: values });
     return name;
   }
 }
@@ -617,12 +617,20 @@ export function attributionNodes(
       g.node('Mul', [gradient, z], OUTPUT_NAMES[members[0]!]);
       continue;
     }
-    // [H, batch, F]: each head's contributions are its slice along the head axis.
+    // [H, batch, F] → [H · batch, F] (a view) → H equal [batch, F] blocks of rows, one per head, in
+    // one node: Gather per head would take three (onnxruntime rewrites them to Split + a Squeeze each).
     const all = g.node('Mul', [gradient, z], `${prefix}_contributions`);
-    members.forEach((head, h) => {
-      g.node('Gather', [all, g.index(`${prefix}_${head}_index`, h)], OUTPUT_NAMES[head], [
-        { name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 },
-      ]);
+    const rows = g.node(
+      'Reshape',
+      [all, g.int64s(`${prefix}_rows_shape`, [-1, featureCount])],
+      `${prefix}_contribution_rows`,
+    );
+    g.nodes.push({
+      name: `${prefix}_split`,
+      opType: 'Split',
+      input: [rows],
+      output: members.map((head) => OUTPUT_NAMES[head]),
+      attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
     });
   }
   return { nodes: g.nodes, initializers: g.initializers, outputs, methods };
