@@ -23,10 +23,20 @@
  *   s·(1 − s)). Completeness only in the limit: the error falls as 1/m for relu networks (each
  *   kink on the path is sampled, not integrated) and costs m forward and backward passes.
  *
+ * How the graph is built, for speed: onnxruntime's cost on ingest's batches (≈ 16 rows) is mostly
+ * per node, not per value, so the rescale subgraph is written in as few nodes as it can be. Relu
+ * layers take four nodes (five when a layer above reads them; {@link rescaledReluLayer}) instead of
+ * nine, rescaled heads of the same layout (the trainer's purchase and churn heads) run stacked along
+ * a leading head axis and are split at the end, and the constant gradient above the topmost
+ * nonlinear layer is folded into that layer's transposed kernel. On the bench model (45 → 32 → 16
+ * trunk, purchase and churn 16 → 4 → 1, next categories) the whole graph went from 76 nodes (61 after
+ * onnxruntime's fusions) to 48 (33), and a 16-row run from 0.133 to 0.092 CPU ms (0.047 without
+ * attributions), 2026-12-01 on a 2-core machine at load ≈ 9 (README, Features and scoring).
+ *
  * Cost (`test/bench/attribution-cost.ts`, 100 rows, one thread, FEATURE_COUNT → 32 → 16 trunk and
- * two heads, on a loaded 2-core machine): probabilities alone 0.09–0.13 ms; rescale adds 0.19–0.27
- * ms (heads on the embedding share one trunk pass); integrated gradients with m = 16 adds 1.7–2.4 ms,
- * more than ingest's whole per-batch budget at 50,000 events/s (2 ms per 100 events).
+ * two heads reading it directly, on a loaded 2-core machine, load ≈ 8.8): probabilities alone 0.057
+ * ms; rescale adds 0.152 ms (0.196 before the node count came down); integrated gradients with
+ * m = 16 adds 1.5 ms, about ingest's whole per-batch budget at 50,000 events/s (2 ms per 100 events).
  *
  * Raw-feature axis: z_i = (x_i − mean_i) / std_i, so an attribution with respect to the raw x_i
  * from x0 = mean is (x_i − mean_i) · ∂logit/∂x_i = z_i · std_i · ∂logit/∂z_i / std_i: the same number.
