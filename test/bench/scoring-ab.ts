@@ -5,7 +5,8 @@
  * pass of this tree over the bench workload records every feature matrix it scores (≈ 16 rows per
  * batch); both trees' scorers then replay exactly those calls in alternating rounds in this one
  * process, so a noisy machine weighs on both alike. Prints CPU ms per 1,000 records (medians) and the
- * paired ratio. `--base` as for `handler-ab.ts` (e.g. `git archive <commit> | tar -x -C <dir>` with
+ * paired ratio; `--evict-mb 1` sweeps 1 MB before each call, so the runs start cache-cold as they do in
+ * the handler (there they cost 2–3× more). `--base` as for `handler-ab.ts` (e.g. `git archive <commit> | tar -x -C <dir>` with
  * `node_modules` linked). Not part of `npm run bench`.
  */
 // Must stay the first import: it configures the telemetry the handler modules create when they load.
@@ -63,20 +64,42 @@ async function recordedCalls(
   return calls;
 }
 
-/** CPU ms spent replaying `calls` through `scorer`. */
-async function replay(scorer: ProfileScorer, calls: readonly ScoreCall[]): Promise<number> {
-  const cpu = process.cpuUsage();
-  for (const [features, rows, width] of calls) await scorer.score(features, rows, width);
-  const used = process.cpuUsage(cpu);
-  return (used.user + used.system) / 1000;
+/**
+ * CPU ms spent in `scorer.score` replaying `calls`. With `evict` (a buffer), every call is preceded by
+ * a sweep over it, untimed: in the handler the decoding, folding and encoding between two batches
+ * evict onnxruntime's working set from the caches, and back-to-back calls would hide that.
+ */
+async function replay(
+  scorer: ProfileScorer,
+  calls: readonly ScoreCall[],
+  evict: Float64Array | undefined,
+): Promise<number> {
+  let micros = 0;
+  for (const [features, rows, width] of calls) {
+    // One write per 64-byte line is enough to take the line.
+    if (evict !== undefined) for (let i = 0; i < evict.length; i += 8) evict[i]! += 1;
+    const cpu = process.cpuUsage();
+    await scorer.score(features, rows, width);
+    const used = process.cpuUsage(cpu);
+    micros += used.user + used.system;
+  }
+  return micros / 1000;
 }
 
 async function main(): Promise<void> {
   const options = new Command()
     .requiredOption('--base <dir>', 'the other source tree (its node_modules resolvable)')
     .option('--rounds <n>', 'timed rounds per tree', positiveInt, 11)
+    .option(
+      '--evict-mb <n>',
+      'sweep this many MB before every call (cold caches, as in the handler)',
+      Number,
+      0,
+    )
     .parse()
-    .opts<{ base: string; rounds: number }>();
+    .opts<{ base: string; rounds: number; evictMb: number }>();
+  const evict =
+    options.evictMb > 0 ? new Float64Array(Math.ceil((options.evictMb * 1024 * 1024) / 8)) : undefined;
   const base: typeof import('./bench-model') = await import(
     path.join(path.resolve(options.base), 'test/bench/bench-model.ts')
   );
@@ -92,12 +115,12 @@ async function main(): Promise<void> {
     `${calls.length} scorer calls, ${rows} rows (${(rows / calls.length).toFixed(1)} per call), ${records} records`,
   );
 
-  for (let warm = 0; warm < 3; warm++) for (const { scorer } of scorers) await replay(scorer, calls);
+  for (let warm = 0; warm < 3; warm++) for (const { scorer } of scorers) await replay(scorer, calls, evict);
   const samples = scorers.map(() => [] as number[]);
   for (let round = 0; round < options.rounds; round++) {
     // Alternate which tree goes first, so neither always runs on the other's garbage.
     for (const index of round % 2 === 0 ? [0, 1] : [1, 0]) {
-      samples[index]!.push(((await replay(scorers[index]!.scorer, calls)) / records) * 1000);
+      samples[index]!.push(((await replay(scorers[index]!.scorer, calls, evict)) / records) * 1000);
     }
   }
   scorers.forEach(({ name }, index) => {
