@@ -12,7 +12,7 @@ import {
 } from '../../shared/model/model-metadata';
 import type { BatchScores } from '../../shared/model/model-outputs';
 import { ModelScoringError } from '../../shared/model/model-scoring-error';
-import { type HeadScores, OnnxModelSession } from './onnx-session';
+import { type HeadScores, OnnxModelSession, SERVING_SESSION_OPTIONS } from './onnx-session';
 import { HotReloadedPointer } from './hot-reloaded-pointer';
 import { readObjectIfExists } from './s3-objects';
 
@@ -54,7 +54,8 @@ interface LoadedModel {
 /**
  * The current model from S3, cached per container: a pointer object (`models/current.json`) names a
  * versioned ONNX file and its metadata (v2, or v1 served as purchase-only). Each batch is ONE
- * inference fetching every output the metadata declares. The pointer is looked at most every `pollMs`; a new model is
+ * inference fetching every output the metadata declares, on the calling thread
+ * ({@link SERVING_SESSION_OPTIONS}). The pointer is looked at most every `pollMs`; a new model is
  * swapped in between batches, so a batch in flight always finishes on the session it started with.
  */
 export class S3ModelScorer implements ProfileScorer {
@@ -148,7 +149,7 @@ export class S3ModelScorer implements ProfileScorer {
     if (corrupt !== undefined) throw new ModelRefusedError(modelVersion, corrupt);
     let model: LoadedModel;
     try {
-      model = { metadata, session: await OnnxModelSession.load(bytes, metadata) };
+      model = { metadata, session: await OnnxModelSession.load(bytes, metadata, SERVING_SESSION_OPTIONS) };
     } catch (error) {
       if (error instanceof ModelScoringError) throw new ModelRefusedError(modelVersion, error.reason);
       throw error;

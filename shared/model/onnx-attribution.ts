@@ -23,10 +23,20 @@
  *   s·(1 − s)). Completeness only in the limit: the error falls as 1/m for relu networks (each
  *   kink on the path is sampled, not integrated) and costs m forward and backward passes.
  *
+ * How the graph is built, for speed: onnxruntime's cost on ingest's batches (≈ 16 rows) is mostly
+ * per node, not per value, so the rescale subgraph is written in as few nodes as it can be. Relu
+ * layers take four nodes (five when a layer above reads them; {@link rescaledReluLayer}) instead of
+ * nine, rescaled heads of the same layout (the trainer's purchase and churn heads) run stacked along
+ * a leading head axis and are split at the end, and the constant gradient above the topmost
+ * nonlinear layer is folded into that layer's transposed kernel. On the bench model (45 → 32 → 16
+ * trunk, purchase and churn 16 → 4 → 1, next categories) the whole graph went from 76 nodes (61 after
+ * onnxruntime's fusions) to 48 (33), and a 16-row run from 0.133 to 0.092 CPU ms (0.047 without
+ * attributions), 2026-12-01 on a 2-core machine at load ≈ 9 (README, Features and scoring).
+ *
  * Cost (`test/bench/attribution-cost.ts`, 100 rows, one thread, FEATURE_COUNT → 32 → 16 trunk and
- * two heads, on a loaded 2-core machine): probabilities alone 0.09–0.13 ms; rescale adds 0.19–0.27
- * ms (heads on the embedding share one trunk pass); integrated gradients with m = 16 adds 1.7–2.4 ms,
- * more than ingest's whole per-batch budget at 50,000 events/s (2 ms per 100 events).
+ * two heads reading it directly, on a loaded 2-core machine, load ≈ 8.8): probabilities alone 0.057
+ * ms; rescale adds 0.152 ms (0.196 before the node count came down); integrated gradients with
+ * m = 16 adds 1.5 ms, about ingest's whole per-batch budget at 50,000 events/s (2 ms per 100 events).
  *
  * Raw-feature axis: z_i = (x_i − mean_i) / std_i, so an attribution with respect to the raw x_i
  * from x0 = mean is (x_i − mean_i) · ∂logit/∂x_i = z_i · std_i · ∂logit/∂z_i / std_i: the same number.
@@ -214,11 +224,11 @@ const floatTensor = (name: string, dims: number[], values: number[]): onnx.ITens
   floatData: values,
 });
 
-const transpose = (matrix: number[][]): number[] =>
-  (matrix[0] ?? []).flatMap((_, j) => matrix.map((row) => row[j] as number));
-
-/** Below this |pre − pre0| a unit's secant slope is replaced by its derivative at the baseline. */
+/** Below this |pre − pre0| a sigmoid unit's secant slope is replaced by its derivative at the baseline. */
 const RESCALE_EPSILON = 1e-4;
+
+/** The smallest normal float32: stands in for a baseline pre-activation of exactly 0 (see below). */
+const MIN_NORMAL_FLOAT32 = 2 ** -126;
 
 /** Nodes and initializers under construction; every node is named after its one output. */
 class SubgraphBuilder {
@@ -234,7 +244,41 @@ class SubgraphBuilder {
     this.initializers.push(floatTensor(name, dims, values));
     return name;
   }
+
+  /** An int64 vector (e.g. the shape `Reshape` takes). */
+  int64s(name: string, values: number[]): string {
+    this.initializers.push({ name, dims: [values.length], dataType: DataType.INT64, int64Data: values });
+    return name;
+  }
 }
+
+/**
+ * The same layer of H heads whose attributions are computed together, one per head with its
+ * baseline. H = 1 for a head alone and for the trunk the heads share. `stacked` (H ≥ 2): the
+ * group's tensors carry a leading head axis, [H, batch, width], and its constants [H, 1, width] or
+ * [H, in, out], so one node serves every head of the group (onnxruntime's cost here is mostly per
+ * node, not per value: 100-row tensors of at most a few thousand values).
+ */
+interface LayerGroup {
+  layers: readonly DenseLayerWeights[];
+  baselines: readonly { pre: number[]; activation: number[] }[];
+  stacked: boolean;
+}
+
+/** A per-unit constant, one row per head: [width], or [H, 1, width] stacked (broadcast over the rows). */
+function unitConstant(g: SubgraphBuilder, name: string, perHead: number[][], stacked: boolean): string {
+  const width = perHead[0]!.length;
+  return g.constant(name, stacked ? [perHead.length, 1, width] : [width], perHead.flat());
+}
+
+/** A [rows][columns] matrix per head: [rows, columns], or [H, rows, columns] stacked. */
+function matrixConstant(g: SubgraphBuilder, name: string, perHead: number[][][], stacked: boolean): string {
+  const dims = [perHead[0]!.length, perHead[0]![0]?.length ?? 0];
+  return g.constant(name, stacked ? [perHead.length, ...dims] : dims, perHead.flat(2));
+}
+
+const transposed = (matrix: readonly number[][]): number[][] =>
+  (matrix[0] ?? []).map((_, j) => matrix.map((row) => row[j] as number));
 
 /** One layer of the attribution's forward pass: what the next layer reads and the layer's slope. */
 interface ForwardLayer {
@@ -242,34 +286,108 @@ interface ForwardLayer {
   output: string;
   /** Tensor of d a / d pre to backpropagate with, or undefined for a linear layer (slope 1). */
   slope: string | undefined;
+  /**
+   * The kernel per head that the backward pass carries the gradient through, [in][out] as the layer
+   * has it, except that a rescaled relu layer's columns are multiplied by σ (see
+   * {@link rescaledReluLayer}).
+   */
+  kernels: number[][][];
+}
+
+const negatedWhere = (layer: DenseLayerWeights, flip: readonly boolean[]): number[][] =>
+  layer.weights.map((row) => row.map((w, j) => (flip[j] ? -w : w)));
+
+/**
+ * A relu layer under the rescale rule in four nodes (five when a layer above reads its output),
+ * exact where the secant is 0 or 1 and never dividing by zero. With pre0 the unit's baseline
+ * pre-activation and Δ = pre − pre0:
+ *
+ * - pre0 > 0 (active at the baseline): Δa = max(Δ, −pre0), so the secant is 1 while the unit stays
+ *   active and pre0 / −Δ once it switches off. With t = −Δ: slope = pre0 / max(t, pre0).
+ * - pre0 ≤ 0 (inactive): Δa = max(Δ − |pre0|, 0), so the secant is 0 until Δ passes |pre0| and
+ *   1 − |pre0| / Δ after. With t = Δ: slope = 1 − |pre0| / max(t, |pre0|).
+ *
+ * So with σ = −1 for active units and +1 for inactive ones, t = σΔ comes out of the MatMul with the
+ * unit's kernel column multiplied by σ (a sign flip, exact), r = |pre0| / max(t, |pre0|) ∈ (0, 1],
+ * and σ · slope = α − r with α = 0 for active units, 1 for inactive ones: `Max`, `Div`, `Sub`
+ * instead of the Add, Relu, Sub, Abs, Less, Where, Div, Where the general form takes (which gets
+ * Δa by cancellation, so it must replace the secant by the derivative where |Δ| < ε; here the
+ * secant is exactly the derivative there unless |pre0| < |Δ|). The layer hands on Δa = (σ · slope)
+ * · t, and the backward pass takes the σ-folded slope with the same σ-flipped kernel, transposed,
+ * so σ cancels (σ² = 1). A baseline of exactly 0 (the kink) counts as inactive with |pre0| the
+ * smallest normal float32: slope 0 below, 1 − 2⁻¹²⁶ / Δ above.
+ */
+function rescaledReluLayer(
+  g: SubgraphBuilder,
+  input: string,
+  group: LayerGroup,
+  name: string,
+  handsOn: boolean,
+): ForwardLayer {
+  const active = group.baselines.map((baseline) => baseline.pre.map((v) => v > 0));
+  const kernels = group.layers.map((layer, h) => negatedWhere(layer, active[h]!));
+  const { stacked } = group;
+  const kernel = matrixConstant(g, `${name}_signed_kernel`, kernels, stacked);
+  const t = g.node('MatMul', [input, kernel], `${name}_signed_delta_pre`);
+  const knee = unitConstant(
+    g,
+    `${name}_baseline_distance_to_kink`,
+    group.baselines.map((baseline) => baseline.pre.map((v) => Math.max(Math.abs(v), MIN_NORMAL_FLOAT32))),
+    stacked,
+  );
+  const ratio = g.node('Div', [knee, g.node('Max', [t, knee], `${name}_bounded`)], `${name}_ratio`);
+  const inactive = unitConstant(
+    g,
+    `${name}_inactive_at_baseline`,
+    active.map((units) => units.map((a) => (a ? 0 : 1))),
+    stacked,
+  );
+  const slope = g.node('Sub', [inactive, ratio], `${name}_signed_multiplier`);
+  // The topmost nonlinear layer's Δa would feed no node: not emitted (onnxruntime runs dead nodes).
+  return { output: handsOn ? g.node('Mul', [slope, t], `${name}_delta`) : '', slope, kernels };
 }
 
 /**
  * One dense layer of the attribution's forward pass, named `<prefix>_dense_<l>_*`.
  *
  * Integrated gradients runs the layer on the path points and keeps the activation's derivative.
- * Rescale carries differences from the baseline: Δpre = Δa_in · W (the bias cancels), pre = Δpre +
- * pre0, and the slope is the secant Δa / Δpre, or the derivative at the baseline where |Δpre| < ε
- * (where the secant is 0/0 and either slope moves the logit by less than ε · |weights|).
+ * Rescale carries differences from the baseline: Δpre = Δa_in · W (the bias cancels); relu layers
+ * as {@link rescaledReluLayer} says; for sigmoid layers pre = Δpre + pre0 and the slope is the
+ * secant Δa / Δpre, or the derivative at the baseline where |Δpre| < ε (where the secant is 0/0 and
+ * either slope moves the logit by less than ε · |weights|). `handsOn`: a layer above reads the output.
  */
 function forwardLayer(
   g: SubgraphBuilder,
   method: NonlinearAttributionMethod,
   input: string,
-  layer: DenseLayerWeights,
-  baseline: { pre: number[]; activation: number[] },
+  group: LayerGroup,
   name: string,
+  handsOn: boolean,
 ): ForwardLayer {
-  const width = layer.bias.length;
-  const kernel = g.constant(`${name}_kernel`, [layer.weights.length, width], layer.weights.flat());
+  const kind: string = group.layers[0]!.activation;
+  if (method === 'rescale' && kind === 'relu') return rescaledReluLayer(g, input, group, name, handsOn);
+  const { stacked, baselines } = group;
+  const kernels = group.layers.map((layer) => layer.weights);
+  const kernel = matrixConstant(g, `${name}_kernel`, kernels, stacked);
   const product = g.node('MatMul', [input, kernel], `${name}_product`);
+  // Rescale carries Δpre itself through a linear layer; the bias cancels.
+  if (kind === 'linear' && method === 'rescale') return { output: product, slope: undefined, kernels };
   const offset =
     method === 'rescale'
-      ? g.constant(`${name}_baseline_pre`, [width], baseline.pre)
-      : g.constant(`${name}_bias`, [width], layer.bias);
+      ? unitConstant(
+          g,
+          `${name}_baseline_pre`,
+          baselines.map((b) => b.pre),
+          stacked,
+        )
+      : unitConstant(
+          g,
+          `${name}_bias`,
+          group.layers.map((layer) => layer.bias),
+          stacked,
+        );
   const pre = g.node('Add', [product, offset], `${name}_pre`);
-  const kind: string = layer.activation;
-  if (kind === 'linear') return { output: method === 'rescale' ? product : pre, slope: undefined };
+  if (kind === 'linear') return { output: pre, slope: undefined, kernels };
   if (kind !== 'relu' && kind !== 'sigmoid') throw unsupportedActivation(kind);
   const activation = g.node(kind === 'relu' ? 'Relu' : 'Sigmoid', [pre], `${name}_${kind}`);
   if (method === 'integrated-gradients') {
@@ -285,11 +403,19 @@ function forwardLayer(
             ],
             `${name}_sigmoid_derivative`,
           );
-    return { output: activation, slope };
+    return { output: activation, slope, kernels };
   }
   const delta = g.node(
     'Sub',
-    [activation, g.constant(`${name}_baseline_activation`, [width], baseline.activation)],
+    [
+      activation,
+      unitConstant(
+        g,
+        `${name}_baseline_activation`,
+        baselines.map((b) => b.activation),
+        stacked,
+      ),
+    ],
     `${name}_delta`,
   );
   const close = g.node(
@@ -304,28 +430,73 @@ function forwardLayer(
     `${name}_denominator`,
   );
   const secant = g.node('Div', [delta, denominator], `${name}_secant`);
-  const atBaseline = baseline.pre.map((v, j) =>
-    kind === 'relu'
-      ? v > 0
-        ? 1
-        : 0
-      : (baseline.activation[j] as number) * (1 - (baseline.activation[j] as number)),
-  );
   const slope = g.node(
     'Where',
-    [close, g.constant(`${name}_baseline_derivative`, [width], atBaseline), secant],
+    [
+      close,
+      unitConstant(
+        g,
+        `${name}_baseline_derivative`,
+        baselines.map((b) => b.activation.map((a) => a * (1 - a))),
+        stacked,
+      ),
+      secant,
+    ],
     `${name}_multiplier`,
   );
-  return { output: delta, slope };
+  return { output: delta, slope, kernels };
+}
+
+/** What one group of heads computes together (see {@link LayerGroup}). */
+interface HeadGroup {
+  heads: AttributedHead[];
+  method: AttributionContract['method'];
+  /** Every head's layers from the normalised features to its output unit (same shapes in a group). */
+  layers: DenseLayerWeights[][];
+}
+
+/** Heads whose attributed layers have the same shapes and activations (and input) can be stacked. */
+function layoutOf(weights: MultiTaskWeights, head: AttributedHead, layers: DenseLayerWeights[]): string {
+  const shapes = layers.map((layer) => `${layer.weights.length}x${layer.bias.length}:${layer.activation}`);
+  return `${weights.heads[head]?.input}|${shapes.join(',')}`;
+}
+
+/**
+ * The heads in groups: rescaled heads of the same layout together (computed stacked), every other
+ * head alone. Order: the first head of each group decides where the group comes.
+ */
+function headGroups(
+  weights: MultiTaskWeights,
+  heads: readonly AttributedHead[],
+  requested: NonlinearAttributionMethod | undefined,
+): HeadGroup[] {
+  const groups: HeadGroup[] = [];
+  const byLayout = new Map<string, HeadGroup>();
+  for (const head of heads) {
+    const layers = attributedLayers(weights, head);
+    const method = methodOf(layers, requested);
+    const layout = method === 'rescale' ? layoutOf(weights, head, layers) : undefined;
+    const joined = layout === undefined ? undefined : byLayout.get(layout);
+    if (joined !== undefined) {
+      joined.heads.push(head);
+      joined.layers.push(layers);
+      continue;
+    }
+    const group: HeadGroup = { heads: [head], method, layers: [layers] };
+    groups.push(group);
+    if (layout !== undefined) byLayout.set(layout, group);
+  }
+  return groups;
 }
 
 /**
  * Nodes that compute the contributions of each of `heads` from the normalised features, to be
  * appended to a graph that already computes `options.normalisedInput`. Heads that read the
- * embedding share one forward pass through the trunk. Tensor names start with `attribution_trunk_`
- * or `<head>_attribution_`, so they never clash with the forward pass. Throws
- * {@link ModelInputError} when a head is absent, its layers do not chain or `steps` is not a
- * positive integer.
+ * embedding share one forward pass through the trunk; rescaled heads of the same layout (the
+ * trainer's purchase and churn heads) are computed stacked, one node for both, and split at the
+ * end. Tensor names start with `attribution_trunk_` or `<head>[_<head>]_attribution_`, so they
+ * never clash with the forward pass. Throws {@link ModelInputError} when a head is absent, its
+ * layers do not chain or `steps` is not a positive integer.
  */
 export function attributionNodes(
   weights: MultiTaskWeights,
@@ -340,26 +511,32 @@ export function attributionNodes(
   const methods: Partial<Record<AttributedHead, AttributionContract['method']>> = {};
   const trunkForward: ForwardLayer[] = [];
   let pathInput: string | undefined;
-
   for (const head of heads) {
-    const layers = attributedLayers(weights, head);
-    const method = methodOf(layers, options.method);
-    methods[head] = method;
-    const output = OUTPUT_NAMES[head];
-    outputs.push(tensorValueInfo(output, [options.batchDim ?? 'batch', featureCount]));
-    const prefix = `${head}_attribution`;
+    outputs.push(tensorValueInfo(OUTPUT_NAMES[head], [options.batchDim ?? 'batch', featureCount]));
+  }
+
+  for (const { heads: members, method, layers: layersOf } of headGroups(weights, heads, options.method)) {
+    for (const head of members) methods[head] = method;
+    const layers = layersOf[0]!;
+    const stacked = members.length > 1;
+    const prefix = `${members.join('_')}_attribution`;
 
     // d logit / d a is a constant above the topmost nonlinear hidden layer: fold it here, not in the graph.
     const lastNonlinear = layers.findLastIndex((layer, l) => l < layers.length - 1 && !isLinear(layer));
-    let constantGradient = (layers[layers.length - 1] as DenseLayerWeights).weights.map(
-      (r) => r[0] as number,
-    );
-    for (let l = layers.length - 2; l > lastNonlinear; l--) {
-      constantGradient = carryDown(layers[l] as DenseLayerWeights, constantGradient);
-    }
+    const constantGradients = layersOf.map((headLayers) => {
+      let gradient = (headLayers[headLayers.length - 1] as DenseLayerWeights).weights.map(
+        (r) => r[0] as number,
+      );
+      for (let l = headLayers.length - 2; l > lastNonlinear; l--) {
+        gradient = carryDown(headLayers[l] as DenseLayerWeights, gradient);
+      }
+      return gradient;
+    });
     if (method === 'exact-linear') {
       // logit = w·z + b, so w_i · (z_i − 0) is exact and sums to logit(z) − logit(0).
-      g.node('Mul', [z, g.constant(`${prefix}_weights`, [featureCount], constantGradient)], output);
+      const [head] = members as [AttributedHead];
+      const constant = g.constant(`${prefix}_weights`, [featureCount], constantGradients[0]!);
+      g.node('Mul', [z, constant], OUTPUT_NAMES[head]);
       continue;
     }
 
@@ -380,43 +557,60 @@ export function attributionNodes(
             'attribution_path',
           )
         : z;
-    const baseline = forwardFloat64(layers, new Array<number>(featureCount).fill(0));
-    const sharedTrunk = weights.heads[head]?.input === 'embedding' ? weights.trunk.length : 0;
+    const baselines = layersOf.map((headLayers) =>
+      forwardFloat64(headLayers, new Array<number>(featureCount).fill(0)),
+    );
+    const sharedTrunk = weights.heads[members[0]!]?.input === 'embedding' ? weights.trunk.length : 0;
     const forward: ForwardLayer[] = [];
     let input = pathInput;
     for (let l = 0; l <= lastNonlinear; l++) {
-      const layer = layers[l] as DenseLayerWeights;
+      const handsOn = l < lastNonlinear;
       const step =
         l < sharedTrunk
-          ? (trunkForward[l] ??= forwardLayer(
+          ? // The trunk's layers and baselines are the same for every head: one group of one.
+            (trunkForward[l] ??= forwardLayer(
               g,
               method,
               input,
-              layer,
-              baseline[l]!,
+              { layers: [layersOf[0]![l]!], baselines: [baselines[0]![l]!], stacked: false },
               `attribution_trunk_dense_${l}`,
+              true,
             ))
-          : forwardLayer(g, method, input, layer, baseline[l]!, `${prefix}_dense_${l}`);
+          : forwardLayer(
+              g,
+              method,
+              input,
+              {
+                layers: layersOf.map((headLayers) => headLayers[l]!),
+                baselines: baselines.map((b) => b[l]!),
+                stacked,
+              },
+              `${prefix}_dense_${l}`,
+              handsOn,
+            );
       forward.push(step);
       input = step.output;
     }
 
-    // Backward from the topmost nonlinear layer: its slope times the constant row gives the gradient
-    // at its pre-activation, then through each kernel (transposed) and each slope below.
-    let gradient = g.node(
-      'Mul',
-      [
-        forward[lastNonlinear]?.slope as string,
-        g.constant(`${prefix}_output_gradient`, [constantGradient.length], constantGradient),
-      ],
-      `${prefix}_dense_${lastNonlinear}_pre_gradient`,
-    );
+    // Backward from the topmost nonlinear layer: its slope ⊙ the constant row gives the gradient at
+    // its pre-activation, then through each kernel (transposed) and each slope below. The row is
+    // folded into the topmost kernel, (s ⊙ row) · Wᵀ = s · (diag(row) Wᵀ): one node fewer per head.
+    let gradient = forward[lastNonlinear]!.slope as string;
     for (let l = lastNonlinear; l >= 0; l--) {
-      const layer = layers[l] as DenseLayerWeights;
-      const kernelT = g.constant(
+      // Below the top a trunk layer's kernel is the one every head shares; the topmost carries each
+      // head's constant row, so it is per head even where the heads share the layer.
+      const { kernels } = forward[l]!;
+      const top = l === lastNonlinear;
+      const perHead = top ? layersOf.map((_, h) => kernels[kernels.length > 1 ? h : 0]!) : kernels;
+      const transposedKernels = perHead.map((kernel, h) => {
+        const rows = transposed(kernel);
+        return top ? rows.map((row, j) => row.map((w) => w * constantGradients[h]![j]!)) : rows;
+      });
+      const kernelT = matrixConstant(
+        g,
         `${prefix}_dense_${l}_kernel_transposed`,
-        [layer.bias.length, layer.weights.length],
-        transpose(layer.weights),
+        transposedKernels,
+        transposedKernels.length > 1,
       );
       gradient = g.node('MatMul', [gradient, kernelT], `${prefix}_dense_${l}_input_gradient`);
       const below = forward[l - 1]?.slope;
@@ -429,7 +623,25 @@ export function attributionNodes(
         { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 },
       ]);
     }
-    g.node('Mul', [gradient, z], output);
+    if (!stacked) {
+      g.node('Mul', [gradient, z], OUTPUT_NAMES[members[0]!]);
+      continue;
+    }
+    // [H, batch, F] → [H · batch, F] (a view) → H equal [batch, F] blocks of rows, one per head, in
+    // one node: Gather per head would take three (onnxruntime rewrites them to Split + a Squeeze each).
+    const all = g.node('Mul', [gradient, z], `${prefix}_contributions`);
+    const rows = g.node(
+      'Reshape',
+      [all, g.int64s(`${prefix}_rows_shape`, [-1, featureCount])],
+      `${prefix}_contribution_rows`,
+    );
+    g.nodes.push({
+      name: `${prefix}_split`,
+      opType: 'Split',
+      input: [rows],
+      output: members.map((head) => OUTPUT_NAMES[head]),
+      attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+    });
   }
   return { nodes: g.nodes, initializers: g.initializers, outputs, methods };
 }

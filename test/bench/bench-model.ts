@@ -6,7 +6,7 @@
  * explanations costs. It is either run from memory or published to S3 as training publishes.
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { OnnxModelSession } from '../../functions/commons/onnx-session';
+import { OnnxModelSession, SERVING_SESSION_OPTIONS } from '../../functions/commons/onnx-session';
 import { FEATURE_NAMES, FEATURE_SCHEMA_VERSION } from '../../shared/features/feature-vector';
 import type { ProfileScorer } from '../../shared/ingest/ingest-ports';
 import {
@@ -50,8 +50,9 @@ export function benchModel(seed = 11): ServedModel {
 }
 
 /**
- * A scorer around an in-memory ONNX session, one run per call like `S3ModelScorer` but without S3.
- * Single-threaded by default, to measure one core (a 1,769 MB Lambda has one vCPU).
+ * A scorer around an in-memory ONNX session, one run per call like `S3ModelScorer` but without S3,
+ * with the session options it serves with (`SERVING_SESSION_OPTIONS`: one thread) unless `threads` says
+ * otherwise.
  */
 export class InMemoryOnnxScorer implements ProfileScorer {
   private constructor(private readonly session: OnnxModelSession) {}
@@ -59,6 +60,7 @@ export class InMemoryOnnxScorer implements ProfileScorer {
   /** Load the model into onnxruntime-node. */
   static async create(model: ServedModel, threads = 1): Promise<InMemoryOnnxScorer> {
     const session = await OnnxModelSession.load(model.onnx, model.metadata, {
+      ...SERVING_SESSION_OPTIONS,
       intraOpNumThreads: threads,
       interOpNumThreads: threads,
     });

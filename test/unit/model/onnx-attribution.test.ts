@@ -13,6 +13,7 @@ import {
   type AttributedHead,
   type NonlinearAttributionMethod,
 } from '../../../shared/model/onnx-attribution';
+import { randomFeatures, randomMultiTaskWeights } from '../../support/multi-task-fixtures';
 import {
   attributionTestGraph,
   normaliseRow,
@@ -245,6 +246,101 @@ describe('attributionNodes (rescale, the default)', () => {
   });
 });
 
+/**
+ * Seeded Glorot-scaled networks (fast-check's doubles are mostly tiny, which leaves relu networks
+ * dead) whose purchase and churn heads have one layout (hidden 4 relu → 1 sigmoid, both on the
+ * embedding), so the two stack, and a few raw rows.
+ */
+const twinHeadsArb: fc.Arbitrary<Case> = fc
+  .record({
+    features: fc.integer({ min: 1, max: 6 }),
+    trunk: fc.array(fc.integer({ min: 2, max: 8 }), { minLength: 1, maxLength: 2 }),
+    seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+    rows: fc.integer({ min: 1, max: 4 }),
+  })
+  .map(({ features, trunk, seed, rows }) => {
+    const weights = randomMultiTaskWeights(
+      { features, trunk, purchaseInput: 'embedding', churnInput: 'embedding' },
+      seed,
+    );
+    const values = randomFeatures(rows, features, seed + 1);
+    return {
+      weights,
+      rows: Array.from({ length: rows }, (_, r) =>
+        Array.from(values.subarray(r * features, (r + 1) * features)),
+      ),
+    };
+  });
+
+/** Every bias 0, so units sit at their kink at the baseline, and a row at the training mean (z = 0). */
+function atKinks(c: Case): Case {
+  const zeroBias = (layer: DenseLayerWeights) => ({ ...layer, bias: layer.bias.map(() => 0) });
+  const { purchase, churn } = c.weights.heads;
+  return {
+    weights: {
+      ...c.weights,
+      trunk: c.weights.trunk.map(zeroBias),
+      heads: {
+        purchase: { ...purchase, layers: purchase.layers.map(zeroBias) },
+        churn: { ...churn!, layers: churn!.layers.map(zeroBias) },
+      },
+    },
+    rows: [...c.rows, c.weights.normalisation.mean.map(Math.fround)],
+  };
+}
+
+const anyNonZero = (rows: readonly number[][]) => rows.some((row) => row.some((v) => v !== 0));
+
+describe('attributionNodes (rescale of heads of one layout, and at the kinks)', () => {
+  it('computes heads of the same layout together, as it computes each alone', async () => {
+    let informative = 0;
+    await fc.assert(
+      fc.asyncProperty(twinHeadsArb, async (c) => {
+        // Act
+        const piece = attributionNodes(c.weights, ['purchase', 'churn'], { normalisedInput: 'standardised' });
+        const together = await contributionsOfHeads(c, ['purchase', 'churn']);
+        // Assess: one pass for both heads, split at the end, and each head's numbers as alone.
+        const splits = piece.nodes.filter((n) => n.opType === 'Split');
+        expect(splits.map((n) => n.output)).toEqual([
+          [ONNX_OUTPUTS.purchaseContributions, ONNX_OUTPUTS.churnContributions],
+        ]);
+        expect(piece.nodes.some((n) => n.name!.startsWith('purchase_attribution_'))).toBe(false);
+        for (const head of ['purchase', 'churn'] as const) {
+          const alone = await contributionsOf(c, head);
+          together[head]!.forEach((row, r) =>
+            row.forEach((v, i) =>
+              expect(Math.abs(v - alone[r]![i]!)).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(v))),
+            ),
+          );
+        }
+        if (anyNonZero(together.purchase!) && anyNonZero(together.churn!)) informative++;
+      }),
+      RUNS,
+    );
+    // Dead networks (every contribution 0) would pass anything: most cases must not be.
+    expect(informative).toBeGreaterThan(RUNS.numRuns / 2);
+  });
+
+  it('stays finite and complete where units sit at their kink or see no change (zero at the mean)', async () => {
+    await fc.assert(
+      fc.asyncProperty(twinHeadsArb.map(atKinks), async (c) => {
+        // Act
+        const both = await contributionsOfHeads(c, ['purchase', 'churn']);
+        // Assess
+        for (const head of ['purchase', 'churn'] as const) {
+          both[head]!.forEach((row, r) => {
+            expect(row.every(Number.isFinite)).toBe(true);
+            const gain = logitGain(c.weights, head, c.rows[r]!);
+            expect(Math.abs(sum(row) - gain)).toBeLessThanOrEqual(1e-4 * (1 + sum(row.map(Math.abs))));
+          });
+          expect(both[head]!.at(-1)!.every((v) => v === 0)).toBe(true);
+        }
+      }),
+      RUNS,
+    );
+  });
+});
+
 describe('attributionNodes (integrated gradients)', () => {
   it('computes analytically the integrated gradients a numerical gradient gives', async () => {
     await fc.assert(
@@ -399,7 +495,7 @@ describe('appendAttributionNodes', () => {
           churn: isLogisticChurn(c) ? 'exact-linear' : 'rescale',
         });
         const trunkKernels = (graph.initializer as { name: string }[]).filter((t) =>
-          /^attribution_trunk_dense_\d+_kernel$/.test(t.name),
+          /^attribution_trunk_dense_\d+_(signed_)?kernel$/.test(t.name),
         );
         expect(trunkKernels).toHaveLength(c.weights.trunk.length);
         const produced = (graph.node as { output: string[] }[]).flatMap((n) => n.output);

@@ -2,6 +2,7 @@
  * The one onnxruntime helper (scorer and champion scoring): real onnxruntime-node, tiny graphs from the
  * production exporter.
  */
+import { onnx } from 'onnx-proto';
 import { OnnxModelSession, scoreRowsOnce } from '../../../functions/commons/onnx-session';
 import { toFeatureMatrix } from '../../../shared/model/matrix';
 import type { MlpWeights } from '../../../shared/model/mlp-weights';
@@ -13,6 +14,9 @@ import {
   exportMultiTaskToOnnx,
   exportMlpToOnnx,
   multiTaskServingOutputs,
+  ONNX_IR_VERSION,
+  ONNX_OPSET_VERSION,
+  tensorValueInfo,
 } from '../../../shared/model/onnx-export';
 import { randomFeatures, randomMultiTaskWeights } from '../../support/multi-task-fixtures';
 
@@ -133,6 +137,78 @@ describe('OnnxModelSession with every head', () => {
     await expect(session.runHeads(new Float32Array(6), 2, 3)).rejects.toThrow(
       new ModelScoringError('output embedding has shape [2, 5], expected [2, 4]'),
     );
+    await session.release();
+  });
+});
+
+describe('OnnxModelSession output checks', () => {
+  /** A graph that hands its input back: purchase = column 0 as is, embedding = both columns. */
+  const passThrough = () => {
+    const model: onnx.IModelProto = {
+      irVersion: ONNX_IR_VERSION,
+      opsetImport: [{ domain: '', version: ONNX_OPSET_VERSION }],
+      graph: {
+        name: 'pass_through',
+        node: [
+          {
+            opType: 'Gather',
+            input: [ONNX_INPUT_NAME, 'first_column'],
+            output: [ONNX_OUTPUTS.purchase],
+            attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
+          },
+          { opType: 'Identity', input: [ONNX_INPUT_NAME], output: [ONNX_OUTPUTS.embedding] },
+        ],
+        initializer: [
+          { name: 'first_column', dims: [1], dataType: onnx.TensorProto.DataType.INT64, int64Data: [0] },
+        ],
+        input: [tensorValueInfo(ONNX_INPUT_NAME, ['batch', 2])],
+        output: [
+          tensorValueInfo(ONNX_OUTPUTS.purchase, ['batch', 1]),
+          tensorValueInfo(ONNX_OUTPUTS.embedding, ['batch', 2]),
+        ],
+      },
+    };
+    return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+  };
+  const outputs = {
+    purchase: { name: ONNX_OUTPUTS.purchase },
+    embedding: { name: ONNX_OUTPUTS.embedding, size: 2 },
+  };
+
+  it('accepts probabilities in [0, 1] and finite values, however large; refuses anything else', async () => {
+    // Prepare
+    const session = await OnnxModelSession.load(passThrough(), {
+      inputName: ONNX_INPUT_NAME,
+      outputs,
+      featureNames: ['p', 'e'],
+    });
+    const run = (rows: number[][]) => session.runHeads(Float32Array.from(rows.flat()), rows.length, 2);
+    const notProbability = new ModelScoringError(`output ${ONNX_OUTPUTS.purchase} is not a probability`);
+    const notFinite = new ModelScoringError(`output ${ONNX_OUTPUTS.embedding} is not finite`);
+    // Act / Assess (one at a time: a rejection nobody awaits yet would fail the test on its own)
+    const accepted = await run([
+      [0, 3e38],
+      [1, -3e38],
+      [-0, 0],
+      [0.5, 1e-45],
+    ]);
+    expect(Array.from(accepted.purchase)).toEqual([0, 1, -0, 0.5]);
+    for (const p of [1.0000001, -1e-45, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await expect(
+        run([
+          [0.5, 0],
+          [p, 0],
+        ]),
+      ).rejects.toThrow(notProbability);
+    }
+    for (const e of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      await expect(
+        run([
+          [0.5, 0],
+          [0.5, e],
+        ]),
+      ).rejects.toThrow(notFinite);
+    }
     await session.release();
   });
 });
