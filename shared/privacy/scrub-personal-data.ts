@@ -17,6 +17,8 @@
  *   pair cannot be told from other text; the quarantine is encrypted and expires by lifecycle rule.
  */
 
+import { isUtf8 } from 'node:buffer';
+
 /** How {@link scrubPersonalData} treated a record: parsed as JSON, or scanned byte for byte. */
 export const SCRUB_METHODS = ['json', 'bytes'] as const;
 /** One of {@link SCRUB_METHODS}. */
@@ -50,12 +52,23 @@ const encoder = new TextEncoder();
 
 /** Scrub one refused record's bytes (see the module comment for the two methods). */
 export function scrubPersonalData(bytes: Uint8Array): ScrubbedRecord {
+  // Checked, not caught: the decoder's error for bad bytes (a Node error with its stack) cost more than
+  // the whole scrub; both reject the same bytes.
+  if (!isUtf8(bytes)) return scrubUnparsableRecord(bytes);
   let parsed: unknown;
   try {
     parsed = JSON.parse(utf8.decode(bytes));
   } catch {
-    return scrubBytes(bytes);
+    return scrubUnparsableRecord(bytes);
   }
+  return scrubParsedRecord(bytes, parsed);
+}
+
+/**
+ * {@link scrubPersonalData} of bytes the caller has parsed already (the decoder that refused them):
+ * `parsed` must be what `JSON.parse` of their UTF-8 text gives, and is not changed.
+ */
+export function scrubParsedRecord(bytes: Uint8Array, parsed: unknown): ScrubbedRecord {
   const counter = { removed: 0 };
   const scrubbed = scrubValue(parsed, counter);
   if (counter.removed === 0) return { data: bytes, scrub: 'json', personalFieldsRemoved: 0 };
@@ -88,7 +101,8 @@ function scrubString(text: string, counter: { removed: number }): string {
   });
 }
 
-function scrubBytes(bytes: Uint8Array): ScrubbedRecord {
+/** {@link scrubPersonalData} of bytes the caller found are not UTF-8, or not JSON: the `bytes` method. */
+export function scrubUnparsableRecord(bytes: Uint8Array): ScrubbedRecord {
   const text = Buffer.from(bytes).toString('latin1');
   let removed = 0;
   const scrubbed = text
