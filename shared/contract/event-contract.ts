@@ -521,7 +521,8 @@ export function redact(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// For bytes `isUtf8` has passed: not fatal, so the decoder does not validate them a second time.
+const utf8 = new TextDecoder('utf-8');
 
 /**
  * Why one record is refused, as plain data: what a {@link ContractViolation} says, without the stack

@@ -47,7 +47,8 @@ export function isPersonalFieldName(name: string): boolean {
   return PERSONAL_NAMES.has(name.replace(/[_-]/g, '').toLowerCase());
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// For bytes `isUtf8` has passed: not fatal, so the decoder does not validate them a second time.
+const utf8 = new TextDecoder('utf-8');
 const encoder = new TextEncoder();
 
 /** Scrub one refused record's bytes (see the module comment for the two methods). */
