@@ -294,9 +294,10 @@ describe('the decoder keeps the record JSON.parse gave it when it already is the
   const input = fc.oneof(anyInput, eventInSchemaOrder);
   const hasher = createKeyedHasher(new Uint8Array(32).fill(7));
 
-  it('decodes bytes exactly as validateEvent validates a copy of their JSON (event, key order, refusals)', () => {
+  it('decodes bytes exactly as validateEvent validates a copy of their JSON (event, key order, refusal)', () => {
     let inSchemaShape = 0;
     let decoded = 0;
+    let schemaRefusals = 0;
     fc.assert(
       fc.property(input, fc.boolean(), (generated, withHasher) => {
         // Prepare: what a producer sends, and a separately parsed copy for validateEvent
@@ -313,6 +314,7 @@ describe('the decoder keeps the record JSON.parse gave it when it already is the
         // Assess
         expect(fromBytes).toEqual(fromCopy);
         if ('event' in fromBytes) decoded++;
+        else if (fromBytes.refused?.[0] === 'schema') schemaRefusals++;
         // validateEvent leaves its caller's object as it was.
         expect(copy).toEqual(JSON.parse(text));
       }),
@@ -321,6 +323,8 @@ describe('the decoder keeps the record JSON.parse gave it when it already is the
     // Both ways are reached: records kept as they are, and records decoded at all.
     expect(inSchemaShape).toBeGreaterThan(50);
     expect(decoded).toBeGreaterThan(300);
+    // And refusals that zod words from the first broken field alone (the decoder) or the whole record.
+    expect(schemaRefusals).toBeGreaterThan(300);
   });
 
   it('says a record is in the schema shape only when it equals the output, key order included', () => {
