@@ -5,7 +5,6 @@
  * validates with it before sending, and `event-contract.v1.schema.json` is generated from it for the
  * people on the producing side (see `npm run schemas`).
  */
-import { isUtf8 } from 'node:buffer';
 import { fieldRuleFromZod, FieldRuleError, type FieldRuleIssue } from '../errors';
 import type { KeyedHasher } from '../privacy/keyed-hash';
 import { addContextFingerprints, type ContextFingerprints } from '../privacy/pseudonymise';
@@ -536,8 +535,7 @@ export function redact(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-// For bytes `isUtf8` has passed: not fatal, so the decoder does not validate them a second time.
-const utf8 = new TextDecoder('utf-8');
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Why one record is refused, as plain data: what a {@link ContractViolation} says, without the stack
@@ -603,12 +601,12 @@ export function decodeEventOrRefusal(
       `${bytes.byteLength} bytes`,
     );
   }
-  // Checked before decoding, not caught from it: the decoder's error for bad bytes cost ten times the
-  // check (a Node error with its stack), and the same bytes fail the same validation in both.
-  if (!isUtf8(bytes)) {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
     return new ContractRefusal('not_utf8', '(record)', 'must be UTF-8', `${bytes.byteLength} bytes`);
   }
-  const text = utf8.decode(bytes);
   let raw: unknown;
   try {
     raw = JSON.parse(text);

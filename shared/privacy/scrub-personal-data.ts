@@ -17,8 +17,6 @@
  *   pair cannot be told from other text; the quarantine is encrypted and expires by lifecycle rule.
  */
 
-import { isUtf8 } from 'node:buffer';
-
 /** How {@link scrubPersonalData} treated a record: parsed as JSON, or scanned byte for byte. */
 export const SCRUB_METHODS = ['json', 'bytes'] as const;
 /** One of {@link SCRUB_METHODS}. */
@@ -47,15 +45,11 @@ export function isPersonalFieldName(name: string): boolean {
   return PERSONAL_NAMES.has(name.replace(/[_-]/g, '').toLowerCase());
 }
 
-// For bytes `isUtf8` has passed: not fatal, so the decoder does not validate them a second time.
-const utf8 = new TextDecoder('utf-8');
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
 /** Scrub one refused record's bytes (see the module comment for the two methods). */
 export function scrubPersonalData(bytes: Uint8Array): ScrubbedRecord {
-  // Checked, not caught: the decoder's error for bad bytes (a Node error with its stack) cost more than
-  // the whole scrub; both reject the same bytes.
-  if (!isUtf8(bytes)) return scrubUnparsableRecord(bytes);
   let parsed: unknown;
   try {
     parsed = JSON.parse(utf8.decode(bytes));
