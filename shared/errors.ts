@@ -34,12 +34,20 @@ export interface FieldRuleIssue {
  *
  * @param input - what was parsed, to look the offending value up in
  * @param rootField - the name for the whole input, used when the issue has no path (e.g. `(record)`)
+ * @param under - where `input` sits in a larger value whose paths the field names (a field parsed on
+ *   its own by its schema) @default []
  */
-export function fieldRuleFromZod(error: ZodError, input: unknown, rootField: string): FieldRuleIssue {
+export function fieldRuleFromZod(
+  error: ZodError,
+  input: unknown,
+  rootField: string,
+  under: readonly PropertyKey[] = [],
+): FieldRuleIssue {
   const issue = error.issues[0];
   const path = issue?.path ?? [];
+  const fieldPath = under.length === 0 ? path : [...under, ...path];
   return {
-    field: path.length === 0 ? rootField : path.map(String).join('.'),
+    field: fieldPath.length === 0 ? rootField : fieldPath.map(String).join('.'),
     rule: issue?.message ?? 'invalid',
     value: valueAt(input, path),
   };

@@ -2,7 +2,7 @@ import { ContractRefusal, decodeEventOrRefusal, partitionKeyOf } from '../contra
 import type { SequencedEvent } from '../profile/apply-events';
 import { compareSequenceNumbers } from '../profile/sequence-number';
 import { pseudonymiseEventIds, type DecodePrivacy } from '../privacy/pseudonymise';
-import { scrubPersonalData } from '../privacy/scrub-personal-data';
+import { scrubParsedRecord, scrubPersonalData, scrubUnparsableRecord } from '../privacy/scrub-personal-data';
 import type { IngestRecord, QuarantinedRecord } from './ingest-ports';
 
 /** A batch split into what the domain can apply and what goes to quarantine. */
@@ -71,8 +71,14 @@ export function decodeBatch(records: readonly IngestRecord[], privacy?: DecodePr
 
 /** A refused record as the quarantine keeps it: its place, the reason, its bytes without personal data. */
 function quarantinedRecordOf(record: IngestRecord, refusal: ContractRefusal): QuarantinedRecord {
-  // Rare path (about 1 % of records): the scrub parses the bytes a second time.
-  const { data, scrub, personalFieldsRemoved } = scrubPersonalData(record.data);
+  // Rare path (about 1 % of records). The scrub takes what decoding learnt of the bytes, not parsing
+  // them again, unless decoding refused them before parsing for their size.
+  const { data, scrub, personalFieldsRemoved } =
+    refusal.parsedRecord !== undefined
+      ? scrubParsedRecord(record.data, refusal.parsedRecord)
+      : refusal.kind === 'not_utf8' || refusal.kind === 'invalid_json'
+        ? scrubUnparsableRecord(record.data)
+        : scrubPersonalData(record.data);
   return {
     shardId: record.shardId,
     sequenceNumber: record.sequenceNumber,

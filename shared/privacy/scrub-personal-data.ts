@@ -54,8 +54,16 @@ export function scrubPersonalData(bytes: Uint8Array): ScrubbedRecord {
   try {
     parsed = JSON.parse(utf8.decode(bytes));
   } catch {
-    return scrubBytes(bytes);
+    return scrubUnparsableRecord(bytes);
   }
+  return scrubParsedRecord(bytes, parsed);
+}
+
+/**
+ * {@link scrubPersonalData} of bytes the caller has parsed already (the decoder that refused them):
+ * `parsed` must be what `JSON.parse` of their UTF-8 text gives, and is not changed.
+ */
+export function scrubParsedRecord(bytes: Uint8Array, parsed: unknown): ScrubbedRecord {
   const counter = { removed: 0 };
   const scrubbed = scrubValue(parsed, counter);
   if (counter.removed === 0) return { data: bytes, scrub: 'json', personalFieldsRemoved: 0 };
@@ -88,7 +96,8 @@ function scrubString(text: string, counter: { removed: number }): string {
   });
 }
 
-function scrubBytes(bytes: Uint8Array): ScrubbedRecord {
+/** {@link scrubPersonalData} of bytes the caller found are not UTF-8, or not JSON: the `bytes` method. */
+export function scrubUnparsableRecord(bytes: Uint8Array): ScrubbedRecord {
   const text = Buffer.from(bytes).toString('latin1');
   let removed = 0;
   const scrubbed = text

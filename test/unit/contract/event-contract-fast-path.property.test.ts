@@ -1,10 +1,15 @@
 import fc from 'fast-check';
 import {
   checkedEventFields,
+  ContractViolation,
+  decodeEvent,
   DEVICE_TYPES,
   eventInputSchema,
   EVENT_TYPES,
+  isDottedSegments,
+  validateEvent,
 } from '../../../shared/contract/event-contract';
+import { createKeyedHasher } from '../../../shared/privacy/keyed-hash';
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 const text = (length: number) => 'a'.repeat(length);
@@ -67,45 +72,47 @@ const field = (valid: fc.Arbitrary<unknown>) =>
   fc.oneof({ weight: 15, arbitrary: valid }, { weight: 1, arbitrary: edgeValue });
 const id = field(fc.string({ minLength: 1, maxLength: 12 }));
 const money = field(fc.double({ min: 0, max: 1e6, noNaN: true }));
-const context = field(
-  fc.record(
-    {
-      device: field(fc.constantFrom(...DEVICE_TYPES)),
-      channel: id,
-      ip: id,
-      userAgent: id,
-      email: id,
-      os: id,
-    },
-    { requiredKeys: [] },
+/** The contract's context fields, each valid most of the time. */
+const contextFields = {
+  device: field(fc.constantFrom(...DEVICE_TYPES)),
+  channel: id,
+  ip: id,
+  userAgent: id,
+  email: id,
+};
+const context = field(fc.record({ ...contextFields, os: id }, { requiredKeys: [] }));
+
+/** The contract's top-level fields but the nested ones, in the schema's order, each valid most of the time. */
+const flatFields = {
+  schemaVersion: field(fc.constant(1)),
+  eventId: id,
+  type: field(fc.constantFrom(...EVENT_TYPES)),
+  userId: id,
+  anonymousId: id,
+  sessionId: id,
+  occurredAt: field(
+    fc.oneof(
+      fc.integer({ min: 0, max: NOW }),
+      fc.date({ min: new Date(0), max: new Date(NOW), noInvalidDate: true }).map((d) => d.toISOString()),
+    ),
   ),
-);
+  productId: id,
+  categoryId: id,
+  categoryPath: field(fc.constantFrom('a', 'a.b', 'c1.c2.c3')),
+  brand: id,
+  price: money,
+  currency: field(fc.constantFrom('EUR', 'USD', 'JPY')),
+  quantity: field(fc.integer({ min: 1, max: 10_000 })),
+  orderId: id,
+  revenue: money,
+  query: id,
+};
+const requiredKeys: (keyof typeof flatFields)[] = ['schemaVersion', 'eventId', 'type', 'occurredAt'];
 
 /** Fields of the contract, each valid most of the time, any of them missing, plus unknown fields. */
 const eventFields = fc.record(
   {
-    schemaVersion: field(fc.constant(1)),
-    eventId: id,
-    type: field(fc.constantFrom(...EVENT_TYPES)),
-    userId: id,
-    anonymousId: id,
-    sessionId: id,
-    occurredAt: field(
-      fc.oneof(
-        fc.integer({ min: 0, max: NOW }),
-        fc.date({ min: new Date(0), max: new Date(NOW), noInvalidDate: true }).map((d) => d.toISOString()),
-      ),
-    ),
-    productId: id,
-    categoryId: id,
-    categoryPath: field(fc.constantFrom('a', 'a.b', 'c1.c2.c3')),
-    brand: id,
-    price: money,
-    currency: field(fc.constantFrom('EUR', 'USD', 'JPY')),
-    quantity: field(fc.integer({ min: 1, max: 10_000 })),
-    orderId: id,
-    revenue: money,
-    query: id,
+    ...flatFields,
     context,
     replayOf: field(
       fc.record(
@@ -115,7 +122,13 @@ const eventFields = fc.record(
     ),
     extra: edgeValue,
   },
-  { requiredKeys: ['schemaVersion', 'eventId', 'type', 'occurredAt'] },
+  { requiredKeys },
+);
+
+/** Known fields only, in the schema's order, as most producers send them. */
+const eventInSchemaOrder = fc.record(
+  { ...flatFields, context: field(fc.record(contextFields, { requiredKeys: [] })) },
+  { requiredKeys },
 );
 
 /** The same fields in any order (producers send them in theirs). */
@@ -263,5 +276,116 @@ describe('checkedEventFields (the fast path of validateEvent)', () => {
       Object.keys(eventInputSchema.shape.replayOf.unwrap().shape),
     );
     expect(fast).toEqual(eventInputSchema.parse(event));
+  });
+});
+
+/** The outcome of a throwing validator, as comparable data: the event with its key order, or the refusal. */
+const outcomeOf = (validate: () => { event: unknown; unknownFields: string[] }) => {
+  try {
+    const { event, unknownFields } = validate();
+    return { event: keysDeep(event), unknownFields };
+  } catch (error) {
+    if (!(error instanceof ContractViolation)) throw error;
+    return { refused: [error.kind, error.field, error.rule, error.value] };
+  }
+};
+
+describe('the decoder keeps the record JSON.parse gave it when it already is the output', () => {
+  const input = fc.oneof(anyInput, eventInSchemaOrder);
+  const hasher = createKeyedHasher(new Uint8Array(32).fill(7));
+
+  it('decodes bytes exactly as validateEvent validates a copy of their JSON (event, key order, refusal)', () => {
+    let inSchemaShape = 0;
+    let decoded = 0;
+    let schemaRefusals = 0;
+    fc.assert(
+      fc.property(input, fc.boolean(), (generated, withHasher) => {
+        // Prepare: what a producer sends, and a separately parsed copy for validateEvent
+        const text = JSON.stringify(generated ?? null) ?? 'null';
+        const bytes = new TextEncoder().encode(text);
+        const copy: unknown = JSON.parse(text);
+        const key = withHasher ? hasher : undefined;
+        const findings = { unknownFields: false, inSchemaShape: false };
+        if (checkedEventFields(JSON.parse(text), findings) !== undefined && findings.inSchemaShape)
+          inSchemaShape++;
+        // Act
+        const fromBytes = outcomeOf(() => decodeEvent(bytes, NOW, key));
+        const fromCopy = outcomeOf(() => validateEvent(copy, NOW, key));
+        // Assess
+        expect(fromBytes).toEqual(fromCopy);
+        if ('event' in fromBytes) decoded++;
+        else if (fromBytes.refused?.[0] === 'schema') schemaRefusals++;
+        // validateEvent leaves its caller's object as it was.
+        expect(copy).toEqual(JSON.parse(text));
+      }),
+      { numRuns: 3000 },
+    );
+    // Both ways are reached: records kept as they are, and records decoded at all.
+    expect(inSchemaShape).toBeGreaterThan(50);
+    expect(decoded).toBeGreaterThan(300);
+    // And refusals that zod words from the first broken field alone (the decoder) or the whole record.
+    expect(schemaRefusals).toBeGreaterThan(300);
+  });
+
+  it('says a record is in the schema shape only when it equals the output, key order included', () => {
+    let inSchemaShape = 0;
+    fc.assert(
+      fc.property(input, (generated) => {
+        // Prepare
+        const parsed: unknown = JSON.parse(JSON.stringify(generated ?? null) ?? 'null');
+        const findings = { unknownFields: false, inSchemaShape: false };
+        // Act
+        const output = checkedEventFields(parsed, findings);
+        // Assess
+        if (output === undefined) return;
+        if (!findings.inSchemaShape) return;
+        inSchemaShape++;
+        expect(keysDeep(parsed)).toEqual(keysDeep(output));
+      }),
+      { numRuns: 3000 },
+    );
+    expect(inSchemaShape).toBeGreaterThan(50);
+  });
+});
+
+describe('isDottedSegments', () => {
+  // The rule as the schema words it (a frozen copy of its regular expression).
+  const DOTTED_SEGMENTS = /^[^.\s]+(\.[^.\s]+)*$/;
+  const piece = fc.constantFrom(
+    'a',
+    'Z',
+    '0',
+    '.',
+    '..',
+    ' ',
+    '\t',
+    '\n',
+    '\v',
+    '\f',
+    '\r',
+    '\u00a0',
+    '\u2003',
+    '\u3000',
+    '\ufeff',
+    'é',
+    '-',
+    '_',
+    '\u0085',
+  );
+
+  it('agrees with the regular expression on any text', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: 'grapheme' }),
+          fc.array(piece, { maxLength: 8 }).map((p) => p.join('')),
+        ),
+        (text) => {
+          expect([text, isDottedSegments(text)]).toEqual([text, DOTTED_SEGMENTS.test(text)]);
+        },
+      ),
+      { numRuns: 5000 },
+    );
   });
 });
