@@ -581,7 +581,7 @@ function encodeIdentity(state: ProfileState, item: ProfileItem, nowSec: number):
   }
   const ordered = isOrderedById(merges) ? merges : merges.slice().sort(byAnonymousId);
   const aliasAges: (number | undefined)[] = [];
-  const readable: Record<string, number> = {};
+  const readable = keyedMap();
   let linked: Record<string, number> | undefined;
   for (const m of ordered) {
     readable[m.anonymousId] = nowSec - m.at;
@@ -590,7 +590,7 @@ function encodeIdentity(state: ProfileState, item: ProfileItem, nowSec: number):
   }
   for (const e of aliases) {
     if (merges.some((m) => m.anonymousId === e.key)) continue;
-    (linked ??= {})[e.key] = nowSec - e.at;
+    (linked ??= keyedMap())[e.key] = nowSec - e.at;
   }
   item.merges = readable;
   if (linked !== undefined) item.aliases = linked;
@@ -737,8 +737,19 @@ function decodeRefusalsAndRedirect(item: Record<string, unknown>, state: Profile
   }
 }
 
+/**
+ * An empty map attribute keyed by data (product ids, search terms, categories, merged ids, feature
+ * codes; the event type codes too, in as many combinations as profiles have), in V8's dictionary mode from the start; to every reader an ordinary `{}` (same prototype,
+ * same key order). Why: each key added to a `{}` moves it to a hidden class of its own, and keys that
+ * are data (a new product id, categories in a new order) keep creating hidden classes that the next GC
+ * drops again. That was most of the encoder's own time, above the size walk (README, "Benchmarks").
+ */
+function keyedMap(): Record<string, number> {
+  return Object.setPrototypeOf(Object.create(null), Object.prototype) as Record<string, number>;
+}
+
 function encodeAges(list: readonly RecentEntry[], now: number): Record<string, number> {
-  const out: Record<string, number> = {};
+  const out = keyedMap();
   for (const e of list) out[e.key] = now - e.at;
   return out;
 }
@@ -755,7 +766,7 @@ const byProbability = (a: CategoryPrediction, b: CategoryPrediction) =>
   b.probability - a.probability || (a.category < b.category ? -1 : a.category > b.category ? 1 : 0);
 
 function encodeReasons(reasons: readonly ScoreReason[]): Record<string, number> {
-  const out: Record<string, number> = {};
+  const out = keyedMap();
   for (const r of reasons) out[featureCodeOf(r.feature)] = roundTo(r.contribution, CONTRIBUTION_DECIMALS);
   return out;
 }
@@ -802,12 +813,12 @@ function fitReasonsToWriteUnit(item: ProfileItem): void {
 export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): ProfileItem {
   const nowSec = Math.floor(state.lastEventAt / 1000);
   // Lifetime counts only: the decays go to `state` (for the types counted here).
-  const act: Record<string, number> = {};
+  const act = keyedMap();
   for (let t = 0; t < EVENT_TYPES.length; t++) {
     const count = state.counts[t]!;
     if (count !== 0) act[CODE_BY_INDEX[t]!] = count;
   }
-  const cat: Record<string, number> = {};
+  const cat = keyedMap();
   for (const c of state.categories) cat[c.key] = c.score;
   const cart: ProfileItem['cart'] = [];
   for (const e of state.cart) cart.push([e.productId, e.quantity, e.priceCents, nowSec - e.at]);
@@ -886,7 +897,7 @@ function encodeScore(score: ProfileScore, item: ProfileItem): void {
   item.scoredAt = score.scoredAt;
   if (score.churnRisk !== undefined) item.churnRisk = storedProbability(score.churnRisk);
   if (score.nextCategories !== undefined && score.nextCategories.length > 0) {
-    const next: Record<string, number> = {};
+    const next = keyedMap();
     for (const c of score.nextCategories) next[c.category] = storedProbability(c.probability);
     item.nextCategories = next;
   }

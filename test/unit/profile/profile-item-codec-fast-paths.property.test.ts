@@ -112,7 +112,10 @@ describe('profile item codec: the cheaper encode and decode change nothing', () 
         // Act
         const item = encodeProfileItem(state, meta);
         // Assess
-        expect(bytesOf(item)).toBe(bytesOf(frozen.encodeProfileItem(state, meta)));
+        const reference = frozen.encodeProfileItem(state, meta);
+        expect(bytesOf(item)).toBe(bytesOf(reference));
+        // Also as objects: the maps built in dictionary mode have the prototype of a `{}` literal.
+        expect(item).toStrictEqual(reference);
         expect(shardMarksOfStateBlob(item.state)).toEqual(state.shardMarks);
       }),
     );
