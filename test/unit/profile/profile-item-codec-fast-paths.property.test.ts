@@ -13,6 +13,7 @@ import { estimateItemBytes } from '../../../shared/profile/dynamodb-item-size';
 import {
   decodeProfileItem,
   encodeProfileItem,
+  lastEncodedItemBytes,
   type ProfileItemMeta,
 } from '../../../shared/profile/profile-item-codec';
 import { shardMarksOfStateBlob } from '../../../shared/profile/profile-state-blob';
@@ -105,6 +106,27 @@ const anyWrite = fc
     return { state, meta };
   });
 
+/**
+ * Writes near and above one write unit, where the encoder drops reasons: up to 8 categories of up to 32
+ * characters (the limits) and a score with every output, 3 reasons per head.
+ */
+const largeWrite = fc
+  .record({
+    state: anyProfile,
+    categories: fc.uniqueArray(fc.string({ minLength: 24, maxLength: 32 }), { minLength: 6, maxLength: 8 }),
+    score: anyScore.filter((s) => s !== undefined),
+    purchase: reasons.filter((r) => r.length === 3),
+    churn: reasons.filter((r) => r.length === 3),
+  })
+  .map(({ state, categories, score, purchase, churn }) => {
+    const large: ProfileState = {
+      ...state,
+      categories: categories.map((key, i) => ({ key, score: 65_536 * (categories.length - i) })),
+    };
+    const meta: ProfileItemMeta = { version: 1, score: { ...score!, reasons: { purchase, churn } } };
+    return { state: large, meta };
+  });
+
 describe('profile item codec: the cheaper encode and decode change nothing', () => {
   it('writes the same item as the frozen v6 codec, byte for byte and in the same attribute order', () => {
     fc.assert(
@@ -117,6 +139,18 @@ describe('profile item codec: the cheaper encode and decode change nothing', () 
         // Also as objects: the maps built in dictionary mode have the prototype of a `{}` literal.
         expect(item).toStrictEqual(reference);
         expect(shardMarksOfStateBlob(item.state)).toEqual(state.shardMarks);
+      }),
+    );
+  });
+
+  it('drops the same reasons as the frozen v6 codec from items beyond one write unit, and knows their size', () => {
+    fc.assert(
+      fc.property(largeWrite, ({ state, meta }) => {
+        // Act
+        const item = encodeProfileItem(state, meta);
+        // Assess
+        expect(bytesOf(item)).toBe(bytesOf(frozen.encodeProfileItem(state, meta)));
+        expect(lastEncodedItemBytes()).toBe(frozenSize.estimateItemBytes(item));
       }),
     );
   });
@@ -149,7 +183,7 @@ describe('profile item codec: the cheaper encode and decode change nothing', () 
     );
   });
 
-  it('sizes every item and any attribute value as the frozen v6 size does', () => {
+  it('sizes every item (as it encodes it, and by walking it) and any attribute value as the frozen v6 size does', () => {
     const value: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
       value: fc.oneof(
         { depthSize: 'small' },
@@ -169,6 +203,7 @@ describe('profile item codec: the cheaper encode and decode change nothing', () 
         // Act
         const item = encodeProfileItem(state, meta);
         // Assess
+        expect(lastEncodedItemBytes()).toBe(frozenSize.estimateItemBytes(item));
         expect(estimateItemBytes(item)).toBe(frozenSize.estimateItemBytes(item));
         expect(estimateItemBytes(other)).toBe(frozenSize.estimateItemBytes(other));
       }),
