@@ -170,6 +170,29 @@ describe('profile item codec: the cheaper encode and decode change nothing', () 
     );
   });
 
+  it('decodes categories and cart events stored in any order as the frozen v6 codec does', () => {
+    fc.assert(
+      fc.property(anyWrite, fc.nat(), ({ state, meta }, seed) => {
+        // Prepare: the same item with `cat` and `cart` in another order (another writer's, or a reader's edit)
+        const item = frozen.encodeProfileItem(state, meta);
+        const rotate = <T>(list: T[]) => {
+          const k = list.length === 0 ? 0 : seed % list.length;
+          return [...list.slice(k), ...list.slice(0, k)].reverse();
+        };
+        const shuffled = {
+          ...item,
+          cat: Object.fromEntries(rotate(Object.entries(item.cat))),
+          cart: rotate(item.cart),
+        };
+        // Act
+        const decoded = decodeProfileItem(shuffled);
+        // Assess
+        expect(bytesOf(decoded)).toBe(bytesOf(frozen.decodeProfileItem(shuffled)));
+        expect(decoded.state).toEqual(state);
+      }),
+    );
+  });
+
   it('stores the anomaly score profileExtrasOf computed, the one the frozen codec computes itself', () => {
     fc.assert(
       fc.property(anyProfile, (state) => {
