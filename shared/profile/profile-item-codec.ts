@@ -587,7 +587,7 @@ function encodeIdentity(state: ProfileState, item: ProfileItem, nowSec: number):
   }
   const ordered = isOrderedById(merges) ? merges : merges.slice().sort(byAnonymousId);
   const aliasAges: (number | undefined)[] = [];
-  const readable = keyedMap();
+  const readable: Record<string, number> = {};
   let readableBytes = CONTAINER_BYTES;
   let linked: Record<string, number> | undefined;
   let linkedBytes = CONTAINER_BYTES;
@@ -601,7 +601,7 @@ function encodeIdentity(state: ProfileState, item: ProfileItem, nowSec: number):
   for (const e of aliases) {
     if (merges.some((m) => m.anonymousId === e.key)) continue;
     const age = nowSec - e.at;
-    (linked ??= keyedMap())[e.key] = age;
+    (linked ??= {})[e.key] = age;
     linkedBytes += numberEntryBytes(e.key, age);
   }
   item.merges = readable;
@@ -762,20 +762,9 @@ function decodeRefusalsAndRedirect(item: Record<string, unknown>, state: Profile
   }
 }
 
-/**
- * An empty map attribute keyed by data (product ids, search terms, categories, merged ids, feature
- * codes; the event type codes too, in as many combinations as profiles have), in V8's dictionary mode from the start; to every reader an ordinary `{}` (same prototype,
- * same key order). Why: each key added to a `{}` moves it to a hidden class of its own, and keys that
- * are data (a new product id, categories in a new order) keep creating hidden classes that the next GC
- * drops again. That was most of the encoder's own time, above the size walk (README, "Benchmarks").
- */
-function keyedMap(): Record<string, number> {
-  return Object.setPrototypeOf(Object.create(null), Object.prototype) as Record<string, number>;
-}
-
 // The item's size by DynamoDB's rules (`dynamodb-item-size.ts`), summed while the encoder sets each
 // attribute from the sizes of what it just wrote, so fitting the reasons into one write unit needs no
-// walk over the finished item (the walk was an eighth of the write path). What `estimateItemBytes` of
+// walk over the finished item (the walk was about a seventh of the write path). What `estimateItemBytes` of
 // the item gives: a property test holds them equal. Module state like the state blob's buffer: an
 // encode is synchronous and never re-entered.
 let itemBytes = 0;
@@ -800,7 +789,7 @@ export function lastEncodedItemBytes(): number {
 
 /** Attribute `name`: each key of `list` → its age before `now`, counted. */
 function encodeAges(name: string, list: readonly RecentEntry[], now: number): Record<string, number> {
-  const out = keyedMap();
+  const out: Record<string, number> = {};
   let bytes = CONTAINER_BYTES;
   for (const e of list) {
     const age = now - e.at;
@@ -824,7 +813,7 @@ const byProbability = (a: CategoryPrediction, b: CategoryPrediction) =>
 
 /** A head's reasons, feature code → rounded contribution; its bytes added to `reasonBytes`. */
 function encodeReasons(reasons: readonly ScoreReason[]): Record<string, number> {
-  const out = keyedMap();
+  const out: Record<string, number> = {};
   let bytes = CONTAINER_BYTES;
   for (const r of reasons) {
     const code = featureCodeOf(r.feature);
@@ -885,7 +874,7 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
   const nowSec = Math.floor(state.lastEventAt / 1000);
   itemBytes = 0;
   // Lifetime counts only: the decays go to `state` (for the types counted here).
-  const act = keyedMap();
+  const act: Record<string, number> = {};
   let actBytes = CONTAINER_BYTES;
   for (let t = 0; t < EVENT_TYPES.length; t++) {
     const count = state.counts[t]!;
@@ -895,7 +884,7 @@ export function encodeProfileItem(state: ProfileState, meta: ProfileItemMeta): P
     actBytes += numberEntryBytes(code, count);
   }
   counted('act', actBytes);
-  const cat = keyedMap();
+  const cat: Record<string, number> = {};
   let catBytes = CONTAINER_BYTES;
   for (const c of state.categories) {
     cat[c.key] = c.score;
@@ -1033,7 +1022,7 @@ function encodeScore(score: ProfileScore, item: ProfileItem): void {
     counted('churnRisk', numberBytes(churnRisk));
   }
   if (score.nextCategories !== undefined && score.nextCategories.length > 0) {
-    const next = keyedMap();
+    const next: Record<string, number> = {};
     let bytes = CONTAINER_BYTES;
     for (const c of score.nextCategories) {
       const probability = storedProbability(c.probability);

@@ -136,7 +136,7 @@ describe('profile item codec: the cheaper encode and decode change nothing', () 
         // Assess
         const reference = frozen.encodeProfileItem(state, meta);
         expect(bytesOf(item)).toBe(bytesOf(reference));
-        // Also as objects: the maps built in dictionary mode have the prototype of a `{}` literal.
+        // Also as objects: the same prototypes, the same attributes left undefined.
         expect(item).toStrictEqual(reference);
         expect(shardMarksOfStateBlob(item.state)).toEqual(state.shardMarks);
       }),
