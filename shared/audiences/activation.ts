@@ -10,7 +10,7 @@
  * audience, the version of its last transition, and for an exit when it happened (exits are kept for
  * {@link ACTIVATION_LOG_LIMITS}`.exitRetentionMs`, at most `maxExits` of them, so they cost few bytes).
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { AudienceMembership } from './audience-evaluation';
 
 /** Version of the activation event layout (`schemaVersion` of every event). */
@@ -56,11 +56,18 @@ export function activationEventId(
   version: number,
 ): string {
   // Unit separators: no id can make two different tuples hash the same text.
-  return createHash('sha256')
-    .update(`${profileId}\u001f${audienceId}\u001f${kind}\u001f${version}`, 'utf8')
-    .digest('hex')
-    .slice(0, 32);
+  return sha256Hex(`${profileId}\u001f${audienceId}\u001f${kind}\u001f${version}`).slice(0, 32);
 }
+
+/**
+ * SHA-256 of `text`'s UTF-8 in hex. `crypto.hash` (Node 20.12+, as every runtime here) is one call
+ * without a Hash object: about a third of the time of `createHash` for an id (a transition of every
+ * write that enters or leaves an audience); `createHash` where an older Node 20 lacks it.
+ */
+const sha256Hex: (text: string) => string =
+  typeof hash === 'function'
+    ? (text) => hash('sha256', text, 'hex')
+    : (text) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 function activationEvent(
   profileId: string,
@@ -125,7 +132,12 @@ export function transitionsOf(
   }
   exits.sort((a, b) => b[1][0] - a[1][0]);
   for (const [id, entry] of exits.slice(0, ACTIVATION_LOG_LIMITS.maxExits)) log[id] = entry;
-  return { events, log: Object.keys(log).length > 0 ? log : undefined };
+  return { events, log: hasKeys(log) ? log : undefined };
+}
+
+function hasKeys(record: object): boolean {
+  for (const _ in record) return true;
+  return false;
 }
 
 /**

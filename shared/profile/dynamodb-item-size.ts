@@ -9,7 +9,8 @@
 
 const encoder = new TextEncoder();
 
-function utf8Bytes(text: string): number {
+/** Bytes of a string value or of an attribute name: its UTF-8. */
+export function stringBytes(text: string): number {
   // ASCII fast path: one byte per char.
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return encoder.encode(text).length;
   return text.length;
@@ -33,7 +34,8 @@ const DECIMAL_SCALES = [10, 100, 1000, 10_000] as const;
 /** Below this, two decimals of ≤ 4 places are many ulps apart, so the shortest form is the one found. */
 const EXACT_DECIMAL_LIMIT = 2 ** 32;
 
-function numberBytes(value: number): number {
+/** Bytes of a number value: 1 per two significant digits of its decimal form, + 1. */
+export function numberBytes(value: number): number {
   const v = Math.abs(value);
   // Integers (most numbers in a profile item) by arithmetic: the encoder sizes every scored item.
   if (Number.isSafeInteger(v)) return integerBytes(v);
@@ -66,23 +68,33 @@ function numberBytes(value: number): number {
   return Math.ceil(significant / 2) + 1;
 }
 
+/** Bytes of a list or a map before its elements. */
+export const CONTAINER_BYTES = 3;
+/** Bytes each element of a list or a map adds besides its value (and, in a map, its name). */
+export const ELEMENT_BYTES = 1;
+
+/** Bytes a map entry `name` → number adds to its map. */
+export function numberEntryBytes(name: string, value: number): number {
+  return ELEMENT_BYTES + stringBytes(name) + numberBytes(value);
+}
+
 function valueBytes(value: unknown): number {
   if (value === null || typeof value === 'boolean') return 1;
-  if (typeof value === 'string') return utf8Bytes(value);
+  if (typeof value === 'string') return stringBytes(value);
   if (typeof value === 'number') return numberBytes(value);
   if (value instanceof Uint8Array) return value.byteLength;
   if (Array.isArray(value)) {
-    let size = 3;
-    for (const element of value) size += 1 + valueBytes(element);
+    let size = CONTAINER_BYTES;
+    for (const element of value) size += ELEMENT_BYTES + valueBytes(element);
     return size;
   }
   if (typeof value === 'object') {
-    let size = 3;
+    let size = CONTAINER_BYTES;
     const entries = value as Record<string, unknown>;
     for (const name in entries) {
       const element = entries[name];
       if (element === undefined) continue;
-      size += 1 + utf8Bytes(name) + valueBytes(element);
+      size += ELEMENT_BYTES + stringBytes(name) + valueBytes(element);
     }
     return size;
   }
@@ -98,7 +110,7 @@ export function estimateItemBytes(item: Readonly<Record<string, unknown>>): numb
   for (const name in item) {
     const value = item[name];
     if (value === undefined) continue;
-    size += utf8Bytes(name) + valueBytes(value);
+    size += stringBytes(name) + valueBytes(value);
   }
   return size;
 }

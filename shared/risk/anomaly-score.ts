@@ -139,17 +139,37 @@ export function riskSignalsOf(
   return signals;
 }
 
+/** A signal's contribution to the evidence: its weight times its ramp (module comment). */
+function contributionOf(
+  value: number,
+  { normal, alarming, weight }: RiskScoring['signals'][RiskSignal],
+): number {
+  return weight * Math.min(1, Math.max(0, (value - normal) / (alarming - normal)));
+}
+
 /** The anomaly score of a profile, with its signals and each one's contribution (module comment). */
 export function assessRisk(state: ProfileState, scoring: RiskScoring = DEFAULT_RISK_SCORING): RiskAssessment {
   const signals = riskSignalsOf(state, scoring);
-  const contributions = {} as Record<RiskSignal, number>;
-  let evidence = 0;
-  for (const name of RISK_SIGNALS) {
-    const { normal, alarming, weight } = scoring.signals[name];
-    const ramp = Math.min(1, Math.max(0, (signals[name] - normal) / (alarming - normal)));
-    contributions[name] = weight * ramp;
-    evidence += contributions[name];
-  }
+  const ramps = scoring.signals;
+  // Spelled out per signal, in RISK_SIGNALS order, rather than a loop over the names: stores by a
+  // computed name into an empty object were most of this function's time, and it runs on every write.
+  const contributions: Record<RiskSignal, number> = {
+    peakPerMinute: contributionOf(signals.peakPerMinute, ramps.peakPerMinute),
+    gapRegularity: contributionOf(signals.gapRegularity, ramps.gapRegularity),
+    viewsWithoutCart: contributionOf(signals.viewsWithoutCart, ramps.viewsWithoutCart),
+    loginBurst: contributionOf(signals.loginBurst, ramps.loginBurst),
+    newFingerprint: contributionOf(signals.newFingerprint, ramps.newFingerprint),
+    recentPurchases: contributionOf(signals.recentPurchases, ramps.recentPurchases),
+  };
+  // Summed from 0 in the same order, so the evidence is the same double as a loop's.
+  const evidence =
+    0 +
+    contributions.peakPerMinute +
+    contributions.gapRegularity +
+    contributions.viewsWithoutCart +
+    contributions.loginBurst +
+    contributions.newFingerprint +
+    contributions.recentPurchases;
   const anomalyScore = 1 / (1 + Math.exp(-scoring.steepness * (evidence - scoring.midpoint)));
   return { anomalyScore, evidence, signals, contributions };
 }

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import {
   ACTIVATION_LOG_LIMITS,
   activationEventId,
@@ -85,6 +86,29 @@ describe('transitionsOf', () => {
         for (const e of remembered) expect(emitted).toContain(e.id);
         for (const id in membership) expect(remembered.some((e) => e.audienceId === id)).toBe(true);
       }),
+    );
+  });
+});
+
+describe('activationEventId', () => {
+  it('is the first 32 hex digits of SHA-256 over the tuple joined by unit separators, as it always was', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', minLength: 1 }),
+        fc.string({ minLength: 1 }),
+        fc.constantFrom('entered' as const, 'exited' as const),
+        fc.nat(),
+        (profileId, audienceId, kind, version) => {
+          // Act
+          const id = activationEventId(profileId, audienceId, kind, version);
+          // Assess: the id at 6f0dc4e, computed with createHash
+          const reference = createHash('sha256')
+            .update(`${profileId}\u001f${audienceId}\u001f${kind}\u001f${version}`, 'utf8')
+            .digest('hex')
+            .slice(0, 32);
+          expect(id).toBe(reference);
+        },
+      ),
     );
   });
 });

@@ -13,6 +13,7 @@ import { estimateItemBytes } from '../../../shared/profile/dynamodb-item-size';
 import {
   decodeProfileItem,
   encodeProfileItem,
+  lastEncodedItemBytes,
   type ProfileItemMeta,
 } from '../../../shared/profile/profile-item-codec';
 import { shardMarksOfStateBlob } from '../../../shared/profile/profile-state-blob';
@@ -105,6 +106,27 @@ const anyWrite = fc
     return { state, meta };
   });
 
+/**
+ * Writes near and above one write unit, where the encoder drops reasons: up to 8 categories of up to 32
+ * characters (the limits) and a score with every output, 3 reasons per head.
+ */
+const largeWrite = fc
+  .record({
+    state: anyProfile,
+    categories: fc.uniqueArray(fc.string({ minLength: 24, maxLength: 32 }), { minLength: 6, maxLength: 8 }),
+    score: anyScore.filter((s) => s !== undefined),
+    purchase: reasons.filter((r) => r.length === 3),
+    churn: reasons.filter((r) => r.length === 3),
+  })
+  .map(({ state, categories, score, purchase, churn }) => {
+    const large: ProfileState = {
+      ...state,
+      categories: categories.map((key, i) => ({ key, score: 65_536 * (categories.length - i) })),
+    };
+    const meta: ProfileItemMeta = { version: 1, score: { ...score!, reasons: { purchase, churn } } };
+    return { state: large, meta };
+  });
+
 describe('profile item codec: the cheaper encode and decode change nothing', () => {
   it('writes the same item as the frozen v6 codec, byte for byte and in the same attribute order', () => {
     fc.assert(
@@ -112,8 +134,23 @@ describe('profile item codec: the cheaper encode and decode change nothing', () 
         // Act
         const item = encodeProfileItem(state, meta);
         // Assess
-        expect(bytesOf(item)).toBe(bytesOf(frozen.encodeProfileItem(state, meta)));
+        const reference = frozen.encodeProfileItem(state, meta);
+        expect(bytesOf(item)).toBe(bytesOf(reference));
+        // Also as objects: the same prototypes, the same attributes left undefined.
+        expect(item).toStrictEqual(reference);
         expect(shardMarksOfStateBlob(item.state)).toEqual(state.shardMarks);
+      }),
+    );
+  });
+
+  it('drops the same reasons as the frozen v6 codec from items beyond one write unit, and knows their size', () => {
+    fc.assert(
+      fc.property(largeWrite, ({ state, meta }) => {
+        // Act
+        const item = encodeProfileItem(state, meta);
+        // Assess
+        expect(bytesOf(item)).toBe(bytesOf(frozen.encodeProfileItem(state, meta)));
+        expect(lastEncodedItemBytes()).toBe(frozenSize.estimateItemBytes(item));
       }),
     );
   });
@@ -133,6 +170,29 @@ describe('profile item codec: the cheaper encode and decode change nothing', () 
     );
   });
 
+  it('decodes categories and cart events stored in any order as the frozen v6 codec does', () => {
+    fc.assert(
+      fc.property(anyWrite, fc.nat(), ({ state, meta }, seed) => {
+        // Prepare: the same item with `cat` and `cart` in another order (another writer's, or a reader's edit)
+        const item = frozen.encodeProfileItem(state, meta);
+        const rotate = <T>(list: T[]) => {
+          const k = list.length === 0 ? 0 : seed % list.length;
+          return [...list.slice(k), ...list.slice(0, k)].reverse();
+        };
+        const shuffled = {
+          ...item,
+          cat: Object.fromEntries(rotate(Object.entries(item.cat))),
+          cart: rotate(item.cart),
+        };
+        // Act
+        const decoded = decodeProfileItem(shuffled);
+        // Assess
+        expect(bytesOf(decoded)).toBe(bytesOf(frozen.decodeProfileItem(shuffled)));
+        expect(decoded.state).toEqual(state);
+      }),
+    );
+  });
+
   it('stores the anomaly score profileExtrasOf computed, the one the frozen codec computes itself', () => {
     fc.assert(
       fc.property(anyProfile, (state) => {
@@ -146,7 +206,7 @@ describe('profile item codec: the cheaper encode and decode change nothing', () 
     );
   });
 
-  it('sizes every item and any attribute value as the frozen v6 size does', () => {
+  it('sizes every item (as it encodes it, and by walking it) and any attribute value as the frozen v6 size does', () => {
     const value: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
       value: fc.oneof(
         { depthSize: 'small' },
@@ -166,6 +226,7 @@ describe('profile item codec: the cheaper encode and decode change nothing', () 
         // Act
         const item = encodeProfileItem(state, meta);
         // Assess
+        expect(lastEncodedItemBytes()).toBe(frozenSize.estimateItemBytes(item));
         expect(estimateItemBytes(item)).toBe(frozenSize.estimateItemBytes(item));
         expect(estimateItemBytes(other)).toBe(frozenSize.estimateItemBytes(other));
       }),
