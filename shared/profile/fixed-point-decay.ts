@@ -138,5 +138,18 @@ export function rescaleDecay(value: number, periods: number): number {
  */
 export function decayValueAt(value: number, halfLifeMs: number, anchor: number, asOfMs: number): number {
   if (value === 0) return 0;
-  return (value / UNIT) * 2 ** (-(asOfMs - anchor * halfLifeMs) / halfLifeMs);
+  return decayedValue(value, decayFactorAt(halfLifeMs, anchor, asOfMs));
+}
+
+/**
+ * The factor that takes a fixed-point value held at `anchor` to `asOfMs` (`2^-(elapsed / h)`): the same
+ * for every value of one profile and half-life, so a caller decaying several computes it once.
+ */
+export function decayFactorAt(halfLifeMs: number, anchor: number, asOfMs: number): number {
+  return 2 ** (-(asOfMs - anchor * halfLifeMs) / halfLifeMs);
+}
+
+/** {@link decayValueAt} from a {@link decayFactorAt} computed beforehand (the same number, bit for bit). */
+export function decayedValue(value: number, factor: number): number {
+  return value === 0 ? 0 : (value / UNIT) * factor;
 }
