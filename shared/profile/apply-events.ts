@@ -157,16 +157,28 @@ function periodsOf(atMs: number, periods: Periods): Periods {
  * event finds them here instead of dividing again (4 divisions per event), and an event that advances
  * the profile leaves its own periods, which are the new anchors.
  */
-const anchors: Periods = new Float64Array(AFFINITY + 1);
+let anchors: Periods = new Float64Array(AFFINITY + 1);
 let anchorsAt = 0;
 /** Scratch: the periods of the event being folded. */
-const eventPeriods: Periods = new Float64Array(AFFINITY + 1);
+let eventPeriods: Periods = new Float64Array(AFFINITY + 1);
 
 function anchorsOf(lastEventAt: number): Periods {
   if (lastEventAt !== anchorsAt) {
     periodsOf(lastEventAt, anchors);
     anchorsAt = lastEventAt;
   }
+  return anchors;
+}
+
+/**
+ * After an event at `atMs` advanced its profile, its periods are the profile's anchors: the two scratch
+ * arrays trade places (no copy).
+ */
+function periodsBecomeAnchors(atMs: number): Periods {
+  const previous = anchors;
+  anchors = eventPeriods;
+  eventPeriods = previous;
+  anchorsAt = atMs;
   return anchors;
 }
 
@@ -411,11 +423,10 @@ function applyOne(state: ProfileState, event: ContractEvent, alias: AliasStream 
   // Each half-life's period of the event and anchor of the profile, divided out once for the anchor
   // moves and the contributions below.
   const periods = periodsOf(atMs, eventPeriods);
-  const anchor = anchorsOf(state.lastEventAt);
+  let anchor = anchorsOf(state.lastEventAt);
   if (atMs > state.lastEventAt) {
     advanceByPeriods(state, atMs, anchor, periods);
-    anchor.set(periods);
-    anchorsAt = atMs;
+    anchor = periodsBecomeAnchors(atMs);
   }
 
   const type = event.type;
