@@ -230,8 +230,8 @@ export function emptyProfile(profileId: string): ProfileState {
     profileId,
     firstSeenAt: 0,
     lastEventAt: 0,
-    counts: zeros(EVENT_TYPES.length),
-    decays: zeros(DECAYED_EVENT_TYPES.length * HALF_LIVES_MS.length),
+    counts: new Array<number>(EVENT_TYPES.length).fill(0),
+    decays: new Array<number>(DECAYED_EVENT_TYPES.length * HALF_LIVES_MS.length).fill(0),
     categories: [],
     recentProducts: [],
     recentSearches: [],
@@ -251,16 +251,6 @@ export function emptyProfile(profileId: string): ProfileState {
     merges: [],
     mergeRefusals: [],
   };
-}
-
-/**
- * `length` zeros, pushed rather than `new Array(length).fill(0)`: a packed array (V8's "holey" kind,
- * which a preallocated one keeps, checks for holes on every read of the counters the fold updates).
- */
-function zeros(length: number): number[] {
-  const list: number[] = [];
-  for (let i = 0; i < length; i++) list.push(0);
-  return list;
 }
 
 /** A deep copy, so that applying events never mutates the caller's state. */
