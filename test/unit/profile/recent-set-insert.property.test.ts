@@ -76,5 +76,4 @@ describe('insertRecent', () => {
       { numRuns: 1000 },
     );
   });
-
 });
