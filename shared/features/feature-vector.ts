@@ -7,7 +7,7 @@
  * a model trained on another version is refused at load time.
  */
 import { EVENT_TYPES, type EventType } from '../contract/event-contract';
-import { decayAnchor, decayValueAt } from '../profile/fixed-point-decay';
+import { decayAnchor, decayedValue, decayFactorAt } from '../profile/fixed-point-decay';
 import {
   cartView,
   DECAYED_EVENT_TYPES,
@@ -72,8 +72,11 @@ const CART = EVENT_TYPES.indexOf('add_to_cart');
 const PURCHASE = EVENT_TYPES.indexOf('purchase');
 const LOG_K = Math.log(PROFILE_LIMITS.categories);
 const HALF_LIFE_COUNT = HALF_LIVES_MS.length;
-/** Scratch for one profile's decay anchors, per half-life (computed once per profile, not per feature). */
-const anchors: number[] = new Array<number>(HALF_LIFE_COUNT).fill(0);
+/**
+ * Scratch for one profile's decay factors, per half-life: computed once per profile (3 powers), not per
+ * decayed feature (18).
+ */
+const factors = new Float64Array(HALF_LIFE_COUNT);
 
 /** Laplace-smoothed ratio: stays finite and near 1/2 with no evidence. */
 function smoothedRatio(numerator: number, denominator: number): number {
@@ -90,11 +93,16 @@ export function featurizeInto(state: ProfileState, asOfMs: number, out: Float32A
   let i = offset;
   const hasEvents = state.lastEventAt > 0;
   const decayedTo = Math.max(asOfMs, state.lastEventAt);
-  for (let h = 0; h < HALF_LIFE_COUNT; h++) anchors[h] = decayAnchor(state.lastEventAt, HALF_LIVES_MS[h]!);
+  for (let h = 0; h < HALF_LIFE_COUNT; h++) {
+    const halfLifeMs = HALF_LIVES_MS[h]!;
+    factors[h] = decayFactorAt(halfLifeMs, decayAnchor(state.lastEventAt, halfLifeMs), decayedTo);
+  }
+  const decays = state.decays;
   for (let slot = 0; slot < DECAYED_EVENT_TYPES.length; slot++) {
     for (let h = 0; h < HALF_LIFE_COUNT; h++) {
-      const value = state.decays[slot * HALF_LIFE_COUNT + h]!;
-      out[i++] = Math.log1p(Math.max(0, decayValueAt(value, HALF_LIVES_MS[h]!, anchors[h]!, decayedTo)));
+      const value = decays[slot * HALF_LIFE_COUNT + h]!;
+      // Most types have no recent activity: log1p(max(0, 0)) is 0, without the call.
+      out[i++] = value === 0 ? 0 : Math.log1p(Math.max(0, decayedValue(value, factors[h]!)));
     }
   }
   for (const index of COUNT_INDEX) out[i++] = Math.log1p(state.counts[index]!);

@@ -44,7 +44,13 @@
  * far as the consumers keep to the delivery order.
  */
 import { EVENT_TYPES, profileIdOf, type ContractEvent, type EventType } from '../contract/event-contract';
-import { decayAnchor, decayContribution, rescaleDecay } from './fixed-point-decay';
+import {
+  contributionInPeriod,
+  decayAnchor,
+  decayScaleOf,
+  rescaleDecay,
+  type DecayScale,
+} from './fixed-point-decay';
 import { fnv1a32 } from './hashing';
 import {
   AFFINITY_HALF_LIFE_MS,
@@ -134,6 +140,47 @@ const PRODUCT_EVENTS: ReadonlySet<EventType> = new Set([
 ]);
 const HALF_LIFE_COUNT = HALF_LIVES_MS.length;
 const HALF_LIVES: readonly number[] = [...HALF_LIVES_MS];
+/** Index of the affinity half-life in {@link Periods}, after the decays' half-lives. */
+const AFFINITY = HALF_LIFE_COUNT;
+const DECAY_SCALES: readonly DecayScale[] = [...HALF_LIVES, AFFINITY_HALF_LIFE_MS].map(decayScaleOf);
+
+/** `floor(t / h)` of one time `t` for every half-life of {@link DECAY_SCALES}, in its order. */
+type Periods = Float64Array;
+
+function periodsOf(atMs: number, periods: Periods): Periods {
+  for (let h = 0; h <= AFFINITY; h++) periods[h] = decayAnchor(atMs, DECAY_SCALES[h]!.halfLifeMs);
+  return periods;
+}
+
+/**
+ * The anchors of the latest `lastEventAt` folded (a pure function of it, remembered): a profile's next
+ * event finds them here instead of dividing again (4 divisions per event), and an event that advances
+ * the profile leaves its own periods, which are the new anchors.
+ */
+let anchors: Periods = new Float64Array(AFFINITY + 1);
+let anchorsAt = 0;
+/** Scratch: the periods of the event being folded. */
+let eventPeriods: Periods = new Float64Array(AFFINITY + 1);
+
+function anchorsOf(lastEventAt: number): Periods {
+  if (lastEventAt !== anchorsAt) {
+    periodsOf(lastEventAt, anchors);
+    anchorsAt = lastEventAt;
+  }
+  return anchors;
+}
+
+/**
+ * After an event at `atMs` advanced its profile, its periods are the profile's anchors: the two scratch
+ * arrays trade places (no copy).
+ */
+function periodsBecomeAnchors(atMs: number): Periods {
+  const previous = anchors;
+  anchors = eventPeriods;
+  eventPeriods = previous;
+  anchorsAt = atMs;
+  return anchors;
+}
 
 /** Normalise a search term: trimmed, lower case, single spaces, bounded length. */
 export function normaliseSearchTerm(query: string): string {
@@ -196,17 +243,18 @@ export function pruneCart(cart: CartEvent[], lastPurchaseAt: number): void {
 
 /** Move every decay anchor to a later `lastEventAt` (exact integer rescaling); `state` is mutated. */
 export function advanceTo(state: ProfileState, atMs: number): void {
-  const previous = state.lastEventAt;
+  advanceByPeriods(state, atMs, anchorsOf(state.lastEventAt), periodsOf(atMs, eventPeriods));
+}
+
+/** {@link advanceTo}, given the anchors of `state.lastEventAt` and the periods of `atMs`. */
+function advanceByPeriods(state: ProfileState, atMs: number, from: Periods, to: Periods): void {
+  const decays = state.decays;
   for (let h = 0; h < HALF_LIFE_COUNT; h++) {
-    const halfLife = HALF_LIVES[h]!;
-    const periods = decayAnchor(atMs, halfLife) - decayAnchor(previous, halfLife);
+    const periods = to[h]! - from[h]!;
     if (periods === 0) continue;
-    for (let i = h; i < state.decays.length; i += HALF_LIFE_COUNT) {
-      state.decays[i] = rescaleDecay(state.decays[i]!, periods);
-    }
+    for (let i = h; i < decays.length; i += HALF_LIFE_COUNT) decays[i] = rescaleDecay(decays[i]!, periods);
   }
-  const affinityPeriods =
-    decayAnchor(atMs, AFFINITY_HALF_LIFE_MS) - decayAnchor(previous, AFFINITY_HALF_LIFE_MS);
+  const affinityPeriods = to[AFFINITY]! - from[AFFINITY]!;
   if (affinityPeriods > 0) {
     for (const c of state.categories) c.score = rescaleDecay(c.score, affinityPeriods);
     insertionSort(state.categories, byScore);
@@ -220,9 +268,8 @@ export function byScore(a: { key: string; score: number }, b: { key: string; sco
   return b.score - a.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
-function addAffinity(state: ProfileState, key: string, atMs: number, weight: number): void {
-  const anchor = decayAnchor(state.lastEventAt, AFFINITY_HALF_LIFE_MS);
-  const contribution = decayContribution(atMs, AFFINITY_HALF_LIFE_MS, anchor, weight);
+/** Add `contribution` (already weighted and at the profile's anchor) to the affinity of `key`. */
+function addAffinity(state: ProfileState, key: string, contribution: number): void {
   const categories = state.categories;
   let index = 0;
   while (index < categories.length && categories[index]!.key !== key) index++;
@@ -373,7 +420,14 @@ function applyOne(state: ProfileState, event: ContractEvent, alias: AliasStream 
   const atMs = event.occurredAt;
   const atSec = Math.floor(atMs / 1000);
   if (state.firstSeenAt === 0 || atMs < state.firstSeenAt) state.firstSeenAt = atMs;
-  if (atMs > state.lastEventAt) advanceTo(state, atMs);
+  // Each half-life's period of the event and anchor of the profile, divided out once for the anchor
+  // moves and the contributions below.
+  const periods = periodsOf(atMs, eventPeriods);
+  let anchor = anchorsOf(state.lastEventAt);
+  if (atMs > state.lastEventAt) {
+    advanceByPeriods(state, atMs, anchor, periods);
+    anchor = periodsBecomeAnchors(atMs);
+  }
 
   const type = event.type;
   const rule = TYPE_RULES.get(type)!;
@@ -381,15 +435,20 @@ function applyOne(state: ProfileState, event: ContractEvent, alias: AliasStream 
   if (rule.decaySlot >= 0) {
     const decays = state.decays;
     for (let h = 0; h < HALF_LIFE_COUNT; h++) {
-      const halfLife = HALF_LIVES[h]!;
-      const anchor = decayAnchor(state.lastEventAt, halfLife);
-      decays[rule.decaySlot + h]! += decayContribution(atMs, halfLife, anchor);
+      decays[rule.decaySlot + h]! += contributionInPeriod(DECAY_SCALES[h]!, atMs, periods[h]!, anchor[h]!);
     }
   }
   const weight = rule.categoryWeight;
   if (weight > 0) {
     const category = categoryKeyOf(event);
-    if (category !== undefined) addAffinity(state, category, atMs, weight);
+    if (category !== undefined) {
+      const scale = DECAY_SCALES[AFFINITY]!;
+      addAffinity(
+        state,
+        category,
+        contributionInPeriod(scale, atMs, periods[AFFINITY]!, anchor[AFFINITY]!, weight),
+      );
+    }
   }
   if (alias === undefined) updateSession(state, atSec, event.sessionId);
   else updateAliasSession(state, alias, atSec, event.sessionId);

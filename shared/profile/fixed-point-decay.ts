@@ -48,10 +48,52 @@ export function decayAnchor(lastEventAt: number, halfLifeMs: number): number {
  */
 export function decayContribution(atMs: number, halfLifeMs: number, anchor: number, weight = 1): number {
   const period = Math.floor(atMs / halfLifeMs);
-  const mantissa = mantissaAt(atMs - period * halfLifeMs, halfLifeMs) * weight;
+  return shiftedToAnchor(mantissaAt(atMs - period * halfLifeMs, halfLifeMs) * weight, period, anchor);
+}
+
+/** A weighted mantissa of an event in `period`, as units at `anchor`. */
+function shiftedToAnchor(mantissa: number, period: number, anchor: number): number {
   const shift = DECAY_EXACT_PERIODS + period - anchor;
   if (shift >= 0) return mantissa * POW2[shift]!;
   return -shift >= 53 ? 0 : Math.floor(mantissa / POW2[-shift]!);
+}
+
+/**
+ * A half-life with its mantissa table looked up once, for a caller that adds contributions of it for
+ * every event (the fold): {@link contributionInPeriod} then skips the search for the table and the
+ * checks on the half-life.
+ */
+export interface DecayScale {
+  readonly halfLifeMs: number;
+  /** Undefined for a half-life the tables do not serve (the definition is used). */
+  readonly table: MantissaTable | undefined;
+}
+
+/** The {@link DecayScale} of a half-life. */
+export function decayScaleOf(halfLifeMs: number): DecayScale {
+  const tabled = Number.isInteger(halfLifeMs) && halfLifeMs <= MAX_TABLE_HALF_LIFE_MS;
+  return { halfLifeMs, table: tabled ? tableFor(halfLifeMs) : undefined };
+}
+
+/**
+ * {@link decayContribution} of `scale`'s half-life for a caller that knows the event's period
+ * (`floor(atMs / halfLifeMs)`, which it also needs to move its anchors): the same integer, one division
+ * and one table search fewer.
+ */
+export function contributionInPeriod(
+  scale: DecayScale,
+  atMs: number,
+  period: number,
+  anchor: number,
+  weight = 1,
+): number {
+  const offset = atMs - period * scale.halfLifeMs;
+  const table = scale.table;
+  const mantissa =
+    table !== undefined && Number.isInteger(offset) && offset >= 0
+      ? tableMantissa(table, offset)
+      : mantissaByPow(offset, scale.halfLifeMs);
+  return shiftedToAnchor(mantissa * weight, period, anchor);
 }
 
 /** The rounded mantissa of `2^(offset / halfLifeMs)`: the definition, which the tables below reproduce. */
@@ -68,6 +110,8 @@ interface MantissaTable {
   halfLifeMs: number;
   starts: Float64Array;
   guess: Uint8Array;
+  /** `GUESS_BUCKETS / halfLifeMs`: a product instead of a division per lookup (the guess need not be exact). */
+  guessPerMs: number;
 }
 const MANTISSA_STEPS = MANTISSA_SCALE; // mantissas run from MANTISSA_SCALE to 2 × MANTISSA_SCALE
 const GUESS_BUCKETS = 1024; // > the 2 ln 2 × 128 ≈ 177 mantissa steps per period: ≤ 1 start per bucket
@@ -99,7 +143,7 @@ function tableFor(halfLifeMs: number): MantissaTable | undefined {
     while (k < MANTISSA_STEPS && starts[k + 1]! <= (b * halfLifeMs) / GUESS_BUCKETS) k++;
     guess[b] = k;
   }
-  const table = { halfLifeMs, starts, guess };
+  const table = { halfLifeMs, starts, guess, guessPerMs: GUESS_BUCKETS / halfLifeMs };
   tables.push(table);
   return table;
 }
@@ -119,9 +163,14 @@ function mantissaAt(offset: number, halfLifeMs: number): number {
   }
   const table = tableFor(halfLifeMs);
   if (table === undefined) return mantissaByPow(offset, halfLifeMs);
+  return tableMantissa(table, offset);
+}
+
+/** The mantissa of a whole, non-negative `offset` from its half-life's table. */
+function tableMantissa(table: MantissaTable, offset: number): number {
   const { starts, guess } = table;
   // Any first index is corrected by the two scans; the guess makes them at most a step or two.
-  let k = guess[Math.floor((offset * GUESS_BUCKETS) / halfLifeMs)] ?? MANTISSA_STEPS;
+  let k = guess[Math.floor(offset * table.guessPerMs)] ?? MANTISSA_STEPS;
   while (k < MANTISSA_STEPS && offset >= starts[k + 1]!) k++;
   while (k > 0 && offset < starts[k]!) k--;
   return MANTISSA_SCALE + k;
@@ -138,5 +187,18 @@ export function rescaleDecay(value: number, periods: number): number {
  */
 export function decayValueAt(value: number, halfLifeMs: number, anchor: number, asOfMs: number): number {
   if (value === 0) return 0;
-  return (value / UNIT) * 2 ** (-(asOfMs - anchor * halfLifeMs) / halfLifeMs);
+  return decayedValue(value, decayFactorAt(halfLifeMs, anchor, asOfMs));
+}
+
+/**
+ * The factor that takes a fixed-point value held at `anchor` to `asOfMs` (`2^-(elapsed / h)`): the same
+ * for every value of one profile and half-life, so a caller decaying several computes it once.
+ */
+export function decayFactorAt(halfLifeMs: number, anchor: number, asOfMs: number): number {
+  return 2 ** (-(asOfMs - anchor * halfLifeMs) / halfLifeMs);
+}
+
+/** {@link decayValueAt} from a {@link decayFactorAt} computed beforehand (the same number, bit for bit). */
+export function decayedValue(value: number, factor: number): number {
+  return value === 0 ? 0 : (value / UNIT) * factor;
 }

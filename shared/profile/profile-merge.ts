@@ -57,11 +57,12 @@ import {
   HALF_LIVES_MS,
   PROFILE_LIMITS,
   SESSION_GAP_SECONDS,
+  type CategoryScore,
   type MergedAlias,
   type MergeRefusalReason,
   type ProfileState,
 } from './profile-state';
-import { indexOfRecent, pruneRecent, touchRecent } from './recent-set';
+import { indexOfRecent, insertionSort, pruneRecent, touchRecent } from './recent-set';
 
 /** Prefix of anonymous profile ids (see `profileIdOf`). */
 export const ANONYMOUS_PREFIX = 'anon:';
@@ -186,7 +187,7 @@ export function mergeProfiles(target: ProfileState, source: MergeSource): Profil
 
 /** {@link mergeProfiles} into a state the caller owns (checked by the caller), mutating it. */
 function mergeInPlace(next: ProfileState, source: MergeSource): void {
-  const from = cloneProfile(source.state);
+  const from = mergeableCopyOf(source.state);
   const lastEventAt = Math.max(next.lastEventAt, from.lastEventAt);
   if (from.lastEventAt > 0) {
     if (lastEventAt > next.lastEventAt) advanceTo(next, lastEventAt);
@@ -200,11 +201,11 @@ function mergeInPlace(next: ProfileState, source: MergeSource): void {
     for (let i = 0; i < next.decays.length; i++) next.decays[i]! += from.decays[i]!;
     for (const { key, score } of from.categories) {
       const scaled = rescaleDecay(score, affinityPeriods);
-      const found = next.categories.find((c) => c.key === key);
+      const found = categoryOf(next, key);
       if (found !== undefined) found.score += scaled;
       else next.categories.push({ key, score: scaled });
     }
-    next.categories.sort(byScore);
+    insertionSort(next.categories, byScore);
     next.categories.length = Math.min(next.categories.length, PROFILE_LIMITS.categories);
     for (const e of from.recentProducts)
       touchRecent(next.recentProducts, e.key, e.at, PROFILE_LIMITS.recentProducts);
@@ -232,7 +233,40 @@ function mergeInPlace(next: ProfileState, source: MergeSource): void {
     sharedSessionKey: source.linkedSessionKey,
     dedupe: from.dedupe,
   });
-  next.merges.sort((a, b) => (a.anonymousId < b.anonymousId ? -1 : a.anonymousId > b.anonymousId ? 1 : 0));
+  insertionSort(next.merges, byAnonymousId);
+}
+
+/** Canonical order of merges. */
+function byAnonymousId(a: MergedAlias, b: MergedAlias): number {
+  return a.anonymousId < b.anonymousId ? -1 : a.anonymousId > b.anonymousId ? 1 : 0;
+}
+
+/** The affinity entry of `key` in `state` (a loop: at most `PROFILE_LIMITS.categories`, no closure). */
+function categoryOf(state: ProfileState, key: string): CategoryScore | undefined {
+  for (const category of state.categories) if (category.key === key) return category;
+  return undefined;
+}
+
+/**
+ * The parts of a merge source that a merge changes or keeps, copied; the rest is only read, and shared.
+ * Copied: the decays (rescaled in place), the cart entries (inserted as they are into the target's
+ * cart log) and the shard marks and dedupe window (kept in `merges`, and updated by the alias's later
+ * events). Every list the merge only reads (categories, recent sets, counts, risk) is the source's own:
+ * a whole clone per merge was most of its allocations.
+ */
+function mergeableCopyOf(state: ProfileState): ProfileState {
+  return {
+    ...state,
+    decays: state.decays.slice(),
+    cart: state.cart.map(({ at, productId, quantity, priceCents }) => ({
+      at,
+      productId,
+      quantity,
+      priceCents,
+    })),
+    shardMarks: state.shardMarks.map(({ shardId, sequenceNumber }) => ({ shardId, sequenceNumber })),
+    dedupe: state.dedupe.map(({ key, at }) => ({ key, at })),
+  };
 }
 
 function recordRefusal(

@@ -65,29 +65,29 @@ export function insertRecent<K extends string | number>(
   at: number,
   limit: number,
 ): boolean {
-  if (list.length >= limit) {
-    const oldest = list[list.length - 1]!;
-    if (!isNewer(at, key, oldest)) return false;
+  const length = list.length;
+  const full = length >= limit;
+  if (full && !isNewer(at, key, list[length - 1]!)) return false;
+  // Its place, found from the newest end: events mostly arrive newest, so one comparison usually
+  // finds it, and the entries behind it shift without being compared (the list is in strict order and
+  // `key` is absent from it, so the place is the one a search from the oldest end finds).
+  let index = 0;
+  while (index < length && !isNewer(at, key, list[index]!)) index++;
+  let entry: RecentEntry<K>;
+  let end = length;
+  if (full) {
     // Full (the dedupe window, once a profile is active): the oldest entry leaves, and its object
-    // carries the new key, shifted forward to its place.
-    let index = list.length - 1;
-    while (index > 0 && isNewer(at, key, list[index - 1]!)) {
-      list[index] = list[index - 1]!;
-      index--;
-    }
-    oldest.key = key;
-    oldest.at = at;
-    list[index] = oldest;
-    return true;
+    // carries the new key.
+    end = length - 1;
+    entry = list[end]!;
+    entry.key = key;
+    entry.at = at;
+  } else {
+    // Room left: appended, then shifted to its place (a splice would allocate its result array).
+    entry = { key, at };
+    list.push(entry);
   }
-  // Room left: append and shift forward to its place (a splice would allocate its result array).
-  const entry = { key, at };
-  let index = list.length;
-  list.push(entry);
-  while (index > 0 && isNewer(at, key, list[index - 1]!)) {
-    list[index] = list[index - 1]!;
-    index--;
-  }
+  for (let i = end; i > index; i--) list[i] = list[i - 1]!;
   list[index] = entry;
   return true;
 }

@@ -1,5 +1,10 @@
 import fc from 'fast-check';
-import { DECAY_EXACT_PERIODS, decayContribution } from '../../../shared/profile/fixed-point-decay';
+import {
+  contributionInPeriod,
+  DECAY_EXACT_PERIODS,
+  decayContribution,
+  decayScaleOf,
+} from '../../../shared/profile/fixed-point-decay';
 import { AFFINITY_HALF_LIFE_MS, HALF_LIVES_MS } from '../../../shared/profile/profile-state';
 
 /** `decayContribution` as it was before its mantissa came from a table: `2 ** frac`, rounded. */
@@ -88,6 +93,30 @@ describe('decay contribution', () => {
           expect(decayContribution(atMs, h, anchor)).toBe(contributionByPow(atMs, h, anchor));
         },
       ),
+    );
+  });
+
+  it('is the same integer through a decay scale with the period known, for any time, half-life, anchor and weight', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          halfLife,
+          anyHalfLife,
+          fc.constant(2 ** 37 + 1),
+          fc.double({ min: 1, max: 2 ** 33, noNaN: true }),
+        ),
+        fc.oneof(fc.integer({ min: 0, max: 2 ** 42 }), fc.double({ min: 0, max: 2 ** 42, noNaN: true })),
+        fc.integer({ min: -60, max: 3 }),
+        fc.integer({ min: 1, max: 5 }),
+        (h, atMs, behind, weight) => {
+          const period = Math.floor(atMs / h);
+          const anchor = period - behind;
+          expect(contributionInPeriod(decayScaleOf(h), atMs, period, anchor, weight)).toBe(
+            contributionByPow(atMs, h, anchor, weight),
+          );
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 });

@@ -79,6 +79,40 @@ describe('mergeProfiles (properties, inside the envelope)', () => {
   });
 });
 
+describe('mergeProfiles (the source)', () => {
+  it('leaves the frozen source as it was, however the merged profile is folded on', () => {
+    fc.assert(
+      fc.property(split, fc.integer({ min: 0, max: 8 }), ({ own, anon }, cut) => {
+        // Prepare: the anonymous profile frozen with its first `cut` events, the user's own folded
+        const anonRecords = sequenced(anon, 'shardId-000000000002');
+        const userRecords = sequenced(own, 'shardId-000000000001');
+        const linkedAt = { occurredAt: own[0]?.occurredAt ?? anon[0]!.occurredAt };
+        const frozen = freezeAsRedirect(undefined, 'a-9', 'u-1', linkedAt, anonRecords.slice(0, cut)).source;
+        const before = structuredClone(frozen.state);
+        const user = foldIntoTarget(undefined, userRecords, 'u-1', () => undefined).state;
+        // Act: merged, then the anonymous profile's later events through the redirect (they move the
+        // merge's marks, dedupe window and session) and later own events (cart, decays, categories)
+        const merged = mergeProfiles(user, frozen);
+        const later = own.map((e, i) => ({
+          ...e,
+          eventId: `later-${i}`,
+          occurredAt: e.occurredAt + 3_600_000,
+        }));
+        foldIntoTarget(
+          merged,
+          [...anonRecords.slice(cut), ...sequenced(later, 'shardId-000000000001', 5000n)],
+          'u-1',
+          () => undefined,
+          true,
+        );
+        // Assess
+        expect(frozen.state).toEqual(before);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('foldIntoTarget (owned state)', () => {
   it('folds a state handed over in place to exactly what the pure fold returns, merges included', () => {
     fc.assert(
