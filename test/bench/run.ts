@@ -139,7 +139,7 @@ function computeRows(result: ComputeBenchResult): ResultRow[] {
       : [
           {
             section,
-            metric: `handler, production config, TypeScript sources under tsx (median of ${runs}, wall)`,
+            metric: `handler, production config, TypeScript sources under tsx (median of ${result.productionSources.runs.wallMs.length}, wall)`,
             value: result.productionSources.eventsPerSecond,
             unit: 'events/s',
             note: `per CPU-second ${Math.round(result.productionSources.eventsPerCpuSecond).toLocaleString('en-US')}; what reports before the bundle measured (the stages below run from the sources)`,
@@ -147,7 +147,7 @@ function computeRows(result: ComputeBenchResult): ResultRow[] {
         ]),
     {
       section,
-      metric: `handler as earlier reports ran it (no key, no audience set; median of ${runs}, wall)`,
+      metric: `handler as earlier reports ran it (no key, no audience set; median of ${plain.runs.wallMs.length}, wall)`,
       value: plain.eventsPerSecond,
       unit: 'events/s',
       note: `per CPU-second ${Math.round(plain.eventsPerCpuSecond).toLocaleString('en-US')}; best run ${best(plain)} events/s`,
