@@ -2,9 +2,17 @@
  * Statistics and output of the benchmarks: a plain-text table on stdout (figure, target, PASS/MISS,
  * ratio to the baseline measured in the same run) and the same figures as JSON under `reports/`.
  */
+import { InvalidArgumentError } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
+/** A commander option parser for a count: a positive whole number, or the option names the rule. */
+export function positiveIntOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
+  return n;
+}
 
 /** Median of some samples (mean of the middle two for an even count). */
 export function median(samples: readonly number[]): number {

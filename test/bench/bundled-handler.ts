@@ -8,7 +8,7 @@
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { build } from 'esbuild';
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { FUNCTION_BUNDLE, FUNCTION_NODE_OPTIONS } from '../../infra/cdk/constructs/function-bundle';
@@ -28,24 +28,27 @@ const EXTERNAL = ['onnxruntime-node', 'dynalite', 'kinesalite'];
  */
 export const BUNDLED_HANDLER_PROCESSES = 3;
 
+/** A bundle of one tree's bench entry and the files it reads. */
+export interface BundledHandler {
+  bundle: string;
+  args: string[];
+}
+
 /**
- * Build the bundle, hand it the events and the model through files, and time `runs` passes (after
- * `warmups`) of the production-config handler in each of `processes` fresh node processes.
- *
- * @returns the runs of every process, in order
+ * Build `treeRoot`'s bench entry with this tree's stack options and write the events and `model` beside
+ * it (`name` keeps several bundles of one process apart).
  */
-export async function timeBundledHandler(
+export async function prepareBundledHandler(
+  treeRoot: string,
+  name: string,
   events: readonly KinesisStreamEvent[],
   model: ServedModel,
-  runs: number,
-  warmups: number,
-  processes = BUNDLED_HANDLER_PROCESSES,
-): Promise<RunTimes> {
+): Promise<BundledHandler> {
   mkdirSync(OUT_DIR, { recursive: true });
-  const file = (name: string) => path.join(OUT_DIR, `${process.pid}-${name}`);
+  const file = (suffix: string) => path.join(OUT_DIR, `${process.pid}-${name}-${suffix}`);
   const bundle = file('bundled-handler.js');
   await build({
-    entryPoints: [path.join(__dirname, 'bundled-handler-entry.ts')],
+    entryPoints: [path.join(treeRoot, 'test', 'bench', 'bundled-handler-entry.ts')],
     outfile: bundle,
     bundle: true,
     platform: 'node',
@@ -60,22 +63,50 @@ export async function timeBundledHandler(
   writeFileSync(file('events.json'), JSON.stringify(events));
   writeFileSync(file('model.onnx'), model.onnx);
   writeFileSync(file('metadata.json'), JSON.stringify(model.metadata));
-  const args = [
-    bundle,
-    file('events.json'),
-    file('model.onnx'),
-    file('metadata.json'),
-    String(runs),
-    String(warmups),
-  ];
+  return { bundle, args: [bundle, file('events.json'), file('model.onnx'), file('metadata.json')] };
+}
+
+/** Delete a prepared bundle and its inputs (the events alone are tens of MB). */
+export function removeBundledHandler(prepared: BundledHandler): void {
+  for (const file of [...prepared.args, `${prepared.bundle}.map`]) rmSync(file, { force: true });
+}
+
+/** Time `runs` passes (after `warmups`) of a prepared bundle in one fresh node process. */
+export async function runBundledHandler(
+  prepared: BundledHandler,
+  runs: number,
+  warmups: number,
+): Promise<RunTimes> {
   // The process runs with the functions' NODE_OPTIONS, as Lambda starts them.
   const env = { ...process.env, NODE_OPTIONS: FUNCTION_NODE_OPTIONS };
+  const args = [...prepared.args, String(runs), String(warmups)];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 20, env });
+  return JSON.parse(stdout) as RunTimes;
+}
+
+/**
+ * Build this tree's bundle, hand it the events and the model through files, and time `runs` passes
+ * (after `warmups`) of the production-config handler in each of `processes` fresh node processes.
+ *
+ * @returns the runs of every process, in order
+ */
+export async function timeBundledHandler(
+  events: readonly KinesisStreamEvent[],
+  model: ServedModel,
+  runs: number,
+  warmups: number,
+  processes = BUNDLED_HANDLER_PROCESSES,
+): Promise<RunTimes> {
+  const prepared = await prepareBundledHandler(ROOT, 'this', events, model);
   const times: RunTimes = { wallMs: [], cpuMs: [] };
-  for (let p = 0; p < processes; p++) {
-    const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 20, env });
-    const run = JSON.parse(stdout) as RunTimes;
-    times.wallMs.push(...run.wallMs);
-    times.cpuMs.push(...run.cpuMs);
+  try {
+    for (let p = 0; p < processes; p++) {
+      const run = await runBundledHandler(prepared, runs, warmups);
+      times.wallMs.push(...run.wallMs);
+      times.cpuMs.push(...run.cpuMs);
+    }
+  } finally {
+    removeBundledHandler(prepared);
   }
   return times;
 }

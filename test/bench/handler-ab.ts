@@ -9,13 +9,13 @@
  */
 // Must stay the first import: it configures the telemetry the handler modules create when they load.
 import './bench-env';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { median } from './bench-report';
+import { median, positiveIntOption } from './bench-report';
 import { benchModel, InMemoryOnnxScorer } from './bench-model';
 import { buildBenchWorkload, defaultWorkloadRecords } from './bench-workload';
 import type { ProfileScorer } from '../../shared/ingest/ingest-ports';
@@ -133,16 +133,10 @@ async function timedPass(tree: Tree, events: readonly KinesisStreamEvent[], scor
   return { cpuMs: (used.user + used.system) / 1000, gcMs: gcMs - gcBefore };
 }
 
-const positiveInt = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
-  return n;
-};
-
 async function main(): Promise<void> {
   const options = new Command()
     .requiredOption('--base <dir>', 'the other source tree (its node_modules resolvable)')
-    .option('--pairs <n>', 'timed pairs of passes', positiveInt, 7)
+    .option('--pairs <n>', 'timed pairs of passes', positiveIntOption, 7)
     .parse()
     .opts<{ base: string; pairs: number }>();
   const trees = [await loadTree('base', path.resolve(options.base)), await loadTree('this', THIS_TREE)];

@@ -11,7 +11,7 @@
  */
 // Must stay the first import: it configures the telemetry the handler modules create when they load.
 import './bench-env';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import os from 'node:os';
 import path from 'node:path';
 import { createIngestHandler } from '../../functions/ingest/ingest-handler';
@@ -22,7 +22,7 @@ import type { ProfileScorer } from '../../shared/ingest/ingest-ports';
 import { createKeyedHasher } from '../../shared/privacy/keyed-hash';
 import { InMemoryProfileStore, InMemoryQuarantine } from '../support/in-memory-adapters';
 import { benchModel, InMemoryOnnxScorer } from './bench-model';
-import { median } from './bench-report';
+import { median, positiveIntOption } from './bench-report';
 import { buildBenchWorkload, defaultWorkloadRecords } from './bench-workload';
 
 /** Bench data only, not a secret. */
@@ -30,12 +30,6 @@ const KEY = Buffer.alloc(32, 7);
 
 /** One `score` call as the handler made it. */
 type ScoreCall = [features: Float32Array, rows: number, width: number];
-
-const positiveInt = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
-  return n;
-};
 
 /** Every call the production-config handler makes to its scorer over `events`, with copied features. */
 async function recordedCalls(
@@ -89,7 +83,7 @@ async function replay(
 async function main(): Promise<void> {
   const options = new Command()
     .requiredOption('--base <dir>', 'the other source tree (its node_modules resolvable)')
-    .option('--rounds <n>', 'timed rounds per tree', positiveInt, 11)
+    .option('--rounds <n>', 'timed rounds per tree', positiveIntOption, 11)
     .option(
       '--evict-mb <n>',
       'sweep this many MB before every call (cold caches, as in the handler)',
