@@ -20,13 +20,20 @@ import { ingestRecords, makeEvent, T0 } from '../../support/factories';
 const KEY = new Uint8Array(32).fill(7);
 const unscored = { score: async () => undefined };
 
+/** An in-memory store and quarantine under tombstone keys, and the use case's dependencies over them. */
+function erasureCheckedIngest() {
+  const keys = new TombstoneKeys(KEY);
+  const profiles = new InMemoryProfileStore();
+  const quarantine = new InMemoryQuarantine();
+  const deps = { profiles, quarantine, scorer: unscored, now: () => T0, tombstones: keys };
+  return { keys, profiles, quarantine, deps };
+}
+
 describe('the tombstone check in ingest', () => {
   it('drops and counts an erased person’s events and refused records, applies the others', async () => {
     // Prepare
-    const keys = new TombstoneKeys(KEY);
-    const profiles = new InMemoryProfileStore();
+    const { keys, profiles, quarantine, deps } = erasureCheckedIngest();
     profiles.items.set(keys.keyOf('u-gone'), { profileId: keys.keyOf('u-gone'), version: 0 });
-    const quarantine = new InMemoryQuarantine();
     const bodies = [
       makeEvent({ userId: 'u-gone' }),
       makeEvent({ userId: 'u-kept' }),
@@ -37,13 +44,7 @@ describe('the tombstone check in ingest', () => {
       partitionKey: (b) => (typeof b === 'string' ? (b.includes('gone') ? 'u-gone' : 'u-kept') : b.userId!),
     });
     // Act
-    const { stats } = await ingestBatch(records, {
-      profiles,
-      quarantine,
-      scorer: unscored,
-      now: () => T0,
-      tombstones: keys,
-    });
+    const { stats } = await ingestBatch(records, deps);
     // Assess
     expect(stats).toMatchObject({ erased: 2, applied: 1, profilesWritten: 1 });
     expect(quarantine.records.map((r) => r.partitionKey)).toEqual(['u-kept']);
@@ -54,15 +55,7 @@ describe('the tombstone check in ingest', () => {
 
   it('reads no tombstone for a batch whose profiles are all stored and whose records are all valid', async () => {
     // Prepare: u-a and u-b exist (a first batch stored them).
-    const keys = new TombstoneKeys(KEY);
-    const profiles = new InMemoryProfileStore();
-    const deps = {
-      profiles,
-      quarantine: new InMemoryQuarantine(),
-      scorer: unscored,
-      now: () => T0,
-      tombstones: keys,
-    };
+    const { profiles, deps } = erasureCheckedIngest();
     const batch = () =>
       ingestRecords([makeEvent({ userId: 'u-a' }), makeEvent({ userId: 'u-b' })], {
         partitionKey: (b) => b.userId!,
@@ -79,15 +72,7 @@ describe('the tombstone check in ingest', () => {
   it('drops the events of a stored profile erased after the batch read it, and does not recreate it', async () => {
     // Prepare: u-gone is stored; erasure runs between the batch's read and its write (tombstone first,
     // then the delete, as the erase use case does).
-    const keys = new TombstoneKeys(KEY);
-    const profiles = new InMemoryProfileStore();
-    const deps = {
-      profiles,
-      quarantine: new InMemoryQuarantine(),
-      scorer: unscored,
-      now: () => T0,
-      tombstones: keys,
-    };
+    const { keys, profiles, deps } = erasureCheckedIngest();
     await ingestBatch(
       ingestRecords([makeEvent({ userId: 'u-gone' })], { partitionKey: (b) => b.userId! }),
       deps,
@@ -116,24 +101,15 @@ describe('the tombstone check in ingest', () => {
 
   it('drops an erased person’s refused records by the hash of their raw partition key when ids are pseudonymised', async () => {
     // Prepare: the tombstone is keyed by the stored (pseudonymous) profile id; records carry raw keys.
-    const keys = new TombstoneKeys(KEY);
     const privacy = { hasher: createKeyedHasher(KEY), pseudonymiseIds: true };
     const gone = pseudonymousProfileId(privacy.hasher, 'u-gone');
-    const profiles = new InMemoryProfileStore();
+    const { keys, profiles, quarantine, deps } = erasureCheckedIngest();
     profiles.items.set(keys.keyOf(gone), { profileId: keys.keyOf(gone), version: 0 });
-    const quarantine = new InMemoryQuarantine();
     const records = ingestRecords([makeEvent({ userId: 'u-gone' }), '{"userId":"u-gone"', '{"bad"'], {
       partitionKey: (b) => (typeof b === 'string' && b.includes('bad') ? 'u-kept' : 'u-gone'),
     });
     // Act
-    const { stats } = await ingestBatch(records, {
-      profiles,
-      quarantine,
-      scorer: unscored,
-      now: () => T0,
-      tombstones: keys,
-      privacy,
-    });
+    const { stats } = await ingestBatch(records, { ...deps, privacy });
     // Assess
     expect(stats).toMatchObject({ erased: 2, applied: 0 });
     expect(quarantine.records.map((r) => r.partitionKey)).toEqual(['u-kept']);
