@@ -4,7 +4,8 @@
  * redirect), and one device is identified by a second user. Each person ends with one live profile.
  */
 import type { EventInput } from '../../../shared/contract/event-contract';
-import { comparableState, foldInMemory } from '../../../infra/local/reference-fold';
+import { foldInMemory } from '../../../infra/local/reference-fold';
+import { expectAgreesWithReference } from '../../support/reference-agreement';
 import { collectAccounting, profilesPerPerson, scanProfiles } from '../../../infra/local/run-report';
 import { injectFaults } from '../../../infra/workload/fault-injection';
 import { generateWorkload } from '../../../infra/workload/synthetic-workload';
@@ -87,9 +88,7 @@ describe('merge on identify (emulators, real ingest handler)', () => {
     const reference = foldInMemory(records, nowMs, decodePrivacyOf(pipeline));
     const live = (await scanProfiles(pipeline)).filter((p) => p.state.redirect === undefined);
     for (const profile of live) {
-      expect(comparableState(profile.state)).toEqual(
-        comparableState(reference.get(profile.state.profileId)!),
-      );
+      expectAgreesWithReference(profile.state, reference.get(profile.state.profileId));
     }
     const accounting = await collectAccounting(
       pipeline,
