@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import { OnnxRuntimeLayer } from './constructs/onnx-runtime-layer';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring';
 import { ProfileFunction } from './constructs/profile-function';
+import { INGEST_NODE_OPTIONS } from './constructs/function-bundle';
 import { RescoringWorkflow } from './constructs/rescoring-workflow';
 import { ErasureIntake } from './constructs/erasure-intake';
 import { FailureScrubbing } from './constructs/failure-scrubbing';
@@ -156,6 +157,7 @@ export class StatelessStack extends Stack {
       // More memory buys CPU for the ONNX run and JSON parsing; the batch is small.
       memorySize: 1024,
       timeout: INGEST_TIMEOUT,
+      nodeOptions: INGEST_NODE_OPTIONS,
       onnxRuntimeLayer,
       hashKeySecret: decodePrivacy.hashKeySecret,
       environment: { MODEL_POLL_SECONDS: String(modelPollSeconds), ...decodePrivacy.environment },

@@ -62,8 +62,12 @@ function toKinesisRecord(shardIndex: number, position: number, record: RawRecord
   );
 }
 
-/** Cut raw records (in stream order) into per-shard batches. */
-export function toShardBatches(records: readonly RawRecord[], arrivalMs: number): ShardBatches[] {
+/** Cut raw records (in stream order) into per-shard batches of `batchSize` (the stack's by default). */
+export function toShardBatches(
+  records: readonly RawRecord[],
+  arrivalMs: number,
+  batchSize = BATCH_SIZE,
+): ShardBatches[] {
   const perShard: KinesisStreamRecord[][] = Array.from({ length: SHARD_COUNT }, () => []);
   for (const record of records) {
     const index = shardIndexOf(record.partitionKey, SHARD_COUNT);
@@ -72,7 +76,7 @@ export function toShardBatches(records: readonly RawRecord[], arrivalMs: number)
   }
   return perShard.map((list, index) => {
     const events: KinesisStreamEvent[] = [];
-    for (let i = 0; i < list.length; i += BATCH_SIZE) events.push({ Records: list.slice(i, i + BATCH_SIZE) });
+    for (let i = 0; i < list.length; i += batchSize) events.push({ Records: list.slice(i, i + batchSize) });
     return { shardId: shardIdOf(index), events };
   });
 }
@@ -97,13 +101,17 @@ export function defaultWorkloadRecords(nowMs: number): {
   return { generatedEvents: workload.events.length, records, manifest };
 }
 
-/** The default workload, or its first `limit` records, as Lambda would receive it. */
+/**
+ * The default workload, or its first `limit` records, as Lambda would receive it (in batches of the
+ * stack's `ingestBatchSize`, or of `batchSize`).
+ */
 export function buildBenchWorkload(
   source: ReturnType<typeof defaultWorkloadRecords>,
   limit?: number,
+  batchSize = BATCH_SIZE,
 ): BenchWorkload {
   const records = limit === undefined ? source.records : source.records.slice(0, limit);
-  const shards = toShardBatches(records, Date.now());
+  const shards = toShardBatches(records, Date.now(), batchSize);
   return {
     generatedEvents: source.generatedEvents,
     records: records.length,

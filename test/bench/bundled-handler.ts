@@ -1,7 +1,7 @@
 /**
  * The ingest handler as Lambda runs it: `bundled-handler-entry.ts` built by esbuild with the stack's
  * bundling options (`FUNCTION_BUNDLE`: one minified CommonJS module, target node22) and timed in a
- * node process of its own, started with the functions' `NODE_OPTIONS`. Lambda never runs the TypeScript sources file by file; loaded that way (tsx),
+ * node process of its own, started with the ingest function's `NODE_OPTIONS`. Lambda never runs the TypeScript sources file by file; loaded that way (tsx),
  * every import crosses a module boundary and every re-exported binding is a getter (README,
  * "Benchmarks").
  */
@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { FUNCTION_BUNDLE, FUNCTION_NODE_OPTIONS } from '../../infra/cdk/constructs/function-bundle';
+import { FUNCTION_BUNDLE, INGEST_NODE_OPTIONS } from '../../infra/cdk/constructs/function-bundle';
 import type { ServedModel } from '../../shared/model/served-model';
 import type { RunTimes } from './bench-report';
 
@@ -77,8 +77,8 @@ export async function runBundledHandler(
   runs: number,
   warmups: number,
 ): Promise<RunTimes> {
-  // The process runs with the functions' NODE_OPTIONS, as Lambda starts them.
-  const env = { ...process.env, NODE_OPTIONS: FUNCTION_NODE_OPTIONS };
+  // The process runs with the ingest function's NODE_OPTIONS, as Lambda starts it.
+  const env = { ...process.env, NODE_OPTIONS: INGEST_NODE_OPTIONS };
   const args = [...prepared.args, String(runs), String(warmups)];
   const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 20, env });
   return JSON.parse(stdout) as RunTimes;

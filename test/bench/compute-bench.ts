@@ -358,7 +358,8 @@ async function timeHandler(
   return { figures: figuresOf(times, records), store: lastStore };
 }
 
-function figuresOf(times: RunTimes, records: number): HandlerFigures {
+/** A handler's runs over `records` as the report states them. */
+export function figuresOf(times: RunTimes, records: number): HandlerFigures {
   const medianMs = median(times.wallMs);
   return {
     runs: times,

@@ -23,9 +23,21 @@ import {
   writeJsonReport,
   type ResultRow,
 } from './bench-report';
-import { buildBenchWorkload, defaultWorkloadRecords, SHARD_COUNT, BATCH_SIZE } from './bench-workload';
+import {
+  buildBenchWorkload,
+  defaultWorkloadRecords,
+  SHARD_COUNT,
+  BATCH_SIZE,
+  type BenchWorkload,
+} from './bench-workload';
 import { BUNDLED_HANDLER_PROCESSES, timeBundledHandler } from './bundled-handler';
-import { runComputeBench, type ComputeBenchResult, type StageTiming } from './compute-bench';
+import {
+  figuresOf,
+  runComputeBench,
+  type ComputeBenchResult,
+  type HandlerFigures,
+  type StageTiming,
+} from './compute-bench';
 import { archivedBytesPerEvent, costReport, costTargetRows, measuredUsage } from './cost-report';
 import { runItemSizeBench, type ItemSizeResult } from './item-size-bench';
 import { runTombstoneBench } from './tombstone-bench';
@@ -106,6 +118,25 @@ function medianInterval(wallMs: readonly number[], records: number): string {
   if (ci === undefined) return 'too few runs for a 95 % interval of the median';
   const rate = (runMs: number) => Math.round(records / (runMs / 1000)).toLocaleString('en-US');
   return `${(ci.coverage * 100).toFixed(1)} % interval of the median ${rate(ci.high)}–${rate(ci.low)} events/s`;
+}
+
+/** Lambda's own default `BatchSize` for Kinesis, the stack's `ingestBatchSize` until 2026-12-02. */
+const LAMBDA_DEFAULT_BATCH_SIZE = 100;
+
+/** The handler over the same records in batches of {@link LAMBDA_DEFAULT_BATCH_SIZE}, beside the default's. */
+function batchSizeBaselineRow(
+  figures: HandlerFigures,
+  workload: BenchWorkload,
+  atDefault: ComputeBenchResult,
+): ResultRow {
+  const ratio = atDefault.production.eventsPerCpuSecond / figures.eventsPerCpuSecond;
+  return {
+    section: '1 compute',
+    metric: `  the same bundle over batches of ${LAMBDA_DEFAULT_BATCH_SIZE} (Lambda's default; the stack's until 2026-12-02; median of ${figures.runs.wallMs.length}, wall)`,
+    value: figures.eventsPerSecond,
+    unit: 'events/s',
+    note: `${workload.interleaved.length} batches; per CPU-second ${Math.round(figures.eventsPerCpuSecond).toLocaleString('en-US')} (batches of ${BATCH_SIZE}: ×${ratio.toFixed(2)}); ${medianInterval(figures.runs.wallMs, workload.records)}`,
+  };
 }
 
 function computeRows(result: ComputeBenchResult): ResultRow[] {
@@ -402,6 +433,15 @@ async function main(): Promise<void> {
     const { profileItems: _items, ...figures } = compute;
     report.compute = figures;
     rows.push(...computeRows(compute));
+    // The baseline of the batch-size default, in the same run: the same records in Lambda's own batches.
+    console.log(`[${elapsed()}] part 1a: the same bundle over batches of ${LAMBDA_DEFAULT_BATCH_SIZE}…`);
+    const smallBatches = buildBenchWorkload(source, undefined, LAMBDA_DEFAULT_BATCH_SIZE);
+    const atLambdaDefault = figuresOf(
+      await timeBundledHandler(smallBatches.interleaved, model, options.runs, 2),
+      smallBatches.records,
+    );
+    report.computeAtLambdaDefaultBatchSize = atLambdaDefault;
+    rows.push(batchSizeBaselineRow(atLambdaDefault, smallBatches, compute));
     console.log(`[${elapsed()}] part 1b: the erasure (tombstone) check, with and without, alternating…`);
     const tombstones = await runTombstoneBench(workload.interleaved, scorer, options.runs);
     report.tombstones = tombstones;

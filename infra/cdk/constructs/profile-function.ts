@@ -73,6 +73,11 @@ export interface ProfileFunctionProps<N extends ProfileFunctionName> {
    */
   readonly assetFiles?: readonly string[];
   /**
+   * The function's `NODE_OPTIONS`.
+   * @default FUNCTION_NODE_OPTIONS
+   */
+  readonly nodeOptions?: string;
+  /**
    * Powertools log level.
    * @default 'INFO'
    */
@@ -171,7 +176,7 @@ export class ProfileFunction<N extends ProfileFunctionName = ProfileFunctionName
       logGroup,
       layers: props.onnxRuntimeLayer ? [props.onnxRuntimeLayer] : [],
       environment: {
-        NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
+        NODE_OPTIONS: props.nodeOptions ?? FUNCTION_NODE_OPTIONS,
         POWERTOOLS_SERVICE_NAME: props.name,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         LOG_LEVEL: props.logLevel ?? 'INFO',
