@@ -49,6 +49,9 @@ import type { ProfileState } from '../../shared/profile/profile-state';
 import { assessRisk } from '../../shared/risk/anomaly-score';
 import { median, percentile, timeRuns, type RunTimes } from './bench-report';
 
+/** Untimed passes before the timed ones, so the JIT and onnxruntime are warm. */
+export const COMPUTE_WARMUPS = 2;
+
 /** Options of {@link runComputeBench}. */
 export interface ComputeBenchOptions {
   /**
@@ -59,7 +62,7 @@ export interface ComputeBenchOptions {
   bundled?: (runs: number, warmups: number) => Promise<RunTimes>;
   /** Timed runs of the whole handler pass. @default 5 */
   runs?: number;
-  /** Untimed runs first, so the JIT and onnxruntime are warm. @default 2 */
+  /** Untimed runs first, so the JIT and onnxruntime are warm. @default {@link COMPUTE_WARMUPS} */
   warmups?: number;
 }
 
@@ -405,7 +408,7 @@ export async function runComputeBench(
   options: ComputeBenchOptions = {},
 ): Promise<ComputeBenchResult> {
   const runs = options.runs ?? 5;
-  const warmups = options.warmups ?? 2;
+  const warmups = options.warmups ?? COMPUTE_WARMUPS;
   const records = events.reduce((sum, e) => sum + e.Records.length, 0);
   const config = productionConfig();
 

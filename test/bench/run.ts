@@ -32,6 +32,7 @@ import {
 } from './bench-workload';
 import { BUNDLED_HANDLER_PROCESSES, timeBundledHandler } from './bundled-handler';
 import {
+  COMPUTE_WARMUPS,
   figuresOf,
   runComputeBench,
   type ComputeBenchResult,
@@ -437,7 +438,7 @@ async function main(): Promise<void> {
     console.log(`[${elapsed()}] part 1a: the same bundle over batches of ${LAMBDA_DEFAULT_BATCH_SIZE}…`);
     const smallBatches = buildBenchWorkload(source, undefined, LAMBDA_DEFAULT_BATCH_SIZE);
     const atLambdaDefault = figuresOf(
-      await timeBundledHandler(smallBatches.interleaved, model, options.runs, 2),
+      await timeBundledHandler(smallBatches.interleaved, model, options.runs, COMPUTE_WARMUPS),
       smallBatches.records,
     );
     report.computeAtLambdaDefaultBatchSize = atLambdaDefault;

@@ -38,7 +38,7 @@ function interleaved(delivered: readonly ContractEvent[], turns: readonly boolea
   const cookie = delivered.filter((e) => e.userId === undefined);
   const out: ContractEvent[] = [];
   for (let turn = 0; user.length + cookie.length > 0; turn++) {
-    const fromUser = cookie.length === 0 || (user.length > 0 && (turns[turn % (turns.length || 1)] ?? true));
+    const fromUser = cookie.length === 0 || (user.length > 0 && turns[turn % turns.length]!);
     out.push((fromUser ? user : cookie).shift()!);
   }
   return out;
