@@ -105,7 +105,8 @@ export const DEFAULT_STACK_PARAMETERS: StackParameters = {
   alarmAfterRunsWithoutPromotion: 7,
   ingestBatchingWindowSeconds: 1,
   // 500, not Lambda's 100: 10 % fewer writes, a fifth of the invocations and 15–28 % less ingest CPU per
-  // event (README, "Latency / cost frontier" and "Benchmarks"); merges are batch-invariant.
+  // event (README, "Latency / cost frontier" and "Benchmarks"); merges are batch-invariant. On the
+  // emulators, shared-throughput freshness is slower at 500 (README, "What 500 costs in freshness").
   ingestBatchSize: 500,
   ingestFanOut: 'shared',
   ingestParallelizationFactor: 1,
